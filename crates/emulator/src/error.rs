@@ -1,0 +1,55 @@
+//! Service errors as the AWS JSON 1.1 protocol carries them: an HTTP status, the `X-Amzn-ErrorType` header
+//! and a `{"__type", "message"}` body. Both the header and `__type` are sent because the Rust SDK reads the
+//! header first and botocore reads the body.
+
+use axum::http::StatusCode;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into() }
+    }
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "ValidationException", message)
+    }
+    pub fn serialization(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "SerializationException", message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "ResourceNotFound", message)
+    }
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "ConflictException", message)
+    }
+    pub fn limit(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "ResourceLimitExceeded", message)
+    }
+    pub fn access_denied(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "AccessDeniedException", message)
+    }
+    pub fn throttling() -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "ThrottlingException", "Rate exceeded")
+    }
+    pub fn unknown_operation(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "UnknownOperationException", message)
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalFailure", message)
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,234 @@
+//! Simulated SageMaker resources behind job steps: how long each kind runs by default, how its job is
+//! named, what its Describe response holds (read by `{"Get": "Steps.X.<path>"}`) and the step `Metadata`
+//! member that ListPipelineExecutionSteps reports.
+
+use serde_json::{json, Map, Value};
+
+/// Where simulated resources live: the ARNs the emulator hands out use this region and account.
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub region: String,
+    pub account: String,
+}
+
+impl Default for Account {
+    fn default() -> Self {
+        Account { region: "us-east-1".into(), account: "123456789012".into() }
+    }
+}
+
+impl Account {
+    pub fn arn(&self, resource: &str) -> String {
+        format!("arn:aws:sagemaker:{}:{}:{resource}", self.region, self.account)
+    }
+}
+
+/// Default run time of a step type, in simulated seconds: roughly what such jobs take on small data.
+pub fn default_duration(step_type: &str) -> f64 {
+    match step_type {
+        "Processing" => 240.0,
+        "Training" => 600.0,
+        "Transform" => 300.0,
+        "Tuning" => 1800.0,
+        "AutoML" => 2400.0,
+        "EMR" => 600.0,
+        "QualityCheck" | "ClarifyCheck" => 300.0,
+        "Endpoint" => 420.0,
+        "Model" | "CreateModel" | "RegisterModel" | "EndpointConfig" => 5.0,
+        "Lambda" => 20.0,
+        "Condition" | "Fail" => 1.0,
+        _ => 60.0,
+    }
+}
+
+/// The job name SageMaker gives a step's job: `pipelines-<executionId>-<lower-cased step name>-<10 random>`,
+/// cut to the 63 characters job names allow.
+pub fn job_name(execution_id: &str, step_name: &str, random10: &str) -> String {
+    let step: String = step_name
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let mut name = format!("pipelines-{execution_id}-{step}");
+    let room = 63 - 11;
+    if name.len() > room {
+        name.truncate(room);
+    }
+    let name = name.trim_end_matches('-').to_string();
+    format!("{name}-{random10}")
+}
+
+/// What the engine needs to describe one attempt of a job step.
+pub struct JobContext<'a> {
+    pub account: &'a Account,
+    pub step_type: &'a str,
+    pub step_name: &'a str,
+    /// The step's Arguments with every expression already evaluated.
+    pub arguments: &'a Value,
+    pub job_name: &'a str,
+    pub execution_id: &'a str,
+}
+
+/// The step resource's Describe response: the arguments echoed back plus the fields SageMaker adds.
+pub fn properties(ctx: &JobContext, status: &str) -> Value {
+    let mut props = match ctx.arguments {
+        Value::Object(m) => m.clone(),
+        _ => Map::new(),
+    };
+    let name = ctx.job_name;
+    let set = |props: &mut Map<String, Value>, k: &str, v: Value| {
+        props.insert(k.to_string(), v);
+    };
+    match ctx.step_type {
+        "Training" => {
+            set(&mut props, "TrainingJobName", json!(name));
+            set(&mut props, "TrainingJobArn", json!(ctx.account.arn(&format!("training-job/{name}"))));
+            set(&mut props, "TrainingJobStatus", json!(status));
+            let out = ctx.arguments.pointer("/OutputDataConfig/S3OutputPath").and_then(Value::as_str).unwrap_or("s3://sagemaker-output");
+            set(&mut props, "ModelArtifacts", json!({"S3ModelArtifacts": format!("{}/{name}/output/model.tar.gz", out.trim_end_matches('/'))}));
+            set(&mut props, "FinalMetricDataList", json!([{"MetricName": "validation:rmse", "Value": 2.1}]));
+        }
+        "Processing" => {
+            set(&mut props, "ProcessingJobName", json!(name));
+            set(&mut props, "ProcessingJobArn", json!(ctx.account.arn(&format!("processing-job/{name}"))));
+            set(&mut props, "ProcessingJobStatus", json!(status));
+        }
+        "Transform" => {
+            set(&mut props, "TransformJobName", json!(name));
+            set(&mut props, "TransformJobArn", json!(ctx.account.arn(&format!("transform-job/{name}"))));
+            set(&mut props, "TransformJobStatus", json!(status));
+        }
+        "Tuning" => {
+            set(&mut props, "HyperParameterTuningJobName", json!(name));
+            set(&mut props, "HyperParameterTuningJobArn", json!(ctx.account.arn(&format!("hyper-parameter-tuning-job/{name}"))));
+            set(&mut props, "HyperParameterTuningJobStatus", json!(status));
+            set(&mut props, "BestTrainingJob", json!({"TrainingJobName": format!("{name}-001-best"), "TrainingJobStatus": "Completed"}));
+        }
+        "AutoML" => {
+            set(&mut props, "AutoMLJobName", json!(name));
+            set(&mut props, "AutoMLJobArn", json!(ctx.account.arn(&format!("automl-job/{name}"))));
+            set(&mut props, "BestCandidate", json!({"CandidateName": format!("{name}-best")}));
+        }
+        "Model" | "CreateModel" => {
+            set(&mut props, "ModelName", json!(name));
+            set(&mut props, "ModelArn", json!(ctx.account.arn(&format!("model/{name}"))));
+        }
+        "RegisterModel" => {
+            let group = ctx.arguments.get("ModelPackageGroupName").and_then(Value::as_str).unwrap_or("models");
+            set(&mut props, "ModelPackageArn", json!(ctx.account.arn(&format!("model-package/{}/1", group.to_ascii_lowercase()))));
+            set(&mut props, "ModelPackageStatus", json!("Completed"));
+        }
+        "EndpointConfig" => {
+            set(&mut props, "EndpointConfigArn", json!(ctx.account.arn(&format!("endpoint-config/{name}"))));
+        }
+        "Endpoint" => {
+            set(&mut props, "EndpointArn", json!(ctx.account.arn(&format!("endpoint/{name}"))));
+            set(&mut props, "EndpointStatus", json!("InService"));
+        }
+        "QualityCheck" | "ClarifyCheck" => {
+            set(&mut props, "CalculatedBaselineConstraints", json!(format!("s3://sagemaker-checks/{name}/constraints.json")));
+            set(&mut props, "CalculatedBaselineStatistics", json!(format!("s3://sagemaker-checks/{name}/statistics.json")));
+        }
+        "EMR" => {
+            set(&mut props, "ClusterId", json!(cluster_id(ctx)));
+            set(&mut props, "StepId", json!(format!("s-{}", ctx.job_name.rsplit('-').next().unwrap_or("0").to_ascii_uppercase())));
+        }
+        _ => {}
+    }
+    Value::Object(props)
+}
+
+fn cluster_id(ctx: &JobContext) -> String {
+    ctx.arguments
+        .get("ClusterId")
+        .and_then(Value::as_str)
+        .map(String::from)
+        .unwrap_or_else(|| format!("j-{}", ctx.job_name.rsplit('-').next().unwrap_or("0").to_ascii_uppercase()))
+}
+
+/// The `Metadata` member of a job step, pointing at the job of the current attempt.
+pub fn metadata(ctx: &JobContext, props: &Value) -> Option<Value> {
+    let arn = |k: &str| props.get(k).cloned().unwrap_or(Value::Null);
+    Some(match ctx.step_type {
+        "Training" => json!({"TrainingJob": {"Arn": arn("TrainingJobArn")}}),
+        "Processing" => json!({"ProcessingJob": {"Arn": arn("ProcessingJobArn")}}),
+        "Transform" => json!({"TransformJob": {"Arn": arn("TransformJobArn")}}),
+        "Tuning" => json!({"TuningJob": {"Arn": arn("HyperParameterTuningJobArn")}}),
+        "AutoML" => json!({"AutoMLJob": {"Arn": arn("AutoMLJobArn")}}),
+        "Model" | "CreateModel" => json!({"Model": {"Arn": arn("ModelArn")}}),
+        "RegisterModel" => json!({"RegisterModel": {"Arn": arn("ModelPackageArn")}}),
+        "EndpointConfig" => json!({"EndpointConfig": {"Arn": arn("EndpointConfigArn")}}),
+        "Endpoint" => json!({"Endpoint": {"Arn": arn("EndpointArn")}}),
+        "QualityCheck" | "ClarifyCheck" => {
+            let check_type = ctx
+                .arguments
+                .get("CheckType")
+                .and_then(Value::as_str)
+                .unwrap_or(if ctx.step_type == "QualityCheck" { "DATA_QUALITY" } else { "DATA_BIAS" });
+            let group = ctx.arguments.get("ModelPackageGroupName").cloned().unwrap_or(json!("models"));
+            let mut m = json!({
+                "CheckType": check_type,
+                "ModelPackageGroupName": group,
+                "CalculatedBaselineConstraints": props.get("CalculatedBaselineConstraints"),
+                "ViolationReport": format!("s3://sagemaker-checks/{}/constraint_violations.json", ctx.job_name),
+                "CheckJobArn": ctx.account.arn(&format!("processing-job/{}", ctx.job_name)),
+                "SkipCheck": ctx.arguments.get("SkipCheck").and_then(Value::as_bool).unwrap_or(false),
+                "RegisterNewBaseline": ctx.arguments.get("RegisterNewBaseline").and_then(Value::as_bool).unwrap_or(false),
+            });
+            if ctx.step_type == "QualityCheck" {
+                m["CalculatedBaselineStatistics"] = props.get("CalculatedBaselineStatistics").cloned().unwrap_or(Value::Null);
+            }
+            json!({ ctx.step_type: m })
+        }
+        "EMR" => json!({"EMR": {
+            "ClusterId": props.get("ClusterId"),
+            "StepId": props.get("StepId"),
+            "StepName": ctx.step_name,
+            "LogFilePath": format!("s3://aws-logs-{}/elasticmapreduce/{}/steps/", ctx.execution_id, cluster_id(ctx)),
+        }}),
+        _ => {
+            // Newer job kinds without a dedicated member report the generic Job metadata.
+            json!({"Job": {"Arn": ctx.account.arn(&format!("job/{}", ctx.job_name))}})
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_names_follow_the_service_and_fit_63_characters() {
+        assert_eq!(job_name("abc123def456", "AbaloneTrain", "x1y2z3w4v5"), "pipelines-abc123def456-abalonetrain-x1y2z3w4v5");
+        let long = job_name("abc123def456", &"S".repeat(64), "0123456789");
+        assert!(long.len() <= 63, "{long}");
+        assert!(long.ends_with("-0123456789"));
+    }
+
+    #[test]
+    fn training_exposes_model_artifacts_under_the_output_path() {
+        let account = Account::default();
+        let args = json!({"OutputDataConfig": {"S3OutputPath": "s3://bucket/models/"}});
+        let ctx = JobContext { account: &account, step_type: "Training", step_name: "T", arguments: &args, job_name: "pipelines-e-t-r", execution_id: "e" };
+        let p = properties(&ctx, "Completed");
+        assert_eq!(p.pointer("/ModelArtifacts/S3ModelArtifacts").unwrap(), "s3://bucket/models/pipelines-e-t-r/output/model.tar.gz");
+        assert_eq!(p["OutputDataConfig"]["S3OutputPath"], "s3://bucket/models/");
+        let m = metadata(&ctx, &p).unwrap();
+        assert_eq!(m["TrainingJob"]["Arn"], "arn:aws:sagemaker:us-east-1:123456789012:training-job/pipelines-e-t-r");
+    }
+
+    #[test]
+    fn every_job_type_gets_its_metadata_member() {
+        let account = Account::default();
+        let args = json!({});
+        for (ty, member) in [
+            ("Processing", "ProcessingJob"), ("Transform", "TransformJob"), ("Tuning", "TuningJob"), ("AutoML", "AutoMLJob"),
+            ("Model", "Model"), ("RegisterModel", "RegisterModel"), ("EndpointConfig", "EndpointConfig"), ("Endpoint", "Endpoint"),
+            ("QualityCheck", "QualityCheck"), ("ClarifyCheck", "ClarifyCheck"), ("EMR", "EMR"), ("Somethingnew", "Job"),
+        ] {
+            let ctx = JobContext { account: &account, step_type: ty, step_name: "S", arguments: &args, job_name: "j-abc", execution_id: "e" };
+            let m = metadata(&ctx, &properties(&ctx, "Completed")).unwrap();
+            assert!(m.get(member).is_some(), "{ty}: {m}");
+        }
+    }
+}

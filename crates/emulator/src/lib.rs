@@ -1,0 +1,155 @@
+//! A local emulator of the Amazon SageMaker Pipelines API with real execution semantics.
+//!
+//! It speaks the service's wire protocol (AWS JSON 1.1), so the AWS SDKs, boto3, the SageMaker Python SDK
+//! and the AWS CLI can point at it, and it runs pipeline definitions the way the service does: steps start
+//! when their dependencies finish, conditions pick branches, jobs fail and retry, caches hit, callbacks
+//! wait, stops and retries follow the service's rules. Job steps are simulated; a scenario says how.
+//!
+//! Layers, top to bottom: `server` (HTTP) → `ops` (the 15 operations, validated by `shapes` against the
+//! botocore model) → `store` (state) and `engine` (execution semantics, pure) ← `runtime` (the lock and
+//! the scheduler) → `persist` (SQLite, with `--data-dir`).
+
+pub mod engine;
+pub mod error;
+pub mod jobs;
+pub mod ops;
+pub mod paging;
+pub mod persist;
+pub mod runtime;
+pub mod scenario;
+pub mod server;
+pub mod shapes;
+pub mod state;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use jobs::Account;
+pub use runtime::Core;
+pub use scenario::Scenario;
+
+/// How to run an emulator.
+#[derive(Clone, Debug)]
+pub struct EmulatorConfig {
+    /// Where to listen; port 0 picks a free port.
+    pub addr: SocketAddr,
+    /// Keep state in SQLite here so it survives restarts; in memory when absent.
+    pub data_dir: Option<PathBuf>,
+    /// Replaces the stored scenario when given.
+    pub scenario: Option<Scenario>,
+    /// Simulated seconds per real second.
+    pub speed: f64,
+    pub account: Account,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: None,
+            scenario: None,
+            speed: 60.0,
+            account: Account::default(),
+        }
+    }
+}
+
+/// A running emulator: its address, and a handle to stop it.
+pub struct RunningEmulator {
+    addr: SocketAddr,
+    core: Arc<Core>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningEmulator {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The URL to give an AWS client as its endpoint.
+    pub fn endpoint_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn core(&self) -> Arc<Core> {
+        self.core.clone()
+    }
+
+    /// Stop serving and stop the scheduler.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+/// Build the service state: open (and load) the data dir, apply the scenario.
+pub fn build_core(config: &EmulatorConfig) -> Result<Arc<Core>, String> {
+    let mut store = store::Store::default();
+    let mut scenario = Scenario::default();
+    let db = match &config.data_dir {
+        Some(dir) => {
+            let db = persist::Db::open(dir)?;
+            let loaded = db.load()?;
+            for p in loaded.pipelines {
+                store.pipelines.insert(p.name.to_lowercase(), p);
+            }
+            let mut executions = loaded.executions;
+            executions.sort_by(|a, b| a.created.total_cmp(&b.created));
+            for ex in executions {
+                store.insert_execution(ex);
+            }
+            for (op, token, answer) in loaded.idempotency {
+                store.idempotency.insert((op, token), answer);
+            }
+            for (p, s, k, run) in loaded.cache {
+                store.cache.entry((p, s, k)).or_default().push(run);
+            }
+            for runs in store.cache.values_mut() {
+                runs.sort_by(|a, b| a.finished.total_cmp(&b.finished));
+            }
+            if let Some(text) = loaded.scenario {
+                scenario = Scenario::parse(&text)?;
+            }
+            Some(db)
+        }
+        None => None,
+    };
+    let mut inner = runtime::Inner { store, db, scenario, account: config.account.clone(), speed: config.speed };
+    if let Some(s) = &config.scenario {
+        let text = serde_json::to_string(s).map_err(|e| e.to_string())?;
+        inner.persist(&[persist::Write::Scenario(&text)])?;
+        inner.scenario = s.clone();
+    }
+    Ok(Core::new(inner))
+}
+
+/// Start an emulator on `config.addr`. Running executions found in the data dir carry on.
+pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, String> {
+    if !(config.speed.is_finite() && config.speed > 0.0) {
+        return Err(format!("speed must be a positive number, not {}", config.speed));
+    }
+    let core = build_core(&config)?;
+    let listener = tokio::net::TcpListener::bind(config.addr).await.map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let (tx, rx) = watch::channel(false);
+    let scheduler = tokio::spawn(core.clone().run_scheduler(rx.clone()));
+    core.advance_all_running();
+    let app = server::router(core.clone());
+    let mut stop = rx;
+    let serve = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.changed().await;
+            })
+            .await;
+    });
+    Ok(RunningEmulator { addr, core, shutdown: tx, tasks: vec![scheduler, serve] })
+}

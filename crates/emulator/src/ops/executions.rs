@@ -1,0 +1,337 @@
+//! StartPipelineExecution, DescribePipelineExecution, ListPipelineExecutions, StopPipelineExecution,
+//! RetryPipelineExecution, ListPipelineParametersForExecution, DescribePipelineDefinitionForExecution.
+
+use serde_json::{json, Value};
+use stepline_definition::{check_selection, evaluate, join_string, resolve_parameters, Scope};
+
+use super::{ascending, i, remember, remembered, s, t, Caller};
+use crate::engine::ExecutionScope;
+use crate::error::{ApiError, ApiResult};
+use crate::paging;
+use crate::persist::Write;
+use crate::runtime::{now, random_lower, Core};
+use crate::state::{Execution, ExecutionStatus, SelectiveConfig, StepPhase, StepRun};
+
+pub fn start(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
+    let id = {
+        let mut inner = core.lock();
+        let token = s(body, "ClientRequestToken");
+        if let Some(answer) = remembered(&inner, "StartPipelineExecution", token) {
+            return Ok(answer);
+        }
+        let pipeline = inner.store.pipeline(s(body, "PipelineName").unwrap_or_default())?.clone();
+        let version_id = match i(body, "PipelineVersionId") {
+            Some(v) if pipeline.version(v).is_some() => v,
+            Some(v) => return Err(ApiError::not_found(format!("Pipeline version {v} of pipeline '{}' does not exist.", pipeline.arn))),
+            None => pipeline.latest_version(),
+        };
+        let plan = inner.store.plan(&pipeline.name, version_id)?;
+        let def = &plan.definition;
+
+        let overrides: Vec<(String, String)> = body
+            .get("PipelineParameters")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|p| (s(p, "Name").unwrap_or_default().to_string(), s(p, "Value").unwrap_or_default().to_string()))
+            .collect();
+        let parameters = resolve_parameters(&def.parameters, &overrides).map_err(|e| ApiError::validation(e.message))?;
+
+        let mut steps: Vec<StepRun> = def.steps.iter().map(|sd| StepRun::new(&sd.name)).collect();
+        let selective = match body.get("SelectiveExecutionConfig") {
+            None => None,
+            Some(cfg) => {
+                let selected: Vec<String> = cfg
+                    .get("SelectedSteps")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|st| s(st, "StepName").map(String::from))
+                    .collect();
+                let source_arn = s(cfg, "SourcePipelineExecutionArn").map(String::from);
+                let selection = check_selection(def, &plan.graph, &selected, source_arn.is_some()).map_err(ApiError::validation)?;
+                let source = match &source_arn {
+                    None => None,
+                    Some(arn) => {
+                        let src = inner
+                            .store
+                            .execution(arn)
+                            .map_err(|_| ApiError::validation(format!("Invalid SourcePipelineExecutionArn: {arn} does not exist.")))?;
+                        if !src.pipeline_name.eq_ignore_ascii_case(&pipeline.name) {
+                            return Err(ApiError::validation(format!(
+                                "Invalid SourcePipelineExecutionArn: {arn} is an execution of pipeline '{}', not of '{}'.",
+                                src.pipeline_name, pipeline.name
+                            )));
+                        }
+                        if !matches!(src.status, ExecutionStatus::Succeeded | ExecutionStatus::Failed | ExecutionStatus::Stopped) {
+                            return Err(ApiError::validation(format!(
+                                "Invalid SourcePipelineExecutionArn: {arn} is {}; the source execution must be Succeeded, Failed or Stopped.",
+                                src.status.as_str()
+                            )));
+                        }
+                        Some(src.clone())
+                    }
+                };
+                for (idx, step) in steps.iter_mut().enumerate() {
+                    if selection.selected.contains(&idx) {
+                        continue;
+                    }
+                    step.phase = StepPhase::NotSelected;
+                    if let (true, Some(src)) = (selection.reused_from_source.contains(&idx), &source) {
+                        let prior = src.steps.iter().find(|p| p.name == step.name && p.phase == StepPhase::Succeeded).ok_or_else(|| {
+                            ApiError::validation(format!(
+                                "Invalid SourcePipelineExecutionArn: step '{}' did not succeed in {}, so its outputs cannot be reused.",
+                                step.name, src.arn
+                            ))
+                        })?;
+                        *step = prior.clone();
+                        step.selective_source = Some(src.arn.clone());
+                        step.cache_source = None;
+                        step.callback_token = None;
+                        step.dirty = true;
+                    }
+                }
+                Some(SelectiveConfig { source_arn, selected })
+            }
+        };
+
+        let at = now();
+        let mut id = random_lower(12);
+        while inner.store.executions.contains_key(&id) {
+            id = random_lower(12);
+        }
+        let arn = format!("{}/execution/{id}", pipeline.arn);
+        let mut ex = Execution {
+            arn: arn.clone(),
+            id: id.clone(),
+            pipeline_name: pipeline.name.clone(),
+            pipeline_arn: pipeline.arn.clone(),
+            display_name: s(body, "PipelineExecutionDisplayName")
+                .map(String::from)
+                .unwrap_or_else(|| format!("execution-{}", (at * 1000.0) as i64)),
+            description: s(body, "PipelineExecutionDescription").map(String::from),
+            status: ExecutionStatus::Executing,
+            failure_reason: None,
+            created: at,
+            modified: at,
+            version_id,
+            parameters: parameters.into_iter().map(|p| (p.name, p.value)).collect(),
+            parallelism: body
+                .pointer("/ParallelismConfiguration/MaxParallelExecutionSteps")
+                .and_then(Value::as_i64)
+                .or(pipeline.parallelism),
+            selective,
+            mlflow_experiment: s(body, "MlflowExperimentName").map(String::from),
+            experiment_name: String::new(),
+            trial_name: String::new(),
+            stop_requested: false,
+            steps: std::mem::take(&mut steps),
+        };
+        let (experiment, trial) = experiment_config(&ex, def, at);
+        ex.experiment_name = experiment;
+        ex.trial_name = trial;
+        let _ = caller;
+
+        let answer = json!({"PipelineExecutionArn": arn});
+        if let Some(p) = inner.store.pipelines.get_mut(&pipeline.name.to_lowercase()) {
+            p.last_run = Some(at);
+        }
+        let p = inner.store.pipelines.get(&pipeline.name.to_lowercase()).cloned();
+        let mut batch = vec![Write::Execution { execution: &ex, all_steps: true }];
+        if let Some(p) = &p {
+            batch.push(Write::Pipeline(p));
+        }
+        inner.persist(&batch).map_err(ApiError::internal)?;
+        inner.store.insert_execution(ex);
+        remember(&mut inner, "StartPipelineExecution", token, &answer)?;
+        id
+    };
+    core.advance(&id, now());
+    let inner = core.lock();
+    let arn = inner.store.executions.get(&id).map(|e| e.arn.clone()).unwrap_or_default();
+    Ok(json!({"PipelineExecutionArn": arn}))
+}
+
+/// The experiment and trial an execution is recorded under: the definition's PipelineExperimentConfig,
+/// by default the lower-cased pipeline name and the execution id.
+fn experiment_config(ex: &Execution, def: &stepline_definition::Definition, at: f64) -> (String, String) {
+    let scope = ExecutionScope { ex, def, now: at, current_job: None };
+    let eval = |key: &str, fallback: String| {
+        def.experiment_config
+            .as_ref()
+            .and_then(|c| c.get(key))
+            .and_then(|v| evaluate(v, &scope).ok())
+            .map(|v| join_string(&v))
+            .filter(|v| !v.is_empty())
+            .unwrap_or(fallback)
+    };
+    let _ = scope.execution_var("PipelineName");
+    (eval("ExperimentName", ex.pipeline_name.clone()).to_lowercase(), eval("TrialName", ex.id.clone()))
+}
+
+pub fn describe(core: &Core, body: &Value) -> ApiResult<Value> {
+    let inner = core.lock();
+    let ex = inner.store.execution(s(body, "PipelineExecutionArn").unwrap_or_default())?;
+    let who = Caller::default().user_context(&inner);
+    let mlflow = ex.mlflow_experiment.as_ref().map(|name| {
+        json!({"MlflowResourceArn": inner.account.arn("mlflow-tracking-server/stepline-emulator"), "MlflowExperimentName": name})
+    });
+    Ok(json!({
+        "PipelineArn": ex.pipeline_arn,
+        "PipelineExecutionArn": ex.arn,
+        "PipelineExecutionDisplayName": ex.display_name,
+        "PipelineExecutionStatus": ex.status.as_str(),
+        "PipelineExecutionDescription": ex.description,
+        "PipelineExperimentConfig": {"ExperimentName": ex.experiment_name, "TrialName": ex.trial_name},
+        "FailureReason": ex.failure_reason,
+        "CreationTime": ex.created,
+        "LastModifiedTime": ex.modified,
+        "CreatedBy": who,
+        "LastModifiedBy": who,
+        "ParallelismConfiguration": ex.parallelism.map(|n| json!({"MaxParallelExecutionSteps": n})),
+        "SelectiveExecutionConfig": ex.selective.as_ref().map(|c| json!({
+            "SourcePipelineExecutionArn": c.source_arn,
+            "SelectedSteps": c.selected.iter().map(|n| json!({"StepName": n})).collect::<Vec<_>>(),
+        })),
+        "PipelineVersionId": ex.version_id,
+        "MLflowConfig": mlflow,
+    }))
+}
+
+pub fn list(core: &Core, body: &Value) -> ApiResult<Value> {
+    let inner = core.lock();
+    let pipeline = inner.store.pipeline(s(body, "PipelineName").unwrap_or_default())?;
+    let after = t(body, "CreatedAfter");
+    let before = t(body, "CreatedBefore");
+    let ids = inner.store.by_pipeline.get(&pipeline.name.to_lowercase()).cloned().unwrap_or_default();
+    let mut items: Vec<&Execution> = ids
+        .iter()
+        .filter_map(|id| inner.store.executions.get(id))
+        .filter(|e| after.is_none_or(|a| e.created > a) && before.is_none_or(|b| e.created < b))
+        .collect();
+    let by_arn = s(body, "SortBy") == Some("PipelineExecutionArn");
+    items.sort_by(|a, b| {
+        let o = if by_arn { a.arn.cmp(&b.arn) } else { a.created.total_cmp(&b.created).then_with(|| a.id.cmp(&b.id)) };
+        if ascending(body) {
+            o
+        } else {
+            o.reverse()
+        }
+    });
+    let (page, next) = paging::page(items, |e| e.id.clone(), s(body, "NextToken"), i(body, "MaxResults"))?;
+    let summaries: Vec<Value> = page
+        .iter()
+        .map(|e| {
+            json!({
+                "PipelineExecutionArn": e.arn,
+                "StartTime": e.created,
+                "PipelineExecutionStatus": e.status.as_str(),
+                "PipelineExecutionDescription": e.description,
+                "PipelineExecutionDisplayName": e.display_name,
+                "PipelineExecutionFailureReason": e.failure_reason,
+            })
+        })
+        .collect();
+    Ok(json!({"PipelineExecutionSummaries": summaries, "NextToken": next}))
+}
+
+pub fn stop(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
+    let id = {
+        let mut inner = core.lock();
+        let token = s(body, "ClientRequestToken");
+        if let Some(answer) = remembered(&inner, "StopPipelineExecution", token) {
+            return Ok(answer);
+        }
+        let arn = s(body, "PipelineExecutionArn").unwrap_or_default();
+        let id = inner.store.execution_id(arn)?;
+        let Some(ex) = inner.store.executions.get_mut(&id) else {
+            return Err(ApiError::not_found(format!("Pipeline execution '{arn}' does not exist.")));
+        };
+        match ex.status {
+            ExecutionStatus::Executing => {
+                ex.stop_requested = true;
+            }
+            // A second stop of an execution that is already stopping changes nothing.
+            ExecutionStatus::Stopping => {}
+            other => {
+                return Err(ApiError::conflict(format!(
+                    "Pipeline execution '{}' is in terminal status {} and cannot be stopped.",
+                    ex.arn,
+                    other.as_str()
+                )))
+            }
+        }
+        let _ = caller;
+        let answer = json!({"PipelineExecutionArn": ex.arn});
+        let ex = ex.clone();
+        inner.persist(&[Write::Execution { execution: &ex, all_steps: false }]).map_err(ApiError::internal)?;
+        remember(&mut inner, "StopPipelineExecution", token, &answer)?;
+        id
+    };
+    core.advance(&id, now());
+    let inner = core.lock();
+    let arn = inner.store.executions.get(&id).map(|e| e.arn.clone()).unwrap_or_default();
+    Ok(json!({"PipelineExecutionArn": arn}))
+}
+
+pub fn retry(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
+    let id = {
+        let mut inner = core.lock();
+        let token = s(body, "ClientRequestToken");
+        if let Some(answer) = remembered(&inner, "RetryPipelineExecution", token) {
+            return Ok(answer);
+        }
+        let arn = s(body, "PipelineExecutionArn").unwrap_or_default();
+        let id = inner.store.execution_id(arn)?;
+        let Some(ex) = inner.store.executions.get_mut(&id) else {
+            return Err(ApiError::not_found(format!("Pipeline execution '{arn}' does not exist.")));
+        };
+        if ex.status != ExecutionStatus::Failed {
+            return Err(ApiError::conflict(format!(
+                "Pipeline execution '{}' is {}; only a Failed execution can be retried.",
+                ex.arn,
+                ex.status.as_str()
+            )));
+        }
+        // Succeeded steps are kept; failed, stopped and never-started steps run again.
+        for step in &mut ex.steps {
+            if matches!(step.phase, StepPhase::Failed | StepPhase::Stopped | StepPhase::Skipped | StepPhase::Pending) {
+                step.reset();
+            }
+        }
+        ex.status = ExecutionStatus::Executing;
+        ex.failure_reason = None;
+        ex.stop_requested = false;
+        ex.modified = now();
+        if let Some(n) = body.pointer("/ParallelismConfiguration/MaxParallelExecutionSteps").and_then(Value::as_i64) {
+            ex.parallelism = Some(n);
+        }
+        let _ = caller;
+        let answer = json!({"PipelineExecutionArn": ex.arn});
+        let ex = ex.clone();
+        inner.persist(&[Write::Execution { execution: &ex, all_steps: true }]).map_err(ApiError::internal)?;
+        remember(&mut inner, "RetryPipelineExecution", token, &answer)?;
+        id
+    };
+    core.advance(&id, now());
+    let inner = core.lock();
+    let arn = inner.store.executions.get(&id).map(|e| e.arn.clone()).unwrap_or_default();
+    Ok(json!({"PipelineExecutionArn": arn}))
+}
+
+pub fn parameters(core: &Core, body: &Value) -> ApiResult<Value> {
+    let inner = core.lock();
+    let ex = inner.store.execution(s(body, "PipelineExecutionArn").unwrap_or_default())?;
+    let items: Vec<&(String, String)> = ex.parameters.iter().collect();
+    let (page, next) = paging::page(items, |(n, _)| n.clone(), s(body, "NextToken"), i(body, "MaxResults"))?;
+    let list: Vec<Value> = page.iter().map(|(n, v)| json!({"Name": n, "Value": v})).collect();
+    Ok(json!({"PipelineParameters": list, "NextToken": next}))
+}
+
+pub fn definition(core: &Core, body: &Value) -> ApiResult<Value> {
+    let inner = core.lock();
+    let ex = inner.store.execution(s(body, "PipelineExecutionArn").unwrap_or_default())?;
+    let p = inner.store.pipeline(&ex.pipeline_name)?;
+    let v = p.version(ex.version_id).ok_or_else(|| ApiError::internal("execution pinned to a missing version"))?;
+    Ok(json!({"PipelineDefinition": v.definition, "CreationTime": v.created}))
+}

@@ -1,0 +1,195 @@
+//! CreatePipeline, UpdatePipeline, DeletePipeline, DescribePipeline, ListPipelines.
+
+use serde_json::{json, Value};
+
+use super::{ascending, i, remember, remembered, s, t, Caller};
+use crate::error::{ApiError, ApiResult};
+use crate::paging;
+use crate::persist::Write;
+use crate::runtime::{now, Core};
+use crate::state::{Pipeline, PipelineVersion};
+
+/// The definition text of a create or update request, checked before anything is stored.
+fn definition_text(body: &Value, required: bool) -> ApiResult<Option<String>> {
+    if body.get("PipelineDefinitionS3Location").is_some() {
+        return Err(ApiError::validation(
+            "PipelineDefinitionS3Location is not supported by this endpoint, which has no S3: send the definition in PipelineDefinition",
+        ));
+    }
+    match s(body, "PipelineDefinition") {
+        Some(text) => {
+            stepline_definition::parse(text).map_err(|e| ApiError::validation(format!("Invalid pipeline definition: {}", e.message)))?;
+            Ok(Some(text.to_string()))
+        }
+        None if required => Err(ApiError::validation("Either PipelineDefinition or PipelineDefinitionS3Location must be provided.")),
+        None => Ok(None),
+    }
+}
+
+pub fn create(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
+    let mut inner = core.lock();
+    let token = s(body, "ClientRequestToken");
+    if let Some(answer) = remembered(&inner, "CreatePipeline", token) {
+        return Ok(answer);
+    }
+    let name = s(body, "PipelineName").unwrap_or_default().to_string();
+    let definition = definition_text(body, true)?.unwrap_or_default();
+    if inner.store.pipelines.contains_key(&name.to_lowercase()) {
+        return Err(ApiError::validation(format!(
+            "Pipeline names must be unique within an AWS account and region. Pipeline with name ({name}) already exists."
+        )));
+    }
+    let at = now();
+    let _ = caller;
+    let pipeline = Pipeline {
+        arn: inner.account.arn(&format!("pipeline/{name}")),
+        name: name.clone(),
+        display_name: s(body, "PipelineDisplayName").map(String::from),
+        description: s(body, "PipelineDescription").map(String::from),
+        role_arn: s(body, "RoleArn").unwrap_or_default().to_string(),
+        created: at,
+        modified: at,
+        last_run: None,
+        parallelism: body.pointer("/ParallelismConfiguration/MaxParallelExecutionSteps").and_then(Value::as_i64),
+        tags: body.get("Tags").and_then(Value::as_array).cloned().unwrap_or_default(),
+        versions: vec![PipelineVersion { id: 1, definition, created: at }],
+    };
+    let answer = json!({"PipelineArn": pipeline.arn});
+    inner.persist(&[Write::Pipeline(&pipeline)]).map_err(ApiError::internal)?;
+    inner.store.pipelines.insert(name.to_lowercase(), pipeline);
+    remember(&mut inner, "CreatePipeline", token, &answer)?;
+    Ok(answer)
+}
+
+pub fn update(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
+    let mut inner = core.lock();
+    let name = s(body, "PipelineName").unwrap_or_default();
+    let definition = definition_text(body, false)?;
+    let at = now();
+    let _ = caller;
+    let p = inner.store.pipeline_mut(name)?;
+    // Every update makes a new version; executions keep the version they started with.
+    let text = definition.unwrap_or_else(|| p.versions.last().map(|v| v.definition.clone()).unwrap_or_default());
+    let id = p.latest_version() + 1;
+    p.versions.push(PipelineVersion { id, definition: text, created: at });
+    if let Some(v) = s(body, "PipelineDisplayName") {
+        p.display_name = Some(v.to_string());
+    }
+    if let Some(v) = s(body, "PipelineDescription") {
+        p.description = Some(v.to_string());
+    }
+    if let Some(v) = s(body, "RoleArn") {
+        p.role_arn = v.to_string();
+    }
+    if let Some(n) = body.pointer("/ParallelismConfiguration/MaxParallelExecutionSteps").and_then(Value::as_i64) {
+        p.parallelism = Some(n);
+    }
+    p.modified = at;
+    let p = p.clone();
+    inner.persist(&[Write::Pipeline(&p)]).map_err(ApiError::internal)?;
+    Ok(json!({"PipelineArn": p.arn, "PipelineVersionId": id}))
+}
+
+pub fn delete(core: &Core, body: &Value) -> ApiResult<Value> {
+    let mut inner = core.lock();
+    let token = s(body, "ClientRequestToken");
+    if let Some(answer) = remembered(&inner, "DeletePipeline", token) {
+        return Ok(answer);
+    }
+    let p = inner.store.pipeline(s(body, "PipelineName").unwrap_or_default())?.clone();
+    let running = inner.store.running_executions(&p.name);
+    if running > 0 {
+        return Err(ApiError::conflict(format!(
+            "Pipeline '{}' has {running} running execution(s); stop them before deleting the pipeline.",
+            p.arn
+        )));
+    }
+    let key = p.name.to_lowercase();
+    let ids = inner.store.by_pipeline.remove(&key).unwrap_or_default();
+    let mut batch: Vec<Write> = vec![Write::DeletePipeline(&p.name)];
+    for id in &ids {
+        batch.push(Write::DeleteExecution(id));
+    }
+    inner.persist(&batch).map_err(ApiError::internal)?;
+    for id in &ids {
+        inner.store.executions.remove(id);
+    }
+    inner.store.callbacks.retain(|_, (ex, _)| !ids.contains(ex));
+    inner.store.pipelines.remove(&key);
+    inner.store.forget_plans(&p.name);
+    let answer = json!({"PipelineArn": p.arn});
+    remember(&mut inner, "DeletePipeline", token, &answer)?;
+    Ok(answer)
+}
+
+pub fn describe(core: &Core, body: &Value) -> ApiResult<Value> {
+    let inner = core.lock();
+    let p = inner.store.pipeline(s(body, "PipelineName").unwrap_or_default())?;
+    let version = match i(body, "PipelineVersionId") {
+        Some(v) => p
+            .version(v)
+            .ok_or_else(|| ApiError::not_found(format!("Pipeline version {v} of pipeline '{}' does not exist.", p.arn)))?,
+        None => p.versions.last().ok_or_else(|| ApiError::internal("pipeline without a version"))?,
+    };
+    let who = Caller::default().user_context(&inner);
+    Ok(json!({
+        "PipelineArn": p.arn,
+        "PipelineName": p.name,
+        "PipelineDisplayName": p.display_name.clone().unwrap_or_else(|| p.name.clone()),
+        "PipelineDefinition": version.definition,
+        "PipelineDescription": p.description,
+        "RoleArn": p.role_arn,
+        "PipelineStatus": "Active",
+        "CreationTime": p.created,
+        "LastModifiedTime": p.modified,
+        "LastRunTime": p.last_run,
+        "CreatedBy": who,
+        "LastModifiedBy": who,
+        "ParallelismConfiguration": p.parallelism.map(|n| json!({"MaxParallelExecutionSteps": n})),
+    }))
+}
+
+pub fn list(core: &Core, body: &Value) -> ApiResult<Value> {
+    let inner = core.lock();
+    let prefix = s(body, "PipelineNamePrefix").map(str::to_lowercase);
+    let after = t(body, "CreatedAfter");
+    let before = t(body, "CreatedBefore");
+    let mut items: Vec<&Pipeline> = inner
+        .store
+        .pipelines
+        .iter()
+        .filter(|(k, _)| prefix.as_ref().is_none_or(|p| k.starts_with(p.as_str())))
+        .map(|(_, p)| p)
+        .filter(|p| after.is_none_or(|a| p.created > a) && before.is_none_or(|b| p.created < b))
+        .collect();
+    let by_name = s(body, "SortBy") == Some("Name");
+    items.sort_by(|a, b| {
+        let o = if by_name {
+            a.name.to_lowercase().cmp(&b.name.to_lowercase())
+        } else {
+            a.created.total_cmp(&b.created).then_with(|| a.name.cmp(&b.name))
+        };
+        if ascending(body) {
+            o
+        } else {
+            o.reverse()
+        }
+    });
+    let (page, next) = paging::page(items, |p| p.name.to_lowercase(), s(body, "NextToken"), i(body, "MaxResults"))?;
+    let summaries: Vec<Value> = page
+        .iter()
+        .map(|p| {
+            json!({
+                "PipelineArn": p.arn,
+                "PipelineName": p.name,
+                "PipelineDisplayName": p.display_name.clone().unwrap_or_else(|| p.name.clone()),
+                "PipelineDescription": p.description,
+                "RoleArn": p.role_arn,
+                "CreationTime": p.created,
+                "LastModifiedTime": p.modified,
+                "LastExecutionTime": p.last_run,
+            })
+        })
+        .collect();
+    Ok(json!({"PipelineSummaries": summaries, "NextToken": next}))
+}

@@ -1,0 +1,189 @@
+//! Durability: every record the emulator acknowledges is written to SQLite before the answer leaves, so a
+//! restart (even after `kill -9`) finds every pipeline, execution, step, callback answer and idempotency
+//! token again, and running executions carry on from where they were.
+//!
+//! Records are stored as JSON documents keyed by their identity; steps have their own rows so a step
+//! transition rewrites one small row, not the whole execution.
+
+use std::path::Path;
+
+use rusqlite::{params, Connection};
+use serde_json::Value;
+
+use crate::engine::CachedRun;
+use crate::state::{Execution, Pipeline, StepRun};
+
+pub struct Db {
+    conn: Connection,
+}
+
+/// Everything read back at start-up.
+pub struct Loaded {
+    pub pipelines: Vec<Pipeline>,
+    pub executions: Vec<Execution>,
+    pub idempotency: Vec<(String, String, Value)>,
+    pub cache: Vec<(String, String, String, CachedRun)>,
+    pub scenario: Option<String>,
+}
+
+impl Db {
+    pub fn open(dir: &Path) -> Result<Db, String> {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create data dir {}: {e}", dir.display()))?;
+        let path = dir.join("emulator.sqlite3");
+        let conn = Connection::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        // WAL with synchronous=NORMAL: a committed transaction survives the process being killed.
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL;
+             PRAGMA synchronous=NORMAL;
+             CREATE TABLE IF NOT EXISTS pipelines (name TEXT PRIMARY KEY, doc TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS executions (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS steps (execution TEXT NOT NULL, idx INTEGER NOT NULL, doc TEXT NOT NULL,
+                                               PRIMARY KEY (execution, idx));
+             CREATE TABLE IF NOT EXISTS idempotency (operation TEXT NOT NULL, token TEXT NOT NULL, doc TEXT NOT NULL,
+                                                     PRIMARY KEY (operation, token));
+             CREATE TABLE IF NOT EXISTS cache (pipeline TEXT NOT NULL, step TEXT NOT NULL, key TEXT NOT NULL,
+                                               execution TEXT NOT NULL, finished REAL NOT NULL, doc TEXT NOT NULL,
+                                               PRIMARY KEY (pipeline, step, key, execution));
+             CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);",
+        )
+        .map_err(|e| format!("cannot prepare {}: {e}", path.display()))?;
+        Ok(Db { conn })
+    }
+
+    pub fn load(&self) -> Result<Loaded, String> {
+        let err = |e: rusqlite::Error| format!("reading the data dir: {e}");
+        let mut pipelines = vec![];
+        let mut stmt = self.conn.prepare("SELECT doc FROM pipelines").map_err(err)?;
+        for doc in stmt.query_map([], |r| r.get::<_, String>(0)).map_err(err)? {
+            let doc = doc.map_err(err)?;
+            pipelines.push(serde_json::from_str(&doc).map_err(|e| format!("corrupt pipeline record: {e}"))?);
+        }
+        let mut executions: Vec<Execution> = vec![];
+        let mut stmt = self.conn.prepare("SELECT doc FROM executions").map_err(err)?;
+        for doc in stmt.query_map([], |r| r.get::<_, String>(0)).map_err(err)? {
+            let doc = doc.map_err(err)?;
+            executions.push(serde_json::from_str(&doc).map_err(|e| format!("corrupt execution record: {e}"))?);
+        }
+        let mut stmt = self.conn.prepare("SELECT doc FROM steps WHERE execution = ?1 ORDER BY idx").map_err(err)?;
+        for ex in &mut executions {
+            let rows = stmt.query_map([&ex.id], |r| r.get::<_, String>(0)).map_err(err)?;
+            for doc in rows {
+                let doc = doc.map_err(err)?;
+                let mut step: StepRun = serde_json::from_str(&doc).map_err(|e| format!("corrupt step record: {e}"))?;
+                step.dirty = false;
+                ex.steps.push(step);
+            }
+        }
+        let mut idempotency = vec![];
+        let mut stmt = self.conn.prepare("SELECT operation, token, doc FROM idempotency").map_err(err)?;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))).map_err(err)? {
+            let (op, token, doc) = row.map_err(err)?;
+            idempotency.push((op, token, serde_json::from_str(&doc).unwrap_or(Value::Null)));
+        }
+        let mut cache = vec![];
+        let mut stmt = self.conn.prepare("SELECT pipeline, step, key, execution, finished, doc FROM cache").map_err(err)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, f64>(4)?, r.get::<_, String>(5)?))
+            })
+            .map_err(err)?;
+        for row in rows {
+            let (pipeline, step, key, execution_arn, finished, doc) = row.map_err(err)?;
+            let doc: Value = serde_json::from_str(&doc).unwrap_or(Value::Null);
+            cache.push((
+                pipeline,
+                step,
+                key,
+                CachedRun {
+                    execution_arn,
+                    finished,
+                    metadata: doc.get("metadata").cloned().filter(|m| !m.is_null()),
+                    properties: doc.get("properties").cloned().unwrap_or(Value::Null),
+                    property_files: doc.get("property_files").cloned().unwrap_or(Value::Null),
+                },
+            ));
+        }
+        let scenario = self
+            .conn
+            .query_row("SELECT value FROM settings WHERE name = 'scenario'", [], |r| r.get::<_, String>(0))
+            .ok();
+        Ok(Loaded { pipelines, executions, idempotency, cache, scenario })
+    }
+
+    /// Apply a batch of writes in one transaction.
+    pub fn write(&mut self, batch: &[Write<'_>]) -> Result<(), String> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let err = |e: rusqlite::Error| format!("writing the data dir: {e}");
+        let tx = self.conn.transaction().map_err(err)?;
+        for w in batch {
+            match w {
+                Write::Pipeline(p) => {
+                    let doc = serde_json::to_string(p).map_err(|e| e.to_string())?;
+                    tx.execute("INSERT OR REPLACE INTO pipelines (name, doc) VALUES (?1, ?2)", params![p.name.to_lowercase(), doc]).map_err(err)?;
+                }
+                Write::DeletePipeline(name) => {
+                    tx.execute("DELETE FROM pipelines WHERE name = ?1", params![name.to_lowercase()]).map_err(err)?;
+                }
+                Write::Execution { execution, all_steps } => {
+                    // The execution row holds the execution without its steps; each step has a row of its own.
+                    let mut head = serde_json::to_value(execution).map_err(|e| e.to_string())?;
+                    head["steps"] = Value::Array(vec![]);
+                    let doc = head.to_string();
+                    tx.execute("INSERT OR REPLACE INTO executions (id, doc) VALUES (?1, ?2)", params![execution.id, doc]).map_err(err)?;
+                    for (i, s) in execution.steps.iter().enumerate() {
+                        if *all_steps || s.dirty {
+                            let doc = serde_json::to_string(s).map_err(|e| e.to_string())?;
+                            tx.execute("INSERT OR REPLACE INTO steps (execution, idx, doc) VALUES (?1, ?2, ?3)", params![execution.id, i as i64, doc])
+                                .map_err(err)?;
+                        }
+                    }
+                }
+                Write::DeleteExecution(id) => {
+                    tx.execute("DELETE FROM executions WHERE id = ?1", params![id]).map_err(err)?;
+                    tx.execute("DELETE FROM steps WHERE execution = ?1", params![id]).map_err(err)?;
+                }
+                Write::Idempotency { operation, token, response } => {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO idempotency (operation, token, doc) VALUES (?1, ?2, ?3)",
+                        params![operation, token, response.to_string()],
+                    )
+                    .map_err(err)?;
+                }
+                Write::Cache { pipeline, step, key, run } => {
+                    let doc = serde_json::json!({"metadata": run.metadata, "properties": run.properties, "property_files": run.property_files});
+                    tx.execute(
+                        "INSERT OR REPLACE INTO cache (pipeline, step, key, execution, finished, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        params![pipeline, step, key, run.execution_arn, run.finished, doc.to_string()],
+                    )
+                    .map_err(err)?;
+                }
+                Write::Scenario(text) => {
+                    tx.execute("INSERT OR REPLACE INTO settings (name, value) VALUES ('scenario', ?1)", params![text]).map_err(err)?;
+                }
+                Write::Reset => {
+                    tx.execute_batch(
+                        "DELETE FROM pipelines; DELETE FROM executions; DELETE FROM steps; DELETE FROM idempotency;
+                         DELETE FROM cache; DELETE FROM settings;",
+                    )
+                    .map_err(err)?;
+                }
+            }
+        }
+        tx.commit().map_err(err)
+    }
+}
+
+/// One change to write down.
+pub enum Write<'a> {
+    Pipeline(&'a Pipeline),
+    DeletePipeline(&'a str),
+    /// With `all_steps` false only the steps marked dirty are written.
+    Execution { execution: &'a Execution, all_steps: bool },
+    DeleteExecution(&'a str),
+    Idempotency { operation: &'a str, token: &'a str, response: &'a Value },
+    Cache { pipeline: &'a str, step: &'a str, key: &'a str, run: &'a CachedRun },
+    Scenario(&'a str),
+    Reset,
+}

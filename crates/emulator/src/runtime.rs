@@ -1,0 +1,255 @@
+//! The running service: the state behind one lock, the database, the scenario, and the scheduler that
+//! wakes executions at their engine deadlines.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::{watch, Notify};
+
+use crate::engine::{self, CachedRun, World};
+use crate::jobs::Account;
+use crate::persist::{Db, Write};
+use crate::scenario::{Scenario, StepScenario};
+use crate::state::Epoch;
+use crate::store::Store;
+
+/// The wall clock as the wire carries it: seconds with a millisecond fraction.
+pub fn now() -> Epoch {
+    let ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    ms as f64 / 1000.0
+}
+
+/// Random `[a-z0-9]` characters (execution ids, job suffixes).
+pub fn random_lower(len: usize) -> String {
+    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    (0..len).map(|_| CHARS[fastrand::usize(..CHARS.len())] as char).collect()
+}
+
+/// Random `[a-zA-Z0-9]` characters (callback tokens).
+pub fn random_alnum(len: usize) -> String {
+    (0..len).map(|_| fastrand::alphanumeric()).collect()
+}
+
+pub struct Inner {
+    pub store: Store,
+    pub db: Option<Db>,
+    pub scenario: Scenario,
+    pub account: Account,
+    pub speed: f64,
+}
+
+/// State shared by the HTTP handlers and the scheduler.
+pub struct Core {
+    inner: Mutex<Inner>,
+    timers: Mutex<Timers>,
+    wake: Notify,
+}
+
+#[derive(Default)]
+struct Timers {
+    heap: BinaryHeap<Reverse<(i64, String)>>,
+    /// The deadline each execution is scheduled for; heap entries that disagree are stale.
+    scheduled: HashMap<String, i64>,
+}
+
+fn micros(t: Epoch) -> i64 {
+    (t * 1_000_000.0) as i64
+}
+
+impl Core {
+    pub fn new(inner: Inner) -> Arc<Core> {
+        Arc::new(Core { inner: Mutex::new(inner), timers: Mutex::new(Timers::default()), wake: Notify::new() })
+    }
+
+    /// The state. A panic elsewhere never leaves it unusable: the lock's poison is ignored, since every
+    /// mutation is written so that a half-done request leaves consistent records.
+    pub fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn timers(&self) -> MutexGuard<'_, Timers> {
+        self.timers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Ask the scheduler to look at an execution at `at`.
+    pub fn schedule(&self, id: &str, at: Option<Epoch>) {
+        let mut t = self.timers();
+        match at {
+            Some(at) => {
+                let m = micros(at);
+                if t.scheduled.get(id) != Some(&m) {
+                    t.scheduled.insert(id.to_string(), m);
+                    t.heap.push(Reverse((m, id.to_string())));
+                    drop(t);
+                    self.wake.notify_one();
+                }
+            }
+            None => {
+                t.scheduled.remove(id);
+            }
+        }
+    }
+
+    fn next_due(&self) -> Option<Epoch> {
+        let mut t = self.timers();
+        while let Some(Reverse((m, id))) = t.heap.peek().cloned() {
+            if t.scheduled.get(&id) == Some(&m) {
+                return Some(m as f64 / 1_000_000.0);
+            }
+            t.heap.pop();
+        }
+        None
+    }
+
+    fn pop_due(&self, now: Epoch) -> Vec<String> {
+        let mut t = self.timers();
+        let limit = micros(now);
+        let mut due = vec![];
+        while let Some(Reverse((m, id))) = t.heap.peek().cloned() {
+            if m > limit {
+                break;
+            }
+            t.heap.pop();
+            if t.scheduled.get(&id) == Some(&m) {
+                t.scheduled.remove(&id);
+                due.push(id);
+            }
+        }
+        due
+    }
+
+    pub fn clear_timers(&self) {
+        let mut t = self.timers();
+        t.heap.clear();
+        t.scheduled.clear();
+    }
+
+    /// Advance one execution to `now` and schedule its next look.
+    pub fn advance(&self, id: &str, now: Epoch) {
+        let next = self.lock().advance_execution(id, now);
+        self.schedule(id, next);
+    }
+
+    /// Look at every execution that is not finished (after a restart, or a scenario change).
+    pub fn advance_all_running(&self) {
+        let ids: Vec<String> = {
+            let inner = self.lock();
+            inner.store.executions.values().filter(|e| !e.status.is_terminal()).map(|e| e.id.clone()).collect()
+        };
+        let t = now();
+        for id in ids {
+            self.advance(&id, t);
+        }
+    }
+
+    /// The scheduler: sleeps until the earliest deadline (or a new, earlier one), then advances what is due.
+    pub async fn run_scheduler(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            let wait = match self.next_due() {
+                Some(t) => Duration::from_secs_f64((t - now()).clamp(0.0, 3600.0)),
+                None => Duration::from_secs(3600),
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.wake.notified() => {}
+                _ = shutdown.changed() => return,
+            }
+            let t = now();
+            for id in self.pop_due(t) {
+                self.advance(&id, t);
+            }
+        }
+    }
+}
+
+impl Inner {
+    /// Write a batch; a failure to write is reported to the caller (and so to the client).
+    pub fn persist(&mut self, batch: &[Write<'_>]) -> Result<(), String> {
+        match self.db.as_mut() {
+            Some(db) => db.write(batch),
+            None => Ok(()),
+        }
+    }
+
+    /// Run the engine on one execution; returns its next deadline.
+    pub fn advance_execution(&mut self, id: &str, now: Epoch) -> Option<Epoch> {
+        let mut ex = self.store.executions.remove(id)?;
+        let plan = match self.store.plan(&ex.pipeline_name, ex.version_id) {
+            Ok(p) => p,
+            Err(_) => {
+                self.store.executions.insert(id.to_string(), ex);
+                return None;
+            }
+        };
+        let mut fresh_cache = vec![];
+        let out = {
+            let mut world = WorldView {
+                speed: self.speed,
+                account: &self.account,
+                scenario: &self.scenario,
+                cache: &mut self.store.cache,
+                fresh: &mut fresh_cache,
+            };
+            engine::advance(&mut ex, &plan.definition, &plan.graph, &mut world, now)
+        };
+        if out.changed || ex.steps.iter().any(|s| s.dirty) {
+            let mut batch = vec![Write::Execution { execution: &ex, all_steps: false }];
+            for (p, s, k, run) in &fresh_cache {
+                batch.push(Write::Cache { pipeline: p, step: s, key: k, run });
+            }
+            if let Err(e) = self.persist(&batch) {
+                eprintln!("stepline-emulator: {e}");
+            }
+            for s in &mut ex.steps {
+                s.dirty = false;
+            }
+        }
+        self.store.index_callbacks(&ex);
+        self.store.executions.insert(id.to_string(), ex);
+        out.next
+    }
+}
+
+/// The engine's view of the world during one advance.
+struct WorldView<'a> {
+    speed: f64,
+    account: &'a Account,
+    scenario: &'a Scenario,
+    cache: &'a mut HashMap<(String, String, String), Vec<CachedRun>>,
+    fresh: &'a mut Vec<(String, String, String, CachedRun)>,
+}
+
+impl World for WorldView<'_> {
+    fn speed(&self) -> f64 {
+        self.speed
+    }
+    fn account(&self) -> &Account {
+        self.account
+    }
+    fn scenario(&self, pipeline: &str, step: &str) -> StepScenario {
+        self.scenario.step(pipeline, step)
+    }
+    fn random_lower(&mut self, len: usize) -> String {
+        random_lower(len)
+    }
+    fn callback_token(&mut self) -> String {
+        random_alnum(10)
+    }
+    fn cached_run(&self, pipeline: &str, step: &str, key: &str, not_before: Epoch) -> Option<CachedRun> {
+        self.cache
+            .get(&(pipeline.to_lowercase(), step.to_string(), key.to_string()))
+            .and_then(|runs| runs.iter().rev().find(|r| r.finished >= not_before).cloned())
+    }
+    fn remember_run(&mut self, pipeline: &str, step: &str, key: &str, run: CachedRun) {
+        let k = (pipeline.to_lowercase(), step.to_string(), key.to_string());
+        self.fresh.push((k.0.clone(), k.1.clone(), k.2.clone(), run.clone()));
+        let runs = self.cache.entry(k).or_default();
+        runs.push(run);
+        // Only the newest few runs can ever be the answer.
+        if runs.len() > 8 {
+            runs.remove(0);
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! Scenarios: what the simulated jobs do. A scenario says, per pipeline and step, how long a step runs,
+//! whether its first attempts fail (and with which exception type, so retry policies show), what its
+//! property files contain and what Lambda and callback steps answer. Without one, every step succeeds after
+//! a realistic duration for its type.
+//!
+//! ```json
+//! {"pipelines": {
+//!    "AbalonePipeline": {"steps": {
+//!       "AbaloneTrain": {"duration": 900, "fail": {"attempts": 2, "reason": "CapacityError: no ml.m5.xlarge",
+//!                                                    "exception": "SageMaker.CAPACITY_ERROR"}},
+//!       "AbaloneEval": {"property_files": {"EvaluationReport": {"regression_metrics": {"mse": {"value": 7.5}}}}}}},
+//!    "*": {"steps": {"ScoreBatch": {"outputs": {"score": 0.2}},
+//!                    "ManualApproval": {"callback": {"after": 30, "outputs": {"approved": "true"}}}}}}}
+//! ```
+//! Pipeline and step names match case-insensitively; `"*"` applies to every pipeline.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::ApiError;
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    #[serde(default)]
+    pub pipelines: BTreeMap<String, PipelineScenario>,
+    /// Errors to answer instead of running an operation, to exercise a client's error handling.
+    #[serde(default)]
+    pub faults: Vec<Fault>,
+}
+
+/// An injected error: the next `times` calls of `operation` (every call when absent) answer `code`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Fault {
+    pub operation: String,
+    pub code: String,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub times: Option<u32>,
+}
+
+/// The error codes a fault may name.
+const FAULT_CODES: [&str; 7] = [
+    "ThrottlingException",
+    "ResourceLimitExceeded",
+    "ConflictException",
+    "ValidationException",
+    "AccessDeniedException",
+    "ResourceNotFound",
+    "InternalFailure",
+];
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineScenario {
+    #[serde(default)]
+    pub steps: BTreeMap<String, StepScenario>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StepScenario {
+    /// Simulated seconds the step runs (per attempt).
+    #[serde(default)]
+    pub duration: Option<f64>,
+    #[serde(default)]
+    pub fail: Option<FailScenario>,
+    /// Property files by PropertyFileName (Processing steps).
+    #[serde(default)]
+    pub property_files: BTreeMap<String, Value>,
+    /// Output parameters of a Lambda step, or what an automatic callback answer sends.
+    #[serde(default)]
+    pub outputs: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub callback: Option<CallbackScenario>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FailScenario {
+    /// How many attempts fail before one succeeds; absent means every attempt fails.
+    #[serde(default)]
+    pub attempts: Option<u32>,
+    pub reason: String,
+    /// The exception type the failure reports, matched against the step's RetryPolicies.
+    #[serde(default = "default_exception")]
+    pub exception: String,
+}
+
+fn default_exception() -> String {
+    "SageMaker.JOB_INTERNAL_ERROR".into()
+}
+
+/// An automatic answer to a callback step, as if an outside worker called back.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CallbackScenario {
+    /// Simulated seconds after the step starts.
+    pub after: f64,
+    /// Fail the step with this reason instead of succeeding.
+    #[serde(default)]
+    pub failure: Option<String>,
+    #[serde(default)]
+    pub outputs: BTreeMap<String, Value>,
+}
+
+impl Scenario {
+    pub fn parse(text: &str) -> Result<Scenario, String> {
+        let s: Scenario = serde_json::from_str(text).map_err(|e| format!("invalid scenario: {e}"))?;
+        for f in &s.faults {
+            if !FAULT_CODES.contains(&f.code.as_str()) {
+                return Err(format!("invalid scenario: fault code '{}' is not one of {}", f.code, FAULT_CODES.join(", ")));
+            }
+        }
+        Ok(s)
+    }
+
+    /// The error to answer for this call of `operation`, if a fault is armed for it.
+    pub fn take_fault(&mut self, operation: &str) -> Option<ApiError> {
+        let pos = self.faults.iter().position(|f| f.operation == operation && f.times != Some(0))?;
+        let f = &mut self.faults[pos];
+        if let Some(n) = f.times.as_mut() {
+            *n -= 1;
+        }
+        let msg = f.message.clone();
+        Some(match f.code.as_str() {
+            "ThrottlingException" => ApiError::throttling(),
+            "ResourceLimitExceeded" => ApiError::limit(msg.unwrap_or_else(|| "The account-level service limit has been exceeded.".into())),
+            "ConflictException" => ApiError::conflict(msg.unwrap_or_else(|| "Conflict".into())),
+            "ValidationException" => ApiError::validation(msg.unwrap_or_else(|| "Invalid request".into())),
+            "AccessDeniedException" => ApiError::access_denied(msg.unwrap_or_else(|| {
+                format!("User: arn:aws:iam::123456789012:user/emulator is not authorized to perform: sagemaker:{operation}")
+            })),
+            "ResourceNotFound" => ApiError::not_found(msg.unwrap_or_else(|| "Resource not found".into())),
+            _ => ApiError::internal(msg.unwrap_or_else(|| "An internal error occurred".into())),
+        })
+    }
+
+    /// The scenario of one step: the pipeline's own entry wins over the `"*"` entry.
+    pub fn step(&self, pipeline: &str, step: &str) -> StepScenario {
+        let find = |p: &PipelineScenario| {
+            p.steps.iter().find(|(name, _)| name.eq_ignore_ascii_case(step)).map(|(_, s)| s.clone())
+        };
+        self.pipelines
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(pipeline))
+            .and_then(|(_, p)| find(p))
+            .or_else(|| self.pipelines.get("*").and_then(find))
+            .unwrap_or_default()
+    }
+}
+
+impl StepScenario {
+    /// Whether attempt `n` (from 1) fails.
+    pub fn fails_on(&self, attempt: u32) -> Option<&FailScenario> {
+        self.fail.as_ref().filter(|f| f.attempts.is_none_or(|k| attempt <= k))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pipeline_entries_win_over_the_wildcard_and_names_ignore_case() {
+        let s = Scenario::parse(
+            r#"{"pipelines": {"*": {"steps": {"Train": {"duration": 5}}},
+                              "abalonepipeline": {"steps": {"train": {"duration": 9}}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(s.step("AbalonePipeline", "Train").duration, Some(9.0));
+        assert_eq!(s.step("Other", "TRAIN").duration, Some(5.0));
+        assert_eq!(s.step("Other", "Eval"), StepScenario::default());
+    }
+
+    #[test]
+    fn failures_cover_the_first_attempts_or_all() {
+        let s = Scenario::parse(
+            r#"{"pipelines": {"p": {"steps": {"a": {"fail": {"attempts": 2, "reason": "x"}}, "b": {"fail": {"reason": "y"}}}}}}"#,
+        )
+        .unwrap();
+        let a = s.step("p", "a");
+        assert!(a.fails_on(1).is_some() && a.fails_on(2).is_some() && a.fails_on(3).is_none());
+        assert_eq!(a.fail.as_ref().unwrap().exception, "SageMaker.JOB_INTERNAL_ERROR");
+        assert!(s.step("p", "b").fails_on(99).is_some());
+    }
+
+    #[test]
+    fn faults_fire_the_given_number_of_times() {
+        let mut s = Scenario::parse(r#"{"faults": [{"operation": "StartPipelineExecution", "code": "ThrottlingException", "times": 2}]}"#).unwrap();
+        assert_eq!(s.take_fault("StartPipelineExecution").unwrap().code, "ThrottlingException");
+        assert!(s.take_fault("DescribePipeline").is_none());
+        assert!(s.take_fault("StartPipelineExecution").is_some());
+        assert!(s.take_fault("StartPipelineExecution").is_none());
+        let e = Scenario::parse(r#"{"faults": [{"operation": "X", "code": "Boom"}]}"#).unwrap_err();
+        assert!(e.contains("fault code 'Boom'"), "{e}");
+    }
+
+    #[test]
+    fn unknown_fields_are_named() {
+        let e = Scenario::parse(r#"{"pipelines": {"p": {"steps": {"a": {"duraton": 5}}}}}"#).unwrap_err();
+        assert!(e.contains("duraton"), "{e}");
+    }
+}

@@ -1,0 +1,211 @@
+//! The emulator's records: pipelines with their versions, executions and step runs. Plain data with serde,
+//! so the same structs are what the persistence layer writes and reads back after a restart.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Seconds since the Unix epoch with a millisecond fraction: the wire format of every timestamp.
+pub type Epoch = f64;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Pipeline {
+    /// The name as it was created; lookups compare case-insensitively.
+    pub name: String,
+    pub arn: String,
+    pub display_name: Option<String>,
+    pub description: Option<String>,
+    pub role_arn: String,
+    pub created: Epoch,
+    pub modified: Epoch,
+    pub last_run: Option<Epoch>,
+    pub parallelism: Option<i64>,
+    pub tags: Vec<Value>,
+    /// Every definition the pipeline has had; version id n is `versions[n - 1]`.
+    pub versions: Vec<PipelineVersion>,
+}
+
+impl Pipeline {
+    pub fn latest_version(&self) -> i64 {
+        self.versions.len() as i64
+    }
+
+    pub fn version(&self, id: i64) -> Option<&PipelineVersion> {
+        usize::try_from(id).ok().and_then(|i| i.checked_sub(1)).and_then(|i| self.versions.get(i))
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PipelineVersion {
+    pub id: i64,
+    pub definition: String,
+    pub created: Epoch,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExecutionStatus {
+    Executing,
+    Stopping,
+    Stopped,
+    Failed,
+    Succeeded,
+    CompletedWithFailures,
+}
+
+impl ExecutionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecutionStatus::Executing => "Executing",
+            ExecutionStatus::Stopping => "Stopping",
+            ExecutionStatus::Stopped => "Stopped",
+            ExecutionStatus::Failed => "Failed",
+            ExecutionStatus::Succeeded => "Succeeded",
+            ExecutionStatus::CompletedWithFailures => "CompletedWithFailures",
+        }
+    }
+
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, ExecutionStatus::Executing | ExecutionStatus::Stopping)
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SelectiveConfig {
+    pub source_arn: Option<String>,
+    pub selected: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Execution {
+    pub arn: String,
+    /// The 12-character suffix of the ARN.
+    pub id: String,
+    /// The pipeline's name as created (the key of the pipeline, compared case-insensitively).
+    pub pipeline_name: String,
+    pub pipeline_arn: String,
+    pub display_name: String,
+    pub description: Option<String>,
+    pub status: ExecutionStatus,
+    pub failure_reason: Option<String>,
+    pub created: Epoch,
+    pub modified: Epoch,
+    pub version_id: i64,
+    /// Every parameter of the definition, defaults merged with overrides, values as strings.
+    pub parameters: Vec<(String, String)>,
+    pub parallelism: Option<i64>,
+    pub selective: Option<SelectiveConfig>,
+    pub mlflow_experiment: Option<String>,
+    pub experiment_name: String,
+    pub trial_name: String,
+    pub stop_requested: bool,
+    /// One entry per step of the definition, in definition order.
+    pub steps: Vec<StepRun>,
+}
+
+/// Where a step is in its life. `Pending`, `Skipped` and `NotSelected` never appear on the wire: such steps
+/// are not listed by ListPipelineExecutionSteps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StepPhase {
+    Pending,
+    Starting,
+    Executing,
+    Stopping,
+    Succeeded,
+    Failed,
+    Stopped,
+    /// On a condition branch that was not taken, or downstream of such a step.
+    Skipped,
+    /// Not selected in a selective execution and not needed from the source execution.
+    NotSelected,
+}
+
+impl StepPhase {
+    pub fn wire(self) -> Option<&'static str> {
+        Some(match self {
+            StepPhase::Starting => "Starting",
+            StepPhase::Executing => "Executing",
+            StepPhase::Stopping => "Stopping",
+            StepPhase::Succeeded => "Succeeded",
+            StepPhase::Failed => "Failed",
+            StepPhase::Stopped => "Stopped",
+            StepPhase::Pending | StepPhase::Skipped | StepPhase::NotSelected => return None,
+        })
+    }
+
+    pub fn is_active(self) -> bool {
+        matches!(self, StepPhase::Starting | StepPhase::Executing | StepPhase::Stopping)
+    }
+
+    pub fn is_done(self) -> bool {
+        matches!(self, StepPhase::Succeeded | StepPhase::Failed | StepPhase::Stopped)
+    }
+}
+
+/// An answer to a callback step, held until the engine applies it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum CallbackAnswer {
+    Success { outputs: Vec<(String, String)> },
+    Failure { reason: String },
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StepRun {
+    pub name: String,
+    pub phase: StepPhase,
+    pub start: Option<Epoch>,
+    pub end: Option<Epoch>,
+    /// The current attempt, from 1; 0 before the step starts.
+    pub attempt: u32,
+    pub failure_reason: Option<String>,
+    /// The `Metadata` member of the step on the wire (one member per step type).
+    pub metadata: Option<Value>,
+    /// What `{"Get": "Steps.<Name>.<path>"}` reads: the step resource's Describe response.
+    pub properties: Value,
+    /// Property files written by a Processing step, by PropertyFileName.
+    pub property_files: Value,
+    pub cache_source: Option<String>,
+    pub selective_source: Option<String>,
+    /// When the engine must look at this step next (real epoch seconds).
+    pub deadline: Option<Epoch>,
+    /// For Lambda steps: when the function times out.
+    pub timeout_at: Option<Epoch>,
+    /// The exception type of the failure of the current attempt, matched against RetryPolicies.
+    pub exception_type: Option<String>,
+    pub callback_token: Option<String>,
+    pub callback_answer: Option<CallbackAnswer>,
+    /// The job of the current attempt (name) for job steps.
+    pub job_name: Option<String>,
+    /// Set by the engine when the record changed and must be written to disk.
+    #[serde(skip)]
+    pub dirty: bool,
+}
+
+impl StepRun {
+    pub fn new(name: &str) -> StepRun {
+        StepRun {
+            name: name.to_string(),
+            phase: StepPhase::Pending,
+            start: None,
+            end: None,
+            attempt: 0,
+            failure_reason: None,
+            metadata: None,
+            properties: Value::Null,
+            property_files: Value::Null,
+            cache_source: None,
+            selective_source: None,
+            deadline: None,
+            timeout_at: None,
+            exception_type: None,
+            callback_token: None,
+            callback_answer: None,
+            job_name: None,
+            dirty: true,
+        }
+    }
+
+    /// Back to the state of a step that never ran (used when a failed execution is retried).
+    pub fn reset(&mut self) {
+        let name = std::mem::take(&mut self.name);
+        *self = StepRun::new(&name);
+    }
+}

@@ -1,0 +1,16 @@
+# Sourced by the other scripts: one place for paths and versions.
+# Cargo's output lives outside the clone so repeated runs (and CI on the same machine) reuse it.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/stepline/target}"
+export PATH="$HOME/.cargo/bin:$ROOT/end2end/node_modules/.bin:$PATH"
+CARGO_LEPTOS_VERSION="0.3.8"
+# wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock exactly.
+WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, "", $0); print; exit }' "$ROOT/Cargo.lock" 2>/dev/null || true)"
+WASM_BINDGEN_VERSION="${WASM_BINDGEN_VERSION:-0.2.130}"
+export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+# Where cargo-leptos writes the site (see [package.metadata.leptos] site-root).
+export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-$ROOT/target/site}"
+export LEPTOS_SITE_PKG_DIR="${LEPTOS_SITE_PKG_DIR:-pkg}"
+export LEPTOS_OUTPUT_NAME="${LEPTOS_OUTPUT_NAME:-stepline}"
+log() { printf '\n==> %s\n' "$*"; }

@@ -1,0 +1,58 @@
+//! The HTML shell, the router and the layout shared by every page.
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes, A},
+    path,
+};
+
+use crate::components::theme::ThemeToggle;
+use crate::pages::{home::HomePage, not_found::NotFound};
+
+const THEME_BOOT: &str = "try{var t=localStorage.getItem('stepline-theme');if(t==='light'||t==='dark')document.documentElement.dataset.theme=t}catch(e){}";
+
+/// The document around every page. Rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+                // Apply a pinned theme before the first paint, so a dark-mode user never sees a white flash.
+                <script>{THEME_BOOT}</script>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="stepline" href="/pkg/stepline.css"/>
+        <Title formatter=|page: String| if page.is_empty() { "Stepline".to_string() } else { format!("{page} · Stepline") }/>
+        <Router>
+            <header class="topbar">
+                <A href="/" attr:class="brand">"Stepline"</A>
+                <nav class="topnav">
+                    <A href="/">"Pipelines"</A>
+                </nav>
+                <ThemeToggle/>
+            </header>
+            <main class="content">
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=HomePage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}

@@ -1,0 +1,3 @@
+//! Reusable view pieces. Pure layout logic lives beside them in plain functions.
+
+pub mod theme;

@@ -1,0 +1,24 @@
+//! Stepline: a web dashboard for Amazon SageMaker Pipelines executions.
+//!
+//! One crate serves both sides of the application: built with the `ssr` feature it is the axum server
+//! (server functions, the SageMaker gateway, the embedded emulator); built with `hydrate` for
+//! `wasm32-unknown-unknown` it is the browser bundle that hydrates the server-rendered pages.
+
+pub mod app;
+pub mod components;
+pub mod pages;
+
+#[cfg(feature = "ssr")]
+pub mod server;
+
+/// Browser entry point: attach the reactive system to the HTML the server rendered.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+    // A marker that tests (and curious people) can read: the page is interactive from here on.
+    if let Some(body) = leptos::prelude::document().body() {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
+}
