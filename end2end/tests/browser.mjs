@@ -25,9 +25,15 @@ export async function openPage(browser, options = {}) {
   const page = await context.newPage();
   page.problems = [];
   page.on('console', (msg) => {
-    if (msg.type() === 'error') page.problems.push(`console: ${msg.text()}`);
+    // A failed load is reported by the 'response' listener with its URL; skip Chromium's URL-less echo.
+    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) page.problems.push(`console: ${msg.text()}`);
   });
   page.on('pageerror', (err) => page.problems.push(`pageerror: ${err.message}`));
+  page.on('response', (res) => {
+    if (res.status() >= 400 && !page.expectedErrors?.some((re) => re.test(res.url()))) {
+      page.problems.push(`http ${res.status()}: ${res.url()}`);
+    }
+  });
   page.on('requestfailed', (req) => page.problems.push(`requestfailed: ${req.url()} ${req.failure()?.errorText}`));
   return { context, page };
 }

@@ -229,7 +229,8 @@ fn start_ready_steps(ex: &mut Execution, def: &Definition, graph: &Graph, world:
         let ready = graph.upstream(d).iter().all(|&u| ex.steps.get(u).is_some_and(|s| s.phase == StepPhase::Succeeded));
         if ready {
             let sd = &def.steps[d];
-            start_attempt(ex, sd, d, world, now, 1);
+            let attempt = ex.steps[d].attempt + 1;
+            start_attempt(ex, sd, d, world, now, attempt);
             active += 1;
             moved = true;
         }
@@ -249,7 +250,7 @@ fn start_attempt(ex: &mut Execution, sd: &StepDef, i: usize, world: &mut dyn Wor
     let deadline = now + real(world, starting);
     let run = &mut ex.steps[i];
     run.phase = StepPhase::Starting;
-    if attempt == 1 {
+    if run.start.is_none() {
         run.start = Some(now);
     }
     run.end = None;

@@ -20,6 +20,11 @@ pub struct Pipeline {
     pub last_run: Option<Epoch>,
     pub parallelism: Option<i64>,
     pub tags: Vec<Value>,
+    /// The access key of the caller that created it and of the last one that changed it.
+    #[serde(default)]
+    pub created_by: Option<String>,
+    #[serde(default)]
+    pub modified_by: Option<String>,
     /// Every definition the pipeline has had; version id n is `versions[n - 1]`.
     pub versions: Vec<PipelineVersion>,
 }
@@ -97,6 +102,10 @@ pub struct Execution {
     pub experiment_name: String,
     pub trial_name: String,
     pub stop_requested: bool,
+    #[serde(default)]
+    pub created_by: Option<String>,
+    #[serde(default)]
+    pub modified_by: Option<String>,
     /// One entry per step of the definition, in definition order.
     pub steps: Vec<StepRun>,
 }
@@ -203,9 +212,12 @@ impl StepRun {
         }
     }
 
-    /// Back to the state of a step that never ran (used when a failed execution is retried).
+    /// Back to the state of a step that never ran (used when a failed execution is retried). The attempt
+    /// count carries on, as the service's AttemptCount does.
     pub fn reset(&mut self) {
         let name = std::mem::take(&mut self.name);
+        let attempt = self.attempt;
         *self = StepRun::new(&name);
+        self.attempt = attempt;
     }
 }

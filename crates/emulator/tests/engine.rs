@@ -75,6 +75,8 @@ fn execution(def: &Definition, id: &str, overrides: &[(&str, &str)]) -> Executio
         experiment_name: "p".into(),
         trial_name: id.into(),
         stop_requested: false,
+        created_by: None,
+        modified_by: None,
         steps: def.steps.iter().map(|s| StepRun::new(&s.name)).collect(),
     }
 }

@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 use stepline_definition::{check_selection, evaluate, join_string, resolve_parameters, Scope};
 
-use super::{ascending, i, remember, remembered, s, t, Caller};
+use super::{ascending, i, remember, remembered, s, t, user_context, Caller};
 use crate::engine::ExecutionScope;
 use crate::error::{ApiError, ApiResult};
 use crate::paging;
@@ -125,12 +125,13 @@ pub fn start(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
             experiment_name: String::new(),
             trial_name: String::new(),
             stop_requested: false,
+            created_by: caller.key(),
+            modified_by: caller.key(),
             steps: std::mem::take(&mut steps),
         };
         let (experiment, trial) = experiment_config(&ex, def, at);
         ex.experiment_name = experiment;
         ex.trial_name = trial;
-        let _ = caller;
 
         let answer = json!({"PipelineExecutionArn": arn});
         if let Some(p) = inner.store.pipelines.get_mut(&pipeline.name.to_lowercase()) {
@@ -172,7 +173,6 @@ fn experiment_config(ex: &Execution, def: &stepline_definition::Definition, at: 
 pub fn describe(core: &Core, body: &Value) -> ApiResult<Value> {
     let inner = core.lock();
     let ex = inner.store.execution(s(body, "PipelineExecutionArn").unwrap_or_default())?;
-    let who = Caller::default().user_context(&inner);
     let mlflow = ex.mlflow_experiment.as_ref().map(|name| {
         json!({"MlflowResourceArn": inner.account.arn("mlflow-tracking-server/stepline-emulator"), "MlflowExperimentName": name})
     });
@@ -186,8 +186,8 @@ pub fn describe(core: &Core, body: &Value) -> ApiResult<Value> {
         "FailureReason": ex.failure_reason,
         "CreationTime": ex.created,
         "LastModifiedTime": ex.modified,
-        "CreatedBy": who,
-        "LastModifiedBy": who,
+        "CreatedBy": user_context(ex.created_by.as_deref(), &inner),
+        "LastModifiedBy": user_context(ex.modified_by.as_deref(), &inner),
         "ParallelismConfiguration": ex.parallelism.map(|n| json!({"MaxParallelExecutionSteps": n})),
         "SelectiveExecutionConfig": ex.selective.as_ref().map(|c| json!({
             "SourcePipelineExecutionArn": c.source_arn,
@@ -250,6 +250,7 @@ pub fn stop(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
         match ex.status {
             ExecutionStatus::Executing => {
                 ex.stop_requested = true;
+                ex.modified_by = caller.key();
             }
             // A second stop of an execution that is already stopping changes nothing.
             ExecutionStatus::Stopping => {}
@@ -261,7 +262,6 @@ pub fn stop(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
                 )))
             }
         }
-        let _ = caller;
         let answer = json!({"PipelineExecutionArn": ex.arn});
         let ex = ex.clone();
         inner.persist(&[Write::Execution { execution: &ex, all_steps: false }]).map_err(ApiError::internal)?;
@@ -306,7 +306,7 @@ pub fn retry(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
         if let Some(n) = body.pointer("/ParallelismConfiguration/MaxParallelExecutionSteps").and_then(Value::as_i64) {
             ex.parallelism = Some(n);
         }
-        let _ = caller;
+        ex.modified_by = caller.key();
         let answer = json!({"PipelineExecutionArn": ex.arn});
         let ex = ex.clone();
         inner.persist(&[Write::Execution { execution: &ex, all_steps: true }]).map_err(ApiError::internal)?;

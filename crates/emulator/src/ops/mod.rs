@@ -32,11 +32,22 @@ impl Caller {
 
     /// A `UserContext` as the service reports it for IAM callers.
     pub fn user_context(&self, inner: &Inner) -> Value {
-        let key = self.access_key.clone().unwrap_or_else(|| "anonymous".into());
-        json!({"IamIdentity": {
-            "Arn": format!("arn:aws:iam::{}:user/{key}", inner.account.account),
-            "PrincipalId": key,
-        }})
+        user_context(self.access_key.as_deref(), inner)
+    }
+}
+
+/// The `UserContext` of a recorded access key.
+pub fn user_context(access_key: Option<&str>, inner: &Inner) -> Value {
+    let key = access_key.unwrap_or("anonymous");
+    json!({"IamIdentity": {
+        "Arn": format!("arn:aws:iam::{}:user/{key}", inner.account.account),
+        "PrincipalId": key,
+    }})
+}
+
+impl Caller {
+    pub fn key(&self) -> Option<String> {
+        self.access_key.clone()
     }
 }
 

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use super::{ascending, i, remember, remembered, s, t, Caller};
+use super::{ascending, i, remember, remembered, s, t, user_context, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::paging;
 use crate::persist::Write;
@@ -40,7 +40,6 @@ pub fn create(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
         )));
     }
     let at = now();
-    let _ = caller;
     let pipeline = Pipeline {
         arn: inner.account.arn(&format!("pipeline/{name}")),
         name: name.clone(),
@@ -52,6 +51,8 @@ pub fn create(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
         last_run: None,
         parallelism: body.pointer("/ParallelismConfiguration/MaxParallelExecutionSteps").and_then(Value::as_i64),
         tags: body.get("Tags").and_then(Value::as_array).cloned().unwrap_or_default(),
+        created_by: caller.key(),
+        modified_by: caller.key(),
         versions: vec![PipelineVersion { id: 1, definition, created: at }],
     };
     let answer = json!({"PipelineArn": pipeline.arn});
@@ -66,8 +67,8 @@ pub fn update(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
     let name = s(body, "PipelineName").unwrap_or_default();
     let definition = definition_text(body, false)?;
     let at = now();
-    let _ = caller;
     let p = inner.store.pipeline_mut(name)?;
+    p.modified_by = caller.key();
     // Every update makes a new version; executions keep the version they started with.
     let text = definition.unwrap_or_else(|| p.versions.last().map(|v| v.definition.clone()).unwrap_or_default());
     let id = p.latest_version() + 1;
@@ -131,7 +132,6 @@ pub fn describe(core: &Core, body: &Value) -> ApiResult<Value> {
             .ok_or_else(|| ApiError::not_found(format!("Pipeline version {v} of pipeline '{}' does not exist.", p.arn)))?,
         None => p.versions.last().ok_or_else(|| ApiError::internal("pipeline without a version"))?,
     };
-    let who = Caller::default().user_context(&inner);
     Ok(json!({
         "PipelineArn": p.arn,
         "PipelineName": p.name,
@@ -143,8 +143,8 @@ pub fn describe(core: &Core, body: &Value) -> ApiResult<Value> {
         "CreationTime": p.created,
         "LastModifiedTime": p.modified,
         "LastRunTime": p.last_run,
-        "CreatedBy": who,
-        "LastModifiedBy": who,
+        "CreatedBy": user_context(p.created_by.as_deref(), &inner),
+        "LastModifiedBy": user_context(p.modified_by.as_deref(), &inner),
         "ParallelismConfiguration": p.parallelism.map(|n| json!({"MaxParallelExecutionSteps": n})),
     }))
 }

@@ -1,0 +1,169 @@
+"""The emulator's contract checked with boto3, the client most SageMaker users drive pipelines with.
+
+The test command starts `stepline-emulator` on a free loopback port and passes its URL in
+STEPLINE_EMULATOR_URL; every test resets the emulator first.
+"""
+
+import json
+import os
+import pathlib
+import time
+import urllib.request
+
+import boto3
+import botocore.exceptions
+import pytest
+
+URL = os.environ.get("STEPLINE_EMULATOR_URL", "http://127.0.0.1:4566")
+ROOT = pathlib.Path(__file__).resolve().parents[4]
+ABALONE = (ROOT / "definitions" / "abalone.json").read_text()
+CONTROL_FLOW = (ROOT / "definitions" / "control-flow.json").read_text()
+ROLE = "arn:aws:iam::123456789012:role/SageMakerPipelineRole"
+TERMINAL = {"Succeeded", "Failed", "Stopped", "CompletedWithFailures"}
+
+
+def post(path, body=b"{}"):
+    req = urllib.request.Request(URL + path, data=body, method="POST")
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return resp.read()
+
+
+@pytest.fixture()
+def sm():
+    post("/_emulator/reset")
+    return boto3.client(
+        "sagemaker",
+        endpoint_url=URL,
+        region_name="us-east-1",
+        aws_access_key_id="AKIDBOTO3TEST",
+        aws_secret_access_key="secret",
+    )
+
+
+def wait(sm, arn, done=lambda s: s in TERMINAL, seconds=30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        status = sm.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"]
+        if done(status):
+            return status
+        time.sleep(0.02)
+    raise AssertionError(f"{arn} did not finish")
+
+
+def all_steps(sm, arn):
+    paginator = sm.get_paginator("list_pipeline_execution_steps")
+    return [s for page in paginator.paginate(PipelineExecutionArn=arn) for s in page["PipelineExecutionSteps"]]
+
+
+def create(sm, name, definition):
+    return sm.create_pipeline(PipelineName=name, PipelineDefinition=definition, RoleArn=ROLE)["PipelineArn"]
+
+
+def test_abalone_from_create_to_succeeded(sm):
+    arn = create(sm, "AbalonePipeline", ABALONE)
+    assert arn == "arn:aws:sagemaker:us-east-1:123456789012:pipeline/AbalonePipeline"
+    execution = sm.start_pipeline_execution(PipelineName="AbalonePipeline")["PipelineExecutionArn"]
+    assert wait(sm, execution) == "Succeeded"
+    described = sm.describe_pipeline_execution(PipelineExecutionArn=execution)
+    assert described["PipelineExecutionDisplayName"].startswith("execution-")
+    assert described["CreationTime"].year >= 2024  # epoch-second timestamps parse as datetimes
+    steps = all_steps(sm, execution)
+    names = [s["StepName"] for s in steps]
+    assert names[-1] == "AbaloneProcess" and "AbaloneMSEFail" not in names
+    train = next(s for s in steps if s["StepName"] == "AbaloneTrain")
+    assert train["StepStatus"] == "Succeeded" and train["AttemptCount"] == 1
+    assert ":training-job/pipelines-" in train["Metadata"]["TrainingJob"]["Arn"]
+    condition = next(s for s in steps if s["StepName"] == "AbaloneMSECond")
+    assert condition["Metadata"]["Condition"]["Outcome"] == "True"
+    params = sm.list_pipeline_parameters_for_execution(PipelineExecutionArn=execution)["PipelineParameters"]
+    assert {"Name": "MseThreshold", "Value": "6.0"} in params
+
+
+def test_mse_threshold_override_takes_the_fail_branch(sm):
+    create(sm, "AbalonePipeline", ABALONE)
+    execution = sm.start_pipeline_execution(
+        PipelineName="AbalonePipeline", PipelineParameters=[{"Name": "MseThreshold", "Value": "3.0"}]
+    )["PipelineExecutionArn"]
+    assert wait(sm, execution) == "Failed"
+    assert sm.describe_pipeline_execution(PipelineExecutionArn=execution)["FailureReason"] == "Execution failed due to MSE > 3.0"
+    fail = next(s for s in all_steps(sm, execution) if s["StepName"] == "AbaloneMSEFail")
+    assert fail["Metadata"]["Fail"]["ErrorMessage"] == "Execution failed due to MSE > 3.0"
+
+
+@pytest.mark.parametrize(
+    "params, expected",
+    [
+        ([{"Name": "Nope", "Value": "1"}], "Unknown parameter 'Nope'"),
+        ([{"Name": "MseThreshold", "Value": "six"}], "is not a valid Float"),
+        ([{"Name": "MseThreshold", "Value": ""}], "Member must have length greater than or equal to 1"),
+    ],
+)
+def test_bad_parameters_are_validation_errors(sm, params, expected):
+    create(sm, "AbalonePipeline", ABALONE)
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        sm.start_pipeline_execution(PipelineName="AbalonePipeline", PipelineParameters=params)
+    assert err.value.response["Error"]["Code"] == "ValidationException"
+    assert expected in err.value.response["Error"]["Message"]
+
+
+def test_unknown_resources_are_resource_not_found(sm):
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        sm.describe_pipeline(PipelineName="Missing")
+    assert err.value.response["Error"]["Code"] == "ResourceNotFound"
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_stop_during_callback_then_approve(sm):
+    create(sm, "ControlFlow", CONTROL_FLOW)
+    execution = sm.start_pipeline_execution(PipelineName="ControlFlow")["PipelineExecutionArn"]
+    token = None
+    for _ in range(1500):
+        steps = all_steps(sm, execution)
+        waiting = [s for s in steps if s["StepName"] == "ManualApproval" and s["StepStatus"] == "Executing"]
+        if waiting:
+            token = waiting[0]["Metadata"]["Callback"]["CallbackToken"]
+            break
+        time.sleep(0.02)
+    assert token and len(token) == 10
+    sm.stop_pipeline_execution(PipelineExecutionArn=execution)
+    time.sleep(0.1)
+    assert sm.describe_pipeline_execution(PipelineExecutionArn=execution)["PipelineExecutionStatus"] == "Stopping"
+    sm.send_pipeline_execution_step_success(CallbackToken=token, OutputParameters=[{"Name": "approved", "Value": "true"}])
+    assert wait(sm, execution) == "Stopped"
+
+
+def test_paginators_walk_every_execution_once(sm):
+    create(sm, "AbalonePipeline", ABALONE)
+    started = [
+        sm.start_pipeline_execution(PipelineName="AbalonePipeline", PipelineExecutionDisplayName=f"run-{n}")["PipelineExecutionArn"]
+        for n in range(5)
+    ]
+    paginator = sm.get_paginator("list_pipeline_executions")
+    pages = list(paginator.paginate(PipelineName="AbalonePipeline", PaginationConfig={"PageSize": 2}))
+    assert len(pages) == 3
+    seen = [s["PipelineExecutionArn"] for p in pages for s in p["PipelineExecutionSummaries"]]
+    assert sorted(seen) == sorted(started) and len(set(seen)) == 5
+
+
+def test_idempotent_start(sm):
+    create(sm, "AbalonePipeline", ABALONE)
+    token = "boto3-idempotency-token-0123456789abcdef"
+    first = sm.start_pipeline_execution(PipelineName="AbalonePipeline", ClientRequestToken=token)["PipelineExecutionArn"]
+    second = sm.start_pipeline_execution(PipelineName="AbalonePipeline", ClientRequestToken=token)["PipelineExecutionArn"]
+    assert first == second
+    assert len(sm.list_pipeline_executions(PipelineName="AbalonePipeline")["PipelineExecutionSummaries"]) == 1
+
+
+def test_scenario_failures_retry_and_fault_injection(sm):
+    scenario = {
+        "pipelines": {"*": {"steps": {"AbaloneEval": {"fail": {"attempts": 1, "reason": "AlgorithmError: boom"}}}}},
+        "faults": [{"operation": "ListPipelines", "code": "ThrottlingException", "times": 1}],
+    }
+    post("/_emulator/scenario", json.dumps(scenario).encode())
+    create(sm, "AbalonePipeline", ABALONE)
+    execution = sm.start_pipeline_execution(PipelineName="AbalonePipeline")["PipelineExecutionArn"]
+    assert wait(sm, execution) == "Failed"
+    sm.retry_pipeline_execution(PipelineExecutionArn=execution)
+    assert wait(sm, execution) == "Succeeded"
+    # botocore retries a throttled call by itself: the one injected throttle is absorbed.
+    assert sm.list_pipelines()["PipelineSummaries"][0]["PipelineName"] == "AbalonePipeline"

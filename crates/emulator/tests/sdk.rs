@@ -1,0 +1,369 @@
+//! The contract over real HTTP on 127.0.0.1, with `aws-sdk-sagemaker` as the client.
+
+mod common;
+
+use aws_sdk_sagemaker::types::{
+    OutputParameter, ParallelismConfiguration, PipelineExecutionStatus, SelectedStep, SelectiveExecutionConfig, SortOrder, StepStatus,
+};
+use common::*;
+
+#[tokio::test]
+async fn abalone_runs_from_create_to_succeeded_with_steps_listed_as_the_service_lists_them() {
+    let (emu, client) = emulator(20_000.0, None).await;
+    let pipeline_arn = create(&client, "AbalonePipeline", ABALONE).await;
+    assert_eq!(pipeline_arn, "arn:aws:sagemaker:us-east-1:123456789012:pipeline/AbalonePipeline");
+
+    let d = client.describe_pipeline().pipeline_name("abalonepipeline").send().await.unwrap();
+    assert_eq!(d.pipeline_name(), Some("AbalonePipeline"), "names compare case-insensitively, echoed as created");
+    assert_eq!(d.pipeline_definition(), Some(ABALONE));
+    assert_eq!(d.pipeline_status().map(|s| s.as_str()), Some("Active"));
+
+    let arn = start_execution(&client, &pipeline_arn, &[]).await;
+    let id = arn.rsplit('/').next().unwrap();
+    assert_eq!(id.len(), 12);
+    assert!(id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+    assert_eq!(wait_for(&client, &arn, terminal).await, PipelineExecutionStatus::Succeeded);
+
+    let d = client.describe_pipeline_execution().pipeline_execution_arn(&arn).send().await.unwrap();
+    assert!(d.pipeline_execution_display_name().unwrap().starts_with("execution-"));
+    assert_eq!(d.pipeline_version_id(), Some(1));
+    let exp = d.pipeline_experiment_config().unwrap();
+    assert_eq!(exp.experiment_name(), Some("abalonepipeline"));
+    assert_eq!(exp.trial_name(), Some(id));
+    assert!(d.creation_time().is_some() && d.last_modified_time().is_some() && d.failure_reason().is_none());
+    assert!(d.created_by().unwrap().iam_identity().unwrap().arn().unwrap().ends_with("AKIDSTEPLINETEST"));
+
+    let listed = steps(&client, &arn).await;
+    let names: Vec<&str> = listed.iter().filter_map(|s| s.step_name()).collect();
+    // Newest first; the Fail step of the branch not taken is never listed.
+    assert_eq!(names.len(), 7, "{names:?}");
+    assert!(!names.contains(&"AbaloneMSEFail"));
+    assert_eq!(names.last(), Some(&"AbaloneProcess"));
+    let starts: Vec<f64> = listed.iter().map(|s| s.start_time().unwrap().as_secs_f64()).collect();
+    assert!(starts.windows(2).all(|w| w[0] >= w[1]), "newest first: {starts:?}");
+    let train = step(&listed, "AbaloneTrain");
+    assert_eq!(train.step_status(), Some(&StepStatus::Succeeded));
+    assert_eq!(train.attempt_count(), Some(1));
+    assert!(train.metadata().unwrap().training_job().unwrap().arn().unwrap().contains(&format!(":training-job/pipelines-{id}-abalonetrain-")));
+    assert!(step(&listed, "AbaloneProcess").metadata().unwrap().processing_job().is_some());
+    assert!(step(&listed, "AbaloneTransform").metadata().unwrap().transform_job().is_some());
+    assert_eq!(step(&listed, "AbaloneMSECond").metadata().unwrap().condition().unwrap().outcome().map(|o| o.as_str()), Some("True"));
+    assert!(step(&listed, "AbaloneRegisterModel-RegisterModel").metadata().unwrap().register_model().is_some());
+    assert!(step(&listed, "AbaloneCreateModel-CreateModel").metadata().unwrap().model().is_some());
+
+    let asc = client.list_pipeline_execution_steps().pipeline_execution_arn(&arn).sort_order(SortOrder::Ascending).send().await.unwrap();
+    assert_eq!(asc.pipeline_execution_steps()[0].step_name(), Some("AbaloneProcess"));
+
+    let params = client.list_pipeline_parameters_for_execution().pipeline_execution_arn(&arn).send().await.unwrap();
+    let threshold = params.pipeline_parameters().iter().find(|p| p.name() == Some("MseThreshold")).unwrap();
+    assert_eq!(threshold.value(), Some("6.0"), "every parameter, defaults merged, as strings");
+    assert_eq!(params.pipeline_parameters().len(), 6);
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn overriding_mse_threshold_takes_the_fail_branch() {
+    let (emu, client) = emulator(20_000.0, None).await;
+    create(&client, "AbalonePipeline", ABALONE).await;
+    let arn = start_execution(&client, "AbalonePipeline", &[("MseThreshold", "3.0")]).await;
+    assert_eq!(wait_for(&client, &arn, terminal).await, PipelineExecutionStatus::Failed);
+    let d = client.describe_pipeline_execution().pipeline_execution_arn(&arn).send().await.unwrap();
+    assert_eq!(d.failure_reason(), Some("Execution failed due to MSE > 3.0"));
+    let listed = steps(&client, &arn).await;
+    let fail = step(&listed, "AbaloneMSEFail");
+    assert_eq!(fail.step_status(), Some(&StepStatus::Failed));
+    assert_eq!(fail.metadata().unwrap().fail().unwrap().error_message(), Some("Execution failed due to MSE > 3.0"));
+    assert!(listed.iter().all(|s| s.step_name() != Some("AbaloneTransform")));
+    let summaries = client.list_pipeline_executions().pipeline_name("AbalonePipeline").send().await.unwrap();
+    let s = &summaries.pipeline_execution_summaries()[0];
+    assert_eq!(s.pipeline_execution_failure_reason(), Some("Execution failed due to MSE > 3.0"));
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn parameters_are_checked_at_start() {
+    let (emu, client) = emulator(20_000.0, None).await;
+    create(&client, "AbalonePipeline", ABALONE).await;
+    let mut required: serde_json::Value = serde_json::from_str(ABALONE).unwrap();
+    let threshold = required["Parameters"].as_array_mut().unwrap().iter_mut().find(|p| p["Name"] == "MseThreshold").unwrap();
+    threshold.as_object_mut().unwrap().remove("DefaultValue");
+    let required = required.to_string();
+    create(&client, "NeedsThreshold", &required).await;
+    let cases: Vec<(&str, Vec<(&str, &str)>, &str)> = vec![
+        ("AbalonePipeline", vec![("Nope", "1")], "Unknown parameter 'Nope'"),
+        ("NeedsThreshold", vec![], "Parameter 'MseThreshold' is undefined."),
+        ("AbalonePipeline", vec![("MseThreshold", "")], "Member must have length greater than or equal to 1"),
+        ("AbalonePipeline", vec![("MseThreshold", "six")], "is not a valid Float"),
+        ("AbalonePipeline", vec![("ProcessingInstanceCount", "1.5")], "is not a valid Integer"),
+    ];
+    for (pipeline, params, expected) in cases {
+        let mut req = client.start_pipeline_execution().pipeline_name(pipeline);
+        for (n, v) in &params {
+            req = req.pipeline_parameters(param(n, v));
+        }
+        let e = req.send().await.expect_err("rejected");
+        let (c, m) = code(&e);
+        assert_eq!(c, "ValidationException", "{params:?}");
+        assert!(m.contains(expected), "{params:?}: {m}");
+    }
+    let listed = client.list_pipeline_executions().pipeline_name("AbalonePipeline").send().await.unwrap();
+    assert!(listed.pipeline_execution_summaries().is_empty(), "no rejected start made an execution");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_repeated_token_starts_one_execution() {
+    let (emu, client) = emulator(100.0, None).await;
+    create(&client, "AbalonePipeline", ABALONE).await;
+    let token = "double-click-0123456789abcdef0123456789";
+    let mut arns = vec![];
+    for _ in 0..3 {
+        let r = client.start_pipeline_execution().pipeline_name("AbalonePipeline").client_request_token(token).send().await.unwrap();
+        arns.push(r.pipeline_execution_arn.unwrap());
+    }
+    assert!(arns.iter().all(|a| a == &arns[0]));
+    let listed = client.list_pipeline_executions().pipeline_name("AbalonePipeline").send().await.unwrap();
+    assert_eq!(listed.pipeline_execution_summaries().len(), 1);
+    // Stop is idempotent on its token too; a second stop with a new token of a stopping execution is harmless.
+    let stop_token = "stop-token-0123456789abcdef0123456789ab";
+    for _ in 0..2 {
+        client.stop_pipeline_execution().pipeline_execution_arn(&arns[0]).client_request_token(stop_token).send().await.unwrap();
+    }
+    assert_eq!(wait_for(&client, &arns[0], terminal).await, PipelineExecutionStatus::Stopped);
+    let e = client.stop_pipeline_execution().pipeline_execution_arn(&arns[0]).send().await.unwrap_err();
+    assert_eq!(code(&e).0, "ConflictException");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn executions_page_newest_first_with_opaque_tokens() {
+    let (emu, client) = emulator(1.0, None).await;
+    create(&client, "AbalonePipeline", ABALONE).await;
+    let mut started = vec![];
+    for n in 0..7 {
+        let r = client
+            .start_pipeline_execution()
+            .pipeline_name("AbalonePipeline")
+            .pipeline_execution_display_name(format!("run-{n}"))
+            .send()
+            .await
+            .unwrap();
+        started.push(r.pipeline_execution_arn.unwrap());
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    }
+    let mut seen = vec![];
+    let mut token = None;
+    let mut pages = 0;
+    loop {
+        let page = client.list_pipeline_executions().pipeline_name("AbalonePipeline").max_results(3).set_next_token(token).send().await.unwrap();
+        pages += 1;
+        assert!(page.pipeline_execution_summaries().len() <= 3);
+        seen.extend(page.pipeline_execution_summaries().iter().map(|s| s.pipeline_execution_arn().unwrap().to_string()));
+        token = page.next_token;
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(pages, 3);
+    started.reverse();
+    assert_eq!(seen, started, "every execution once, newest first");
+    let e = client.list_pipeline_executions().pipeline_name("AbalonePipeline").next_token("not-a-token").send().await.unwrap_err();
+    assert_eq!(code(&e).0, "ValidationException");
+    let e = client.list_pipeline_executions().pipeline_name("AbalonePipeline").max_results(101).send().await.unwrap_err();
+    assert!(code(&e).1.contains("Member must have value less than or equal to 100"), "{:?}", code(&e));
+    // Deleting a pipeline with running executions is refused.
+    let e = client.delete_pipeline().pipeline_name("AbalonePipeline").client_request_token("d".repeat(32)).send().await.unwrap_err();
+    assert_eq!(code(&e).0, "ConflictException");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn stop_during_a_callback_waits_for_the_answer_then_stops() {
+    let (emu, client) = emulator(1_000.0, None).await;
+    create(&client, "ControlFlow", CONTROL_FLOW).await;
+    let arn = start_execution(&client, "ControlFlow", &[]).await;
+    let listed = wait_for_step(&client, &arn, "ManualApproval", "Executing").await;
+    let callback = step(&listed, "ManualApproval").metadata().unwrap().callback().unwrap().clone();
+    let token = callback.callback_token().unwrap().to_string();
+    assert_eq!(token.len(), 10);
+    assert_eq!(callback.sqs_queue_url(), Some("https://sqs.us-east-1.amazonaws.com/123456789012/approvals"));
+    let lambda = step(&listed, "ScoreBatch").metadata().unwrap().lambda().unwrap().clone();
+    assert_eq!(lambda.arn(), Some("arn:aws:lambda:us-east-1:123456789012:function:score-batch"));
+    assert_eq!(lambda.output_parameters().iter().find(|o| o.name() == Some("score")).and_then(|o| o.value()), Some("0.87"));
+
+    client.stop_pipeline_execution().pipeline_execution_arn(&arn).send().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let d = client.describe_pipeline_execution().pipeline_execution_arn(&arn).send().await.unwrap();
+    assert_eq!(d.pipeline_execution_status(), Some(&PipelineExecutionStatus::Stopping));
+
+    let answer = client
+        .send_pipeline_execution_step_success()
+        .callback_token(&token)
+        .output_parameters(OutputParameter::builder().name("approved").value("true").build())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.pipeline_execution_arn(), Some(arn.as_str()));
+    assert_eq!(wait_for(&client, &arn, terminal).await, PipelineExecutionStatus::Stopped);
+    let listed = steps(&client, &arn).await;
+    let cb = step(&listed, "ManualApproval");
+    assert_eq!(cb.step_status(), Some(&StepStatus::Succeeded));
+    assert_eq!(cb.metadata().unwrap().callback().unwrap().output_parameters()[0].value(), Some("true"));
+    // The token is spent.
+    let e = client.send_pipeline_execution_step_failure().callback_token(&token).failure_reason("late").send().await.unwrap_err();
+    assert_eq!(code(&e).0, "ConflictException");
+    let e = client.send_pipeline_execution_step_success().callback_token("ZZZZZZZZZZ").send().await.unwrap_err();
+    assert_eq!(code(&e).0, "ResourceNotFound");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_failed_execution_is_retried_in_place_to_success() {
+    let scenario = r#"{"pipelines": {"*": {"steps": {"AbaloneEval": {"fail": {"attempts": 1, "reason": "AlgorithmError: out of memory"}}}}}}"#;
+    let (emu, client) = emulator(20_000.0, Some(scenario)).await;
+    create(&client, "AbalonePipeline", ABALONE).await;
+    let arn = start_execution(&client, "AbalonePipeline", &[]).await;
+    assert_eq!(wait_for(&client, &arn, terminal).await, PipelineExecutionStatus::Failed);
+    let d = client.describe_pipeline_execution().pipeline_execution_arn(&arn).send().await.unwrap();
+    assert_eq!(d.failure_reason(), Some("Step failure: One or multiple steps failed."));
+    let before = steps(&client, &arn).await;
+    assert_eq!(step(&before, "AbaloneEval").failure_reason(), Some("AlgorithmError: out of memory"));
+    let train_end = step(&before, "AbaloneTrain").end_time().cloned();
+
+    let e = client.retry_pipeline_execution().pipeline_execution_arn(format!("{arn}x")).send().await.unwrap_err();
+    assert_eq!(code(&e).0, "ResourceNotFound");
+    let r = client
+        .retry_pipeline_execution()
+        .pipeline_execution_arn(&arn)
+        .parallelism_configuration(ParallelismConfiguration::builder().max_parallel_execution_steps(1).build())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.pipeline_execution_arn(), Some(arn.as_str()));
+    assert_eq!(wait_for(&client, &arn, terminal).await, PipelineExecutionStatus::Succeeded);
+    let after = steps(&client, &arn).await;
+    assert_eq!(step(&after, "AbaloneTrain").end_time().cloned(), train_end, "succeeded steps are kept");
+    assert_eq!(step(&after, "AbaloneEval").step_status(), Some(&StepStatus::Succeeded));
+    let e = client.retry_pipeline_execution().pipeline_execution_arn(&arn).send().await.unwrap_err();
+    assert_eq!(code(&e).0, "ConflictException", "only failed executions retry");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn selective_execution_runs_only_the_selected_steps_and_reuses_the_rest() {
+    let (emu, client) = emulator(20_000.0, None).await;
+    create(&client, "AbalonePipeline", ABALONE).await;
+    let source = start_execution(&client, "AbalonePipeline", &[]).await;
+    wait_for(&client, &source, terminal).await;
+
+    let select = |names: &[&str], src: Option<&str>| {
+        let mut b = SelectiveExecutionConfig::builder();
+        for n in names {
+            b = b.selected_steps(SelectedStep::builder().step_name(*n).build());
+        }
+        b.set_source_pipeline_execution_arn(src.map(String::from)).build()
+    };
+    let arn = client
+        .start_pipeline_execution()
+        .pipeline_name("AbalonePipeline")
+        .selective_execution_config(select(&["AbaloneTrain", "AbaloneEval"], Some(&source)))
+        .send()
+        .await
+        .unwrap()
+        .pipeline_execution_arn
+        .unwrap();
+    assert_eq!(wait_for(&client, &arn, terminal).await, PipelineExecutionStatus::Succeeded);
+    let listed = steps(&client, &arn).await;
+    let mut names: Vec<&str> = listed.iter().filter_map(|s| s.step_name()).collect();
+    names.sort();
+    assert_eq!(names, vec!["AbaloneEval", "AbaloneProcess", "AbaloneTrain"]);
+    let reused = step(&listed, "AbaloneProcess");
+    assert_eq!(reused.selective_execution_result().unwrap().source_pipeline_execution_arn(), Some(source.as_str()));
+    assert!(step(&listed, "AbaloneTrain").selective_execution_result().is_none());
+    let d = client.describe_pipeline_execution().pipeline_execution_arn(&arn).send().await.unwrap();
+    let cfg = d.selective_execution_config().unwrap();
+    assert_eq!(cfg.source_pipeline_execution_arn(), Some(source.as_str()));
+    assert_eq!(cfg.selected_steps().len(), 2);
+
+    // Not connected: AbaloneTrain lies between the two.
+    let e = client
+        .start_pipeline_execution()
+        .pipeline_name("AbalonePipeline")
+        .selective_execution_config(select(&["AbaloneProcess", "AbaloneEval"], Some(&source)))
+        .send()
+        .await
+        .unwrap_err();
+    let (c, m) = code(&e);
+    assert_eq!(c, "ValidationException");
+    assert!(m.contains("AbaloneTrain"), "{m}");
+    // A selected step that needs an unselected one, and no source.
+    let e = client
+        .start_pipeline_execution()
+        .pipeline_name("AbalonePipeline")
+        .selective_execution_config(select(&["AbaloneEval"], None))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(code(&e).1.starts_with("Invalid SourcePipelineExecutionArn: null. The selected steps [AbaloneEval] have dependencies on ["), "{:?}", code(&e));
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn executions_stay_pinned_to_the_version_they_started_with() {
+    let (emu, client) = emulator(1.0, None).await;
+    create(&client, "AbalonePipeline", ABALONE).await;
+    let old = start_execution(&client, "AbalonePipeline", &[]).await;
+    let v2 = CONTROL_FLOW;
+    let u = client.update_pipeline().pipeline_name("AbalonePipeline").pipeline_definition(v2).send().await.unwrap();
+    assert_eq!(u.pipeline_version_id(), Some(2));
+    let pinned = client.describe_pipeline_definition_for_execution().pipeline_execution_arn(&old).send().await.unwrap();
+    assert_eq!(pinned.pipeline_definition(), Some(ABALONE));
+    let latest = client.describe_pipeline().pipeline_name("AbalonePipeline").send().await.unwrap();
+    assert_eq!(latest.pipeline_definition(), Some(v2));
+    let v1 = client.describe_pipeline().pipeline_name("AbalonePipeline").pipeline_version_id(1).send().await.unwrap();
+    assert_eq!(v1.pipeline_definition(), Some(ABALONE));
+    let new = client.start_pipeline_execution().pipeline_name("AbalonePipeline").pipeline_version_id(1).send().await.unwrap();
+    let d = client.describe_pipeline_execution().pipeline_execution_arn(new.pipeline_execution_arn().unwrap()).send().await.unwrap();
+    assert_eq!(d.pipeline_version_id(), Some(1));
+    let e = client.start_pipeline_execution().pipeline_name("AbalonePipeline").pipeline_version_id(9).send().await.unwrap_err();
+    assert_eq!(code(&e).0, "ResourceNotFound");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_definitions_and_unknown_resources_are_named() {
+    let (emu, client) = emulator(1.0, None).await;
+    let bad = [
+        ("not json", "Invalid pipeline definition"),
+        (r#"{"Version": "2020-12-01", "Steps": [{"Name": "A", "Type": "Processing", "Arguments": {}, "DependsOn": ["Ghost"]}]}"#, "Ghost"),
+        (r#"{"Version": "2020-12-01", "Steps": [{"Name": "A", "Type": "Processing", "Arguments": {}}, {"Name": "A", "Type": "Training", "Arguments": {}}]}"#, "A"),
+    ];
+    for (n, (definition, expected)) in bad.iter().enumerate() {
+        let e = client
+            .create_pipeline()
+            .pipeline_name(format!("Bad{n}"))
+            .pipeline_definition(*definition)
+            .role_arn(ROLE)
+            .send()
+            .await
+            .unwrap_err();
+        let (c, m) = code(&e);
+        assert_eq!(c, "ValidationException");
+        assert!(m.contains(expected), "{m}");
+    }
+    let e = client.describe_pipeline().pipeline_name("Nope").send().await.unwrap_err();
+    assert_eq!(code(&e).0, "ResourceNotFound");
+    let e = client.describe_pipeline().pipeline_name("bad_name").send().await.unwrap_err();
+    assert!(code(&e).1.starts_with("1 validation error detected: Value 'bad_name' at 'pipelineName'"), "{:?}", code(&e));
+    let e = client
+        .describe_pipeline_execution()
+        .pipeline_execution_arn("arn:aws:sagemaker:us-east-1:123456789012:pipeline/Nope/execution/abcdefabcdef")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e).0, "ResourceNotFound");
+    create(&client, "Twice", ABALONE).await;
+    let e = client.create_pipeline().pipeline_name("TWICE").pipeline_definition(ABALONE).role_arn(ROLE).send().await.unwrap_err();
+    assert!(code(&e).1.contains("already exists"), "{:?}", code(&e));
+    emu.shutdown().await;
+}
