@@ -4,8 +4,13 @@
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 
-# The Rust toolchain and the wasm32 target come from rust-toolchain.toml; `rustup show` fetches them.
-rustup show active-toolchain >/dev/null
+# The Rust toolchain and the wasm32 target come from rust-toolchain.toml. rustup installs a missing
+# toolchain on first use, but does not add a target to a toolchain that is already there: ask explicitly.
+rustup show active-toolchain >/dev/null 2>&1 || rustup toolchain install
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
 
 if [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "$CARGO_LEPTOS_VERSION" ]; then
   log "installing cargo-leptos $CARGO_LEPTOS_VERSION (no_downloads: it must not fetch binaries itself; ~15 min)"

@@ -1,13 +1,51 @@
 #!/usr/bin/env bash
 # Runs every test: the Rust suites of all workspace members, then the end-to-end suite in headless Chromium
-# against a real server on a free loopback port. `scripts/test.sh rust` or `scripts/test.sh e2e` runs one part.
+# against a real server on a free loopback port, and the emulator's contract with boto3.
+# `scripts/test.sh rust|boto3|e2e` runs one part.
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 part="${1:-all}"
 
+# Every runner's output is also kept, so one closing line can count the tests of all of them.
+results="$(mktemp)"
+exec > >(tee "$results") 2>&1
+summary() {
+  local passed failed
+  passed=$(( $(grep -Eo 'test result: (ok|FAILED)\. [0-9]+ passed' "$results" | awk '{s+=$4} END {print s+0}') \
+           + $(grep -Eo '[0-9]+ passed(,| in)' "$results" | awk '{s+=$1} END {print s+0}') \
+           + $(grep -Eo '^ℹ pass [0-9]+' "$results" | awk '{s+=$3} END {print s+0}') ))
+  failed=$(( $(grep -Eo '[0-9]+ failed;' "$results" | awk '{s+=$1} END {print s+0}') \
+           + $(grep -Eo '[0-9]+ failed(,| in)' "$results" | awk '{s+=$1} END {print s+0}') \
+           + $(grep -Eo '^ℹ fail [0-9]+' "$results" | awk '{s+=$3} END {print s+0}') ))
+  printf '\nsummary: %d passed, %d failed\n' "$passed" "$failed"
+}
+trap 'summary; rm -f "$results"' EXIT
+
 if [ "$part" = all ] || [ "$part" = rust ]; then
   log "Rust tests (all workspace members)"
   cargo test --workspace --features ssr
+fi
+
+if [ "$part" = all ] || [ "$part" = boto3 ]; then
+  log "emulator contract with boto3 (pytest)"
+  venv="$HOME/.cache/stepline/venv"
+  req="$ROOT/crates/emulator/tests/python/requirements.txt"
+  if [ ! -x "$venv/bin/pytest" ] || ! cmp -s "$req" "$venv/.stepline-requirements"; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+    cp "$req" "$venv/.stepline-requirements"
+  fi
+  cargo build -p stepline-emulator --bin stepline-emulator
+  out="$(mktemp)"
+  "$CARGO_TARGET_DIR/debug/stepline-emulator" --addr 127.0.0.1:0 --speed 20000 > "$out" 2>&1 &
+  emulator=$!
+  for _ in $(seq 1 100); do grep -q listening "$out" && break; sleep 0.1; done
+  export STEPLINE_EMULATOR_URL="$(awk '/listening/ {print $NF}' "$out")"
+  status=0
+  "$venv/bin/pytest" -q "$ROOT/crates/emulator/tests/python" || status=$?
+  kill $emulator 2>/dev/null || true
+  rm -f "$out"
+  [ $status = 0 ] || exit $status
 fi
 
 if [ "$part" = all ] || [ "$part" = e2e ]; then
@@ -18,7 +56,7 @@ if [ "$part" = all ] || [ "$part" = e2e ]; then
   log "starting Stepline on $STEPLINE_URL"
   LEPTOS_SITE_ADDR="127.0.0.1:$port" "$CARGO_TARGET_DIR/debug/stepline" > "$CARGO_TARGET_DIR/e2e-server.log" 2>&1 &
   server=$!
-  trap 'kill $server 2>/dev/null || true' EXIT
+  trap 'kill $server 2>/dev/null || true; summary; rm -f "$results"' EXIT
   for _ in $(seq 1 100); do
     curl -fsS -o /dev/null "$STEPLINE_URL/" 2>/dev/null && break
     kill -0 $server 2>/dev/null || { cat "$CARGO_TARGET_DIR/e2e-server.log"; echo "server exited"; exit 1; }

@@ -27,3 +27,40 @@ pub async fn build(leptos_options: LeptosOptions) -> Router {
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(leptos_options)
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::{to_bytes, Body};
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    fn options() -> LeptosOptions {
+        LeptosOptions::builder().output_name("stepline").site_root("target/site").build()
+    }
+
+    async fn get(path: &str) -> (StatusCode, String) {
+        let app = build(options()).await;
+        let res = app.oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
+        let status = res.status();
+        let body = to_bytes(res.into_body(), usize::MAX).await.unwrap();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn the_first_page_renders_on_the_server_with_its_hydration_scripts() {
+        let (status, html) = get("/").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("<h1>Pipelines"), "{html}");
+        assert!(html.contains("/pkg/stepline.js") && html.contains("application/wasm"), "{html}");
+        assert!(html.contains("data-testid=\"theme-toggle\""));
+    }
+
+    #[tokio::test]
+    async fn unknown_paths_answer_404() {
+        let (status, html) = get("/nowhere/at/all").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(html.contains("Not found"));
+    }
+}
