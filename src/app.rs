@@ -4,11 +4,11 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
-    path,
+    path, SsrMode,
 };
 
 use crate::components::theme::ThemeToggle;
-use crate::pages::{home::HomePage, not_found::NotFound};
+use crate::pages::{execution::ExecutionPage, home::HomePage, not_found::NotFound, pipeline::PipelinePage};
 
 const THEME_BOOT: &str = "try{var t=localStorage.getItem('stepline-theme');if(t==='light'||t==='dark')document.documentElement.dataset.theme=t}catch(e){}";
 
@@ -51,7 +51,11 @@ pub fn App() -> impl IntoView {
             </header>
             <main class="content">
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=HomePage/>
+                    // Async rendering: the whole page (and its status code) is ready before the first byte, so
+                    // links open complete, with or without WebAssembly.
+                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/pipelines/:pipeline") view=PipelinePage ssr=SsrMode::Async/>
+                    <Route path=path!("/pipelines/:pipeline/executions/:id") view=ExecutionPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

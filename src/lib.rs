@@ -1,11 +1,17 @@
+#![recursion_limit = "256"]
 //! Stepline: a web dashboard for Amazon SageMaker Pipelines executions.
 //!
 //! One crate serves both sides of the application: built with the `ssr` feature it is the axum server
 //! (server functions, the SageMaker gateway, the embedded emulator); built with `hydrate` for
 //! `wasm32-unknown-unknown` it is the browser bundle that hydrates the server-rendered pages.
 
+pub mod api;
 pub mod app;
 pub mod components;
+pub mod console;
+pub mod error;
+pub mod layout;
+pub mod model;
 pub mod pages;
 
 #[cfg(feature = "ssr")]

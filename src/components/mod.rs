@@ -1,3 +1,10 @@
-//! Reusable view pieces. Pure layout logic lives beside them in plain functions.
+//! Reusable view pieces. Their geometry and formatting live in `crate::layout`; these only render.
 
+pub mod dag;
+pub mod error;
+pub mod gantt;
+pub mod live;
+pub mod status;
+pub mod steps;
 pub mod theme;
+pub mod time;

@@ -1,12 +1,113 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
-/// The landing page.
+use crate::api::list_pipelines;
+use crate::components::{error::ErrorPanel, status::StatusBadge, time::Timestamp};
+use crate::model::{classify, links, Lookup};
+
+/// Where a search for `q` should go instead of this page, if `q` is a pasted ARN.
+pub fn redirect_for(q: &str) -> Option<String> {
+    match classify(q) {
+        Lookup::Pipeline(p) => Some(links::pipeline(&p)),
+        Lookup::Execution { pipeline, id } => Some(links::execution(&pipeline, &id)),
+        Lookup::Search(_) => None,
+    }
+}
+
+/// The pipelines page: every pipeline with its newest execution, and a search box that also takes a
+/// pasted pipeline or execution ARN.
 #[component]
 pub fn HomePage() -> impl IntoView {
+    let query = use_query_map();
+    let q = move || query.read().get("q").unwrap_or_default();
+    // A pasted ARN goes straight to its page.
+    Effect::new(move |_| {
+        if let Some(to) = redirect_for(&q()) {
+            leptos_router::hooks::use_navigate()(&to, Default::default());
+        }
+    });
+    #[cfg(feature = "ssr")]
+    if let Some(to) = redirect_for(&query.read_untracked().get("q").unwrap_or_default()) {
+        leptos_axum::redirect(&to);
+    }
+    let data = Resource::new(|| (), |_| list_pipelines());
     view! {
         <Title text="Pipelines"/>
-        <h1>"Pipelines"</h1>
-        <p class="lede">"Stepline shows SageMaker Pipelines executions: step timelines, failure reasons and re-runs."</p>
+        <div class="page-head">
+            <h1>"Pipelines"</h1>
+            <form method="get" action="/" class="search" role="search">
+                <input type="search" name="q" value=q placeholder="Filter by name, or paste a pipeline or execution ARN"
+                    aria-label="Search pipelines or paste an ARN" size="48"/>
+                <button type="submit">"Search"</button>
+            </form>
+        </div>
+        <Transition fallback=|| view! { <p class="muted">"Loading pipelines…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
+                    Ok(page) => {
+                        let needle = q().to_lowercase();
+                        let rows: Vec<_> = page
+                            .rows
+                            .into_iter()
+                            .filter(|r| {
+                                needle.is_empty()
+                                    || r.pipeline.name.to_lowercase().contains(&needle)
+                                    || r.pipeline.description.as_deref().unwrap_or("").to_lowercase().contains(&needle)
+                            })
+                            .collect();
+                        let empty = rows.is_empty();
+                        let body = rows
+                            .into_iter()
+                            .map(|r| {
+                                let href = links::pipeline(&r.pipeline.name);
+                                let last = r.last.map(|e| {
+                                    let ehref = links::execution(&r.pipeline.name, &e.id);
+                                    view! {
+                                        <StatusBadge status=e.status.as_str().to_string() tone=e.status.tone()/>
+                                        " "
+                                        <a href=ehref>{e.display_name.clone().unwrap_or(e.id.clone())}</a>
+                                        <div class="sub"><Timestamp at=e.start/></div>
+                                    }
+                                });
+                                view! {
+                                    <tr>
+                                        <td><a href=href class="strong">{r.pipeline.name.clone()}</a></td>
+                                        <td>{r.pipeline.description.clone().unwrap_or_default()}</td>
+                                        <td>{last.map(|l| l.into_any()).unwrap_or_else(|| view! { <span class="muted">"never run"</span> }.into_any())}</td>
+                                        <td><Timestamp at=r.pipeline.modified/></td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view();
+                        view! {
+                            <table class="data" data-testid="pipelines">
+                                <thead><tr><th>"Pipeline"</th><th>"Description"</th><th>"Last execution"</th><th>"Modified"</th></tr></thead>
+                                <tbody>{body}</tbody>
+                            </table>
+                            {empty.then(|| view! { <p class="muted">"No pipeline matches."</p> })}
+                            <p class="footer-note">"Backend: "{page.backend}</p>
+                        }
+                        .into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redirect_for;
+
+    #[test]
+    fn pasted_arns_redirect_and_words_do_not() {
+        assert_eq!(
+            redirect_for("arn:aws:sagemaker:us-east-1:123456789012:pipeline/P/execution/abc123def456").as_deref(),
+            Some("/pipelines/P/executions/abc123def456")
+        );
+        assert_eq!(redirect_for("arn:aws:sagemaker:us-east-1:123456789012:pipeline/P").as_deref(), Some("/pipelines/P"));
+        assert_eq!(redirect_for("abalone"), None);
     }
 }

@@ -1,4 +1,6 @@
 //! One module per route.
 
+pub mod execution;
 pub mod home;
 pub mod not_found;
+pub mod pipeline;

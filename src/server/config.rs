@@ -3,14 +3,32 @@
 use std::net::SocketAddr;
 
 pub const USAGE: &str = "\
-Usage: stepline [--addr HOST:PORT]
+Usage: stepline [--addr HOST:PORT] [--endpoint-url URL | --aws] [--region REGION] [--demo-speed N]
 
-  --addr HOST:PORT   where the dashboard listens (default: LEPTOS_SITE_ADDR, else 127.0.0.1:3000)
-  -h, --help         show this help";
+  --addr HOST:PORT     where the dashboard listens (default: LEPTOS_SITE_ADDR, else 127.0.0.1:3000)
+  (no backend flag)    demo mode: the built-in SageMaker emulator on a loopback port, seeded with example
+                       pipelines and a history of executions
+  --endpoint-url URL   any SageMaker-compatible endpoint (the standalone stepline-emulator, moto's server)
+  --aws                real SageMaker through the standard AWS credential chain and region
+  --region REGION      the AWS region (default: from the AWS configuration, else us-east-1)
+  --demo-speed N       simulated seconds per real second for the demo's live executions (default 20)
+  -h, --help           show this help";
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Backend {
+    /// The built-in emulator, seeded with example data.
+    Demo { speed: f64 },
+    /// A SageMaker-compatible endpoint at this URL.
+    Endpoint(String),
+    /// Real SageMaker.
+    Aws,
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     pub addr: SocketAddr,
+    pub backend: Backend,
+    pub region: Option<String>,
 }
 
 #[derive(Debug, PartialEq)]
@@ -28,6 +46,10 @@ fn default_addr() -> SocketAddr {
 
 pub fn parse_args(args: &[String]) -> Result<Parsed, String> {
     let mut addr = default_addr();
+    let mut endpoint = None;
+    let mut aws = false;
+    let mut region = None;
+    let mut speed = 20.0;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -48,10 +70,33 @@ pub fn parse_args(args: &[String]) -> Result<Parsed, String> {
                     .parse()
                     .map_err(|_| format!("--addr: '{v}' is not a HOST:PORT address like 127.0.0.1:3000"))?;
             }
+            "--endpoint-url" => {
+                let v = value("--endpoint-url")?;
+                if !(v.starts_with("http://") || v.starts_with("https://")) {
+                    return Err(format!("--endpoint-url: '{v}' is not an http:// or https:// URL"));
+                }
+                endpoint = Some(v.trim_end_matches('/').to_string());
+            }
+            "--aws" => aws = true,
+            "--region" => region = Some(value("--region")?),
+            "--demo-speed" => {
+                let v = value("--demo-speed")?;
+                speed = v
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|s| s.is_finite() && *s > 0.0)
+                    .ok_or_else(|| format!("--demo-speed: '{v}' is not a positive number"))?;
+            }
             other => return Err(format!("unknown argument '{other}'\n\n{USAGE}")),
         }
     }
-    Ok(Parsed::Run(Config { addr }))
+    let backend = match (endpoint, aws) {
+        (Some(_), true) => return Err("--endpoint-url and --aws exclude each other: choose one backend".into()),
+        (Some(url), false) => Backend::Endpoint(url),
+        (None, true) => Backend::Aws,
+        (None, false) => Backend::Demo { speed },
+    };
+    Ok(Parsed::Run(Config { addr, backend, region }))
 }
 
 #[cfg(test)]
@@ -62,14 +107,27 @@ mod tests {
         v.iter().map(|s| s.to_string()).collect()
     }
 
+    fn run(v: &[&str]) -> Config {
+        match parse_args(&args(v)).unwrap() {
+            Parsed::Run(c) => c,
+            Parsed::Help => panic!("expected a run configuration"),
+        }
+    }
+
     #[test]
     fn addr_flag_in_both_spellings() {
-        for a in [args(&["--addr", "127.0.0.1:4000"]), args(&["--addr=127.0.0.1:4000"])] {
-            match parse_args(&a).unwrap() {
-                Parsed::Run(c) => assert_eq!(c.addr.port(), 4000),
-                Parsed::Help => panic!("expected a run configuration"),
-            }
-        }
+        assert_eq!(run(&["--addr", "127.0.0.1:4000"]).addr.port(), 4000);
+        assert_eq!(run(&["--addr=127.0.0.1:4001"]).addr.port(), 4001);
+    }
+
+    #[test]
+    fn backends() {
+        assert_eq!(run(&[]).backend, Backend::Demo { speed: 20.0 });
+        assert_eq!(run(&["--demo-speed", "5"]).backend, Backend::Demo { speed: 5.0 });
+        assert_eq!(run(&["--endpoint-url", "http://127.0.0.1:5000/"]).backend, Backend::Endpoint("http://127.0.0.1:5000".into()));
+        let c = run(&["--aws", "--region", "eu-west-1"]);
+        assert_eq!(c.backend, Backend::Aws);
+        assert_eq!(c.region.as_deref(), Some("eu-west-1"));
     }
 
     #[test]
@@ -80,6 +138,12 @@ mod tests {
         assert!(e.contains("unknown argument '--frobnicate'"), "{e}");
         let e = parse_args(&args(&["--addr"])).unwrap_err();
         assert!(e.contains("--addr needs a value"), "{e}");
+        let e = parse_args(&args(&["--aws", "--endpoint-url", "http://x"])).unwrap_err();
+        assert!(e.contains("exclude each other"), "{e}");
+        let e = parse_args(&args(&["--endpoint-url", "localhost:5000"])).unwrap_err();
+        assert!(e.contains("not an http"), "{e}");
+        let e = parse_args(&args(&["--demo-speed", "-1"])).unwrap_err();
+        assert!(e.contains("not a positive number"), "{e}");
         assert_eq!(parse_args(&args(&["-h"])).unwrap(), Parsed::Help);
     }
 }

@@ -1,12 +1,21 @@
-//! Everything that runs only on the server: configuration, the HTTP router and (later) the SageMaker
-//! gateway, watchers and identity.
+//! Everything that runs only on the server: configuration, the SageMaker gateway, shared watchers, the
+//! demo, identity, live streams and the HTTP router.
 
 pub mod config;
+pub mod demo;
+pub mod events;
+pub mod gateway;
+pub mod identity;
 pub mod router;
+pub mod state;
+pub mod watch;
 
-use config::Config;
+use std::sync::Arc;
 
-/// Parse the command line, build the router and serve until Ctrl-C.
+use config::{Backend, Config};
+use gateway::Gateway;
+
+/// Parse the command line, connect to the backend and serve until Ctrl-C.
 pub async fn run(args: Vec<String>) -> Result<(), String> {
     let config = match config::parse_args(&args)? {
         config::Parsed::Help => {
@@ -20,7 +29,35 @@ pub async fn run(args: Vec<String>) -> Result<(), String> {
 
 async fn serve(config: Config) -> Result<(), String> {
     let leptos_options = router::leptos_options(&config)?;
-    let app = router::build(leptos_options).await;
+    // The emulator of demo mode lives as long as the server.
+    let mut _emulator = None;
+    let gateway = match &config.backend {
+        Backend::Demo { speed } => {
+            let emulator = demo::start_emulator().await?;
+            let region = config.region.clone().unwrap_or_else(|| "us-east-1".into());
+            let client = demo::endpoint_client(&emulator.endpoint_url(), &region);
+            println!("Seeding the built-in SageMaker emulator at {} …", emulator.endpoint_url());
+            demo::seed(&emulator, &client, *speed).await?;
+            let g = Gateway::new(client, format!("built-in emulator at {} (demo)", emulator.endpoint_url()));
+            _emulator = Some(emulator);
+            g
+        }
+        Backend::Endpoint(url) => {
+            let region = config.region.clone().unwrap_or_else(|| "us-east-1".into());
+            Gateway::new(demo::endpoint_client(url, &region), format!("endpoint {url}"))
+        }
+        Backend::Aws => {
+            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+            if let Some(r) = &config.region {
+                loader = loader.region(aws_config::Region::new(r.clone()));
+            }
+            let shared = loader.load().await;
+            let region = shared.region().map(|r| r.to_string()).unwrap_or_else(|| "no region set".into());
+            Gateway::new(aws_sdk_sagemaker::Client::new(&shared), format!("AWS {region}"))
+        }
+    };
+    let state = state::AppState::new(leptos_options, Arc::new(gateway));
+    let app = router::build(state).await;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;

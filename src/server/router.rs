@@ -1,14 +1,17 @@
-//! The axum router: Leptos pages, server functions and static files. Built by a function so tests can
-//! drive it with `tower::ServiceExt::oneshot` without opening a socket.
+//! The axum router: Leptos pages, server functions, live streams and static files. Built by a function so
+//! tests drive it with `tower::ServiceExt::oneshot` without opening a socket.
 
+use axum::routing::get;
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
 use super::config::Config;
+use super::events;
+use super::state::AppState;
 use crate::app::{shell, App};
 
-/// Leptos settings: from cargo-leptos's environment when it launched us, else sensible defaults that match
+/// Leptos settings: from cargo-leptos's environment when it launched us, else defaults that match
 /// `[package.metadata.leptos]` so the binary also runs on its own.
 pub fn leptos_options(config: &Config) -> Result<LeptosOptions, String> {
     let conf = get_configuration(None).map_err(|e| format!("leptos configuration: {e}"))?;
@@ -17,50 +20,43 @@ pub fn leptos_options(config: &Config) -> Result<LeptosOptions, String> {
     Ok(options)
 }
 
-pub async fn build(leptos_options: LeptosOptions) -> Router {
+pub async fn build(state: AppState) -> Router {
     let routes = generate_route_list(App);
     Router::new()
-        .leptos_routes(&leptos_options, routes, {
-            let options = leptos_options.clone();
-            move || shell(options.clone())
-        })
-        .fallback(leptos_axum::file_and_error_handler(shell))
-        .with_state(leptos_options)
+        .route("/events/pipelines/{pipeline}/executions", get(events::list))
+        .route("/events/pipelines/{pipeline}/executions/{id}", get(events::execution))
+        .route("/healthz", get(|| async { "ok" }))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            {
+                let state = state.clone();
+                move || provide_context(state.clone())
+            },
+            {
+                let options = state.leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(bad_arguments_are_400))
+        .with_state(state)
 }
 
-#[cfg(test)]
-mod tests {
-    use axum::body::{to_bytes, Body};
-    use axum::http::{Request, StatusCode};
-    use tower::ServiceExt;
-
-    use super::*;
-
-    fn options() -> LeptosOptions {
-        LeptosOptions::builder().output_name("stepline").site_root("target/site").build()
+/// A server function whose arguments do not decode never ran: that is the caller's error (400), not the
+/// server's (the framework's default 500).
+async fn bad_arguments_are_400(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let is_api = req.uri().path().starts_with("/api/");
+    let mut res = next.run(req).await;
+    if is_api && res.status() == axum::http::StatusCode::INTERNAL_SERVER_ERROR {
+        let (mut parts, body) = res.into_parts();
+        let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+        if let Ok(crate::error::AppError::Server(m)) = serde_json::from_slice::<crate::error::AppError>(&bytes) {
+            if m.contains("deserializ") || m.contains("missing field") || m.contains("invalid type") {
+                parts.status = axum::http::StatusCode::BAD_REQUEST;
+            }
+        }
+        res = axum::response::Response::from_parts(parts, axum::body::Body::from(bytes));
     }
-
-    async fn get(path: &str) -> (StatusCode, String) {
-        let app = build(options()).await;
-        let res = app.oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
-        let status = res.status();
-        let body = to_bytes(res.into_body(), usize::MAX).await.unwrap();
-        (status, String::from_utf8_lossy(&body).into_owned())
-    }
-
-    #[tokio::test]
-    async fn the_first_page_renders_on_the_server_with_its_hydration_scripts() {
-        let (status, html) = get("/").await;
-        assert_eq!(status, StatusCode::OK);
-        assert!(html.contains("<h1>Pipelines"), "{html}");
-        assert!(html.contains("/pkg/stepline.js") && html.contains("application/wasm"), "{html}");
-        assert!(html.contains("data-testid=\"theme-toggle\""));
-    }
-
-    #[tokio::test]
-    async fn unknown_paths_answer_404() {
-        let (status, html) = get("/nowhere/at/all").await;
-        assert_eq!(status, StatusCode::NOT_FOUND);
-        assert!(html.contains("Not found"));
-    }
+    res
 }

@@ -126,6 +126,25 @@ impl Core {
         t.scheduled.clear();
     }
 
+    /// Change the simulation speed (simulated seconds per real second) from now on.
+    pub fn set_speed(&self, speed: f64) {
+        if speed.is_finite() && speed > 0.0 {
+            self.lock().speed = speed;
+        }
+    }
+
+    /// Replace the scenario (and write it down); running executions pick it up from their next step on.
+    pub fn set_scenario(&self, scenario: crate::scenario::Scenario) -> Result<(), String> {
+        {
+            let mut inner = self.lock();
+            let text = serde_json::to_string(&scenario).map_err(|e| e.to_string())?;
+            inner.persist(&[Write::Scenario(&text)])?;
+            inner.scenario = scenario;
+        }
+        self.advance_all_running();
+        Ok(())
+    }
+
     /// Advance one execution to `now` and schedule its next look.
     pub fn advance(&self, id: &str, now: Epoch) {
         let next = self.lock().advance_execution(id, now);

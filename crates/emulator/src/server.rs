@@ -118,15 +118,10 @@ async fn set_scenario(State(core): State<Arc<Core>>, body: Body) -> Response {
         Ok(s) => s,
         Err(e) => return error_reply(ApiError::validation(e)),
     };
-    {
-        let mut inner = core.lock();
-        if let Err(e) = inner.persist(&[Write::Scenario(&text)]) {
-            return error_reply(ApiError::internal(e));
-        }
-        inner.scenario = scenario;
+    match core.set_scenario(scenario) {
+        Ok(()) => (StatusCode::OK, Body::from("{}")).into_response(),
+        Err(e) => error_reply(ApiError::internal(e)),
     }
-    core.advance_all_running();
-    (StatusCode::OK, Body::from("{}")).into_response()
 }
 
 async fn get_scenario(State(core): State<Arc<Core>>) -> Response {

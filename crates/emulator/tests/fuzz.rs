@@ -1,0 +1,800 @@
+//! Fuzz-style property tests: whatever a client sends, the emulator answers with the contract's errors and
+//! never panics, never answers InternalFailure, never answers anything but JSON.
+//!
+//! Every case runs on a fresh service with live resources in it — the abalone pipeline with a Succeeded and a
+//! Failed execution, and the control-flow pipeline with an execution waiting on a callback — so that bodies
+//! naming them (ARNs, tokens, page tokens, definitions) reach the Describe/Start/Stop/Retry/callback paths,
+//! not only validation. Bodies are (1) arbitrary JSON trees, (2) built from the real members of each
+//! operation's input shape with values of the right and of the wrong types, valid and invalid lengths,
+//! pattern-matching strings, enum values and mutated pipeline definitions, and (3) arbitrary bytes over HTTP.
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use proptest::prelude::*;
+use proptest::sample::Index;
+use proptest::strategy::Union;
+use serde_json::{json, Map, Value};
+use stepline_emulator::error::ApiError;
+use stepline_emulator::ops::{dispatch, Caller};
+use stepline_emulator::runtime::now;
+use stepline_emulator::shapes::model;
+use stepline_emulator::{build_core, Core, EmulatorConfig};
+use tower::ServiceExt;
+
+const ABALONE: &str = include_str!("../../../definitions/abalone.json");
+const CONTROL_FLOW: &str = include_str!("../../../definitions/control-flow.json");
+const ROLE: &str = "arn:aws:iam::123456789012:role/SageMakerPipelineRole";
+
+/// Every error code the contract allows. InternalFailure is listed because it is a contract code, but the
+/// properties also require that it never happens.
+const ALLOWED: [&str; 9] = [
+    "ValidationException",
+    "SerializationException",
+    "ResourceNotFound",
+    "ConflictException",
+    "ResourceLimitExceeded",
+    "ThrottlingException",
+    "AccessDeniedException",
+    "UnknownOperationException",
+    "InternalFailure",
+];
+
+// ---------------------------------------------------------------------------------------------------------
+// The service under test.
+// ---------------------------------------------------------------------------------------------------------
+
+/// Strings that only exist once the fixture runs (ARNs with random ids, tokens) are generated as
+/// placeholders `"\u{1}pool:<n>"` and substituted per case.
+const POOL_LEN: usize = 16;
+const PLACEHOLDER: &str = "\u{1}pool:";
+
+struct Fixture {
+    core: Arc<Core>,
+    pool: Vec<String>,
+}
+
+fn ok(core: &Core, op: &str, body: Value) -> Value {
+    dispatch(core, op, &body, &Caller::default()).unwrap_or_else(|e| panic!("fixture {op} {body}: {e}"))
+}
+
+/// Advance every running execution at its deadlines (real time; at speed 1e6 simulated durations are
+/// microseconds) until nothing is due or the budget is spent.
+fn settle(core: &Core, budget: Duration) {
+    let end = Instant::now() + budget;
+    loop {
+        let (ids, next) = {
+            let inner = core.lock();
+            let mut ids = vec![];
+            let mut next: Option<f64> = None;
+            for e in inner.store.executions.values().filter(|e| !e.status.is_terminal()) {
+                ids.push(e.id.clone());
+                for d in e.steps.iter().filter_map(|s| s.deadline) {
+                    next = Some(next.map_or(d, |n: f64| n.min(d)));
+                }
+            }
+            (ids, next)
+        };
+        let Some(next) = next else { return };
+        if Instant::now() >= end {
+            return;
+        }
+        let wait = next - now();
+        if wait > 0.0 {
+            std::thread::sleep(Duration::from_secs_f64(wait.min(0.002)));
+        }
+        let t = now();
+        for id in &ids {
+            core.advance(id, t);
+        }
+    }
+}
+
+fn status_of(core: &Core, arn: &str) -> String {
+    let d = ok(core, "DescribePipelineExecution", json!({"PipelineExecutionArn": arn}));
+    d["PipelineExecutionStatus"].as_str().unwrap_or_default().to_string()
+}
+
+fn fixture() -> Fixture {
+    let core = build_core(&EmulatorConfig { speed: 1e6, ..EmulatorConfig::default() }).expect("core");
+    let create = |name: &str, def: &str| {
+        ok(&core, "CreatePipeline", json!({"PipelineName": name, "PipelineDefinition": def, "RoleArn": ROLE, "ClientRequestToken": format!("create-{name}-{}", "0".repeat(32))}))
+            ["PipelineArn"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let start = |name: &str, params: Value, n: u32| {
+        ok(&core, "StartPipelineExecution", json!({"PipelineName": name, "PipelineParameters": params, "ClientRequestToken": format!("fixture-start-{n}-{}", "1".repeat(32))}))
+            ["PipelineExecutionArn"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let abalone_arn = create("AbalonePipeline", ABALONE);
+    let control_arn = create("ControlFlow", CONTROL_FLOW);
+    let succeeded = start("AbalonePipeline", json!([]), 1);
+    let failed = start("AbalonePipeline", json!([{"Name": "MseThreshold", "Value": "3.0"}]), 2);
+    let waiting = start("ControlFlow", json!([]), 3);
+    settle(&core, Duration::from_secs(10));
+    assert_eq!(status_of(&core, &succeeded), "Succeeded");
+    assert_eq!(status_of(&core, &failed), "Failed");
+    assert_eq!(status_of(&core, &waiting), "Executing");
+    let steps = ok(&core, "ListPipelineExecutionSteps", json!({"PipelineExecutionArn": waiting}));
+    let token = steps["PipelineExecutionSteps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|s| s.pointer("/Metadata/Callback/CallbackToken").and_then(Value::as_str))
+        .expect("the control-flow execution waits on its callback")
+        .to_string();
+    let page_token = |op: &str, body: Value| ok(&core, op, body)["NextToken"].as_str().unwrap_or("").to_string();
+    let executions_page = page_token("ListPipelineExecutions", json!({"PipelineName": "AbalonePipeline", "MaxResults": 1}));
+    let steps_page = page_token("ListPipelineExecutionSteps", json!({"PipelineExecutionArn": succeeded, "MaxResults": 1}));
+    let pipelines_page = page_token("ListPipelines", json!({"MaxResults": 1}));
+    let params_page = page_token("ListPipelineParametersForExecution", json!({"PipelineExecutionArn": succeeded, "MaxResults": 2}));
+    let (head, id) = succeeded.rsplit_once('/').unwrap();
+    let pool = vec![
+        "AbalonePipeline".to_string(),
+        abalone_arn,
+        "ControlFlow".to_string(),
+        control_arn,
+        succeeded.clone(),
+        failed,
+        waiting,
+        token,
+        executions_page,
+        steps_page,
+        pipelines_page,
+        params_page,
+        ABALONE.to_string(),
+        CONTROL_FLOW.to_string(),
+        format!("{head}/zzzzzzzzzzzz"),
+        format!("{}/{id}", head.replace("AbalonePipeline", "ABALONEPIPELINE")),
+    ];
+    assert_eq!(pool.len(), POOL_LEN);
+    Fixture { core, pool }
+}
+
+fn substitute(v: &mut Value, pool: &[String]) {
+    match v {
+        Value::String(s) => {
+            if let Some(n) = s.strip_prefix(PLACEHOLDER).and_then(|n| n.parse::<usize>().ok()) {
+                *s = pool[n % pool.len()].clone();
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| substitute(x, pool)),
+        Value::Object(m) => m.values_mut().for_each(|x| substitute(x, pool)),
+        _ => {}
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Checks.
+// ---------------------------------------------------------------------------------------------------------
+
+fn check_error(op: &str, body: &Value, e: &ApiError) -> Result<(), TestCaseError> {
+    prop_assert!(ALLOWED.contains(&e.code), "{op} {body}: unexpected error code {e}");
+    prop_assert_ne!(e.code, "InternalFailure", "{} {}: {}", op, body, e);
+    prop_assert_eq!(e.status, StatusCode::BAD_REQUEST, "{} {}: {}", op, body, e);
+    prop_assert!(!e.message.is_empty(), "{op} {body}: empty message");
+    Ok(())
+}
+
+/// The answer without the members of the two output-shape deviations found and reported (see the ignored
+/// `known_bug_*` tests at the end); the properties check the rest, so that they keep finding new ones.
+fn without_known_deviations(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("PipelineExperimentConfig");
+    }
+    if let Some(steps) = v.get_mut("PipelineExecutionSteps").and_then(Value::as_array_mut) {
+        for st in steps.iter_mut().filter_map(Value::as_object_mut) {
+            if st.get("FailureReason").and_then(Value::as_str).is_some_and(|r| r.chars().count() > 1024) {
+                st.remove("FailureReason");
+            }
+        }
+    }
+    v
+}
+
+/// Dispatch one call; Ok answers are objects that conform to the operation's output shape.
+fn call(core: &Core, op: &str, body: &Value) -> Result<Option<Value>, TestCaseError> {
+    match dispatch(core, op, body, &Caller { access_key: Some("AKIDFUZZ".into()) }) {
+        Ok(v) => {
+            prop_assert!(v.is_object(), "{op} {body}: answered a non-object {v}");
+            let conforms = model().validate_output(op, &v).or_else(|e| model().validate_output(op, &without_known_deviations(&v)).map_err(|_| e));
+            if let Err(e) = conforms {
+                return Err(TestCaseError::fail(format!("{op} {body}: the answer does not conform to the output shape: {e}\n{v}")));
+            }
+            Ok(Some(v))
+        }
+        Err(e) => {
+            check_error(op, body, &e)?;
+            Ok(None)
+        }
+    }
+}
+
+/// After a case: drive whatever it started, then every execution in the service still describes and lists.
+fn check_service(core: &Core) -> Result<(), TestCaseError> {
+    settle(core, Duration::from_millis(30));
+    let arns: Vec<String> = core.lock().store.executions.values().map(|e| e.arn.clone()).collect();
+    for arn in arns {
+        for op in ["DescribePipelineExecution", "ListPipelineExecutionSteps", "ListPipelineParametersForExecution", "DescribePipelineDefinitionForExecution"] {
+            let body = json!({"PipelineExecutionArn": arn});
+            prop_assert!(call(core, op, &body)?.is_some(), "{op} {body} refused for an execution that exists");
+        }
+    }
+    let names: Vec<String> = core.lock().store.pipelines.values().map(|p| p.name.clone()).collect();
+    for name in names {
+        let body = json!({"PipelineName": name});
+        prop_assert!(call(core, "DescribePipeline", &body)?.is_some(), "DescribePipeline {body} refused");
+        prop_assert!(call(core, "ListPipelineExecutions", &body)?.is_some(), "ListPipelineExecutions {body} refused");
+    }
+    prop_assert!(call(core, "ListPipelines", &json!({}))?.is_some(), "ListPipelines refused");
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Generators.
+// ---------------------------------------------------------------------------------------------------------
+
+fn operation_names() -> Vec<String> {
+    let mut names: Vec<String> = model().operation_names().map(String::from).collect();
+    names.sort();
+    assert_eq!(names.len(), 15);
+    names
+}
+
+fn placeholder() -> impl Strategy<Value = String> {
+    (0..POOL_LEN).prop_map(|n| format!("{PLACEHOLDER}{n}"))
+}
+
+/// Words of this domain that make a body go further than a random string would.
+const WORDS: &[&str] = &[
+    "AbalonePipeline", "abalonepipeline", "ControlFlow", "MseThreshold", "ProcessingInstanceCount", "TrainingInstanceType",
+    "RunHeavyBranch", "Environment", "Threshold", "MaxItems", "AbaloneProcess", "AbaloneTrain", "AbaloneEval", "AbaloneMSECond",
+    "AbaloneMSEFail", "AbaloneTransform", "ScoreBatch", "ManualApproval", "CheckScore", "approved", "score", "3.0", "6.0", "1",
+    "1.5", "-1", "true", "false", "prod", "dev", "six", "", " ", "Ascending", "Descending", "CreationTime", "Name",
+    "PipelineExecutionArn", "arn:aws:sagemaker:us-east-1:123456789012:pipeline/AbalonePipeline/execution/",
+    "arn:aws:sagemaker:us-east-1:123456789012:pipeline/", "arn:aws:sagemaker:us-east-1:123456789012:pipeline/Nope/execution/abcdefabcdef",
+    "76312f7c3130", "v1|0|", "7631", "💥", "\u{0}", "a\nb", "%s%n", "'; DROP TABLE executions; --",
+];
+
+fn arb_string() -> BoxedStrategy<String> {
+    prop_oneof![
+        3 => ".{0,24}",
+        3 => prop::sample::select(WORDS).prop_map(String::from),
+        2 => placeholder(),
+        1 => "[0-9a-f]{0,64}",
+        1 => (0usize..4).prop_map(|k| "x".repeat([255, 256, 1024, 3000][k])),
+    ]
+    .boxed()
+}
+
+fn arb_leaf() -> BoxedStrategy<Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        prop::sample::select(vec![0i64, 1, -1, 2, 100, 101, 2_147_483_647, 2_147_483_648, i64::MIN]).prop_map(|n| json!(n)),
+        any::<u64>().prop_map(|n| json!(n)),
+        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)),
+        arb_string().prop_map(Value::String),
+    ]
+    .boxed()
+}
+
+fn all_member_names() -> Vec<String> {
+    let m = model();
+    let mut names = BTreeSet::new();
+    let mut todo: Vec<String> = operation_names().iter().filter_map(|op| m.operation(op).and_then(|o| o.input.clone())).collect();
+    let mut seen = HashSet::new();
+    while let Some(shape) = todo.pop() {
+        if !seen.insert(shape.clone()) {
+            continue;
+        }
+        let Some(s) = m.shape(&shape) else { continue };
+        if let Some(members) = s.get("members").and_then(Value::as_object) {
+            for (k, v) in members {
+                names.insert(k.clone());
+                if let Some(t) = v.get("shape").and_then(Value::as_str) {
+                    todo.push(t.to_string());
+                }
+            }
+        }
+        for k in ["member", "value"] {
+            if let Some(t) = s.get(k).and_then(|x| x.get("shape")).and_then(Value::as_str) {
+                todo.push(t.to_string());
+            }
+        }
+    }
+    names.into_iter().collect()
+}
+
+fn arb_key() -> BoxedStrategy<String> {
+    prop_oneof![3 => prop::sample::select(all_member_names()), 1 => ".{0,12}"].boxed()
+}
+
+/// Arbitrary JSON trees up to depth 4.
+fn arb_json() -> BoxedStrategy<Value> {
+    arb_leaf()
+        .prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+                prop::collection::btree_map(arb_key(), inner, 0..8).prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+        .boxed()
+}
+
+// Mutated pipeline definitions: the two real definitions with a few nodes replaced, removed or duplicated.
+
+#[derive(Clone, Debug)]
+enum Mutation {
+    Replace(Value),
+    Remove,
+    Duplicate,
+}
+
+fn definition_values() -> BoxedStrategy<Value> {
+    let names = ["AbaloneProcess", "AbaloneTrain", "AbaloneEval", "AbaloneMSECond", "AbaloneMSEFail", "ScoreBatch", "ManualApproval", "CheckScore", "Ghost"];
+    let types = [
+        "Processing", "Training", "Transform", "Tuning", "Condition", "Fail", "Callback", "Lambda", "RegisterModel", "Model", "CreateModel",
+        "QualityCheck", "ClarifyCheck", "EMR", "AutoML", "Notebook", "Unknown", "String", "Integer", "Float", "Boolean",
+    ];
+    prop_oneof![
+        3 => arb_leaf(),
+        2 => prop::sample::select(names.to_vec()).prop_map(|n| json!(n)),
+        1 => prop::sample::select(names.to_vec()).prop_map(|n| json!([n])),
+        2 => prop::sample::select(types.to_vec()).prop_map(|n| json!(n)),
+        2 => prop::sample::select(vec![
+            json!({"Get": "Parameters.MseThreshold"}),
+            json!({"Get": "Parameters.Nope"}),
+            json!({"Get": "Execution.PipelineExecutionId"}),
+            json!({"Get": "Execution.Bogus"}),
+            json!({"Get": "Steps.AbaloneTrain.ModelArtifacts.S3ModelArtifacts"}),
+            json!({"Get": "Steps.ScoreBatch.OutputParameters['score']"}),
+            json!({"Get": "Steps.Ghost.Properties"}),
+            json!({"Get": "Steps.AbaloneEval"}),
+            json!({"Get": 7}),
+            json!({"Std:Join": {"On": "/", "Values": [{"Get": "Execution.PipelineExecutionId"}, 1, null]}}),
+            json!({"Std:Join": {"On": 5, "Values": "x"}}),
+            json!({"Std:JsonGet": {"PropertyFile": {"Get": "Steps.AbaloneEval.PropertyFiles.EvaluationReport"}, "Path": "regression_metrics.mse.value"}}),
+            json!({"Std:JsonGet": {"PropertyFile": "Nope", "Path": ""}}),
+            json!({"Type": "GreaterThan", "LeftValue": {"Get": "Parameters.MseThreshold"}, "RightValue": "abc"}),
+            json!({"Type": "Not", "Condition": {"Type": "Not"}}),
+            json!({"Type": "In", "QueryValue": 1, "Values": []}),
+            json!({"Type": "Or", "Conditions": []}),
+            json!([{"Name": "A", "Type": "Fail", "Arguments": {"ErrorMessage": "boom"}, "DependsOn": ["A"]}]),
+            json!({"Name": "MseThreshold", "Type": "Float", "DefaultValue": "x"}),
+            json!({"MaximumAttempts": 0, "IntervalSeconds": -1, "BackoffRate": 1e308, "ExceptionType": ["Step.SERVICE_FAULT"]}),
+            json!({"Enabled": true, "ExpireAfter": "P99999999999D"}),
+            json!(1e308),
+            json!(-0.0),
+            json!(""),
+        ]),
+        1 => arb_json(),
+    ]
+    .boxed()
+}
+
+fn paths(v: &Value, at: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    out.push(at.clone());
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                at.push(k.clone());
+                paths(x, at, out);
+                at.pop();
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                at.push(i.to_string());
+                paths(x, at, out);
+                at.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+fn mutate(root: &mut Value, path: &[String], m: Mutation) {
+    let Some((last, parent_path)) = path.split_last() else {
+        if let Mutation::Replace(v) = m {
+            *root = v;
+        }
+        return;
+    };
+    let mut parent = &mut *root;
+    for p in parent_path {
+        parent = match parent {
+            Value::Object(o) => o.get_mut(p).unwrap(),
+            Value::Array(a) => &mut a[p.parse::<usize>().unwrap()],
+            _ => unreachable!(),
+        };
+    }
+    match (parent, m) {
+        (Value::Object(o), Mutation::Replace(v)) => {
+            o.insert(last.clone(), v);
+        }
+        (Value::Object(o), Mutation::Remove) => {
+            o.remove(last);
+        }
+        (Value::Object(o), Mutation::Duplicate) => {
+            let copy = o[last].clone();
+            o.insert(format!("{last}2"), copy);
+        }
+        (Value::Array(a), Mutation::Replace(v)) => a[last.parse::<usize>().unwrap()] = v,
+        (Value::Array(a), Mutation::Remove) => {
+            a.remove(last.parse::<usize>().unwrap());
+        }
+        (Value::Array(a), Mutation::Duplicate) => {
+            let i = last.parse::<usize>().unwrap();
+            let copy = a[i].clone();
+            a.insert(i, copy);
+        }
+        _ => {}
+    }
+}
+
+fn mutated_definition() -> BoxedStrategy<String> {
+    let bases: Vec<Value> = [ABALONE, CONTROL_FLOW].iter().map(|d| serde_json::from_str(d).unwrap()).collect();
+    let mutation = prop_oneof![4 => definition_values().prop_map(Mutation::Replace), 2 => Just(Mutation::Remove), 1 => Just(Mutation::Duplicate)];
+    (0..bases.len(), prop::collection::vec((any::<Index>(), mutation), 1..4))
+        .prop_map(move |(b, muts)| {
+            let mut v = bases[b].clone();
+            for (idx, m) in muts {
+                let mut all = vec![];
+                paths(&v, &mut vec![], &mut all);
+                let path = idx.get(&all).clone();
+                mutate(&mut v, &path, m);
+            }
+            v.to_string()
+        })
+        .boxed()
+}
+
+fn definition_string() -> BoxedStrategy<String> {
+    prop_oneof![
+        6 => mutated_definition(),
+        1 => Just(ABALONE.to_string()),
+        1 => Just(CONTROL_FLOW.to_string()),
+        1 => arb_json().prop_map(|v| v.to_string()),
+        1 => arb_string(),
+    ]
+    .boxed()
+}
+
+// Values directed by the input shapes of the model.
+
+fn string_for(shape: &Value, member: &str) -> BoxedStrategy<Value> {
+    if member == "PipelineDefinition" {
+        return prop_oneof![9 => definition_string(), 1 => (0usize..2).prop_map(|k| "x".repeat([1_048_576, 1_048_577][k]))]
+            .prop_map(Value::String)
+            .boxed();
+    }
+    let mut options: Vec<(u32, BoxedStrategy<String>)> = vec![(3, arb_string()), (3, placeholder().boxed())];
+    if let Some(values) = shape.get("enum").and_then(Value::as_array) {
+        let values: Vec<String> = values.iter().filter_map(Value::as_str).map(String::from).collect();
+        options.push((4, prop::sample::select(values).boxed()));
+    }
+    if let Some(p) = shape.get("pattern").and_then(Value::as_str) {
+        if let Ok(s) = proptest::string::string_regex(&format!("(?:{p})")) {
+            options.push((3, s.prop_map(|s| s.chars().take(300).collect::<String>()).boxed()));
+        }
+    }
+    let min = shape.get("min").and_then(Value::as_u64).unwrap_or(0) as usize;
+    let max = shape.get("max").and_then(Value::as_u64).map(|m| m as usize);
+    let mut lengths = vec![min, min.saturating_sub(1)];
+    if let Some(max) = max.filter(|m| *m <= 4096) {
+        lengths.extend([max, max + 1]);
+    }
+    options.push((1, prop::sample::select(lengths).prop_map(|n| "a".repeat(n)).boxed()));
+    Union::new_weighted(options).prop_map(Value::String).boxed()
+}
+
+fn number_for(shape: &Value) -> BoxedStrategy<Value> {
+    let mut edges = vec![0i64, 1, -1, 2, 3, 2_147_483_647, 2_147_483_648, -2_147_483_649, i64::MAX, i64::MIN];
+    for k in ["min", "max"] {
+        if let Some(n) = shape.get(k).and_then(Value::as_i64) {
+            edges.extend([n - 1, n, n + 1]);
+        }
+    }
+    prop_oneof![4 => prop::sample::select(edges).prop_map(|n| json!(n)), 2 => (1i64..12).prop_map(|n| json!(n)), 1 => any::<i64>().prop_map(|n| json!(n)), 1 => any::<f64>().prop_map(|f| json!(f))].boxed()
+}
+
+/// A value for `shape_name`: mostly of the shape's type, sometimes of a random one.
+fn shaped(shape_name: &str, member: &str, depth: u32) -> BoxedStrategy<Value> {
+    let m = model();
+    let shape = m.shape(shape_name).cloned().unwrap_or(Value::Null);
+    if depth > 8 {
+        return arb_leaf();
+    }
+    let kind = shape.get("type").and_then(Value::as_str).unwrap_or("").to_string();
+    let typed: BoxedStrategy<Value> = match kind.as_str() {
+        "structure" => {
+            let required: HashSet<String> = shape.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(String::from).collect();
+            let members: Vec<(String, String)> = shape
+                .get("members")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .filter_map(|(k, v)| Some((k.clone(), v.get("shape")?.as_str()?.to_string())))
+                .collect();
+            let parts: Vec<BoxedStrategy<Option<(String, Value)>>> = members
+                .into_iter()
+                .map(|(name, target)| {
+                    let p = if required.contains(&name) { 0.92 } else { 0.45 };
+                    let value = shaped(&target, &name, depth + 1);
+                    prop::option::weighted(p, value).prop_map(move |v| v.map(|v| (name.clone(), v))).boxed()
+                })
+                .collect();
+            (parts, prop::option::weighted(0.1, (arb_key(), arb_leaf())))
+                .prop_map(|(parts, extra)| {
+                    let mut o: Map<String, Value> = parts.into_iter().flatten().collect();
+                    if let Some((k, v)) = extra {
+                        o.entry(k).or_insert(v);
+                    }
+                    Value::Object(o)
+                })
+                .boxed()
+        }
+        "list" => {
+            let item = shape.get("member").and_then(|x| x.get("shape")).and_then(Value::as_str).unwrap_or("");
+            prop::collection::vec(shaped(item, member, depth + 1), 0..5).prop_map(Value::Array).boxed()
+        }
+        "map" => {
+            let value = shape.get("value").and_then(|x| x.get("shape")).and_then(Value::as_str).unwrap_or("");
+            prop::collection::btree_map(arb_string(), shaped(value, member, depth + 1), 0..4).prop_map(|m| Value::Object(m.into_iter().collect())).boxed()
+        }
+        "string" => string_for(&shape, member),
+        "integer" | "long" => number_for(&shape),
+        "boolean" => any::<bool>().prop_map(Value::Bool).boxed(),
+        "timestamp" => prop_oneof![(0.0f64..4e9).prop_map(|f| json!(f)), any::<i64>().prop_map(|n| json!(n)), Just(json!(1e308))].boxed(),
+        _ => arb_leaf(),
+    };
+    prop_oneof![12 => typed, 1 => arb_leaf(), 1 => arb_json()].boxed()
+}
+
+fn shaped_body(op: &str) -> BoxedStrategy<Value> {
+    let input = model().operation(op).and_then(|o| o.input.clone()).unwrap_or_default();
+    shaped(&input, "", 0)
+}
+
+/// One body per operation, in a random order: every case calls all 15 operations on one service.
+fn all_operations(body: impl Fn(&str) -> BoxedStrategy<Value>) -> BoxedStrategy<Vec<(String, Value)>> {
+    let calls: Vec<BoxedStrategy<(String, Value)>> = operation_names()
+        .into_iter()
+        .map(|op| {
+            let op2 = op.clone();
+            body(&op).prop_map(move |b| (op2.clone(), b)).boxed()
+        })
+        .collect();
+    calls.prop_shuffle().boxed()
+}
+
+fn config() -> ProptestConfig {
+    // The default 256 cases; failures are not persisted to a file, the input is printed instead.
+    ProptestConfig { failure_persistence: None, ..ProptestConfig::default() }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// (a) dispatch.
+// ---------------------------------------------------------------------------------------------------------
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Arbitrary JSON (any type at the top, trees up to depth 4 with real member names as keys) sent to
+    /// every operation.
+    #[test]
+    fn arbitrary_json_bodies_get_contract_answers(calls in all_operations(|_| arb_json())) {
+        let f = fixture();
+        for (op, mut body) in calls {
+            substitute(&mut body, &f.pool);
+            call(&f.core, &op, &body)?;
+        }
+        check_service(&f.core)?;
+    }
+
+    /// Bodies built from the operations' input shapes, so that validation is exercised member by member and
+    /// valid bodies reach the operations (with live ARNs, tokens and mutated definitions).
+    #[test]
+    fn shape_directed_bodies_get_contract_answers(calls in all_operations(shaped_body)) {
+        let f = fixture();
+        for (op, mut body) in calls {
+            substitute(&mut body, &f.pool);
+            call(&f.core, &op, &body)?;
+        }
+        check_service(&f.core)?;
+    }
+
+    /// Mutated definitions are created, updated and started, and their executions run: the definition
+    /// checks and the engine never panic.
+    #[test]
+    fn mutated_definitions_are_refused_or_run(defs in prop::collection::vec(definition_string(), 1..4), params in prop::collection::vec(shaped("Parameter", "", 0), 0..3)) {
+        let f = fixture();
+        let mut params = Value::Array(params);
+        substitute(&mut params, &f.pool);
+        for (n, def) in defs.iter().enumerate() {
+            let create = json!({"PipelineName": format!("Fuzz{n}"), "PipelineDefinition": def, "RoleArn": ROLE, "ClientRequestToken": format!("fuzz-{n}-{}", "0".repeat(32))});
+            call(&f.core, "CreatePipeline", &create)?;
+            let update = json!({"PipelineName": "AbalonePipeline", "PipelineDefinition": def});
+            call(&f.core, "UpdatePipeline", &update)?;
+            for name in [format!("Fuzz{n}"), "AbalonePipeline".to_string()] {
+                for body in [
+                    json!({"PipelineName": name, "ClientRequestToken": format!("run-{n}-{}", "1".repeat(32))}),
+                    json!({"PipelineName": name, "ClientRequestToken": format!("run-{n}-{}", "2".repeat(32)), "PipelineParameters": params}),
+                ] {
+                    call(&f.core, "StartPipelineExecution", &body)?;
+                }
+            }
+        }
+        check_service(&f.core)?;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// (b) bytes over HTTP.
+// ---------------------------------------------------------------------------------------------------------
+
+fn flip(bytes: Vec<u8>, edits: Vec<(Index, u8, u8)>) -> Vec<u8> {
+    let mut b = bytes;
+    for (at, byte, how) in edits {
+        if b.is_empty() {
+            b.push(byte);
+            continue;
+        }
+        let i = at.index(b.len());
+        match how % 4 {
+            0 => b[i] = byte,
+            1 => b.insert(i, byte),
+            2 => {
+                b.remove(i);
+            }
+            _ => b.truncate(i),
+        }
+    }
+    b
+}
+
+#[derive(Clone, Debug)]
+struct HttpCase {
+    target: Option<String>,
+    body: Vec<u8>,
+}
+
+fn http_cases() -> BoxedStrategy<HttpCase> {
+    let ops = operation_names();
+    let target = prop_oneof![
+        8 => prop::sample::select(ops.clone()).prop_map(|op| Some(format!("SageMaker.{op}"))),
+        1 => "[ -~]{0,40}".prop_map(Some),
+        1 => Just(None),
+    ];
+    let edits = prop::collection::vec((any::<Index>(), any::<u8>(), any::<u8>()), 0..3);
+    let body = prop_oneof![
+        3 => prop::collection::vec(any::<u8>(), 0..512),
+        1 => prop::sample::select(vec![b"".to_vec(), b"  \n\t".to_vec(), b"{}".to_vec(), b"null".to_vec(), b"{\"PipelineName\": \"\xff\xfe\"}".to_vec(), b"{\"a\":1}{}".to_vec(), b"\xef\xbb\xbf{}".to_vec(), "[".repeat(10_000).into_bytes()]),
+        3 => (arb_json(), edits.clone()).prop_map(|(v, e)| flip(v.to_string().into_bytes(), e)),
+        4 => (Union::new(ops.iter().map(|op| shaped_body(op))), edits).prop_map(|(v, e)| flip(v.to_string().into_bytes(), e)),
+    ];
+    (target, body).prop_map(|(target, body)| HttpCase { target, body }).boxed()
+}
+
+/// Substitute placeholders in a body that is still valid JSON; bytes that are not JSON go as they are.
+fn resolve(body: &[u8], pool: &[String]) -> Vec<u8> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(mut v) if String::from_utf8_lossy(body).contains(PLACEHOLDER) => {
+            substitute(&mut v, pool);
+            v.to_string().into_bytes()
+        }
+        _ => body.to_vec(),
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Arbitrary bytes to `POST /`: always a 200 with a JSON object, or a 400 with a JSON `__type` error whose
+    /// code is a contract code (never InternalFailure), and the X-Amzn-ErrorType header agreeing.
+    #[test]
+    fn arbitrary_bytes_over_http_get_json_answers(cases in prop::collection::vec(http_cases(), 1..6)) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let f = fixture();
+        let app = stepline_emulator::server::router(f.core.clone());
+        for case in cases {
+            let body = resolve(&case.body, &f.pool);
+            let mut req = Request::builder().method("POST").uri("/").header("content-type", "application/x-amz-json-1.1");
+            if let Some(t) = &case.target {
+                req = req.header("x-amz-target", t.as_str());
+            }
+            let req = req.body(Body::from(body.clone())).unwrap();
+            let resp = rt.block_on(app.clone().oneshot(req)).unwrap();
+            let status = resp.status();
+            let error_type = resp.headers().get("x-amzn-errortype").and_then(|v| v.to_str().ok()).map(String::from);
+            let content_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).map(String::from);
+            let bytes = rt.block_on(resp.into_body().collect()).unwrap().to_bytes();
+            let shown = String::from_utf8_lossy(&body).chars().take(400).collect::<String>();
+            let answer: Value = serde_json::from_slice(&bytes)
+                .map_err(|e| TestCaseError::fail(format!("{:?} {shown}: {status} answer is not JSON ({e}): {}", case.target, String::from_utf8_lossy(&bytes))))?;
+            prop_assert_eq!(content_type.as_deref(), Some("application/x-amz-json-1.1"), "{:?} {}", case.target, shown);
+            prop_assert!(answer.is_object(), "{:?} {shown}: {answer}", case.target);
+            match status {
+                StatusCode::OK => prop_assert!(error_type.is_none(), "{:?} {shown}: 200 with an error type", case.target),
+                StatusCode::BAD_REQUEST => {
+                    let code = answer["__type"].as_str().unwrap_or_default();
+                    prop_assert!(ALLOWED.contains(&code) && code != "InternalFailure", "{:?} {shown}: {answer}", case.target);
+                    prop_assert_eq!(error_type.as_deref(), Some(code), "{:?} {}", case.target, shown);
+                    prop_assert!(answer["message"].as_str().is_some_and(|m| !m.is_empty()), "{:?} {shown}: {answer}", case.target);
+                }
+                other => prop_assert!(false, "{:?} {shown}: status {other}: {answer}", case.target),
+            }
+        }
+        check_service(&f.core)?;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Deviations found by the properties above, kept as reproductions. They fail today; run them with
+// `cargo test -p stepline-emulator --test fuzz -- --ignored`, and drop the `#[ignore]` (and the matching
+// part of `without_known_deviations`) once they are fixed.
+// ---------------------------------------------------------------------------------------------------------
+
+fn run_to_end(core: &Core, definition: &Value, params: Value) -> String {
+    let def = definition.to_string();
+    ok(core, "CreatePipeline", json!({"PipelineName": "Repro", "PipelineDefinition": def, "RoleArn": ROLE, "ClientRequestToken": "r".repeat(32)}));
+    let arn = ok(core, "StartPipelineExecution", json!({"PipelineName": "Repro", "PipelineParameters": params, "ClientRequestToken": "s".repeat(32)}))["PipelineExecutionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    settle(core, Duration::from_secs(10));
+    arn
+}
+
+/// A definition whose PipelineExperimentConfig.ExperimentName evaluates to something that is not an
+/// experiment name (an object, a list, a string with spaces, more than 120 characters) is accepted, and
+/// DescribePipelineExecution then reports it verbatim (`"{}"`, `"[\"…\"]"`, …), against the model's
+/// ExperimentEntityName (1–120 characters, `[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}`).
+#[test]
+#[ignore = "known bug: PipelineExperimentConfig values are not checked (src/ops/executions.rs, experiment_config)"]
+fn known_bug_experiment_names_outside_the_model() {
+    for name in [json!({}), json!(["x"]), json!("not a name"), json!("x".repeat(121))] {
+        let core = build_core(&EmulatorConfig { speed: 1e6, ..EmulatorConfig::default() }).unwrap();
+        let mut def: Value = serde_json::from_str(ABALONE).unwrap();
+        def["PipelineExperimentConfig"]["ExperimentName"] = name.clone();
+        let arn = run_to_end(&core, &def, json!([]));
+        let d = ok(&core, "DescribePipelineExecution", json!({"PipelineExecutionArn": arn}));
+        model().validate_output("DescribePipelineExecution", &d).unwrap_or_else(|e| panic!("ExperimentName {name}: {e}"));
+    }
+}
+
+/// A step failure reason is cut at 3,072 characters (src/engine.rs, `finish`), but the `FailureReason` of a
+/// ListPipelineExecutionSteps step is at most 1,024 characters in the model: a Fail step with a long
+/// ErrorMessage, or a `Get` of a long non-string value ("Failed to resolve the step's arguments: Get must
+/// name a string, got [...]"), lists a step whose FailureReason breaks the model.
+#[test]
+#[ignore = "known bug: step FailureReason is cut at 3072 characters, the model allows 1024 (src/engine.rs, finish)"]
+fn known_bug_step_failure_reason_longer_than_the_model_allows() {
+    let core = build_core(&EmulatorConfig { speed: 1e6, ..EmulatorConfig::default() }).unwrap();
+    let mut def: Value = serde_json::from_str(ABALONE).unwrap();
+    let fail = def["Steps"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .filter_map(|s| s.get_mut("Arguments").and_then(Value::as_object_mut))
+        .flat_map(|a| a.iter_mut().filter(|(k, _)| *k == "IfSteps" || *k == "ElseSteps").flat_map(|(_, v)| v.as_array_mut().into_iter().flatten()))
+        .find(|s| s["Type"] == "Fail")
+        .expect("abalone has a Fail step");
+    fail["Arguments"]["ErrorMessage"] = json!("x".repeat(2000));
+    let arn = run_to_end(&core, &def, json!([{"Name": "MseThreshold", "Value": "3.0"}]));
+    assert_eq!(status_of(&core, &arn), "Failed");
+    let steps = ok(&core, "ListPipelineExecutionSteps", json!({"PipelineExecutionArn": arn}));
+    model().validate_output("ListPipelineExecutionSteps", &steps).unwrap_or_else(|e| panic!("{}", &e.message[..300.min(e.message.len())]));
+}

@@ -1,0 +1,62 @@
+use std::collections::HashMap;
+
+use leptos::prelude::*;
+
+use crate::layout::dag::{self, NODE_H, NODE_W};
+use crate::model::StepRun;
+
+/// The pipeline definition as a graph (SVG), each node coloured by its run's status. Steps that never ran
+/// in a finished execution (a branch not taken, or after a failure) are drawn as skipped.
+#[component]
+pub fn DagView(definition: String, steps: Vec<StepRun>, finished: bool, selected: Option<String>, href_for: Callback<String, String>) -> impl IntoView {
+    let def = match stepline_definition::parse(&definition) {
+        Ok(d) => d,
+        Err(e) => return view! { <p class="muted">{format!("The definition cannot be drawn: {}", e.message)}</p> }.into_any(),
+    };
+    let graph = stepline_definition::Graph::new(&def);
+    let d = dag::layout(&def, &graph);
+    let runs: HashMap<&str, &StepRun> = steps.iter().map(|s| (s.name.as_str(), s)).collect();
+    let edges = d
+        .edges
+        .iter()
+        .map(|e| {
+            let class = match e.branch {
+                Some(true) => "edge branch-if",
+                Some(false) => "edge branch-else",
+                None => "edge",
+            };
+            view! { <path class=class d=e.path.clone()></path> }
+        })
+        .collect_view();
+    let nodes = d
+        .nodes
+        .iter()
+        .map(|n| {
+            let (tone, state) = match runs.get(n.name.as_str()) {
+                Some(r) => (r.status.tone(), r.status.as_str().to_string()),
+                None if finished => ("skipped", "Not run".to_string()),
+                None => ("pending", "Pending".to_string()),
+            };
+            let class = format!("node tone-{tone}{}", if selected.as_deref() == Some(n.name.as_str()) { " selected" } else { "" });
+            let label = if n.name.chars().count() > 24 { format!("{}…", n.name.chars().take(23).collect::<String>()) } else { n.name.clone() };
+            view! {
+                <a href=href_for.run(n.name.clone()) class=class data-step=n.name.clone() data-state=state.clone()>
+                    <title>{format!("{} ({}) · {}", n.name, n.step_type, state)}</title>
+                    <rect x=n.x y=n.y width=NODE_W height=NODE_H rx="6"></rect>
+                    <text x=n.x + 10.0 y=n.y + 15.0 class="node-name">{label}</text>
+                    <text x=n.x + 10.0 y=n.y + 28.0 class="node-type">{format!("{} · {}", n.step_type, state)}</text>
+                </a>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="dag-scroll" data-testid="dag">
+            <svg class="dag" width=d.width height=d.height viewBox=format!("0 0 {} {}", d.width, d.height) role="img"
+                aria-label=format!("Graph of {} steps", d.nodes.len())>
+                <g class="edges">{edges}</g>
+                <g class="nodes">{nodes}</g>
+            </svg>
+        </div>
+    }
+    .into_any()
+}

@@ -1,0 +1,26 @@
+use leptos::prelude::*;
+
+use crate::error::AppError;
+
+/// An error shown where the data would have been: its code and the service's own message.
+#[component]
+pub fn ErrorPanel(error: AppError) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let AppError::NotFound(_) = &error {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(axum::http::StatusCode::NOT_FOUND);
+        }
+    }
+    let (title, detail) = match &error {
+        AppError::NotFound(what) => ("Not found".to_string(), format!("{what} was not found.")),
+        AppError::Upstream(u) => (u.code.clone(), u.message.clone()),
+        AppError::Invalid(m) => ("Invalid request".to_string(), m.clone()),
+        AppError::Server(m) => ("Error".to_string(), m.clone()),
+    };
+    view! {
+        <div class="error-panel" role="alert">
+            <strong class="error-code">{title}</strong>
+            <p class="error-message">{detail}</p>
+        </div>
+    }
+}

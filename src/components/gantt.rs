@@ -1,0 +1,79 @@
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+
+use crate::layout::gantt::{self, AXIS_HEIGHT, LABEL_WIDTH, ROW_HEIGHT};
+use crate::layout::timefmt;
+use crate::model::StepRun;
+
+/// The step Gantt chart as SVG: a row per step run, status colours, running bars to `now`, cache hits,
+/// retries and condition outcomes marked. Each row links to the step (`href_for(step)`).
+#[component]
+pub fn GanttChart(steps: Vec<StepRun>, now: DateTime<Utc>, zoom: u32, selected: Option<String>, href_for: Callback<String, String>) -> impl IntoView {
+    let g = gantt::layout(&steps, now, zoom);
+    let total_w = LABEL_WIDTH + g.width + 20.0;
+    let height = g.height + 4.0;
+    let rows = g
+        .bars
+        .iter()
+        .map(|b| {
+            let y = AXIS_HEIGHT + b.row as f64 * ROW_HEIGHT;
+            let mut marks = vec![];
+            if b.cached {
+                marks.push("from cache".to_string());
+            }
+            if b.reused {
+                marks.push("reused".to_string());
+            }
+            if b.attempts > 1 {
+                marks.push(format!("{} attempts", b.attempts));
+            }
+            if let Some(o) = b.outcome {
+                marks.push(if o { "→ if".into() } else { "→ else".into() });
+            }
+            let title = format!(
+                "{} · {}{}",
+                b.name,
+                b.duration.map(timefmt::duration).unwrap_or_default(),
+                if marks.is_empty() { String::new() } else { format!(" · {}", marks.join(", ")) }
+            );
+            let class = format!(
+                "gantt-row{}{}",
+                if selected.as_deref() == Some(b.name.as_str()) { " selected" } else { "" },
+                if b.running { " running" } else { "" }
+            );
+            let bar_class = format!("bar tone-{}{}", b.tone, if b.cached || b.reused { " reused" } else { "" });
+            let label = if b.name.chars().count() > 30 { format!("{}…", b.name.chars().take(29).collect::<String>()) } else { b.name.clone() };
+            let mark_text = marks.join(" · ");
+            let mark_x = LABEL_WIDTH + b.x + b.w + 6.0;
+            view! {
+                <a href=href_for.run(b.name.clone()) class=class data-step=b.name.clone()>
+                    <title>{title}</title>
+                    <rect class="row-bg" x="0" y=y width=total_w height=ROW_HEIGHT></rect>
+                    <text class="row-label" x="8" y=y + 17.0>{label}</text>
+                    <rect class=bar_class x=LABEL_WIDTH + b.x y=y + 5.0 width=b.w height=ROW_HEIGHT - 10.0 rx="3"></rect>
+                    <text class="row-mark" x=mark_x y=y + 17.0>{mark_text}</text>
+                </a>
+            }
+        })
+        .collect_view();
+    let ticks = g
+        .ticks
+        .iter()
+        .map(|t| {
+            let x = LABEL_WIDTH + t.x;
+            view! {
+                <line class="tick" x1=x x2=x y1=AXIS_HEIGHT - 6.0 y2=height></line>
+                <text class="tick-label" x=x + 3.0 y="16">{t.label.clone()}</text>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="gantt-scroll" data-testid="gantt">
+            <svg class="gantt" width=total_w height=height viewBox=format!("0 0 {total_w} {height}") role="img"
+                aria-label=format!("Timeline of {} steps", g.bars.len())>
+                <g class="axis">{ticks}</g>
+                <g class="rows">{rows}</g>
+            </svg>
+        </div>
+    }
+}

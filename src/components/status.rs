@@ -1,0 +1,8 @@
+use leptos::prelude::*;
+
+/// A coloured badge for an execution or step status.
+#[component]
+pub fn StatusBadge(#[prop(into)] status: String, tone: &'static str) -> impl IntoView {
+    let label = status.clone();
+    view! { <span class=format!("badge badge-{tone}") data-status=status>{label}</span> }
+}

@@ -1,0 +1,385 @@
+//! Domain types shared by the server and the browser. The SageMaker gateway turns SDK responses into these;
+//! pages and components only ever see these, never the AWS SDK.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The status of a pipeline execution.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ExecStatus {
+    Executing,
+    Stopping,
+    Stopped,
+    Failed,
+    Succeeded,
+    CompletedWithFailures,
+    /// A status this version does not know yet, shown as the service wrote it.
+    Other(String),
+}
+
+impl ExecStatus {
+    pub const ALL: [ExecStatus; 6] = [
+        ExecStatus::Executing,
+        ExecStatus::Stopping,
+        ExecStatus::Stopped,
+        ExecStatus::Failed,
+        ExecStatus::Succeeded,
+        ExecStatus::CompletedWithFailures,
+    ];
+
+    pub fn parse(s: &str) -> ExecStatus {
+        match s {
+            "Executing" => ExecStatus::Executing,
+            "Stopping" => ExecStatus::Stopping,
+            "Stopped" => ExecStatus::Stopped,
+            "Failed" => ExecStatus::Failed,
+            "Succeeded" => ExecStatus::Succeeded,
+            "CompletedWithFailures" => ExecStatus::CompletedWithFailures,
+            other => ExecStatus::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            ExecStatus::Executing => "Executing",
+            ExecStatus::Stopping => "Stopping",
+            ExecStatus::Stopped => "Stopped",
+            ExecStatus::Failed => "Failed",
+            ExecStatus::Succeeded => "Succeeded",
+            ExecStatus::CompletedWithFailures => "CompletedWithFailures",
+            ExecStatus::Other(s) => s,
+        }
+    }
+
+    /// Finished executions never change again, so their data can be cached for good.
+    pub fn is_terminal(&self) -> bool {
+        !matches!(self, ExecStatus::Executing | ExecStatus::Stopping)
+    }
+
+    /// The CSS tone of a status badge.
+    pub fn tone(&self) -> &'static str {
+        match self {
+            ExecStatus::Executing => "run",
+            ExecStatus::Stopping | ExecStatus::Stopped => "stop",
+            ExecStatus::Failed => "fail",
+            ExecStatus::Succeeded => "ok",
+            ExecStatus::CompletedWithFailures => "warn",
+            ExecStatus::Other(_) => "stop",
+        }
+    }
+}
+
+/// The status of one step run.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum StepStatus {
+    Starting,
+    Executing,
+    Stopping,
+    Stopped,
+    Failed,
+    Succeeded,
+    Other(String),
+}
+
+impl StepStatus {
+    pub fn parse(s: &str) -> StepStatus {
+        match s {
+            "Starting" => StepStatus::Starting,
+            "Executing" => StepStatus::Executing,
+            "Stopping" => StepStatus::Stopping,
+            "Stopped" => StepStatus::Stopped,
+            "Failed" => StepStatus::Failed,
+            "Succeeded" => StepStatus::Succeeded,
+            other => StepStatus::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            StepStatus::Starting => "Starting",
+            StepStatus::Executing => "Executing",
+            StepStatus::Stopping => "Stopping",
+            StepStatus::Stopped => "Stopped",
+            StepStatus::Failed => "Failed",
+            StepStatus::Succeeded => "Succeeded",
+            StepStatus::Other(s) => s,
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        matches!(self, StepStatus::Starting | StepStatus::Executing | StepStatus::Stopping)
+    }
+
+    pub fn tone(&self) -> &'static str {
+        match self {
+            StepStatus::Starting | StepStatus::Executing => "run",
+            StepStatus::Stopping | StepStatus::Stopped => "stop",
+            StepStatus::Failed => "fail",
+            StepStatus::Succeeded => "ok",
+            StepStatus::Other(_) => "stop",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PipelineSummary {
+    pub name: String,
+    pub arn: String,
+    pub display_name: Option<String>,
+    pub description: Option<String>,
+    pub created: Option<DateTime<Utc>>,
+    pub modified: Option<DateTime<Utc>>,
+    pub last_execution: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PipelineDetail {
+    pub summary: PipelineSummary,
+    pub definition: String,
+    pub role_arn: Option<String>,
+    pub parallelism: Option<i32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionSummary {
+    pub arn: String,
+    pub id: String,
+    pub display_name: Option<String>,
+    pub status: ExecStatus,
+    pub start: Option<DateTime<Utc>>,
+    pub description: Option<String>,
+    pub failure_reason: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SelectiveConfig {
+    pub source_arn: Option<String>,
+    pub selected_steps: Vec<String>,
+}
+
+/// Everything DescribePipelineExecution says about an execution.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Execution {
+    pub arn: String,
+    pub id: String,
+    pub pipeline_arn: String,
+    pub pipeline_name: String,
+    pub display_name: Option<String>,
+    pub description: Option<String>,
+    pub status: ExecStatus,
+    pub failure_reason: Option<String>,
+    pub created: Option<DateTime<Utc>>,
+    pub modified: Option<DateTime<Utc>>,
+    pub created_by: Option<String>,
+    pub modified_by: Option<String>,
+    pub experiment_name: Option<String>,
+    pub trial_name: Option<String>,
+    pub parallelism: Option<i32>,
+    pub selective: Option<SelectiveConfig>,
+    pub pipeline_version: Option<i64>,
+    pub mlflow_arn: Option<String>,
+    pub mlflow_experiment: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NameValue {
+    pub name: String,
+    pub value: String,
+}
+
+/// A job's kind, for its console and log links.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobKind {
+    Training,
+    Processing,
+    Transform,
+    Tuning,
+    AutoML,
+    Model,
+    ModelPackage,
+    Endpoint,
+    EndpointConfig,
+    Other,
+}
+
+/// The `Metadata` of a step run, one variant per kind of step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum StepMetadata {
+    None,
+    Job { kind: JobKind, arn: String },
+    Condition { outcome: Option<bool> },
+    Callback { token: Option<String>, queue_url: Option<String>, outputs: Vec<NameValue> },
+    Lambda { arn: Option<String>, outputs: Vec<NameValue> },
+    Fail { message: Option<String> },
+    Emr { cluster_id: Option<String>, step_id: Option<String>, step_name: Option<String>, log_path: Option<String> },
+    Check {
+        kind: String,
+        check_type: Option<String>,
+        job_arn: Option<String>,
+        violation_report: Option<String>,
+        baseline_constraints: Option<String>,
+        baseline_statistics: Option<String>,
+        model_package_group: Option<String>,
+        skip_check: Option<bool>,
+        register_new_baseline: Option<bool>,
+    },
+    /// A kind this version does not render specially; its name and ARN if it has one.
+    Other { kind: String, arn: Option<String> },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepRun {
+    pub name: String,
+    pub display_name: Option<String>,
+    pub description: Option<String>,
+    pub status: StepStatus,
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
+    pub attempts: Option<i32>,
+    pub failure_reason: Option<String>,
+    pub cache_source: Option<String>,
+    pub selective_source: Option<String>,
+    pub metadata: StepMetadata,
+}
+
+/// Everything the execution page shows that changes while it runs: what live updates carry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionView {
+    pub execution: Execution,
+    pub steps: Result<Vec<StepRun>, Upstream>,
+    pub parameters: Result<Vec<NameValue>, Upstream>,
+    pub fetched_at: DateTime<Utc>,
+}
+
+/// The 12-character id at the end of an execution ARN.
+pub fn execution_id(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+/// The pipeline name inside a pipeline or execution ARN.
+pub fn pipeline_of_arn(arn: &str) -> Option<&str> {
+    let (_, rest) = arn.split_once(":pipeline/")?;
+    rest.split('/').next().filter(|s| !s.is_empty())
+}
+
+/// What a pasted text names: a pipeline, an execution, or a search term. Used by the search box so a
+/// pasted ARN goes straight to its canonical page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    Pipeline(String),
+    Execution { pipeline: String, id: String },
+    Search(String),
+}
+
+pub fn classify(text: &str) -> Lookup {
+    let t = text.trim();
+    if let Some((_, rest)) = t.split_once(":pipeline/") {
+        let mut parts = rest.split('/');
+        let pipeline = parts.next().unwrap_or_default().to_string();
+        match (parts.next(), parts.next()) {
+            (Some("execution"), Some(id)) if !id.is_empty() && !pipeline.is_empty() => {
+                return Lookup::Execution { pipeline, id: id.to_string() }
+            }
+            _ if !pipeline.is_empty() => return Lookup::Pipeline(pipeline),
+            _ => {}
+        }
+    }
+    Lookup::Search(t.to_string())
+}
+
+/// Canonical links. Every row of every table is a real link built here.
+pub mod links {
+    /// Percent-encode a path segment (pipeline names are `[a-zA-Z0-9-]`, but links must survive anything).
+    pub fn seg(s: &str) -> String {
+        let mut out = String::with_capacity(s.len());
+        for b in s.bytes() {
+            if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.' {
+                out.push(b as char);
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+        out
+    }
+
+    pub fn pipeline(name: &str) -> String {
+        format!("/pipelines/{}", seg(name))
+    }
+
+    pub fn execution(pipeline: &str, id: &str) -> String {
+        format!("/pipelines/{}/executions/{}", seg(pipeline), seg(id))
+    }
+
+    /// The execution page for an execution ARN.
+    pub fn execution_arn(arn: &str) -> Option<String> {
+        let pipeline = super::pipeline_of_arn(arn)?;
+        Some(execution(pipeline, super::execution_id(arn)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pasted_arns_resolve_to_their_pages() {
+        assert_eq!(
+            classify(" arn:aws:sagemaker:us-east-1:123456789012:pipeline/abalone/execution/abc123def456 "),
+            Lookup::Execution { pipeline: "abalone".into(), id: "abc123def456".into() }
+        );
+        assert_eq!(classify("arn:aws:sagemaker:us-east-1:123456789012:pipeline/Abalone"), Lookup::Pipeline("Abalone".into()));
+        assert_eq!(classify("aba"), Lookup::Search("aba".into()));
+        assert_eq!(classify("arn:aws:sagemaker:us-east-1:1:pipeline/"), Lookup::Search("arn:aws:sagemaker:us-east-1:1:pipeline/".into()));
+    }
+
+    #[test]
+    fn links_are_canonical_and_escaped() {
+        assert_eq!(links::execution("AbalonePipeline", "abc123def456"), "/pipelines/AbalonePipeline/executions/abc123def456");
+        assert_eq!(links::pipeline("a b/<c>"), "/pipelines/a%20b%2F%3Cc%3E");
+        assert_eq!(
+            links::execution_arn("arn:aws:sagemaker:us-east-1:1:pipeline/P/execution/x1").as_deref(),
+            Some("/pipelines/P/executions/x1")
+        );
+    }
+
+    #[test]
+    fn statuses_round_trip_and_unknown_ones_survive() {
+        for s in ExecStatus::ALL {
+            assert_eq!(ExecStatus::parse(s.as_str()), s);
+        }
+        assert_eq!(ExecStatus::parse("Paused").as_str(), "Paused");
+        assert!(ExecStatus::Failed.is_terminal() && !ExecStatus::Stopping.is_terminal());
+        assert!(StepStatus::parse("Starting").is_running());
+    }
+}
+
+/// An error from SageMaker (or from reaching it), with the service's own code and message, shown as they
+/// are: "AccessDeniedException: … is not authorized to perform: sagemaker:ListPipelines".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Upstream {
+    pub code: String,
+    pub message: String,
+}
+
+impl Upstream {
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Upstream {
+        Upstream { code: code.into(), message: message.into() }
+    }
+
+    /// Whether the error says the thing asked for does not exist. Some endpoints say so with a
+    /// ValidationException ("… does not exist") rather than ResourceNotFound.
+    pub fn is_not_found(&self) -> bool {
+        self.code == "ResourceNotFound"
+            || (self.code == "ValidationException" && (self.message.contains("does not exist") || self.message.contains("not found")))
+    }
+
+    pub fn is_throttling(&self) -> bool {
+        matches!(self.code.as_str(), "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded")
+    }
+}
+
+impl std::fmt::Display for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}

@@ -1,0 +1,419 @@
+//! The one way to SageMaker. Every call the dashboard makes goes through a method here, so counting,
+//! throttling back-off and error mapping live in one place, and the rest of the server only sees
+//! `crate::model` types and [`Upstream`] errors.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aws_sdk_sagemaker::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sagemaker::primitives::DateTime as AwsTime;
+use aws_sdk_sagemaker::types as aws;
+use aws_sdk_sagemaker::Client;
+use chrono::{DateTime, Utc};
+
+use crate::model::{
+    execution_id, pipeline_of_arn, ExecStatus, Execution, ExecutionSummary, JobKind, NameValue, PipelineDetail, PipelineSummary,
+    SelectiveConfig, StepMetadata, StepRun, StepStatus,
+};
+use crate::model::Upstream;
+
+/// A page of results and the token of the next one.
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+pub struct Gateway {
+    client: Client,
+    /// Pipeline ARNs by lower-cased name: execution ARNs are built on them.
+    pipeline_arns: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    /// Upstream calls made since start, for the benchmarks and metrics.
+    calls: AtomicU64,
+    /// Describes the backend in the page footer: "embedded emulator", an endpoint URL, or "AWS us-east-1".
+    pub backend: String,
+}
+
+/// Turn an SDK error into what the page shows: the service's own code and message, or a clear word for
+/// the cases where no service answered.
+pub fn upstream<E, R>(operation: &str, e: SdkError<E, R>) -> Upstream
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match &e {
+        SdkError::ServiceError(se) => {
+            let err = se.err();
+            match err.code() {
+                Some(code) => Upstream::new(code, err.message().unwrap_or("")),
+                // An answer that is not a service error (an HTML 500 page, say) means the endpoint does not
+                // implement the operation.
+                None => Upstream::new("NotSupported", format!("{operation} is not available from this endpoint")),
+            }
+        }
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+            Upstream::new("EndpointUnreachable", format!("{operation}: the SageMaker endpoint did not answer ({})", chain(&e)))
+        }
+        SdkError::ResponseError(_) => Upstream::new("NotSupported", format!("{operation}: the endpoint sent an answer that is not SageMaker's ({})", chain(&e))),
+        _ => Upstream::new("RequestFailed", format!("{operation}: {}", chain(&e))),
+    }
+}
+
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+pub fn time(t: Option<&AwsTime>) -> Option<DateTime<Utc>> {
+    t.and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
+}
+
+fn owned(s: Option<&str>) -> Option<String> {
+    s.map(str::to_string)
+}
+
+impl Gateway {
+    pub fn new(client: Client, backend: impl Into<String>) -> Gateway {
+        Gateway { client, pipeline_arns: Default::default(), calls: AtomicU64::new(0), backend: backend.into() }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    fn count(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub async fn list_pipelines(&self, next: Option<String>) -> Result<Page<PipelineSummary>, Upstream> {
+        self.count();
+        let out = self
+            .client
+            .list_pipelines()
+            .set_next_token(next)
+            .max_results(100)
+            .send()
+            .await
+            .map_err(|e| upstream("ListPipelines", e))?;
+        let items = out
+            .pipeline_summaries()
+            .iter()
+            .map(|p| PipelineSummary {
+                name: p.pipeline_name().unwrap_or_default().to_string(),
+                arn: p.pipeline_arn().unwrap_or_default().to_string(),
+                display_name: owned(p.pipeline_display_name()),
+                description: owned(p.pipeline_description()),
+                created: time(p.creation_time()),
+                modified: time(p.last_modified_time()),
+                last_execution: time(p.last_execution_time()),
+            })
+            .collect();
+        Ok(Page { items, next: out.next_token })
+    }
+
+    /// Every pipeline (all pages).
+    pub async fn all_pipelines(&self) -> Result<Vec<PipelineSummary>, Upstream> {
+        let mut all = vec![];
+        let mut next = None;
+        for _ in 0..100 {
+            let page = self.list_pipelines(next).await?;
+            all.extend(page.items);
+            next = page.next;
+            if next.is_none() {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
+    pub async fn describe_pipeline(&self, name: &str) -> Result<PipelineDetail, Upstream> {
+        self.count();
+        let d = self.client.describe_pipeline().pipeline_name(name).send().await.map_err(|e| upstream("DescribePipeline", e))?;
+        Ok(PipelineDetail {
+            summary: PipelineSummary {
+                name: d.pipeline_name().unwrap_or(name).to_string(),
+                arn: d.pipeline_arn().unwrap_or_default().to_string(),
+                display_name: owned(d.pipeline_display_name()),
+                description: owned(d.pipeline_description()),
+                created: time(d.creation_time()),
+                modified: time(d.last_modified_time()),
+                last_execution: time(d.last_run_time()),
+            },
+            definition: d.pipeline_definition().unwrap_or_default().to_string(),
+            role_arn: owned(d.role_arn()),
+            parallelism: d.parallelism_configuration().and_then(|p| p.max_parallel_execution_steps()),
+        })
+    }
+
+    /// The ARN of execution `id` of `pipeline`, from the pipeline's own ARN (asked once, then remembered).
+    pub async fn execution_arn(&self, pipeline: &str, id: &str) -> Result<String, Upstream> {
+        let key = pipeline.to_lowercase();
+        let known = self.pipeline_arns.lock().unwrap_or_else(|e| e.into_inner()).get(&key).cloned();
+        let pipeline_arn = match known {
+            Some(a) => a,
+            None => {
+                let arn = self.describe_pipeline(pipeline).await?.summary.arn;
+                self.pipeline_arns.lock().unwrap_or_else(|e| e.into_inner()).insert(key, arn.clone());
+                arn
+            }
+        };
+        Ok(format!("{pipeline_arn}/execution/{id}"))
+    }
+
+    pub async fn list_executions(&self, pipeline: &str, next: Option<String>, max: i32) -> Result<Page<ExecutionSummary>, Upstream> {
+        self.count();
+        let out = self
+            .client
+            .list_pipeline_executions()
+            .pipeline_name(pipeline)
+            .set_next_token(next)
+            .max_results(max.clamp(1, 100))
+            .send()
+            .await
+            .map_err(|e| upstream("ListPipelineExecutions", e))?;
+        let items = out
+            .pipeline_execution_summaries()
+            .iter()
+            .map(|s| {
+                let arn = s.pipeline_execution_arn().unwrap_or_default().to_string();
+                ExecutionSummary {
+                    id: execution_id(&arn).to_string(),
+                    arn,
+                    display_name: owned(s.pipeline_execution_display_name()),
+                    status: ExecStatus::parse(s.pipeline_execution_status().map(|x| x.as_str()).unwrap_or("")),
+                    start: time(s.start_time()),
+                    description: owned(s.pipeline_execution_description()),
+                    // Some endpoints send the text "None" for an absent reason.
+                    failure_reason: owned(s.pipeline_execution_failure_reason()).filter(|r| !r.is_empty() && r != "None"),
+                }
+            })
+            .collect();
+        Ok(Page { items, next: out.next_token })
+    }
+
+    pub async fn describe_execution(&self, arn: &str) -> Result<Execution, Upstream> {
+        self.count();
+        let d = self
+            .client
+            .describe_pipeline_execution()
+            .pipeline_execution_arn(arn)
+            .send()
+            .await
+            .map_err(|e| upstream("DescribePipelineExecution", e))?;
+        let exec_arn = d.pipeline_execution_arn().unwrap_or(arn).to_string();
+        let pipeline_arn = d.pipeline_arn().unwrap_or_default().to_string();
+        let who = |u: Option<&aws::UserContext>| {
+            u.and_then(|u| u.user_profile_name().map(String::from).or_else(|| u.iam_identity().and_then(|i| i.arn()).map(String::from)))
+        };
+        Ok(Execution {
+            id: execution_id(&exec_arn).to_string(),
+            pipeline_name: pipeline_of_arn(&exec_arn).or(pipeline_of_arn(&pipeline_arn)).unwrap_or_default().to_string(),
+            arn: exec_arn,
+            pipeline_arn,
+            display_name: owned(d.pipeline_execution_display_name()),
+            description: owned(d.pipeline_execution_description()),
+            status: ExecStatus::parse(d.pipeline_execution_status().map(|x| x.as_str()).unwrap_or("")),
+            failure_reason: owned(d.failure_reason()).filter(|r| !r.is_empty() && r != "None"),
+            created: time(d.creation_time()),
+            modified: time(d.last_modified_time()),
+            created_by: who(d.created_by()),
+            modified_by: who(d.last_modified_by()),
+            experiment_name: d.pipeline_experiment_config().and_then(|c| owned(c.experiment_name())),
+            trial_name: d.pipeline_experiment_config().and_then(|c| owned(c.trial_name())),
+            parallelism: d.parallelism_configuration().and_then(|p| p.max_parallel_execution_steps()),
+            selective: d.selective_execution_config().map(|c| SelectiveConfig {
+                source_arn: owned(c.source_pipeline_execution_arn()),
+                selected_steps: c.selected_steps().iter().filter_map(|s| owned(s.step_name())).collect(),
+            }),
+            pipeline_version: d.pipeline_version_id(),
+            mlflow_arn: d.m_lflow_config().and_then(|m| owned(m.mlflow_resource_arn())),
+            mlflow_experiment: d.m_lflow_config().and_then(|m| owned(m.mlflow_experiment_name())),
+        })
+    }
+
+    /// Every step run of an execution (all pages), in the service's order (newest first).
+    pub async fn list_steps(&self, arn: &str) -> Result<Vec<StepRun>, Upstream> {
+        let mut all = vec![];
+        let mut next = None;
+        for _ in 0..1000 {
+            self.count();
+            let out = self
+                .client
+                .list_pipeline_execution_steps()
+                .pipeline_execution_arn(arn)
+                .set_next_token(next)
+                .max_results(100)
+                .send()
+                .await
+                .map_err(|e| upstream("ListPipelineExecutionSteps", e))?;
+            all.extend(out.pipeline_execution_steps().iter().map(step_run));
+            next = out.next_token;
+            if next.is_none() {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
+    /// Every parameter of an execution, defaults merged, as the service lists them.
+    pub async fn list_parameters(&self, arn: &str) -> Result<Vec<NameValue>, Upstream> {
+        let mut all = vec![];
+        let mut next = None;
+        for _ in 0..100 {
+            self.count();
+            let out = self
+                .client
+                .list_pipeline_parameters_for_execution()
+                .pipeline_execution_arn(arn)
+                .set_next_token(next)
+                .max_results(100)
+                .send()
+                .await
+                .map_err(|e| upstream("ListPipelineParametersForExecution", e))?;
+            all.extend(
+                out.pipeline_parameters()
+                    .iter()
+                    .map(|p| NameValue { name: p.name().unwrap_or_default().to_string(), value: p.value().unwrap_or_default().to_string() }),
+            );
+            next = out.next_token;
+            if next.is_none() {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
+    /// The definition an execution runs with (its pipeline version's, not the latest).
+    pub async fn execution_definition(&self, arn: &str) -> Result<String, Upstream> {
+        self.count();
+        let out = self
+            .client
+            .describe_pipeline_definition_for_execution()
+            .pipeline_execution_arn(arn)
+            .send()
+            .await
+            .map_err(|e| upstream("DescribePipelineDefinitionForExecution", e))?;
+        Ok(out.pipeline_definition().unwrap_or_default().to_string())
+    }
+}
+
+fn outputs(list: &[aws::OutputParameter]) -> Vec<NameValue> {
+    list.iter()
+        .map(|o| NameValue { name: o.name().unwrap_or_default().to_string(), value: o.value().unwrap_or_default().to_string() })
+        .collect()
+}
+
+fn job(kind: JobKind, arn: Option<&str>) -> StepMetadata {
+    match arn {
+        Some(a) => StepMetadata::Job { kind, arn: a.to_string() },
+        None => StepMetadata::None,
+    }
+}
+
+pub fn metadata(m: Option<&aws::PipelineExecutionStepMetadata>) -> StepMetadata {
+    let Some(m) = m else { return StepMetadata::None };
+    if let Some(j) = m.training_job() {
+        return job(JobKind::Training, j.arn());
+    }
+    if let Some(j) = m.processing_job() {
+        return job(JobKind::Processing, j.arn());
+    }
+    if let Some(j) = m.transform_job() {
+        return job(JobKind::Transform, j.arn());
+    }
+    if let Some(j) = m.tuning_job() {
+        return job(JobKind::Tuning, j.arn());
+    }
+    if let Some(j) = m.auto_ml_job() {
+        return job(JobKind::AutoML, j.arn());
+    }
+    if let Some(j) = m.model() {
+        return job(JobKind::Model, j.arn());
+    }
+    if let Some(j) = m.register_model() {
+        return job(JobKind::ModelPackage, j.arn());
+    }
+    if let Some(j) = m.endpoint() {
+        return job(JobKind::Endpoint, j.arn());
+    }
+    if let Some(j) = m.endpoint_config() {
+        return job(JobKind::EndpointConfig, j.arn());
+    }
+    if let Some(c) = m.condition() {
+        return StepMetadata::Condition { outcome: c.outcome().map(|o| o.as_str() == "True") };
+    }
+    if let Some(c) = m.callback() {
+        return StepMetadata::Callback { token: owned(c.callback_token()), queue_url: owned(c.sqs_queue_url()), outputs: outputs(c.output_parameters()) };
+    }
+    if let Some(l) = m.lambda() {
+        return StepMetadata::Lambda { arn: owned(l.arn()), outputs: outputs(l.output_parameters()) };
+    }
+    if let Some(f) = m.fail() {
+        return StepMetadata::Fail { message: owned(f.error_message()) };
+    }
+    if let Some(e) = m.emr() {
+        return StepMetadata::Emr {
+            cluster_id: owned(e.cluster_id()),
+            step_id: owned(e.step_id()),
+            step_name: owned(e.step_name()),
+            log_path: owned(e.log_file_path()),
+        };
+    }
+    if let Some(q) = m.quality_check() {
+        return StepMetadata::Check {
+            kind: "QualityCheck".into(),
+            check_type: owned(q.check_type()),
+            job_arn: owned(q.check_job_arn()),
+            violation_report: owned(q.violation_report()),
+            baseline_constraints: owned(q.calculated_baseline_constraints()),
+            baseline_statistics: owned(q.calculated_baseline_statistics()),
+            model_package_group: owned(q.model_package_group_name()),
+            skip_check: q.skip_check(),
+            register_new_baseline: q.register_new_baseline(),
+        };
+    }
+    if let Some(q) = m.clarify_check() {
+        return StepMetadata::Check {
+            kind: "ClarifyCheck".into(),
+            check_type: owned(q.check_type()),
+            job_arn: owned(q.check_job_arn()),
+            violation_report: owned(q.violation_report()),
+            baseline_constraints: owned(q.calculated_baseline_constraints()),
+            baseline_statistics: None,
+            model_package_group: owned(q.model_package_group_name()),
+            skip_check: q.skip_check(),
+            register_new_baseline: q.register_new_baseline(),
+        };
+    }
+    if let Some(j) = m.job() {
+        return StepMetadata::Other { kind: "Job".into(), arn: owned(j.arn()) };
+    }
+    if m.emr_serverless().is_some() {
+        return StepMetadata::Other { kind: "EMRServerless".into(), arn: None };
+    }
+    StepMetadata::None
+}
+
+fn step_run(s: &aws::PipelineExecutionStep) -> StepRun {
+    StepRun {
+        name: s.step_name().unwrap_or_default().to_string(),
+        display_name: owned(s.step_display_name()),
+        description: owned(s.step_description()),
+        status: StepStatus::parse(s.step_status().map(|x| x.as_str()).unwrap_or("")),
+        start: time(s.start_time()),
+        end: time(s.end_time()),
+        attempts: s.attempt_count(),
+        failure_reason: owned(s.failure_reason()),
+        cache_source: s.cache_hit_result().and_then(|c| owned(c.source_pipeline_execution_arn())),
+        selective_source: s.selective_execution_result().and_then(|c| owned(c.source_pipeline_execution_arn())),
+        metadata: metadata(s.metadata()),
+    }
+}

@@ -1,0 +1,34 @@
+//! The state every handler and server function shares.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+
+use super::gateway::Gateway;
+use super::watch::Watchers;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub gateway: Arc<Gateway>,
+    pub watchers: Arc<Watchers>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+impl AppState {
+    pub fn new(leptos_options: LeptosOptions, gateway: Arc<Gateway>) -> AppState {
+        let watchers = Watchers::new(gateway.clone());
+        AppState { leptos_options, gateway, watchers }
+    }
+}
+
+/// The state inside a server function or during server rendering.
+pub fn app_state() -> Result<AppState, crate::error::AppError> {
+    leptos::prelude::use_context::<AppState>().ok_or_else(|| crate::error::AppError::Server("server state is missing".into()))
+}
