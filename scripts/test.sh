@@ -57,11 +57,13 @@ if [ "$part" = all ] || [ "$part" = e2e ]; then
   LEPTOS_SITE_ADDR="127.0.0.1:$port" "$CARGO_TARGET_DIR/debug/stepline" > "$CARGO_TARGET_DIR/e2e-server.log" 2>&1 &
   server=$!
   trap 'kill $server 2>/dev/null || true; summary; rm -f "$results"' EXIT
-  for _ in $(seq 1 100); do
-    curl -fsS -o /dev/null "$STEPLINE_URL/" 2>/dev/null && break
+  for _ in $(seq 1 300); do
+    curl -fsS -o /dev/null "$STEPLINE_URL/healthz" 2>/dev/null && break
     kill -0 $server 2>/dev/null || { cat "$CARGO_TARGET_DIR/e2e-server.log"; echo "server exited"; exit 1; }
     sleep 0.2
   done
+  # The demo's emulator: the tests start executions through it, as any SageMaker client would.
+  export STEPLINE_EMULATOR_URL="$(grep -o 'emulator at http://[0-9.:]*' "$CARGO_TARGET_DIR/e2e-server.log" | head -1 | cut -d' ' -f3)"
   log "end-to-end tests in headless Chromium"
   (cd end2end && npm test) || { echo "--- server log ---"; tail -50 "$CARGO_TARGET_DIR/e2e-server.log"; exit 1; }
 fi
