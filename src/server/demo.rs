@@ -12,8 +12,10 @@ use stepline_emulator::{EmulatorConfig, RunningEmulator, Scenario};
 pub const ABALONE: &str = include_str!("../../definitions/abalone.json");
 pub const CONTROL_FLOW: &str = include_str!("../../definitions/control-flow.json");
 const ROLE: &str = "arn:aws:iam::123456789012:role/SageMakerPipelineRole";
-/// Speed used while the history is made: every execution finishes in moments.
-const SEED_SPEED: f64 = 200_000.0;
+/// While the history is recorded the emulator's clock runs this many times faster than the wall clock,
+/// starting a day ago, so past executions have realistic durations and times yet take moments to make.
+const HISTORY_RATE: f64 = 20_000.0;
+const HISTORY_STARTS_HOURS_AGO: f64 = 26.0;
 
 /// A client for a SageMaker-compatible endpoint with static credentials (emulators accept any).
 pub fn endpoint_client(url: &str, region: &str) -> Client {
@@ -28,7 +30,7 @@ pub fn endpoint_client(url: &str, region: &str) -> Client {
 
 /// Start the embedded emulator on a free loopback port.
 pub async fn start_emulator() -> Result<RunningEmulator, String> {
-    stepline_emulator::start(EmulatorConfig { speed: SEED_SPEED, ..EmulatorConfig::default() }).await
+    stepline_emulator::start(EmulatorConfig { speed: 1.0, ..EmulatorConfig::default() }).await
 }
 
 /// A wide pipeline of `chains` parallel chains of `length` cached steps between an ingest step and a
@@ -95,7 +97,7 @@ async fn start(client: &Client, pipeline: &str, display: &str, params: &[(&str, 
 
 /// Wait until an execution is finished or `waiting` says to stop waiting.
 async fn settle(client: &Client, arn: &str) -> Result<(), String> {
-    for _ in 0..2000 {
+    for _ in 0..3000 {
         let d = client
             .describe_pipeline_execution()
             .pipeline_execution_arn(arn)
@@ -119,6 +121,9 @@ fn scenario(v: Value) -> Scenario {
 /// `live_speed` and leave one execution running and one waiting on a callback.
 pub async fn seed(emulator: &RunningEmulator, client: &Client, live_speed: f64) -> Result<(), String> {
     let core = emulator.core();
+    let history_start = stepline_emulator::runtime::wall_clock() - HISTORY_STARTS_HOURS_AGO * 3600.0;
+    core.set_speed(1.0);
+    core.set_clock(Some(history_start), HISTORY_RATE);
     create(client, "AbalonePipeline", "Abalone age regression: preprocess, train, evaluate, register if the MSE is good enough", ABALONE).await?;
     create(client, "ControlFlowPipeline", "Scoring with a manual approval callback and nested conditions", CONTROL_FLOW).await?;
     create(client, "FeatureFactoryPipeline", "300 cached feature steps in 60 chains feeding one model", &wide_definition(60, 5)).await?;
@@ -136,17 +141,15 @@ pub async fn seed(emulator: &RunningEmulator, client: &Client, live_speed: f64) 
     settle(client, &retries).await?;
     core.set_scenario(Scenario::default())?;
 
-    // Stopped by a person while training.
-    core.set_speed(50.0);
+    // Stopped by a person while training (about 15 minutes in).
     let stopped = start(client, "AbalonePipeline", "stopped-by-hand", &[]).await?;
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    tokio::time::sleep(Duration::from_secs_f64(900.0 / HISTORY_RATE)).await;
     client
         .stop_pipeline_execution()
         .pipeline_execution_arn(&stopped)
         .send()
         .await
         .map_err(|e| super::gateway::upstream("StopPipelineExecution", e).to_string())?;
-    core.set_speed(SEED_SPEED);
     settle(client, &stopped).await?;
 
     // The second run of the wide pipeline is served from the cache.
@@ -174,10 +177,17 @@ pub async fn seed(emulator: &RunningEmulator, client: &Client, live_speed: f64) 
         .unwrap_or_default();
     settle(client, &selective).await?;
 
-    // Live: one waiting for its approval callback, one running slowly enough to watch.
-    start(client, "ControlFlowPipeline", "awaiting-approval", &[("Environment", "staging")]).await?;
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Back to the wall clock. Live: one waiting for its approval callback, one running slowly enough to watch.
+    core.set_clock(None, 1.0);
     core.set_speed(live_speed);
+    let waiting = start(client, "ControlFlowPipeline", "awaiting-approval", &[("Environment", "staging")]).await?;
+    for _ in 0..500 {
+        let steps = client.list_pipeline_execution_steps().pipeline_execution_arn(&waiting).send().await;
+        if steps.is_ok_and(|s| s.pipeline_execution_steps().iter().any(|st| st.step_name() == Some("ManualApproval"))) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     start(client, "AbalonePipeline", "live-run", &[("MseThreshold", "7.0")]).await?;
     Ok(())
 }

@@ -122,7 +122,7 @@ pub fn build_core(config: &EmulatorConfig) -> Result<Arc<Core>, String> {
         }
         None => None,
     };
-    let mut inner = runtime::Inner { store, db, scenario, account: config.account.clone(), speed: config.speed };
+    let mut inner = runtime::Inner { store, db, scenario, account: config.account.clone(), speed: config.speed, clock: runtime::Clock::wall() };
     if let Some(s) = &config.scenario {
         let text = serde_json::to_string(s).map_err(|e| e.to_string())?;
         inner.persist(&[persist::Write::Scenario(&text)])?;

@@ -16,9 +16,35 @@ use crate::state::Epoch;
 use crate::store::Store;
 
 /// The wall clock as the wire carries it: seconds with a millisecond fraction.
-pub fn now() -> Epoch {
+pub fn wall_clock() -> Epoch {
     let ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
     ms as f64 / 1000.0
+}
+
+/// The service's clock. Normally the wall clock; a demo can run it from a moment in the past at a higher
+/// rate to record a history of executions that took realistic time, then return to the wall clock.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    anchor_wall: Epoch,
+    anchor: Epoch,
+    rate: f64,
+}
+
+impl Clock {
+    pub fn wall() -> Clock {
+        let t = wall_clock();
+        Clock { anchor_wall: t, anchor: t, rate: 1.0 }
+    }
+
+    pub fn now(&self) -> Epoch {
+        let t = self.anchor + (wall_clock() - self.anchor_wall) * self.rate;
+        (t * 1000.0).round() / 1000.0
+    }
+
+    /// Real seconds until the clock shows `t`.
+    pub fn real_until(&self, t: Epoch) -> f64 {
+        (t - self.now()) / self.rate
+    }
 }
 
 /// Random `[a-z0-9]` characters (execution ids, job suffixes).
@@ -38,6 +64,7 @@ pub struct Inner {
     pub scenario: Scenario,
     pub account: Account,
     pub speed: f64,
+    pub clock: Clock,
 }
 
 /// State shared by the HTTP handlers and the scheduler.
@@ -126,6 +153,21 @@ impl Core {
         t.scheduled.clear();
     }
 
+    /// The service's current time.
+    pub fn now(&self) -> Epoch {
+        self.lock().clock.now()
+    }
+
+    /// Run the clock from `at` (default: the wall clock's time) at `rate` clock seconds per real second.
+    /// Rate 1 from the wall clock's time is normal operation.
+    pub fn set_clock(&self, at: Option<Epoch>, rate: f64) {
+        if rate.is_finite() && rate > 0.0 {
+            let anchor_wall = wall_clock();
+            self.lock().clock = Clock { anchor_wall, anchor: at.unwrap_or(anchor_wall), rate };
+            self.wake.notify_one();
+        }
+    }
+
     /// Change the simulation speed (simulated seconds per real second) from now on.
     pub fn set_speed(&self, speed: f64) {
         if speed.is_finite() && speed > 0.0 {
@@ -157,7 +199,7 @@ impl Core {
             let inner = self.lock();
             inner.store.executions.values().filter(|e| !e.status.is_terminal()).map(|e| e.id.clone()).collect()
         };
-        let t = now();
+        let t = self.now();
         for id in ids {
             self.advance(&id, t);
         }
@@ -167,7 +209,7 @@ impl Core {
     pub async fn run_scheduler(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         loop {
             let wait = match self.next_due() {
-                Some(t) => Duration::from_secs_f64((t - now()).clamp(0.0, 3600.0)),
+                Some(t) => Duration::from_secs_f64(self.lock().clock.real_until(t).clamp(0.0, 3600.0)),
                 None => Duration::from_secs(3600),
             };
             tokio::select! {
@@ -175,7 +217,7 @@ impl Core {
                 _ = self.wake.notified() => {}
                 _ = shutdown.changed() => return,
             }
-            let t = now();
+            let t = self.now();
             for id in self.pop_due(t) {
                 self.advance(&id, t);
             }

@@ -21,7 +21,7 @@ use proptest::strategy::Union;
 use serde_json::{json, Map, Value};
 use stepline_emulator::error::ApiError;
 use stepline_emulator::ops::{dispatch, Caller};
-use stepline_emulator::runtime::now;
+use stepline_emulator::runtime::wall_clock as now;
 use stepline_emulator::shapes::model;
 use stepline_emulator::{build_core, Core, EmulatorConfig};
 use tower::ServiceExt;

@@ -9,7 +9,7 @@ use crate::engine::ExecutionScope;
 use crate::error::{ApiError, ApiResult};
 use crate::paging;
 use crate::persist::Write;
-use crate::runtime::{now, random_lower, Core};
+use crate::runtime::{random_lower, Core};
 use crate::state::{Execution, ExecutionStatus, SelectiveConfig, StepPhase, StepRun};
 
 pub fn start(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
@@ -95,7 +95,7 @@ pub fn start(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
             }
         };
 
-        let at = now();
+        let at = inner.clock.now();
         let mut id = random_lower(12);
         while inner.store.executions.contains_key(&id) {
             id = random_lower(12);
@@ -147,7 +147,7 @@ pub fn start(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
         remember(&mut inner, "StartPipelineExecution", token, &answer)?;
         id
     };
-    core.advance(&id, now());
+    core.advance(&id, core.now());
     let inner = core.lock();
     let arn = inner.store.executions.get(&id).map(|e| e.arn.clone()).unwrap_or_default();
     Ok(json!({"PipelineExecutionArn": arn}))
@@ -268,7 +268,7 @@ pub fn stop(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
         remember(&mut inner, "StopPipelineExecution", token, &answer)?;
         id
     };
-    core.advance(&id, now());
+    core.advance(&id, core.now());
     let inner = core.lock();
     let arn = inner.store.executions.get(&id).map(|e| e.arn.clone()).unwrap_or_default();
     Ok(json!({"PipelineExecutionArn": arn}))
@@ -282,6 +282,7 @@ pub fn retry(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
             return Ok(answer);
         }
         let arn = s(body, "PipelineExecutionArn").unwrap_or_default();
+        let at = inner.clock.now();
         let id = inner.store.execution_id(arn)?;
         let Some(ex) = inner.store.executions.get_mut(&id) else {
             return Err(ApiError::not_found(format!("Pipeline execution '{arn}' does not exist.")));
@@ -302,7 +303,7 @@ pub fn retry(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
         ex.status = ExecutionStatus::Executing;
         ex.failure_reason = None;
         ex.stop_requested = false;
-        ex.modified = now();
+        ex.modified = at;
         if let Some(n) = body.pointer("/ParallelismConfiguration/MaxParallelExecutionSteps").and_then(Value::as_i64) {
             ex.parallelism = Some(n);
         }
@@ -313,7 +314,7 @@ pub fn retry(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
         remember(&mut inner, "RetryPipelineExecution", token, &answer)?;
         id
     };
-    core.advance(&id, now());
+    core.advance(&id, core.now());
     let inner = core.lock();
     let arn = inner.store.executions.get(&id).map(|e| e.arn.clone()).unwrap_or_default();
     Ok(json!({"PipelineExecutionArn": arn}))

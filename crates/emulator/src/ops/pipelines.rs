@@ -6,7 +6,7 @@ use super::{ascending, i, remember, remembered, s, t, user_context, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::paging;
 use crate::persist::Write;
-use crate::runtime::{now, Core};
+use crate::runtime::Core;
 use crate::state::{Pipeline, PipelineVersion};
 
 /// The definition text of a create or update request, checked before anything is stored.
@@ -39,7 +39,7 @@ pub fn create(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
             "Pipeline names must be unique within an AWS account and region. Pipeline with name ({name}) already exists."
         )));
     }
-    let at = now();
+    let at = inner.clock.now();
     let pipeline = Pipeline {
         arn: inner.account.arn(&format!("pipeline/{name}")),
         name: name.clone(),
@@ -66,7 +66,7 @@ pub fn update(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
     let mut inner = core.lock();
     let name = s(body, "PipelineName").unwrap_or_default();
     let definition = definition_text(body, false)?;
-    let at = now();
+    let at = inner.clock.now();
     let p = inner.store.pipeline_mut(name)?;
     p.modified_by = caller.key();
     // Every update makes a new version; executions keep the version they started with.

@@ -6,7 +6,7 @@ use super::{ascending, i, remember, remembered, s};
 use crate::error::{ApiError, ApiResult};
 use crate::paging;
 use crate::persist::Write;
-use crate::runtime::{now, Core};
+use crate::runtime::Core;
 use crate::state::{CallbackAnswer, StepPhase, StepRun};
 
 pub fn list(core: &Core, body: &Value) -> ApiResult<Value> {
@@ -101,7 +101,7 @@ fn answer(core: &Core, body: &Value, operation: &str, answer: CallbackAnswer) ->
         remember(&mut inner, operation, token, &reply)?;
         id
     };
-    core.advance(&id, now());
+    core.advance(&id, core.now());
     let inner = core.lock();
     let arn = inner.store.executions.get(&id).map(|e| e.arn.clone()).unwrap_or_default();
     Ok(json!({"PipelineExecutionArn": arn}))
