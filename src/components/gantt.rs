@@ -62,16 +62,29 @@ pub fn GanttChart(steps: Vec<StepRun>, now: DateTime<Utc>, zoom: u32, selected: 
         .map(|t| {
             let x = LABEL_WIDTH + t.x;
             view! {
-                <line class="tick" x1=x x2=x y1=AXIS_HEIGHT - 6.0 y2=height></line>
+                <line class="tick" x1=x x2=x y1=AXIS_HEIGHT - 6.0 y2=AXIS_HEIGHT></line>
                 <text class="tick-label" x=x + 3.0 y="16">{t.label.clone()}</text>
             }
         })
         .collect_view();
+    let grid = g
+        .ticks
+        .iter()
+        .map(|t| {
+            let x = LABEL_WIDTH + t.x;
+            view! { <line class="tick" x1=x x2=x y1=AXIS_HEIGHT y2=height></line> }
+        })
+        .collect_view();
+    // The axis is its own SVG, sticky at the top of the scroll box, so it stays in view over long runs.
+    let rows_h = height - AXIS_HEIGHT;
     view! {
         <div class="gantt-scroll" data-testid="gantt">
-            <svg class="gantt" width=total_w height=height viewBox=format!("0 0 {total_w} {height}") role="img"
-                aria-label=format!("Timeline of {} steps", g.bars.len())>
+            <svg class="gantt gantt-axis" width=total_w height=AXIS_HEIGHT viewBox=format!("0 0 {total_w} {AXIS_HEIGHT}") aria-hidden="true">
                 <g class="axis">{ticks}</g>
+            </svg>
+            <svg class="gantt" width=total_w height=rows_h viewBox=format!("0 {AXIS_HEIGHT} {total_w} {rows_h}") role="img"
+                aria-label=format!("Timeline of {} steps", g.bars.len())>
+                <g class="grid">{grid}</g>
                 <g class="rows">{rows}</g>
             </svg>
         </div>

@@ -8,7 +8,8 @@
 //!    all must end `Succeeded`; then 100 with `MseThreshold=3.0`, all must end `Failed` with the Fail step's
 //!    message. Wall time from the first start to the last execution seen terminal.
 //! b. 64 concurrent clients calling DescribePipelineExecution, then ListPipelineExecutionSteps, on random
-//!    finished executions for 10 s each: count, throughput and latency percentiles.
+//!    finished executions for 10 s each: count, throughput and latency percentiles; then one sequential
+//!    client for 3 s each, for reference (the same calls without queueing behind 63 others on the 2 cores).
 //! c. VmRSS growth per execution, and the 1,000-execution wall time again with a data dir (SQLite).
 
 use std::collections::{HashMap, HashSet};
@@ -31,6 +32,8 @@ const START_IN_FLIGHT: usize = 32;
 const CLIENTS: usize = 64;
 const SDK_CLIENTS: usize = 8;
 const LOAD_SECONDS: u64 = 10;
+/// A single sequential client, for reference: the latency of one request without queueing behind 63 others.
+const REFERENCE_SECONDS: u64 = 3;
 const WARMUP_SECONDS: u64 = 1;
 const DEADLINE: Duration = Duration::from_secs(120);
 const MSE_FAILURE: &str = "Execution failed due to MSE > 3.0";
@@ -257,12 +260,12 @@ async fn call(client: &Client, op: Op, arn: &str) -> Result<(), String> {
     }
 }
 
-/// `CLIENTS` tasks calling `op` on random executions for `seconds` (after a short unrecorded warm-up).
-async fn hammer(clients: &[Client], arns: Arc<Vec<String>>, op: Op, seconds: u64) -> Load {
+/// `concurrency` tasks calling `op` on random executions for `seconds` (after a short unrecorded warm-up).
+async fn hammer(clients: &[Client], arns: Arc<Vec<String>>, op: Op, concurrency: usize, seconds: u64) -> Load {
     let mut tasks = tokio::task::JoinSet::new();
     let warm_until = Instant::now() + Duration::from_secs(WARMUP_SECONDS);
     let until = warm_until + Duration::from_secs(seconds);
-    for t in 0..CLIENTS {
+    for t in 0..concurrency {
         let client = clients[t % clients.len()].clone();
         let arns = arns.clone();
         tasks.spawn(async move {
@@ -327,7 +330,9 @@ fn thousands(n: usize) -> String {
     out
 }
 
-async fn bench() -> Result<(Vec<(String, String)>, Vec<(Op, Load)>, Vec<Failure>), Failure> {
+type Loads = Vec<(Op, usize, u64, Load)>;
+
+async fn bench() -> Result<(Vec<(String, String)>, Loads, Vec<Failure>), Failure> {
     let mut figures: Vec<(String, String)> = vec![];
     let mut failures: Vec<Failure> = vec![];
 
@@ -380,13 +385,15 @@ async fn bench() -> Result<(Vec<(String, String)>, Vec<(Op, Load)>, Vec<Failure>
     all.extend(fail_arns);
     let all = Arc::new(all);
     let mut loads = vec![];
-    for op in [Op::Describe, Op::Steps] {
-        eprintln!("[load] {CLIENTS} clients × {} for {LOAD_SECONDS} s", op.name());
-        let load = hammer(&clients, all.clone(), op, LOAD_SECONDS).await;
-        if load.errors > 0 {
-            failures.push(format!("{}: {} failed request(s), first: {}", op.name(), load.errors, load.first_error.clone().unwrap_or_default()));
+    for (concurrency, seconds) in [(CLIENTS, LOAD_SECONDS), (1, REFERENCE_SECONDS)] {
+        for op in [Op::Describe, Op::Steps] {
+            eprintln!("[load] {concurrency} client(s) × {} for {seconds} s", op.name());
+            let load = hammer(&clients, all.clone(), op, concurrency, seconds).await;
+            if load.errors > 0 {
+                failures.push(format!("{}: {} failed request(s), first: {}", op.name(), load.errors, load.first_error.clone().unwrap_or_default()));
+            }
+            loads.push((op, concurrency, seconds, load));
         }
-        loads.push((op, load));
     }
     drop(clients);
     emu.shutdown().await;
@@ -441,14 +448,14 @@ fn main() {
     }
     println!();
     println!(
-        "| Operation ({CLIENTS} concurrent clients on {SDK_CLIENTS} SDK clients, {LOAD_SECONDS} s, random finished executions of {}) | Requests | Errors | Req/s | p50 ms | p90 ms | p99 ms | max ms | p99 < 10 ms |",
+        "| Operation (random finished executions of {}; {SDK_CLIENTS} SDK clients shared) | Concurrent clients | Seconds | Requests | Errors | Req/s | p50 ms | p90 ms | p99 ms | max ms | p99 < 10 ms |",
         thousands(EXECUTIONS + FAILING)
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---|");
-    for (op, l) in &loads {
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    for (op, concurrency, seconds, l) in &loads {
         let p99 = l.percentile_ms(0.99);
         println!(
-            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {} |",
+            "| {} | {concurrency} | {seconds} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {} |",
             op.name(),
             thousands(l.requests),
             l.errors,

@@ -1,0 +1,228 @@
+//! Server functions, pages and streams driven through the real router (`oneshot`), against the embedded
+//! emulator seeded as in demo mode, and against endpoints that fail the way real ones do.
+#![cfg(feature = "ssr")]
+
+use std::sync::Arc;
+
+use axum::body::{to_bytes, Body};
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use leptos::prelude::LeptosOptions;
+use stepline::server::{demo, gateway::Gateway, router, state::AppState};
+use tower::ServiceExt;
+
+struct Demo {
+    app: Router,
+    client: aws_sdk_sagemaker::Client,
+}
+
+fn options() -> LeptosOptions {
+    LeptosOptions::builder().output_name("stepline").site_root("target/site").build()
+}
+
+/// One seeded emulator shared by the tests of this file. It runs on a runtime of its own: each test has
+/// its own runtime, which ends with the test.
+fn shared_emulator() -> String {
+    static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    URL.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(async move {
+                let emulator = demo::start_emulator().await.unwrap();
+                let client = demo::endpoint_client(&emulator.endpoint_url(), "us-east-1");
+                demo::seed(&emulator, &client, 20.0).await.unwrap();
+                tx.send(emulator.endpoint_url()).unwrap();
+                std::future::pending::<()>().await;
+            });
+        });
+        rx.recv().unwrap()
+    })
+    .clone()
+}
+
+/// The dashboard's router over the shared seeded emulator.
+async fn demo_app() -> Demo {
+    let url = tokio::task::spawn_blocking(shared_emulator).await.unwrap();
+    let client = demo::endpoint_client(&url, "us-east-1");
+    let gateway = Arc::new(Gateway::new(client.clone(), "test"));
+    let app = router::build(AppState::new(options(), gateway)).await;
+    Demo { app, client }
+}
+
+async fn send(app: &Router, req: Request<Body>) -> (StatusCode, String) {
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let body = to_bytes(res.into_body(), 16 << 20).await.unwrap();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+async fn get(app: &Router, path: &str) -> (StatusCode, String) {
+    send(app, Request::get(path).header("accept", "text/html").body(Body::empty()).unwrap()).await
+}
+
+async fn api(app: &Router, endpoint: &str, json: &str) -> (StatusCode, String) {
+    send(app, Request::post(format!("/api/{endpoint}")).header("content-type", "application/json").body(Body::from(json.to_string())).unwrap()).await
+}
+
+async fn ids_of(client: &aws_sdk_sagemaker::Client, pipeline: &str) -> Vec<(String, String)> {
+    let out = client.list_pipeline_executions().pipeline_name(pipeline).max_results(100).send().await.unwrap();
+    out.pipeline_execution_summaries()
+        .iter()
+        .map(|s| {
+            let arn = s.pipeline_execution_arn().unwrap();
+            (s.pipeline_execution_display_name().unwrap_or_default().to_string(), arn.rsplit('/').next().unwrap().to_string())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn pages_render_completely_on_the_server() {
+    let d = demo_app().await;
+    let (status, html) = get(&d.app, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    for name in ["AbalonePipeline", "ControlFlowPipeline", "FeatureFactoryPipeline"] {
+        assert!(html.contains(&format!("href=\"/pipelines/{name}\"")), "{name} missing");
+    }
+    let (status, html) = get(&d.app, "/pipelines/AbalonePipeline?status=Failed").await;
+    assert_eq!(status, StatusCode::OK);
+    let statuses: Vec<&str> = html.match_indices("data-status=\"").map(|(i, _)| &html[i + 13..i + 13 + 6]).collect();
+    assert_eq!(statuses.len(), 2, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == "Failed"));
+
+    let ids = ids_of(&d.client, "AbalonePipeline").await;
+    let (_, strict) = ids.iter().find(|(n, _)| n == "strict-threshold").unwrap();
+    let (status, html) = get(&d.app, &format!("/pipelines/AbalonePipeline/executions/{strict}?tab=steps&step=AbaloneMSEFail")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Execution failed due to MSE &gt; 3.0") || html.contains("Execution failed due to MSE > 3.0"));
+    assert!(html.contains("data-testid=\"step-table\""));
+    assert!(html.contains("data-testid=\"step-detail\""));
+}
+
+#[tokio::test]
+async fn missing_things_are_404_and_bad_input_is_400() {
+    let d = demo_app().await;
+    let (status, html) = get(&d.app, "/pipelines/NoSuchPipeline").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.contains("NoSuchPipeline"));
+    let (status, _) = get(&d.app, "/pipelines/AbalonePipeline/executions/aaaaaaaaaaaa").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = api(&d.app, "execution", r#"{"pipeline": "<script>", "id": "x"}"#).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, body) = api(&d.app, "executions", r#"{"pipeline": "AbalonePipeline", "query": {"statuses": ["Sideways"]}}"#).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("'Sideways' is not an execution status"), "{body}");
+    let (status, body) = api(&d.app, "executions", r#"{"pipeline": "AbalonePipeline", "query": {"after": "yesterday"}}"#).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = api(&d.app, "executions", r#"{"pipeline": 42}"#).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "wrong types are the caller's error: {body}");
+    let (status, _) = api(&d.app, "executions", "not json").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn server_functions_filter_sort_and_page() {
+    let d = demo_app().await;
+    let (status, body) = api(&d.app, "executions", r#"{"pipeline": "AbalonePipeline", "query": {"size": 2, "oldest_first": true, "params": ["MseThreshold"]}}"#).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let page: stepline::api::ExecutionsPage = serde_json::from_str(&body).unwrap();
+    assert_eq!(page.rows.len(), 2);
+    assert_eq!(page.rows[0].summary.display_name.as_deref(), Some("nightly-baseline"), "oldest first");
+    assert_eq!(page.rows[0].params, vec![Some("6.0".to_string())]);
+    assert!(page.rows[0].end.is_some(), "finished rows carry their end");
+    let next = page.next_cursor.unwrap();
+    let (_, body) = api(&d.app, "executions", &format!(r#"{{"pipeline": "AbalonePipeline", "query": {{"size": 2, "oldest_first": true, "cursor": "{next}"}}}}"#)).await;
+    let page2: stepline::api::ExecutionsPage = serde_json::from_str(&body).unwrap();
+    assert_eq!(page.rows[1].summary.display_name.as_deref(), Some("strict-threshold"));
+    assert_eq!(page2.rows[0].summary.display_name.as_deref(), Some("capacity-shortage"), "page two starts after the cursor");
+}
+
+#[tokio::test]
+async fn the_execution_stream_sends_a_snapshot() {
+    let d = demo_app().await;
+    let ids = ids_of(&d.client, "ControlFlowPipeline").await;
+    let (_, waiting) = &ids[0];
+    let res = d
+        .app
+        .clone()
+        .oneshot(Request::get(format!("/events/pipelines/ControlFlowPipeline/executions/{waiting}")).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    let mut body = res.into_body().into_data_stream();
+    use futures::StreamExt;
+    let mut text = String::new();
+    while !text.contains("\n\n") {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), body.next()).await.unwrap().unwrap().unwrap();
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(text.starts_with("event: snapshot\ndata: {"), "{text}");
+    assert!(text.contains("\"ManualApproval\""), "the waiting callback step is in the snapshot");
+    let (status, _) = get(&d.app, "/events/pipelines/ControlFlowPipeline/executions/..%2F..").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// An endpoint like moto's: everything works but ListPipelineExecutionSteps, which answers an HTML 500.
+async fn moto_like() -> (String, stepline_emulator::RunningEmulator) {
+    let emulator = demo::start_emulator().await.unwrap();
+    let app = stepline_emulator::server::router(emulator.core()).layer(axum::middleware::from_fn(
+        |req: axum::extract::Request, next: axum::middleware::Next| async move {
+            let is_steps = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()) == Some("SageMaker.ListPipelineExecutionSteps");
+            if is_steps {
+                return axum::response::Response::builder()
+                    .status(500)
+                    .header("content-type", "text/html")
+                    .body(Body::from("<html><body>Internal Server Error</body></html>"))
+                    .unwrap();
+            }
+            next.run(req).await
+        },
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, emulator)
+}
+
+#[tokio::test]
+async fn an_endpoint_without_steps_gives_a_clear_note_not_a_broken_page() {
+    let (url, _emulator) = moto_like().await;
+    let client = demo::endpoint_client(&url, "us-east-1");
+    client
+        .create_pipeline()
+        .pipeline_name("P")
+        .pipeline_definition(demo::ABALONE)
+        .role_arn("arn:aws:iam::123456789012:role/R")
+        .send()
+        .await
+        .unwrap();
+    let arn = client.start_pipeline_execution().pipeline_name("P").send().await.unwrap().pipeline_execution_arn.unwrap();
+    let app = router::build(AppState::new(options(), Arc::new(Gateway::new(client, "moto-like")))).await;
+    let (status, html) = get(&app, &format!("/pipelines/P/executions/{}", arn.rsplit('/').next().unwrap())).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Steps unavailable from this endpoint"), "{html}");
+    assert!(html.contains("data-testid=\"execution-meta\""), "the rest of the page renders");
+}
+
+#[tokio::test]
+async fn a_dead_endpoint_and_access_denied_are_shown_with_their_codes() {
+    let dead = demo::endpoint_client("http://127.0.0.1:9", "us-east-1");
+    let app = router::build(AppState::new(options(), Arc::new(Gateway::new(dead, "dead")))).await;
+    let (status, html) = get(&app, "/").await;
+    assert_eq!(status, StatusCode::OK, "the page renders around the error");
+    assert!(html.contains("EndpointUnreachable"), "{html}");
+
+    let emulator = demo::start_emulator().await.unwrap();
+    let client = demo::endpoint_client(&emulator.endpoint_url(), "us-east-1");
+    emulator
+        .core()
+        .set_scenario(stepline_emulator::Scenario::parse(r#"{"faults": [{"operation": "ListPipelines", "code": "AccessDeniedException"}]}"#).unwrap())
+        .unwrap();
+    let app = router::build(AppState::new(options(), Arc::new(Gateway::new(client, "denied")))).await;
+    let (_, html) = get(&app, "/").await;
+    assert!(html.contains("AccessDeniedException"), "{html}");
+    assert!(html.contains("is not authorized to perform: sagemaker:ListPipelines"), "{html}");
+    let (status, _) = api(&app, "pipelines", "{}").await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+}
