@@ -7,7 +7,9 @@ use leptos_router::{
     path, SsrMode,
 };
 
+use crate::components::shortcuts::Shortcuts;
 use crate::components::theme::ThemeToggle;
+use crate::components::time::{TimeZoneChoice, TimeZoneToggle};
 use crate::pages::{execution::ExecutionPage, home::HomePage, not_found::NotFound, pipeline::PipelinePage};
 
 const THEME_BOOT: &str = "try{var t=localStorage.getItem('stepline-theme');if(t==='light'||t==='dark')document.documentElement.dataset.theme=t}catch(e){}";
@@ -38,6 +40,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    TimeZoneChoice::provide();
     view! {
         <Stylesheet id="stepline" href="/pkg/stepline.css"/>
         <Title formatter=|page: String| if page.is_empty() { "Stepline".to_string() } else { format!("{page} · Stepline") }/>
@@ -47,8 +50,11 @@ pub fn App() -> impl IntoView {
                 <nav class="topnav">
                     <A href="/">"Pipelines"</A>
                 </nav>
+                <span class="keys-hint" title="Keyboard shortcuts"><kbd>"?"</kbd>" shortcuts"</span>
+                <TimeZoneToggle/>
                 <ThemeToggle/>
             </header>
+            <Shortcuts/>
             <main class="content">
                 <Routes fallback=NotFound>
                     // Async rendering: the whole page (and its status code) is ready before the first byte, so

@@ -193,3 +193,44 @@ test('unknown pipelines and executions answer 404 with a page that names them', 
   const r3 = await fetch(`${BASE}/pipelines/%3Cscript%3E/executions/x`);
   assert.equal(r3.status, 404);
 });
+
+test('keyboard shortcuts: ? shows the list, 2 and 3 switch tabs, j selects steps, Esc clears', async () => {
+  const id = await byName('AbalonePipeline', 'nightly-baseline');
+  const { context, page } = await openPage(browser);
+  await page.goto(`${BASE}/pipelines/AbalonePipeline/executions/${id}`);
+  await waitForHydration(page);
+  const sheet = page.getByTestId('shortcuts');
+  assert.equal(await sheet.isVisible(), false);
+  await page.keyboard.press('?');
+  await sheet.waitFor({ state: 'visible' });
+  await page.keyboard.press('Escape');
+  await sheet.waitFor({ state: 'hidden' });
+  await page.keyboard.press('3');
+  await page.waitForURL(/tab=steps/);
+  await page.getByTestId('step-table').waitFor();
+  await page.keyboard.press('j');
+  await page.waitForURL(/step=/);
+  await page.getByTestId('step-detail').waitFor();
+  await page.keyboard.press('Escape');
+  await page.waitForURL((u) => !u.search.includes('step='));
+  await page.keyboard.press('2');
+  await page.waitForURL(/tab=graph/);
+  await page.getByTestId('dag').waitFor();
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});
+
+test('times switch between UTC and local, and the choice is kept', async () => {
+  const { context, page } = await openPage(browser, { timezoneId: 'Asia/Kolkata' });
+  await page.goto(`${BASE}/pipelines/AbalonePipeline`);
+  await waitForHydration(page);
+  const first = page.locator('[data-testid=executions] time').first();
+  assert.match(await first.textContent(), / UTC$/);
+  await page.getByTestId('tz-toggle').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=executions] time')?.textContent.endsWith('+05:30'));
+  await page.reload();
+  await waitForHydration(page);
+  await page.waitForFunction(() => document.querySelector('[data-testid=executions] time')?.textContent.endsWith('+05:30'));
+  assert.equal(await page.getByTestId('tz-toggle').textContent(), 'Times: local');
+  await context.close();
+});

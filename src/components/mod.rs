@@ -4,6 +4,7 @@ pub mod dag;
 pub mod error;
 pub mod gantt;
 pub mod live;
+pub mod shortcuts;
 pub mod status;
 pub mod steps;
 pub mod theme;
