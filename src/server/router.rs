@@ -40,6 +40,8 @@ pub async fn build(state: AppState) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(bad_arguments_are_400))
+        // gzip or brotli for pages, JS, CSS and wasm; the default predicate leaves event streams alone.
+        .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
 }
 

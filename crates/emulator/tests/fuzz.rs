@@ -798,3 +798,24 @@ fn known_bug_step_failure_reason_longer_than_the_model_allows() {
     let steps = ok(&core, "ListPipelineExecutionSteps", json!({"PipelineExecutionArn": arn}));
     model().validate_output("ListPipelineExecutionSteps", &steps).unwrap_or_else(|e| panic!("{}", &e.message[..300.min(e.message.len())]));
 }
+
+#[test]
+fn tmp_coverage_stats() {
+    use proptest::test_runner::TestRunner;
+    use std::collections::BTreeMap;
+    let mut runner = TestRunner::default();
+    let mut stats: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    for _ in 0..150 {
+        let calls = all_operations(shaped_body).new_tree(&mut runner).unwrap().current();
+        let f = fixture();
+        for (op, mut body) in calls {
+            substitute(&mut body, &f.pool);
+            let k = match dispatch(&f.core, &op, &body, &Caller::default()) {
+                Ok(_) => "OK".to_string(),
+                Err(e) => if e.code == "ValidationException" && e.message.contains("validation error") { "Validation(model)".into() } else { e.code.to_string() },
+            };
+            *stats.entry(op).or_default().entry(k).or_default() += 1;
+        }
+    }
+    for (op, s) in stats { eprintln!("{op}: {s:?}"); }
+}
