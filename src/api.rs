@@ -261,3 +261,62 @@ mod tests {
         assert!(e.starts_with("to: 'yesterday' is not a date"), "{e}");
     }
 }
+
+/// What the start form needs: the pipeline (its definition) and, when starting again from an execution,
+/// that execution's parameters and step outcomes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StartPageData {
+    pub pipeline: PipelineDetail,
+    pub source: Option<SourceExecution>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SourceExecution {
+    pub id: String,
+    pub arn: String,
+    pub display_name: Option<String>,
+    pub status: crate::model::ExecStatus,
+    pub parameters: Vec<crate::model::NameValue>,
+    pub failed_steps: Vec<String>,
+    pub succeeded_steps: Vec<String>,
+}
+
+#[server(prefix = "/api", endpoint = "start_context", input = leptos::server_fn::codec::Json)]
+pub async fn start_context(pipeline: String, from: Option<String>) -> Result<StartPageData, AppError> {
+    crate::error::answer(start_context_inner(pipeline, from).await)
+}
+
+#[cfg(feature = "ssr")]
+async fn start_context_inner(pipeline: String, from: Option<String>) -> Result<StartPageData, AppError> {
+    use crate::model::StepStatus;
+    use crate::server::{events, identity, state::app_state};
+    let _who = identity::current().await;
+    let state = app_state()?;
+    if !events::valid_name(&pipeline) {
+        return Err(AppError::NotFound(format!("Pipeline '{}'", pipeline.chars().take(80).collect::<String>())));
+    }
+    let detail = state.gateway.describe_pipeline(&pipeline).await.map_err(|e| AppError::from_upstream(e, || format!("Pipeline '{pipeline}'")))?;
+    let source = match from.filter(|f| !f.is_empty()) {
+        None => None,
+        Some(id) => {
+            let what = || format!("Execution '{}' of pipeline '{pipeline}'", id.chars().take(64).collect::<String>());
+            if !events::valid_id(&id) {
+                return Err(AppError::NotFound(what()));
+            }
+            let arn = state.gateway.execution_arn(&detail.summary.name, &id).await.map_err(|e| AppError::from_upstream(e, what))?;
+            let view = state.watchers.execution(&arn).await.map_err(|e| AppError::from_upstream(e, what))?;
+            let steps = view.steps.clone().unwrap_or_default();
+            let names = |want: &dyn Fn(&StepStatus) -> bool| steps.iter().filter(|s| want(&s.status)).map(|s| s.name.clone()).collect::<Vec<_>>();
+            Some(SourceExecution {
+                id: id.clone(),
+                arn: arn.clone(),
+                display_name: view.execution.display_name.clone(),
+                status: view.execution.status.clone(),
+                parameters: view.parameters.clone().unwrap_or_default(),
+                failed_steps: names(&|s| matches!(s, StepStatus::Failed | StepStatus::Stopped)),
+                succeeded_steps: names(&|s| *s == StepStatus::Succeeded),
+            })
+        }
+    };
+    Ok(StartPageData { pipeline: detail, source })
+}

@@ -10,7 +10,7 @@ use leptos_router::{
 use crate::components::shortcuts::Shortcuts;
 use crate::components::theme::ThemeToggle;
 use crate::components::time::{TimeZoneChoice, TimeZoneToggle};
-use crate::pages::{execution::ExecutionPage, home::HomePage, not_found::NotFound, pipeline::PipelinePage};
+use crate::pages::{execution::ExecutionPage, home::HomePage, not_found::NotFound, pipeline::PipelinePage, start::StartPage};
 
 const THEME_BOOT: &str = "try{var t=localStorage.getItem('stepline-theme');if(t==='light'||t==='dark')document.documentElement.dataset.theme=t}catch(e){}";
 
@@ -61,6 +61,7 @@ pub fn App() -> impl IntoView {
                     // links open complete, with or without WebAssembly.
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/pipelines/:pipeline") view=PipelinePage ssr=SsrMode::Async/>
+                    <Route path=path!("/pipelines/:pipeline/start") view=StartPage ssr=SsrMode::Async/>
                     <Route path=path!("/pipelines/:pipeline/executions/:id") view=ExecutionPage ssr=SsrMode::Async/>
                 </Routes>
             </main>

@@ -14,6 +14,8 @@ pub enum AppError {
     Upstream(Upstream),
     /// The request itself is wrong; the message names the field.
     Invalid(String),
+    /// A form with problems, each naming its field.
+    Form(Vec<crate::forms::FieldError>),
     /// Anything else, including transport failures between the browser and this server.
     Server(String),
 }
@@ -35,7 +37,7 @@ impl AppError {
         use axum::http::StatusCode;
         match self {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::Invalid(_) => StatusCode::BAD_REQUEST,
+            AppError::Invalid(_) | AppError::Form(_) => StatusCode::BAD_REQUEST,
             AppError::Upstream(u) if u.is_throttling() => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Upstream(_) => StatusCode::BAD_GATEWAY,
             AppError::Server(m) if m.contains("deserializ") => StatusCode::BAD_REQUEST,
@@ -67,6 +69,7 @@ impl std::fmt::Display for AppError {
             AppError::NotFound(what) => write!(f, "{what} was not found"),
             AppError::Upstream(u) => write!(f, "{u}"),
             AppError::Invalid(m) => write!(f, "{m}"),
+            AppError::Form(errors) => write!(f, "{}", errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" ")),
             AppError::Server(m) => write!(f, "{m}"),
         }
     }

@@ -5,11 +5,13 @@
 //! (server functions, the SageMaker gateway, the embedded emulator); built with `hydrate` for
 //! `wasm32-unknown-unknown` it is the browser bundle that hydrates the server-rendered pages.
 
+pub mod actions;
 pub mod api;
 pub mod app;
 pub mod components;
 pub mod console;
 pub mod error;
+pub mod forms;
 pub mod layout;
 pub mod model;
 pub mod pages;

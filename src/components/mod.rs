@@ -1,5 +1,6 @@
 //! Reusable view pieces. Their geometry and formatting live in `crate::layout`; these only render.
 
+pub mod actions;
 pub mod dag;
 pub mod error;
 pub mod gantt;

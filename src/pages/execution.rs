@@ -73,7 +73,7 @@ pub fn ExecutionPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
-                    Ok(page) => view! { <ExecutionBody page=page state=Signal::derive(state)/> }.into_any(),
+                    Ok(page) => view! { <ExecutionBody page=page state=Signal::derive(state) query=query/> }.into_any(),
                 }
             })}
         </Transition>
@@ -81,10 +81,46 @@ pub fn ExecutionPage() -> impl IntoView {
 }
 
 #[component]
-fn ExecutionBody(page: PageData, state: Signal<ViewState>) -> impl IntoView {
+fn ExecutionBody(page: PageData, state: Signal<ViewState>, query: leptos::prelude::Memo<leptos_router::params::ParamsMap>) -> impl IntoView {
     let base = links::execution(&page.view.execution.pipeline_name, &page.view.execution.id);
     let view_signal = RwSignal::new(page.view.clone());
     let definition = page.definition.clone();
+    // Step types and declared callback outputs, from the definition the execution runs with.
+    let parsed = definition.as_ref().ok().and_then(|d| stepline_definition::parse(d).ok());
+    let types: std::collections::HashMap<String, (String, Vec<(String, String)>)> = parsed
+        .map(|d| {
+            d.steps
+                .iter()
+                .map(|s| (s.name.clone(), (s.step_type.clone(), s.output_parameters.iter().map(|o| (o.output_name.clone(), o.output_type.clone())).collect())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let types = std::sync::Arc::new(types);
+    let step_types = {
+        let types = types.clone();
+        Callback::new(move |name: String| types.get(&name).map(|(t, _)| t.clone()))
+    };
+    let declared_outputs = {
+        let types = types.clone();
+        Callback::new(move |name: String| types.get(&name).map(|(_, o)| o.clone()).unwrap_or_default())
+    };
+    let confirm_stop = Signal::derive(move || query.read().get("confirm").as_deref() == Some("stop"));
+    let selected = Signal::derive(move || state.get().step);
+    let notice = move || {
+        let q = query.read();
+        let notice = q.get("notice").map(|n| match n.as_str() {
+            "stopping" => "Stop requested.".to_string(),
+            "retrying" => "Retry requested: failed steps run again.".to_string(),
+            "approved" => "Callback approved.".to_string(),
+            "rejected" => "Callback rejected.".to_string(),
+            _ => String::new(),
+        });
+        let error = q.get("error");
+        view! {
+            {notice.filter(|n| !n.is_empty()).map(|n| view! { <p class="notice" data-testid="notice">{n}</p> })}
+            {error.map(|e| view! { <div class="error-panel" role="alert" data-testid="action-error">{e.chars().take(2000).collect::<String>()}</div> })}
+        }
+    };
     // Live snapshots while the execution runs; a finished one never changes.
     let live = if page.view.execution.status.is_terminal() {
         RwSignal::new(crate::components::live::Link::Done)
@@ -239,8 +275,14 @@ fn ExecutionBody(page: PageData, state: Signal<ViewState>) -> impl IntoView {
             None => view! { <section class="step-detail"><h3>{name}</h3><p class="muted">"This step has not run in this execution."</p></section> }.into_any(),
         })
     };
+    let actions = view! {
+        <crate::components::actions::ExecutionActions view=Signal::derive(move || view_signal.get()) step_types=step_types selected=selected
+            confirm_stop=confirm_stop declared_outputs=declared_outputs/>
+    };
     view! {
         {header}
+        {notice}
+        {actions}
         <section><h2>"Parameters"</h2>{parameters}</section>
         <section class="runs">
             {tabs}

@@ -4,3 +4,4 @@ pub mod execution;
 pub mod home;
 pub mod not_found;
 pub mod pipeline;
+pub mod start;

@@ -105,6 +105,7 @@ pub fn PipelinePage() -> impl IntoView {
                                     <h1>{name.clone()}</h1>
                                     <p class="muted">{page.pipeline.summary.description.clone().unwrap_or_default()}</p>
                                 </div>
+                                <a class="button primary" href=format!("{}/start", links::pipeline(&name)) data-testid="start-link">"Start execution…"</a>
                             </div>
                             <form method="get" class="filters" aria-label="Filter executions">
                                 <fieldset><legend>"Status"</legend>{status_boxes}</fieldset>

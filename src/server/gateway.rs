@@ -305,6 +305,91 @@ impl Gateway {
     }
 }
 
+/// What a start needs beyond the pipeline.
+pub struct Start<'a> {
+    pub token: &'a str,
+    pub display_name: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub parallelism: Option<i32>,
+    pub version: Option<i64>,
+    pub mlflow_experiment: Option<&'a str>,
+    pub overrides: &'a [(String, String)],
+    pub selective: Option<(&'a [String], Option<&'a str>)>,
+}
+
+impl Gateway {
+    pub async fn start_execution(&self, pipeline: &str, s: Start<'_>) -> Result<String, Upstream> {
+        self.count();
+        let mut req = self
+            .client
+            .start_pipeline_execution()
+            .pipeline_name(pipeline)
+            .client_request_token(s.token)
+            .set_pipeline_execution_display_name(s.display_name.map(String::from))
+            .set_pipeline_execution_description(s.description.map(String::from))
+            .set_pipeline_version_id(s.version)
+            .set_mlflow_experiment_name(s.mlflow_experiment.map(String::from));
+        if let Some(n) = s.parallelism {
+            req = req.parallelism_configuration(aws::ParallelismConfiguration::builder().max_parallel_execution_steps(n).build());
+        }
+        for (name, value) in s.overrides {
+            req = req.pipeline_parameters(aws::Parameter::builder().name(name).value(value).build());
+        }
+        if let Some((steps, source)) = s.selective {
+            let mut cfg = aws::SelectiveExecutionConfig::builder().set_source_pipeline_execution_arn(source.map(String::from));
+            for st in steps {
+                cfg = cfg.selected_steps(aws::SelectedStep::builder().step_name(st).build());
+            }
+            req = req.selective_execution_config(cfg.build());
+        }
+        let out = req.send().await.map_err(|e| upstream("StartPipelineExecution", e))?;
+        out.pipeline_execution_arn.ok_or_else(|| Upstream::new("InvalidResponse", "StartPipelineExecution returned no ARN"))
+    }
+
+    pub async fn stop_execution(&self, arn: &str, token: &str) -> Result<(), Upstream> {
+        self.count();
+        self.client
+            .stop_pipeline_execution()
+            .pipeline_execution_arn(arn)
+            .client_request_token(token)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| upstream("StopPipelineExecution", e))
+    }
+
+    pub async fn retry_execution(&self, arn: &str, token: &str, parallelism: Option<i32>) -> Result<(), Upstream> {
+        self.count();
+        let mut req = self.client.retry_pipeline_execution().pipeline_execution_arn(arn).client_request_token(token);
+        if let Some(n) = parallelism {
+            req = req.parallelism_configuration(aws::ParallelismConfiguration::builder().max_parallel_execution_steps(n).build());
+        }
+        req.send().await.map(|_| ()).map_err(|e| upstream("RetryPipelineExecution", e))
+    }
+
+    pub async fn send_step_success(&self, callback_token: &str, outputs: &[(String, String)], token: &str) -> Result<(), Upstream> {
+        self.count();
+        let mut req = self.client.send_pipeline_execution_step_success().callback_token(callback_token).client_request_token(token);
+        for (n, v) in outputs {
+            req = req.output_parameters(aws::OutputParameter::builder().name(n).value(v).build());
+        }
+        req.send().await.map(|_| ()).map_err(|e| upstream("SendPipelineExecutionStepSuccess", e))
+    }
+
+    pub async fn send_step_failure(&self, callback_token: &str, reason: &str, token: &str) -> Result<(), Upstream> {
+        self.count();
+        self.client
+            .send_pipeline_execution_step_failure()
+            .callback_token(callback_token)
+            .failure_reason(reason)
+            .client_request_token(token)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| upstream("SendPipelineExecutionStepFailure", e))
+    }
+}
+
 fn outputs(list: &[aws::OutputParameter]) -> Vec<NameValue> {
     list.iter()
         .map(|o| NameValue { name: o.name().unwrap_or_default().to_string(), value: o.value().unwrap_or_default().to_string() })

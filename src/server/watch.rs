@@ -122,6 +122,29 @@ impl Watchers {
         self.fetch(arn).await
     }
 
+    /// An execution changed because of an action here (stopped, retried, answered): drop what is cached
+    /// about it and make its pipeline's list look at it again.
+    pub async fn touched(&self, pipeline: &str, arn: &str) {
+        {
+            let mut f = lock(&self.finished);
+            f.0.remove(arn);
+            f.1.retain(|a| a != arn);
+        }
+        lock(&self.ends).remove(arn);
+        let index = self.index(pipeline);
+        let mut idx = index.lock().await;
+        if let Some(item) = idx.items.iter_mut().find(|e| e.arn == arn) {
+            item.status = ExecStatus::Executing;
+        }
+        idx.refreshed = None;
+    }
+
+    /// A new execution was started here: the next list refreshes at once.
+    pub async fn started(&self, pipeline: &str) {
+        let index = self.index(pipeline);
+        index.lock().await.refreshed = None;
+    }
+
     /// An execution's parameters, asked once.
     pub async fn parameters(&self, arn: &str) -> Result<Vec<NameValue>, Upstream> {
         if let Some(p) = lock(&self.parameters).get(arn) {

@@ -474,13 +474,24 @@ fn definition_string() -> BoxedStrategy<String> {
 
 // Values directed by the input shapes of the model.
 
-fn string_for(shape: &Value, member: &str) -> BoxedStrategy<Value> {
+fn string_for(shape: &Value, member: &str, noisy: bool) -> BoxedStrategy<Value> {
     if member == "PipelineDefinition" {
         return prop_oneof![9 => definition_string(), 1 => (0usize..2).prop_map(|k| "x".repeat([1_048_576, 1_048_577][k]))]
             .prop_map(Value::String)
             .boxed();
     }
-    let mut options: Vec<(u32, BoxedStrategy<String>)> = vec![(3, arb_string()), (3, placeholder().boxed())];
+    if !noisy {
+        if let Some(t) = targeted(member) {
+            return prop_oneof![8 => t, 2 => string_for(shape, member, true)].boxed();
+        }
+    }
+    // Well-typed bodies mostly carry plausible strings (live names and ARNs, words of the domain, strings
+    // matching the member's pattern); noisy ones any string at all.
+    let mut options: Vec<(u32, BoxedStrategy<String>)> = vec![
+        (if noisy { 3 } else { 1 }, arb_string()),
+        (3, placeholder().boxed()),
+        (2, prop::sample::select(WORDS).prop_map(String::from).boxed()),
+    ];
     if let Some(values) = shape.get("enum").and_then(Value::as_array) {
         let values: Vec<String> = values.iter().filter_map(Value::as_str).map(String::from).collect();
         options.push((4, prop::sample::select(values).boxed()));
@@ -496,22 +507,60 @@ fn string_for(shape: &Value, member: &str) -> BoxedStrategy<Value> {
     if let Some(max) = max.filter(|m| *m <= 4096) {
         lengths.extend([max, max + 1]);
     }
-    options.push((1, prop::sample::select(lengths).prop_map(|n| "a".repeat(n)).boxed()));
+    options.push((if noisy { 2 } else { 1 }, prop::sample::select(lengths).prop_map(|n| "a".repeat(n)).boxed()));
     Union::new_weighted(options).prop_map(Value::String).boxed()
 }
 
-fn number_for(shape: &Value) -> BoxedStrategy<Value> {
+fn pool(indices: &[usize]) -> BoxedStrategy<String> {
+    prop::sample::select(indices.to_vec()).prop_map(|n| format!("{PLACEHOLDER}{n}")).boxed()
+}
+
+fn words(w: &[&'static str]) -> BoxedStrategy<String> {
+    prop::sample::select(w.to_vec()).prop_map(String::from).boxed()
+}
+
+/// The strings that make sense for a member (in well-typed bodies): live resources, their names in other
+/// cases, tokens the fixture already used (so idempotent replays happen), fresh tokens.
+fn targeted(member: &str) -> Option<BoxedStrategy<Value>> {
+    let s: BoxedStrategy<String> = match member {
+        "PipelineName" => prop_oneof![4 => pool(&[0, 1, 2, 3]), 1 => words(&["abalonepipeline", "CONTROLFLOW", "Nope", "Fuzz0"])].boxed(),
+        "PipelineNamePrefix" => words(&["Abalone", "abal", "C", "Nope", ""]),
+        "PipelineExecutionArn" | "SourcePipelineExecutionArn" => pool(&[4, 5, 6, 14, 15]),
+        "CallbackToken" => prop_oneof![4 => pool(&[7]), 1 => "[A-Za-z0-9]{10}".boxed()].boxed(),
+        "NextToken" => pool(&[8, 9, 10, 11]),
+        "ClientRequestToken" => prop_oneof![
+            3 => "[a-zA-Z0-9]{32,64}".boxed(),
+            1 => Just(format!("create-AbalonePipeline-{}", "0".repeat(32))).boxed(),
+            1 => (1u32..4).prop_map(|n| format!("fixture-start-{n}-{}", "1".repeat(32))).boxed(),
+        ]
+        .boxed(),
+        "RoleArn" => Just(ROLE.to_string()).boxed(),
+        "StepName" => words(&["AbaloneProcess", "AbaloneTrain", "AbaloneEval", "AbaloneMSECond", "AbaloneTransform", "ScoreBatch", "ManualApproval", "Ghost"]),
+        "Name" => words(&["MseThreshold", "ProcessingInstanceCount", "TrainingInstanceType", "InputData", "RunHeavyBranch", "Environment", "Threshold", "MaxItems", "approved", "score", "Nope"]),
+        "Value" => words(&["3.0", "6.0", "1", "2", "1.5", "true", "false", "prod", "dev", "six", "s3://bucket/key", "ml.m5.large"]),
+        "FailureReason" => words(&["boom", "worker gave up"]),
+        _ => return None,
+    };
+    Some(s.prop_map(Value::String).boxed())
+}
+
+fn number_for(shape: &Value, noisy: bool) -> BoxedStrategy<Value> {
     let mut edges = vec![0i64, 1, -1, 2, 3, 2_147_483_647, 2_147_483_648, -2_147_483_649, i64::MAX, i64::MIN];
     for k in ["min", "max"] {
         if let Some(n) = shape.get(k).and_then(Value::as_i64) {
             edges.extend([n - 1, n, n + 1]);
         }
     }
+    if !noisy {
+        edges.retain(|n| i32::try_from(*n).is_ok());
+        return prop_oneof![2 => prop::sample::select(edges).prop_map(|n| json!(n)), 3 => (1i64..12).prop_map(|n| json!(n))].boxed();
+    }
     prop_oneof![4 => prop::sample::select(edges).prop_map(|n| json!(n)), 2 => (1i64..12).prop_map(|n| json!(n)), 1 => any::<i64>().prop_map(|n| json!(n)), 1 => any::<f64>().prop_map(|f| json!(f))].boxed()
 }
 
-/// A value for `shape_name`: mostly of the shape's type, sometimes of a random one.
-fn shaped(shape_name: &str, member: &str, depth: u32) -> BoxedStrategy<Value> {
+/// A value for `shape_name`: of the shape's type, and when `noisy` sometimes of a random one (a body is
+/// either well typed throughout, so that it gets past validation often, or noisy).
+fn shaped(shape_name: &str, member: &str, depth: u32, noisy: bool) -> BoxedStrategy<Value> {
     let m = model();
     let shape = m.shape(shape_name).cloned().unwrap_or(Value::Null);
     if depth > 8 {
@@ -531,12 +580,19 @@ fn shaped(shape_name: &str, member: &str, depth: u32) -> BoxedStrategy<Value> {
             let parts: Vec<BoxedStrategy<Option<(String, Value)>>> = members
                 .into_iter()
                 .map(|(name, target)| {
-                    let p = if required.contains(&name) { 0.92 } else { 0.45 };
-                    let value = shaped(&target, &name, depth + 1);
+                    let p = match (required.contains(&name), noisy) {
+                        (true, false) => 0.98,
+                        (true, true) => 0.9,
+                        (false, false) => 0.3,
+                        (false, true) => 0.45,
+                    };
+                    let value = shaped(&target, &name, depth + 1, noisy);
                     prop::option::weighted(p, value).prop_map(move |v| v.map(|v| (name.clone(), v))).boxed()
                 })
                 .collect();
-            (parts, prop::option::weighted(0.1, (arb_key(), arb_leaf())))
+            let extra: BoxedStrategy<Option<(String, Value)>> =
+                if noisy { prop::option::weighted(0.1, (arb_key(), arb_leaf())).boxed() } else { Just(None).boxed() };
+            (parts, extra)
                 .prop_map(|(parts, extra)| {
                     let mut o: Map<String, Value> = parts.into_iter().flatten().collect();
                     if let Some((k, v)) = extra {
@@ -548,24 +604,27 @@ fn shaped(shape_name: &str, member: &str, depth: u32) -> BoxedStrategy<Value> {
         }
         "list" => {
             let item = shape.get("member").and_then(|x| x.get("shape")).and_then(Value::as_str).unwrap_or("");
-            prop::collection::vec(shaped(item, member, depth + 1), 0..5).prop_map(Value::Array).boxed()
+            prop::collection::vec(shaped(item, member, depth + 1, noisy), 0..5).prop_map(Value::Array).boxed()
         }
         "map" => {
             let value = shape.get("value").and_then(|x| x.get("shape")).and_then(Value::as_str).unwrap_or("");
-            prop::collection::btree_map(arb_string(), shaped(value, member, depth + 1), 0..4).prop_map(|m| Value::Object(m.into_iter().collect())).boxed()
+            prop::collection::btree_map(arb_string(), shaped(value, member, depth + 1, noisy), 0..4).prop_map(|m| Value::Object(m.into_iter().collect())).boxed()
         }
-        "string" => string_for(&shape, member),
-        "integer" | "long" => number_for(&shape),
+        "string" => string_for(&shape, member, noisy),
+        "integer" | "long" => number_for(&shape, noisy),
         "boolean" => any::<bool>().prop_map(Value::Bool).boxed(),
         "timestamp" => prop_oneof![(0.0f64..4e9).prop_map(|f| json!(f)), any::<i64>().prop_map(|n| json!(n)), Just(json!(1e308))].boxed(),
         _ => arb_leaf(),
     };
-    prop_oneof![12 => typed, 1 => arb_leaf(), 1 => arb_json()].boxed()
+    if !noisy {
+        return typed;
+    }
+    prop_oneof![10 => typed, 1 => arb_leaf(), 1 => arb_json()].boxed()
 }
 
 fn shaped_body(op: &str) -> BoxedStrategy<Value> {
     let input = model().operation(op).and_then(|o| o.input.clone()).unwrap_or_default();
-    shaped(&input, "", 0)
+    prop_oneof![shaped(&input, "", 0, false), shaped(&input, "", 0, true)].boxed()
 }
 
 /// One body per operation, in a random order: every case calls all 15 operations on one service.
@@ -619,7 +678,7 @@ proptest! {
     /// Mutated definitions are created, updated and started, and their executions run: the definition
     /// checks and the engine never panic.
     #[test]
-    fn mutated_definitions_are_refused_or_run(defs in prop::collection::vec(definition_string(), 1..4), params in prop::collection::vec(shaped("Parameter", "", 0), 0..3)) {
+    fn mutated_definitions_are_refused_or_run(defs in prop::collection::vec(definition_string(), 1..4), params in prop::collection::vec(shaped("Parameter", "", 0, false), 0..3)) {
         let f = fixture();
         let mut params = Value::Array(params);
         substitute(&mut params, &f.pool);
@@ -765,14 +824,18 @@ fn run_to_end(core: &Core, definition: &Value, params: Value) -> String {
 #[test]
 #[ignore = "known bug: PipelineExperimentConfig values are not checked (src/ops/executions.rs, experiment_config)"]
 fn known_bug_experiment_names_outside_the_model() {
+    let mut broken = vec![];
     for name in [json!({}), json!(["x"]), json!("not a name"), json!("x".repeat(121))] {
         let core = build_core(&EmulatorConfig { speed: 1e6, ..EmulatorConfig::default() }).unwrap();
         let mut def: Value = serde_json::from_str(ABALONE).unwrap();
         def["PipelineExperimentConfig"]["ExperimentName"] = name.clone();
         let arn = run_to_end(&core, &def, json!([]));
         let d = ok(&core, "DescribePipelineExecution", json!({"PipelineExecutionArn": arn}));
-        model().validate_output("DescribePipelineExecution", &d).unwrap_or_else(|e| panic!("ExperimentName {name}: {e}"));
+        if let Err(e) = model().validate_output("DescribePipelineExecution", &d) {
+            broken.push(format!("ExperimentName {name}: {e}"));
+        }
     }
+    assert!(broken.is_empty(), "{broken:#?}");
 }
 
 /// A step failure reason is cut at 3,072 characters (src/engine.rs, `finish`), but the `FailureReason` of a
@@ -797,25 +860,4 @@ fn known_bug_step_failure_reason_longer_than_the_model_allows() {
     assert_eq!(status_of(&core, &arn), "Failed");
     let steps = ok(&core, "ListPipelineExecutionSteps", json!({"PipelineExecutionArn": arn}));
     model().validate_output("ListPipelineExecutionSteps", &steps).unwrap_or_else(|e| panic!("{}", &e.message[..300.min(e.message.len())]));
-}
-
-#[test]
-fn tmp_coverage_stats() {
-    use proptest::test_runner::TestRunner;
-    use std::collections::BTreeMap;
-    let mut runner = TestRunner::default();
-    let mut stats: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
-    for _ in 0..150 {
-        let calls = all_operations(shaped_body).new_tree(&mut runner).unwrap().current();
-        let f = fixture();
-        for (op, mut body) in calls {
-            substitute(&mut body, &f.pool);
-            let k = match dispatch(&f.core, &op, &body, &Caller::default()) {
-                Ok(_) => "OK".to_string(),
-                Err(e) => if e.code == "ValidationException" && e.message.contains("validation error") { "Validation(model)".into() } else { e.code.to_string() },
-            };
-            *stats.entry(op).or_default().entry(k).or_default() += 1;
-        }
-    }
-    for (op, s) in stats { eprintln!("{op}: {s:?}"); }
 }

@@ -1,0 +1,243 @@
+//! The actions of an execution page: stop (confirmed, saying what follows), retry, the re-run menu, and
+//! the answers to waiting callback steps. Every action is a form that works without JavaScript.
+
+use leptos::prelude::*;
+
+use crate::actions::{new_token, AnswerCallback, RetryExecution, StopExecution};
+use crate::model::{links, ExecStatus, ExecutionView, StepMetadata, StepRun, StepStatus};
+
+/// What stopping this execution will do, in words: callback steps hold it in Stopping until answered,
+/// Lambda steps run to their end or their timeout.
+pub fn stop_consequences(steps: &[StepRun], step_types: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
+    let mut out = vec![];
+    for s in steps.iter().filter(|s| s.status.is_running()) {
+        match step_types(&s.name).as_deref() {
+            Some("Callback") => out.push(format!(
+                "Callback step {} is waiting for an answer: the execution stays Stopping until it is approved or rejected.",
+                s.name
+            )),
+            Some("Lambda") => out.push(format!("Lambda step {} is not interrupted: it runs to its end or its timeout.", s.name)),
+            _ => {}
+        }
+    }
+    if out.is_empty() {
+        out.push("Running jobs are stopped; no new step starts.".into());
+    }
+    out
+}
+
+/// Why a re-run mode is not available, if it is not.
+pub fn rerun_disabled(status: &ExecStatus, mode: &str, selected_step: Option<&str>) -> Option<&'static str> {
+    let finished = matches!(status, ExecStatus::Succeeded | ExecStatus::Failed | ExecStatus::Stopped);
+    match mode {
+        "same" => None,
+        "selected" | "downstream" | "failure" if !finished => Some("Selective runs reuse outputs of a Succeeded, Failed or Stopped execution; this one is not finished."),
+        "downstream" if selected_step.is_none() => Some("Select a step first (click it in the timeline, the graph or the table)."),
+        "failure" if *status != ExecStatus::Failed => Some("Only a failed execution can be re-run from its failure."),
+        _ => None,
+    }
+}
+
+#[component]
+pub fn ExecutionActions(view: Signal<ExecutionView>, step_types: Callback<String, Option<String>>, selected: Signal<Option<String>>, confirm_stop: Signal<bool>, declared_outputs: Callback<String, Vec<(String, String)>>) -> impl IntoView {
+    let stop = ServerAction::<StopExecution>::new();
+    let retry = ServerAction::<RetryExecution>::new();
+    let error_of = move |v: Option<Result<String, crate::error::AppError>>| v.and_then(|r| r.err()).map(|e| view! { <p class="field-error" role="alert">{e.to_string()}</p> });
+    move || {
+        let v = view.get();
+        let e = v.execution.clone();
+        let steps = v.steps.clone().unwrap_or_default();
+        let base = links::execution(&e.pipeline_name, &e.id);
+        let start = format!("{}/start", links::pipeline(&e.pipeline_name));
+        let sel = selected.get();
+        let menu_item = |mode: &'static str, label: String, href: String| {
+            match rerun_disabled(&e.status, mode, sel.as_deref()) {
+                Some(why) => view! { <span class="menu-item disabled" title=why aria-disabled="true">{label}<span class="why">{why}</span></span> }.into_any(),
+                None => view! { <a class="menu-item" href=href>{label}</a> }.into_any(),
+            }
+        };
+        let rerun = view! {
+            <details class="rerun" data-testid="rerun-menu">
+                <summary>"Re-run…"</summary>
+                <div class="menu">
+                    {menu_item("same", "Start again with these parameters".into(), format!("{start}?from={}", e.id))}
+                    {menu_item("selected", "Run selected steps…".into(), format!("{start}?from={}&mode=selected", e.id))}
+                    {menu_item("downstream", format!("From {} and everything downstream", sel.clone().unwrap_or_else(|| "a step".into())),
+                        format!("{start}?from={}&mode=downstream&step={}", e.id, links::seg(sel.as_deref().unwrap_or(""))))}
+                    {menu_item("failure", "From failure".into(), format!("{start}?from={}&mode=failure", e.id))}
+                </div>
+            </details>
+        };
+        let (stop_p, stop_i) = (e.pipeline_name.clone(), e.id.clone());
+        let (retry_p, retry_i) = (e.pipeline_name.clone(), e.id.clone());
+        let (cb_p, cb_i) = (e.pipeline_name.clone(), e.id.clone());
+        let consequences = stop_consequences(&steps, &|n| step_types.run(n.to_string()));
+        let stop_part = (e.status == ExecStatus::Executing).then(move || {
+            if confirm_stop.get() {
+                view! {
+                    <div class="confirm" data-testid="stop-confirm">
+                        <strong>"Stop this execution?"</strong>
+                        <ul>{consequences.into_iter().map(|c| view! { <li>{c}</li> }).collect_view()}</ul>
+                        <ActionForm action=stop attr:class="inline">
+                            <input type="hidden" name="pipeline" value=stop_p/>
+                            <input type="hidden" name="id" value=stop_i/>
+                            <input type="hidden" name="token" value=new_token()/>
+                            <button type="submit" class="danger">"Stop"</button>
+                        </ActionForm>
+                        <a class="button" href=base.clone()>"Cancel"</a>
+                        {move || error_of(stop.value().get())}
+                    </div>
+                }
+                .into_any()
+            } else {
+                view! { <a class="button danger" href=format!("{base}?confirm=stop") data-testid="stop-link">"Stop…"</a> }.into_any()
+            }
+        });
+        let retry_part = (e.status == ExecStatus::Failed).then(move || {
+            view! {
+                <ActionForm action=retry attr:class="inline retry" attr:data-testid="retry-form">
+                    <input type="hidden" name="pipeline" value=retry_p/>
+                    <input type="hidden" name="id" value=retry_i/>
+                    <input type="hidden" name="token" value=new_token()/>
+                    <label>"Parallel steps "<input type="number" name="max_parallel" min="1" step="1" placeholder="unchanged" size="6"/></label>
+                    <button type="submit" class="primary">"Retry"</button>
+                </ActionForm>
+                {move || error_of(retry.value().get())}
+            }
+        });
+        let waiting: Vec<StepRun> = steps
+            .iter()
+            .filter(|s| s.status == StepStatus::Executing && matches!(&s.metadata, StepMetadata::Callback { token: Some(_), .. }))
+            .cloned()
+            .collect();
+        let callbacks = waiting
+            .into_iter()
+            .map(|s| {
+                let outputs = declared_outputs.run(s.name.clone());
+                view! { <CallbackPanel pipeline=cb_p.clone() id=cb_i.clone() step=s outputs=outputs/> }
+            })
+            .collect_view();
+        let stopping_note = (e.status == ExecStatus::Stopping).then(|| {
+            let waiting: Vec<String> = steps
+                .iter()
+                .filter(|s| s.status.is_running() && step_types.run(s.name.clone()).as_deref() == Some("Callback"))
+                .map(|s| s.name.clone())
+                .collect();
+            let text = if waiting.is_empty() {
+                "Stopping: running steps are finishing.".to_string()
+            } else {
+                format!("Stopping — waiting on callback step {}: answer it below.", waiting.join(", "))
+            };
+            view! { <p class="notice" data-testid="stopping-note">{text}</p> }
+        });
+        view! {
+            <div class="actions" data-testid="actions">
+                {stop_part}
+                {retry_part}
+                {rerun}
+            </div>
+            {stopping_note}
+            {callbacks}
+        }
+    }
+}
+
+/// Approve a waiting callback step with the outputs it declares, or reject it with a reason.
+#[component]
+pub fn CallbackPanel(pipeline: String, id: String, step: StepRun, outputs: Vec<(String, String)>) -> impl IntoView {
+    let approve = ServerAction::<AnswerCallback>::new();
+    let reject = ServerAction::<AnswerCallback>::new();
+    let token = match &step.metadata {
+        StepMetadata::Callback { token, .. } => token.clone().unwrap_or_default(),
+        _ => String::new(),
+    };
+    let fields = outputs
+        .iter()
+        .map(|(name, ty)| {
+            let field = format!("form[outputs][{name}]");
+            let input = if ty == "Boolean" {
+                view! { <select name=field><option value="true">"true"</option><option value="false">"false"</option></select> }.into_any()
+            } else {
+                view! { <input type="text" name=field placeholder=ty.clone()/> }.into_any()
+            };
+            view! { <label class="output">{name.clone()}" "{input}</label> }
+        })
+        .collect_view();
+    let hidden = {
+        let (pipeline, id, step_name, token) = (pipeline.clone(), id.clone(), step.name.clone(), token.clone());
+        move |decision: &'static str| {
+            let (p, i, s, t) = (pipeline.clone(), id.clone(), step_name.clone(), token.clone());
+            view! {
+                <input type="hidden" name="form[pipeline]" value=p/>
+                <input type="hidden" name="form[id]" value=i/>
+                <input type="hidden" name="form[step]" value=s/>
+                <input type="hidden" name="form[callback_token]" value=t/>
+                <input type="hidden" name="form[token]" value=new_token()/>
+                <input type="hidden" name="form[decision]" value=decision/>
+            }
+        }
+    };
+    let err = |v: Option<Result<String, crate::error::AppError>>| v.and_then(|r| r.err()).map(|e| view! { <p class="field-error" role="alert">{e.to_string()}</p> });
+    let (approve_hidden, reject_hidden) = (hidden("approve"), hidden("reject"));
+    view! {
+        <section class="callback" data-testid="callback-panel" data-step=step.name.clone()>
+            <h3>{format!("Callback step {} is waiting for an answer", step.name)}</h3>
+            <div class="callback-forms">
+                <ActionForm action=approve attr:class="inline">
+                    {approve_hidden}
+                    {fields}
+                    <button type="submit" class="primary">"Approve"</button>
+                </ActionForm>
+                <ActionForm action=reject attr:class="inline">
+                    {reject_hidden}
+                    <label>"Reason "<input type="text" name="form[reason]" maxlength="256" size="40" placeholder="why it is rejected"/></label>
+                    <button type="submit" class="danger">"Reject"</button>
+                </ActionForm>
+            </div>
+            {move || err(approve.value().get())}
+            {move || err(reject.value().get())}
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{StepMetadata, StepRun, StepStatus};
+
+    fn running(name: &str) -> StepRun {
+        StepRun {
+            name: name.into(),
+            display_name: None,
+            description: None,
+            status: StepStatus::Executing,
+            start: None,
+            end: None,
+            attempts: Some(1),
+            failure_reason: None,
+            cache_source: None,
+            selective_source: None,
+            metadata: StepMetadata::None,
+        }
+    }
+
+    #[test]
+    fn stopping_explains_callbacks_and_lambdas() {
+        let steps = vec![running("ManualApproval"), running("ScoreBatch"), running("Train")];
+        let types = |n: &str| Some(match n { "ManualApproval" => "Callback", "ScoreBatch" => "Lambda", _ => "Training" }.to_string());
+        let c = stop_consequences(&steps, &types);
+        assert_eq!(c.len(), 2);
+        assert!(c[0].contains("stays Stopping until it is approved or rejected"));
+        assert!(c[1].contains("runs to its end or its timeout"));
+        assert_eq!(stop_consequences(&[running("Train")], &types), vec!["Running jobs are stopped; no new step starts."]);
+    }
+
+    #[test]
+    fn rerun_modes_say_why_they_are_off() {
+        assert!(rerun_disabled(&ExecStatus::Executing, "selected", None).unwrap().contains("not finished"));
+        assert!(rerun_disabled(&ExecStatus::Succeeded, "failure", None).unwrap().contains("Only a failed execution"));
+        assert!(rerun_disabled(&ExecStatus::Failed, "downstream", None).unwrap().contains("Select a step first"));
+        assert_eq!(rerun_disabled(&ExecStatus::Failed, "downstream", Some("A")), None);
+        assert_eq!(rerun_disabled(&ExecStatus::Executing, "same", None), None);
+    }
+}

@@ -1,0 +1,390 @@
+#[cfg(feature = "hydrate")]
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::actions::{new_token, StartExecution, StartState};
+use crate::api::{start_context, StartPageData};
+use crate::components::error::ErrorPanel;
+use crate::forms::{check_start, initial_selection, FieldError, RerunMode, StartForm};
+use crate::model::links;
+use stepline_definition::{Definition, Graph, ParameterType};
+
+/// The start form, built from the pipeline's definition: typed inputs for every parameter, defaults shown
+/// and changes marked, checked as it is typed with the server's own rules, and a re-run mode that picks
+/// steps (by checkbox or by clicking the graph) with a source execution.
+#[component]
+pub fn StartPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let pipeline = move || params.read().get("pipeline").unwrap_or_default();
+    let from = move || query.read().get("from").filter(|f| !f.is_empty());
+    let data = Resource::new(move || (pipeline(), from()), |(p, f)| start_context(p, f));
+    view! {
+        <Title text=move || format!("Start {}", pipeline())/>
+        <nav class="crumbs"><a href="/">"Pipelines"</a>" / "<a href=move || links::pipeline(&pipeline())>{pipeline}</a>" / "<span>"Start"</span></nav>
+        <Transition fallback=|| view! { <p class="muted">"Loading the pipeline…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
+                    Ok(ctx) => {
+                        let q = query.read_untracked();
+                        let state: Option<StartState> = q.get("state").and_then(|s| serde_json::from_str(&s).ok());
+                        let mode = q.get("mode").and_then(|m| RerunMode::parse(&m));
+                        let step = q.get("step");
+                        let picked: Vec<String> = q.get("steps").map(|s| s.split(',').filter(|x| !x.is_empty()).map(String::from).collect()).unwrap_or_default();
+                        view! { <StartBody ctx=ctx state=state mode=mode step=step picked=picked/> }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn StartBody(ctx: StartPageData, state: Option<StartState>, mode: Option<RerunMode>, step: Option<String>, picked: Vec<String>) -> impl IntoView {
+    let def = match stepline_definition::parse(&ctx.pipeline.definition) {
+        Ok(d) => d,
+        Err(e) => return view! { <div class="error-panel">{format!("The pipeline's definition cannot be read: {}", e.message)}</div> }.into_any(),
+    };
+    let graph = Graph::new(&def);
+    let name = ctx.pipeline.summary.name.clone();
+    // Initial values: a refused submission's, else the source execution's, else the defaults.
+    let initial: StartForm = match &state {
+        Some(s) => s.form.clone(),
+        None => {
+            let mut f = StartForm { pipeline: name.clone(), token: new_token(), ..Default::default() };
+            for p in &def.parameters {
+                let from_source = ctx.source.as_ref().and_then(|s| s.parameters.iter().find(|x| x.name == p.name)).map(|x| x.value.clone());
+                f.params.insert(p.name.clone(), from_source.or_else(|| p.default.clone()).unwrap_or_default());
+            }
+            if let (Some(mode), Some(src)) = (mode, &ctx.source) {
+                f.source = src.id.clone();
+                for s in initial_selection(&def, &graph, mode, step.as_deref(), &picked, &src.failed_steps, &src.succeeded_steps) {
+                    f.steps.insert(s, "on".into());
+                }
+            } else if !picked.is_empty() {
+                for s in picked.iter().filter(|s| def.index_of(s).is_some()) {
+                    f.steps.insert(s.clone(), "on".into());
+                }
+            }
+            f
+        }
+    };
+    let state_given = state.is_some();
+    #[cfg(not(feature = "hydrate"))]
+    let _ = state_given;
+    let server_errors: Vec<FieldError> = state.map(|s| s.errors).unwrap_or_default();
+    let selective = mode.is_some() || !initial.steps.is_empty();
+    let form_state = RwSignal::new(initial.clone());
+    let touched = RwSignal::new(false);
+    let def_for_check = def.clone();
+    let graph_for_check = Graph::new(&def);
+    // The same check the server runs, as the form is typed.
+    let live_errors = Memo::new(move |_| {
+        if !touched.get() {
+            return vec![];
+        }
+        check_start(&form_state.get(), &def_for_check, &graph_for_check).err().unwrap_or_default()
+    });
+    let action = ServerAction::<StartExecution>::new();
+    let action_errors = move || match action.value().get() {
+        Some(Err(crate::error::AppError::Form(errs))) => errs,
+        Some(Err(other)) => vec![FieldError { field: "form".into(), message: other.to_string() }],
+        _ => vec![],
+    };
+    let all_errors = {
+        let server_errors = server_errors.clone();
+        move || {
+            let mut e = live_errors.get();
+            e.extend(action_errors());
+            if e.is_empty() && !touched.get() {
+                e.extend(server_errors.clone());
+            }
+            e
+        }
+    };
+    let field_error = {
+        let all_errors = all_errors.clone();
+        move |field: String| {
+            let all_errors = all_errors.clone();
+            move || all_errors().into_iter().find(|e| e.field == field).map(|e| view! { <span class="field-error" role="alert">{e.message}</span> }.into_any())
+        }
+    };
+    // Every change: read the whole form back, keep it for a reload, check it.
+    let on_input = move |_ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            let Some(form) = document().get_element_by_id("start-form").and_then(|e| e.dyn_into::<web_sys::HtmlFormElement>().ok()) else { return };
+            let pairs = form_pairs(&form);
+            let f = StartForm::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            if let Some(storage) = window().session_storage().ok().flatten() {
+                let _ = storage.set_item(&format!("stepline-start-{}", f.pipeline), &serde_json::to_string(&f).unwrap_or_default());
+            }
+            form_state.set(f);
+            touched.set(true);
+        }
+    };
+    let parameter_rows = def
+        .parameters
+        .iter()
+        .map(|p| {
+            let field = format!("form[params][{}]", p.name);
+            let id = format!("param-{}", p.name);
+            let value = initial.params.get(&p.name).cloned().unwrap_or_default();
+            let default = p.default.clone();
+            let pname = p.name.clone();
+            let changed = move || {
+                let v = form_state.with(|f| f.params.get(&pname).cloned().unwrap_or_default());
+                default.as_deref().is_some_and(|d| d != v.trim()) && !v.trim().is_empty()
+            };
+            let input = match (&p.ty, &p.enum_values) {
+                (_, Some(values)) if !values.is_empty() => {
+                    let options = values
+                        .iter()
+                        .map(|v| view! { <option value=v.clone() selected=*v == value>{v.clone()}</option> })
+                        .collect_view();
+                    view! { <select id=id.clone() name=field.clone()>{options}</select> }.into_any()
+                }
+                (ParameterType::Boolean, _) => {
+                    let is_true = value.eq_ignore_ascii_case("true");
+                    view! {
+                        <select id=id.clone() name=field.clone()>
+                            <option value="true" selected=is_true>"true"</option>
+                            <option value="false" selected=!is_true>"false"</option>
+                        </select>
+                    }
+                    .into_any()
+                }
+                (ParameterType::Integer, _) => view! { <input id=id.clone() name=field.clone() type="number" step="1" value=value.clone()/> }.into_any(),
+                (ParameterType::Float, _) => view! { <input id=id.clone() name=field.clone() type="number" step="any" value=value.clone()/> }.into_any(),
+                (ParameterType::String, _) => view! { <input id=id.clone() name=field.clone() type="text" value=value.clone() size="60"/> }.into_any(),
+            };
+            let hint = match &p.default {
+                Some(d) => format!("{} · default {}", p.ty.name(), d),
+                None => format!("{} · required", p.ty.name()),
+            };
+            view! {
+                <div class="field" class:changed=changed>
+                    <label for=id>{p.name.clone()}</label>
+                    {input}
+                    <span class="hint">{hint}</span>
+                    {field_error(field.clone())}
+                </div>
+            }
+        })
+        .collect_view();
+    let selection = selective.then(|| selection_view(&def, &graph, &initial, &name, ctx.source.as_ref().map(|s| s.id.clone()), field_error("steps".into()), field_error("source".into())));
+    let title = match (&ctx.source, mode) {
+        (Some(s), Some(RerunMode::FromFailure)) => format!("Re-run {} from its failure", s.display_name.clone().unwrap_or(s.id.clone())),
+        (Some(s), Some(_)) => format!("Re-run steps of {}", s.display_name.clone().unwrap_or(s.id.clone())),
+        (Some(s), None) => format!("Start again with the parameters of {}", s.display_name.clone().unwrap_or(s.id.clone())),
+        (None, _) => format!("Start {name}"),
+    };
+    let top_errors = move || {
+        let errs: Vec<FieldError> = all_errors().into_iter().filter(|e| e.field == "form" || e.field == "token").collect();
+        (!errs.is_empty()).then(|| view! { <div class="error-panel" role="alert" data-testid="form-error">{errs.into_iter().map(|e| view! { <p>{e.message}</p> }).collect_view()}</div> })
+    };
+    let pending = action.pending();
+    // A reload (or coming back to this tab later) brings back what was typed, unless this page came from
+    // a link that says what to fill in. A successful start forgets it.
+    #[cfg(feature = "hydrate")]
+    {
+        let key = format!("stepline-start-{name}");
+        let fresh = initial.token.clone();
+        let came_with_values = state_given || mode.is_some() || ctx.source.is_some();
+        let key_for_restore = key.clone();
+        Effect::new(move |_| {
+            use wasm_bindgen::JsCast;
+            if came_with_values {
+                return;
+            }
+            let saved = window().session_storage().ok().flatten().and_then(|s| s.get_item(&key_for_restore).ok().flatten());
+            let Some(mut saved) = saved.and_then(|s| serde_json::from_str::<StartForm>(&s).ok()) else { return };
+            saved.token = fresh.clone();
+            if let Some(form) = document().get_element_by_id("start-form").and_then(|e| e.dyn_into::<web_sys::HtmlFormElement>().ok()) {
+                fill_form(&form, &saved);
+                form_state.set(saved);
+            }
+        });
+        Effect::new(move |_| {
+            if let Some(Ok(_)) = action.value().get() {
+                if let Some(storage) = window().session_storage().ok().flatten() {
+                    let _ = storage.remove_item(&key);
+                }
+            }
+        });
+    }
+    view! {
+        <h1>{title}</h1>
+        <div on:input=on_input on:change=on_input>
+            <ActionForm action=action attr:id="start-form" attr:class="start-form" attr:data-testid="start-form">
+                <input type="hidden" name="form[pipeline]" value=name.clone()/>
+                <input type="hidden" name="form[token]" value=initial.token.clone()/>
+                {top_errors}
+                <section>
+                    <h2>"Parameters"</h2>
+                    {if def.parameters.is_empty() { Some(view! { <p class="muted">"This pipeline has no parameters."</p> }) } else { None }}
+                    {parameter_rows}
+                </section>
+                {selection}
+                <section>
+                    <h2>"Execution"</h2>
+                    <div class="field"><label for="display_name">"Display name"</label>
+                        <input id="display_name" name="form[display_name]" type="text" value=initial.display_name.clone() maxlength="82" placeholder="execution-<time>" pattern="[a-zA-Z0-9](-*[a-zA-Z0-9]){0,81}"/>
+                        {field_error("display_name".into())}</div>
+                    <div class="field"><label for="description">"Description"</label>
+                        <textarea id="description" name="form[description]" maxlength="3072" rows="2">{initial.description.clone()}</textarea>
+                        {field_error("description".into())}</div>
+                    <div class="field"><label for="max_parallel">"Parallel steps"</label>
+                        <input id="max_parallel" name="form[max_parallel]" type="number" min="1" step="1" value=initial.max_parallel.clone() placeholder=ctx.pipeline.parallelism.map(|p| p.to_string()).unwrap_or_else(|| "pipeline default".into())/>
+                        {field_error("max_parallel".into())}</div>
+                    <div class="field"><label for="version">"Pipeline version"</label>
+                        <input id="version" name="form[version]" type="number" min="1" step="1" value=initial.version.clone() placeholder="latest"/>
+                        {field_error("version".into())}</div>
+                    <div class="field"><label for="mlflow">"MLflow experiment"</label>
+                        <input id="mlflow" name="form[mlflow_experiment]" type="text" maxlength="256" value=initial.mlflow_experiment.clone()/>
+                        {field_error("mlflow_experiment".into())}</div>
+                </section>
+                <button type="submit" class="primary" disabled=move || pending.get()>{move || if pending.get() { "Starting…" } else { "Start" }}</button>
+            </ActionForm>
+        </div>
+    }
+    .into_any()
+}
+
+/// The steps of a selective run: checkboxes, and the graph whose nodes toggle them (plain links, so it
+/// works without JavaScript too).
+fn selection_view(
+    def: &Definition,
+    graph: &Graph,
+    form: &StartForm,
+    pipeline: &str,
+    from: Option<String>,
+    steps_error: impl Fn() -> Option<AnyView> + Send + Sync + 'static,
+    source_error: impl Fn() -> Option<AnyView> + Send + Sync + 'static,
+) -> impl IntoView {
+    let chosen: Vec<String> = form.steps.iter().filter(|(_, v)| v.as_str() == "on").map(|(k, _)| k.clone()).collect();
+    let toggle_href = {
+        let chosen = chosen.clone();
+        let pipeline = pipeline.to_string();
+        let from = from.clone();
+        Callback::new(move |step: String| {
+            let mut next: Vec<String> = chosen.iter().filter(|s| **s != step).cloned().collect();
+            if !chosen.contains(&step) {
+                next.push(step);
+            }
+            let mut q = vec!["mode=selected".to_string(), format!("steps={}", next.iter().map(|s| links::seg(s)).collect::<Vec<_>>().join(","))];
+            if let Some(f) = &from {
+                q.push(format!("from={}", links::seg(f)));
+            }
+            format!("{}/start?{}", links::pipeline(&pipeline), q.join("&"))
+        })
+    };
+    let boxes = def
+        .steps
+        .iter()
+        .map(|s| {
+            let checked = chosen.contains(&s.name);
+            view! {
+                <label class="check step-check">
+                    <input type="checkbox" name=format!("form[steps][{}]", s.name) value="on" checked=checked/>
+                    {s.name.clone()}<span class="hint">{format!(" {}", s.step_type)}</span>
+                </label>
+            }
+        })
+        .collect_view();
+    let _ = graph;
+    let selected_runs: Vec<crate::model::StepRun> = chosen
+        .iter()
+        .map(|n| crate::model::StepRun {
+            name: n.clone(),
+            display_name: None,
+            description: None,
+            status: crate::model::StepStatus::Executing,
+            start: None,
+            end: None,
+            attempts: None,
+            failure_reason: None,
+            cache_source: None,
+            selective_source: None,
+            metadata: crate::model::StepMetadata::None,
+        })
+        .collect();
+    view! {
+        <section class="selection" data-testid="selection">
+            <h2>"Steps to run"</h2>
+            <p class="muted">"Tick the steps to run, or click them in the graph. Steps that are not selected are not run; what the selected steps need from them is reused from the source execution."</p>
+            {steps_error()}
+            <div class="field"><label for="source">"Source execution"</label>
+                <input id="source" name="form[source]" type="text" value=form.source.clone() placeholder="execution id or ARN" size="40"/>
+                {source_error()}</div>
+            <div class="step-checks">{boxes}</div>
+            <crate::components::dag::DagView definition=def.raw.to_string() steps=selected_runs finished=false selected=None href_for=toggle_href/>
+        </section>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn form_pairs(form: &web_sys::HtmlFormElement) -> Vec<(String, String)> {
+    use wasm_bindgen::JsCast;
+    let mut out = vec![];
+    let elements = form.elements();
+    for i in 0..elements.length() {
+        let Some(el) = elements.item(i) else { continue };
+        if let Some(input) = el.dyn_ref::<web_sys::HtmlInputElement>() {
+            if input.type_() == "checkbox" && !input.checked() {
+                continue;
+            }
+            out.push((input.name(), input.value()));
+        } else if let Some(select) = el.dyn_ref::<web_sys::HtmlSelectElement>() {
+            out.push((select.name(), select.value()));
+        } else if let Some(area) = el.dyn_ref::<web_sys::HtmlTextAreaElement>() {
+            out.push((area.name(), area.value()));
+        }
+    }
+    out
+}
+
+/// Put saved values back into the form's fields (after a reload), leaving the fresh token alone.
+#[cfg(feature = "hydrate")]
+fn fill_form(form: &web_sys::HtmlFormElement, saved: &StartForm) {
+    use wasm_bindgen::JsCast;
+    let mut values: BTreeMap<String, String> = BTreeMap::new();
+    for (k, v) in &saved.params {
+        values.insert(format!("form[params][{k}]"), v.clone());
+    }
+    for (k, v) in [
+        ("form[display_name]", &saved.display_name),
+        ("form[description]", &saved.description),
+        ("form[max_parallel]", &saved.max_parallel),
+        ("form[version]", &saved.version),
+        ("form[mlflow_experiment]", &saved.mlflow_experiment),
+        ("form[source]", &saved.source),
+    ] {
+        values.insert(k.to_string(), v.clone());
+    }
+    let elements = form.elements();
+    for i in 0..elements.length() {
+        let Some(el) = elements.item(i) else { continue };
+        if let Some(input) = el.dyn_ref::<web_sys::HtmlInputElement>() {
+            let name = input.name();
+            if let Some(step) = name.strip_prefix("form[steps][").and_then(|r| r.strip_suffix(']')) {
+                input.set_checked(saved.steps.get(step).is_some_and(|v| v == "on"));
+            } else if let Some(v) = values.get(&name) {
+                input.set_value(v);
+            }
+        } else if let Some(select) = el.dyn_ref::<web_sys::HtmlSelectElement>() {
+            if let Some(v) = values.get(&select.name()) {
+                select.set_value(v);
+            }
+        } else if let Some(area) = el.dyn_ref::<web_sys::HtmlTextAreaElement>() {
+            if let Some(v) = values.get(&area.name()) {
+                area.set_value(v);
+            }
+        }
+    }
+}
