@@ -72,11 +72,14 @@ mod server {
         }
     }
 
+    /// The execution page after an action, with a notice (or error) and a nonce: the page reloads its data
+    /// whenever the nonce changes, so what the action did shows at once.
     pub fn execution_page(pipeline: &str, id: &str, notice: Option<(&str, &str)>) -> String {
         let base = links::execution(pipeline, id);
+        let nonce = chrono::Utc::now().timestamp_millis();
         match notice {
-            Some((k, v)) => format!("{base}?{k}={}", links::seg(v)),
-            None => base,
+            Some((k, v)) => format!("{base}?{k}={}&at={nonce}", links::seg(v)),
+            None => format!("{base}?at={nonce}"),
         }
     }
 }

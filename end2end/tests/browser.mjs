@@ -34,7 +34,10 @@ export async function openPage(browser, options = {}) {
       page.problems.push(`http ${res.status()}: ${res.url()}`);
     }
   });
-  page.on('requestfailed', (req) => page.problems.push(`requestfailed: ${req.url()} ${req.failure()?.errorText}`));
+  // A request cut short by navigating away (an open event stream, say) is normal.
+  page.on('requestfailed', (req) => {
+    if (req.failure()?.errorText !== 'net::ERR_ABORTED') page.problems.push(`requestfailed: ${req.url()} ${req.failure()?.errorText}`);
+  });
   return { context, page };
 }
 

@@ -1,4 +1,4 @@
-use chrono::Utc;
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -59,7 +59,9 @@ pub fn ExecutionPage() -> impl IntoView {
     let query = use_query_map();
     let pipeline = move || params.read().get("pipeline").unwrap_or_default();
     let id = move || params.read().get("id").unwrap_or_default();
-    let data = Resource::new(move || (pipeline(), id()), |(p, i)| get_execution(p, i));
+    // `at` changes after each action here, so the page asks again for what the action changed.
+    let nonce = move || query.read().get("at");
+    let data = Resource::new(move || (pipeline(), id(), nonce()), |(p, i, _)| get_execution(p, i));
     let state = move || {
         let q = query.read();
         ViewState::from_query(q.get_str("tab"), q.get_str("step"), q.get_str("zoom"))
@@ -131,14 +133,15 @@ fn ExecutionBody(page: PageData, state: Signal<ViewState>, query: leptos::prelud
             }
         })
     };
-    // Running bars grow: a clock ticks once a second while anything runs (in the browser only).
-    let now = RwSignal::new(Utc::now());
+    // Running bars grow: a clock ticks once a second while anything runs (in the browser only). It starts at
+    // the snapshot's time on both sides, so the browser hydrates exactly what the server drew.
+    let now = RwSignal::new(page.view.fetched_at);
     #[cfg(feature = "hydrate")]
     {
         let handle = leptos::prelude::set_interval_with_handle(
             move || {
                 if !view_signal.get_untracked().execution.status.is_terminal() {
-                    now.set(Utc::now());
+                    now.set(chrono::Utc::now());
                 }
             },
             std::time::Duration::from_secs(1),

@@ -234,7 +234,7 @@ fn StartBody(ctx: StartPageData, state: Option<StartState>, mode: Option<RerunMo
                 <section>
                     <h2>"Execution"</h2>
                     <div class="field"><label for="display_name">"Display name"</label>
-                        <input id="display_name" name="form[display_name]" type="text" value=initial.display_name.clone() maxlength="82" placeholder="execution-<time>" pattern="[a-zA-Z0-9](-*[a-zA-Z0-9]){0,81}"/>
+                        <input id="display_name" name="form[display_name]" type="text" value=initial.display_name.clone() maxlength="82" placeholder="execution-<time>"/>
                         {field_error("display_name".into())}</div>
                     <div class="field"><label for="description">"Description"</label>
                         <textarea id="description" name="form[description]" maxlength="3072" rows="2">{initial.description.clone()}</textarea>
@@ -318,10 +318,10 @@ fn selection_view(
         <section class="selection" data-testid="selection">
             <h2>"Steps to run"</h2>
             <p class="muted">"Tick the steps to run, or click them in the graph. Steps that are not selected are not run; what the selected steps need from them is reused from the source execution."</p>
-            {steps_error()}
+            {steps_error}
             <div class="field"><label for="source">"Source execution"</label>
                 <input id="source" name="form[source]" type="text" value=form.source.clone() placeholder="execution id or ARN" size="40"/>
-                {source_error()}</div>
+                {source_error}</div>
             <div class="step-checks">{boxes}</div>
             <crate::components::dag::DagView definition=def.raw.to_string() steps=selected_runs finished=false selected=None href_for=toggle_href/>
         </section>

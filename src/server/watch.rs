@@ -115,8 +115,9 @@ impl Watchers {
         if let Some(v) = self.cached(arn) {
             return Ok(v);
         }
+        // A live poller's snapshot serves a page load only while it is fresh; otherwise ask again.
         let live = lock(&self.executions).get(arn).and_then(|w| w.tx.borrow().clone());
-        if let Some(v) = live {
+        if let Some(v) = live.filter(|v| (Utc::now() - v.fetched_at).num_milliseconds() < 1000) {
             return Ok(v);
         }
         self.fetch(arn).await
