@@ -177,7 +177,8 @@ fn finish(run: &mut StepRun, phase: StepPhase, reason: Option<String>, at: Epoch
     if phase == StepPhase::Succeeded {
         run.failure_reason = None;
     } else if reason.is_some() {
-        run.failure_reason = reason.map(|r| truncate(&r, 3072));
+        // A step's FailureReason is at most 1,024 characters on the wire.
+        run.failure_reason = reason.map(|r| truncate(&r, 1024));
     }
     run.dirty = true;
 }

@@ -2,7 +2,7 @@
 //! RetryPipelineExecution, ListPipelineParametersForExecution, DescribePipelineDefinitionForExecution.
 
 use serde_json::{json, Value};
-use stepline_definition::{check_selection, evaluate, join_string, resolve_parameters, Scope};
+use stepline_definition::{check_selection, evaluate, join_string, resolve_parameters};
 
 use super::{ascending, i, remember, remembered, s, t, user_context, Caller};
 use crate::engine::ExecutionScope;
@@ -129,7 +129,7 @@ pub fn start(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
             modified_by: caller.key(),
             steps: std::mem::take(&mut steps),
         };
-        let (experiment, trial) = experiment_config(&ex, def, at);
+        let (experiment, trial) = experiment_config(&ex, def, at)?;
         ex.experiment_name = experiment;
         ex.trial_name = trial;
 
@@ -154,20 +154,44 @@ pub fn start(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
 }
 
 /// The experiment and trial an execution is recorded under: the definition's PipelineExperimentConfig,
-/// by default the lower-cased pipeline name and the execution id.
-fn experiment_config(ex: &Execution, def: &stepline_definition::Definition, at: f64) -> (String, String) {
+/// by default the lower-cased pipeline name and the execution id. Names must be experiment entity names
+/// (`[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}`): a configured value that is not one is refused, naming it; the
+/// defaults are cut to fit.
+fn experiment_config(ex: &Execution, def: &stepline_definition::Definition, at: f64) -> Result<(String, String), ApiError> {
     let scope = ExecutionScope { ex, def, now: at, current_job: None };
-    let eval = |key: &str, fallback: String| {
-        def.experiment_config
-            .as_ref()
-            .and_then(|c| c.get(key))
-            .and_then(|v| evaluate(v, &scope).ok())
-            .map(|v| join_string(&v))
-            .filter(|v| !v.is_empty())
-            .unwrap_or(fallback)
+    let configured = |key: &str| -> Result<Option<String>, ApiError> {
+        let Some(expr) = def.experiment_config.as_ref().and_then(|c| c.get(key)).filter(|v| !v.is_null()) else { return Ok(None) };
+        let value = evaluate(expr, &scope).map_err(|e| ApiError::validation(format!("PipelineExperimentConfig.{key} cannot be resolved: {e}")))?;
+        let text = match &value {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(_) => join_string(&value),
+            other => {
+                let shown: String = other.to_string().chars().take(80).collect();
+                return Err(ApiError::validation(format!("PipelineExperimentConfig.{key} evaluates to {shown}, which is not a name")));
+            }
+        };
+        if !valid_entity_name(&text) {
+            let shown: String = text.chars().take(80).collect();
+            return Err(ApiError::validation(format!(
+                "PipelineExperimentConfig.{key} evaluates to '{shown}', which is not a valid experiment entity name: use 1 to 120 letters, digits and hyphens"
+            )));
+        }
+        Ok(Some(text))
     };
-    let _ = scope.execution_var("PipelineName");
-    (eval("ExperimentName", ex.pipeline_name.clone()).to_lowercase(), eval("TrialName", ex.id.clone()))
+    let experiment = configured("ExperimentName")?.map(|e| e.to_lowercase()).unwrap_or_else(|| fit_entity_name(&ex.pipeline_name.to_lowercase()));
+    let trial = configured("TrialName")?.unwrap_or_else(|| fit_entity_name(&ex.id));
+    Ok((experiment, trial))
+}
+
+fn valid_entity_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty() && b.len() <= 120 && b[0].is_ascii_alphanumeric() && b[b.len() - 1].is_ascii_alphanumeric() && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+}
+
+/// A pipeline name (up to 256 characters) cut to an experiment entity name's 120.
+fn fit_entity_name(s: &str) -> String {
+    let cut: String = s.chars().take(120).collect();
+    cut.trim_end_matches('-').to_string()
 }
 
 pub fn describe(core: &Core, body: &Value) -> ApiResult<Value> {
