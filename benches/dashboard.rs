@@ -11,6 +11,8 @@
 //! Every wait is bounded; the whole run stops by itself. Exit status 1 if a page render is not a 200 or a
 //! measurement could not be made.
 
+#![recursion_limit = "512"]
+
 use std::io::{self, BufRead, Read, Write as _};
 use std::net::SocketAddr;
 use std::process::{Command, ExitCode, Stdio};

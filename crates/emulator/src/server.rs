@@ -80,12 +80,15 @@ async fn api(State(core): State<Arc<Core>>, req: Request) -> Response {
         return error_reply(ApiError::serialization("Request body must be a JSON object"));
     }
     let caller = Caller::from_authorization(parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()));
-    // Operations are synchronous and short; run them off the async workers so a large definition or a
-    // 2,000-step listing never stalls other connections. A panic becomes an InternalFailure answer.
-    let result = tokio::task::spawn_blocking(move || std::panic::catch_unwind(AssertUnwindSafe(|| dispatch(&core, &operation, &body, &caller)))).await;
+    let heavy = matches!(operation.as_str(), "CreatePipeline" | "UpdatePipeline" | "StartPipelineExecution");
+    // Operations are synchronous and short, so they run right here: handing each to the blocking pool
+    // would put dozens of threads on two cores in line for one lock. Only the operations that parse a
+    // definition (up to a megabyte) go to the blocking pool. A panic becomes an InternalFailure answer.
+    let run = move || std::panic::catch_unwind(AssertUnwindSafe(|| dispatch(&core, &operation, &body, &caller)));
+    let result = if heavy { tokio::task::spawn_blocking(run).await.ok() } else { Some(run()) };
     match result {
-        Ok(Ok(Ok(v))) => reply(StatusCode::OK, v, None),
-        Ok(Ok(Err(e))) => error_reply(e),
+        Some(Ok(Ok(v))) => reply(StatusCode::OK, v, None),
+        Some(Ok(Err(e))) => error_reply(e),
         _ => error_reply(ApiError::internal("The request could not be processed")),
     }
 }

@@ -13,8 +13,14 @@ pub fn list(core: &Core, body: &Value) -> ApiResult<Value> {
     let mut inner = core.lock();
     let arn = s(body, "PipelineExecutionArn")
         .ok_or_else(|| ApiError::validation("1 validation error detected: Value null at 'pipelineExecutionArn' failed to satisfy constraint: Member must not be null"))?;
-    let ex = inner.store.execution(arn)?.clone();
-    let plan = inner.store.plan(&ex.pipeline_name, ex.version_id)?;
+    // The plan first (it may be parsed and remembered), then the execution is only borrowed: a listing
+    // never copies the steps' properties.
+    let (pipeline_name, version) = {
+        let ex = inner.store.execution(arn)?;
+        (ex.pipeline_name.clone(), ex.version_id)
+    };
+    let plan = inner.store.plan(&pipeline_name, version)?;
+    let ex = inner.store.execution(arn)?;
     // Only steps that started are listed, newest first unless asked otherwise.
     let mut listed: Vec<(usize, &StepRun)> = ex.steps.iter().enumerate().filter(|(_, st)| st.phase.wire().is_some()).collect();
     listed.sort_by(|(ia, a), (ib, b)| {
