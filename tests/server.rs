@@ -226,3 +226,131 @@ async fn a_dead_endpoint_and_access_denied_are_shown_with_their_codes() {
     let (status, _) = api(&app, "pipelines", "{}").await;
     assert_eq!(status, StatusCode::BAD_GATEWAY);
 }
+
+async fn form_post(app: &Router, endpoint: &str, fields: &[(&str, &str)], accept: &str) -> (StatusCode, String, Option<String>) {
+    let body: String = fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let res = app
+        .clone()
+        .oneshot(
+            Request::post(format!("/api/{endpoint}"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("accept", accept)
+                .header("referer", "/")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = res.status();
+    let location = res.headers().get("location").and_then(|v| v.to_str().ok()).map(String::from);
+    let bytes = to_bytes(res.into_body(), 1 << 20).await.unwrap();
+    (status, String::from_utf8_lossy(&bytes).into_owned(), location)
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+async fn count(client: &aws_sdk_sagemaker::Client, pipeline: &str) -> usize {
+    ids_of(client, pipeline).await.len()
+}
+
+#[tokio::test]
+async fn hostile_start_forms_are_refused_by_name_and_start_nothing() {
+    let d = demo_app().await;
+    let before = count(&d.client, "AbalonePipeline").await;
+    let token = "hostile-token-0123456789abcdef0123456789";
+    let long = "x".repeat(5000);
+    let fifty_one: Vec<String> = (0..51).map(|i| format!("form[steps][S{i}]")).collect();
+    let mut many: Vec<(&str, &str)> = vec![("form[pipeline]", "AbalonePipeline"), ("form[token]", token)];
+    many.extend(fifty_one.iter().map(|k| (k.as_str(), "on")));
+    let foreign = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/ControlFlowPipeline/execution/abcdefabcdef";
+    let cases: Vec<(Vec<(&str, &str)>, StatusCode, &str)> = vec![
+        (vec![("form[pipeline]", "AbalonePipeline"), ("form[token]", token), ("form[max_parallel]", "lots")], StatusCode::BAD_REQUEST, "Parallel steps"),
+        (vec![("form[pipeline]", "AbalonePipeline"), ("form[token]", token), ("form[params][Nope]", "1")], StatusCode::BAD_REQUEST, "Unknown parameter"),
+        (vec![("form[pipeline]", "AbalonePipeline"), ("form[token]", token), ("form[params][MseThreshold]", "six")], StatusCode::BAD_REQUEST, "MseThreshold"),
+        (vec![("form[pipeline]", "AbalonePipeline"), ("form[token]", token), ("form[params][TrainingInstanceType]", &long)], StatusCode::BAD_REQUEST, "at most 1024"),
+        (vec![("form[pipeline]", "AbalonePipeline"), ("form[token]", token), ("form[display_name]", "<script>alert('x')</script>")], StatusCode::BAD_REQUEST, "Display name"),
+        (vec![("form[pipeline]", "AbalonePipeline"), ("form[token]", token), ("form[description]", &long)], StatusCode::BAD_REQUEST, "Description"),
+        (vec![("form[pipeline]", "AbalonePipeline"), ("form[token]", "short")], StatusCode::BAD_REQUEST, "out of date"),
+        (many, StatusCode::BAD_REQUEST, "between 1 and 50"),
+        (vec![("form[pipeline]", "AbalonePipeline"), ("form[token]", token), ("form[steps][AbaloneTrain]", "on"), ("form[source]", foreign)], StatusCode::BAD_GATEWAY, "ControlFlowPipeline"),
+        (vec![("form[pipeline]", "AbalonePipeline"), ("form[token]", token), ("form[steps][AbaloneTrain]", "on"), ("form[source]", "'; DROP TABLE x; --")], StatusCode::BAD_REQUEST, "Source execution"),
+        (vec![("form[pipeline]", "../../etc/passwd"), ("form[token]", token)], StatusCode::NOT_FOUND, "NotFound"),
+        (vec![("form[pipeline]", "AbalonePipeline"), ("form[token]", token), ("form[params]", "not-a-map")], StatusCode::BAD_REQUEST, ""),
+    ];
+    for (fields, status, needle) in cases {
+        let (got, body, _) = form_post(&d.app, "start", &fields, "application/json").await;
+        assert_eq!(got, status, "{fields:?}: {body}");
+        assert!(body.contains(needle), "{fields:?}: {body}");
+        assert!(!body.contains("<script>"), "markup is never echoed raw in JSON: {body}");
+    }
+    assert_eq!(count(&d.client, "AbalonePipeline").await, before, "no hostile form started anything");
+}
+
+#[tokio::test]
+async fn a_plain_form_post_is_redirected_with_what_was_typed_or_to_the_new_execution() {
+    let d = demo_app().await;
+    let token = format!("plain-form-{}-0123456789abcdef0123456789", std::process::id());
+    let (status, _, location) = form_post(
+        &d.app,
+        "start",
+        &[("form[pipeline]", "AbalonePipeline"), ("form[token]", &token), ("form[display_name]", "bad name")],
+        "text/html",
+    )
+    .await;
+    assert_eq!(status, StatusCode::FOUND);
+    let location = location.unwrap();
+    assert!(location.starts_with("/pipelines/AbalonePipeline/start?state="), "{location}");
+    assert!(location.contains("bad%20name"), "what was typed comes back: {location}");
+    let fields = [("form[pipeline]", "AbalonePipeline"), ("form[token]", token.as_str()), ("form[display_name]", "plain-form-ok")];
+    let (status, _, location) = form_post(&d.app, "start", &fields, "text/html").await;
+    assert_eq!(status, StatusCode::FOUND);
+    let first = location.unwrap();
+    assert!(first.starts_with("/pipelines/AbalonePipeline/executions/"), "{first}");
+    // The same form sent again lands on the same execution.
+    let (_, _, again) = form_post(&d.app, "start", &fields, "text/html").await;
+    assert_eq!(again.as_deref(), Some(first.as_str()));
+}
+
+#[tokio::test]
+async fn hostile_stop_retry_and_callback_requests() {
+    let d = demo_app().await;
+    let token = "hostile-token-0123456789abcdef0123456789";
+    let ids = ids_of(&d.client, "AbalonePipeline").await;
+    let (_, finished) = ids.iter().find(|(n, _)| n == "nightly-baseline").unwrap();
+    let (status, body, _) = form_post(&d.app, "stop", &[("pipeline", "AbalonePipeline"), ("id", "../../x"), ("token", token)], "application/json").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, body, _) = form_post(&d.app, "stop", &[("pipeline", "AbalonePipeline"), ("id", finished), ("token", token)], "application/json").await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    assert!(body.contains("ConflictException"), "stopping a finished execution says why: {body}");
+    let (status, body, _) = form_post(&d.app, "retry", &[("pipeline", "AbalonePipeline"), ("id", finished), ("token", token), ("max_parallel", "-3")], "application/json").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("Parallel steps"), "{body}");
+    let (status, body, _) = form_post(&d.app, "retry", &[("pipeline", "AbalonePipeline"), ("id", finished)], "application/json").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a missing field is the caller's error: {body}");
+    // A callback form naming a step that is not waiting, or a token that is not that step's, is refused.
+    let cf = ids_of(&d.client, "ControlFlowPipeline").await;
+    let (_, waiting) = &cf[0];
+    let callback = |tok: &'static str, step: &'static str| {
+        vec![
+            ("form[pipeline]", "ControlFlowPipeline"),
+            ("form[id]", waiting.as_str()),
+            ("form[step]", step),
+            ("form[callback_token]", tok),
+            ("form[token]", token),
+            ("form[decision]", "approve"),
+        ]
+    };
+    let (status, body, _) = form_post(&d.app, "callback", &callback("AAAAAAAAAA", "ManualApproval"), "application/json").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("not waiting for an answer with this token"), "{body}");
+    let (status, _, _) = form_post(&d.app, "callback", &callback("<b>\"'</b>", "ScoreBatch"), "application/json").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
