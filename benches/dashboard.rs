@@ -16,7 +16,8 @@
 use std::io::{self, BufRead, Read, Write as _};
 use std::net::SocketAddr;
 use std::process::{Command, ExitCode, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -35,6 +36,59 @@ const OVERALL_LIMIT: Duration = Duration::from_secs(1200);
 const CHILD_ENV: &str = "STEPLINE_BENCH_SSE_CHILD";
 
 type Res<T> = Result<T, String>;
+
+/// Live heap bytes of this process: the system allocator with a counter, so part d can report the heap the
+/// streams hold next to VmRSS (which a reused free list can hide). One relaxed atomic add per allocation.
+struct Counting;
+static LIVE_HEAP: AtomicI64 = AtomicI64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(l) };
+        if !p.is_null() {
+            LIVE_HEAP.fetch_add(l.size() as i64, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc_zeroed(l) };
+        if !p.is_null() {
+            LIVE_HEAP.fetch_add(l.size() as i64, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) };
+        LIVE_HEAP.fetch_sub(l.size() as i64, Ordering::Relaxed);
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        let q = unsafe { System.realloc(p, l, new) };
+        if !q.is_null() {
+            LIVE_HEAP.fetch_add(new as i64 - l.size() as i64, Ordering::Relaxed);
+        }
+        q
+    }
+}
+
+// #[global_allocator] (experiment)
+static ALLOCATOR: Counting = Counting;
+
+fn live_heap_kib() -> i64 {
+    LIVE_HEAP.load(Ordering::Relaxed) / 1024
+}
+
+/// Give freed heap pages back to the system, so a later VmRSS rise shows new memory (glibc only).
+fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            fn malloc_trim(pad: usize) -> std::os::raw::c_int;
+        }
+        unsafe {
+            malloc_trim(0);
+        }
+    }
+}
 
 fn main() -> ExitCode {
     if let Ok(spec) = std::env::var(CHILD_ENV) {
@@ -394,24 +448,34 @@ async fn run() -> Res<bool> {
     eprintln!("dashboard on http://{addr}, emulator on {}", emulator.endpoint_url());
 
     let mut ok = true;
-    let mut rows: Vec<String> = vec![];
+    let mut sections: Vec<(char, Vec<String>)> = vec![];
+    // STEPLINE_BENCH_PARTS=bc (say) runs only some parts; all by default.
+    let parts = std::env::var("STEPLINE_BENCH_PARTS").unwrap_or_else(|_| "abcd".into());
+    let want = |c: char| parts.contains(c);
 
-    // b first: it runs the clock fast; a and d need the wall clock at speed 1.
-    eprintln!("b. execution page render …");
-    let (b_rows, b_ok) = page_renders(&b).await?;
-    ok &= b_ok;
-    rows.extend(b_rows);
-
-    eprintln!("c. executions list of 5,000 …");
-    rows.extend(list_5000(&b).await?);
-
+    // b runs the clock fast and c at speed 1e6; d and a need the wall clock at speed 1.
+    if want('b') {
+        eprintln!("b. execution page render …");
+        let (b_rows, b_ok) = page_renders(&b).await?;
+        ok &= b_ok;
+        sections.push(('b', b_rows));
+    }
+    if want('c') {
+        eprintln!("c. executions list of 5,000 …");
+        sections.push(('c', list_5000(&b).await?));
+    }
     b.core.set_clock(None, 1.0);
     b.core.set_speed(1.0);
-    eprintln!("a. upstream calls with 1 and 100 SSE clients ({} s each) …", SSE_WINDOW.as_secs());
-    rows.extend(sse_calls(&b).await?);
-
-    eprintln!("d. memory with 200 SSE streams …");
-    rows.extend(sse_memory(&b).await?);
+    if want('d') {
+        eprintln!("d. memory with 200 SSE streams …");
+        sections.push(('d', sse_memory(&b).await?));
+    }
+    if want('a') {
+        eprintln!("a. upstream calls with 1 and 100 SSE clients ({} s each) …", SSE_WINDOW.as_secs());
+        sections.push(('a', sse_calls(&b).await?));
+    }
+    sections.sort_by_key(|(k, _)| *k);
+    let rows: Vec<String> = sections.into_iter().flat_map(|(_, r)| r).collect();
 
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     println!();
@@ -461,6 +525,7 @@ async fn page_renders(b: &Bench) -> Res<(Vec<String>, bool)> {
     for (name, steps, id) in runs {
         let path = format!("/pipelines/{name}/executions/{id}");
         let mut times = vec![];
+        let mut sizes = vec![];
         let mut size = 0;
         let mut cold_calls = 0;
         for i in 0..20 {
@@ -476,11 +541,18 @@ async fn page_renders(b: &Bench) -> Res<(Vec<String>, bool)> {
                 ok = false;
             }
             size = res.body.len();
+            sizes.push(size);
             times.push(dt);
         }
         let rendered_rows = String::from_utf8_lossy(&http_get(b.addr, &path, &[("accept", "text/html")]).await?.body).matches("data-step=").count();
         let gz = http_get(b.addr, &path, &[("accept", "text/html"), ("accept-encoding", "gzip")]).await?;
         let br = http_get(b.addr, &path, &[("accept", "text/html"), ("accept-encoding", "br")]).await?;
+        eprintln!("   {name}: {:?} ms", times.iter().map(|d| (ms(*d) * 10.0).round() / 10.0).collect::<Vec<_>>());
+        eprintln!("   {name}: {sizes:?} bytes");
+        if std::env::var_os("STEPLINE_BENCH_DUMP").is_some() {
+            let first = http_get(b.addr, &path, &[("accept", "text/html")]).await?;
+            let _ = std::fs::write(format!("/tmp/{name}.html"), &first.body);
+        }
         let cold = ms(times[0]);
         let mut warm: Vec<f64> = times[1..].iter().map(|d| ms(*d)).collect();
         warm.sort_by(|a, b| a.total_cmp(b));
@@ -621,17 +693,22 @@ async fn sse_memory(b: &Bench) -> Res<Vec<String>> {
     const EXECUTIONS: usize = 20;
     const CLIENTS: usize = 200;
     create_pipeline(&b.client, P, demo::ABALONE).await?;
-    let mut ids = vec![];
+    let mut arns = vec![];
     for _ in 0..EXECUTIONS {
-        ids.push(id_of(&start(&b.client, P).await?));
+        arns.push(start(&b.client, P).await?);
     }
+    let ids: Vec<String> = arns.iter().map(|a| id_of(a)).collect();
     b.gateway.execution_arn(P, &ids[0]).await.map_err(|e| format!("{e:?}"))?;
-    // One short stream per execution and one page render first, so one-off allocations (the code paths'
-    // first use, the parameter cache) are not counted as per-client memory.
+    // One short stream and one page render first, so one-off allocations (code paths' first use, lazy
+    // statics) are not counted as per-client memory.
     let warm = tokio::time::Instant::now() + Duration::from_secs(3);
     let _ = sse(b.addr, &format!("/events/pipelines/{P}/executions/{}", ids[0]), warm, || {}).await;
+    let _ = http_get(b.addr, &format!("/pipelines/{P}/executions/{}", ids[1]), &[("accept", "text/html")]).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let before = vm_rss_kib();
+    trim_heap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_before = vm_rss_kib();
+    let heap_before = live_heap_kib();
     let paths: Vec<String> = (0..CLIENTS).map(|i| format!("/events/pipelines/{P}/executions/{}", ids[i % EXECUTIONS])).collect();
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut child = Command::new(exe)
@@ -655,14 +732,19 @@ async fn sse_memory(b: &Bench) -> Res<Vec<String>> {
         Ok(Ok(l)) => l.trim().strip_prefix("READY ").and_then(|n| n.parse().ok()).unwrap_or(0),
         _ => 0,
     };
-    // Hold the streams across a few poll rounds, sampling RSS.
-    let mut samples = vec![];
+    let pollers = b.gateway.calls();
+    // Hold the streams across a few poll rounds (every 2 s), sampling.
+    let mut rss = vec![];
+    let mut heap = vec![];
     for _ in 0..16 {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        samples.push(vm_rss_kib());
+        rss.push(vm_rss_kib());
+        heap.push(live_heap_kib());
     }
-    let during_max = samples.iter().copied().max().unwrap_or(0);
-    let during_last = *samples.last().unwrap_or(&0);
+    let calls_held = b.gateway.calls() - pollers;
+    let rss_max = rss.iter().copied().max().unwrap_or(0);
+    let heap_max = heap.iter().copied().max().unwrap_or(0);
+    let heap_last = *heap.last().unwrap_or(&0);
     drop(child.stdin.take()); // EOF: the child closes its streams and exits
     let waited = tokio::task::spawn_blocking(move || {
         for _ in 0..100 {
@@ -677,19 +759,25 @@ async fn sse_memory(b: &Bench) -> Res<Vec<String>> {
     })
     .await
     .unwrap_or(false);
+    // Pollers stop within one interval once nobody watches.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let after = vm_rss_kib();
-    let delta = during_max as i64 - before as i64;
+    let heap_after = live_heap_kib();
+    let rss_after = vm_rss_kib();
+    // The runs are not needed any more: stop them, so they do not run during the timed parts.
+    for arn in &arns {
+        let _ = b.client.stop_pipeline_execution().pipeline_execution_arn(arn).send().await;
+    }
+    let rss_delta = rss_max as i64 - rss_before as i64;
+    let heap_delta = heap_max - heap_before;
     Ok(vec![
         format!(
-            "| d | VmRSS before / with {CLIENTS} SSE streams (max of 16 samples over 8 s) | {} KiB / {} KiB (last sample {during_last} KiB) | {ready}/{CLIENTS} streams had a first snapshot; streams spread over {EXECUTIONS} running executions; clients in a child process{} |",
-            before,
-            during_max,
+            "| d | VmRSS before / with {CLIENTS} SSE streams (max of 16 samples over 8 s) | {rss_before} KiB / {rss_max} KiB | {ready}/{CLIENTS} streams had a first snapshot; 10 streams on each of {EXECUTIONS} running executions; clients in a child process{}; {calls_held} upstream calls in the 8 s held (20 pollers) |",
             if waited { "" } else { " (had to be killed)" }
         ),
         format!(
-            "| d | memory delta with {CLIENTS} SSE streams | {delta} KiB, {:.1} KiB per client | VmRSS {after} KiB 3 s after the streams closed |",
-            delta as f64 / CLIENTS as f64
+            "| d | memory delta with {CLIENTS} SSE streams: VmRSS / live heap | {rss_delta} KiB / {heap_delta} KiB; **{:.1} KiB / {:.1} KiB per client** | live heap before {heap_before} KiB, max {heap_max} KiB, last {heap_last} KiB; 3 s after the streams closed: heap {heap_after} KiB, VmRSS {rss_after} KiB |",
+            rss_delta as f64 / CLIENTS as f64,
+            heap_delta as f64 / CLIENTS as f64
         ),
     ])
 }

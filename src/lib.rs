@@ -1,4 +1,4 @@
-#![recursion_limit = "256"]
+#![recursion_limit = "512"]
 //! Stepline: a web dashboard for Amazon SageMaker Pipelines executions.
 //!
 //! One crate serves both sides of the application: built with the `ssr` feature it is the axum server

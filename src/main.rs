@@ -1,3 +1,4 @@
+#![recursion_limit = "512"]
 //! The Stepline server: reads its configuration, picks the SageMaker backend and serves the dashboard.
 
 #[cfg(feature = "ssr")]

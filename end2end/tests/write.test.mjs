@@ -264,3 +264,38 @@ test('the form survives a reload', async () => {
   assert.equal(await page.getByLabel('Environment').inputValue(), 'prod');
   await context.close();
 });
+
+test('without JavaScript: stop, approve a callback and retry all work as plain forms', async () => {
+  const { context, page } = await openPage(browser, { javaScriptEnabled: false });
+  // Stop.
+  await scenario({ pipelines: { AbalonePipeline: { steps: { AbaloneProcess: { duration: 600 } } } } });
+  const running = await call('StartPipelineExecution', { PipelineName: 'AbalonePipeline', PipelineExecutionDisplayName: 'e2e-nojs-stop', ClientRequestToken: token('njs') });
+  await page.goto(`${BASE}/pipelines/AbalonePipeline/executions/${idOf(running.PipelineExecutionArn)}`);
+  await page.getByTestId('stop-link').click();
+  await page.getByTestId('stop-confirm').getByRole('button', { name: 'Stop' }).click();
+  await page.waitForURL(/notice=stopping/);
+  for (let i = 0; i < 100 && (await status(running.PipelineExecutionArn)) !== 'Stopped'; i++) await page.waitForTimeout(100);
+  assert.equal(await status(running.PipelineExecutionArn), 'Stopped');
+  // Approve a waiting callback.
+  const cb = await call('StartPipelineExecution', { PipelineName: 'ControlFlowPipeline', PipelineExecutionDisplayName: 'e2e-nojs-cb', ClientRequestToken: token('njscb') });
+  for (let i = 0; i < 200; i++) {
+    const steps = (await call('ListPipelineExecutionSteps', { PipelineExecutionArn: cb.PipelineExecutionArn })).PipelineExecutionSteps;
+    if (steps.some((s) => s.StepName === 'ManualApproval' && s.StepStatus === 'Executing')) break;
+    await page.waitForTimeout(100);
+  }
+  await page.goto(`${BASE}/pipelines/ControlFlowPipeline/executions/${idOf(cb.PipelineExecutionArn)}`);
+  await page.getByTestId('callback-panel').getByRole('button', { name: 'Approve' }).click();
+  await page.waitForURL(/notice=approved/);
+  for (let i = 0; i < 100 && (await status(cb.PipelineExecutionArn)) === 'Executing'; i++) await page.waitForTimeout(100);
+  assert.equal(await status(cb.PipelineExecutionArn), 'Succeeded');
+  // Retry a failed execution.
+  await scenario({ pipelines: { AbalonePipeline: { steps: { ...QUICK, AbaloneEval: { duration: 20, fail: { attempts: 1, reason: 'transient' } } } } } });
+  const failing = await call('StartPipelineExecution', { PipelineName: 'AbalonePipeline', PipelineExecutionDisplayName: 'e2e-nojs-retry', ClientRequestToken: token('njsr') });
+  for (let i = 0; i < 200 && (await status(failing.PipelineExecutionArn)) !== 'Failed'; i++) await page.waitForTimeout(100);
+  await page.goto(`${BASE}/pipelines/AbalonePipeline/executions/${idOf(failing.PipelineExecutionArn)}`);
+  await page.getByTestId('retry-form').getByRole('button', { name: 'Retry' }).click();
+  await page.waitForURL(/notice=retrying/);
+  for (let i = 0; i < 200 && (await status(failing.PipelineExecutionArn)) !== 'Succeeded'; i++) await page.waitForTimeout(100);
+  assert.equal(await status(failing.PipelineExecutionArn), 'Succeeded');
+  await context.close();
+});

@@ -367,3 +367,50 @@ async fn bad_definitions_and_unknown_resources_are_named() {
     assert!(code(&e).1.contains("already exists"), "{:?}", code(&e));
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_second_run_with_the_same_arguments_is_served_from_the_cache() {
+    let definition = r#"{"Version": "2020-12-01",
+      "Parameters": [{"Name": "Source", "Type": "String", "DefaultValue": "s3://bucket/raw"}],
+      "Steps": [
+        {"Name": "Prep", "Type": "Processing", "CacheConfig": {"Enabled": true, "ExpireAfter": "PT1H"},
+         "Arguments": {"Input": {"Get": "Parameters.Source"}}},
+        {"Name": "Train", "Type": "Training", "CacheConfig": {"Enabled": true, "ExpireAfter": "PT1H"},
+         "Arguments": {"In": {"Get": "Steps.Prep.ProcessingJobName"}, "OutputDataConfig": {"S3OutputPath": "s3://bucket/models"}}}]}"#;
+    let (emu, client) = emulator(20_000.0, None).await;
+    create(&client, "Cached", definition).await;
+    let first = start_execution(&client, "Cached", &[]).await;
+    wait_for(&client, &first, terminal).await;
+    let second = start_execution(&client, "Cached", &[]).await;
+    assert_eq!(wait_for(&client, &second, terminal).await, PipelineExecutionStatus::Succeeded);
+    let listed = steps(&client, &second).await;
+    let original = steps(&client, &first).await;
+    for name in ["Prep", "Train"] {
+        let s = step(&listed, name);
+        assert_eq!(s.cache_hit_result().and_then(|c| c.source_pipeline_execution_arn()), Some(first.as_str()), "{name}");
+        assert_eq!(s.metadata(), step(&original, name).metadata(), "{name} points at the original job");
+    }
+    // Other arguments miss the cache.
+    let third = start_execution(&client, "Cached", &[("Source", "s3://bucket/other")]).await;
+    wait_for(&client, &third, terminal).await;
+    assert!(step(&steps(&client, &third).await, "Prep").cache_hit_result().is_none());
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn stop_during_a_lambda_step_lets_it_finish_then_stops() {
+    // The Lambda step takes 60 simulated seconds (0.6 s here) and is not interrupted by the stop.
+    let (emu, client) = emulator(100.0, Some(r#"{"pipelines": {"*": {"steps": {"ScoreBatch": {"duration": 60}}}}}"#)).await;
+    create(&client, "ControlFlow", CONTROL_FLOW).await;
+    let arn = start_execution(&client, "ControlFlow", &[]).await;
+    wait_for_step(&client, &arn, "ScoreBatch", "Executing").await;
+    client.stop_pipeline_execution().pipeline_execution_arn(&arn).send().await.unwrap();
+    let d = client.describe_pipeline_execution().pipeline_execution_arn(&arn).send().await.unwrap();
+    assert_eq!(d.pipeline_execution_status(), Some(&PipelineExecutionStatus::Stopping));
+    assert_eq!(step(&steps(&client, &arn).await, "ScoreBatch").step_status(), Some(&StepStatus::Executing));
+    assert_eq!(wait_for(&client, &arn, terminal).await, PipelineExecutionStatus::Stopped);
+    let listed = steps(&client, &arn).await;
+    assert_eq!(step(&listed, "ScoreBatch").step_status(), Some(&StepStatus::Succeeded));
+    assert!(listed.iter().all(|s| s.step_name() != Some("ManualApproval")), "nothing starts after a stop");
+    emu.shutdown().await;
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Performance benchmarks. Builds the release site, runs the server-side bench (benches/dashboard.rs: upstream
+# calls with 1/100 SSE clients, execution page render at 300/2,000 steps, a 5,000-execution list, memory
+# with 200 SSE clients), then starts the release server in demo mode on a free loopback port and measures
+# the 2,000-step execution page in headless Chromium (end2end/bench/interactive.mjs: time to interactive,
+# compressed first-load bytes). Prints both reports. Every step is bounded in time.
+#
+# The machine may be shared: each cargo / cargo-leptos command waits until no other one runs.
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+
+out="$CARGO_TARGET_DIR/bench"
+mkdir -p "$out"
+server_report="$out/dashboard.md"
+browser_report="$out/interactive.md"
+server_log="$out/server.log"
+: > "$server_report"
+: > "$browser_report"
+
+wait_for_cargo() {
+  while pgrep -x cargo >/dev/null || pgrep -f cargo-leptos >/dev/null; do sleep 15; done
+}
+
+server=""
+cleanup() {
+  if [ -n "$server" ]; then
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+  fi
+}
+trap cleanup EXIT
+
+log "building the release site (cargo leptos build --release)"
+wait_for_cargo
+timeout 3600 cargo leptos build --release
+
+log "building the server bench (cargo bench --no-run)"
+wait_for_cargo
+timeout 3600 cargo bench --features ssr --bench dashboard --no-run
+
+log "server bench (benches/dashboard.rs, about 2 minutes)"
+wait_for_cargo
+status=0
+timeout 1500 cargo bench --features ssr --bench dashboard | tee "$server_report" || status=$?
+
+log "starting the release server"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+export STEPLINE_URL="http://127.0.0.1:$port"
+LEPTOS_SITE_ADDR="127.0.0.1:$port" timeout 1200 "$CARGO_TARGET_DIR/release/stepline" > "$server_log" 2>&1 &
+server=$!
+for _ in $(seq 1 300); do
+  curl -fsS -o /dev/null --max-time 2 "$STEPLINE_URL/healthz" 2>/dev/null && break
+  kill -0 "$server" 2>/dev/null || { cat "$server_log"; echo "the release server exited"; exit 1; }
+  sleep 0.2
+done
+curl -fsS -o /dev/null --max-time 2 "$STEPLINE_URL/healthz" || { cat "$server_log"; echo "the release server did not answer"; exit 1; }
+export STEPLINE_EMULATOR_URL="$(grep -o 'emulator at http://[0-9.:]*' "$server_log" | head -1 | cut -d' ' -f3)"
+echo "dashboard $STEPLINE_URL, demo emulator $STEPLINE_EMULATOR_URL"
+
+log "browser bench (end2end/bench/interactive.mjs)"
+bstatus=0
+(cd end2end && timeout 900 node bench/interactive.mjs) | tee "$browser_report" || bstatus=$?
+cleanup
+server=""
+
+log "results"
+cat "$server_report"
+cat "$browser_report"
+echo
+echo "reports kept in $out"
+[ "$status" = 0 ] || { echo "server bench failed (exit $status)"; exit "$status"; }
+[ "$bstatus" = 0 ] || { echo "browser bench failed (exit $bstatus)"; exit "$bstatus"; }
