@@ -70,7 +70,7 @@ unsafe impl GlobalAlloc for Counting {
     }
 }
 
-// #[global_allocator] (experiment)
+#[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
 fn live_heap_kib() -> i64 {

@@ -21,6 +21,12 @@ summary() {
 }
 trap 'summary; rm -f "$results"' EXIT
 
+# Test binaries of earlier commits pile up in the shared target dir (each carries the SDK's debug info);
+# remove the ones not rebuilt for a day before building new ones.
+if [ -d "$CARGO_TARGET_DIR/debug/deps" ]; then
+  find "$CARGO_TARGET_DIR/debug/deps" -maxdepth 1 -type f -executable ! -name '*.so' -mtime +1 -delete 2>/dev/null || true
+fi
+
 if [ "$part" = all ] || [ "$part" = rust ]; then
   log "Rust tests (all workspace members)"
   cargo test --workspace --features ssr

@@ -299,3 +299,23 @@ test('without JavaScript: stop, approve a callback and retry all work as plain f
   assert.equal(await status(failing.PipelineExecutionArn), 'Succeeded');
   await context.close();
 });
+
+test('without JavaScript: a selective re-run through the plain start form', async () => {
+  await scenario({ pipelines: { AbalonePipeline: { steps: QUICK } } });
+  const source = await byName('AbalonePipeline', 'nightly-baseline');
+  const { context, page } = await openPage(browser, { javaScriptEnabled: false });
+  await page.goto(`${BASE}/pipelines/AbalonePipeline/start?from=${idOf(source.PipelineExecutionArn)}&mode=selected&steps=AbaloneTrain,AbaloneEval`);
+  assert.equal(await page.getByLabel('AbaloneEval').isChecked(), true);
+  // Clicking a step in the graph toggles it, as a plain link.
+  await page.locator('a.node[data-step="AbaloneEval"]').click();
+  await page.waitForURL(/steps=AbaloneTrain($|&)/);
+  assert.equal(await page.getByLabel('AbaloneEval').isChecked(), false);
+  await page.getByLabel('Display name').fill('e2e-nojs-selective');
+  await page.getByRole('button', { name: 'Start' }).click();
+  await page.waitForURL(/\/executions\/[a-z0-9]+$/);
+  const e = await byName('AbalonePipeline', 'e2e-nojs-selective');
+  for (let i = 0; i < 200 && (await status(e.PipelineExecutionArn)) === 'Executing'; i++) await page.waitForTimeout(100);
+  const steps = (await call('ListPipelineExecutionSteps', { PipelineExecutionArn: e.PipelineExecutionArn })).PipelineExecutionSteps;
+  assert.deepEqual(steps.map((s) => s.StepName).sort(), ['AbaloneProcess', 'AbaloneTrain']);
+  await context.close();
+});
