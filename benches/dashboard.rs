@@ -17,7 +17,7 @@ use std::io::{self, BufRead, Read, Write as _};
 use std::net::SocketAddr;
 use std::process::{Command, ExitCode, Stdio};
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -37,34 +37,43 @@ const CHILD_ENV: &str = "STEPLINE_BENCH_SSE_CHILD";
 
 type Res<T> = Result<T, String>;
 
-/// Live heap bytes of this process: the system allocator with a counter, so part d can report the heap the
-/// streams hold next to VmRSS (which a reused free list can hide). One relaxed atomic add per allocation.
+/// The system allocator with a counter of the net bytes allocated while counting is on, so part d can
+/// report the heap the streams hold next to VmRSS (which a reused free list can hide). Off during the timed
+/// parts: then an allocation costs one uncontended relaxed load more.
 struct Counting;
 static LIVE_HEAP: AtomicI64 = AtomicI64::new(0);
+static COUNTING: AtomicBool = AtomicBool::new(false);
+
+#[inline]
+fn count(delta: i64) {
+    if COUNTING.load(Ordering::Relaxed) {
+        LIVE_HEAP.fetch_add(delta, Ordering::Relaxed);
+    }
+}
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         let p = unsafe { System.alloc(l) };
         if !p.is_null() {
-            LIVE_HEAP.fetch_add(l.size() as i64, Ordering::Relaxed);
+            count(l.size() as i64);
         }
         p
     }
     unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
         let p = unsafe { System.alloc_zeroed(l) };
         if !p.is_null() {
-            LIVE_HEAP.fetch_add(l.size() as i64, Ordering::Relaxed);
+            count(l.size() as i64);
         }
         p
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
         unsafe { System.dealloc(p, l) };
-        LIVE_HEAP.fetch_sub(l.size() as i64, Ordering::Relaxed);
+        count(-(l.size() as i64));
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
         let q = unsafe { System.realloc(p, l, new) };
         if !q.is_null() {
-            LIVE_HEAP.fetch_add(new as i64 - l.size() as i64, Ordering::Relaxed);
+            count(new as i64 - l.size() as i64);
         }
         q
     }
@@ -73,6 +82,7 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
+/// Net heap KiB allocated since counting started.
 fn live_heap_kib() -> i64 {
     LIVE_HEAP.load(Ordering::Relaxed) / 1024
 }
@@ -549,10 +559,6 @@ async fn page_renders(b: &Bench) -> Res<(Vec<String>, bool)> {
         let br = http_get(b.addr, &path, &[("accept", "text/html"), ("accept-encoding", "br")]).await?;
         eprintln!("   {name}: {:?} ms", times.iter().map(|d| (ms(*d) * 10.0).round() / 10.0).collect::<Vec<_>>());
         eprintln!("   {name}: {sizes:?} bytes");
-        if std::env::var_os("STEPLINE_BENCH_DUMP").is_some() {
-            let first = http_get(b.addr, &path, &[("accept", "text/html")]).await?;
-            let _ = std::fs::write(format!("/tmp/{name}.html"), &first.body);
-        }
         let cold = ms(times[0]);
         let mut warm: Vec<f64> = times[1..].iter().map(|d| ms(*d)).collect();
         warm.sort_by(|a, b| a.total_cmp(b));
@@ -707,6 +713,8 @@ async fn sse_memory(b: &Bench) -> Res<Vec<String>> {
     tokio::time::sleep(Duration::from_secs(3)).await;
     trim_heap();
     tokio::time::sleep(Duration::from_millis(500)).await;
+    LIVE_HEAP.store(0, Ordering::Relaxed);
+    COUNTING.store(true, Ordering::Relaxed);
     let rss_before = vm_rss_kib();
     let heap_before = live_heap_kib();
     let paths: Vec<String> = (0..CLIENTS).map(|i| format!("/events/pipelines/{P}/executions/{}", ids[i % EXECUTIONS])).collect();
@@ -763,6 +771,7 @@ async fn sse_memory(b: &Bench) -> Res<Vec<String>> {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let heap_after = live_heap_kib();
     let rss_after = vm_rss_kib();
+    COUNTING.store(false, Ordering::Relaxed);
     // The runs are not needed any more: stop them, so they do not run during the timed parts.
     for arn in &arns {
         let _ = b.client.stop_pipeline_execution().pipeline_execution_arn(arn).send().await;
@@ -775,7 +784,7 @@ async fn sse_memory(b: &Bench) -> Res<Vec<String>> {
             if waited { "" } else { " (had to be killed)" }
         ),
         format!(
-            "| d | memory delta with {CLIENTS} SSE streams: VmRSS / live heap | {rss_delta} KiB / {heap_delta} KiB; **{:.1} KiB / {:.1} KiB per client** | live heap before {heap_before} KiB, max {heap_max} KiB, last {heap_last} KiB; 3 s after the streams closed: heap {heap_after} KiB, VmRSS {rss_after} KiB |",
+            "| d | memory delta with {CLIENTS} SSE streams: VmRSS / live heap | {rss_delta} KiB / {heap_delta} KiB; **{:.1} KiB / {:.1} KiB per client** | net heap since the baseline: max {heap_max} KiB, last {heap_last} KiB, 3 s after the streams closed {heap_after} KiB; VmRSS then {rss_after} KiB |",
             rss_delta as f64 / CLIENTS as f64,
             heap_delta as f64 / CLIENTS as f64
         ),
