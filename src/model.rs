@@ -242,6 +242,25 @@ pub struct StepRun {
     pub metadata: StepMetadata,
 }
 
+impl StepRun {
+    /// A step run known only by name and status (for drawing a selection, and in tests).
+    pub fn named(name: &str, status: StepStatus) -> StepRun {
+        StepRun {
+            name: name.to_string(),
+            display_name: None,
+            description: None,
+            status,
+            start: None,
+            end: None,
+            attempts: None,
+            failure_reason: None,
+            cache_source: None,
+            selective_source: None,
+            metadata: StepMetadata::None,
+        }
+    }
+}
+
 /// Everything the execution page shows that changes while it runs: what live updates carry.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExecutionView {

@@ -203,22 +203,10 @@ pub fn CallbackPanel(pipeline: String, id: String, step: StepRun, outputs: Vec<(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{StepMetadata, StepRun, StepStatus};
+    use crate::model::{StepRun, StepStatus};
 
     fn running(name: &str) -> StepRun {
-        StepRun {
-            name: name.into(),
-            display_name: None,
-            description: None,
-            status: StepStatus::Executing,
-            start: None,
-            end: None,
-            attempts: Some(1),
-            failure_reason: None,
-            cache_source: None,
-            selective_source: None,
-            metadata: StepMetadata::None,
-        }
+        StepRun::named(name, StepStatus::Executing)
     }
 
     #[test]

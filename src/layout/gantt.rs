@@ -128,17 +128,10 @@ mod tests {
 
     fn run(name: &str, start: i64, end: Option<i64>, status: StepStatus) -> StepRun {
         StepRun {
-            name: name.into(),
-            display_name: None,
-            description: None,
-            status,
             start: DateTime::from_timestamp(1_800_000_000 + start, 0),
             end: end.and_then(|e| DateTime::from_timestamp(1_800_000_000 + e, 0)),
             attempts: Some(1),
-            failure_reason: None,
-            cache_source: None,
-            selective_source: None,
-            metadata: StepMetadata::None,
+            ..StepRun::named(name, status)
         }
     }
 

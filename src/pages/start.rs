@@ -298,22 +298,8 @@ fn selection_view(
         })
         .collect_view();
     let _ = graph;
-    let selected_runs: Vec<crate::model::StepRun> = chosen
-        .iter()
-        .map(|n| crate::model::StepRun {
-            name: n.clone(),
-            display_name: None,
-            description: None,
-            status: crate::model::StepStatus::Executing,
-            start: None,
-            end: None,
-            attempts: None,
-            failure_reason: None,
-            cache_source: None,
-            selective_source: None,
-            metadata: crate::model::StepMetadata::None,
-        })
-        .collect();
+    let selected_runs: Vec<crate::model::StepRun> =
+        chosen.iter().map(|n| crate::model::StepRun::named(n, crate::model::StepStatus::Executing)).collect();
     view! {
         <section class="selection" data-testid="selection">
             <h2>"Steps to run"</h2>
