@@ -33,6 +33,12 @@ trap cleanup EXIT
 log "building the release site (cargo leptos build --release)"
 wait_for_cargo
 timeout 3600 cargo leptos build --release
+# Snapshot the release site and binary at once: a debug `cargo leptos build` (scripts/test.sh e2e) writes
+# the same target/site, and a wasm from another build need not hydrate the release server's pages.
+site="$out/site"
+rm -rf "$site" "$out/stepline"
+cp -a "$LEPTOS_SITE_ROOT" "$site"
+cp "$CARGO_TARGET_DIR/release/stepline" "$out/stepline"
 
 log "building the server bench (cargo bench --no-run)"
 wait_for_cargo
@@ -46,7 +52,7 @@ timeout 1500 cargo bench --features ssr --bench dashboard | tee "$server_report"
 log "starting the release server"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 export STEPLINE_URL="http://127.0.0.1:$port"
-LEPTOS_SITE_ADDR="127.0.0.1:$port" timeout 1200 "$CARGO_TARGET_DIR/release/stepline" > "$server_log" 2>&1 &
+LEPTOS_SITE_ROOT="$site" LEPTOS_SITE_ADDR="127.0.0.1:$port" timeout 1200 "$out/stepline" > "$server_log" 2>&1 &
 server=$!
 for _ in $(seq 1 300); do
   curl -fsS -o /dev/null --max-time 2 "$STEPLINE_URL/healthz" 2>/dev/null && break

@@ -134,11 +134,15 @@ async function measure(browser, url, collectBytes) {
   if (collectBytes) page.on('requestfinished', (req) => finished.push(req));
   await page.addInitScript(HYDRATION_PROBE);
   const response = await page.goto(url, { waitUntil: 'load', timeout: 120000 });
-  await page.waitForFunction(() => document.body?.dataset.hydrated === 'true', null, { timeout: 120000 });
+  try {
+    await page.waitForFunction(() => document.body?.dataset.hydrated === 'true', null, { timeout: 60000 });
+  } catch (e) {
+    problems.push(`not hydrated after 60 s: ${e.message.split('\n')[0]}`);
+  }
   const t = await page.evaluate(() => {
     const nav = performance.getEntriesByType('navigation')[0];
     return {
-      hydrated: window.__hydratedAt,
+      hydrated: window.__hydratedAt ?? NaN,
       dcl: nav.domContentLoadedEventEnd,
       ttfb: nav.responseStart,
       htmlDone: nav.responseEnd,
@@ -213,7 +217,7 @@ console.log('| run | HTTP | TTFB ms | HTML done ms | DOMContentLoaded ms | load 
 console.log('|---|---|---|---|---|---|---|');
 runs.forEach((r, i) => {
   console.log(`| ${i + 1}${i === 0 ? ' (server cold, first load)' : ''} | ${r.status} | ${f(r.ttfb)} | ${f(r.htmlDone)} | ${f(r.dcl)} | ${f(r.load)} | ${f(r.hydrated)} |`);
-  if (r.status !== 200) failed = true;
+  if (r.status !== 200 || !Number.isFinite(r.hydrated)) failed = true;
 });
 const medDcl = median(runs.map((r) => r.dcl));
 const medHyd = median(runs.map((r) => r.hydrated));
@@ -242,4 +246,5 @@ console.log('');
 console.log(`Compressed first-load target < 400 KB (${BUDGET_BYTES} B): ${total < BUDGET_BYTES ? 'met' : 'MISSED'}`);
 const problems = runs.flatMap((r) => r.problems);
 if (problems.length) console.log(`\nBrowser problems: ${[...new Set(problems)].join('; ')}`);
+if (failed) console.log('\nFAILED: a load was not a 200 or the page did not hydrate');
 process.exit(failed ? 1 : 0);
