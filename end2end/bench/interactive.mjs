@@ -10,7 +10,7 @@
 // emulator's scenario route, runs it to completion, then measures. Every wait is bounded.
 //
 //   STEPLINE_URL=http://127.0.0.1:3000 STEPLINE_EMULATOR_URL=http://127.0.0.1:PORT node end2end/bench/interactive.mjs
-import { chromium } from 'playwright-core';
+import { launch } from '../tests/browser.mjs';
 
 const BASE = process.env.STEPLINE_URL ?? 'http://127.0.0.1:3000';
 const EMULATOR = process.env.STEPLINE_EMULATOR_URL;
@@ -187,18 +187,8 @@ const f = (n) => n.toFixed(0);
 
 const prepared = await prepareExecution();
 const url = `${BASE}/pipelines/${prepared.pipeline}/executions/${prepared.id}`;
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--no-first-run',
-    '--disable-sync',
-  ],
-});
+// Same Chromium and flags as the end-to-end tests.
+const browser = await launch();
 const runs = [];
 try {
   for (let i = 0; i < RUNS; i++) runs.push(await measure(browser, url, i === 0));
