@@ -43,7 +43,7 @@ pub fn App() -> impl IntoView {
     TimeZoneChoice::provide();
     view! {
         <Stylesheet id="stepline" href="/pkg/stepline.css"/>
-        <Title formatter=|page: String| if page.is_empty() { "Stepline".to_string() } else { format!("{page} · Stepline") }/>
+        <Title formatter=crate::pages::title::document_title/>
         <Router>
             <header class="topbar">
                 <A href="/" attr:class="brand">"Stepline"</A>

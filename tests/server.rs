@@ -120,6 +120,39 @@ async fn missing_things_are_404_and_bad_input_is_400() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
+/// Many pages rendered at once on several worker threads, as a busy server does: every one answers with its
+/// status and its title. (The head is rendered after the body; a title read from the route's parameters
+/// once panicked the worker here when the route had already been torn down.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pages_rendered_concurrently_all_answer_with_their_titles() {
+    let d = demo_app().await;
+    let id = ids_of(&d.client, "AbalonePipeline").await[0].1.clone();
+    let pages = [
+        ("/pipelines/NoSuchPipeline".to_string(), StatusCode::NOT_FOUND, "<title>NoSuchPipeline · Stepline</title>"),
+        ("/pipelines/AbalonePipeline/executions/zzzzzzzzzzzz".to_string(), StatusCode::NOT_FOUND, "<title>zzzzzzzzzzzz · AbalonePipeline · Stepline</title>"),
+        ("/pipelines/%3Cscript%3E/executions/x".to_string(), StatusCode::NOT_FOUND, "<title>x · &lt;script&gt; · Stepline</title>"),
+        ("/pipelines/AbalonePipeline/start".to_string(), StatusCode::OK, "<title>Start AbalonePipeline · Stepline</title>"),
+        (format!("/pipelines/AbalonePipeline/executions/{id}"), StatusCode::OK, "· AbalonePipeline · Stepline</title>"),
+        // A name that tries to close the title and open a script stays text.
+        ("/pipelines/%3C%2Ftitle%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E".to_string(), StatusCode::NOT_FOUND, "<title>&lt;/title&gt;&lt;script&gt;alert(1)&lt;/script&gt; · Stepline</title>"),
+    ];
+    let mut tasks = tokio::task::JoinSet::new();
+    for round in 0..60 {
+        let (path, want, title) = pages[round % pages.len()].clone();
+        let app = d.app.clone();
+        tasks.spawn(async move {
+            let (status, html) = get(&app, &path).await;
+            assert_eq!(status, want, "{path}");
+            let got = html.split("<title>").nth(1).and_then(|t| t.split("</title>").next()).unwrap_or("(none)");
+            assert!(html.contains(title), "{path}: no {title} in the page but {got}");
+            assert!(!html.contains("<script>alert"), "{path}: markup from the URL reached the page");
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.expect("a page render panicked");
+    }
+}
+
 #[tokio::test]
 async fn server_functions_filter_sort_and_page() {
     let d = demo_app().await;

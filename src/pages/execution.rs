@@ -12,6 +12,7 @@ use crate::components::{error::ErrorPanel, status::StatusBadge, time::Timestamp}
 use crate::layout::gantt::ZOOMS;
 use crate::layout::timefmt;
 use crate::model::{links, ExecutionView, Upstream};
+use crate::pages::title::route_title;
 
 /// What the execution page's URL says about the view: tab, selected step, zoom.
 #[derive(Clone, Debug, PartialEq)]
@@ -67,7 +68,7 @@ pub fn ExecutionPage() -> impl IntoView {
         ViewState::from_query(q.get_str("tab"), q.get_str("step"), q.get_str("zoom"))
     };
     view! {
-        <Title text=move || format!("{} · {}", id(), pipeline())/>
+        <Title text=route_title(params, |p| format!("{} · {}", p.get("id").unwrap_or_default(), p.get("pipeline").unwrap_or_default()))/>
         <nav class="crumbs">
             <a href="/">"Pipelines"</a>" / "<a href=move || links::pipeline(&pipeline())>{pipeline}</a>" / "<span>{id}</span>
         </nav>

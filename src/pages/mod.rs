@@ -5,3 +5,4 @@ pub mod home;
 pub mod not_found;
 pub mod pipeline;
 pub mod start;
+pub mod title;

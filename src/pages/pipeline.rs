@@ -6,6 +6,7 @@ use crate::api::{list_executions, ListQuery, PAGE_SIZES};
 use crate::components::live::{use_event_source, LiveIndicator};
 use crate::components::{error::ErrorPanel, status::StatusBadge, time::Timestamp};
 use crate::layout::timefmt;
+use crate::pages::title::route_title;
 use crate::model::{links, ExecStatus};
 
 /// A pipeline's executions: filtered by status and time on the server, sorted, paged with a cursor, with
@@ -38,7 +39,7 @@ pub fn PipelinePage() -> impl IntoView {
     });
     let data = Resource::new(move || (pipeline(), list_query(), version.get()), |(p, q, _)| list_executions(p, q));
     view! {
-        <Title text=pipeline/>
+        <Title text=route_title(params, |p| p.get("pipeline").unwrap_or_default())/>
         <nav class="crumbs"><a href="/">"Pipelines"</a>" / "<span>{pipeline}</span></nav>
         <Transition fallback=|| view! { <p class="muted">"Loading executions…"</p> }>
             {move || Suspend::new(async move {

@@ -10,6 +10,7 @@ use crate::api::{start_context, StartPageData};
 use crate::components::error::ErrorPanel;
 use crate::forms::{check_start, initial_selection, FieldError, RerunMode, StartForm};
 use crate::model::links;
+use crate::pages::title::route_title;
 use stepline_definition::{Definition, Graph, ParameterType};
 
 /// The start form, built from the pipeline's definition: typed inputs for every parameter, defaults shown
@@ -23,7 +24,7 @@ pub fn StartPage() -> impl IntoView {
     let from = move || query.read().get("from").filter(|f| !f.is_empty());
     let data = Resource::new(move || (pipeline(), from()), |(p, f)| start_context(p, f));
     view! {
-        <Title text=move || format!("Start {}", pipeline())/>
+        <Title text=route_title(params, |p| format!("Start {}", p.get("pipeline").unwrap_or_default()))/>
         <nav class="crumbs"><a href="/">"Pipelines"</a>" / "<a href=move || links::pipeline(&pipeline())>{pipeline}</a>" / "<span>"Start"</span></nav>
         <Transition fallback=|| view! { <p class="muted">"Loading the pipeline…"</p> }>
             {move || Suspend::new(async move {
