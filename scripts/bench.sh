@@ -32,7 +32,7 @@ trap cleanup EXIT
 
 log "building the release site (cargo leptos build --release)"
 wait_for_cargo
-timeout 3600 cargo leptos build --release
+timeout 3600 cargo leptos build --release --precompress
 # Snapshot the release site and binary at once: a debug `cargo leptos build` (scripts/test.sh e2e) writes
 # the same target/site, and a wasm from another build need not hydrate the release server's pages.
 site="$out/site"

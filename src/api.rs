@@ -70,11 +70,8 @@ pub fn parse_when(field: &str, text: &str) -> Result<chrono::DateTime<chrono::Ut
     if let Ok(d) = chrono::DateTime::parse_from_rfc3339(t) {
         return Ok(d.with_timezone(&chrono::Utc));
     }
-    if let Ok(d) = chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M") {
-        return Ok(d.and_utc());
-    }
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-        return Ok(d.and_hms_opt(0, 0, 0).map(|d| d.and_utc()).unwrap_or_default());
+    if let Some(d) = crate::layout::timefmt::parse_plain(t) {
+        return Ok(d);
     }
     Err(format!("{field}: '{}' is not a date like 2026-11-23 or 2026-11-23T08:00", t.chars().take(40).collect::<String>()))
 }

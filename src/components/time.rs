@@ -48,7 +48,7 @@ fn local_offset(t: DateTime<Utc>) -> Option<FixedOffset> {
 
 pub fn format_time(t: DateTime<Utc>, local: bool) -> String {
     match local.then(|| local_offset(t)).flatten() {
-        Some(offset) => t.with_timezone(&offset).format("%Y-%m-%d %H:%M:%S %:z").to_string(),
+        Some(offset) => timefmt::at_offset(t, offset),
         None => timefmt::absolute(t),
     }
 }
