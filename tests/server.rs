@@ -120,6 +120,26 @@ async fn missing_things_are_404_and_bad_input_is_400() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
+#[tokio::test]
+async fn a_pasted_arn_redirects_before_any_page_renders() {
+    let d = demo_app().await;
+    let (_, id) = ids_of(&d.client, "AbalonePipeline").await[0].clone();
+    let arn = format!("arn:aws:sagemaker:us-east-1:123456789012:pipeline/AbalonePipeline/execution/{id}");
+    for _ in 0..20 {
+        let res = d.app.clone().oneshot(Request::get(format!("/?q={}", urlencode(&arn))).body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::FOUND);
+        assert_eq!(res.headers()["location"], format!("/pipelines/AbalonePipeline/executions/{id}").as_str());
+    }
+    let res = d.app.clone().oneshot(Request::get("/?q=arn%3Aaws%3Asagemaker%3Aus-east-1%3A1%3Apipeline%2FAbalonePipeline").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(res.headers()["location"], "/pipelines/AbalonePipeline");
+    // Plain words and hostile text are a search on the page, not a redirect.
+    for q in ["abalone", "%3Cscript%3E", "arn%3Aaws%3Asagemaker%3A%0D%0ALocation%3A%20evil", "%FF%FE"] {
+        let (status, html) = get(&d.app, &format!("/?q={q}")).await;
+        assert_eq!(status, StatusCode::OK, "{q}");
+        assert!(html.contains("<h1>Pipelines"), "{q}");
+    }
+}
+
 /// Many pages rendered at once on several worker threads, as a busy server does: every one answers with its
 /// status and its title. (The head is rendered after the body; a title read from the route's parameters
 /// once panicked the worker here when the route had already been torn down.)

@@ -21,16 +21,12 @@ pub fn redirect_for(q: &str) -> Option<String> {
 pub fn HomePage() -> impl IntoView {
     let query = use_query_map();
     let q = move || query.read().get("q").unwrap_or_default();
-    // A pasted ARN goes straight to its page.
+    // A pasted ARN goes straight to its page (without JavaScript, the server redirects: server::router).
     Effect::new(move |_| {
         if let Some(to) = redirect_for(&q()) {
             leptos_router::hooks::use_navigate()(&to, Default::default());
         }
     });
-    #[cfg(feature = "ssr")]
-    if let Some(to) = redirect_for(&query.read_untracked().get("q").unwrap_or_default()) {
-        leptos_axum::redirect(&to);
-    }
     let data = Resource::new(|| (), |_| list_pipelines());
     view! {
         <Title text="Pipelines"/>

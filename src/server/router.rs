@@ -40,9 +40,25 @@ pub async fn build(state: AppState) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(bad_arguments_are_400))
+        .layer(axum::middleware::from_fn(pasted_arn_redirect))
         // gzip or brotli for pages, JS, CSS and wasm; the default predicate leaves event streams alone.
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
+}
+
+/// A pipeline or execution ARN pasted into the search box of `/` is answered with a redirect to its page
+/// before anything renders, so the search works without JavaScript (with it, the page navigates itself).
+async fn pasted_arn_redirect(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::http::{header::LOCATION, HeaderValue, StatusCode};
+    use axum::response::IntoResponse;
+    if req.uri().path() == "/" {
+        let query = axum::extract::Query::<std::collections::HashMap<String, String>>::try_from_uri(req.uri()).ok();
+        let to = query.and_then(|q| q.0.get("q").and_then(|q| crate::pages::home::redirect_for(q)));
+        if let Some(location) = to.and_then(|to| HeaderValue::from_str(&to).ok()) {
+            return (StatusCode::FOUND, [(LOCATION, location)]).into_response();
+        }
+    }
+    next.run(req).await
 }
 
 /// A server function whose arguments do not decode never ran: that is the caller's error (400), not the
