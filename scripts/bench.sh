@@ -30,9 +30,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-log "building the release site (cargo leptos build --release)"
+log "building the release site (cargo leptos build --release --precompress)"
 wait_for_cargo
-timeout 3600 cargo leptos build --release --precompress
+timeout 3600 bash -c 'source scripts/env.sh && build_release_site'
 # Snapshot the release site and binary at once: a debug `cargo leptos build` (scripts/test.sh e2e) writes
 # the same target/site, and a wasm from another build need not hydrate the release server's pages.
 site="$out/site"
