@@ -4,7 +4,6 @@ pub mod actions;
 pub mod dag;
 pub mod error;
 pub mod gantt;
-pub mod hydration;
 pub mod live;
 pub mod shortcuts;
 pub mod status;

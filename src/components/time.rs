@@ -14,22 +14,17 @@ impl TimeZoneChoice {
     pub fn provide() -> TimeZoneChoice {
         let local = RwSignal::new(false);
         #[cfg(feature = "hydrate")]
-        {
-            // The stored choice is applied once the page is hydrated (see components::hydration).
-            crate::components::hydration::after_hydration(move || {
-                if let Some(v) = window().local_storage().ok().flatten().and_then(|s| s.get_item("stepline-tz").ok().flatten()) {
+        Effect::new(move |first: Option<()>| {
+            let storage = window().local_storage().ok().flatten();
+            if first.is_none() {
+                if let Some(v) = storage.as_ref().and_then(|s| s.get_item("stepline-tz").ok().flatten()) {
                     local.set(v == "local");
                 }
-            });
-            Effect::new(move |first: Option<()>| {
-                let local = local.get();
-                if first.is_some() {
-                    if let Some(s) = window().local_storage().ok().flatten() {
-                        let _ = s.set_item("stepline-tz", if local { "local" } else { "utc" });
-                    }
-                }
-            });
-        }
+            } else if let Some(s) = storage {
+                let _ = s.set_item("stepline-tz", if local.get() { "local" } else { "utc" });
+            }
+            let _ = local.get();
+        });
         let choice = TimeZoneChoice(local);
         provide_context(choice);
         choice
