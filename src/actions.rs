@@ -1,6 +1,6 @@
 //! Server functions that change things: start, stop, retry, answer a callback. Each works as a plain HTML
 //! form post (no JavaScript: the browser is redirected to the result, or back to the form with what was
-//! typed and what was wrong) and through `ActionForm` (no reload: errors appear next to the form).
+//! typed and what was wrong) and through `PostForm` (no reload: errors appear next to the form).
 //! Every form carries its own idempotency token, so a double click or a resubmission acts once.
 
 use leptos::prelude::*;

@@ -8,6 +8,7 @@
 pub mod actions;
 pub mod api;
 pub mod app;
+pub mod codec;
 pub mod components;
 pub mod console;
 pub mod error;

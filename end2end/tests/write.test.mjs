@@ -100,6 +100,38 @@ test('stop a running execution: confirm, see what follows, then it stops', async
   await context.close();
 });
 
+test('a refused action shows SageMaker\'s reason next to its form, without leaving or reloading the page', async () => {
+  await scenario({
+    pipelines: { AbalonePipeline: { steps: { AbaloneProcess: { duration: 600 } } } },
+    faults: [{ operation: 'StopPipelineExecution', code: 'AccessDeniedException', message: 'not allowed to stop <b>this</b>', times: 1 }],
+  });
+  const started = await call('StartPipelineExecution', { PipelineName: 'AbalonePipeline', PipelineExecutionDisplayName: 'e2e-refused', ClientRequestToken: token('refused') });
+  const arn = started.PipelineExecutionArn;
+  const { context, page } = await openPage(browser);
+  const url = `${BASE}/pipelines/AbalonePipeline/executions/${idOf(arn)}?confirm=stop`;
+  await page.goto(url);
+  await waitForHydration(page);
+  // A mark on the window that a reload would wipe.
+  await page.evaluate(() => { window.stillHere = true; });
+  const confirm = page.getByTestId('stop-confirm');
+  await confirm.getByRole('button', { name: 'Stop' }).click();
+  const error = confirm.locator('[role=alert]');
+  await error.waitFor();
+  assert.match(await error.textContent(), /AccessDeniedException/);
+  assert.match(await error.textContent(), /not allowed to stop <b>this<\/b>/, 'the message is shown as text, not markup');
+  assert.equal(page.url(), url);
+  assert.equal(await page.evaluate(() => window.stillHere), true);
+  assert.equal(await status(arn), 'Executing');
+  // The fault fired once: the same form, sent again, stops it.
+  await confirm.getByRole('button', { name: 'Stop' }).click();
+  await page.waitForURL(/notice=stopping/);
+  assert.equal(await page.evaluate(() => window.stillHere), true, 'moving to the result is a client-side navigation');
+  for (let i = 0; i < 100 && (await status(arn)) !== 'Stopped'; i++) await page.waitForTimeout(100);
+  assert.equal(await status(arn), 'Stopped');
+  await scenario({});
+  await context.close();
+});
+
 test('stop during a callback waits for the answer; approve, and it ends Stopped', async () => {
   const started = await call('StartPipelineExecution', { PipelineName: 'ControlFlowPipeline', PipelineExecutionDisplayName: 'e2e-callback-stop', ClientRequestToken: token('cb') });
   const arn = started.PipelineExecutionArn;

@@ -2,8 +2,10 @@
 //! the answers to waiting callback steps. Every action is a form that works without JavaScript.
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
 use crate::actions::{new_token, AnswerCallback, RetryExecution, StopExecution};
+use crate::components::post_form::{PostForm, Posting};
 use crate::model::{links, ExecStatus, ExecutionView, StepMetadata, StepRun, StepStatus};
 
 /// What stopping this execution will do, in words: callback steps hold it in Stopping until answered,
@@ -40,9 +42,8 @@ pub fn rerun_disabled(status: &ExecStatus, mode: &str, selected_step: Option<&st
 
 #[component]
 pub fn ExecutionActions(view: Signal<ExecutionView>, step_types: Callback<String, Option<String>>, selected: Signal<Option<String>>, confirm_stop: Signal<bool>, declared_outputs: Callback<String, Vec<(String, String)>>) -> impl IntoView {
-    let stop = ServerAction::<StopExecution>::new();
-    let retry = ServerAction::<RetryExecution>::new();
-    let error_of = move |v: Option<Result<String, crate::error::AppError>>| v.and_then(|r| r.err()).map(|e| view! { <p class="field-error" role="alert">{e.to_string()}</p> });
+    let (stop, retry) = (Posting::new(), Posting::new());
+    let error_of = |p: Posting| p.error().map(|e| view! { <p class="field-error" role="alert">{e.to_string()}</p> });
     move || {
         let v = view.get();
         let e = v.execution.clone();
@@ -78,14 +79,14 @@ pub fn ExecutionActions(view: Signal<ExecutionView>, step_types: Callback<String
                     <div class="confirm" data-testid="stop-confirm">
                         <strong>"Stop this execution?"</strong>
                         <ul>{consequences.into_iter().map(|c| view! { <li>{c}</li> }).collect_view()}</ul>
-                        <ActionForm action=stop attr:class="inline">
+                        <PostForm to=StopExecution::PATH posting=stop attr:class="inline">
                             <input type="hidden" name="pipeline" value=stop_p/>
                             <input type="hidden" name="id" value=stop_i/>
                             <input type="hidden" name="token" value=new_token()/>
-                            <button type="submit" class="danger">"Stop"</button>
-                        </ActionForm>
+                            <button type="submit" class="danger" disabled=move || stop.pending.get()>"Stop"</button>
+                        </PostForm>
                         <a class="button" href=base.clone()>"Cancel"</a>
-                        {move || error_of(stop.value().get())}
+                        {move || error_of(stop)}
                     </div>
                 }
                 .into_any()
@@ -95,14 +96,14 @@ pub fn ExecutionActions(view: Signal<ExecutionView>, step_types: Callback<String
         });
         let retry_part = (e.status == ExecStatus::Failed).then(move || {
             view! {
-                <ActionForm action=retry attr:class="inline retry" attr:data-testid="retry-form">
+                <PostForm to=RetryExecution::PATH posting=retry attr:class="inline retry" attr:data-testid="retry-form">
                     <input type="hidden" name="pipeline" value=retry_p/>
                     <input type="hidden" name="id" value=retry_i/>
                     <input type="hidden" name="token" value=new_token()/>
                     <label>"Parallel steps "<input type="number" name="max_parallel" min="1" step="1" placeholder="unchanged" size="6"/></label>
-                    <button type="submit" class="primary">"Retry"</button>
-                </ActionForm>
-                {move || error_of(retry.value().get())}
+                    <button type="submit" class="primary" disabled=move || retry.pending.get()>"Retry"</button>
+                </PostForm>
+                {move || error_of(retry)}
             }
         });
         let waiting: Vec<StepRun> = steps
@@ -145,8 +146,7 @@ pub fn ExecutionActions(view: Signal<ExecutionView>, step_types: Callback<String
 /// Approve a waiting callback step with the outputs it declares, or reject it with a reason.
 #[component]
 pub fn CallbackPanel(pipeline: String, id: String, step: StepRun, outputs: Vec<(String, String)>) -> impl IntoView {
-    let approve = ServerAction::<AnswerCallback>::new();
-    let reject = ServerAction::<AnswerCallback>::new();
+    let (approve, reject) = (Posting::new(), Posting::new());
     let token = match &step.metadata {
         StepMetadata::Callback { token, .. } => token.clone().unwrap_or_default(),
         _ => String::new(),
@@ -177,25 +177,25 @@ pub fn CallbackPanel(pipeline: String, id: String, step: StepRun, outputs: Vec<(
             }
         }
     };
-    let err = |v: Option<Result<String, crate::error::AppError>>| v.and_then(|r| r.err()).map(|e| view! { <p class="field-error" role="alert">{e.to_string()}</p> });
+    let err = |p: Posting| p.error().map(|e| view! { <p class="field-error" role="alert">{e.to_string()}</p> });
     let (approve_hidden, reject_hidden) = (hidden("approve"), hidden("reject"));
     view! {
         <section class="callback" data-testid="callback-panel" data-step=step.name.clone()>
             <h3>{format!("Callback step {} is waiting for an answer", step.name)}</h3>
             <div class="callback-forms">
-                <ActionForm action=approve attr:class="inline">
+                <PostForm to=AnswerCallback::PATH posting=approve attr:class="inline">
                     {approve_hidden}
                     {fields}
-                    <button type="submit" class="primary">"Approve"</button>
-                </ActionForm>
-                <ActionForm action=reject attr:class="inline">
+                    <button type="submit" class="primary" disabled=move || approve.pending.get()>"Approve"</button>
+                </PostForm>
+                <PostForm to=AnswerCallback::PATH posting=reject attr:class="inline">
                     {reject_hidden}
                     <label>"Reason "<input type="text" name="form[reason]" maxlength="256" size="40" placeholder="why it is rejected"/></label>
-                    <button type="submit" class="danger">"Reject"</button>
-                </ActionForm>
+                    <button type="submit" class="danger" disabled=move || reject.pending.get()>"Reject"</button>
+                </PostForm>
             </div>
-            {move || err(approve.value().get())}
-            {move || err(reject.value().get())}
+            {move || err(approve)}
+            {move || err(reject)}
         </section>
     }
 }

@@ -3,6 +3,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
+use crate::codec::Json;
 use crate::api::{get_execution, ExecutionPage as PageData};
 use crate::components::dag::DagView;
 use crate::components::gantt::GanttChart;
@@ -62,7 +63,7 @@ pub fn ExecutionPage() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     // `at` changes after each action here, so the page asks again for what the action changed.
     let nonce = move || query.read().get("at");
-    let data = Resource::new(move || (pipeline(), id(), nonce()), |(p, i, _)| get_execution(p, i));
+    let data = Resource::<_, Json>::new_with_options(move || (pipeline(), id(), nonce()), |(p, i, _)| get_execution(p, i), false);
     let state = move || {
         let q = query.read();
         ViewState::from_query(q.get_str("tab"), q.get_str("step"), q.get_str("zoom"))
@@ -129,7 +130,7 @@ fn ExecutionBody(page: PageData, state: Signal<ViewState>, query: leptos::prelud
         RwSignal::new(crate::components::live::Link::Done)
     } else {
         use_event_source(format!("/events{base}"), &["snapshot"], move |_, data| {
-            if let Ok(v) = serde_json::from_str::<ExecutionView>(&data) {
+            if let Ok(v) = crate::codec::from_json::<ExecutionView>(&data) {
                 view_signal.set(v);
             }
         })

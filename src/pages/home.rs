@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+use crate::codec::Json;
 use crate::api::list_pipelines;
 use crate::components::{error::ErrorPanel, status::StatusBadge, time::Timestamp};
 use crate::model::{classify, links, Lookup};
@@ -27,7 +28,7 @@ pub fn HomePage() -> impl IntoView {
             leptos_router::hooks::use_navigate()(&to, Default::default());
         }
     });
-    let data = Resource::new(|| (), |_| list_pipelines());
+    let data = Resource::<_, Json>::new_with_options(|| (), |_| list_pipelines(), false);
     view! {
         <Title text="Pipelines"/>
         <div class="page-head">

@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
+use crate::codec::Json;
 use crate::api::{list_executions, ListQuery, PAGE_SIZES};
 use crate::components::live::{use_event_source, LiveIndicator};
 use crate::components::{error::ErrorPanel, status::StatusBadge, time::Timestamp};
@@ -37,7 +38,7 @@ pub fn PipelinePage() -> impl IntoView {
             }
         }
     });
-    let data = Resource::new(move || (pipeline(), list_query(), version.get()), |(p, q, _)| list_executions(p, q));
+    let data = Resource::<_, Json>::new_with_options(move || (pipeline(), list_query(), version.get()), |(p, q, _)| list_executions(p, q), false);
     view! {
         <Title text=route_title(params, |p| p.get("pipeline").unwrap_or_default())/>
         <nav class="crumbs"><a href="/">"Pipelines"</a>" / "<span>{pipeline}</span></nav>

@@ -2,12 +2,15 @@
 use std::collections::BTreeMap;
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
+use crate::codec::Json;
 use crate::actions::{new_token, StartExecution, StartState};
 use crate::api::{start_context, StartPageData};
 use crate::components::error::ErrorPanel;
+use crate::components::post_form::{PostForm, Posting};
 use crate::forms::{check_start, initial_selection, FieldError, RerunMode, StartForm};
 use crate::model::links;
 use crate::pages::title::route_title;
@@ -22,7 +25,7 @@ pub fn StartPage() -> impl IntoView {
     let query = use_query_map();
     let pipeline = move || params.read().get("pipeline").unwrap_or_default();
     let from = move || query.read().get("from").filter(|f| !f.is_empty());
-    let data = Resource::new(move || (pipeline(), from()), |(p, f)| start_context(p, f));
+    let data = Resource::<_, Json>::new_with_options(move || (pipeline(), from()), |(p, f)| start_context(p, f), false);
     view! {
         <Title text=route_title(params, |p| format!("Start {}", p.get("pipeline").unwrap_or_default()))/>
         <nav class="crumbs"><a href="/">"Pipelines"</a>" / "<a href=move || links::pipeline(&pipeline())>{pipeline}</a>" / "<span>"Start"</span></nav>
@@ -32,7 +35,7 @@ pub fn StartPage() -> impl IntoView {
                     Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
                     Ok(ctx) => {
                         let q = query.read_untracked();
-                        let state: Option<StartState> = q.get("state").and_then(|s| serde_json::from_str(&s).ok());
+                        let state: Option<StartState> = q.get("state").and_then(|s| crate::codec::from_json(&s).ok());
                         let mode = q.get("mode").and_then(|m| RerunMode::parse(&m));
                         let step = q.get("step");
                         let picked: Vec<String> = q.get("steps").map(|s| s.split(',').filter(|x| !x.is_empty()).map(String::from).collect()).unwrap_or_default();
@@ -90,11 +93,11 @@ fn StartBody(ctx: StartPageData, state: Option<StartState>, mode: Option<RerunMo
         }
         check_start(&form_state.get(), &def_for_check, &graph_for_check).err().unwrap_or_default()
     });
-    let action = ServerAction::<StartExecution>::new();
-    let action_errors = move || match action.value().get() {
-        Some(Err(crate::error::AppError::Form(errs))) => errs,
-        Some(Err(other)) => vec![FieldError { field: "form".into(), message: other.to_string() }],
-        _ => vec![],
+    let posting = Posting::new();
+    let action_errors = move || match posting.error() {
+        Some(crate::error::AppError::Form(errs)) => errs,
+        Some(other) => vec![FieldError { field: "form".into(), message: other.to_string() }],
+        None => vec![],
     };
     let all_errors = {
         let server_errors = server_errors.clone();
@@ -189,7 +192,7 @@ fn StartBody(ctx: StartPageData, state: Option<StartState>, mode: Option<RerunMo
         let errs: Vec<FieldError> = all_errors().into_iter().filter(|e| e.field == "form" || e.field == "token").collect();
         (!errs.is_empty()).then(|| view! { <div class="error-panel" role="alert" data-testid="form-error">{errs.into_iter().map(|e| view! { <p>{e.message}</p> }).collect_view()}</div> })
     };
-    let pending = action.pending();
+    let pending = posting.pending;
     // A reload (or coming back to this tab later) brings back what was typed, unless this page came from
     // a link that says what to fill in. A successful start forgets it.
     #[cfg(feature = "hydrate")]
@@ -204,7 +207,7 @@ fn StartBody(ctx: StartPageData, state: Option<StartState>, mode: Option<RerunMo
                 return;
             }
             let saved = window().session_storage().ok().flatten().and_then(|s| s.get_item(&key_for_restore).ok().flatten());
-            let Some(mut saved) = saved.and_then(|s| serde_json::from_str::<StartForm>(&s).ok()) else { return };
+            let Some(mut saved) = saved.and_then(|s| crate::codec::from_json::<StartForm>(&s).ok()) else { return };
             saved.token = fresh.clone();
             if let Some(form) = document().get_element_by_id("start-form").and_then(|e| e.dyn_into::<web_sys::HtmlFormElement>().ok()) {
                 fill_form(&form, &saved);
@@ -212,7 +215,7 @@ fn StartBody(ctx: StartPageData, state: Option<StartState>, mode: Option<RerunMo
             }
         });
         Effect::new(move |_| {
-            if let Some(Ok(_)) = action.value().get() {
+            if posting.succeeded() {
                 if let Some(storage) = window().session_storage().ok().flatten() {
                     let _ = storage.remove_item(&key);
                 }
@@ -222,7 +225,7 @@ fn StartBody(ctx: StartPageData, state: Option<StartState>, mode: Option<RerunMo
     view! {
         <h1>{title}</h1>
         <div on:input=on_input on:change=on_input>
-            <ActionForm action=action attr:id="start-form" attr:class="start-form" attr:data-testid="start-form">
+            <PostForm to=StartExecution::PATH posting=posting attr:id="start-form" attr:class="start-form" attr:data-testid="start-form">
                 <input type="hidden" name="form[pipeline]" value=name.clone()/>
                 <input type="hidden" name="form[token]" value=initial.token.clone()/>
                 {top_errors}
@@ -251,7 +254,7 @@ fn StartBody(ctx: StartPageData, state: Option<StartState>, mode: Option<RerunMo
                         {field_error("mlflow_experiment".into())}</div>
                 </section>
                 <button type="submit" class="primary" disabled=move || pending.get()>{move || if pending.get() { "Starting…" } else { "Start" }}</button>
-            </ActionForm>
+            </PostForm>
         </div>
     }
     .into_any()

@@ -60,7 +60,8 @@ impl Definition {
 
 /// Parses and checks a definition from its JSON text.
 pub fn parse(text: &str) -> Result<Definition, DefinitionError> {
-    let v: Value = serde_json::from_str(text)
+    // Read as bytes: the browser bundle then needs one JSON reader, not two (see src/codec.rs).
+    let v: Value = serde_json::from_slice(text.as_bytes())
         .map_err(|e| DefinitionError::new(format!("Invalid JSON: {e}")))?;
     from_value(&v)
 }
