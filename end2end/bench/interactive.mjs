@@ -1,8 +1,11 @@
 // Browser-side figures of the execution page of a 2,000-step execution, in Debian's headless Chromium:
 //  - time from navigation start until the page is interactive (document.body.dataset.hydrated === "true")
 //    and until DOMContentLoaded, 5 runs in fresh browser contexts (no HTTP cache), median reported;
-//  - the bytes transferred (compressed, as Chromium asks with accept-encoding gzip/br) by the first load:
-//    HTML, JS, wasm and CSS, each and in total.
+//  - the bytes transferred (compressed, as Chromium asks with accept-encoding gzip/br) by a first load
+//    (fresh context, no cache): HTML, JS, wasm and CSS, each and in total, for the pipelines page (`/`,
+//    where the dashboard opens), a demo execution page (AbalonePipeline's newest execution) and the
+//    2,000-step execution page. The < 400 KB target (400,000 B) is checked on the first two; the third is
+//    reported, its HTML alone being ~75 KB.
 //
 // Needs a running Stepline in demo mode: STEPLINE_URL (the dashboard) and STEPLINE_EMULATOR_URL (the demo's
 // emulator, printed by the server as "Seeding the built-in SageMaker emulator at http://…"). It creates a
@@ -17,7 +20,7 @@ const EMULATOR = process.env.STEPLINE_EMULATOR_URL;
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const CHAINS = 400;
 const LENGTH = 5;
-const BUDGET_BYTES = 400 * 1024;
+const BUDGET_BYTES = 400 * 1000;
 const INTERACTIVE_TARGET_MS = 2000;
 const ROLE = 'arn:aws:iam::123456789012:role/SageMakerPipelineRole';
 
@@ -215,26 +218,46 @@ console.log(`| **median of ${runs.length}** | | ${f(median(runs.map((r) => r.ttf
 console.log('');
 console.log(`Interactive target < ${INTERACTIVE_TARGET_MS} ms: ${medHyd < INTERACTIVE_TARGET_MS ? 'met' : 'MISSED'} (median ${f(medHyd)} ms)`);
 console.log('');
-console.log('First load, bytes on the wire (Chromium sends accept-encoding gzip, deflate, br, zstd):');
-console.log('');
-console.log('| resource | type | encoding | transferred | content-length | decoded |');
-console.log('|---|---|---|---|---|---|');
-const totals = {};
-for (const b of runs[0].bytes) {
-  console.log(`| ${b.url} | ${b.type} | ${b.encoding} | ${b.transferred} B | ${b.contentLength ?? '—'} | ${b.decoded ?? '—'} B |`);
-  totals[b.type] = (totals[b.type] ?? 0) + b.transferred;
+const demoExecution = (await call('ListPipelineExecutions', { PipelineName: 'AbalonePipeline', MaxResults: 1 })).PipelineExecutionSummaries[0];
+const firstLoads = [
+  { name: 'pipelines page `/`', url: `${BASE}/`, checked: true },
+  { name: 'demo execution page (AbalonePipeline)', url: `${BASE}/pipelines/AbalonePipeline/executions/${demoExecution.PipelineExecutionArn.split('/').pop()}`, checked: true },
+  { name: '2,000-step execution page (run 1 above)', run: runs[0], checked: false },
+];
+const browser2 = await launch();
+try {
+  for (const l of firstLoads) if (!l.run) l.run = await measure(browser2, l.url, true);
+} finally {
+  await browser2.close();
 }
 const counted = ['html', 'js', 'wasm', 'css'];
-const total = counted.reduce((s, k) => s + (totals[k] ?? 0), 0);
-console.log('');
-console.log(`| type | transferred |`);
-console.log('|---|---|');
-for (const k of counted) console.log(`| ${k} | ${kb(totals[k] ?? 0)} |`);
-console.log(`| **total (HTML+JS+wasm+CSS)** | **${kb(total)}** (${total} B) |`);
-if (totals.other) console.log(`| other (not counted) | ${kb(totals.other)} |`);
-console.log('');
-console.log(`Compressed first-load target < 400 KB (${BUDGET_BYTES} B): ${total < BUDGET_BYTES ? 'met' : 'MISSED'}`);
-const problems = runs.flatMap((r) => r.problems);
+for (const l of firstLoads) {
+  console.log(`First load of the ${l.name}, bytes on the wire (Chromium sends accept-encoding gzip, deflate, br, zstd):`);
+  console.log('');
+  console.log('| resource | type | encoding | transferred | content-length | decoded |');
+  console.log('|---|---|---|---|---|---|');
+  const totals = {};
+  for (const b of l.run.bytes) {
+    console.log(`| ${b.url} | ${b.type} | ${b.encoding} | ${b.transferred} B | ${b.contentLength ?? '—'} | ${b.decoded ?? '—'} B |`);
+    totals[b.type] = (totals[b.type] ?? 0) + b.transferred;
+  }
+  const total = counted.reduce((s, k) => s + (totals[k] ?? 0), 0);
+  console.log('');
+  console.log(`| type | transferred |`);
+  console.log('|---|---|');
+  for (const k of counted) console.log(`| ${k} | ${totals[k] ?? 0} B |`);
+  console.log(`| **total (HTML+JS+wasm+CSS)** | **${total} B** (${kb(total)}) |`);
+  if (totals.other) console.log(`| other (not counted) | ${totals.other} B |`);
+  console.log('');
+  if (l.run.status !== 200 || !Number.isFinite(l.run.hydrated)) failed = true;
+  if (l.checked) {
+    console.log(`Compressed first-load target < 400 KB (${BUDGET_BYTES} B): ${total < BUDGET_BYTES ? 'met' : 'MISSED'}`);
+  } else {
+    console.log(`(not held to the target: ${totals.html ?? 0} B of it is this page's own HTML)`);
+  }
+  console.log('');
+}
+const problems = [...runs, ...firstLoads.map((l) => l.run)].flatMap((r) => r.problems);
 if (problems.length) console.log(`\nBrowser problems: ${[...new Set(problems)].join('; ')}`);
 if (failed) console.log('\nFAILED: a load was not a 200 or the page did not hydrate');
 process.exit(failed ? 1 : 0);
