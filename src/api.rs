@@ -112,8 +112,8 @@ async fn list_executions_inner(pipeline: String, query: ListQuery) -> Result<Exe
         return Err(AppError::NotFound(format!("Pipeline '{}'", pipeline.chars().take(80).collect::<String>())));
     }
     let detail = state
-        .gateway
-        .describe_pipeline(&pipeline)
+        .watchers
+        .pipeline(&pipeline)
         .await
         .map_err(|e| AppError::from_upstream(e, || format!("Pipeline '{pipeline}'")))?;
     let mut statuses = vec![];
@@ -292,7 +292,9 @@ async fn start_context_inner(pipeline: String, from: Option<String>) -> Result<S
     if !events::valid_name(&pipeline) {
         return Err(AppError::NotFound(format!("Pipeline '{}'", pipeline.chars().take(80).collect::<String>())));
     }
-    let detail = state.gateway.describe_pipeline(&pipeline).await.map_err(|e| AppError::from_upstream(e, || format!("Pipeline '{pipeline}'")))?;
+    // The form is built from a description at most a few seconds old; the submission is checked against
+    // a fresh one (actions::start_inner).
+    let detail = state.watchers.pipeline(&pipeline).await.map_err(|e| AppError::from_upstream(e, || format!("Pipeline '{pipeline}'")))?;
     let source = match from.filter(|f| !f.is_empty()) {
         None => None,
         Some(id) => {

@@ -14,6 +14,7 @@ use tower::ServiceExt;
 struct Demo {
     app: Router,
     client: aws_sdk_sagemaker::Client,
+    gateway: Arc<Gateway>,
 }
 
 fn options() -> LeptosOptions {
@@ -46,8 +47,8 @@ async fn demo_app() -> Demo {
     let url = tokio::task::spawn_blocking(shared_emulator).await.unwrap();
     let client = demo::endpoint_client(&url, "us-east-1");
     let gateway = Arc::new(Gateway::new(client.clone(), "test"));
-    let app = router::build(AppState::new(options(), gateway)).await;
-    Demo { app, client }
+    let app = router::build(AppState::new(options(), gateway.clone())).await;
+    Demo { app, client, gateway }
 }
 
 async fn send(app: &Router, req: Request<Body>) -> (StatusCode, String) {
@@ -188,6 +189,31 @@ async fn server_functions_filter_sort_and_page() {
     let page2: stepline::api::ExecutionsPage = serde_json::from_str(&body).unwrap();
     assert_eq!(page.rows[1].summary.display_name.as_deref(), Some("strict-threshold"));
     assert_eq!(page2.rows[0].summary.display_name.as_deref(), Some("capacity-shortage"), "page two starts after the cursor");
+}
+
+#[tokio::test]
+async fn a_list_page_reloaded_within_seconds_costs_no_upstream_call() {
+    let d = demo_app().await;
+    let path = "/pipelines/AbalonePipeline?status=Failed";
+    let (status, first) = get(&d.app, path).await;
+    assert_eq!(status, StatusCode::OK);
+    let (before, t) = (d.gateway.calls(), std::time::Instant::now());
+    for _ in 0..3 {
+        let (status, body) = get(&d.app, path).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body.matches("data-status=\"Failed\"").count(), first.matches("data-status=\"Failed\"").count());
+    }
+    // The pipeline's description and its execution index are both reused for 3 s.
+    if t.elapsed() < std::time::Duration::from_millis(2500) {
+        assert_eq!(d.gateway.calls() - before, 0, "reloads within the freshness window ask SageMaker nothing");
+    }
+    // A pipeline that does not exist is asked every time and never remembered.
+    let before = d.gateway.calls();
+    for _ in 0..2 {
+        let (status, _) = get(&d.app, "/pipelines/NoSuchPipeline").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+    assert_eq!(d.gateway.calls() - before, 2);
 }
 
 #[tokio::test]

@@ -17,7 +17,7 @@ use tokio::sync::watch;
 
 use super::gateway::Gateway;
 pub use crate::model::ExecutionView;
-use crate::model::{ExecStatus, ExecutionSummary, NameValue, Upstream};
+use crate::model::{ExecStatus, ExecutionSummary, NameValue, PipelineDetail, Upstream};
 
 /// Poll interval while an execution runs.
 const RUNNING_EVERY: Duration = Duration::from_secs(2);
@@ -25,6 +25,9 @@ const RUNNING_EVERY: Duration = Duration::from_secs(2);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How long an execution index is fresh enough to answer without a refresh.
 const INDEX_FRESH: Duration = Duration::from_secs(3);
+/// How long a pipeline's description is reused: as long as its index, so a list page is at most that old
+/// in both halves and its reloads cost no upstream call.
+const PIPELINE_FRESH: Duration = INDEX_FRESH;
 /// Finished executions kept in memory.
 const TERMINAL_CACHE: usize = 2_000;
 
@@ -48,6 +51,8 @@ pub struct Watchers {
     executions: Mutex<HashMap<String, Arc<ExecutionWatch>>>,
     finished: Mutex<(HashMap<String, Arc<ExecutionView>>, Vec<String>)>,
     indexes: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Index>>>>,
+    /// Pipeline descriptions by lower-cased name, with when they were asked.
+    pipelines: Mutex<HashMap<String, (Instant, PipelineDetail)>>,
     list_streams: Mutex<HashMap<String, watch::Sender<u64>>>,
     /// Parameters and definitions never change during an execution's life: fetched once.
     parameters: Mutex<HashMap<String, Vec<NameValue>>>,
@@ -67,6 +72,7 @@ impl Watchers {
             executions: Mutex::new(HashMap::new()),
             finished: Mutex::new((HashMap::new(), Vec::new())),
             indexes: Mutex::new(HashMap::new()),
+            pipelines: Mutex::new(HashMap::new()),
             list_streams: Mutex::new(HashMap::new()),
             parameters: Mutex::new(HashMap::new()),
             definitions: Mutex::new(HashMap::new()),
@@ -244,6 +250,20 @@ impl Watchers {
         }
         // Finished: later subscribers are served from the cache. Keep the channel until viewers leave.
         lock(&self.executions).remove(&arn);
+    }
+
+    /// A pipeline's description (name, definition, parallelism), asked again once it is older than
+    /// `PIPELINE_FRESH`. Only pipelines that exist are remembered, so unknown names cannot grow the map.
+    pub async fn pipeline(&self, name: &str) -> Result<PipelineDetail, Upstream> {
+        let key = name.to_lowercase();
+        if let Some((at, detail)) = lock(&self.pipelines).get(&key) {
+            if at.elapsed() <= PIPELINE_FRESH {
+                return Ok(detail.clone());
+            }
+        }
+        let detail = self.gateway.describe_pipeline(name).await?;
+        lock(&self.pipelines).insert(key, (Instant::now(), detail.clone()));
+        Ok(detail)
     }
 
     fn index(&self, pipeline: &str) -> Arc<tokio::sync::Mutex<Index>> {
