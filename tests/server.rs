@@ -346,7 +346,8 @@ async fn hostile_start_forms_are_refused_by_name_and_start_nothing() {
     let mut many: Vec<(&str, &str)> = vec![("form[pipeline]", "AbalonePipeline"), ("form[token]", token)];
     many.extend(fifty_one.iter().map(|k| (k.as_str(), "on")));
     let foreign = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/ControlFlowPipeline/execution/abcdefabcdef";
-    let cases: Vec<(Vec<(&str, &str)>, StatusCode, &str)> = vec![
+    type Case<'a> = (Vec<(&'a str, &'a str)>, StatusCode, &'a str);
+    let cases: Vec<Case> = vec![
         (vec![("form[pipeline]", "AbalonePipeline"), ("form[token]", token), ("form[max_parallel]", "lots")], StatusCode::BAD_REQUEST, "Parallel steps"),
         (vec![("form[pipeline]", "AbalonePipeline"), ("form[token]", token), ("form[params][Nope]", "1")], StatusCode::BAD_REQUEST, "Unknown parameter"),
         (vec![("form[pipeline]", "AbalonePipeline"), ("form[token]", token), ("form[params][MseThreshold]", "six")], StatusCode::BAD_REQUEST, "MseThreshold"),

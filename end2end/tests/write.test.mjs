@@ -82,6 +82,31 @@ test('a double click on Start starts exactly one execution', async () => {
   await context.close();
 });
 
+test('a start SageMaker refuses shows the reason above the form and keeps what was typed', async () => {
+  await scenario({ faults: [{ operation: 'StartPipelineExecution', code: 'ResourceLimitExceeded', message: 'too many executions running', times: 1 }] });
+  const { context, page } = await openPage(browser);
+  const url = `${BASE}/pipelines/AbalonePipeline/start`;
+  await page.goto(url);
+  await waitForHydration(page);
+  await page.getByLabel('Display name').fill('e2e-refused-start');
+  await page.getByLabel('MseThreshold').fill('4.5');
+  await page.getByRole('button', { name: 'Start' }).click();
+  const error = page.getByTestId('form-error');
+  await error.waitFor();
+  assert.match(await error.textContent(), /ResourceLimitExceeded/);
+  assert.match(await error.textContent(), /too many executions running/);
+  assert.equal(page.url(), url);
+  assert.equal(await page.getByLabel('Display name').inputValue(), 'e2e-refused-start');
+  assert.equal(await page.getByLabel('MseThreshold').inputValue(), '4.5');
+  assert.equal((await executions('AbalonePipeline')).filter((x) => x.PipelineExecutionDisplayName === 'e2e-refused-start').length, 0);
+  // Sent again once SageMaker accepts: it starts, once.
+  await page.getByRole('button', { name: 'Start' }).click();
+  await page.waitForURL(/\/executions\/[a-z0-9]+$/);
+  assert.equal((await executions('AbalonePipeline')).filter((x) => x.PipelineExecutionDisplayName === 'e2e-refused-start').length, 1);
+  await scenario({});
+  await context.close();
+});
+
 test('stop a running execution: confirm, see what follows, then it stops', async () => {
   await scenario({ pipelines: { AbalonePipeline: { steps: { AbaloneProcess: { duration: 600 } } } } });
   const started = await call('StartPipelineExecution', { PipelineName: 'AbalonePipeline', PipelineExecutionDisplayName: 'e2e-stop', ClientRequestToken: token('stop') });

@@ -110,7 +110,7 @@ fn offset_label(t: f64) -> String {
         }
     } else if t < 3600.0 {
         let s = t.round() as u64;
-        if s % 60 == 0 {
+        if s.is_multiple_of(60) {
             format!("{}m", s / 60)
         } else {
             format!("{}m{:02}s", s / 60, s % 60)

@@ -46,10 +46,13 @@ struct Index {
     version: u64,
 }
 
+/// Finished executions by ARN, and their ARNs oldest first (the first to go when the cache is full).
+type Finished = (HashMap<String, Arc<ExecutionView>>, Vec<String>);
+
 pub struct Watchers {
     gateway: Arc<Gateway>,
     executions: Mutex<HashMap<String, Arc<ExecutionWatch>>>,
-    finished: Mutex<(HashMap<String, Arc<ExecutionView>>, Vec<String>)>,
+    finished: Mutex<Finished>,
     indexes: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Index>>>>,
     /// Pipeline descriptions by lower-cased name, with when they were asked.
     pipelines: Mutex<HashMap<String, (Instant, PipelineDetail)>>,

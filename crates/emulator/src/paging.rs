@@ -13,7 +13,7 @@ pub fn encode(offset: usize, last_key: &str) -> String {
 }
 
 fn decode(token: &str) -> Option<(usize, String)> {
-    if token.len() % 2 != 0 || token.len() > 8192 {
+    if !token.len().is_multiple_of(2) || token.len() > 8192 {
         return None;
     }
     let bytes: Option<Vec<u8>> = (0..token.len())

@@ -185,16 +185,8 @@ impl Model {
                     }
                 }
             }
-            "boolean" => {
-                if !value.is_boolean() {
-                    found.serialization(path, "a boolean");
-                }
-            }
-            "timestamp" => {
-                if !value.is_number() {
-                    found.serialization(path, "a timestamp in epoch seconds");
-                }
-            }
+            "boolean" if !value.is_boolean() => found.serialization(path, "a boolean"),
+            "timestamp" if !value.is_number() => found.serialization(path, "a timestamp in epoch seconds"),
             _ => {}
         }
     }
