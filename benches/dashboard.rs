@@ -16,7 +16,7 @@
 use std::io::{self, BufRead, Read, Write as _};
 use std::net::SocketAddr;
 use std::process::{Command, ExitCode, Stdio};
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,7 +37,7 @@ const CHILD_ENV: &str = "STEPLINE_BENCH_SSE_CHILD";
 
 type Res<T> = Result<T, String>;
 
-/// The system allocator with a counter of the net bytes allocated while counting is on, so part d can
+/// The server's allocator (mimalloc, as in src/main.rs) with a counter of the net bytes allocated while counting is on, so part d can
 /// report the heap the streams hold next to VmRSS (which a reused free list can hide). Off during the timed
 /// parts: then an allocation costs one uncontended relaxed load more.
 struct Counting;
@@ -53,25 +53,25 @@ fn count(delta: i64) {
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(l) };
+        let p = unsafe { mimalloc::MiMalloc.alloc(l) };
         if !p.is_null() {
             count(l.size() as i64);
         }
         p
     }
     unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc_zeroed(l) };
+        let p = unsafe { mimalloc::MiMalloc.alloc_zeroed(l) };
         if !p.is_null() {
             count(l.size() as i64);
         }
         p
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        unsafe { System.dealloc(p, l) };
+        unsafe { mimalloc::MiMalloc.dealloc(p, l) };
         count(-(l.size() as i64));
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        let q = unsafe { System.realloc(p, l, new) };
+        let q = unsafe { mimalloc::MiMalloc.realloc(p, l, new) };
         if !q.is_null() {
             count(new as i64 - l.size() as i64);
         }

@@ -22,6 +22,10 @@ use aws_sdk_sagemaker::types::{Parameter, PipelineExecutionStatus};
 use aws_sdk_sagemaker::Client;
 use stepline_emulator::{start, EmulatorConfig, RunningEmulator};
 
+// The same allocator as the `stepline-emulator` binary, so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const ABALONE: &str = include_str!("../../../definitions/abalone.json");
 const ROLE: &str = "arn:aws:iam::123456789012:role/SageMakerPipelineRole";
 const PIPELINE: &str = "AbalonePipeline";
