@@ -21,10 +21,14 @@ summary() {
 }
 trap 'summary; rm -f "$results"' EXIT
 
-# Test binaries of earlier commits pile up in the shared target dir (each carries the SDK's debug info);
-# remove the ones not rebuilt for a day before building new ones.
+# Test binaries of earlier commits (each carries the SDK's debug info, up to 1 GB) and incremental caches pile
+# up in the shared target dir: a busy day of commits filled a 90 GB disk. Remove what was not rebuilt for six
+# hours before building new ones; what is removed is rebuilt when next needed.
 if [ -d "$CARGO_TARGET_DIR/debug/deps" ]; then
-  find "$CARGO_TARGET_DIR/debug/deps" -maxdepth 1 -type f -executable ! -name '*.so' -mtime +1 -delete 2>/dev/null || true
+  find "$CARGO_TARGET_DIR/debug/deps" -maxdepth 1 -type f -executable ! -name '*.so' -mmin +360 -delete 2>/dev/null || true
+fi
+if [ -d "$CARGO_TARGET_DIR/debug/incremental" ]; then
+  find "$CARGO_TARGET_DIR/debug/incremental" -mindepth 1 -maxdepth 1 -type d -mmin +360 -exec rm -rf {} + 2>/dev/null || true
 fi
 
 if [ "$part" = all ] || [ "$part" = rust ]; then
