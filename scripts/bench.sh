@@ -2,8 +2,8 @@
 # Performance benchmarks. Builds the release site, runs the server-side bench (benches/dashboard.rs: upstream
 # calls with 1/100 SSE clients, execution page render at 300/2,000 steps, a 5,000-execution list, memory
 # with 200 SSE clients), then starts the release server in demo mode on a free loopback port and measures
-# the 2,000-step execution page in headless Chromium (end2end/bench/interactive.mjs: time to interactive,
-# compressed first-load bytes). Prints both reports. Every step is bounded in time.
+# in headless Chromium (end2end/bench/interactive.mjs) the 2,000-step execution page's time to interactive
+# and the compressed first-load bytes of `/`, a demo execution page and that page. Prints both reports. Every step is bounded in time.
 #
 # The machine may be shared: each cargo / cargo-leptos command waits until no other one runs.
 source "$(dirname "$0")/env.sh"

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
 use crate::actions::{new_token, AnswerCallback, RetryExecution, StopExecution};
-use crate::components::post_form::{PostForm, Posting};
+use crate::components::post_form::{PostError, PostForm, Posting};
 use crate::model::{links, ExecStatus, ExecutionView, StepMetadata, StepRun, StepStatus};
 
 /// What stopping this execution will do, in words: callback steps hold it in Stopping until answered,
@@ -43,7 +43,6 @@ pub fn rerun_disabled(status: &ExecStatus, mode: &str, selected_step: Option<&st
 #[component]
 pub fn ExecutionActions(view: Signal<ExecutionView>, step_types: Callback<String, Option<String>>, selected: Signal<Option<String>>, confirm_stop: Signal<bool>, declared_outputs: Callback<String, Vec<(String, String)>>) -> impl IntoView {
     let (stop, retry) = (Posting::new(), Posting::new());
-    let error_of = |p: Posting| p.error().map(|e| view! { <p class="field-error" role="alert">{e.to_string()}</p> });
     move || {
         let v = view.get();
         let e = v.execution.clone();
@@ -86,7 +85,7 @@ pub fn ExecutionActions(view: Signal<ExecutionView>, step_types: Callback<String
                             <button type="submit" class="danger" disabled=move || stop.pending.get()>"Stop"</button>
                         </PostForm>
                         <a class="button" href=base.clone()>"Cancel"</a>
-                        {move || error_of(stop)}
+                        <PostError posting=stop/>
                     </div>
                 }
                 .into_any()
@@ -103,7 +102,7 @@ pub fn ExecutionActions(view: Signal<ExecutionView>, step_types: Callback<String
                     <label>"Parallel steps "<input type="number" name="max_parallel" min="1" step="1" placeholder="unchanged" size="6"/></label>
                     <button type="submit" class="primary" disabled=move || retry.pending.get()>"Retry"</button>
                 </PostForm>
-                {move || error_of(retry)}
+                <PostError posting=retry/>
             }
         });
         let waiting: Vec<StepRun> = steps
@@ -177,7 +176,6 @@ pub fn CallbackPanel(pipeline: String, id: String, step: StepRun, outputs: Vec<(
             }
         }
     };
-    let err = |p: Posting| p.error().map(|e| view! { <p class="field-error" role="alert">{e.to_string()}</p> });
     let (approve_hidden, reject_hidden) = (hidden("approve"), hidden("reject"));
     view! {
         <section class="callback" data-testid="callback-panel" data-step=step.name.clone()>
@@ -194,8 +192,8 @@ pub fn CallbackPanel(pipeline: String, id: String, step: StepRun, outputs: Vec<(
                     <button type="submit" class="danger" disabled=move || reject.pending.get()>"Reject"</button>
                 </PostForm>
             </div>
-            {move || err(approve)}
-            {move || err(reject)}
+            <PostError posting=approve/>
+            <PostError posting=reject/>
         </section>
     }
 }

@@ -40,6 +40,12 @@ impl Default for Posting {
     }
 }
 
+/// The refusal of a posting's last post, next to its form.
+#[component]
+pub fn PostError(posting: Posting) -> impl IntoView {
+    move || posting.error().map(|e| view! { <p class="field-error" role="alert">{e.to_string()}</p> })
+}
+
 /// `<form method="post" action=to>` whose submit, once hydrated, goes through `posting`. Attributes
 /// given with `attr:` land on the `<form>`.
 #[component]
@@ -87,9 +93,9 @@ pub fn PostForm(
 
 #[cfg(feature = "hydrate")]
 mod send {
+    use http::Method;
     use leptos::server_fn::client::{browser::BrowserClient, Client};
     use leptos::server_fn::error::{FromServerFnError, IntoAppError, ServerFnErrorErr};
-    use http::Method;
     use leptos::server_fn::request::{browser::BrowserFormData, browser::BrowserRequest, ClientReq};
     use leptos::server_fn::response::ClientRes;
 

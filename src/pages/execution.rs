@@ -1,10 +1,9 @@
-
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::codec::Json;
 use crate::api::{get_execution, ExecutionPage as PageData};
+use crate::codec::Json;
 use crate::components::dag::DagView;
 use crate::components::gantt::GanttChart;
 use crate::components::live::{use_event_source, LiveIndicator};

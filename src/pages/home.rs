@@ -2,8 +2,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::codec::Json;
 use crate::api::list_pipelines;
+use crate::codec::Json;
 use crate::components::{error::ErrorPanel, status::StatusBadge, time::Timestamp};
 use crate::model::{classify, links, Lookup};
 

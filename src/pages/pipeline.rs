@@ -2,13 +2,13 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::codec::Json;
 use crate::api::{list_executions, ListQuery, PAGE_SIZES};
+use crate::codec::Json;
 use crate::components::live::{use_event_source, LiveIndicator};
 use crate::components::{error::ErrorPanel, status::StatusBadge, time::Timestamp};
 use crate::layout::timefmt;
-use crate::pages::title::route_title;
 use crate::model::{links, ExecStatus};
+use crate::pages::title::route_title;
 
 /// A pipeline's executions: filtered by status and time on the server, sorted, paged with a cursor, with
 /// chosen parameters as columns. Everything is in the URL, so Back and shared links restore the view.

@@ -6,9 +6,9 @@ use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::codec::Json;
 use crate::actions::{new_token, StartExecution, StartState};
 use crate::api::{start_context, StartPageData};
+use crate::codec::Json;
 use crate::components::error::ErrorPanel;
 use crate::components::post_form::{PostForm, Posting};
 use crate::forms::{check_start, initial_selection, FieldError, RerunMode, StartForm};
