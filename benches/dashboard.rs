@@ -13,10 +13,10 @@
 
 #![recursion_limit = "512"]
 
+use std::alloc::{GlobalAlloc, Layout};
 use std::io::{self, BufRead, Read, Write as _};
 use std::net::SocketAddr;
 use std::process::{Command, ExitCode, Stdio};
-use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -184,9 +184,15 @@ fn parse_response(raw: &[u8]) -> Res<Response> {
     let head = String::from_utf8_lossy(&raw[..end]).into_owned();
     let mut lines = head.split("\r\n");
     let status_line = lines.next().unwrap_or_default();
-    let status: u16 = status_line.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| format!("bad status line {status_line:?}"))?;
-    let headers: Vec<(String, String)> =
-        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())).collect();
+    let status: u16 = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("bad status line {status_line:?}"))?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
     let rest = &raw[end + 4..];
     let chunked = headers.iter().any(|(k, v)| k == "transfer-encoding" && v.to_ascii_lowercase().contains("chunked"));
     let body = if chunked { dechunk(rest)? } else { rest.to_vec() };
@@ -198,7 +204,8 @@ fn dechunk(mut data: &[u8]) -> Res<Vec<u8>> {
     loop {
         let eol = data.windows(2).position(|w| w == b"\r\n").ok_or("truncated chunk size")?;
         let size_text = String::from_utf8_lossy(&data[..eol]);
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16).map_err(|_| format!("bad chunk size {size_text:?}"))?;
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+            .map_err(|_| format!("bad chunk size {size_text:?}"))?;
         data = &data[eol + 2..];
         if size == 0 {
             return Ok(out);
@@ -244,9 +251,12 @@ struct SseStats {
 async fn sse(addr: SocketAddr, path: &str, deadline: tokio::time::Instant, first: impl FnOnce()) -> Res<SseStats> {
     const NEEDLE: &[u8] = b"event: snapshot";
     let s = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-    write_all(&s, request(addr, path, &[("accept", "text/event-stream"), ("cache-control", "no-cache")], false).as_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
+    write_all(
+        &s,
+        request(addr, path, &[("accept", "text/event-stream"), ("cache-control", "no-cache")], false).as_bytes(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let mut stats = SseStats::default();
     let mut first = Some(first);
     let mut buf = vec![0u8; 4096];
@@ -268,7 +278,8 @@ async fn sse(addr: SocketAddr, path: &str, deadline: tokio::time::Instant, first
         window.extend_from_slice(&buf[..n]);
         if !head_done {
             if let Some(sp) = window.iter().position(|b| *b == b' ') {
-                stats.status = String::from_utf8_lossy(&window[sp + 1..(sp + 4).min(window.len())]).parse().unwrap_or(0);
+                stats.status =
+                    String::from_utf8_lossy(&window[sp + 1..(sp + 4).min(window.len())]).parse().unwrap_or(0);
                 head_done = true;
                 if stats.status != 200 {
                     return Ok(stats);
@@ -299,7 +310,8 @@ fn sse_child(spec: &str) -> ExitCode {
         None => return ExitCode::FAILURE,
     };
     let secs: u64 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(60);
-    let paths: Vec<String> = parts.next().unwrap_or("").split(',').filter(|p| !p.is_empty()).map(String::from).collect();
+    let paths: Vec<String> =
+        parts.next().unwrap_or("").split(',').filter(|p| !p.is_empty()).map(String::from).collect();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     // Closing stdin (or the time limit) tells the child to stop.
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -345,12 +357,19 @@ fn sse_child(spec: &str) -> ExitCode {
 fn vm_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
         .unwrap_or(0)
 }
 
 fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg").map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_default()
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
 }
 
 fn id_of(arn: &str) -> String {
@@ -523,7 +542,8 @@ async fn page_renders(b: &Bench) -> Res<(Vec<String>, bool)> {
     let mut runs = vec![];
     for (name, chains) in [("BenchWide300", 60usize), ("BenchWide2000", 400usize)] {
         let def = demo::wide_definition(chains, 5);
-        let steps = serde_json::from_str::<Value>(&def).ok().and_then(|v| v["Steps"].as_array().map(|a| a.len())).unwrap_or(0);
+        let steps =
+            serde_json::from_str::<Value>(&def).ok().and_then(|v| v["Steps"].as_array().map(|a| a.len())).unwrap_or(0);
         create_pipeline(&b.client, name, &def).await?;
         let arn = start(&b.client, name).await?;
         runs.push((name, steps, id_of(&arn)));
@@ -554,7 +574,9 @@ async fn page_renders(b: &Bench) -> Res<(Vec<String>, bool)> {
             sizes.push(size);
             times.push(dt);
         }
-        let rendered_rows = String::from_utf8_lossy(&http_get(b.addr, &path, &[("accept", "text/html")]).await?.body).matches("data-step=").count();
+        let rendered_rows = String::from_utf8_lossy(&http_get(b.addr, &path, &[("accept", "text/html")]).await?.body)
+            .matches("data-step=")
+            .count();
         let gz = http_get(b.addr, &path, &[("accept", "text/html"), ("accept-encoding", "gzip")]).await?;
         let br = http_get(b.addr, &path, &[("accept", "text/html"), ("accept-encoding", "br")]).await?;
         eprintln!("   {name}: {:?} ms", times.iter().map(|d| (ms(*d) * 10.0).round() / 10.0).collect::<Vec<_>>());
@@ -581,13 +603,15 @@ async fn list_5000(b: &Bench) -> Res<Vec<String>> {
     const TOTAL: usize = 5000;
     b.core.set_clock(None, 1.0);
     b.core.set_speed(1e6);
-    let def = json!({"Version": "2020-12-01", "Steps": [{"Name": "S", "Type": "Processing", "Arguments": {}}]}).to_string();
+    let def =
+        json!({"Version": "2020-12-01", "Steps": [{"Name": "S", "Type": "Processing", "Arguments": {}}]}).to_string();
     create_pipeline(&b.client, P, &def).await?;
     let fail = Scenario::parse(&json!({"pipelines": {P: {"steps": {"S": {"fail": {"reason": "x"}}}}}}).to_string())?;
     let t = Instant::now();
     for (count, scenario) in [(FAILED, fail), (TOTAL - FAILED, Scenario::default())] {
         b.core.set_scenario(scenario)?;
-        let results: Vec<Res<String>> = futures::stream::iter(0..count).map(|_| start(&b.client, P)).buffer_unordered(16).collect().await;
+        let results: Vec<Res<String>> =
+            futures::stream::iter(0..count).map(|_| start(&b.client, P)).buffer_unordered(16).collect().await;
         if let Some(Err(e)) = results.into_iter().find(|r| r.is_err()) {
             return Err(e);
         }
@@ -596,7 +620,9 @@ async fn list_5000(b: &Bench) -> Res<Vec<String>> {
     let made = t.elapsed();
     let counts = status_counts(&b.core, P);
     let path = format!("/pipelines/{P}?status=Failed");
-    let get = |path: String| async move { http_get(b.addr, &path, &[("accept", "text/html"), ("accept-encoding", "identity")]).await };
+    let get = |path: String| async move {
+        http_get(b.addr, &path, &[("accept", "text/html"), ("accept-encoding", "identity")]).await
+    };
 
     let before = b.gateway.calls();
     let t = Instant::now();
@@ -604,7 +630,10 @@ async fn list_5000(b: &Bench) -> Res<Vec<String>> {
     let cold_ms = ms(t.elapsed());
     let cold_calls = b.gateway.calls() - before;
     let html = cold.text();
-    let matching = html.find(" executions match").map(|i| html[..i].rsplit('>').next().unwrap_or("").to_string()).unwrap_or_default();
+    let matching = html
+        .find(" executions match")
+        .map(|i| html[..i].rsplit('>').next().unwrap_or("").to_string())
+        .unwrap_or_default();
     let failed_rows = html.matches("data-status=\"Failed\"").count();
 
     let mut warm = vec![];
@@ -717,7 +746,8 @@ async fn sse_memory(b: &Bench) -> Res<Vec<String>> {
     COUNTING.store(true, Ordering::Relaxed);
     let rss_before = vm_rss_kib();
     let heap_before = live_heap_kib();
-    let paths: Vec<String> = (0..CLIENTS).map(|i| format!("/events/pipelines/{P}/executions/{}", ids[i % EXECUTIONS])).collect();
+    let paths: Vec<String> =
+        (0..CLIENTS).map(|i| format!("/events/pipelines/{P}/executions/{}", ids[i % EXECUTIONS])).collect();
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut child = Command::new(exe)
         .env(CHILD_ENV, format!("{};120;{}", b.addr, paths.join(",")))

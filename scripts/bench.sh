@@ -6,8 +6,9 @@
 # and the compressed first-load bytes of `/`, a demo execution page and that page. Prints both reports. Every step is bounded in time.
 #
 # The machine may be shared: each cargo / cargo-leptos command waits until no other one runs.
+# shellcheck source=env.sh
 source "$(dirname "$0")/env.sh"
-cd "$ROOT"
+cd "$ROOT" || exit 1
 
 out="$CARGO_TARGET_DIR/bench"
 mkdir -p "$out"
@@ -60,7 +61,8 @@ for _ in $(seq 1 300); do
   sleep 0.2
 done
 curl -fsS -o /dev/null --max-time 2 "$STEPLINE_URL/healthz" || { cat "$server_log"; echo "the release server did not answer"; exit 1; }
-export STEPLINE_EMULATOR_URL="$(grep -o 'emulator at http://[0-9.:]*' "$server_log" | head -1 | cut -d' ' -f3)"
+STEPLINE_EMULATOR_URL="$(grep -o 'emulator at http://[0-9.:]*' "$server_log" | head -1 | cut -d' ' -f3)"
+export STEPLINE_EMULATOR_URL
 echo "dashboard $STEPLINE_URL, demo emulator $STEPLINE_EMULATOR_URL"
 
 log "browser bench (end2end/bench/interactive.mjs)"

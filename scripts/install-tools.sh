@@ -1,19 +1,45 @@
 #!/usr/bin/env bash
 # Installs what Stepline needs and is missing, from the package registries only. Each tool is skipped when
-# it is already there at the right version, so this is cheap to run every time.
+# it is already there at the right version, so this is cheap to run every time. Every branch that installs
+# prints a line starting with "==> installing"; scripts/test-install.sh runs each of them for real.
+#
+# What counts as present can be pointed elsewhere (that is how the install test makes each branch run):
+#   CHROMIUM        the browser the end-to-end tests launch (default /usr/bin/chromium, Debian's package)
+#   STEPLINE_VENV   the Python virtualenv with boto3 and pytest (default ~/.cache/stepline/venv)
+#   the npm packages live in end2end/node_modules of the checkout the script runs from.
+# shellcheck source=env.sh
 source "$(dirname "$0")/env.sh"
-cd "$ROOT"
+cd "$ROOT" || exit 1
+
+# Debian's packages need root. An environment assignment must follow `env` (or sudo), never an empty
+# variable: `$SUDO VAR=x cmd` with SUDO="" makes the assignment the command word, and fails as root.
+as_root() {
+  if [ "$(id -u)" = 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    echo "installing Debian packages needs root or sudo; as root run: $*" >&2
+    return 1
+  fi
+}
+
+apt_install() {
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"
+}
 
 # The Rust toolchain and the wasm32 target come from rust-toolchain.toml. rustup installs a missing
 # toolchain on first use, but does not add a target to a toolchain that is already there: ask explicitly.
 rustup show active-toolchain >/dev/null 2>&1 || rustup toolchain install
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
-  log "adding the wasm32-unknown-unknown target"
+  log "installing the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
 fi
 
 if [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "$CARGO_LEPTOS_VERSION" ]; then
-  log "installing cargo-leptos $CARGO_LEPTOS_VERSION (no_downloads: it must not fetch binaries itself; ~15 min)"
+  log "installing cargo-leptos $CARGO_LEPTOS_VERSION (no_downloads: it must not fetch binaries itself)"
+  echo "    This compiles about 600 crates once: 14 minutes on 2 cores. Later runs skip it."
   cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
 fi
 
@@ -25,9 +51,17 @@ fi
 
 if [ ! -x "$CHROMIUM" ]; then
   log "installing Chromium from Debian"
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-  $SUDO apt-get update
-  $SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+  apt_install chromium
+  # Debian's package puts it at /usr/bin/chromium; a CHROMIUM pointed elsewhere must be made by its owner.
+  /usr/bin/chromium --version
+fi
+
+# The test command also lints the scripts with Debian's shellcheck.
+missing=()
+command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing ${missing[*]} from Debian"
+  apt_install "${missing[@]}"
 fi
 
 # npm packages: playwright-core (drives Debian's Chromium; never downloads a browser) and binaryen's wasm-opt.
@@ -36,4 +70,13 @@ if [ ! -f "$stamp" ] || ! cmp -s "$ROOT/end2end/package-lock.json" "$stamp"; the
   log "installing end-to-end test packages from npm"
   (cd "$ROOT/end2end" && npm ci --no-audit --no-fund)
   cp "$ROOT/end2end/package-lock.json" "$stamp"
+fi
+
+# The emulator's contract is also checked with boto3 (pytest), from PyPI, in a virtualenv of its own.
+req="$ROOT/crates/emulator/tests/python/requirements.txt"
+if [ ! -x "$STEPLINE_VENV/bin/pytest" ] || ! cmp -s "$req" "$STEPLINE_VENV/.stepline-requirements"; then
+  log "installing boto3 and pytest from PyPI into $STEPLINE_VENV"
+  python3 -m venv "$STEPLINE_VENV"
+  "$STEPLINE_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+  cp "$req" "$STEPLINE_VENV/.stepline-requirements"
 fi

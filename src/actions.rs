@@ -58,7 +58,10 @@ mod server {
 
     /// Finish an action: on success go to `to`; on failure a plain form goes to `back` (which shows the
     /// error), an app call gets the error with its status.
-    pub async fn finish(result: Result<String, AppError>, back: impl FnOnce(&AppError) -> String) -> Result<String, AppError> {
+    pub async fn finish(
+        result: Result<String, AppError>,
+        back: impl FnOnce(&AppError) -> String,
+    ) -> Result<String, AppError> {
         match result {
             Ok(to) => {
                 leptos_axum::redirect(&to);
@@ -95,7 +98,11 @@ pub async fn start_execution(form: StartForm) -> Result<String, AppError> {
             other => vec![FieldError { field: "form".into(), message: other.to_string() }],
         };
         let state = StartState { form: form.clone(), errors };
-        format!("{}/start?state={}", links::pipeline(&pipeline), links::seg(&serde_json::to_string(&state).unwrap_or_default()))
+        format!(
+            "{}/start?state={}",
+            links::pipeline(&pipeline),
+            links::seg(&serde_json::to_string(&state).unwrap_or_default())
+        )
     })
     .await
 }
@@ -116,17 +123,23 @@ async fn start_inner(form: &StartForm) -> Result<String, AppError> {
         .describe_pipeline(&form.pipeline)
         .await
         .map_err(|e| AppError::from_upstream(e, || format!("Pipeline '{}'", form.pipeline)))?;
-    let def = stepline_definition::parse(&detail.definition).map_err(|e| AppError::Invalid(format!("The pipeline's definition cannot be read: {}", e.message)))?;
+    let def = stepline_definition::parse(&detail.definition)
+        .map_err(|e| AppError::Invalid(format!("The pipeline's definition cannot be read: {}", e.message)))?;
     let graph = stepline_definition::Graph::new(&def);
     let req = check_start(form, &def, &graph).map_err(AppError::Form)?;
     let name = detail.summary.name.clone();
     let source_arn = match req.selective.as_ref().and_then(|(_, s)| s.clone()) {
         Some(s) if s.starts_with("arn:") => Some(s),
-        Some(id) if events::valid_id(&id) => Some(state.gateway.execution_arn(&name, &id).await.map_err(AppError::Upstream)?),
+        Some(id) if events::valid_id(&id) => {
+            Some(state.gateway.execution_arn(&name, &id).await.map_err(AppError::Upstream)?)
+        }
         Some(other) => {
             return Err(AppError::Form(vec![FieldError {
                 field: "source".into(),
-                message: format!("Source execution: '{}' is neither an execution id nor an ARN.", other.chars().take(60).collect::<String>()),
+                message: format!(
+                    "Source execution: '{}' is neither an execution id nor an ARN.",
+                    other.chars().take(60).collect::<String>()
+                ),
             }]))
         }
         None => None,
@@ -166,12 +179,20 @@ pub async fn stop_execution(pipeline: String, id: String, token: String) -> Resu
 }
 
 #[server(prefix = "/api", endpoint = "retry")]
-pub async fn retry_execution(pipeline: String, id: String, token: String, max_parallel: String) -> Result<String, AppError> {
+pub async fn retry_execution(
+    pipeline: String,
+    id: String,
+    token: String,
+    max_parallel: String,
+) -> Result<String, AppError> {
     let result = async {
         let parallelism = match max_parallel.trim() {
             "" => None,
             t => Some(t.parse::<i32>().ok().filter(|n| *n >= 1).ok_or_else(|| {
-                AppError::Invalid(format!("Parallel steps: '{}' is not a whole number of at least 1.", t.chars().take(20).collect::<String>()))
+                AppError::Invalid(format!(
+                    "Parallel steps: '{}' is not a whole number of at least 1.",
+                    t.chars().take(20).collect::<String>()
+                ))
             })?),
         };
         let (state, arn) = resolve(&pipeline, &id, &token).await?;
@@ -204,20 +225,34 @@ async fn callback_inner(form: &CallbackForm) -> Result<String, AppError> {
             && matches!(&s.metadata, StepMetadata::Callback { token: Some(t), .. } if *t == form.callback_token)
     });
     if waiting.is_none() {
-        return Err(AppError::Invalid(format!("Step '{}' is not waiting for an answer with this token.", form.step.chars().take(64).collect::<String>())));
+        return Err(AppError::Invalid(format!(
+            "Step '{}' is not waiting for an answer with this token.",
+            form.step.chars().take(64).collect::<String>()
+        )));
     }
     let definition = state.watchers.definition(&arn).await.map_err(AppError::Upstream)?;
     let declared: Vec<(String, String)> = stepline_definition::parse(&definition)
         .ok()
-        .and_then(|d| d.step(&form.step).map(|s| s.output_parameters.iter().map(|o| (o.output_name.clone(), o.output_type.clone())).collect()))
+        .and_then(|d| {
+            d.step(&form.step)
+                .map(|s| s.output_parameters.iter().map(|o| (o.output_name.clone(), o.output_type.clone())).collect())
+        })
         .unwrap_or_default();
     match check_callback(form, &declared).map_err(AppError::Form)? {
-        CallbackAnswer::Approve(outputs) => state.gateway.send_step_success(&form.callback_token, &outputs, &form.token).await,
-        CallbackAnswer::Reject(reason) => state.gateway.send_step_failure(&form.callback_token, &reason, &form.token).await,
+        CallbackAnswer::Approve(outputs) => {
+            state.gateway.send_step_success(&form.callback_token, &outputs, &form.token).await
+        }
+        CallbackAnswer::Reject(reason) => {
+            state.gateway.send_step_failure(&form.callback_token, &reason, &form.token).await
+        }
     }
     .map_err(AppError::Upstream)?;
     state.watchers.touched(&form.pipeline, &arn).await;
-    Ok(server::execution_page(&form.pipeline, &form.id, Some(("notice", if form.decision == "approve" { "approved" } else { "rejected" }))))
+    Ok(server::execution_page(
+        &form.pipeline,
+        &form.id,
+        Some(("notice", if form.decision == "approve" { "approved" } else { "rejected" })),
+    ))
 }
 
 /// Check the common fields of an execution action and find the execution's ARN.
@@ -226,7 +261,13 @@ async fn resolve(pipeline: &str, id: &str, token: &str) -> Result<(crate::server
     use crate::server::{events, identity, state::app_state};
     let _who = identity::current().await;
     let state = app_state()?;
-    let what = || format!("Execution '{}' of pipeline '{}'", id.chars().take(64).collect::<String>(), pipeline.chars().take(80).collect::<String>());
+    let what = || {
+        format!(
+            "Execution '{}' of pipeline '{}'",
+            id.chars().take(64).collect::<String>(),
+            pipeline.chars().take(80).collect::<String>()
+        )
+    };
     if !events::valid_name(pipeline) || !events::valid_id(id) {
         return Err(AppError::NotFound(what()));
     }

@@ -73,7 +73,10 @@ pub fn parse_when(field: &str, text: &str) -> Result<chrono::DateTime<chrono::Ut
     if let Some(d) = crate::layout::timefmt::parse_plain(t) {
         return Ok(d);
     }
-    Err(format!("{field}: '{}' is not a date like 2026-11-23 or 2026-11-23T08:00", t.chars().take(40).collect::<String>()))
+    Err(format!(
+        "{field}: '{}' is not a date like 2026-11-23 or 2026-11-23T08:00",
+        t.chars().take(40).collect::<String>()
+    ))
 }
 
 #[server(prefix = "/api", endpoint = "pipelines", input = leptos::server_fn::codec::Json)]
@@ -88,7 +91,8 @@ async fn list_pipelines_inner() -> Result<PipelinesPage, AppError> {
     let state = app_state()?;
     let pipelines = state.gateway.all_pipelines().await.map_err(AppError::Upstream)?;
     // The newest execution of each pipeline, asked for concurrently.
-    let lasts = futures::future::join_all(pipelines.iter().map(|p| state.gateway.list_executions(&p.name, None, 1))).await;
+    let lasts =
+        futures::future::join_all(pipelines.iter().map(|p| state.gateway.list_executions(&p.name, None, 1))).await;
     let rows = pipelines
         .into_iter()
         .zip(lasts)
@@ -120,14 +124,29 @@ async fn list_executions_inner(pipeline: String, query: ListQuery) -> Result<Exe
     for s in &query.statuses {
         let st = ExecStatus::parse(s);
         if matches!(st, ExecStatus::Other(_)) {
-            return Err(AppError::Invalid(format!("status: '{}' is not an execution status", s.chars().take(40).collect::<String>())));
+            return Err(AppError::Invalid(format!(
+                "status: '{}' is not an execution status",
+                s.chars().take(40).collect::<String>()
+            )));
         }
         statuses.push(st);
     }
     let filter = watch::ListFilter {
         statuses,
-        after: query.after.as_deref().filter(|s| !s.is_empty()).map(|s| parse_when("from", s)).transpose().map_err(AppError::Invalid)?,
-        before: query.before.as_deref().filter(|s| !s.is_empty()).map(|s| parse_when("to", s)).transpose().map_err(AppError::Invalid)?,
+        after: query
+            .after
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|s| parse_when("from", s))
+            .transpose()
+            .map_err(AppError::Invalid)?,
+        before: query
+            .before
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|s| parse_when("to", s))
+            .transpose()
+            .map_err(AppError::Invalid)?,
         oldest_first: query.oldest_first,
     };
     let size = query.size.unwrap_or(50).clamp(1, 200);
@@ -142,7 +161,10 @@ async fn list_executions_inner(pipeline: String, query: ListQuery) -> Result<Exe
         .map(|d| d.parameters.iter().map(|p| p.name.clone()).collect())
         .unwrap_or_default();
     let columns: Vec<String> = query.params.iter().filter(|p| parameter_names.contains(p)).cloned().collect();
-    let extras = futures::future::join_all(page.iter().map(|e| state.watchers.row_extras(&e.arn, e.status.is_terminal(), !columns.is_empty()))).await;
+    let extras = futures::future::join_all(
+        page.iter().map(|e| state.watchers.row_extras(&e.arn, e.status.is_terminal(), !columns.is_empty())),
+    )
+    .await;
     let rows = page
         .into_iter()
         .zip(extras)
@@ -165,7 +187,13 @@ async fn get_execution_inner(pipeline: String, id: String) -> Result<ExecutionPa
     use crate::server::{events, identity, state::app_state};
     let _who = identity::current().await;
     let state = app_state()?;
-    let what = || format!("Execution '{}' of pipeline '{}'", id.chars().take(64).collect::<String>(), pipeline.chars().take(80).collect::<String>());
+    let what = || {
+        format!(
+            "Execution '{}' of pipeline '{}'",
+            id.chars().take(64).collect::<String>(),
+            pipeline.chars().take(80).collect::<String>()
+        )
+    };
     if !events::valid_name(&pipeline) || !events::valid_id(&id) {
         return Err(AppError::NotFound(what()));
     }
@@ -179,7 +207,8 @@ impl ListQuery {
     /// Read the query from URL pairs; repeated `status` and comma-separated values both work.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> ListQuery {
         let mut q = ListQuery::default();
-        let split = |v: &str| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect::<Vec<_>>();
+        let split =
+            |v: &str| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect::<Vec<_>>();
         for (k, v) in pairs {
             match k {
                 "status" => q.statuses.extend(split(v)),
@@ -237,14 +266,19 @@ mod tests {
 
     #[test]
     fn list_queries_round_trip_through_the_url() {
-        let q = ListQuery::from_pairs([("status", "Failed"), ("status", "Stopped,Executing"), ("order", "oldest"), ("size", "25"), ("cols", "MseThreshold")]);
+        let q = ListQuery::from_pairs([
+            ("status", "Failed"),
+            ("status", "Stopped,Executing"),
+            ("order", "oldest"),
+            ("size", "25"),
+            ("cols", "MseThreshold"),
+        ]);
         assert_eq!(q.statuses, vec!["Failed", "Stopped", "Executing"]);
         assert!(q.oldest_first);
         let href = q.href("AbalonePipeline", Some("abc123def456"));
         assert_eq!(href, "/pipelines/AbalonePipeline?status=Failed,Stopped,Executing&order=oldest&size=25&cols=MseThreshold&after=abc123def456");
-        let back = ListQuery::from_pairs(
-            href.split_once('?').unwrap().1.split('&').map(|kv| kv.split_once('=').unwrap()),
-        );
+        let back =
+            ListQuery::from_pairs(href.split_once('?').unwrap().1.split('&').map(|kv| kv.split_once('=').unwrap()));
         assert_eq!(back.statuses, q.statuses);
         assert_eq!(back.cursor.as_deref(), Some("abc123def456"));
     }
@@ -294,7 +328,11 @@ async fn start_context_inner(pipeline: String, from: Option<String>) -> Result<S
     }
     // The form is built from a description at most a few seconds old; the submission is checked against
     // a fresh one (actions::start_inner).
-    let detail = state.watchers.pipeline(&pipeline).await.map_err(|e| AppError::from_upstream(e, || format!("Pipeline '{pipeline}'")))?;
+    let detail = state
+        .watchers
+        .pipeline(&pipeline)
+        .await
+        .map_err(|e| AppError::from_upstream(e, || format!("Pipeline '{pipeline}'")))?;
     let source = match from.filter(|f| !f.is_empty()) {
         None => None,
         Some(id) => {
@@ -302,10 +340,16 @@ async fn start_context_inner(pipeline: String, from: Option<String>) -> Result<S
             if !events::valid_id(&id) {
                 return Err(AppError::NotFound(what()));
             }
-            let arn = state.gateway.execution_arn(&detail.summary.name, &id).await.map_err(|e| AppError::from_upstream(e, what))?;
+            let arn = state
+                .gateway
+                .execution_arn(&detail.summary.name, &id)
+                .await
+                .map_err(|e| AppError::from_upstream(e, what))?;
             let view = state.watchers.execution(&arn).await.map_err(|e| AppError::from_upstream(e, what))?;
             let steps = view.steps.clone().unwrap_or_default();
-            let names = |want: &dyn Fn(&StepStatus) -> bool| steps.iter().filter(|s| want(&s.status)).map(|s| s.name.clone()).collect::<Vec<_>>();
+            let names = |want: &dyn Fn(&StepStatus) -> bool| {
+                steps.iter().filter(|s| want(&s.status)).map(|s| s.name.clone()).collect::<Vec<_>>()
+            };
             Some(SourceExecution {
                 id: id.clone(),
                 arn: arn.clone(),

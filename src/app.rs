@@ -10,7 +10,9 @@ use leptos_router::{
 use crate::components::shortcuts::Shortcuts;
 use crate::components::theme::ThemeToggle;
 use crate::components::time::{TimeZoneChoice, TimeZoneToggle};
-use crate::pages::{execution::ExecutionPage, home::HomePage, not_found::NotFound, pipeline::PipelinePage, start::StartPage};
+use crate::pages::{
+    execution::ExecutionPage, home::HomePage, not_found::NotFound, pipeline::PipelinePage, start::StartPage,
+};
 
 const THEME_BOOT: &str = "try{var t=localStorage.getItem('stepline-theme');if(t==='light'||t==='dark')document.documentElement.dataset.theme=t}catch(e){}";
 

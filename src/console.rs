@@ -52,7 +52,11 @@ pub fn job_logs(kind: JobKind, arn: &str) -> Option<String> {
     };
     Some(console(
         region,
-        &format!("cloudwatch/home?region={region}#logsV2:log-groups/log-group/{}/log-events$3FlogStreamNameFilter$3D{}", cw(group), cw(name)),
+        &format!(
+            "cloudwatch/home?region={region}#logsV2:log-groups/log-group/{}/log-events$3FlogStreamNameFilter$3D{}",
+            cw(group),
+            cw(name)
+        ),
     ))
 }
 
@@ -65,7 +69,13 @@ pub fn lambda_links(arn: &str) -> Option<(String, String)> {
     let name = name.split(':').next().unwrap_or(name);
     Some((
         console(region, &format!("lambda/home?region={region}#/functions/{name}")),
-        console(region, &format!("cloudwatch/home?region={region}#logsV2:log-groups/log-group/{}", cw(&format!("/aws/lambda/{name}")))),
+        console(
+            region,
+            &format!(
+                "cloudwatch/home?region={region}#logsV2:log-groups/log-group/{}",
+                cw(&format!("/aws/lambda/{name}"))
+            ),
+        ),
     ))
 }
 
@@ -90,7 +100,10 @@ mod tests {
     #[test]
     fn lambda_links() {
         let (page, logs) = super::lambda_links("arn:aws:lambda:us-east-1:123456789012:function:score-batch").unwrap();
-        assert_eq!(page, "https://us-east-1.console.aws.amazon.com/lambda/home?region=us-east-1#/functions/score-batch");
+        assert_eq!(
+            page,
+            "https://us-east-1.console.aws.amazon.com/lambda/home?region=us-east-1#/functions/score-batch"
+        );
         assert!(logs.ends_with("log-group/$252Faws$252Flambda$252Fscore-batch"));
     }
 }

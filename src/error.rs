@@ -1,8 +1,8 @@
 //! The error type of every server function: what went wrong, in words a person can act on.
 
-use serde::{Deserialize, Serialize};
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
 
 use crate::model::Upstream;
 
@@ -53,7 +53,8 @@ pub fn answer<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     if let Err(e) = &result {
         let status = e.status();
         let rendering_page = leptos::prelude::use_context::<leptos_axum::ResponseOptions>().is_some()
-            && leptos::prelude::use_context::<axum::http::request::Parts>().is_some_and(|p| !p.uri.path().starts_with("/api/"));
+            && leptos::prelude::use_context::<axum::http::request::Parts>()
+                .is_some_and(|p| !p.uri.path().starts_with("/api/"));
         if !rendering_page || status == axum::http::StatusCode::NOT_FOUND {
             if let Some(r) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
                 r.set_status(status);
@@ -69,7 +70,9 @@ impl std::fmt::Display for AppError {
             AppError::NotFound(what) => write!(f, "{what} was not found"),
             AppError::Upstream(u) => write!(f, "{u}"),
             AppError::Invalid(m) => write!(f, "{m}"),
-            AppError::Form(errors) => write!(f, "{}", errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" ")),
+            AppError::Form(errors) => {
+                write!(f, "{}", errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" "))
+            }
             AppError::Server(m) => write!(f, "{m}"),
         }
     }

@@ -80,14 +80,20 @@ pub fn check_start(form: &StartForm, def: &Definition, graph: &Graph) -> Result<
         ));
     }
     if form.description.chars().count() > 3072 {
-        errors.push(err("description", format!("Description: {} characters, at most 3072.", form.description.chars().count())));
+        errors.push(err(
+            "description",
+            format!("Description: {} characters, at most 3072.", form.description.chars().count()),
+        ));
     }
     let parallelism = match form.max_parallel.trim() {
         "" => None,
         t => match t.parse::<i32>() {
             Ok(n) if n >= 1 => Some(n),
             _ => {
-                errors.push(err("max_parallel", format!("Parallel steps: '{}' is not a whole number of at least 1.", short(t))));
+                errors.push(err(
+                    "max_parallel",
+                    format!("Parallel steps: '{}' is not a whole number of at least 1.", short(t)),
+                ));
                 None
             }
         },
@@ -125,13 +131,15 @@ pub fn check_start(form: &StartForm, def: &Definition, graph: &Graph) -> Result<
                     if p.default.as_deref() != Some(v) && v.chars().count() <= 1024 {
                         overrides.push((p.name.clone(), v.to_string()));
                     } else if v.chars().count() > 1024 {
-                        errors.push(err(format!("params[{}]", p.name), format!("{}: at most 1024 characters.", p.name)));
+                        errors
+                            .push(err(format!("params[{}]", p.name), format!("{}: at most 1024 characters.", p.name)));
                     }
                 }
             },
         }
     }
-    let chosen: Vec<String> = form.steps.iter().filter(|(_, v)| !v.is_empty() && v.as_str() != "off").map(|(k, _)| k.clone()).collect();
+    let chosen: Vec<String> =
+        form.steps.iter().filter(|(_, v)| !v.is_empty() && v.as_str() != "off").map(|(k, _)| k.clone()).collect();
     let selective = if chosen.is_empty() {
         None
     } else {
@@ -198,14 +206,21 @@ pub fn check_callback(form: &CallbackForm, declared: &[(String, String)]) -> Res
                 errors.push(err("reason", format!("Reason: {} characters, at most 256.", reason.chars().count())));
             }
             if errors.is_empty() {
-                return Ok(CallbackAnswer::Reject(if reason.is_empty() { "Rejected in Stepline".into() } else { reason.to_string() }));
+                return Ok(CallbackAnswer::Reject(if reason.is_empty() {
+                    "Rejected in Stepline".into()
+                } else {
+                    reason.to_string()
+                }));
             }
         }
         "approve" => {
             let mut outputs = vec![];
             for (name, value) in &form.outputs {
                 let Some((_, ty)) = declared.iter().find(|(n, _)| n == name) else {
-                    errors.push(err(format!("outputs[{}]", short(name)), format!("Output '{}' is not declared by this step.", short(name))));
+                    errors.push(err(
+                        format!("outputs[{}]", short(name)),
+                        format!("Output '{}' is not declared by this step.", short(name)),
+                    ));
                     continue;
                 };
                 let v = value.trim();
@@ -220,7 +235,8 @@ pub fn check_callback(form: &CallbackForm, declared: &[(String, String)]) -> Res
                     _ => true,
                 };
                 if !v.is_empty() && !typed {
-                    errors.push(err(format!("outputs[{name}]"), format!("{name}: '{}' is not a valid {ty}.", short(v))));
+                    errors
+                        .push(err(format!("outputs[{name}]"), format!("{name}: '{}' is not a valid {ty}.", short(v))));
                     continue;
                 }
                 if !v.is_empty() {
@@ -289,7 +305,16 @@ mod tests {
         f.params.insert("<script>".into(), "1".into());
         let e = check_start(&f, &d, &g).unwrap_err();
         let fields: Vec<&str> = e.iter().map(|x| x.field.as_str()).collect();
-        for want in ["token", "display_name", "max_parallel", "version", "description", "params[MseThreshold]", "params[ProcessingInstanceCount]", "params[<script>]"] {
+        for want in [
+            "token",
+            "display_name",
+            "max_parallel",
+            "version",
+            "description",
+            "params[MseThreshold]",
+            "params[ProcessingInstanceCount]",
+            "params[<script>]",
+        ] {
             assert!(fields.contains(&want), "{want} not reported: {e:?}");
         }
         let m = &e.iter().find(|x| x.field == "params[MseThreshold]").unwrap().message;
@@ -331,9 +356,17 @@ mod tests {
     #[test]
     fn callback_answers() {
         let declared = vec![("approved".to_string(), "Boolean".to_string())];
-        let mut f = CallbackForm { callback_token: "AbCdEf1234".into(), token: "t".repeat(40), decision: "approve".into(), ..Default::default() };
+        let mut f = CallbackForm {
+            callback_token: "AbCdEf1234".into(),
+            token: "t".repeat(40),
+            decision: "approve".into(),
+            ..Default::default()
+        };
         f.outputs.insert("approved".into(), "true".into());
-        assert_eq!(check_callback(&f, &declared).unwrap(), CallbackAnswer::Approve(vec![("approved".into(), "true".into())]));
+        assert_eq!(
+            check_callback(&f, &declared).unwrap(),
+            CallbackAnswer::Approve(vec![("approved".into(), "true".into())])
+        );
         f.outputs.insert("approved".into(), "perhaps".into());
         f.outputs.insert("extra".into(), "1".into());
         let e = check_callback(&f, &declared).unwrap_err();
@@ -399,11 +432,22 @@ impl RerunMode {
 
 /// The steps a re-run mode starts with, in definition order. `failed`/`succeeded` are step names of the
 /// source execution; `picked` are names from the URL.
-pub fn initial_selection(def: &Definition, graph: &Graph, mode: RerunMode, step: Option<&str>, picked: &[String], failed: &[String], succeeded: &[String]) -> Vec<String> {
+pub fn initial_selection(
+    def: &Definition,
+    graph: &Graph,
+    mode: RerunMode,
+    step: Option<&str>,
+    picked: &[String],
+    failed: &[String],
+    succeeded: &[String],
+) -> Vec<String> {
     let idx = |names: &[String]| names.iter().filter_map(|n| def.index_of(n)).collect::<Vec<usize>>();
     let chosen = match mode {
         RerunMode::Selected => idx(picked),
-        RerunMode::Downstream => step.and_then(|s| def.index_of(s)).map(|i| stepline_definition::with_downstream(graph, i)).unwrap_or_default(),
+        RerunMode::Downstream => step
+            .and_then(|s| def.index_of(s))
+            .map(|i| stepline_definition::with_downstream(graph, i))
+            .unwrap_or_default(),
         RerunMode::FromFailure => stepline_definition::from_failure(graph, &idx(failed), &idx(succeeded)),
     };
     let mut chosen = chosen;
@@ -445,7 +489,8 @@ mod rerun_tests {
         let from_failure = initial_selection(&d, &g, RerunMode::FromFailure, None, &[], &failed, &ok);
         assert_eq!(from_failure.first().map(String::as_str), Some("AbaloneEval"));
         assert!(!from_failure.contains(&"AbaloneTrain".to_string()));
-        let picked = initial_selection(&d, &g, RerunMode::Selected, None, &["AbaloneTrain".into(), "Ghost".into()], &[], &[]);
+        let picked =
+            initial_selection(&d, &g, RerunMode::Selected, None, &["AbaloneTrain".into(), "Ghost".into()], &[], &[]);
         assert_eq!(picked, vec!["AbaloneTrain"]);
     }
 }

@@ -206,12 +206,31 @@ pub enum JobKind {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum StepMetadata {
     None,
-    Job { kind: JobKind, arn: String },
-    Condition { outcome: Option<bool> },
-    Callback { token: Option<String>, queue_url: Option<String>, outputs: Vec<NameValue> },
-    Lambda { arn: Option<String>, outputs: Vec<NameValue> },
-    Fail { message: Option<String> },
-    Emr { cluster_id: Option<String>, step_id: Option<String>, step_name: Option<String>, log_path: Option<String> },
+    Job {
+        kind: JobKind,
+        arn: String,
+    },
+    Condition {
+        outcome: Option<bool>,
+    },
+    Callback {
+        token: Option<String>,
+        queue_url: Option<String>,
+        outputs: Vec<NameValue>,
+    },
+    Lambda {
+        arn: Option<String>,
+        outputs: Vec<NameValue>,
+    },
+    Fail {
+        message: Option<String>,
+    },
+    Emr {
+        cluster_id: Option<String>,
+        step_id: Option<String>,
+        step_name: Option<String>,
+        log_path: Option<String>,
+    },
     Check {
         kind: String,
         check_type: Option<String>,
@@ -224,7 +243,10 @@ pub enum StepMetadata {
         register_new_baseline: Option<bool>,
     },
     /// A kind this version does not render specially; its name and ARN if it has one.
-    Other { kind: String, arn: Option<String> },
+    Other {
+        kind: String,
+        arn: Option<String>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -346,14 +368,23 @@ mod tests {
             classify(" arn:aws:sagemaker:us-east-1:123456789012:pipeline/abalone/execution/abc123def456 "),
             Lookup::Execution { pipeline: "abalone".into(), id: "abc123def456".into() }
         );
-        assert_eq!(classify("arn:aws:sagemaker:us-east-1:123456789012:pipeline/Abalone"), Lookup::Pipeline("Abalone".into()));
+        assert_eq!(
+            classify("arn:aws:sagemaker:us-east-1:123456789012:pipeline/Abalone"),
+            Lookup::Pipeline("Abalone".into())
+        );
         assert_eq!(classify("aba"), Lookup::Search("aba".into()));
-        assert_eq!(classify("arn:aws:sagemaker:us-east-1:1:pipeline/"), Lookup::Search("arn:aws:sagemaker:us-east-1:1:pipeline/".into()));
+        assert_eq!(
+            classify("arn:aws:sagemaker:us-east-1:1:pipeline/"),
+            Lookup::Search("arn:aws:sagemaker:us-east-1:1:pipeline/".into())
+        );
     }
 
     #[test]
     fn links_are_canonical_and_escaped() {
-        assert_eq!(links::execution("AbalonePipeline", "abc123def456"), "/pipelines/AbalonePipeline/executions/abc123def456");
+        assert_eq!(
+            links::execution("AbalonePipeline", "abc123def456"),
+            "/pipelines/AbalonePipeline/executions/abc123def456"
+        );
         assert_eq!(links::pipeline("a b/<c>"), "/pipelines/a%20b%2F%3Cc%3E");
         assert_eq!(
             links::execution_arn("arn:aws:sagemaker:us-east-1:1:pipeline/P/execution/x1").as_deref(),
@@ -389,11 +420,15 @@ impl Upstream {
     /// ValidationException ("… does not exist") rather than ResourceNotFound.
     pub fn is_not_found(&self) -> bool {
         self.code == "ResourceNotFound"
-            || (self.code == "ValidationException" && (self.message.contains("does not exist") || self.message.contains("not found")))
+            || (self.code == "ValidationException"
+                && (self.message.contains("does not exist") || self.message.contains("not found")))
     }
 
     pub fn is_throttling(&self) -> bool {
-        matches!(self.code.as_str(), "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded")
+        matches!(
+            self.code.as_str(),
+            "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded"
+        )
     }
 }
 

@@ -63,7 +63,14 @@ async fn get(app: &Router, path: &str) -> (StatusCode, String) {
 }
 
 async fn api(app: &Router, endpoint: &str, json: &str) -> (StatusCode, String) {
-    send(app, Request::post(format!("/api/{endpoint}")).header("content-type", "application/json").body(Body::from(json.to_string())).unwrap()).await
+    send(
+        app,
+        Request::post(format!("/api/{endpoint}"))
+            .header("content-type", "application/json")
+            .body(Body::from(json.to_string()))
+            .unwrap(),
+    )
+    .await
 }
 
 async fn ids_of(client: &aws_sdk_sagemaker::Client, pipeline: &str) -> Vec<(String, String)> {
@@ -72,7 +79,10 @@ async fn ids_of(client: &aws_sdk_sagemaker::Client, pipeline: &str) -> Vec<(Stri
         .iter()
         .map(|s| {
             let arn = s.pipeline_execution_arn().unwrap();
-            (s.pipeline_execution_display_name().unwrap_or_default().to_string(), arn.rsplit('/').next().unwrap().to_string())
+            (
+                s.pipeline_execution_display_name().unwrap_or_default().to_string(),
+                arn.rsplit('/').next().unwrap().to_string(),
+            )
         })
         .collect()
 }
@@ -93,9 +103,12 @@ async fn pages_render_completely_on_the_server() {
 
     let ids = ids_of(&d.client, "AbalonePipeline").await;
     let (_, strict) = ids.iter().find(|(n, _)| n == "strict-threshold").unwrap();
-    let (status, html) = get(&d.app, &format!("/pipelines/AbalonePipeline/executions/{strict}?tab=steps&step=AbaloneMSEFail")).await;
+    let (status, html) =
+        get(&d.app, &format!("/pipelines/AbalonePipeline/executions/{strict}?tab=steps&step=AbaloneMSEFail")).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("Execution failed due to MSE &gt; 3.0") || html.contains("Execution failed due to MSE > 3.0"));
+    assert!(
+        html.contains("Execution failed due to MSE &gt; 3.0") || html.contains("Execution failed due to MSE > 3.0")
+    );
     assert!(html.contains("data-testid=\"step-table\""));
     assert!(html.contains("data-testid=\"step-detail\""));
 }
@@ -110,10 +123,12 @@ async fn missing_things_are_404_and_bad_input_is_400() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, body) = api(&d.app, "execution", r#"{"pipeline": "<script>", "id": "x"}"#).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-    let (status, body) = api(&d.app, "executions", r#"{"pipeline": "AbalonePipeline", "query": {"statuses": ["Sideways"]}}"#).await;
+    let (status, body) =
+        api(&d.app, "executions", r#"{"pipeline": "AbalonePipeline", "query": {"statuses": ["Sideways"]}}"#).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body.contains("'Sideways' is not an execution status"), "{body}");
-    let (status, body) = api(&d.app, "executions", r#"{"pipeline": "AbalonePipeline", "query": {"after": "yesterday"}}"#).await;
+    let (status, body) =
+        api(&d.app, "executions", r#"{"pipeline": "AbalonePipeline", "query": {"after": "yesterday"}}"#).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let (status, body) = api(&d.app, "executions", r#"{"pipeline": 42}"#).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "wrong types are the caller's error: {body}");
@@ -127,11 +142,25 @@ async fn a_pasted_arn_redirects_before_any_page_renders() {
     let (_, id) = ids_of(&d.client, "AbalonePipeline").await[0].clone();
     let arn = format!("arn:aws:sagemaker:us-east-1:123456789012:pipeline/AbalonePipeline/execution/{id}");
     for _ in 0..20 {
-        let res = d.app.clone().oneshot(Request::get(format!("/?q={}", urlencode(&arn))).body(Body::empty()).unwrap()).await.unwrap();
+        let res = d
+            .app
+            .clone()
+            .oneshot(Request::get(format!("/?q={}", urlencode(&arn))).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::FOUND);
         assert_eq!(res.headers()["location"], format!("/pipelines/AbalonePipeline/executions/{id}").as_str());
     }
-    let res = d.app.clone().oneshot(Request::get("/?q=arn%3Aaws%3Asagemaker%3Aus-east-1%3A1%3Apipeline%2FAbalonePipeline").body(Body::empty()).unwrap()).await.unwrap();
+    let res = d
+        .app
+        .clone()
+        .oneshot(
+            Request::get("/?q=arn%3Aaws%3Asagemaker%3Aus-east-1%3A1%3Apipeline%2FAbalonePipeline")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
     assert_eq!(res.headers()["location"], "/pipelines/AbalonePipeline");
     // Plain words and hostile text are a search on the page, not a redirect.
     for q in ["abalone", "%3Cscript%3E", "arn%3Aaws%3Asagemaker%3A%0D%0ALocation%3A%20evil", "%FF%FE"] {
@@ -150,12 +179,28 @@ async fn pages_rendered_concurrently_all_answer_with_their_titles() {
     let id = ids_of(&d.client, "AbalonePipeline").await[0].1.clone();
     let pages = [
         ("/pipelines/NoSuchPipeline".to_string(), StatusCode::NOT_FOUND, "<title>NoSuchPipeline · Stepline</title>"),
-        ("/pipelines/AbalonePipeline/executions/zzzzzzzzzzzz".to_string(), StatusCode::NOT_FOUND, "<title>zzzzzzzzzzzz · AbalonePipeline · Stepline</title>"),
-        ("/pipelines/%3Cscript%3E/executions/x".to_string(), StatusCode::NOT_FOUND, "<title>x · &lt;script&gt; · Stepline</title>"),
-        ("/pipelines/AbalonePipeline/start".to_string(), StatusCode::OK, "<title>Start AbalonePipeline · Stepline</title>"),
+        (
+            "/pipelines/AbalonePipeline/executions/zzzzzzzzzzzz".to_string(),
+            StatusCode::NOT_FOUND,
+            "<title>zzzzzzzzzzzz · AbalonePipeline · Stepline</title>",
+        ),
+        (
+            "/pipelines/%3Cscript%3E/executions/x".to_string(),
+            StatusCode::NOT_FOUND,
+            "<title>x · &lt;script&gt; · Stepline</title>",
+        ),
+        (
+            "/pipelines/AbalonePipeline/start".to_string(),
+            StatusCode::OK,
+            "<title>Start AbalonePipeline · Stepline</title>",
+        ),
         (format!("/pipelines/AbalonePipeline/executions/{id}"), StatusCode::OK, "· AbalonePipeline · Stepline</title>"),
         // A name that tries to close the title and open a script stays text.
-        ("/pipelines/%3C%2Ftitle%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E".to_string(), StatusCode::NOT_FOUND, "<title>&lt;/title&gt;&lt;script&gt;alert(1)&lt;/script&gt; · Stepline</title>"),
+        (
+            "/pipelines/%3C%2Ftitle%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E".to_string(),
+            StatusCode::NOT_FOUND,
+            "<title>&lt;/title&gt;&lt;script&gt;alert(1)&lt;/script&gt; · Stepline</title>",
+        ),
     ];
     let mut tasks = tokio::task::JoinSet::new();
     for round in 0..60 {
@@ -177,7 +222,12 @@ async fn pages_rendered_concurrently_all_answer_with_their_titles() {
 #[tokio::test]
 async fn server_functions_filter_sort_and_page() {
     let d = demo_app().await;
-    let (status, body) = api(&d.app, "executions", r#"{"pipeline": "AbalonePipeline", "query": {"size": 2, "oldest_first": true, "params": ["MseThreshold"]}}"#).await;
+    let (status, body) = api(
+        &d.app,
+        "executions",
+        r#"{"pipeline": "AbalonePipeline", "query": {"size": 2, "oldest_first": true, "params": ["MseThreshold"]}}"#,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let page: stepline::api::ExecutionsPage = serde_json::from_str(&body).unwrap();
     assert_eq!(page.rows.len(), 2);
@@ -185,10 +235,21 @@ async fn server_functions_filter_sort_and_page() {
     assert_eq!(page.rows[0].params, vec![Some("6.0".to_string())]);
     assert!(page.rows[0].end.is_some(), "finished rows carry their end");
     let next = page.next_cursor.unwrap();
-    let (_, body) = api(&d.app, "executions", &format!(r#"{{"pipeline": "AbalonePipeline", "query": {{"size": 2, "oldest_first": true, "cursor": "{next}"}}}}"#)).await;
+    let (_, body) = api(
+        &d.app,
+        "executions",
+        &format!(
+            r#"{{"pipeline": "AbalonePipeline", "query": {{"size": 2, "oldest_first": true, "cursor": "{next}"}}}}"#
+        ),
+    )
+    .await;
     let page2: stepline::api::ExecutionsPage = serde_json::from_str(&body).unwrap();
     assert_eq!(page.rows[1].summary.display_name.as_deref(), Some("strict-threshold"));
-    assert_eq!(page2.rows[0].summary.display_name.as_deref(), Some("capacity-shortage"), "page two starts after the cursor");
+    assert_eq!(
+        page2.rows[0].summary.display_name.as_deref(),
+        Some("capacity-shortage"),
+        "page two starts after the cursor"
+    );
 }
 
 #[tokio::test]
@@ -224,7 +285,11 @@ async fn the_execution_stream_sends_a_snapshot() {
     let res = d
         .app
         .clone()
-        .oneshot(Request::get(format!("/events/pipelines/ControlFlowPipeline/executions/{waiting}")).body(Body::empty()).unwrap())
+        .oneshot(
+            Request::get(format!("/events/pipelines/ControlFlowPipeline/executions/{waiting}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
@@ -233,7 +298,8 @@ async fn the_execution_stream_sends_a_snapshot() {
     use futures::StreamExt;
     let mut text = String::new();
     while !text.contains("\n\n") {
-        let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), body.next()).await.unwrap().unwrap().unwrap();
+        let chunk =
+            tokio::time::timeout(std::time::Duration::from_secs(10), body.next()).await.unwrap().unwrap().unwrap();
         text.push_str(&String::from_utf8_lossy(&chunk));
     }
     assert!(text.starts_with("event: snapshot\ndata: {"), "{text}");
@@ -247,7 +313,8 @@ async fn moto_like() -> (String, stepline_emulator::RunningEmulator) {
     let emulator = demo::start_emulator().await.unwrap();
     let app = stepline_emulator::server::router(emulator.core()).layer(axum::middleware::from_fn(
         |req: axum::extract::Request, next: axum::middleware::Next| async move {
-            let is_steps = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()) == Some("SageMaker.ListPipelineExecutionSteps");
+            let is_steps = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok())
+                == Some("SageMaker.ListPipelineExecutionSteps");
             if is_steps {
                 return axum::response::Response::builder()
                     .status(500)
@@ -276,7 +343,8 @@ async fn an_endpoint_without_steps_gives_a_clear_note_not_a_broken_page() {
         .send()
         .await
         .unwrap();
-    let arn = client.start_pipeline_execution().pipeline_name("P").send().await.unwrap().pipeline_execution_arn.unwrap();
+    let arn =
+        client.start_pipeline_execution().pipeline_name("P").send().await.unwrap().pipeline_execution_arn.unwrap();
     let app = router::build(AppState::new(options(), Arc::new(Gateway::new(client, "moto-like")))).await;
     let (status, html) = get(&app, &format!("/pipelines/P/executions/{}", arn.rsplit('/').next().unwrap())).await;
     assert_eq!(status, StatusCode::OK);
@@ -296,7 +364,12 @@ async fn a_dead_endpoint_and_access_denied_are_shown_with_their_codes() {
     let client = demo::endpoint_client(&emulator.endpoint_url(), "us-east-1");
     emulator
         .core()
-        .set_scenario(stepline_emulator::Scenario::parse(r#"{"faults": [{"operation": "ListPipelines", "code": "AccessDeniedException"}]}"#).unwrap())
+        .set_scenario(
+            stepline_emulator::Scenario::parse(
+                r#"{"faults": [{"operation": "ListPipelines", "code": "AccessDeniedException"}]}"#,
+            )
+            .unwrap(),
+        )
         .unwrap();
     let app = router::build(AppState::new(options(), Arc::new(Gateway::new(client, "denied")))).await;
     let (_, html) = get(&app, "/").await;
@@ -306,12 +379,14 @@ async fn a_dead_endpoint_and_access_denied_are_shown_with_their_codes() {
     assert_eq!(status, StatusCode::BAD_GATEWAY);
 }
 
-async fn form_post(app: &Router, endpoint: &str, fields: &[(&str, &str)], accept: &str) -> (StatusCode, String, Option<String>) {
-    let body: String = fields
-        .iter()
-        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
-        .collect::<Vec<_>>()
-        .join("&");
+async fn form_post(
+    app: &Router,
+    endpoint: &str,
+    fields: &[(&str, &str)],
+    accept: &str,
+) -> (StatusCode, String, Option<String>) {
+    let body: String =
+        fields.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&");
     let res = app
         .clone()
         .oneshot(
@@ -332,7 +407,13 @@ async fn form_post(app: &Router, endpoint: &str, fields: &[(&str, &str)], accept
 
 fn urlencode(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -348,18 +429,72 @@ async fn hostile_start_forms_are_refused_by_name_and_start_nothing() {
     let foreign = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/ControlFlowPipeline/execution/abcdefabcdef";
     type Case<'a> = (Vec<(&'a str, &'a str)>, StatusCode, &'a str);
     let cases: Vec<Case> = vec![
-        (vec![("form[pipeline]", "AbalonePipeline"), ("form[token]", token), ("form[max_parallel]", "lots")], StatusCode::BAD_REQUEST, "Parallel steps"),
-        (vec![("form[pipeline]", "AbalonePipeline"), ("form[token]", token), ("form[params][Nope]", "1")], StatusCode::BAD_REQUEST, "Unknown parameter"),
-        (vec![("form[pipeline]", "AbalonePipeline"), ("form[token]", token), ("form[params][MseThreshold]", "six")], StatusCode::BAD_REQUEST, "MseThreshold"),
-        (vec![("form[pipeline]", "AbalonePipeline"), ("form[token]", token), ("form[params][TrainingInstanceType]", &long)], StatusCode::BAD_REQUEST, "at most 1024"),
-        (vec![("form[pipeline]", "AbalonePipeline"), ("form[token]", token), ("form[display_name]", "<script>alert('x')</script>")], StatusCode::BAD_REQUEST, "Display name"),
-        (vec![("form[pipeline]", "AbalonePipeline"), ("form[token]", token), ("form[description]", &long)], StatusCode::BAD_REQUEST, "Description"),
+        (
+            vec![("form[pipeline]", "AbalonePipeline"), ("form[token]", token), ("form[max_parallel]", "lots")],
+            StatusCode::BAD_REQUEST,
+            "Parallel steps",
+        ),
+        (
+            vec![("form[pipeline]", "AbalonePipeline"), ("form[token]", token), ("form[params][Nope]", "1")],
+            StatusCode::BAD_REQUEST,
+            "Unknown parameter",
+        ),
+        (
+            vec![("form[pipeline]", "AbalonePipeline"), ("form[token]", token), ("form[params][MseThreshold]", "six")],
+            StatusCode::BAD_REQUEST,
+            "MseThreshold",
+        ),
+        (
+            vec![
+                ("form[pipeline]", "AbalonePipeline"),
+                ("form[token]", token),
+                ("form[params][TrainingInstanceType]", &long),
+            ],
+            StatusCode::BAD_REQUEST,
+            "at most 1024",
+        ),
+        (
+            vec![
+                ("form[pipeline]", "AbalonePipeline"),
+                ("form[token]", token),
+                ("form[display_name]", "<script>alert('x')</script>"),
+            ],
+            StatusCode::BAD_REQUEST,
+            "Display name",
+        ),
+        (
+            vec![("form[pipeline]", "AbalonePipeline"), ("form[token]", token), ("form[description]", &long)],
+            StatusCode::BAD_REQUEST,
+            "Description",
+        ),
         (vec![("form[pipeline]", "AbalonePipeline"), ("form[token]", "short")], StatusCode::BAD_REQUEST, "out of date"),
         (many, StatusCode::BAD_REQUEST, "between 1 and 50"),
-        (vec![("form[pipeline]", "AbalonePipeline"), ("form[token]", token), ("form[steps][AbaloneTrain]", "on"), ("form[source]", foreign)], StatusCode::BAD_GATEWAY, "ControlFlowPipeline"),
-        (vec![("form[pipeline]", "AbalonePipeline"), ("form[token]", token), ("form[steps][AbaloneTrain]", "on"), ("form[source]", "'; DROP TABLE x; --")], StatusCode::BAD_REQUEST, "Source execution"),
+        (
+            vec![
+                ("form[pipeline]", "AbalonePipeline"),
+                ("form[token]", token),
+                ("form[steps][AbaloneTrain]", "on"),
+                ("form[source]", foreign),
+            ],
+            StatusCode::BAD_GATEWAY,
+            "ControlFlowPipeline",
+        ),
+        (
+            vec![
+                ("form[pipeline]", "AbalonePipeline"),
+                ("form[token]", token),
+                ("form[steps][AbaloneTrain]", "on"),
+                ("form[source]", "'; DROP TABLE x; --"),
+            ],
+            StatusCode::BAD_REQUEST,
+            "Source execution",
+        ),
         (vec![("form[pipeline]", "../../etc/passwd"), ("form[token]", token)], StatusCode::NOT_FOUND, "NotFound"),
-        (vec![("form[pipeline]", "AbalonePipeline"), ("form[token]", token), ("form[params]", "not-a-map")], StatusCode::BAD_REQUEST, ""),
+        (
+            vec![("form[pipeline]", "AbalonePipeline"), ("form[token]", token), ("form[params]", "not-a-map")],
+            StatusCode::BAD_REQUEST,
+            "",
+        ),
     ];
     for (fields, status, needle) in cases {
         let (got, body, _) = form_post(&d.app, "start", &fields, "application/json").await;
@@ -392,7 +527,11 @@ async fn a_plain_form_post_is_redirected_with_what_was_typed_or_to_the_new_execu
     let location = location.unwrap();
     assert!(location.starts_with("/pipelines/AbalonePipeline/start?state="), "{location}");
     assert!(location.contains("bad%20name"), "what was typed comes back: {location}");
-    let fields = [("form[pipeline]", "AbalonePipeline"), ("form[token]", token.as_str()), ("form[display_name]", "plain-form-ok")];
+    let fields = [
+        ("form[pipeline]", "AbalonePipeline"),
+        ("form[token]", token.as_str()),
+        ("form[display_name]", "plain-form-ok"),
+    ];
     let (status, _, location) = form_post(&d.app, "start", &fields, "text/html").await;
     assert_eq!(status, StatusCode::FOUND);
     let first = location.unwrap();
@@ -408,15 +547,34 @@ async fn hostile_stop_retry_and_callback_requests() {
     let token = "hostile-token-0123456789abcdef0123456789";
     let ids = ids_of(&d.client, "AbalonePipeline").await;
     let (_, finished) = ids.iter().find(|(n, _)| n == "nightly-baseline").unwrap();
-    let (status, body, _) = form_post(&d.app, "stop", &[("pipeline", "AbalonePipeline"), ("id", "../../x"), ("token", token)], "application/json").await;
+    let (status, body, _) = form_post(
+        &d.app,
+        "stop",
+        &[("pipeline", "AbalonePipeline"), ("id", "../../x"), ("token", token)],
+        "application/json",
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-    let (status, body, _) = form_post(&d.app, "stop", &[("pipeline", "AbalonePipeline"), ("id", finished), ("token", token)], "application/json").await;
+    let (status, body, _) = form_post(
+        &d.app,
+        "stop",
+        &[("pipeline", "AbalonePipeline"), ("id", finished), ("token", token)],
+        "application/json",
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
     assert!(body.contains("ConflictException"), "stopping a finished execution says why: {body}");
-    let (status, body, _) = form_post(&d.app, "retry", &[("pipeline", "AbalonePipeline"), ("id", finished), ("token", token), ("max_parallel", "-3")], "application/json").await;
+    let (status, body, _) = form_post(
+        &d.app,
+        "retry",
+        &[("pipeline", "AbalonePipeline"), ("id", finished), ("token", token), ("max_parallel", "-3")],
+        "application/json",
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body.contains("Parallel steps"), "{body}");
-    let (status, body, _) = form_post(&d.app, "retry", &[("pipeline", "AbalonePipeline"), ("id", finished)], "application/json").await;
+    let (status, body, _) =
+        form_post(&d.app, "retry", &[("pipeline", "AbalonePipeline"), ("id", finished)], "application/json").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "a missing field is the caller's error: {body}");
     // A callback form naming a step that is not waiting, or a token that is not that step's, is refused.
     let cf = ids_of(&d.client, "ControlFlowPipeline").await;
@@ -431,7 +589,8 @@ async fn hostile_stop_retry_and_callback_requests() {
             ("form[decision]", "approve"),
         ]
     };
-    let (status, body, _) = form_post(&d.app, "callback", &callback("AAAAAAAAAA", "ManualApproval"), "application/json").await;
+    let (status, body, _) =
+        form_post(&d.app, "callback", &callback("AAAAAAAAAA", "ManualApproval"), "application/json").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body.contains("not waiting for an answer with this token"), "{body}");
     let (status, _, _) = form_post(&d.app, "callback", &callback("<b>\"'</b>", "ScoreBatch"), "application/json").await;

@@ -33,15 +33,25 @@ pub fn rerun_disabled(status: &ExecStatus, mode: &str, selected_step: Option<&st
     let finished = matches!(status, ExecStatus::Succeeded | ExecStatus::Failed | ExecStatus::Stopped);
     match mode {
         "same" => None,
-        "selected" | "downstream" | "failure" if !finished => Some("Selective runs reuse outputs of a Succeeded, Failed or Stopped execution; this one is not finished."),
-        "downstream" if selected_step.is_none() => Some("Select a step first (click it in the timeline, the graph or the table)."),
+        "selected" | "downstream" | "failure" if !finished => {
+            Some("Selective runs reuse outputs of a Succeeded, Failed or Stopped execution; this one is not finished.")
+        }
+        "downstream" if selected_step.is_none() => {
+            Some("Select a step first (click it in the timeline, the graph or the table).")
+        }
         "failure" if *status != ExecStatus::Failed => Some("Only a failed execution can be re-run from its failure."),
         _ => None,
     }
 }
 
 #[component]
-pub fn ExecutionActions(view: Signal<ExecutionView>, step_types: Callback<String, Option<String>>, selected: Signal<Option<String>>, confirm_stop: Signal<bool>, declared_outputs: Callback<String, Vec<(String, String)>>) -> impl IntoView {
+pub fn ExecutionActions(
+    view: Signal<ExecutionView>,
+    step_types: Callback<String, Option<String>>,
+    selected: Signal<Option<String>>,
+    confirm_stop: Signal<bool>,
+    declared_outputs: Callback<String, Vec<(String, String)>>,
+) -> impl IntoView {
     let (stop, retry) = (Posting::new(), Posting::new());
     move || {
         let v = view.get();
@@ -107,7 +117,10 @@ pub fn ExecutionActions(view: Signal<ExecutionView>, step_types: Callback<String
         });
         let waiting: Vec<StepRun> = steps
             .iter()
-            .filter(|s| s.status == StepStatus::Executing && matches!(&s.metadata, StepMetadata::Callback { token: Some(_), .. }))
+            .filter(|s| {
+                s.status == StepStatus::Executing
+                    && matches!(&s.metadata, StepMetadata::Callback { token: Some(_), .. })
+            })
             .cloned()
             .collect();
         let callbacks = waiting
@@ -210,12 +223,24 @@ mod tests {
     #[test]
     fn stopping_explains_callbacks_and_lambdas() {
         let steps = vec![running("ManualApproval"), running("ScoreBatch"), running("Train")];
-        let types = |n: &str| Some(match n { "ManualApproval" => "Callback", "ScoreBatch" => "Lambda", _ => "Training" }.to_string());
+        let types = |n: &str| {
+            Some(
+                match n {
+                    "ManualApproval" => "Callback",
+                    "ScoreBatch" => "Lambda",
+                    _ => "Training",
+                }
+                .to_string(),
+            )
+        };
         let c = stop_consequences(&steps, &types);
         assert_eq!(c.len(), 2);
         assert!(c[0].contains("stays Stopping until it is approved or rejected"));
         assert!(c[1].contains("runs to its end or its timeout"));
-        assert_eq!(stop_consequences(&[running("Train")], &types), vec!["Running jobs are stopped; no new step starts."]);
+        assert_eq!(
+            stop_consequences(&[running("Train")], &types),
+            vec!["Running jobs are stopped; no new step starts."]
+        );
     }
 
     #[test]

@@ -8,10 +8,18 @@ use crate::model::StepRun;
 /// The pipeline definition as a graph (SVG), each node coloured by its run's status. Steps that never ran
 /// in a finished execution (a branch not taken, or after a failure) are drawn as skipped.
 #[component]
-pub fn DagView(definition: String, steps: Vec<StepRun>, finished: bool, selected: Option<String>, href_for: Callback<String, String>) -> impl IntoView {
+pub fn DagView(
+    definition: String,
+    steps: Vec<StepRun>,
+    finished: bool,
+    selected: Option<String>,
+    href_for: Callback<String, String>,
+) -> impl IntoView {
     let def = match stepline_definition::parse(&definition) {
         Ok(d) => d,
-        Err(e) => return view! { <p class="muted">{format!("The definition cannot be drawn: {}", e.message)}</p> }.into_any(),
+        Err(e) => {
+            return view! { <p class="muted">{format!("The definition cannot be drawn: {}", e.message)}</p> }.into_any()
+        }
     };
     let graph = stepline_definition::Graph::new(&def);
     let d = dag::layout(&def, &graph);
@@ -37,8 +45,15 @@ pub fn DagView(definition: String, steps: Vec<StepRun>, finished: bool, selected
                 None if finished => ("skipped", "Not run".to_string()),
                 None => ("pending", "Pending".to_string()),
             };
-            let class = format!("node tone-{tone}{}", if selected.as_deref() == Some(n.name.as_str()) { " selected" } else { "" });
-            let label = if n.name.chars().count() > 24 { format!("{}…", n.name.chars().take(23).collect::<String>()) } else { n.name.clone() };
+            let class = format!(
+                "node tone-{tone}{}",
+                if selected.as_deref() == Some(n.name.as_str()) { " selected" } else { "" }
+            );
+            let label = if n.name.chars().count() > 24 {
+                format!("{}…", n.name.chars().take(23).collect::<String>())
+            } else {
+                n.name.clone()
+            };
             view! {
                 <a href=href_for.run(n.name.clone()) class=class data-step=n.name.clone() data-state=state.clone()>
                     <title>{format!("{} ({}) · {}", n.name, n.step_type, state)}</title>

@@ -15,7 +15,9 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
         AppError::NotFound(what) => ("Not found".to_string(), format!("{what} was not found.")),
         AppError::Upstream(u) => (u.code.clone(), u.message.clone()),
         AppError::Invalid(m) => ("Invalid request".to_string(), m.clone()),
-        AppError::Form(errors) => ("Invalid request".to_string(), errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join(" ")),
+        AppError::Form(errors) => {
+            ("Invalid request".to_string(), errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join(" "))
+        }
         AppError::Server(m) => ("Error".to_string(), m.clone()),
     };
     view! {

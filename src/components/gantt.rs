@@ -8,7 +8,13 @@ use crate::model::StepRun;
 /// The step Gantt chart as SVG: a row per step run, status colours, running bars to `now`, cache hits,
 /// retries and condition outcomes marked. Each row links to the step (`href_for(step)`).
 #[component]
-pub fn GanttChart(steps: Vec<StepRun>, now: DateTime<Utc>, zoom: u32, selected: Option<String>, href_for: Callback<String, String>) -> impl IntoView {
+pub fn GanttChart(
+    steps: Vec<StepRun>,
+    now: DateTime<Utc>,
+    zoom: u32,
+    selected: Option<String>,
+    href_for: Callback<String, String>,
+) -> impl IntoView {
     let g = gantt::layout(&steps, now, zoom);
     let total_w = LABEL_WIDTH + g.width + 20.0;
     let height = g.height + 4.0;

@@ -29,7 +29,11 @@ impl Link {
 
 /// Open an EventSource on `url` after hydration and call `on_event(name, data)` for each event named in
 /// `events`. The `end` event closes the stream for good.
-pub fn use_event_source(url: String, events: &'static [&'static str], on_event: impl Fn(&str, String) + 'static) -> RwSignal<Link> {
+pub fn use_event_source(
+    url: String,
+    events: &'static [&'static str],
+    on_event: impl Fn(&str, String) + 'static,
+) -> RwSignal<Link> {
     let state = RwSignal::new(Link::Static);
     #[cfg(feature = "hydrate")]
     {

@@ -114,7 +114,8 @@ mod send {
         let status = <_ as ClientRes<AppError>>::status(&res);
         let body = <_ as ClientRes<AppError>>::try_into_bytes(res).await?;
         if (200..300).contains(&status) {
-            serde_json::from_slice::<String>(&body).map_err(|e| ServerFnErrorErr::Deserialization(e.to_string()).into_app_error())
+            serde_json::from_slice::<String>(&body)
+                .map_err(|e| ServerFnErrorErr::Deserialization(e.to_string()).into_app_error())
         } else {
             Err(AppError::de(body))
         }

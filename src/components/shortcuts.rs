@@ -47,7 +47,8 @@ pub fn execution_key(query: &str, key: &str, steps_in_order: &[String]) -> Optio
             if steps_in_order.is_empty() {
                 return None;
             }
-            let cur = get(&pairs, "step").and_then(|s| steps_in_order.iter().position(|x| crate::model::links::seg(x) == s));
+            let cur =
+                get(&pairs, "step").and_then(|s| steps_in_order.iter().position(|x| crate::model::links::seg(x) == s));
             let next = match (cur, key) {
                 (None, _) => 0,
                 (Some(i), "j") => (i + 1).min(steps_in_order.len() - 1),
@@ -97,18 +98,33 @@ pub fn Shortcuts() -> impl IntoView {
                 "?" => open.update(|o| *o = !*o),
                 "g" => pending_g.set_value(true),
                 "/" => {
-                    if let Some(input) = doc.query_selector("input[type=search]").ok().flatten().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+                    if let Some(input) = doc
+                        .query_selector("input[type=search]")
+                        .ok()
+                        .flatten()
+                        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+                    {
                         ev.prevent_default();
                         let _ = input.focus();
                     }
                 }
                 "t" => {
-                    if let Some(b) = doc.query_selector("[data-testid=tz-toggle]").ok().flatten().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+                    if let Some(b) = doc
+                        .query_selector("[data-testid=tz-toggle]")
+                        .ok()
+                        .flatten()
+                        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+                    {
                         b.click();
                     }
                 }
                 "d" => {
-                    if let Some(b) = doc.query_selector("[data-testid=theme-toggle]").ok().flatten().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+                    if let Some(b) = doc
+                        .query_selector("[data-testid=theme-toggle]")
+                        .ok()
+                        .flatten()
+                        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+                    {
                         b.click();
                     }
                 }
@@ -126,7 +142,11 @@ pub fn Shortcuts() -> impl IntoView {
                     let mut steps = vec![];
                     if let Ok(list) = doc.query_selector_all(".run-main [data-step]") {
                         for i in 0..list.length() {
-                            if let Some(name) = list.item(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok()).and_then(|e| e.get_attribute("data-step")) {
+                            if let Some(name) = list
+                                .item(i)
+                                .and_then(|n| n.dyn_into::<web_sys::Element>().ok())
+                                .and_then(|e| e.get_attribute("data-step"))
+                            {
                                 if !steps.contains(&name) {
                                     steps.push(name);
                                 }
@@ -142,7 +162,8 @@ pub fn Shortcuts() -> impl IntoView {
         });
         on_cleanup(move || handle.remove());
     }
-    let rows = SHORTCUTS.iter().map(|(k, what)| view! { <tr><th><kbd>{*k}</kbd></th><td>{*what}</td></tr> }).collect_view();
+    let rows =
+        SHORTCUTS.iter().map(|(k, what)| view! { <tr><th><kbd>{*k}</kbd></th><td>{*what}</td></tr> }).collect_view();
     view! {
         <div class="shortcuts" class:open=move || open.get() data-testid="shortcuts" role="dialog" aria-label="Keyboard shortcuts" hidden=move || !open.get()>
             <h2>"Keyboard shortcuts"</h2>

@@ -9,7 +9,12 @@ use crate::model::{links, JobKind, NameValue, StepMetadata, StepRun};
 
 /// Every step run in a table, newest first as the service lists them.
 #[component]
-pub fn StepTable(steps: Vec<StepRun>, now: DateTime<Utc>, selected: Option<String>, href_for: Callback<String, String>) -> impl IntoView {
+pub fn StepTable(
+    steps: Vec<StepRun>,
+    now: DateTime<Utc>,
+    selected: Option<String>,
+    href_for: Callback<String, String>,
+) -> impl IntoView {
     let rows = steps
         .into_iter()
         .map(|s| {
@@ -93,7 +98,10 @@ fn outputs_table(outputs: Vec<NameValue>) -> impl IntoView {
     if outputs.is_empty() {
         return view! { <p class="muted">"No output parameters yet."</p> }.into_any();
     }
-    let rows = outputs.into_iter().map(|o| view! { <tr><th>{o.name}</th><td class="mono copyable">{o.value}</td></tr> }).collect_view();
+    let rows = outputs
+        .into_iter()
+        .map(|o| view! { <tr><th>{o.name}</th><td class="mono copyable">{o.value}</td></tr> })
+        .collect_view();
     view! { <table class="kv"><tbody>{rows}</tbody></table> }.into_any()
 }
 

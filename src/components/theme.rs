@@ -55,11 +55,8 @@ pub fn ThemeToggle() -> impl IntoView {
         {
             let document = document();
             if first.is_none() {
-                if let Some(stored) = window()
-                    .local_storage()
-                    .ok()
-                    .flatten()
-                    .and_then(|s| s.get_item("stepline-theme").ok().flatten())
+                if let Some(stored) =
+                    window().local_storage().ok().flatten().and_then(|s| s.get_item("stepline-theme").ok().flatten())
                 {
                     theme.set(Theme::parse(&stored));
                 }

@@ -59,13 +59,18 @@ pub fn layout(def: &Definition, graph: &Graph) -> Dag {
     }
     for sweep in 0..4 {
         let forward = sweep % 2 == 0;
-        let order: Vec<usize> = if forward { (1..depth).collect() } else { (0..depth.saturating_sub(1)).rev().collect() };
+        let order: Vec<usize> =
+            if forward { (1..depth).collect() } else { (0..depth.saturating_sub(1)).rev().collect() };
         for l in order {
             let mut keyed: Vec<(f64, usize)> = columns[l]
                 .iter()
                 .map(|&i| {
                     let neigh = if forward { graph.upstream(i) } else { graph.downstream(i) };
-                    let key = if neigh.is_empty() { pos[i] } else { neigh.iter().map(|&j| pos[j]).sum::<f64>() / neigh.len() as f64 };
+                    let key = if neigh.is_empty() {
+                        pos[i]
+                    } else {
+                        neigh.iter().map(|&j| pos[j]).sum::<f64>() / neigh.len() as f64
+                    };
                     (key, i)
                 })
                 .collect();
@@ -88,7 +93,14 @@ pub fn layout(def: &Definition, graph: &Graph) -> Dag {
             let y = MARGIN + offset + k as f64 * (NODE_H + GAP_Y);
             xy.insert(i, (x, y));
             let sd = &def.steps[i];
-            nodes.push(Node { name: sd.name.clone(), step_type: sd.step_type.clone(), x, y, layer: l, branch: sd.branch.as_ref().map(|b| b.outcome) });
+            nodes.push(Node {
+                name: sd.name.clone(),
+                step_type: sd.step_type.clone(),
+                x,
+                y,
+                layer: l,
+                branch: sd.branch.as_ref().map(|b| b.outcome),
+            });
         }
     }
     let mut edges = vec![];
@@ -98,7 +110,8 @@ pub fn layout(def: &Definition, graph: &Graph) -> Dag {
             let (sx, sy) = (x1 + NODE_W, y1 + NODE_H / 2.0);
             let (ex, ey) = (x2, y2 + NODE_H / 2.0);
             let mid = (sx + ex) / 2.0;
-            let branch = def.steps[to].branch.as_ref().filter(|b| b.condition == def.steps[from].name).map(|b| b.outcome);
+            let branch =
+                def.steps[to].branch.as_ref().filter(|b| b.condition == def.steps[from].name).map(|b| b.outcome);
             edges.push(Edge {
                 from: def.steps[from].name.clone(),
                 to: def.steps[to].name.clone(),
@@ -150,7 +163,9 @@ mod tests {
     fn wide_graphs_stack_within_a_layer() {
         let mut steps = vec![r#"{"Name": "Root", "Type": "Processing", "Arguments": {}}"#.to_string()];
         for i in 0..50 {
-            steps.push(format!(r#"{{"Name": "Leaf{i}", "Type": "Processing", "Arguments": {{}}, "DependsOn": ["Root"]}}"#));
+            steps.push(format!(
+                r#"{{"Name": "Leaf{i}", "Type": "Processing", "Arguments": {{}}, "DependsOn": ["Root"]}}"#
+            ));
         }
         let text = format!(r#"{{"Version": "2020-12-01", "Steps": [{}]}}"#, steps.join(","));
         let def = stepline_definition::parse(&text).unwrap();

@@ -89,7 +89,8 @@ pub fn layout(steps: &[StepRun], now: DateTime<Utc>, zoom: u32) -> Gantt {
 
 /// Ticks at a round interval, about one per 110 pixels.
 fn ticks(span_secs: f64, scale: f64) -> Vec<Tick> {
-    const STEPS: [f64; 16] = [0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0];
+    const STEPS: [f64; 16] =
+        [0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0];
     let want = 110.0 / scale.max(1e-9);
     let step = STEPS.iter().copied().find(|s| *s >= want).unwrap_or_else(|| (want / 3600.0).ceil() * 3600.0);
     let mut out = vec![];
@@ -175,7 +176,8 @@ mod tests {
 
     #[test]
     fn thousands_of_steps_lay_out() {
-        let steps: Vec<StepRun> = (0..2000).map(|i| run(&format!("S{i}"), i, Some(i + 30), StepStatus::Succeeded)).collect();
+        let steps: Vec<StepRun> =
+            (0..2000).map(|i| run(&format!("S{i}"), i, Some(i + 30), StepStatus::Succeeded)).collect();
         let g = layout(&steps, DateTime::from_timestamp(1_800_010_000, 0).unwrap(), 1);
         assert_eq!(g.bars.len(), 2000);
         assert_eq!(g.bars[1999].row, 1999);

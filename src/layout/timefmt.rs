@@ -50,7 +50,9 @@ pub fn parse_plain(text: &str) -> Option<DateTime<Utc>> {
         Some((d, t)) => (d, Some(t)),
         None => (text, None),
     };
-    let number = |s: &str, digits: usize| (s.len() == digits && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse::<u32>().ok()).flatten();
+    let number = |s: &str, digits: usize| {
+        (s.len() == digits && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse::<u32>().ok()).flatten()
+    };
     let mut ymd = date.split('-');
     let (y, m, d) = (number(ymd.next()?, 4)?, number(ymd.next()?, 2)?, number(ymd.next()?, 2)?);
     if ymd.next().is_some() {
@@ -103,7 +105,20 @@ mod tests {
         let at = |s: &str| parse_plain(s).map(|t| t.to_rfc3339());
         assert_eq!(at("2026-11-23"), Some("2026-11-23T00:00:00+00:00".into()));
         assert_eq!(at("2026-11-23T08:05"), Some("2026-11-23T08:05:00+00:00".into()));
-        for bad in ["", "2026-11", "2026-13-01", "2026-02-30", "2026-11-23T25:00", "2026-11-23T08", "26-11-23", "2026-11-23-1", "2026-1-23", "+026-11-23", "2026-11-23T08:05:00", "２０２６-11-23"] {
+        for bad in [
+            "",
+            "2026-11",
+            "2026-13-01",
+            "2026-02-30",
+            "2026-11-23T25:00",
+            "2026-11-23T08",
+            "26-11-23",
+            "2026-11-23-1",
+            "2026-1-23",
+            "+026-11-23",
+            "2026-11-23T08:05:00",
+            "２０２６-11-23",
+        ] {
             assert_eq!(parse_plain(bad), None, "{bad}");
         }
     }

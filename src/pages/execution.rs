@@ -62,7 +62,11 @@ pub fn ExecutionPage() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     // `at` changes after each action here, so the page asks again for what the action changed.
     let nonce = move || query.read().get("at");
-    let data = Resource::<_, Json>::new_with_options(move || (pipeline(), id(), nonce()), |(p, i, _)| get_execution(p, i), false);
+    let data = Resource::<_, Json>::new_with_options(
+        move || (pipeline(), id(), nonce()),
+        |(p, i, _)| get_execution(p, i),
+        false,
+    );
     let state = move || {
         let q = query.read();
         ViewState::from_query(q.get_str("tab"), q.get_str("step"), q.get_str("zoom"))
@@ -84,7 +88,11 @@ pub fn ExecutionPage() -> impl IntoView {
 }
 
 #[component]
-fn ExecutionBody(page: PageData, state: Signal<ViewState>, query: leptos::prelude::Memo<leptos_router::params::ParamsMap>) -> impl IntoView {
+fn ExecutionBody(
+    page: PageData,
+    state: Signal<ViewState>,
+    query: leptos::prelude::Memo<leptos_router::params::ParamsMap>,
+) -> impl IntoView {
     let base = links::execution(&page.view.execution.pipeline_name, &page.view.execution.id);
     let view_signal = RwSignal::new(page.view.clone());
     let definition = page.definition.clone();
@@ -94,7 +102,18 @@ fn ExecutionBody(page: PageData, state: Signal<ViewState>, query: leptos::prelud
         .map(|d| {
             d.steps
                 .iter()
-                .map(|s| (s.name.clone(), (s.step_type.clone(), s.output_parameters.iter().map(|o| (o.output_name.clone(), o.output_type.clone())).collect())))
+                .map(|s| {
+                    (
+                        s.name.clone(),
+                        (
+                            s.step_type.clone(),
+                            s.output_parameters
+                                .iter()
+                                .map(|o| (o.output_name.clone(), o.output_type.clone()))
+                                .collect(),
+                        ),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -317,7 +336,10 @@ mod tests {
     fn view_state_reads_and_writes_the_url() {
         let s = ViewState::from_query(Some("graph"), Some("AbaloneTrain"), Some("4"));
         assert_eq!(s.tab, "graph");
-        assert_eq!(s.href("/pipelines/P/executions/x", None, None, None), "/pipelines/P/executions/x?tab=graph&step=AbaloneTrain&zoom=4");
+        assert_eq!(
+            s.href("/pipelines/P/executions/x", None, None, None),
+            "/pipelines/P/executions/x?tab=graph&step=AbaloneTrain&zoom=4"
+        );
         assert_eq!(s.href("/b", Some("steps"), Some(None), Some(1)), "/b?tab=steps");
         let junk = ViewState::from_query(Some("<script>"), Some(""), Some("999"));
         assert_eq!(junk, ViewState { tab: "gantt", step: None, zoom: 1 });

@@ -104,7 +104,10 @@ mod tests {
             redirect_for("arn:aws:sagemaker:us-east-1:123456789012:pipeline/P/execution/abc123def456").as_deref(),
             Some("/pipelines/P/executions/abc123def456")
         );
-        assert_eq!(redirect_for("arn:aws:sagemaker:us-east-1:123456789012:pipeline/P").as_deref(), Some("/pipelines/P"));
+        assert_eq!(
+            redirect_for("arn:aws:sagemaker:us-east-1:123456789012:pipeline/P").as_deref(),
+            Some("/pipelines/P")
+        );
         assert_eq!(redirect_for("abalone"), None);
     }
 }

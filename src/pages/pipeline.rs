@@ -26,19 +26,27 @@ pub fn PipelinePage() -> impl IntoView {
     // The first event only tells the version the rendered page already shows.
     let version = RwSignal::new(0u64);
     let baseline = StoredValue::new(None::<u64>);
-    let live = use_event_source(format!("/events/pipelines/{}/executions", links::seg(&pipeline())), &["changed"], move |_, data| {
-        if let Ok(v) = data.parse::<u64>() {
-            match baseline.get_value() {
-                None => baseline.set_value(Some(v)),
-                Some(b) if b != v => {
-                    baseline.set_value(Some(v));
-                    version.set(v);
+    let live = use_event_source(
+        format!("/events/pipelines/{}/executions", links::seg(&pipeline())),
+        &["changed"],
+        move |_, data| {
+            if let Ok(v) = data.parse::<u64>() {
+                match baseline.get_value() {
+                    None => baseline.set_value(Some(v)),
+                    Some(b) if b != v => {
+                        baseline.set_value(Some(v));
+                        version.set(v);
+                    }
+                    Some(_) => {}
                 }
-                Some(_) => {}
             }
-        }
-    });
-    let data = Resource::<_, Json>::new_with_options(move || (pipeline(), list_query(), version.get()), |(p, q, _)| list_executions(p, q), false);
+        },
+    );
+    let data = Resource::<_, Json>::new_with_options(
+        move || (pipeline(), list_query(), version.get()),
+        |(p, q, _)| list_executions(p, q),
+        false,
+    );
     view! {
         <Title text=route_title(params, |p| p.get("pipeline").unwrap_or_default())/>
         <nav class="crumbs"><a href="/">"Pipelines"</a>" / "<span>{pipeline}</span></nav>

@@ -48,7 +48,13 @@ pub fn StartPage() -> impl IntoView {
 }
 
 #[component]
-fn StartBody(ctx: StartPageData, state: Option<StartState>, mode: Option<RerunMode>, step: Option<String>, picked: Vec<String>) -> impl IntoView {
+fn StartBody(
+    ctx: StartPageData,
+    state: Option<StartState>,
+    mode: Option<RerunMode>,
+    step: Option<String>,
+    picked: Vec<String>,
+) -> impl IntoView {
     let def = match stepline_definition::parse(&ctx.pipeline.definition) {
         Ok(d) => d,
         Err(e) => return view! { <div class="error-panel">{format!("The pipeline's definition cannot be read: {}", e.message)}</div> }.into_any(),
@@ -61,12 +67,24 @@ fn StartBody(ctx: StartPageData, state: Option<StartState>, mode: Option<RerunMo
         None => {
             let mut f = StartForm { pipeline: name.clone(), token: new_token(), ..Default::default() };
             for p in &def.parameters {
-                let from_source = ctx.source.as_ref().and_then(|s| s.parameters.iter().find(|x| x.name == p.name)).map(|x| x.value.clone());
+                let from_source = ctx
+                    .source
+                    .as_ref()
+                    .and_then(|s| s.parameters.iter().find(|x| x.name == p.name))
+                    .map(|x| x.value.clone());
                 f.params.insert(p.name.clone(), from_source.or_else(|| p.default.clone()).unwrap_or_default());
             }
             if let (Some(mode), Some(src)) = (mode, &ctx.source) {
                 f.source = src.id.clone();
-                for s in initial_selection(&def, &graph, mode, step.as_deref(), &picked, &src.failed_steps, &src.succeeded_steps) {
+                for s in initial_selection(
+                    &def,
+                    &graph,
+                    mode,
+                    step.as_deref(),
+                    &picked,
+                    &src.failed_steps,
+                    &src.succeeded_steps,
+                ) {
                     f.steps.insert(s, "on".into());
                 }
             } else if !picked.is_empty() {
@@ -114,7 +132,12 @@ fn StartBody(ctx: StartPageData, state: Option<StartState>, mode: Option<RerunMo
         let all_errors = all_errors.clone();
         move |field: String| {
             let all_errors = all_errors.clone();
-            move || all_errors().into_iter().find(|e| e.field == field).map(|e| view! { <span class="field-error" role="alert">{e.message}</span> }.into_any())
+            move || {
+                all_errors()
+                    .into_iter()
+                    .find(|e| e.field == field)
+                    .map(|e| view! { <span class="field-error" role="alert">{e.message}</span> }.into_any())
+            }
         }
     };
     // Every change: read the whole form back, keep it for a reload, check it.
@@ -122,11 +145,18 @@ fn StartBody(ctx: StartPageData, state: Option<StartState>, mode: Option<RerunMo
         #[cfg(feature = "hydrate")]
         {
             use wasm_bindgen::JsCast;
-            let Some(form) = document().get_element_by_id("start-form").and_then(|e| e.dyn_into::<web_sys::HtmlFormElement>().ok()) else { return };
+            let Some(form) =
+                document().get_element_by_id("start-form").and_then(|e| e.dyn_into::<web_sys::HtmlFormElement>().ok())
+            else {
+                return;
+            };
             let pairs = form_pairs(&form);
             let f = StartForm::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
             if let Some(storage) = window().session_storage().ok().flatten() {
-                let _ = storage.set_item(&format!("stepline-start-{}", f.pipeline), &serde_json::to_string(&f).unwrap_or_default());
+                let _ = storage.set_item(
+                    &format!("stepline-start-{}", f.pipeline),
+                    &serde_json::to_string(&f).unwrap_or_default(),
+                );
             }
             form_state.set(f);
             touched.set(true);
@@ -163,9 +193,18 @@ fn StartBody(ctx: StartPageData, state: Option<StartState>, mode: Option<RerunMo
                     }
                     .into_any()
                 }
-                (ParameterType::Integer, _) => view! { <input id=id.clone() name=field.clone() type="number" step="1" value=value.clone()/> }.into_any(),
-                (ParameterType::Float, _) => view! { <input id=id.clone() name=field.clone() type="number" step="any" value=value.clone()/> }.into_any(),
-                (ParameterType::String, _) => view! { <input id=id.clone() name=field.clone() type="text" value=value.clone() size="60"/> }.into_any(),
+                (ParameterType::Integer, _) => {
+                    view! { <input id=id.clone() name=field.clone() type="number" step="1" value=value.clone()/> }
+                        .into_any()
+                }
+                (ParameterType::Float, _) => {
+                    view! { <input id=id.clone() name=field.clone() type="number" step="any" value=value.clone()/> }
+                        .into_any()
+                }
+                (ParameterType::String, _) => {
+                    view! { <input id=id.clone() name=field.clone() type="text" value=value.clone() size="60"/> }
+                        .into_any()
+                }
             };
             let hint = match &p.default {
                 Some(d) => format!("{} · default {}", p.ty.name(), d),
@@ -181,15 +220,30 @@ fn StartBody(ctx: StartPageData, state: Option<StartState>, mode: Option<RerunMo
             }
         })
         .collect_view();
-    let selection = selective.then(|| selection_view(&def, &graph, &initial, &name, ctx.source.as_ref().map(|s| s.id.clone()), field_error("steps".into()), field_error("source".into())));
+    let selection = selective.then(|| {
+        selection_view(
+            &def,
+            &graph,
+            &initial,
+            &name,
+            ctx.source.as_ref().map(|s| s.id.clone()),
+            field_error("steps".into()),
+            field_error("source".into()),
+        )
+    });
     let title = match (&ctx.source, mode) {
-        (Some(s), Some(RerunMode::FromFailure)) => format!("Re-run {} from its failure", s.display_name.clone().unwrap_or(s.id.clone())),
+        (Some(s), Some(RerunMode::FromFailure)) => {
+            format!("Re-run {} from its failure", s.display_name.clone().unwrap_or(s.id.clone()))
+        }
         (Some(s), Some(_)) => format!("Re-run steps of {}", s.display_name.clone().unwrap_or(s.id.clone())),
-        (Some(s), None) => format!("Start again with the parameters of {}", s.display_name.clone().unwrap_or(s.id.clone())),
+        (Some(s), None) => {
+            format!("Start again with the parameters of {}", s.display_name.clone().unwrap_or(s.id.clone()))
+        }
         (None, _) => format!("Start {name}"),
     };
     let top_errors = move || {
-        let errs: Vec<FieldError> = all_errors().into_iter().filter(|e| e.field == "form" || e.field == "token").collect();
+        let errs: Vec<FieldError> =
+            all_errors().into_iter().filter(|e| e.field == "form" || e.field == "token").collect();
         (!errs.is_empty()).then(|| view! { <div class="error-panel" role="alert" data-testid="form-error">{errs.into_iter().map(|e| view! { <p>{e.message}</p> }).collect_view()}</div> })
     };
     let pending = posting.pending;
@@ -206,10 +260,13 @@ fn StartBody(ctx: StartPageData, state: Option<StartState>, mode: Option<RerunMo
             if came_with_values {
                 return;
             }
-            let saved = window().session_storage().ok().flatten().and_then(|s| s.get_item(&key_for_restore).ok().flatten());
+            let saved =
+                window().session_storage().ok().flatten().and_then(|s| s.get_item(&key_for_restore).ok().flatten());
             let Some(mut saved) = saved.and_then(|s| crate::codec::from_json::<StartForm>(&s).ok()) else { return };
             saved.token = fresh.clone();
-            if let Some(form) = document().get_element_by_id("start-form").and_then(|e| e.dyn_into::<web_sys::HtmlFormElement>().ok()) {
+            if let Some(form) =
+                document().get_element_by_id("start-form").and_then(|e| e.dyn_into::<web_sys::HtmlFormElement>().ok())
+            {
                 fill_form(&form, &saved);
                 form_state.set(saved);
             }
@@ -281,7 +338,10 @@ fn selection_view(
             if !chosen.contains(&step) {
                 next.push(step);
             }
-            let mut q = vec!["mode=selected".to_string(), format!("steps={}", next.iter().map(|s| links::seg(s)).collect::<Vec<_>>().join(","))];
+            let mut q = vec![
+                "mode=selected".to_string(),
+                format!("steps={}", next.iter().map(|s| links::seg(s)).collect::<Vec<_>>().join(",")),
+            ];
             if let Some(f) = &from {
                 q.push(format!("from={}", links::seg(f)));
             }

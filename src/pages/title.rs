@@ -52,7 +52,10 @@ mod tests {
 
     #[test]
     fn markup_in_a_title_is_text() {
-        assert_eq!(escape_html("</title><script>alert('x')</script> & \"q\""), "&lt;/title&gt;&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;q&quot;");
+        assert_eq!(
+            escape_html("</title><script>alert('x')</script> & \"q\""),
+            "&lt;/title&gt;&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;q&quot;"
+        );
         assert_eq!(escape_html("AbalonePipeline"), "AbalonePipeline");
     }
 

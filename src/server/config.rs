@@ -57,18 +57,14 @@ pub fn parse_args(args: &[String]) -> Result<Parsed, String> {
             _ => (arg.as_str(), None),
         };
         let mut value = |name: &str| -> Result<String, String> {
-            inline
-                .clone()
-                .or_else(|| it.next().cloned())
-                .ok_or_else(|| format!("{name} needs a value\n\n{USAGE}"))
+            inline.clone().or_else(|| it.next().cloned()).ok_or_else(|| format!("{name} needs a value\n\n{USAGE}"))
         };
         match flag {
             "-h" | "--help" => return Ok(Parsed::Help),
             "--addr" => {
                 let v = value("--addr")?;
-                addr = v
-                    .parse()
-                    .map_err(|_| format!("--addr: '{v}' is not a HOST:PORT address like 127.0.0.1:3000"))?;
+                addr =
+                    v.parse().map_err(|_| format!("--addr: '{v}' is not a HOST:PORT address like 127.0.0.1:3000"))?;
             }
             "--endpoint-url" => {
                 let v = value("--endpoint-url")?;
@@ -124,7 +120,10 @@ mod tests {
     fn backends() {
         assert_eq!(run(&[]).backend, Backend::Demo { speed: 20.0 });
         assert_eq!(run(&["--demo-speed", "5"]).backend, Backend::Demo { speed: 5.0 });
-        assert_eq!(run(&["--endpoint-url", "http://127.0.0.1:5000/"]).backend, Backend::Endpoint("http://127.0.0.1:5000".into()));
+        assert_eq!(
+            run(&["--endpoint-url", "http://127.0.0.1:5000/"]).backend,
+            Backend::Endpoint("http://127.0.0.1:5000".into())
+        );
         let c = run(&["--aws", "--region", "eu-west-1"]);
         assert_eq!(c.backend, Backend::Aws);
         assert_eq!(c.region.as_deref(), Some("eu-west-1"));

@@ -36,7 +36,8 @@ pub async fn start_emulator() -> Result<RunningEmulator, String> {
 /// A wide pipeline of `chains` parallel chains of `length` cached steps between an ingest step and a
 /// training tail: big enough to show how the Gantt chart and DAG scale.
 pub fn wide_definition(chains: usize, length: usize) -> String {
-    let mut steps = vec![json!({"Name": "Ingest", "Type": "Processing", "Arguments": {"Source": {"Get": "Parameters.Source"}},
+    let mut steps =
+        vec![json!({"Name": "Ingest", "Type": "Processing", "Arguments": {"Source": {"Get": "Parameters.Source"}},
                                 "CacheConfig": {"Enabled": true, "ExpireAfter": "P30D"}})];
     let kinds = ["Processing", "Processing", "Training", "Processing", "Transform"];
     let mut tails = vec![];
@@ -124,9 +125,27 @@ pub async fn seed(emulator: &RunningEmulator, client: &Client, live_speed: f64) 
     let history_start = stepline_emulator::runtime::wall_clock() - HISTORY_STARTS_HOURS_AGO * 3600.0;
     core.set_speed(1.0);
     core.set_clock(Some(history_start), HISTORY_RATE);
-    create(client, "AbalonePipeline", "Abalone age regression: preprocess, train, evaluate, register if the MSE is good enough", ABALONE).await?;
-    create(client, "ControlFlowPipeline", "Scoring with a manual approval callback and nested conditions", CONTROL_FLOW).await?;
-    create(client, "FeatureFactoryPipeline", "300 cached feature steps in 60 chains feeding one model", &wide_definition(60, 5)).await?;
+    create(
+        client,
+        "AbalonePipeline",
+        "Abalone age regression: preprocess, train, evaluate, register if the MSE is good enough",
+        ABALONE,
+    )
+    .await?;
+    create(
+        client,
+        "ControlFlowPipeline",
+        "Scoring with a manual approval callback and nested conditions",
+        CONTROL_FLOW,
+    )
+    .await?;
+    create(
+        client,
+        "FeatureFactoryPipeline",
+        "300 cached feature steps in 60 chains feeding one model",
+        &wide_definition(60, 5),
+    )
+    .await?;
 
     let ok = start(client, "AbalonePipeline", "nightly-baseline", &[]).await?;
     settle(client, &ok).await?;
@@ -137,7 +156,8 @@ pub async fn seed(emulator: &RunningEmulator, client: &Client, live_speed: f64) 
     core.set_scenario(scenario(json!({"pipelines": {"AbalonePipeline": {"steps": {"AbaloneTrain": {
         "fail": {"reason": "CapacityError: Unable to provision requested ML compute capacity (ml.m5.xlarge). Please retry using a different ML instance type.",
                  "exception": "SageMaker.CAPACITY_ERROR"}}}}}})))?;
-    let retries = start(client, "AbalonePipeline", "capacity-shortage", &[("TrainingInstanceType", "ml.m5.xlarge")]).await?;
+    let retries =
+        start(client, "AbalonePipeline", "capacity-shortage", &[("TrainingInstanceType", "ml.m5.xlarge")]).await?;
     settle(client, &retries).await?;
     core.set_scenario(Scenario::default())?;
 

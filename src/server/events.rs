@@ -15,7 +15,11 @@ use super::state::AppState;
 
 /// `/events/pipelines/{pipeline}/executions/{id}`: a `snapshot` event with the execution view as JSON
 /// whenever it changes; the stream ends after the execution finished.
-pub async fn execution(State(state): State<AppState>, Path((pipeline, id)): Path<(String, String)>, headers: axum::http::HeaderMap) -> Response {
+pub async fn execution(
+    State(state): State<AppState>,
+    Path((pipeline, id)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
+) -> Response {
     let _who = identity::from_headers(&headers);
     if !valid_name(&pipeline) || !valid_id(&id) {
         return (axum::http::StatusCode::NOT_FOUND, "no such execution").into_response();
@@ -53,7 +57,11 @@ fn snapshots(
 
 /// `/events/pipelines/{pipeline}/executions`: a `changed` event with a version number whenever the list
 /// of executions changes.
-pub async fn list(State(state): State<AppState>, Path(pipeline): Path<String>, headers: axum::http::HeaderMap) -> Response {
+pub async fn list(
+    State(state): State<AppState>,
+    Path(pipeline): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> Response {
     let _who = identity::from_headers(&headers);
     if !valid_name(&pipeline) {
         return (axum::http::StatusCode::NOT_FOUND, "no such pipeline").into_response();

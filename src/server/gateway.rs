@@ -10,11 +10,11 @@ use aws_sdk_sagemaker::types as aws;
 use aws_sdk_sagemaker::Client;
 use chrono::{DateTime, Utc};
 
-use crate::model::{
-    execution_id, pipeline_of_arn, ExecStatus, Execution, ExecutionSummary, JobKind, NameValue, PipelineDetail, PipelineSummary,
-    SelectiveConfig, StepMetadata, StepRun, StepStatus,
-};
 use crate::model::Upstream;
+use crate::model::{
+    execution_id, pipeline_of_arn, ExecStatus, Execution, ExecutionSummary, JobKind, NameValue, PipelineDetail,
+    PipelineSummary, SelectiveConfig, StepMetadata, StepRun, StepStatus,
+};
 
 /// A page of results and the token of the next one.
 pub struct Page<T> {
@@ -49,10 +49,14 @@ where
                 None => Upstream::new("NotSupported", format!("{operation} is not available from this endpoint")),
             }
         }
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
-            Upstream::new("EndpointUnreachable", format!("{operation}: the SageMaker endpoint did not answer ({})", chain(&e)))
-        }
-        SdkError::ResponseError(_) => Upstream::new("NotSupported", format!("{operation}: the endpoint sent an answer that is not SageMaker's ({})", chain(&e))),
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => Upstream::new(
+            "EndpointUnreachable",
+            format!("{operation}: the SageMaker endpoint did not answer ({})", chain(&e)),
+        ),
+        SdkError::ResponseError(_) => Upstream::new(
+            "NotSupported",
+            format!("{operation}: the endpoint sent an answer that is not SageMaker's ({})", chain(&e)),
+        ),
         _ => Upstream::new("RequestFailed", format!("{operation}: {}", chain(&e))),
     }
 }
@@ -136,7 +140,13 @@ impl Gateway {
 
     pub async fn describe_pipeline(&self, name: &str) -> Result<PipelineDetail, Upstream> {
         self.count();
-        let d = self.client.describe_pipeline().pipeline_name(name).send().await.map_err(|e| upstream("DescribePipeline", e))?;
+        let d = self
+            .client
+            .describe_pipeline()
+            .pipeline_name(name)
+            .send()
+            .await
+            .map_err(|e| upstream("DescribePipeline", e))?;
         Ok(PipelineDetail {
             summary: PipelineSummary {
                 name: d.pipeline_name().unwrap_or(name).to_string(),
@@ -168,7 +178,12 @@ impl Gateway {
         Ok(format!("{pipeline_arn}/execution/{id}"))
     }
 
-    pub async fn list_executions(&self, pipeline: &str, next: Option<String>, max: i32) -> Result<Page<ExecutionSummary>, Upstream> {
+    pub async fn list_executions(
+        &self,
+        pipeline: &str,
+        next: Option<String>,
+        max: i32,
+    ) -> Result<Page<ExecutionSummary>, Upstream> {
         self.count();
         let out = self
             .client
@@ -192,7 +207,8 @@ impl Gateway {
                     start: time(s.start_time()),
                     description: owned(s.pipeline_execution_description()),
                     // Some endpoints send the text "None" for an absent reason.
-                    failure_reason: owned(s.pipeline_execution_failure_reason()).filter(|r| !r.is_empty() && r != "None"),
+                    failure_reason: owned(s.pipeline_execution_failure_reason())
+                        .filter(|r| !r.is_empty() && r != "None"),
                 }
             })
             .collect();
@@ -211,11 +227,18 @@ impl Gateway {
         let exec_arn = d.pipeline_execution_arn().unwrap_or(arn).to_string();
         let pipeline_arn = d.pipeline_arn().unwrap_or_default().to_string();
         let who = |u: Option<&aws::UserContext>| {
-            u.and_then(|u| u.user_profile_name().map(String::from).or_else(|| u.iam_identity().and_then(|i| i.arn()).map(String::from)))
+            u.and_then(|u| {
+                u.user_profile_name()
+                    .map(String::from)
+                    .or_else(|| u.iam_identity().and_then(|i| i.arn()).map(String::from))
+            })
         };
         Ok(Execution {
             id: execution_id(&exec_arn).to_string(),
-            pipeline_name: pipeline_of_arn(&exec_arn).or(pipeline_of_arn(&pipeline_arn)).unwrap_or_default().to_string(),
+            pipeline_name: pipeline_of_arn(&exec_arn)
+                .or(pipeline_of_arn(&pipeline_arn))
+                .unwrap_or_default()
+                .to_string(),
             arn: exec_arn,
             pipeline_arn,
             display_name: owned(d.pipeline_execution_display_name()),
@@ -278,11 +301,10 @@ impl Gateway {
                 .send()
                 .await
                 .map_err(|e| upstream("ListPipelineParametersForExecution", e))?;
-            all.extend(
-                out.pipeline_parameters()
-                    .iter()
-                    .map(|p| NameValue { name: p.name().unwrap_or_default().to_string(), value: p.value().unwrap_or_default().to_string() }),
-            );
+            all.extend(out.pipeline_parameters().iter().map(|p| NameValue {
+                name: p.name().unwrap_or_default().to_string(),
+                value: p.value().unwrap_or_default().to_string(),
+            }));
             next = out.next_token;
             if next.is_none() {
                 break;
@@ -330,20 +352,24 @@ impl Gateway {
             .set_pipeline_version_id(s.version)
             .set_mlflow_experiment_name(s.mlflow_experiment.map(String::from));
         if let Some(n) = s.parallelism {
-            req = req.parallelism_configuration(aws::ParallelismConfiguration::builder().max_parallel_execution_steps(n).build());
+            req = req.parallelism_configuration(
+                aws::ParallelismConfiguration::builder().max_parallel_execution_steps(n).build(),
+            );
         }
         for (name, value) in s.overrides {
             req = req.pipeline_parameters(aws::Parameter::builder().name(name).value(value).build());
         }
         if let Some((steps, source)) = s.selective {
-            let mut cfg = aws::SelectiveExecutionConfig::builder().set_source_pipeline_execution_arn(source.map(String::from));
+            let mut cfg =
+                aws::SelectiveExecutionConfig::builder().set_source_pipeline_execution_arn(source.map(String::from));
             for st in steps {
                 cfg = cfg.selected_steps(aws::SelectedStep::builder().step_name(st).build());
             }
             req = req.selective_execution_config(cfg.build());
         }
         let out = req.send().await.map_err(|e| upstream("StartPipelineExecution", e))?;
-        out.pipeline_execution_arn.ok_or_else(|| Upstream::new("InvalidResponse", "StartPipelineExecution returned no ARN"))
+        out.pipeline_execution_arn
+            .ok_or_else(|| Upstream::new("InvalidResponse", "StartPipelineExecution returned no ARN"))
     }
 
     pub async fn stop_execution(&self, arn: &str, token: &str) -> Result<(), Upstream> {
@@ -362,14 +388,25 @@ impl Gateway {
         self.count();
         let mut req = self.client.retry_pipeline_execution().pipeline_execution_arn(arn).client_request_token(token);
         if let Some(n) = parallelism {
-            req = req.parallelism_configuration(aws::ParallelismConfiguration::builder().max_parallel_execution_steps(n).build());
+            req = req.parallelism_configuration(
+                aws::ParallelismConfiguration::builder().max_parallel_execution_steps(n).build(),
+            );
         }
         req.send().await.map(|_| ()).map_err(|e| upstream("RetryPipelineExecution", e))
     }
 
-    pub async fn send_step_success(&self, callback_token: &str, outputs: &[(String, String)], token: &str) -> Result<(), Upstream> {
+    pub async fn send_step_success(
+        &self,
+        callback_token: &str,
+        outputs: &[(String, String)],
+        token: &str,
+    ) -> Result<(), Upstream> {
         self.count();
-        let mut req = self.client.send_pipeline_execution_step_success().callback_token(callback_token).client_request_token(token);
+        let mut req = self
+            .client
+            .send_pipeline_execution_step_success()
+            .callback_token(callback_token)
+            .client_request_token(token);
         for (n, v) in outputs {
             req = req.output_parameters(aws::OutputParameter::builder().name(n).value(v).build());
         }
@@ -392,7 +429,10 @@ impl Gateway {
 
 fn outputs(list: &[aws::OutputParameter]) -> Vec<NameValue> {
     list.iter()
-        .map(|o| NameValue { name: o.name().unwrap_or_default().to_string(), value: o.value().unwrap_or_default().to_string() })
+        .map(|o| NameValue {
+            name: o.name().unwrap_or_default().to_string(),
+            value: o.value().unwrap_or_default().to_string(),
+        })
         .collect()
 }
 
@@ -436,7 +476,11 @@ pub fn metadata(m: Option<&aws::PipelineExecutionStepMetadata>) -> StepMetadata 
         return StepMetadata::Condition { outcome: c.outcome().map(|o| o.as_str() == "True") };
     }
     if let Some(c) = m.callback() {
-        return StepMetadata::Callback { token: owned(c.callback_token()), queue_url: owned(c.sqs_queue_url()), outputs: outputs(c.output_parameters()) };
+        return StepMetadata::Callback {
+            token: owned(c.callback_token()),
+            queue_url: owned(c.sqs_queue_url()),
+            outputs: outputs(c.output_parameters()),
+        };
     }
     if let Some(l) = m.lambda() {
         return StepMetadata::Lambda { arn: owned(l.arn()), outputs: outputs(l.output_parameters()) };

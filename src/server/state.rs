@@ -30,5 +30,6 @@ impl AppState {
 
 /// The state inside a server function or during server rendering.
 pub fn app_state() -> Result<AppState, crate::error::AppError> {
-    leptos::prelude::use_context::<AppState>().ok_or_else(|| crate::error::AppError::Server("server state is missing".into()))
+    leptos::prelude::use_context::<AppState>()
+        .ok_or_else(|| crate::error::AppError::Server("server state is missing".into()))
 }

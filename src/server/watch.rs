@@ -31,7 +31,6 @@ const PIPELINE_FRESH: Duration = INDEX_FRESH;
 /// Finished executions kept in memory.
 const TERMINAL_CACHE: usize = 2_000;
 
-
 struct ExecutionWatch {
     tx: watch::Sender<Option<Arc<ExecutionView>>>,
 }
@@ -177,7 +176,12 @@ impl Watchers {
 
     /// What a list row needs beyond the summary: the end time of a finished execution and, when parameter
     /// columns are shown, its parameters. Both are cached, so a warm list costs no upstream call.
-    pub async fn row_extras(&self, arn: &str, terminal: bool, with_params: bool) -> (Option<DateTime<Utc>>, Vec<NameValue>) {
+    pub async fn row_extras(
+        &self,
+        arn: &str,
+        terminal: bool,
+        with_params: bool,
+    ) -> (Option<DateTime<Utc>>, Vec<NameValue>) {
         let end = if terminal {
             let known = lock(&self.ends).get(arn).cloned();
             match known {
@@ -229,7 +233,8 @@ impl Watchers {
                     wait = RUNNING_EVERY;
                     let done = view.execution.status.is_terminal();
                     w.tx.send_if_modified(|cur| {
-                        let changed = cur.as_ref().is_none_or(|c| c.execution != view.execution || c.steps != view.steps);
+                        let changed =
+                            cur.as_ref().is_none_or(|c| c.execution != view.execution || c.steps != view.steps);
                         if changed {
                             *cur = Some(view.clone());
                         }
@@ -386,7 +391,12 @@ pub struct ListFilter {
 }
 
 /// Apply a filter and cut a page after the cursor (an execution id). Pure, so it is tested directly.
-pub fn select(items: &[ExecutionSummary], filter: &ListFilter, cursor: Option<&str>, size: usize) -> (Vec<ExecutionSummary>, Option<String>, usize) {
+pub fn select(
+    items: &[ExecutionSummary],
+    filter: &ListFilter,
+    cursor: Option<&str>,
+    size: usize,
+) -> (Vec<ExecutionSummary>, Option<String>, usize) {
     let mut matching: Vec<&ExecutionSummary> = items
         .iter()
         .filter(|e| filter.statuses.is_empty() || filter.statuses.contains(&e.status))
@@ -438,7 +448,8 @@ mod tests {
 
     #[test]
     fn time_range_and_order() {
-        let items: Vec<ExecutionSummary> = (0..5).rev().map(|i| ex(&format!("e{i}"), ExecStatus::Succeeded, i)).collect();
+        let items: Vec<ExecutionSummary> =
+            (0..5).rev().map(|i| ex(&format!("e{i}"), ExecStatus::Succeeded, i)).collect();
         let f = ListFilter {
             after: DateTime::from_timestamp(1_700_000_000 + 60, 0),
             before: DateTime::from_timestamp(1_700_000_000 + 4 * 60, 0),

@@ -45,47 +45,28 @@ impl CompareOp {
 /// One condition; operands are unevaluated JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Condition {
-    Compare {
-        op: CompareOp,
-        left: Value,
-        right: Value,
-    },
-    In {
-        query: Value,
-        values: Vec<Value>,
-    },
+    Compare { op: CompareOp, left: Value, right: Value },
+    In { query: Value, values: Vec<Value> },
     Not(Box<Condition>),
     Or(Vec<Condition>),
 }
 
 /// Parses a `Conditions` list (the conditions are AND-ed).
 pub fn parse_conditions(v: &Value) -> Result<Vec<Condition>, String> {
-    let items = v
-        .as_array()
-        .ok_or_else(|| format!("Conditions must be a list, got {}", short_json(v)))?;
+    let items = v.as_array().ok_or_else(|| format!("Conditions must be a list, got {}", short_json(v)))?;
     items.iter().map(parse_condition).collect()
 }
 
 /// Parses one condition object.
 pub fn parse_condition(v: &Value) -> Result<Condition, String> {
-    let obj = v
-        .as_object()
-        .ok_or_else(|| format!("Condition must be an object, got {}", short_json(v)))?;
+    let obj = v.as_object().ok_or_else(|| format!("Condition must be an object, got {}", short_json(v)))?;
     let ty = obj
         .get("Type")
         .and_then(Value::as_str)
         .ok_or_else(|| format!("Condition is missing Type: {}", short_json(v)))?;
-    let field = |name: &str| {
-        obj.get(name)
-            .cloned()
-            .ok_or_else(|| format!("{ty} condition is missing {name}"))
-    };
+    let field = |name: &str| obj.get(name).cloned().ok_or_else(|| format!("{ty} condition is missing {name}"));
     if let Some(op) = CompareOp::from_name(ty) {
-        return Ok(Condition::Compare {
-            op,
-            left: field("LeftValue")?,
-            right: field("RightValue")?,
-        });
+        return Ok(Condition::Compare { op, left: field("LeftValue")?, right: field("RightValue")? });
     }
     match ty {
         "In" => {
@@ -216,10 +197,7 @@ mod tests {
         let mut s = MapScope::default();
         s.parameters.insert("Env".into(), json!("prod"));
         s.parameters.insert("Threshold".into(), json!(0.5));
-        s.steps.insert(
-            "L".into(),
-            json!({"OutputParameters": [{"Name": "score", "Value": "0.7"}]}),
-        );
+        s.steps.insert("L".into(), json!({"OutputParameters": [{"Name": "score", "Value": "0.7"}]}));
         s
     }
 
@@ -238,13 +216,7 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(c.len(), 4);
-        assert!(matches!(
-            c[0],
-            Condition::Compare {
-                op: CompareOp::Equals,
-                ..
-            }
-        ));
+        assert!(matches!(c[0], Condition::Compare { op: CompareOp::Equals, .. }));
         assert!(matches!(c[1], Condition::In { .. }));
         assert!(
             matches!(&c[2], Condition::Not(inner) if matches!(**inner, Condition::Compare { op: CompareOp::LessThan, .. }))
@@ -255,14 +227,8 @@ mod tests {
     #[test]
     fn parse_errors() {
         assert!(parse_conditions(&json!({})).is_err());
-        assert!(parse_conditions(&json!([{"Type": "Bogus"}]))
-            .unwrap_err()
-            .contains("'Bogus'"));
-        assert!(
-            parse_conditions(&json!([{"Type": "Equals", "LeftValue": 1}]))
-                .unwrap_err()
-                .contains("RightValue")
-        );
+        assert!(parse_conditions(&json!([{"Type": "Bogus"}])).unwrap_err().contains("'Bogus'"));
+        assert!(parse_conditions(&json!([{"Type": "Equals", "LeftValue": 1}])).unwrap_err().contains("RightValue"));
         assert!(parse_conditions(&json!([{"Type": "In", "QueryValue": 1, "Values": 3}])).is_err());
         assert!(parse_conditions(&json!([{"LeftValue": 1}])).is_err());
         assert!(parse_conditions(&json!([{"Type": "Not"}])).is_err());
@@ -270,9 +236,7 @@ mod tests {
 
     #[test]
     fn comparisons() {
-        let cmp = |t: &str, l: Value, r: Value| {
-            eval(json!([{"Type": t, "LeftValue": l, "RightValue": r}]))
-        };
+        let cmp = |t: &str, l: Value, r: Value| eval(json!([{"Type": t, "LeftValue": l, "RightValue": r}]));
         assert_eq!(
             cmp(
                 "GreaterThan",
@@ -282,11 +246,7 @@ mod tests {
             Ok(true)
         );
         assert_eq!(cmp("LessThan", json!(2), json!(10)), Ok(true));
-        assert_eq!(
-            cmp("LessThan", json!("2"), json!(10)),
-            Ok(true),
-            "numeric string vs number"
-        );
+        assert_eq!(cmp("LessThan", json!("2"), json!(10)), Ok(true), "numeric string vs number");
         assert_eq!(cmp("LessThanOrEqualTo", json!(3), json!(3.0)), Ok(true));
         assert_eq!(cmp("GreaterThanOrEqualTo", json!(2.9), json!(3)), Ok(false));
         assert_eq!(cmp("GreaterThan", json!(3), json!(3)), Ok(false));
@@ -299,39 +259,25 @@ mod tests {
         assert_eq!(cmp("Equals", json!(true), json!(false)), Ok(false));
         assert_eq!(cmp("Equals", json!(true), json!(1)), Ok(false));
         let e = cmp("GreaterThan", json!("abc"), json!(5)).unwrap_err();
-        assert!(
-            e.contains("\"abc\"") && e.contains('5') && e.contains("GreaterThan"),
-            "{e}"
-        );
-        assert!(
-            cmp("LessThan", json!({"Get": "Parameters.Missing"}), json!(1))
-                .unwrap_err()
-                .contains("Parameters.Missing")
-        );
+        assert!(e.contains("\"abc\"") && e.contains('5') && e.contains("GreaterThan"), "{e}");
+        assert!(cmp("LessThan", json!({"Get": "Parameters.Missing"}), json!(1))
+            .unwrap_err()
+            .contains("Parameters.Missing"));
     }
 
     #[test]
     fn in_not_or_and() {
         assert_eq!(
-            eval(
-                json!([{"Type": "In", "QueryValue": {"Get": "Parameters.Env"}, "Values": ["dev", "prod"]}])
-            ),
+            eval(json!([{"Type": "In", "QueryValue": {"Get": "Parameters.Env"}, "Values": ["dev", "prod"]}])),
             Ok(true)
         );
         assert_eq!(
-            eval(
-                json!([{"Type": "In", "QueryValue": {"Get": "Parameters.Env"}, "Values": ["dev"]}])
-            ),
+            eval(json!([{"Type": "In", "QueryValue": {"Get": "Parameters.Env"}, "Values": ["dev"]}])),
             Ok(false)
         );
+        assert_eq!(eval(json!([{"Type": "In", "QueryValue": 2, "Values": [1, "2"]}])), Ok(true));
         assert_eq!(
-            eval(json!([{"Type": "In", "QueryValue": 2, "Values": [1, "2"]}])),
-            Ok(true)
-        );
-        assert_eq!(
-            eval(
-                json!([{"Type": "Not", "Condition": {"Type": "In", "QueryValue": "x", "Values": ["dev"]}}])
-            ),
+            eval(json!([{"Type": "Not", "Condition": {"Type": "In", "QueryValue": "x", "Values": ["dev"]}}])),
             Ok(true)
         );
         assert_eq!(

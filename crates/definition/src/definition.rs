@@ -51,26 +51,21 @@ impl Definition {
 
     /// Names of the steps at the given indices (unknown indices skipped).
     pub fn names(&self, indices: &[usize]) -> Vec<String> {
-        indices
-            .iter()
-            .filter_map(|&i| self.steps.get(i).map(|s| s.name.clone()))
-            .collect()
+        indices.iter().filter_map(|&i| self.steps.get(i).map(|s| s.name.clone())).collect()
     }
 }
 
 /// Parses and checks a definition from its JSON text.
 pub fn parse(text: &str) -> Result<Definition, DefinitionError> {
     // Read as bytes: the browser bundle then needs one JSON reader, not two (see src/codec.rs).
-    let v: Value = serde_json::from_slice(text.as_bytes())
-        .map_err(|e| DefinitionError::new(format!("Invalid JSON: {e}")))?;
+    let v: Value =
+        serde_json::from_slice(text.as_bytes()).map_err(|e| DefinitionError::new(format!("Invalid JSON: {e}")))?;
     from_value(&v)
 }
 
 /// Checks a definition that is already JSON.
 pub fn from_value(v: &Value) -> Result<Definition, DefinitionError> {
-    let obj = v
-        .as_object()
-        .ok_or_else(|| DefinitionError::new("Pipeline definition must be a JSON object"))?;
+    let obj = v.as_object().ok_or_else(|| DefinitionError::new("Pipeline definition must be a JSON object"))?;
 
     let version = match obj.get("Version") {
         Some(Value::String(s)) if s == DEFINITION_VERSION => s.clone(),
@@ -80,11 +75,7 @@ pub fn from_value(v: &Value) -> Result<Definition, DefinitionError> {
                 short_json(other)
             )))
         }
-        None => {
-            return Err(DefinitionError::new(
-                "Pipeline definition is missing Version",
-            ))
-        }
+        None => return Err(DefinitionError::new("Pipeline definition is missing Version")),
     };
 
     let parameters = parse_parameters(obj.get("Parameters"))?;
@@ -96,17 +87,10 @@ pub fn from_value(v: &Value) -> Result<Definition, DefinitionError> {
 
     let top = match obj.get("Steps") {
         Some(Value::Array(items)) if items.is_empty() => {
-            return Err(DefinitionError::new(
-                "Pipeline definition must contain at least one step",
-            ))
+            return Err(DefinitionError::new("Pipeline definition must contain at least one step"))
         }
         Some(Value::Array(items)) => items,
-        Some(other) => {
-            return Err(DefinitionError::new(format!(
-                "Steps must be a list, got {}",
-                short_json(other)
-            )))
-        }
+        Some(other) => return Err(DefinitionError::new(format!("Steps must be a list, got {}", short_json(other)))),
         None => return Err(DefinitionError::new("Pipeline definition is missing Steps")),
     };
     let steps = flatten_steps(top)?;
@@ -116,19 +100,10 @@ pub fn from_value(v: &Value) -> Result<Definition, DefinitionError> {
         check_experiment_config(&parameters, cfg)?;
     }
 
-    let def = Definition {
-        version,
-        parameters,
-        steps,
-        experiment_config,
-        raw: v.clone(),
-    };
+    let def = Definition { version, parameters, steps, experiment_config, raw: v.clone() };
     let graph = def.graph();
     if let Some(cycle) = graph.find_cycle() {
-        return Err(DefinitionError::new(format!(
-            "Cycle in step dependencies: {}",
-            def.names(&cycle).join(" -> ")
-        )));
+        return Err(DefinitionError::new(format!("Cycle in step dependencies: {}", def.names(&cycle).join(" -> "))));
     }
     Ok(def)
 }
@@ -138,20 +113,14 @@ fn parse_parameters(v: Option<&Value>) -> Result<Vec<ParameterDef>, DefinitionEr
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(items)) => items,
         Some(other) => {
-            return Err(DefinitionError::new(format!(
-                "Parameters must be a list, got {}",
-                short_json(other)
-            )))
+            return Err(DefinitionError::new(format!("Parameters must be a list, got {}", short_json(other))))
         }
     };
     let mut out: Vec<ParameterDef> = Vec::with_capacity(items.len());
     for item in items {
         let p = ParameterDef::from_json(item).map_err(DefinitionError::new)?;
         if out.iter().any(|q| q.name == p.name) {
-            return Err(DefinitionError::new(format!(
-                "Duplicate parameter name '{}'",
-                p.name
-            )));
+            return Err(DefinitionError::new(format!("Duplicate parameter name '{}'", p.name)));
         }
         out.push(p);
     }
@@ -167,23 +136,14 @@ fn flatten_steps(top: &[Value]) -> Result<Vec<StepDef>, DefinitionError> {
     while let Some((v, branch)) = stack.pop() {
         let step = StepDef::from_json(v, branch).map_err(DefinitionError::new)?;
         if !seen.insert(step.name.clone()) {
-            return Err(DefinitionError::new(format!(
-                "Duplicate step name '{}'",
-                step.name
-            )));
+            return Err(DefinitionError::new(format!("Duplicate step name '{}'", step.name)));
         }
         if step.is_condition() {
             let args = v.get("Arguments");
             for (field, outcome) in [("ElseSteps", false), ("IfSteps", true)] {
                 if let Some(Value::Array(items)) = args.and_then(|a| a.get(field)) {
                     for item in items.iter().rev() {
-                        stack.push((
-                            item,
-                            Some(BranchOf {
-                                condition: step.name.clone(),
-                                outcome,
-                            }),
-                        ));
+                        stack.push((item, Some(BranchOf { condition: step.name.clone(), outcome })));
                     }
                 }
             }
@@ -201,36 +161,25 @@ fn check_references(parameters: &[ParameterDef], steps: &[StepDef]) -> Result<()
         let name = &step.name;
         for dep in &step.depends_on {
             if !by_name.contains_key(dep.as_str()) {
-                return Err(DefinitionError::new(format!(
-                    "Step '{name}' depends on unknown step '{dep}'"
-                )));
+                return Err(DefinitionError::new(format!("Step '{name}' depends on unknown step '{dep}'")));
             }
         }
         for g in &step.gets {
-            let r = parse_get(g).map_err(|e| {
-                DefinitionError::new(format!("Step '{name}' has an invalid expression: {e}"))
-            })?;
+            let r = parse_get(g)
+                .map_err(|e| DefinitionError::new(format!("Step '{name}' has an invalid expression: {e}")))?;
             check_reference(&format!("Step '{name}'"), &r, &param_names, Some(&by_name))?;
         }
     }
     Ok(())
 }
 
-fn check_experiment_config(
-    parameters: &[ParameterDef],
-    cfg: &Value,
-) -> Result<(), DefinitionError> {
+fn check_experiment_config(parameters: &[ParameterDef], cfg: &Value) -> Result<(), DefinitionError> {
     let param_names: HashSet<&str> = parameters.iter().map(|p| p.name.as_str()).collect();
     for g in get_expressions(cfg) {
-        let r = parse_get(&g).map_err(|e| {
-            DefinitionError::new(format!(
-                "PipelineExperimentConfig has an invalid expression: {e}"
-            ))
-        })?;
+        let r = parse_get(&g)
+            .map_err(|e| DefinitionError::new(format!("PipelineExperimentConfig has an invalid expression: {e}")))?;
         if let Some(step) = r.step_name() {
-            return Err(DefinitionError::new(format!(
-                "PipelineExperimentConfig cannot reference step '{step}'"
-            )));
+            return Err(DefinitionError::new(format!("PipelineExperimentConfig cannot reference step '{step}'")));
         }
         check_reference("PipelineExperimentConfig", &r, &param_names, None)?;
     }
@@ -248,9 +197,9 @@ fn check_reference(
         Reference::Parameter(p) if !params.contains(p.as_str()) => {
             fail(format!("{who} references unknown parameter '{p}'"))
         }
-        Reference::Execution(var) if !EXECUTION_VARIABLES.contains(&var.as_str()) => fail(format!(
-            "{who} references unknown execution variable '{var}'"
-        )),
+        Reference::Execution(var) if !EXECUTION_VARIABLES.contains(&var.as_str()) => {
+            fail(format!("{who} references unknown execution variable '{var}'"))
+        }
         Reference::Step { step, path } => {
             let Some(target) = steps.and_then(|m| m.get(step.as_str())) else {
                 return fail(format!("{who} references unknown step '{step}'"));
@@ -261,14 +210,9 @@ fn check_reference(
                 let declared = matches!(target.step_type.as_str(), "Lambda" | "Callback");
                 if first == "OutputParameters"
                     && declared
-                    && !target
-                        .output_parameters
-                        .iter()
-                        .any(|o| &o.output_name == out)
+                    && !target.output_parameters.iter().any(|o| &o.output_name == out)
                 {
-                    return fail(format!(
-                        "{who} references unknown output parameter '{out}' of step '{step}'"
-                    ));
+                    return fail(format!("{who} references unknown output parameter '{out}' of step '{step}'"));
                 }
             }
             Ok(())
@@ -277,14 +221,8 @@ fn check_reference(
             let Some(target) = steps.and_then(|m| m.get(step.as_str())) else {
                 return fail(format!("{who} references unknown step '{step}'"));
             };
-            if !target
-                .property_files
-                .iter()
-                .any(|p| &p.property_file_name == file)
-            {
-                return fail(format!(
-                    "{who} references unknown property file '{file}' of step '{step}'"
-                ));
+            if !target.property_files.iter().any(|p| &p.property_file_name == file) {
+                return fail(format!("{who} references unknown property file '{file}' of step '{step}'"));
             }
             Ok(())
         }
@@ -324,17 +262,11 @@ mod tests {
         assert_eq!(names, ["A", "C", "C2", "Deep", "I2", "E", "Z"]);
         assert_eq!(
             d.step("Deep").and_then(|s| s.branch.clone()),
-            Some(BranchOf {
-                condition: "C2".into(),
-                outcome: true
-            })
+            Some(BranchOf { condition: "C2".into(), outcome: true })
         );
         assert_eq!(
             d.step("E").and_then(|s| s.branch.clone()),
-            Some(BranchOf {
-                condition: "C".into(),
-                outcome: false
-            })
+            Some(BranchOf { condition: "C".into(), outcome: false })
         );
         assert_eq!(d.index_of("Z"), Some(6));
         assert_eq!(d.index_of("nope"), None);
@@ -346,53 +278,37 @@ mod tests {
 
     #[test]
     fn top_level_errors() {
-        assert_eq!(
-            parse("{").unwrap_err().message.split(':').next(),
-            Some("Invalid JSON")
-        );
+        assert_eq!(parse("{").unwrap_err().message.split(':').next(), Some("Invalid JSON"));
         assert_eq!(err(json!([])), "Pipeline definition must be a JSON object");
         assert!(err(json!({"Steps": []})).contains("missing Version"));
-        assert!(err(json!({"Version": "2019-01-01", "Steps": []}))
-            .contains("Unsupported definition Version"));
-        assert_eq!(
-            err(def(json!([]))),
-            "Pipeline definition must contain at least one step"
-        );
+        assert!(err(json!({"Version": "2019-01-01", "Steps": []})).contains("Unsupported definition Version"));
+        assert_eq!(err(def(json!([]))), "Pipeline definition must contain at least one step");
         assert!(err(json!({"Version": "2020-12-01"})).contains("missing Steps"));
         assert!(err(json!({"Version": "2020-12-01", "Steps": {}})).contains("Steps must be a list"));
-        assert!(err(json!({"Version": "2020-12-01", "Parameters": 3, "Steps": [{"Name": "A", "Type": "Fail"}]})).contains("Parameters must be a list"));
+        assert!(err(json!({"Version": "2020-12-01", "Parameters": 3, "Steps": [{"Name": "A", "Type": "Fail"}]}))
+            .contains("Parameters must be a list"));
     }
 
     #[test]
     fn reference_errors() {
         assert_eq!(
-            err(def(
-                json!([{"Name": "X", "Type": "Fail", "DependsOn": ["Y"]}])
-            )),
+            err(def(json!([{"Name": "X", "Type": "Fail", "DependsOn": ["Y"]}]))),
             "Step 'X' depends on unknown step 'Y'"
         );
         assert_eq!(
-            err(def(
-                json!([{"Name": "X", "Type": "Fail", "Arguments": {"a": {"Get": "Steps.Y.Z"}}}])
-            )),
+            err(def(json!([{"Name": "X", "Type": "Fail", "Arguments": {"a": {"Get": "Steps.Y.Z"}}}]))),
             "Step 'X' references unknown step 'Y'"
         );
         assert_eq!(
-            err(def(
-                json!([{"Name": "X", "Type": "Fail", "Arguments": {"a": {"Get": "Parameters.Q"}}}])
-            )),
+            err(def(json!([{"Name": "X", "Type": "Fail", "Arguments": {"a": {"Get": "Parameters.Q"}}}]))),
             "Step 'X' references unknown parameter 'Q'"
         );
         assert_eq!(
-            err(def(
-                json!([{"Name": "X", "Type": "Fail", "Arguments": {"a": {"Get": "Execution.Bogus"}}}])
-            )),
+            err(def(json!([{"Name": "X", "Type": "Fail", "Arguments": {"a": {"Get": "Execution.Bogus"}}}]))),
             "Step 'X' references unknown execution variable 'Bogus'"
         );
-        assert!(err(def(
-            json!([{"Name": "X", "Type": "Fail", "Arguments": {"a": {"Get": "Nope.Q"}}}])
-        ))
-        .starts_with("Step 'X' has an invalid expression"));
+        assert!(err(def(json!([{"Name": "X", "Type": "Fail", "Arguments": {"a": {"Get": "Nope.Q"}}}])))
+            .starts_with("Step 'X' has an invalid expression"));
         assert_eq!(
             err(def(json!([
                 {"Name": "E", "Type": "Processing", "PropertyFiles": [{"PropertyFileName": "R", "OutputName": "o", "FilePath": "f.json"}]},
@@ -443,9 +359,7 @@ mod tests {
             "Cycle in step dependencies: C -> In -> C"
         );
         assert_eq!(
-            err(def(
-                json!([{"Name": "S", "Type": "Fail", "DependsOn": ["S"]}])
-            )),
+            err(def(json!([{"Name": "S", "Type": "Fail", "DependsOn": ["S"]}]))),
             "Cycle in step dependencies: S -> S"
         );
     }

@@ -15,9 +15,7 @@ pub struct DefinitionError {
 
 impl DefinitionError {
     pub fn new(message: impl Into<String>) -> Self {
-        DefinitionError {
-            message: message.into(),
-        }
+        DefinitionError { message: message.into() }
     }
 }
 

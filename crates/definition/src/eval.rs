@@ -9,9 +9,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::expr::{
-    as_get, lookup_path, parse_get, parse_path, path_to_string, PathSegment, Reference,
-};
+use crate::expr::{as_get, lookup_path, parse_get, parse_path, path_to_string, PathSegment, Reference};
 
 /// Where expression values come from.
 pub trait Scope {
@@ -54,9 +52,7 @@ impl Scope for MapScope {
         lookup_path(self.steps.get(step)?, path)
     }
     fn property_file(&self, step: &str, file: &str) -> Option<Value> {
-        self.property_files
-            .get(&(step.to_string(), file.to_string()))
-            .cloned()
+        self.property_files.get(&(step.to_string(), file.to_string())).cloned()
     }
     fn s3_json(&self, uri: &str) -> Option<Value> {
         self.s3.get(uri).cloned()
@@ -88,11 +84,9 @@ pub fn evaluate(value: &Value, scope: &dyn Scope) -> Result<Value, String> {
             }
             Ok(Value::Object(out))
         }
-        Value::Array(items) => items
-            .iter()
-            .map(|v| evaluate(v, scope))
-            .collect::<Result<Vec<_>, _>>()
-            .map(Value::Array),
+        Value::Array(items) => {
+            items.iter().map(|v| evaluate(v, scope)).collect::<Result<Vec<_>, _>>().map(Value::Array)
+        }
         other => Ok(other.clone()),
     }
 }
@@ -103,9 +97,9 @@ fn evaluate_get(get: &str, scope: &dyn Scope) -> Result<Value, String> {
         Reference::Parameter(name) => scope.parameter(&name).ok_or_else(unresolved),
         Reference::Execution(var) => scope.execution_var(&var).ok_or_else(unresolved),
         Reference::Step { step, path } => scope.step_property(&step, &path).ok_or_else(unresolved),
-        Reference::PropertyFile { .. } => Err(format!(
-            "Property file reference {get} can only be used inside Std:JsonGet"
-        )),
+        Reference::PropertyFile { .. } => {
+            Err(format!("Property file reference {get} can only be used inside Std:JsonGet"))
+        }
     }
 }
 
@@ -119,9 +113,7 @@ pub fn join_string(v: &Value) -> String {
 }
 
 fn evaluate_join(join: &Value, scope: &dyn Scope) -> Result<Value, String> {
-    let obj = join
-        .as_object()
-        .ok_or_else(|| "Std:Join must be an object with On and Values".to_string())?;
+    let obj = join.as_object().ok_or_else(|| "Std:Join must be an object with On and Values".to_string())?;
     let on = match obj.get("On") {
         None | Some(Value::Null) => String::new(),
         Some(v) => match evaluate(v, scope)? {
@@ -141,9 +133,9 @@ fn evaluate_join(join: &Value, scope: &dyn Scope) -> Result<Value, String> {
 }
 
 fn evaluate_json_get(jg: &Value, scope: &dyn Scope) -> Result<Value, String> {
-    let obj = jg.as_object().ok_or_else(|| {
-        "Std:JsonGet must be an object with PropertyFile or S3Uri and Path".to_string()
-    })?;
+    let obj = jg
+        .as_object()
+        .ok_or_else(|| "Std:JsonGet must be an object with PropertyFile or S3Uri and Path".to_string())?;
     let path_text = match obj.get("Path") {
         Some(p) => match evaluate(p, scope)? {
             Value::String(s) => s,
@@ -151,18 +143,14 @@ fn evaluate_json_get(jg: &Value, scope: &dyn Scope) -> Result<Value, String> {
         },
         None => return Err("Std:JsonGet is missing Path".to_string()),
     };
-    let path = parse_path(&path_text)
-        .map_err(|e| format!("Std:JsonGet Path '{path_text}' is invalid: {e}"))?;
+    let path = parse_path(&path_text).map_err(|e| format!("Std:JsonGet Path '{path_text}' is invalid: {e}"))?;
     let (document, source) = if let Some(pf) = obj.get("PropertyFile") {
         let get = as_get(pf).ok_or_else(|| {
-            "Std:JsonGet PropertyFile must be {\"Get\": \"Steps.<Name>.PropertyFiles.<File>\"}"
-                .to_string()
+            "Std:JsonGet PropertyFile must be {\"Get\": \"Steps.<Name>.PropertyFiles.<File>\"}".to_string()
         })?;
         match parse_get(get)? {
             Reference::PropertyFile { step, file } => {
-                let doc = scope
-                    .property_file(&step, &file)
-                    .ok_or_else(|| format!("Unable to resolve {get}"))?;
+                let doc = scope.property_file(&step, &file).ok_or_else(|| format!("Unable to resolve {get}"))?;
                 (doc, format!("property file {step}.{file}"))
             }
             _ => {
@@ -176,19 +164,13 @@ fn evaluate_json_get(jg: &Value, scope: &dyn Scope) -> Result<Value, String> {
             Value::String(s) => s,
             other => return Err(format!("Std:JsonGet S3Uri must be a string, got {other}")),
         };
-        let doc = scope
-            .s3_json(&uri)
-            .ok_or_else(|| format!("Unable to read JSON from {uri}"))?;
+        let doc = scope.s3_json(&uri).ok_or_else(|| format!("Unable to read JSON from {uri}"))?;
         (doc, uri)
     } else {
         return Err("Std:JsonGet needs PropertyFile or S3Uri".to_string());
     };
-    lookup_path(&document, &path).ok_or_else(|| {
-        format!(
-            "Unable to resolve JsonGet path '{path_text}' ({}) in {source}",
-            path_to_string(&path)
-        )
-    })
+    lookup_path(&document, &path)
+        .ok_or_else(|| format!("Unable to resolve JsonGet path '{path_text}' ({}) in {source}", path_to_string(&path)))
 }
 
 #[cfg(test)]
@@ -201,8 +183,7 @@ mod tests {
         s.parameters.insert("Threshold".into(), json!(6.0));
         s.parameters.insert("Count".into(), json!(3));
         s.parameters.insert("Flag".into(), json!(false));
-        s.execution
-            .insert("PipelineExecutionId".into(), json!("abc123"));
+        s.execution.insert("PipelineExecutionId".into(), json!("abc123"));
         s.steps.insert(
             "Proc".into(),
             json!({"ProcessingOutputConfig": {"Outputs": [{"OutputName": "train", "S3Output": {"S3Uri": "s3://b/t"}}]}}),
@@ -224,10 +205,7 @@ mod tests {
             "Plain": {"A": 1}
         });
         let out = evaluate(&v, &scope()).unwrap();
-        assert_eq!(
-            out,
-            json!({"Uri": "s3://b/t", "Count": 3, "List": [false, "lit", 5], "Plain": {"A": 1}})
-        );
+        assert_eq!(out, json!({"Uri": "s3://b/t", "Count": 3, "List": [false, "lit", 5], "Plain": {"A": 1}}));
     }
 
     #[test]
@@ -236,10 +214,7 @@ mod tests {
             "s3:/", {"Get": "Execution.PipelineExecutionId"}, {"Get": "Parameters.Threshold"},
             {"Get": "Parameters.Count"}, {"Get": "Parameters.Flag"}, 0.5
         ]}});
-        assert_eq!(
-            evaluate(&v, &scope()).unwrap(),
-            json!("s3://abc123/6.0/3/false/0.5")
-        );
+        assert_eq!(evaluate(&v, &scope()).unwrap(), json!("s3://abc123/6.0/3/false/0.5"));
         let v = json!({"Std:Join": {"On": " ", "Values": []}});
         assert_eq!(evaluate(&v, &scope()).unwrap(), json!(""));
         assert!(evaluate(&json!({"Std:Join": {"On": "/"}}), &scope()).is_err());
@@ -263,27 +238,19 @@ mod tests {
         assert!(e.contains("nope.value") && e.contains("Eval.Report"), "{e}");
         let nofile = json!({"Std:JsonGet": {
             "PropertyFile": {"Get": "Steps.Eval.PropertyFiles.Other"}, "Path": "a"}});
-        assert_eq!(
-            evaluate(&nofile, &scope()).unwrap_err(),
-            "Unable to resolve Steps.Eval.PropertyFiles.Other"
-        );
+        assert_eq!(evaluate(&nofile, &scope()).unwrap_err(), "Unable to resolve Steps.Eval.PropertyFiles.Other");
     }
 
     #[test]
     fn errors_name_what_failed() {
-        assert_eq!(
-            evaluate(&json!({"Get": "Steps.X.Foo"}), &scope()).unwrap_err(),
-            "Unable to resolve Steps.X.Foo"
-        );
+        assert_eq!(evaluate(&json!({"Get": "Steps.X.Foo"}), &scope()).unwrap_err(), "Unable to resolve Steps.X.Foo");
         assert_eq!(
             evaluate(&json!([{"Get": "Parameters.Nope"}]), &scope()).unwrap_err(),
             "Unable to resolve Parameters.Nope"
         );
-        assert!(
-            evaluate(&json!({"Get": "Steps.Eval.PropertyFiles.Report"}), &scope())
-                .unwrap_err()
-                .contains("only be used inside Std:JsonGet")
-        );
+        assert!(evaluate(&json!({"Get": "Steps.Eval.PropertyFiles.Report"}), &scope())
+            .unwrap_err()
+            .contains("only be used inside Std:JsonGet"));
         assert!(evaluate(&json!({"Get": 1}), &scope()).is_err());
         assert!(evaluate(&json!({"Get": "Bogus"}), &scope()).is_err());
     }

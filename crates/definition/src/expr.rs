@@ -36,10 +36,7 @@ pub enum Reference {
     /// [`EXECUTION_VARIABLES`]) so that the definition checker can report it.
     Execution(String),
     /// `Steps.<Name>.<path>`
-    Step {
-        step: String,
-        path: Vec<PathSegment>,
-    },
+    Step { step: String, path: Vec<PathSegment> },
     /// `Steps.<Name>.PropertyFiles.<File>`; only meaningful inside
     /// `Std:JsonGet`.
     PropertyFile { step: String, file: String },
@@ -76,28 +73,17 @@ pub fn parse_get(s: &str) -> Result<Reference, String> {
             return Err(format!("Invalid step reference '{s}': missing step name"));
         }
         if path_text.is_empty() {
-            return Err(format!(
-                "Invalid step reference '{s}': missing property path"
-            ));
+            return Err(format!("Invalid step reference '{s}': missing property path"));
         }
-        let path =
-            parse_path(path_text).map_err(|e| format!("Invalid step reference '{s}': {e}"))?;
+        let path = parse_path(path_text).map_err(|e| format!("Invalid step reference '{s}': {e}"))?;
         if let [PathSegment::Key(first), PathSegment::Key(file)] = path.as_slice() {
             if first == "PropertyFiles" {
-                return Ok(Reference::PropertyFile {
-                    step: step.to_string(),
-                    file: file.clone(),
-                });
+                return Ok(Reference::PropertyFile { step: step.to_string(), file: file.clone() });
             }
         }
-        return Ok(Reference::Step {
-            step: step.to_string(),
-            path,
-        });
+        return Ok(Reference::Step { step: step.to_string(), path });
     }
-    Err(format!(
-        "Invalid Get '{s}': expected Parameters.<Name>, Execution.<Variable> or Steps.<Name>.<Path>"
-    ))
+    Err(format!("Invalid Get '{s}': expected Parameters.<Name>, Execution.<Variable> or Steps.<Name>.<Path>"))
 }
 
 /// Parses a property path made of `.Key`, `['key']`, `["key"]` and `[0]`
@@ -160,14 +146,10 @@ pub fn parse_path(s: &str) -> Result<Vec<PathSegment>, String> {
                         j += 1;
                     }
                     if j == start || chars.get(j) != Some(&']') {
-                        return Err(format!(
-                            "expected an index or a quoted key after '[' in '{s}'"
-                        ));
+                        return Err(format!("expected an index or a quoted key after '[' in '{s}'"));
                     }
                     let digits: String = chars[start..j].iter().collect();
-                    let n = digits
-                        .parse::<usize>()
-                        .map_err(|_| format!("index {digits} is too large in '{s}'"))?;
+                    let n = digits.parse::<usize>().map_err(|_| format!("index {digits} is too large in '{s}'"))?;
                     out.push(PathSegment::Index(n));
                     i = j + 1;
                 }
@@ -244,10 +226,7 @@ pub fn get_expressions(value: &Value) -> Vec<String> {
 /// Every well-formed reference anywhere inside `value`. Malformed `Get`
 /// strings are skipped here; the definition checker reports them.
 pub fn references(value: &Value) -> Vec<Reference> {
-    get_expressions(value)
-        .iter()
-        .filter_map(|g| parse_get(g).ok())
-        .collect()
+    get_expressions(value).iter().filter_map(|g| parse_get(g).ok()).collect()
 }
 
 /// Reads `path` out of `root`.
@@ -284,53 +263,29 @@ mod tests {
 
     #[test]
     fn parse_get_kinds() {
+        assert_eq!(parse_get("Parameters.Foo"), Ok(Reference::Parameter("Foo".into())));
+        assert_eq!(parse_get("Execution.PipelineExecutionId"), Ok(Reference::Execution("PipelineExecutionId".into())));
         assert_eq!(
-            parse_get("Parameters.Foo"),
-            Ok(Reference::Parameter("Foo".into()))
-        );
-        assert_eq!(
-            parse_get("Execution.PipelineExecutionId"),
-            Ok(Reference::Execution("PipelineExecutionId".into()))
-        );
-        assert_eq!(
-            parse_get(
-                "Steps.AbaloneProcess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"
-            ),
+            parse_get("Steps.AbaloneProcess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"),
             Ok(Reference::Step {
                 step: "AbaloneProcess".into(),
-                path: vec![
-                    key("ProcessingOutputConfig"),
-                    key("Outputs"),
-                    key("train"),
-                    key("S3Output"),
-                    key("S3Uri")
-                ]
+                path: vec![key("ProcessingOutputConfig"), key("Outputs"), key("train"), key("S3Output"), key("S3Uri")]
             })
         );
         assert_eq!(
             parse_get("Steps.L-1.OutputParameters[\"score\"]"),
-            Ok(Reference::Step {
-                step: "L-1".into(),
-                path: vec![key("OutputParameters"), key("score")]
-            })
+            Ok(Reference::Step { step: "L-1".into(), path: vec![key("OutputParameters"), key("score")] })
         );
         assert_eq!(
             parse_get("Steps.T.FinalMetricDataList[0].Value"),
             Ok(Reference::Step {
                 step: "T".into(),
-                path: vec![
-                    key("FinalMetricDataList"),
-                    PathSegment::Index(0),
-                    key("Value")
-                ]
+                path: vec![key("FinalMetricDataList"), PathSegment::Index(0), key("Value")]
             })
         );
         assert_eq!(
             parse_get("Steps.AbaloneEval.PropertyFiles.EvaluationReport"),
-            Ok(Reference::PropertyFile {
-                step: "AbaloneEval".into(),
-                file: "EvaluationReport".into()
-            })
+            Ok(Reference::PropertyFile { step: "AbaloneEval".into(), file: "EvaluationReport".into() })
         );
     }
 
@@ -364,15 +319,9 @@ mod tests {
             parse_path("regression_metrics.mse.value"),
             Ok(vec![key("regression_metrics"), key("mse"), key("value")])
         );
-        assert_eq!(
-            parse_path("$.a[1]"),
-            Ok(vec![key("a"), PathSegment::Index(1)])
-        );
+        assert_eq!(parse_path("$.a[1]"), Ok(vec![key("a"), PathSegment::Index(1)]));
         assert!(parse_path("").is_err());
-        assert_eq!(
-            path_to_string(&[key("A"), key("b c"), PathSegment::Index(2)]),
-            ".A['b c'][2]"
-        );
+        assert_eq!(path_to_string(&[key("A"), key("b c"), PathSegment::Index(2)]), ".A['b c'][2]");
     }
 
     #[test]
@@ -391,14 +340,8 @@ mod tests {
             vec![
                 Reference::Parameter("P".into()),
                 Reference::Execution("PipelineName".into()),
-                Reference::PropertyFile {
-                    step: "E".into(),
-                    file: "R".into()
-                },
-                Reference::Step {
-                    step: "F".into(),
-                    path: vec![key("X"), key("Y")]
-                },
+                Reference::PropertyFile { step: "E".into(), file: "R".into() },
+                Reference::Step { step: "F".into(), path: vec![key("X"), key("Y")] },
             ]
         );
         assert_eq!(get_expressions(&v).len(), 5);
@@ -425,11 +368,7 @@ mod tests {
         let p = parse_path(".ProcessingOutputConfig.Outputs['nope']").unwrap();
         assert_eq!(lookup_path(&describe, &p), None);
         let p = parse_path(".ProcessingOutputConfig[0]").unwrap();
-        assert_eq!(
-            lookup_path(&describe, &p),
-            None,
-            "Index on an object is none"
-        );
+        assert_eq!(lookup_path(&describe, &p), None, "Index on an object is none");
         let p = parse_path(".ProcessingOutputConfig.Outputs[5]").unwrap();
         assert_eq!(lookup_path(&describe, &p), None);
         assert_eq!(lookup_path(&describe, &[]), Some(describe.clone()));

@@ -29,11 +29,7 @@ impl Graph {
     /// Builds the graph of a flattened step list. Names that match no step
     /// are ignored (a checked [`Definition`] has none).
     pub fn from_steps(steps: &[StepDef]) -> Graph {
-        let index: HashMap<&str, usize> = steps
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.name.as_str(), i))
-            .collect();
+        let index: HashMap<&str, usize> = steps.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)).collect();
         let mut up: Vec<Vec<usize>> = Vec::with_capacity(steps.len());
         for step in steps {
             let mut deps: Vec<usize> = step
@@ -111,10 +107,7 @@ impl Graph {
         if let Some(flag) = seen.get_mut(start) {
             *flag = false;
         }
-        seen.iter()
-            .enumerate()
-            .filter_map(|(i, s)| s.then_some(i))
-            .collect()
+        seen.iter().enumerate().filter_map(|(i, s)| s.then_some(i)).collect()
     }
 
     /// A run order: every step after its dependencies, ties broken by
@@ -123,11 +116,8 @@ impl Graph {
     pub fn topo_order(&self) -> Vec<usize> {
         let n = self.len();
         let mut indegree: Vec<usize> = self.up.iter().map(Vec::len).collect();
-        let mut ready: BinaryHeap<Reverse<usize>> = indegree
-            .iter()
-            .enumerate()
-            .filter_map(|(i, d)| (*d == 0).then_some(Reverse(i)))
-            .collect();
+        let mut ready: BinaryHeap<Reverse<usize>> =
+            indegree.iter().enumerate().filter_map(|(i, d)| (*d == 0).then_some(Reverse(i))).collect();
         let mut placed = vec![false; n];
         let mut order = Vec::with_capacity(n);
         while let Some(Reverse(i)) = ready.pop() {
@@ -197,8 +187,7 @@ impl Graph {
                         }
                         Some(1) => {
                             let start = path.iter().position(|(n, _)| *n == dep).unwrap_or(0);
-                            let mut cycle: Vec<usize> =
-                                path.iter().skip(start).map(|(n, _)| *n).collect();
+                            let mut cycle: Vec<usize> = path.iter().skip(start).map(|(n, _)| *n).collect();
                             cycle.push(dep);
                             return Some(cycle);
                         }
@@ -223,20 +212,13 @@ mod tests {
     use serde_json::json;
 
     fn step(name: &str, deps: &[&str]) -> StepDef {
-        StepDef::from_json(
-            &json!({"Name": name, "Type": "Fail", "DependsOn": deps}),
-            None,
-        )
-        .unwrap()
+        StepDef::from_json(&json!({"Name": name, "Type": "Fail", "DependsOn": deps}), None).unwrap()
     }
 
     #[test]
     fn edges_from_depends_on_gets_and_branches() {
         let mut c = step("C", &[]);
-        c.branch = Some(BranchOf {
-            condition: "A".into(),
-            outcome: true,
-        });
+        c.branch = Some(BranchOf { condition: "A".into(), outcome: true });
         let steps = vec![
             step("A", &[]),
             StepDef::from_json(&json!({"Name": "B", "Type": "Fail", "Arguments": {"x": {"Get": "Steps.A.Foo"}}, "DependsOn": ["A", "Missing"]}), None).unwrap(),
@@ -261,12 +243,7 @@ mod tests {
     #[test]
     fn topo_prefers_document_order_and_layers_use_longest_path() {
         // E depends on A directly and via B -> C
-        let steps = vec![
-            step("E", &["A", "C"]),
-            step("C", &["B"]),
-            step("B", &["A"]),
-            step("A", &[]),
-        ];
+        let steps = vec![step("E", &["A", "C"]), step("C", &["B"]), step("B", &["A"]), step("A", &[])];
         let g = Graph::from_steps(&steps);
         assert_eq!(g.topo_order(), [3, 2, 1, 0]);
         assert_eq!(g.layers(), [3, 2, 1, 0]);
@@ -274,12 +251,7 @@ mod tests {
 
     #[test]
     fn finds_cycles() {
-        let steps = vec![
-            step("A", &["C"]),
-            step("B", &["A"]),
-            step("C", &["B"]),
-            step("D", &[]),
-        ];
+        let steps = vec![step("A", &["C"]), step("B", &["A"]), step("C", &["B"]), step("D", &[])];
         let g = Graph::from_steps(&steps);
         assert_eq!(g.find_cycle(), Some(vec![0, 2, 1, 0]));
         let order = g.topo_order();

@@ -46,22 +46,17 @@ pub mod parameter;
 pub mod selective;
 pub mod step;
 
-pub use condition::{
-    evaluate_condition, evaluate_conditions, parse_conditions, values_equal, CompareOp, Condition,
-};
+pub use condition::{evaluate_condition, evaluate_conditions, parse_conditions, values_equal, CompareOp, Condition};
 pub use definition::{from_value, parse, Definition, DEFINITION_VERSION};
 pub use error::DefinitionError;
 pub use eval::{evaluate, join_string, MapScope, Scope};
-pub use expr::{
-    lookup_path, parse_get, parse_path, references, PathSegment, Reference, EXECUTION_VARIABLES,
-};
+pub use expr::{lookup_path, parse_get, parse_path, references, PathSegment, Reference, EXECUTION_VARIABLES};
 pub use graph::Graph;
 pub use parameter::{
-    check_value, parse_value, resolve_parameters, ParameterDef, ParameterError, ParameterType,
-    ResolvedParameter, TypedValue,
+    check_value, parse_value, resolve_parameters, ParameterDef, ParameterError, ParameterType, ResolvedParameter,
+    TypedValue,
 };
 pub use selective::{check_selection, from_failure, with_downstream, SelectionPlan};
 pub use step::{
-    parse_iso8601_duration, BranchOf, CacheConfig, OutputParameterDef, PropertyFileDef,
-    RetryPolicy, StepDef,
+    parse_iso8601_duration, BranchOf, CacheConfig, OutputParameterDef, PropertyFileDef, RetryPolicy, StepDef,
 };

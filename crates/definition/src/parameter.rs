@@ -65,24 +65,15 @@ pub struct ParameterDef {
 impl ParameterDef {
     /// The default as a typed value, if there is one.
     pub fn default_value(&self) -> Option<TypedValue> {
-        self.default
-            .as_deref()
-            .and_then(|d| parse_value(self.ty, d).ok())
+        self.default.as_deref().and_then(|d| parse_value(self.ty, d).ok())
     }
 
     /// Parses one `Parameters` entry of a definition.
     pub fn from_json(v: &Value) -> Result<ParameterDef, String> {
-        let obj = v
-            .as_object()
-            .ok_or_else(|| format!("Parameter must be an object, got {}", short_json(v)))?;
+        let obj = v.as_object().ok_or_else(|| format!("Parameter must be an object, got {}", short_json(v)))?;
         let name = match obj.get("Name") {
             Some(Value::String(s)) => s.clone(),
-            Some(other) => {
-                return Err(format!(
-                    "Parameter Name must be a string, got {}",
-                    short_json(other)
-                ))
-            }
+            Some(other) => return Err(format!("Parameter Name must be a string, got {}", short_json(other))),
             None => return Err("Parameter is missing Name".to_string()),
         };
         if !valid_parameter_name(&name) {
@@ -95,16 +86,9 @@ impl ParameterDef {
         let ty = match obj.get("Type") {
             None | Some(Value::Null) => ParameterType::String,
             Some(Value::String(t)) => ParameterType::from_name(t).ok_or_else(|| {
-                format!(
-                    "Parameter '{name}' has unknown type '{t}': expected String, Integer, Float or Boolean"
-                )
+                format!("Parameter '{name}' has unknown type '{t}': expected String, Integer, Float or Boolean")
             })?,
-            Some(other) => {
-                return Err(format!(
-                    "Parameter '{name}' has an invalid Type {}",
-                    short_json(other)
-                ))
-            }
+            Some(other) => return Err(format!("Parameter '{name}' has an invalid Type {}", short_json(other))),
         };
         let enum_values = match obj.get("EnumValues") {
             None | Some(Value::Null) => None,
@@ -123,27 +107,16 @@ impl ParameterDef {
                 Some(out)
             }
             Some(other) => {
-                return Err(format!(
-                    "Parameter '{name}' has invalid EnumValues {}: expected a list",
-                    short_json(other)
-                ))
+                return Err(format!("Parameter '{name}' has invalid EnumValues {}: expected a list", short_json(other)))
             }
         };
         let default = match obj.get("DefaultValue") {
             None | Some(Value::Null) => None,
             Some(d) => Some(canonical_json(ty, d).ok_or_else(|| {
-                format!(
-                    "Parameter '{name}' has a default of the wrong type: expected {ty}, got {}",
-                    short_json(d)
-                )
+                format!("Parameter '{name}' has a default of the wrong type: expected {ty}, got {}", short_json(d))
             })?),
         };
-        let def = ParameterDef {
-            name,
-            ty,
-            default,
-            enum_values,
-        };
+        let def = ParameterDef { name, ty, default, enum_values };
         if let (Some(d), Some(allowed)) = (&def.default, &def.enum_values) {
             if !in_enum(ty, d, allowed) {
                 return Err(format!(
@@ -159,11 +132,7 @@ impl ParameterDef {
 
 /// `[A-Za-z0-9\-_]{1,256}`, the service's pattern for parameter names.
 pub fn valid_parameter_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 256
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    !name.is_empty() && name.len() <= 256 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// A parameter value with its type applied.
@@ -181,9 +150,7 @@ impl TypedValue {
         match self {
             TypedValue::String(s) => Value::String(s.clone()),
             TypedValue::Integer(i) => Value::from(*i),
-            TypedValue::Float(f) => serde_json::Number::from_f64(*f)
-                .map(Value::Number)
-                .unwrap_or(Value::Null),
+            TypedValue::Float(f) => serde_json::Number::from_f64(*f).map(Value::Number).unwrap_or(Value::Null),
             TypedValue::Boolean(b) => Value::Bool(*b),
         }
     }
@@ -225,15 +192,10 @@ pub fn parse_value(ty: ParameterType, raw: &str) -> Result<TypedValue, String> {
     let bad = || format!("'{raw}' is not a valid {ty}");
     match ty {
         ParameterType::String => Ok(TypedValue::String(raw.to_string())),
-        ParameterType::Integer => raw
-            .parse::<i64>()
-            .map(TypedValue::Integer)
-            .map_err(|_| bad()),
+        ParameterType::Integer => raw.parse::<i64>().map(TypedValue::Integer).map_err(|_| bad()),
         ParameterType::Float => {
-            let plausible = !raw.is_empty()
-                && raw
-                    .chars()
-                    .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | 'e' | 'E'));
+            let plausible =
+                !raw.is_empty() && raw.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | 'e' | 'E'));
             match raw.parse::<f64>() {
                 Ok(f) if plausible && f.is_finite() => Ok(TypedValue::Float(f)),
                 _ => Err(bad()),
@@ -267,9 +229,7 @@ fn canonical_json(ty: ParameterType, v: &Value) -> Option<String> {
 /// `1` matches an enum value `1.0`.
 fn in_enum(ty: ParameterType, value: &str, allowed: &[String]) -> bool {
     match parse_value(ty, value) {
-        Ok(tv) => allowed
-            .iter()
-            .any(|a| parse_value(ty, a).map(|av| av == tv).unwrap_or(false)),
+        Ok(tv) => allowed.iter().any(|a| parse_value(ty, a).map(|av| av == tv).unwrap_or(false)),
         Err(_) => false,
     }
 }
@@ -316,28 +276,18 @@ pub struct ResolvedParameter {
 /// length constraint).
 pub fn check_value(def: &ParameterDef, raw: &str) -> Result<(), String> {
     if raw.is_empty() {
-        return Err(format!(
-            "Value for parameter '{}' must not be empty",
-            def.name
-        ));
+        return Err(format!("Value for parameter '{}' must not be empty", def.name));
     }
     check_typed(def, raw)
 }
 
 fn check_typed(def: &ParameterDef, raw: &str) -> Result<(), String> {
     if parse_value(def.ty, raw).is_err() {
-        return Err(format!(
-            "Value '{raw}' for parameter '{}' is not a valid {}",
-            def.name, def.ty
-        ));
+        return Err(format!("Value '{raw}' for parameter '{}' is not a valid {}", def.name, def.ty));
     }
     if let Some(allowed) = &def.enum_values {
         if !in_enum(def.ty, raw, allowed) {
-            return Err(format!(
-                "Value '{raw}' for parameter '{}' is not one of [{}]",
-                def.name,
-                allowed.join(", ")
-            ));
+            return Err(format!("Value '{raw}' for parameter '{}' is not one of [{}]", def.name, allowed.join(", ")));
         }
     }
     Ok(())
@@ -373,32 +323,18 @@ pub fn resolve_parameters(
                 message: format!("Parameter '{name}' is specified more than once"),
             });
         }
-        let def = defs
-            .iter()
-            .find(|d| &d.name == name)
-            .ok_or_else(|| ParameterError {
-                parameter: name.clone(),
-                message: format!("Unknown parameter '{name}'"),
-            })?;
-        check_typed(def, value).map_err(|message| ParameterError {
+        let def = defs.iter().find(|d| &d.name == name).ok_or_else(|| ParameterError {
             parameter: name.clone(),
-            message,
+            message: format!("Unknown parameter '{name}'"),
         })?;
+        check_typed(def, value).map_err(|message| ParameterError { parameter: name.clone(), message })?;
     }
     let mut out = Vec::with_capacity(defs.len());
     for def in defs {
         let given = overrides.iter().find(|(n, _)| n == &def.name);
         let resolved = match (given, &def.default) {
-            (Some((_, v)), _) => ResolvedParameter {
-                name: def.name.clone(),
-                value: v.clone(),
-                overridden: true,
-            },
-            (None, Some(d)) => ResolvedParameter {
-                name: def.name.clone(),
-                value: d.clone(),
-                overridden: false,
-            },
+            (Some((_, v)), _) => ResolvedParameter { name: def.name.clone(), value: v.clone(), overridden: true },
+            (None, Some(d)) => ResolvedParameter { name: def.name.clone(), value: d.clone(), overridden: false },
             (None, None) => {
                 return Err(ParameterError {
                     parameter: def.name.clone(),
@@ -417,30 +353,20 @@ mod tests {
     use serde_json::json;
 
     fn def(name: &str, ty: ParameterType, default: Option<&str>) -> ParameterDef {
-        ParameterDef {
-            name: name.into(),
-            ty,
-            default: default.map(String::from),
-            enum_values: None,
-        }
+        ParameterDef { name: name.into(), ty, default: default.map(String::from), enum_values: None }
     }
 
     #[test]
     fn canonical_defaults() {
-        let p = ParameterDef::from_json(&json!({"Name":"B","Type":"Boolean","DefaultValue":false}))
-            .unwrap();
+        let p = ParameterDef::from_json(&json!({"Name":"B","Type":"Boolean","DefaultValue":false})).unwrap();
         assert_eq!(p.default.as_deref(), Some("false"));
-        let p = ParameterDef::from_json(&json!({"Name":"F","Type":"Float","DefaultValue":6.0}))
-            .unwrap();
+        let p = ParameterDef::from_json(&json!({"Name":"F","Type":"Float","DefaultValue":6.0})).unwrap();
         assert_eq!(p.default.as_deref(), Some("6.0"));
-        let p = ParameterDef::from_json(&json!({"Name":"F","Type":"Float","DefaultValue":0.5}))
-            .unwrap();
+        let p = ParameterDef::from_json(&json!({"Name":"F","Type":"Float","DefaultValue":0.5})).unwrap();
         assert_eq!(p.default.as_deref(), Some("0.5"));
-        let p =
-            ParameterDef::from_json(&json!({"Name":"F","Type":"Float","DefaultValue":6})).unwrap();
+        let p = ParameterDef::from_json(&json!({"Name":"F","Type":"Float","DefaultValue":6})).unwrap();
         assert_eq!(p.default.as_deref(), Some("6.0"));
-        let p = ParameterDef::from_json(&json!({"Name":"I","Type":"Integer","DefaultValue":1}))
-            .unwrap();
+        let p = ParameterDef::from_json(&json!({"Name":"I","Type":"Integer","DefaultValue":1})).unwrap();
         assert_eq!(p.default.as_deref(), Some("1"));
         assert_eq!(p.default_value(), Some(TypedValue::Integer(1)));
         let p = ParameterDef::from_json(&json!({"Name":"S","Type":"String"})).unwrap();
@@ -449,18 +375,11 @@ mod tests {
 
     #[test]
     fn wrong_default_type() {
-        let e = ParameterDef::from_json(&json!({"Name":"P","Type":"Float","DefaultValue":"abc"}))
-            .unwrap_err();
-        assert_eq!(
-            e,
-            "Parameter 'P' has a default of the wrong type: expected Float, got \"abc\""
-        );
-        let e = ParameterDef::from_json(&json!({"Name":"I","Type":"Integer","DefaultValue":1.5}))
-            .unwrap_err();
+        let e = ParameterDef::from_json(&json!({"Name":"P","Type":"Float","DefaultValue":"abc"})).unwrap_err();
+        assert_eq!(e, "Parameter 'P' has a default of the wrong type: expected Float, got \"abc\"");
+        let e = ParameterDef::from_json(&json!({"Name":"I","Type":"Integer","DefaultValue":1.5})).unwrap_err();
         assert!(e.contains("expected Integer, got 1.5"), "{e}");
-        let e =
-            ParameterDef::from_json(&json!({"Name":"B","Type":"Boolean","DefaultValue":"false"}))
-                .unwrap_err();
+        let e = ParameterDef::from_json(&json!({"Name":"B","Type":"Boolean","DefaultValue":"false"})).unwrap_err();
         assert!(e.contains("expected Boolean"), "{e}");
     }
 
@@ -470,9 +389,7 @@ mod tests {
         assert!(e.contains("'a b' is invalid"), "{e}");
         let long = "x".repeat(257);
         assert!(ParameterDef::from_json(&json!({"Name": long, "Type":"String"})).is_err());
-        assert!(
-            ParameterDef::from_json(&json!({"Name": "x".repeat(256), "Type":"String"})).is_ok()
-        );
+        assert!(ParameterDef::from_json(&json!({"Name": "x".repeat(256), "Type":"String"})).is_ok());
         let e = ParameterDef::from_json(&json!({"Name":"P","Type":"Decimal"})).unwrap_err();
         assert!(e.contains("unknown type 'Decimal'"), "{e}");
         assert!(ParameterDef::from_json(&json!({"Type":"String"})).is_err());
@@ -485,48 +402,25 @@ mod tests {
             &json!({"Name":"E","Type":"String","DefaultValue":"qa","EnumValues":["dev","prod"]}),
         )
         .unwrap_err();
-        assert_eq!(
-            e,
-            "Parameter 'E' has a default 'qa' that is not one of [dev, prod]"
-        );
-        let ok = ParameterDef::from_json(
-            &json!({"Name":"E","Type":"Float","DefaultValue":1,"EnumValues":[1.0, 2.5]}),
-        )
-        .unwrap();
+        assert_eq!(e, "Parameter 'E' has a default 'qa' that is not one of [dev, prod]");
+        let ok = ParameterDef::from_json(&json!({"Name":"E","Type":"Float","DefaultValue":1,"EnumValues":[1.0, 2.5]}))
+            .unwrap();
         assert_eq!(ok.enum_values, Some(vec!["1.0".into(), "2.5".into()]));
     }
 
     #[test]
     fn parse_values() {
-        assert_eq!(
-            parse_value(ParameterType::Boolean, "True"),
-            Ok(TypedValue::Boolean(true))
-        );
-        assert_eq!(
-            parse_value(ParameterType::Boolean, "false"),
-            Ok(TypedValue::Boolean(false))
-        );
+        assert_eq!(parse_value(ParameterType::Boolean, "True"), Ok(TypedValue::Boolean(true)));
+        assert_eq!(parse_value(ParameterType::Boolean, "false"), Ok(TypedValue::Boolean(false)));
         assert!(parse_value(ParameterType::Boolean, "yes").is_err());
-        assert_eq!(
-            parse_value(ParameterType::Integer, "-3"),
-            Ok(TypedValue::Integer(-3))
-        );
+        assert_eq!(parse_value(ParameterType::Integer, "-3"), Ok(TypedValue::Integer(-3)));
         assert!(parse_value(ParameterType::Integer, "3.0").is_err());
-        assert_eq!(
-            parse_value(ParameterType::Float, "3"),
-            Ok(TypedValue::Float(3.0))
-        );
-        assert_eq!(
-            parse_value(ParameterType::Float, "1e3"),
-            Ok(TypedValue::Float(1000.0))
-        );
+        assert_eq!(parse_value(ParameterType::Float, "3"), Ok(TypedValue::Float(3.0)));
+        assert_eq!(parse_value(ParameterType::Float, "1e3"), Ok(TypedValue::Float(1000.0)));
         assert!(parse_value(ParameterType::Float, "NaN").is_err());
         assert!(parse_value(ParameterType::Float, "inf").is_err());
         assert!(parse_value(ParameterType::Float, "").is_err());
-        assert_eq!(
-            parse_value(ParameterType::String, "x").map(|v| v.to_json()),
-            Ok(json!("x"))
-        );
+        assert_eq!(parse_value(ParameterType::String, "x").map(|v| v.to_json()), Ok(json!("x")));
         assert_eq!(TypedValue::Float(0.5).to_json(), json!(0.5));
         assert_eq!(TypedValue::Integer(7).to_json(), json!(7));
         assert_eq!(TypedValue::Boolean(true).to_json(), json!(true));
@@ -549,10 +443,7 @@ mod tests {
     }
 
     fn ov(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect()
+        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
     }
 
     #[test]
@@ -583,27 +474,14 @@ mod tests {
         );
 
         let e = resolve_parameters(&d, &ov(&[("Required", "x"), ("Count", "abc")])).unwrap_err();
-        assert_eq!(
-            e.message,
-            "Value 'abc' for parameter 'Count' is not a valid Integer"
-        );
-        let e =
-            resolve_parameters(&d, &ov(&[("Threshold", "high"), ("Required", "x")])).unwrap_err();
-        assert_eq!(
-            e.message,
-            "Value 'high' for parameter 'Threshold' is not a valid Float"
-        );
+        assert_eq!(e.message, "Value 'abc' for parameter 'Count' is not a valid Integer");
+        let e = resolve_parameters(&d, &ov(&[("Threshold", "high"), ("Required", "x")])).unwrap_err();
+        assert_eq!(e.message, "Value 'high' for parameter 'Threshold' is not a valid Float");
         let e = resolve_parameters(&d, &ov(&[("Flag", "yes"), ("Required", "x")])).unwrap_err();
-        assert_eq!(
-            e.message,
-            "Value 'yes' for parameter 'Flag' is not a valid Boolean"
-        );
+        assert_eq!(e.message, "Value 'yes' for parameter 'Flag' is not a valid Boolean");
 
         let e = resolve_parameters(&d, &ov(&[("Required", "x"), ("Env", "qa")])).unwrap_err();
-        assert_eq!(
-            e.message,
-            "Value 'qa' for parameter 'Env' is not one of [dev, staging, prod]"
-        );
+        assert_eq!(e.message, "Value 'qa' for parameter 'Env' is not one of [dev, staging, prod]");
 
         let e = resolve_parameters(&d, &ov(&[("Required", "x"), ("Required", "y")])).unwrap_err();
         assert!(e.message.contains("'Required'") && e.message.contains("more than once"));
@@ -616,8 +494,6 @@ mod tests {
         assert!(check_value(&d[0], "1.2").is_err());
         assert!(check_value(&d[0], "").is_err());
         assert!(check_value(&d[3], "prod").is_ok());
-        assert!(check_value(&d[3], "Prod")
-            .unwrap_err()
-            .contains("is not one of"));
+        assert!(check_value(&d[3], "Prod").unwrap_err().contains("is not one of"));
     }
 }

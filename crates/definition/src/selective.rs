@@ -39,15 +39,11 @@ pub fn check_selection(
     has_source: bool,
 ) -> Result<SelectionPlan, String> {
     if selected.is_empty() || selected.len() > MAX_SELECTED_STEPS {
-        return Err(format!(
-            "SelectedSteps must contain between 1 and {MAX_SELECTED_STEPS} steps"
-        ));
+        return Err(format!("SelectedSteps must contain between 1 and {MAX_SELECTED_STEPS} steps"));
     }
     let mut chosen: Vec<usize> = Vec::with_capacity(selected.len());
     for name in selected {
-        let i = def
-            .index_of(name)
-            .ok_or_else(|| format!("Step '{name}' not found in the pipeline definition"))?;
+        let i = def.index_of(name).ok_or_else(|| format!("Step '{name}' not found in the pipeline definition"))?;
         if chosen.contains(&i) {
             return Err(format!("Step '{name}' is selected more than once"));
         }
@@ -59,19 +55,14 @@ pub fn check_selection(
 
     // Connectedness: for selected a, b with a upstream of b, every step that
     // is both a descendant of a and an ancestor of b must be selected.
-    let descendants: Vec<(usize, HashSet<usize>)> = chosen
-        .iter()
-        .map(|&a| (a, graph.descendants(a).into_iter().collect()))
-        .collect();
+    let descendants: Vec<(usize, HashSet<usize>)> =
+        chosen.iter().map(|&a| (a, graph.descendants(a).into_iter().collect())).collect();
     for (a, below_a) in &descendants {
         for &b in &chosen {
             if !below_a.contains(&b) {
                 continue;
             }
-            let mid = graph
-                .ancestors(b)
-                .into_iter()
-                .find(|m| below_a.contains(m) && !is_selected.contains(m));
+            let mid = graph.ancestors(b).into_iter().find(|m| below_a.contains(m) && !is_selected.contains(m));
             if let Some(m) = mid {
                 return Err(format!(
                     "Selected steps are not connected: step '{}' lies between '{}' and '{}' but is not selected",
@@ -87,12 +78,7 @@ pub fn check_selection(
         let mut needy: Vec<usize> = Vec::new();
         let mut deps: Vec<usize> = Vec::new();
         for &s in &chosen {
-            let missing: Vec<usize> = graph
-                .upstream(s)
-                .iter()
-                .copied()
-                .filter(|u| !is_selected.contains(u))
-                .collect();
+            let missing: Vec<usize> = graph.upstream(s).iter().copied().filter(|u| !is_selected.contains(u)).collect();
             if !missing.is_empty() {
                 needy.push(s);
                 deps.extend(missing);
@@ -109,17 +95,11 @@ pub fn check_selection(
         }
     }
 
-    let mut reused: Vec<usize> = chosen
-        .iter()
-        .flat_map(|&s| graph.ancestors(s))
-        .filter(|u| !is_selected.contains(u))
-        .collect();
+    let mut reused: Vec<usize> =
+        chosen.iter().flat_map(|&s| graph.ancestors(s)).filter(|u| !is_selected.contains(u)).collect();
     reused.sort_unstable();
     reused.dedup();
-    Ok(SelectionPlan {
-        selected: chosen,
-        reused_from_source: reused,
-    })
+    Ok(SelectionPlan { selected: chosen, reused_from_source: reused })
 }
 
 /// "Run from here": `start` and everything downstream of it, sorted.

@@ -60,12 +60,9 @@ impl RetryPolicy {
     }
 
     fn from_json(step: &str, v: &Value) -> Result<RetryPolicy, String> {
-        let obj = v.as_object().ok_or_else(|| {
-            format!(
-                "Step '{step}' has a retry policy that is not an object: {}",
-                short_json(v)
-            )
-        })?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| format!("Step '{step}' has a retry policy that is not an object: {}", short_json(v)))?;
         let exception_types = match obj.get("ExceptionType") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(items)) => {
@@ -96,30 +93,24 @@ impl RetryPolicy {
                 None | Some(Value::Null) => Ok(default),
                 Some(Value::Number(n)) => match n.as_f64() {
                     Some(f) if f >= 0.0 && f.is_finite() => Ok(f),
-                    _ => Err(format!(
-                        "Step '{step}' retry policy {name} must not be negative, got {n}"
-                    )),
+                    _ => Err(format!("Step '{step}' retry policy {name} must not be negative, got {n}")),
                 },
-                Some(other) => Err(format!(
-                    "Step '{step}' retry policy {name} must be a number, got {}",
-                    short_json(other)
-                )),
+                Some(other) => {
+                    Err(format!("Step '{step}' retry policy {name} must be a number, got {}", short_json(other)))
+                }
             }
         };
         let count = |name: &str| -> Result<Option<u32>, String> {
             match obj.get(name) {
                 None | Some(Value::Null) => Ok(None),
-                Some(v) => v
-                    .as_u64()
-                    .and_then(|n| u32::try_from(n).ok())
-                    .filter(|n| *n >= 1)
-                    .map(Some)
-                    .ok_or_else(|| {
+                Some(v) => {
+                    v.as_u64().and_then(|n| u32::try_from(n).ok()).filter(|n| *n >= 1).map(Some).ok_or_else(|| {
                         format!(
                             "Step '{step}' retry policy {name} must be a positive whole number, got {}",
                             short_json(v)
                         )
-                    }),
+                    })
+                }
             }
         };
         let interval_seconds = number("IntervalSeconds", 1.0)?;
@@ -127,9 +118,7 @@ impl RetryPolicy {
         let max_attempts = count("MaxAttempts")?;
         let expire_after_min = count("ExpireAfterMin")?;
         if max_attempts.is_some() && expire_after_min.is_some() {
-            return Err(format!(
-                "Step '{step}' retry policy cannot have both MaxAttempts and ExpireAfterMin"
-            ));
+            return Err(format!("Step '{step}' retry policy cannot have both MaxAttempts and ExpireAfterMin"));
         }
         if let Some(n) = max_attempts {
             if n > MAX_RETRY_ATTEMPTS {
@@ -138,13 +127,7 @@ impl RetryPolicy {
                 ));
             }
         }
-        Ok(RetryPolicy {
-            exception_types,
-            interval_seconds,
-            backoff_rate,
-            max_attempts,
-            expire_after_min,
-        })
+        Ok(RetryPolicy { exception_types, interval_seconds, backoff_rate, max_attempts, expire_after_min })
     }
 }
 
@@ -160,12 +143,9 @@ pub struct CacheConfig {
 
 impl CacheConfig {
     fn from_json(step: &str, v: &Value) -> Result<CacheConfig, String> {
-        let obj = v.as_object().ok_or_else(|| {
-            format!(
-                "Step '{step}' has a CacheConfig that is not an object: {}",
-                short_json(v)
-            )
-        })?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| format!("Step '{step}' has a CacheConfig that is not an object: {}", short_json(v)))?;
         let enabled = match obj.get("Enabled") {
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => *b,
@@ -180,9 +160,7 @@ impl CacheConfig {
             None | Some(Value::Null) => (None, None),
             Some(Value::String(s)) => {
                 let secs = parse_iso8601_duration(s).ok_or_else(|| {
-                    format!(
-                        "Step '{step}' CacheConfig ExpireAfter '{s}' is not an ISO-8601 duration"
-                    )
+                    format!("Step '{step}' CacheConfig ExpireAfter '{s}' is not an ISO-8601 duration")
                 })?;
                 (Some(s.clone()), Some(secs))
             }
@@ -193,11 +171,7 @@ impl CacheConfig {
                 ))
             }
         };
-        Ok(CacheConfig {
-            enabled,
-            expire_after,
-            expire_after_seconds,
-        })
+        Ok(CacheConfig { enabled, expire_after, expire_after_seconds })
     }
 }
 
@@ -244,15 +218,7 @@ pub fn parse_iso8601_duration(s: &str) -> Option<u64> {
             None
         }
     };
-    add(
-        date,
-        &[
-            ('Y', 365 * DAY),
-            ('M', 30 * DAY),
-            ('W', 7 * DAY),
-            ('D', DAY),
-        ],
-    )?;
+    add(date, &[('Y', 365 * DAY), ('M', 30 * DAY), ('W', 7 * DAY), ('D', DAY)])?;
     if let Some(t) = time {
         add(t, &[('H', 3_600), ('M', 60), ('S', 1)])?;
     }
@@ -342,19 +308,14 @@ impl StepDef {
 pub fn valid_step_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_STEP_NAME_LEN
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn opt_string(obj: &Map<String, Value>, step: &str, field: &str) -> Result<Option<String>, String> {
     match obj.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(format!(
-            "Step '{step}' {field} must be a string, got {}",
-            short_json(other)
-        )),
+        Some(other) => Err(format!("Step '{step}' {field} must be a string, got {}", short_json(other))),
     }
 }
 
@@ -362,19 +323,11 @@ fn list<'a>(obj: &'a Map<String, Value>, step: &str, field: &str) -> Result<&'a 
     match obj.get(field) {
         None | Some(Value::Null) => Ok(&[]),
         Some(Value::Array(items)) => Ok(items),
-        Some(other) => Err(format!(
-            "Step '{step}' {field} must be a list, got {}",
-            short_json(other)
-        )),
+        Some(other) => Err(format!("Step '{step}' {field} must be a list, got {}", short_json(other))),
     }
 }
 
-fn required_str(
-    obj: &Map<String, Value>,
-    step: &str,
-    what: &str,
-    field: &str,
-) -> Result<String, String> {
+fn required_str(obj: &Map<String, Value>, step: &str, what: &str, field: &str) -> Result<String, String> {
     obj.get(field)
         .and_then(Value::as_str)
         .map(String::from)
@@ -383,9 +336,7 @@ fn required_str(
 
 /// Reads the name of a step object, checking it.
 pub(crate) fn step_name(v: &Value) -> Result<String, String> {
-    let obj = v
-        .as_object()
-        .ok_or_else(|| format!("Step must be an object, got {}", short_json(v)))?;
+    let obj = v.as_object().ok_or_else(|| format!("Step must be an object, got {}", short_json(v)))?;
     match obj.get("Name") {
         Some(Value::String(s)) if valid_step_name(s) => Ok(s.clone()),
         Some(Value::String(s)) => Err(format!(
@@ -402,17 +353,10 @@ impl StepDef {
     /// them (see `crate::definition`).
     pub fn from_json(v: &Value, branch: Option<BranchOf>) -> Result<StepDef, String> {
         let name = step_name(v)?;
-        let obj = v
-            .as_object()
-            .ok_or_else(|| format!("Step '{name}' must be an object"))?;
+        let obj = v.as_object().ok_or_else(|| format!("Step '{name}' must be an object"))?;
         let step_type = match obj.get("Type") {
             Some(Value::String(t)) if !t.is_empty() => t.clone(),
-            Some(other) => {
-                return Err(format!(
-                    "Step '{name}' has an invalid Type {}",
-                    short_json(other)
-                ))
-            }
+            Some(other) => return Err(format!("Step '{name}' has an invalid Type {}", short_json(other))),
             None => return Err(format!("Step '{name}' is missing Type")),
         };
         let is_condition = step_type == "Condition";
@@ -424,9 +368,7 @@ impl StepDef {
         let mut if_steps = Vec::new();
         let mut else_steps = Vec::new();
         if is_condition {
-            let args = arguments
-                .as_object_mut()
-                .ok_or_else(|| format!("Step '{name}' Arguments must be an object"))?;
+            let args = arguments.as_object_mut().ok_or_else(|| format!("Step '{name}' Arguments must be an object"))?;
             for (field, names) in [("IfSteps", &mut if_steps), ("ElseSteps", &mut else_steps)] {
                 match args.remove(field) {
                     None | Some(Value::Null) => {}
@@ -436,17 +378,13 @@ impl StepDef {
                         }
                     }
                     Some(other) => {
-                        return Err(format!(
-                            "Step '{name}' {field} must be a list, got {}",
-                            short_json(&other)
-                        ))
+                        return Err(format!("Step '{name}' {field} must be a list, got {}", short_json(&other)))
                     }
                 }
             }
             conditions = match args.get("Conditions") {
                 None | Some(Value::Null) => Vec::new(),
-                Some(c) => parse_conditions(c)
-                    .map_err(|e| format!("Step '{name}' has invalid Conditions: {e}"))?,
+                Some(c) => parse_conditions(c).map_err(|e| format!("Step '{name}' has invalid Conditions: {e}"))?,
             };
         }
 
@@ -454,12 +392,7 @@ impl StepDef {
         for d in list(obj, &name, "DependsOn")? {
             match d.as_str() {
                 Some(s) => depends_on.push(s.to_string()),
-                None => {
-                    return Err(format!(
-                        "Step '{name}' DependsOn must list step names, got {}",
-                        short_json(d)
-                    ))
-                }
+                None => return Err(format!("Step '{name}' DependsOn must list step names, got {}", short_json(d))),
             }
         }
         let retry_policies = list(obj, &name, "RetryPolicies")?
@@ -472,12 +405,9 @@ impl StepDef {
         };
         let mut property_files = Vec::new();
         for p in list(obj, &name, "PropertyFiles")? {
-            let o = p.as_object().ok_or_else(|| {
-                format!(
-                    "Step '{name}' has a property file that is not an object: {}",
-                    short_json(p)
-                )
-            })?;
+            let o = p
+                .as_object()
+                .ok_or_else(|| format!("Step '{name}' has a property file that is not an object: {}", short_json(p)))?;
             property_files.push(PropertyFileDef {
                 property_file_name: required_str(o, &name, "a property file", "PropertyFileName")?,
                 output_name: required_str(o, &name, "a property file", "OutputName")?,
@@ -487,10 +417,7 @@ impl StepDef {
         let mut output_parameters = Vec::new();
         for p in list(obj, &name, "OutputParameters")? {
             let o = p.as_object().ok_or_else(|| {
-                format!(
-                    "Step '{name}' has an output parameter that is not an object: {}",
-                    short_json(p)
-                )
+                format!("Step '{name}' has an output parameter that is not an object: {}", short_json(p))
             })?;
             let output_type = match o.get("OutputType") {
                 None | Some(Value::Null) => "String".to_string(),
@@ -594,35 +521,22 @@ mod tests {
 
     #[test]
     fn retry_policy_rules() {
-        let p =
-            RetryPolicy::from_json("S", &json!({"ExceptionType": ["Step.THROTTLING"]})).unwrap();
+        let p = RetryPolicy::from_json("S", &json!({"ExceptionType": ["Step.THROTTLING"]})).unwrap();
         assert_eq!(p.interval_seconds, 1.0);
         assert_eq!(p.backoff_rate, 2.0);
         assert_eq!(p.max_attempts, None);
         assert_eq!(p.effective_max_attempts(), Some(5));
-        let e = RetryPolicy::from_json(
-            "S",
-            &json!({"ExceptionType": [], "MaxAttempts": 3, "ExpireAfterMin": 10}),
-        )
-        .unwrap_err();
-        assert_eq!(
-            e,
-            "Step 'S' retry policy cannot have both MaxAttempts and ExpireAfterMin"
-        );
+        let e = RetryPolicy::from_json("S", &json!({"ExceptionType": [], "MaxAttempts": 3, "ExpireAfterMin": 10}))
+            .unwrap_err();
+        assert_eq!(e, "Step 'S' retry policy cannot have both MaxAttempts and ExpireAfterMin");
         let e = RetryPolicy::from_json("S", &json!({"MaxAttempts": 21})).unwrap_err();
-        assert_eq!(
-            e,
-            "Step 'S' retry policy MaxAttempts must be at most 20, got 21"
-        );
+        assert_eq!(e, "Step 'S' retry policy MaxAttempts must be at most 20, got 21");
         assert!(RetryPolicy::from_json("S", &json!({"MaxAttempts": 20})).is_ok());
         assert!(RetryPolicy::from_json("S", &json!({"MaxAttempts": 0})).is_err());
-        assert!(
-            RetryPolicy::from_json("S", &json!({"ExceptionType": ["Step.BOGUS"]}))
-                .unwrap_err()
-                .contains("Step.BOGUS")
-        );
-        let p = RetryPolicy::from_json("S", &json!({"ExpireAfterMin": 120, "IntervalSeconds": 60}))
-            .unwrap();
+        assert!(RetryPolicy::from_json("S", &json!({"ExceptionType": ["Step.BOGUS"]}))
+            .unwrap_err()
+            .contains("Step.BOGUS"));
+        let p = RetryPolicy::from_json("S", &json!({"ExpireAfterMin": 120, "IntervalSeconds": 60})).unwrap();
         assert_eq!(p.effective_max_attempts(), None);
         assert_eq!(p.expire_after_min, Some(120));
         assert_eq!(p.interval_seconds, 60.0);
@@ -648,10 +562,7 @@ mod tests {
         assert_eq!(s.depends_on, ["A", "B"]);
         assert_eq!(s.timeout_seconds, Some(300));
         assert_eq!(s.output_parameters[1].output_type, "String");
-        assert_eq!(
-            s.cache.as_ref().and_then(|c| c.expire_after_seconds),
-            Some(30 * 86400)
-        );
+        assert_eq!(s.cache.as_ref().and_then(|c| c.expire_after_seconds), Some(30 * 86400));
         assert_eq!(s.referenced_steps(), ["A"]);
         assert_eq!(s.references.len(), 2);
     }
@@ -674,49 +585,37 @@ mod tests {
         assert_eq!(s.if_steps, ["I"]);
         assert_eq!(s.else_steps, ["E1", "E2"]);
         assert_eq!(s.conditions.len(), 1);
-        assert_eq!(
-            s.referenced_steps(),
-            ["A"],
-            "nested steps' Gets are not the condition's"
-        );
+        assert_eq!(s.referenced_steps(), ["A"], "nested steps' Gets are not the condition's");
         assert!(s.arguments.get("IfSteps").is_none());
         assert!(s.raw["Arguments"].get("IfSteps").is_some());
     }
 
     #[test]
     fn step_errors() {
-        assert!(StepDef::from_json(&json!({"Type": "Fail"}), None)
-            .unwrap_err()
-            .contains("missing Name"));
-        assert!(StepDef::from_json(&json!({"Name": "A"}), None)
-            .unwrap_err()
-            .contains("missing Type"));
-        assert!(
-            StepDef::from_json(&json!({"Name": "a b", "Type": "Fail"}), None)
-                .unwrap_err()
-                .contains("invalid")
-        );
-        assert!(
-            StepDef::from_json(&json!({"Name": "x".repeat(65), "Type": "Fail"}), None).is_err()
-        );
+        assert!(StepDef::from_json(&json!({"Type": "Fail"}), None).unwrap_err().contains("missing Name"));
+        assert!(StepDef::from_json(&json!({"Name": "A"}), None).unwrap_err().contains("missing Type"));
+        assert!(StepDef::from_json(&json!({"Name": "a b", "Type": "Fail"}), None).unwrap_err().contains("invalid"));
+        assert!(StepDef::from_json(&json!({"Name": "x".repeat(65), "Type": "Fail"}), None).is_err());
         assert!(StepDef::from_json(&json!({"Name": "x".repeat(64), "Type": "Fail"}), None).is_ok());
+        assert!(StepDef::from_json(&json!({"Name": "A", "Type": "Fail", "DependsOn": "B"}), None).is_err());
+        assert!(StepDef::from_json(&json!({"Name": "A", "Type": "Fail", "DependsOn": [1]}), None).is_err());
         assert!(StepDef::from_json(
-            &json!({"Name": "A", "Type": "Fail", "DependsOn": "B"}),
+            &json!({"Name": "A", "Type": "Fail", "CacheConfig": {"Enabled": true, "ExpireAfter": "1 hour"}}),
+            None
+        )
+        .unwrap_err()
+        .contains("ISO-8601"));
+        assert!(StepDef::from_json(
+            &json!({"Name": "A", "Type": "Condition", "Arguments": {"Conditions": [{"Type": "Nope"}]}}),
+            None
+        )
+        .unwrap_err()
+        .contains("invalid Conditions"));
+        assert!(StepDef::from_json(
+            &json!({"Name": "A", "Type": "Processing", "PropertyFiles": [{"PropertyFileName": "R"}]}),
             None
         )
         .is_err());
-        assert!(StepDef::from_json(
-            &json!({"Name": "A", "Type": "Fail", "DependsOn": [1]}),
-            None
-        )
-        .is_err());
-        assert!(StepDef::from_json(&json!({"Name": "A", "Type": "Fail", "CacheConfig": {"Enabled": true, "ExpireAfter": "1 hour"}}), None)
-            .unwrap_err()
-            .contains("ISO-8601"));
-        assert!(StepDef::from_json(&json!({"Name": "A", "Type": "Condition", "Arguments": {"Conditions": [{"Type": "Nope"}]}}), None)
-            .unwrap_err()
-            .contains("invalid Conditions"));
-        assert!(StepDef::from_json(&json!({"Name": "A", "Type": "Processing", "PropertyFiles": [{"PropertyFileName": "R"}]}), None).is_err());
         // unknown step types are kept
         let s = StepDef::from_json(&json!({"Name": "A", "Type": "FutureThing"}), None).unwrap();
         assert_eq!(s.step_type, "FutureThing");

@@ -24,22 +24,10 @@ fn parameters() {
     assert_eq!(d.version, "2020-12-01");
     assert_eq!(d.parameters.len(), 6);
     let p = d.parameter("ProcessingInstanceCount").unwrap();
-    assert_eq!(
-        (p.ty, p.default.as_deref()),
-        (ParameterType::Integer, Some("1"))
-    );
+    assert_eq!((p.ty, p.default.as_deref()), (ParameterType::Integer, Some("1")));
     let p = d.parameter("MseThreshold").unwrap();
-    assert_eq!(
-        (p.ty, p.default.as_deref()),
-        (ParameterType::Float, Some("6.0"))
-    );
-    assert_eq!(
-        d.parameter("ModelApprovalStatus")
-            .unwrap()
-            .default
-            .as_deref(),
-        Some("PendingManualApproval")
-    );
+    assert_eq!((p.ty, p.default.as_deref()), (ParameterType::Float, Some("6.0")));
+    assert_eq!(d.parameter("ModelApprovalStatus").unwrap().default.as_deref(), Some("PendingManualApproval"));
     assert!(d.experiment_config.is_some());
 }
 
@@ -64,41 +52,15 @@ fn steps_flattened_in_document_order() {
     assert_eq!(cond.step_type, "Condition");
     assert_eq!(
         cond.if_steps,
-        [
-            "AbaloneRegisterModel-RegisterModel",
-            "AbaloneCreateModel-CreateModel",
-            "AbaloneTransform"
-        ]
+        ["AbaloneRegisterModel-RegisterModel", "AbaloneCreateModel-CreateModel", "AbaloneTransform"]
     );
     assert_eq!(cond.else_steps, ["AbaloneMSEFail"]);
     assert_eq!(cond.conditions.len(), 1);
-    assert!(matches!(
-        cond.conditions[0],
-        Condition::Compare {
-            op: CompareOp::LessThanOrEqualTo,
-            ..
-        }
-    ));
+    assert!(matches!(cond.conditions[0], Condition::Compare { op: CompareOp::LessThanOrEqualTo, .. }));
     let fail = d.step("AbaloneMSEFail").unwrap();
-    assert_eq!(
-        fail.branch,
-        Some(BranchOf {
-            condition: "AbaloneMSECond".into(),
-            outcome: false
-        })
-    );
-    assert_eq!(
-        d.step("AbaloneTransform")
-            .unwrap()
-            .branch
-            .as_ref()
-            .map(|b| b.outcome),
-        Some(true)
-    );
-    assert_eq!(
-        d.step("AbaloneCreateModel-CreateModel").unwrap().step_type,
-        "Model"
-    );
+    assert_eq!(fail.branch, Some(BranchOf { condition: "AbaloneMSECond".into(), outcome: false }));
+    assert_eq!(d.step("AbaloneTransform").unwrap().branch.as_ref().map(|b| b.outcome), Some(true));
+    assert_eq!(d.step("AbaloneCreateModel-CreateModel").unwrap().step_type, "Model");
 }
 
 #[test]
@@ -108,10 +70,7 @@ fn step_settings() {
     let rp = &p.retry_policies[0];
     assert_eq!(rp.max_attempts, Some(3));
     assert_eq!(rp.interval_seconds, 30.0);
-    assert_eq!(
-        rp.exception_types,
-        ["Step.SERVICE_FAULT", "Step.THROTTLING"]
-    );
+    assert_eq!(rp.exception_types, ["Step.SERVICE_FAULT", "Step.THROTTLING"]);
     let cache = p.cache.as_ref().unwrap();
     assert!(cache.enabled);
     assert_eq!(cache.expire_after_seconds, Some(3600));
@@ -135,44 +94,20 @@ fn graph_edges() {
     let g = d.graph();
     assert!(up(&d, &g, "AbaloneProcess").is_empty());
     assert_eq!(up(&d, &g, "AbaloneTrain"), ["AbaloneProcess"]);
-    assert_eq!(
-        up(&d, &g, "AbaloneEval"),
-        ["AbaloneProcess", "AbaloneTrain"]
-    );
-    assert_eq!(
-        up(&d, &g, "AbaloneMSECond"),
-        ["AbaloneEval"],
-        "via the property file"
-    );
-    assert_eq!(
-        up(&d, &g, "AbaloneRegisterModel-RegisterModel"),
-        ["AbaloneTrain", "AbaloneMSECond"]
-    );
-    assert_eq!(
-        up(&d, &g, "AbaloneCreateModel-CreateModel"),
-        ["AbaloneTrain", "AbaloneMSECond"]
-    );
-    assert_eq!(
-        up(&d, &g, "AbaloneTransform"),
-        ["AbaloneMSECond", "AbaloneCreateModel-CreateModel"]
-    );
+    assert_eq!(up(&d, &g, "AbaloneEval"), ["AbaloneProcess", "AbaloneTrain"]);
+    assert_eq!(up(&d, &g, "AbaloneMSECond"), ["AbaloneEval"], "via the property file");
+    assert_eq!(up(&d, &g, "AbaloneRegisterModel-RegisterModel"), ["AbaloneTrain", "AbaloneMSECond"]);
+    assert_eq!(up(&d, &g, "AbaloneCreateModel-CreateModel"), ["AbaloneTrain", "AbaloneMSECond"]);
+    assert_eq!(up(&d, &g, "AbaloneTransform"), ["AbaloneMSECond", "AbaloneCreateModel-CreateModel"]);
     assert_eq!(up(&d, &g, "AbaloneMSEFail"), ["AbaloneMSECond"]);
     assert_eq!(
         d.names(g.downstream(idx(&d, "AbaloneMSECond"))),
-        [
-            "AbaloneRegisterModel-RegisterModel",
-            "AbaloneCreateModel-CreateModel",
-            "AbaloneTransform",
-            "AbaloneMSEFail"
-        ]
+        ["AbaloneRegisterModel-RegisterModel", "AbaloneCreateModel-CreateModel", "AbaloneTransform", "AbaloneMSEFail"]
     );
     assert_eq!(g.topo_order(), [0, 1, 2, 3, 4, 5, 6, 7]);
     assert_eq!(g.layers(), [0, 1, 2, 3, 4, 4, 5, 4]);
     assert_eq!(d.names(&g.ancestors(idx(&d, "AbaloneTransform"))).len(), 5);
-    assert_eq!(
-        g.descendants(idx(&d, "AbaloneProcess")),
-        [1, 2, 3, 4, 5, 6, 7]
-    );
+    assert_eq!(g.descendants(idx(&d, "AbaloneProcess")), [1, 2, 3, 4, 5, 6, 7]);
 }
 
 #[test]
@@ -181,19 +116,12 @@ fn evaluates_arguments_with_a_scope() {
     let mut scope = MapScope::default();
     for p in resolve_parameters(&d.parameters, &[]).unwrap() {
         let ty = d.parameter(&p.name).unwrap().ty;
-        scope
-            .parameters
-            .insert(p.name.clone(), parse_value(ty, &p.value).unwrap().to_json());
+        scope.parameters.insert(p.name.clone(), parse_value(ty, &p.value).unwrap().to_json());
     }
-    scope
-        .execution
-        .insert("PipelineExecutionId".into(), json!("exec1"));
+    scope.execution.insert("PipelineExecutionId".into(), json!("exec1"));
     let process = d.step("AbaloneProcess").unwrap();
     let args = evaluate(&process.arguments, &scope).unwrap();
-    assert_eq!(
-        args["ProcessingResources"]["ClusterConfig"]["InstanceCount"],
-        json!(1)
-    );
+    assert_eq!(args["ProcessingResources"]["ClusterConfig"]["InstanceCount"], json!(1));
     assert_eq!(
         args["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"],
         json!("s3://sagemaker-us-east-1-123456789012/AbalonePipeline/exec1/AbaloneProcess/output/train")
@@ -205,10 +133,7 @@ fn evaluates_arguments_with_a_scope() {
         train["InputDataConfig"][1]["DataSource"]["S3DataSource"]["S3Uri"],
         json!("s3://sagemaker-us-east-1-123456789012/AbalonePipeline/exec1/AbaloneProcess/output/validation")
     );
-    assert_eq!(
-        train["ResourceConfig"]["InstanceType"],
-        json!("ml.m5.xlarge")
-    );
+    assert_eq!(train["ResourceConfig"]["InstanceType"], json!("ml.m5.xlarge"));
 
     let cond = d.step("AbaloneMSECond").unwrap();
     scope.property_files.insert(
@@ -222,10 +147,7 @@ fn evaluates_arguments_with_a_scope() {
     );
     assert_eq!(evaluate_conditions(&cond.conditions, &scope), Ok(false));
     let fail = evaluate(&d.step("AbaloneMSEFail").unwrap().arguments, &scope).unwrap();
-    assert_eq!(
-        fail["ErrorMessage"],
-        json!("Execution failed due to MSE > 6.0")
-    );
+    assert_eq!(fail["ErrorMessage"], json!("Execution failed due to MSE > 6.0"));
 }
 
 #[test]
@@ -245,17 +167,11 @@ fn selection_on_abalone() {
         "Invalid SourcePipelineExecutionArn: null. The selected steps [AbaloneTrain, AbaloneEval] have dependencies on [AbaloneProcess]"
     );
     let many: Vec<String> = (0..51).map(|_| "AbaloneTrain".to_string()).collect();
-    assert_eq!(
-        check_selection(&d, &g, &many, true).unwrap_err(),
-        "SelectedSteps must contain between 1 and 50 steps"
-    );
+    assert_eq!(check_selection(&d, &g, &many, true).unwrap_err(), "SelectedSteps must contain between 1 and 50 steps");
     let all: Vec<String> = d.steps.iter().map(|s| s.name.clone()).collect();
     let plan = check_selection(&d, &g, &all, false).unwrap();
     assert!(plan.reused_from_source.is_empty());
-    assert_eq!(
-        with_downstream(&g, idx(&d, "AbaloneEval")),
-        [2, 3, 4, 5, 6, 7]
-    );
+    assert_eq!(with_downstream(&g, idx(&d, "AbaloneEval")), [2, 3, 4, 5, 6, 7]);
     // Eval failed after Process and Train succeeded: Eval, the condition and
     // both branches are re-run
     assert_eq!(from_failure(&g, &[2], &[0, 1]), [2, 3, 4, 5, 6, 7]);

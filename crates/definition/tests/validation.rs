@@ -30,16 +30,10 @@ fn the_unmodified_definition_is_accepted() {
 fn invalid_json_and_shape() {
     let e = parse("{\"Version\": ").unwrap_err();
     assert!(e.message.starts_with("Invalid JSON: "), "{e}");
-    assert_eq!(
-        parse("[1]").unwrap_err().message,
-        "Pipeline definition must be a JSON object"
-    );
+    assert_eq!(parse("[1]").unwrap_err().message, "Pipeline definition must be a JSON object");
     let mut v = abalone();
     v["Steps"] = json!([]);
-    assert_eq!(
-        rejected(&v),
-        "Pipeline definition must contain at least one step"
-    );
+    assert_eq!(rejected(&v), "Pipeline definition must contain at least one step");
     let mut v = abalone();
     v["Version"] = json!("2021-01-01");
     assert!(rejected(&v).contains("Unsupported definition Version \"2021-01-01\""));
@@ -63,10 +57,7 @@ fn step_name_and_type() {
     let mut v = abalone();
     branch_step(&mut v, "ElseSteps", 0)["Type"] = json!("SomeFutureStep");
     let d = from_value(&v).unwrap();
-    assert_eq!(
-        d.step("AbaloneMSEFail").unwrap().step_type,
-        "SomeFutureStep"
-    );
+    assert_eq!(d.step("AbaloneMSEFail").unwrap().step_type, "SomeFutureStep");
 }
 
 #[test]
@@ -80,16 +71,10 @@ fn duplicate_step_name_across_nesting() {
 fn parameter_checks() {
     let mut v = abalone();
     v["Parameters"][5]["DefaultValue"] = json!("abc");
-    assert_eq!(
-        rejected(&v),
-        "Parameter 'MseThreshold' has a default of the wrong type: expected Float, got \"abc\""
-    );
+    assert_eq!(rejected(&v), "Parameter 'MseThreshold' has a default of the wrong type: expected Float, got \"abc\"");
     let mut v = abalone();
     v["Parameters"][1]["Name"] = json!("ProcessingInstanceCount");
-    assert_eq!(
-        rejected(&v),
-        "Duplicate parameter name 'ProcessingInstanceCount'"
-    );
+    assert_eq!(rejected(&v), "Duplicate parameter name 'ProcessingInstanceCount'");
     let mut v = abalone();
     v["Parameters"][1]["Name"] = json!("Training Instance");
     assert!(rejected(&v).starts_with("Parameter name 'Training Instance' is invalid"));
@@ -104,121 +89,75 @@ fn parameter_checks() {
     assert!(rejected(&v).contains("unknown type 'Long'"));
     // a parameter with no default is fine in a definition
     let mut v = abalone();
-    v["Parameters"][3]
-        .as_object_mut()
-        .unwrap()
-        .remove("DefaultValue");
+    v["Parameters"][3].as_object_mut().unwrap().remove("DefaultValue");
     let d = from_value(&v).unwrap();
-    assert_eq!(
-        resolve_parameters(&d.parameters, &[]).unwrap_err().message,
-        "Parameter 'InputData' is undefined."
-    );
+    assert_eq!(resolve_parameters(&d.parameters, &[]).unwrap_err().message, "Parameter 'InputData' is undefined.");
 }
 
 #[test]
 fn dangling_references() {
     let mut v = abalone();
     v["Steps"][1]["DependsOn"] = json!(["AbaloneProcess", "AbaloneClean"]);
-    assert_eq!(
-        rejected(&v),
-        "Step 'AbaloneTrain' depends on unknown step 'AbaloneClean'"
-    );
+    assert_eq!(rejected(&v), "Step 'AbaloneTrain' depends on unknown step 'AbaloneClean'");
 
     let mut v = abalone();
     v["Steps"][2]["Arguments"]["ProcessingInputs"][0]["S3Input"]["S3Uri"] =
         json!({"Get": "Steps.AbaloneTraining.ModelArtifacts.S3ModelArtifacts"});
-    assert_eq!(
-        rejected(&v),
-        "Step 'AbaloneEval' references unknown step 'AbaloneTraining'"
-    );
+    assert_eq!(rejected(&v), "Step 'AbaloneEval' references unknown step 'AbaloneTraining'");
 
     let mut v = abalone();
-    v["Steps"][1]["Arguments"]["ResourceConfig"]["InstanceType"] =
-        json!({"Get": "Parameters.TrainingInstance"});
-    assert_eq!(
-        rejected(&v),
-        "Step 'AbaloneTrain' references unknown parameter 'TrainingInstance'"
-    );
+    v["Steps"][1]["Arguments"]["ResourceConfig"]["InstanceType"] = json!({"Get": "Parameters.TrainingInstance"});
+    assert_eq!(rejected(&v), "Step 'AbaloneTrain' references unknown parameter 'TrainingInstance'");
 
     // inside Std:Join inside a nested branch step
     let mut v = abalone();
     branch_step(&mut v, "ElseSteps", 0)["Arguments"]["ErrorMessage"]["Std:Join"]["Values"][1] =
         json!({"Get": "Parameters.MseThresh"});
-    assert_eq!(
-        rejected(&v),
-        "Step 'AbaloneMSEFail' references unknown parameter 'MseThresh'"
-    );
+    assert_eq!(rejected(&v), "Step 'AbaloneMSEFail' references unknown parameter 'MseThresh'");
 
     // inside the Condition's own Conditions, via a JsonGet property file
     let mut v = abalone();
     v["Steps"][3]["Arguments"]["Conditions"][0]["LeftValue"]["Std:JsonGet"]["PropertyFile"] =
         json!({"Get": "Steps.AbaloneEvaluate.PropertyFiles.EvaluationReport"});
-    assert_eq!(
-        rejected(&v),
-        "Step 'AbaloneMSECond' references unknown step 'AbaloneEvaluate'"
-    );
+    assert_eq!(rejected(&v), "Step 'AbaloneMSECond' references unknown step 'AbaloneEvaluate'");
     let mut v = abalone();
     v["Steps"][3]["Arguments"]["Conditions"][0]["LeftValue"]["Std:JsonGet"]["PropertyFile"] =
         json!({"Get": "Steps.AbaloneEval.PropertyFiles.Report"});
-    assert_eq!(
-        rejected(&v),
-        "Step 'AbaloneMSECond' references unknown property file 'Report' of step 'AbaloneEval'"
-    );
+    assert_eq!(rejected(&v), "Step 'AbaloneMSECond' references unknown property file 'Report' of step 'AbaloneEval'");
 
     let mut v = abalone();
-    v["Steps"][0]["Arguments"]["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
-        ["Std:Join"]["Values"][3] = json!({"Get": "Execution.RunId"});
-    assert_eq!(
-        rejected(&v),
-        "Step 'AbaloneProcess' references unknown execution variable 'RunId'"
-    );
+    v["Steps"][0]["Arguments"]["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]["Std:Join"]["Values"][3] =
+        json!({"Get": "Execution.RunId"});
+    assert_eq!(rejected(&v), "Step 'AbaloneProcess' references unknown execution variable 'RunId'");
 
     let mut v = abalone();
     v["PipelineExperimentConfig"]["TrialName"] = json!({"Get": "Execution.Trial"});
-    assert_eq!(
-        rejected(&v),
-        "PipelineExperimentConfig references unknown execution variable 'Trial'"
-    );
+    assert_eq!(rejected(&v), "PipelineExperimentConfig references unknown execution variable 'Trial'");
 }
 
 #[test]
 fn cycles() {
     let mut v = abalone();
     v["Steps"][0]["DependsOn"] = json!(["AbaloneEval"]);
-    assert_eq!(
-        rejected(&v),
-        "Cycle in step dependencies: AbaloneProcess -> AbaloneEval -> AbaloneProcess"
-    );
+    assert_eq!(rejected(&v), "Cycle in step dependencies: AbaloneProcess -> AbaloneEval -> AbaloneProcess");
     // the condition reading a step of its own branch
     let mut v = abalone();
     v["Steps"][3]["Arguments"]["Conditions"][0]["RightValue"] =
         json!({"Get": "Steps.AbaloneTransform.TransformOutput.S3OutputPath"});
-    assert_eq!(
-        rejected(&v),
-        "Cycle in step dependencies: AbaloneMSECond -> AbaloneTransform -> AbaloneMSECond"
-    );
+    assert_eq!(rejected(&v), "Cycle in step dependencies: AbaloneMSECond -> AbaloneTransform -> AbaloneMSECond");
 }
 
 #[test]
 fn retry_and_cache() {
     let mut v = abalone();
     v["Steps"][0]["RetryPolicies"][0]["ExpireAfterMin"] = json!(30);
-    assert_eq!(
-        rejected(&v),
-        "Step 'AbaloneProcess' retry policy cannot have both MaxAttempts and ExpireAfterMin"
-    );
+    assert_eq!(rejected(&v), "Step 'AbaloneProcess' retry policy cannot have both MaxAttempts and ExpireAfterMin");
     let mut v = abalone();
     v["Steps"][0]["RetryPolicies"][0]["MaxAttempts"] = json!(21);
-    assert_eq!(
-        rejected(&v),
-        "Step 'AbaloneProcess' retry policy MaxAttempts must be at most 20, got 21"
-    );
+    assert_eq!(rejected(&v), "Step 'AbaloneProcess' retry policy MaxAttempts must be at most 20, got 21");
     let mut v = abalone();
     v["Steps"][1]["CacheConfig"]["ExpireAfter"] = json!("1h");
-    assert_eq!(
-        rejected(&v),
-        "Step 'AbaloneTrain' CacheConfig ExpireAfter '1h' is not an ISO-8601 duration"
-    );
+    assert_eq!(rejected(&v), "Step 'AbaloneTrain' CacheConfig ExpireAfter '1h' is not an ISO-8601 duration");
 }
 
 #[test]

@@ -64,7 +64,12 @@ fn vm_rss_kib() -> Option<u64> {
 fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|t| t.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split_once(':')).map(|(_, v)| v.trim().to_string()))
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into())
 }
 
@@ -102,7 +107,9 @@ async fn start_many(clients: &[Client], n: usize, params: &[(&str, &str)]) -> Re
                     .set_pipeline_parameters(Some(params.clone()).filter(|p| !p.is_empty()))
                     .send()
                     .await
-                    .map_err(|e| format!("StartPipelineExecution: {}", aws_sdk_sagemaker::error::DisplayErrorContext(e)))?;
+                    .map_err(|e| {
+                        format!("StartPipelineExecution: {}", aws_sdk_sagemaker::error::DisplayErrorContext(e))
+                    })?;
                 arns.push(r.pipeline_execution_arn.ok_or("StartPipelineExecution answered without an ARN")?);
             }
             Ok::<_, Failure>(arns)
@@ -113,14 +120,22 @@ async fn start_many(clients: &[Client], n: usize, params: &[(&str, &str)]) -> Re
         all.extend(done.map_err(|e| e.to_string())??);
     }
     if all.len() != n || all.iter().collect::<HashSet<_>>().len() != n {
-        return Err(format!("started {} executions ({} distinct ARNs), expected {n}", all.len(), all.iter().collect::<HashSet<_>>().len()));
+        return Err(format!(
+            "started {} executions ({} distinct ARNs), expected {n}",
+            all.len(),
+            all.iter().collect::<HashSet<_>>().len()
+        ));
     }
     Ok(all)
 }
 
 /// Poll ListPipelineExecutions (pages of 100) until every execution of `arns` is terminal; returns
 /// status and failure reason of each.
-async fn wait_terminal(client: &Client, arns: &[String], since: Instant) -> Result<HashMap<String, (PipelineExecutionStatus, Option<String>)>, Failure> {
+async fn wait_terminal(
+    client: &Client,
+    arns: &[String],
+    since: Instant,
+) -> Result<HashMap<String, (PipelineExecutionStatus, Option<String>)>, Failure> {
     let wanted: HashSet<&str> = arns.iter().map(String::as_str).collect();
     loop {
         let mut seen = HashMap::new();
@@ -147,7 +162,10 @@ async fn wait_terminal(client: &Client, arns: &[String], since: Instant) -> Resu
                 break;
             }
         }
-        let terminal = seen.values().filter(|(s, _)| !matches!(s, PipelineExecutionStatus::Executing | PipelineExecutionStatus::Stopping)).count();
+        let terminal = seen
+            .values()
+            .filter(|(s, _)| !matches!(s, PipelineExecutionStatus::Executing | PipelineExecutionStatus::Stopping))
+            .count();
         if seen.len() == wanted.len() && terminal == wanted.len() {
             return Ok(seen);
         }
@@ -174,12 +192,20 @@ fn check_outcome(
     for (status, why) in seen.values() {
         let ok = *status == expected && why.as_deref() == reason;
         if !ok {
-            *by_outcome.entry(format!("{} ({})", status.as_str(), why.as_deref().unwrap_or("no reason"))).or_default() += 1;
+            *by_outcome
+                .entry(format!("{} ({})", status.as_str(), why.as_deref().unwrap_or("no reason")))
+                .or_default() += 1;
         }
     }
     by_outcome
         .into_iter()
-        .map(|(outcome, n)| format!("{what}: {n} execution(s) ended {outcome}, expected {} ({})", expected.as_str(), reason.unwrap_or("no reason")))
+        .map(|(outcome, n)| {
+            format!(
+                "{what}: {n} execution(s) ended {outcome}, expected {} ({})",
+                expected.as_str(),
+                reason.unwrap_or("no reason")
+            )
+        })
         .collect()
 }
 
@@ -246,14 +272,24 @@ impl Load {
 async fn call(client: &Client, op: Op, arn: &str) -> Result<(), String> {
     match op {
         Op::Describe => {
-            let d = client.describe_pipeline_execution().pipeline_execution_arn(arn).send().await.map_err(|e| format!("{}", aws_sdk_sagemaker::error::DisplayErrorContext(e)))?;
+            let d = client
+                .describe_pipeline_execution()
+                .pipeline_execution_arn(arn)
+                .send()
+                .await
+                .map_err(|e| format!("{}", aws_sdk_sagemaker::error::DisplayErrorContext(e)))?;
             match d.pipeline_execution_status {
                 Some(PipelineExecutionStatus::Succeeded | PipelineExecutionStatus::Failed) => Ok(()),
                 other => Err(format!("{arn} described as {other:?}")),
             }
         }
         Op::Steps => {
-            let l = client.list_pipeline_execution_steps().pipeline_execution_arn(arn).send().await.map_err(|e| format!("{}", aws_sdk_sagemaker::error::DisplayErrorContext(e)))?;
+            let l = client
+                .list_pipeline_execution_steps()
+                .pipeline_execution_arn(arn)
+                .send()
+                .await
+                .map_err(|e| format!("{}", aws_sdk_sagemaker::error::DisplayErrorContext(e)))?;
             let n = l.pipeline_execution_steps.map(|s| s.len()).unwrap_or(0);
             if n == 0 {
                 Err(format!("{arn} listed no steps"))
@@ -295,7 +331,8 @@ async fn hammer(clients: &[Client], arns: Arc<Vec<String>>, op: Op, concurrency:
             (lat, errors, first_error)
         });
     }
-    let mut load = Load { requests: 0, errors: 0, first_error: None, elapsed: Duration::from_secs(seconds), latencies: vec![] };
+    let mut load =
+        Load { requests: 0, errors: 0, first_error: None, elapsed: Duration::from_secs(seconds), latencies: vec![] };
     while let Some(done) = tasks.join_next().await {
         match done {
             Ok((lat, errors, first)) => {
@@ -348,8 +385,16 @@ async fn bench() -> Result<(Vec<(String, String)>, Loads, Vec<Failure>), Failure
         let _ = c.list_pipelines().send().await;
     }
     let rss_before = vm_rss_kib();
-    let (ok_run, ok_arns) =
-        run_batch(&clients, EXECUTIONS, &[], "default parameters", PipelineExecutionStatus::Succeeded, None, &mut failures).await?;
+    let (ok_run, ok_arns) = run_batch(
+        &clients,
+        EXECUTIONS,
+        &[],
+        "default parameters",
+        PipelineExecutionStatus::Succeeded,
+        None,
+        &mut failures,
+    )
+    .await?;
     eprintln!("[load] {EXECUTIONS} succeeded-path executions terminal in {:.2} s", ok_run.wall.as_secs_f64());
     eprintln!("[load] {FAILING} executions with MseThreshold=3.0");
     let (fail_run, fail_arns) = run_batch(
@@ -364,18 +409,34 @@ async fn bench() -> Result<(Vec<(String, String)>, Loads, Vec<Failure>), Failure
     .await?;
     let rss_after = vm_rss_kib();
 
-    figures.push((format!("{} abalone executions, in memory: start phase ({START_IN_FLIGHT} in flight)", thousands(EXECUTIONS)), fmt_secs(ok_run.start_phase)));
-    figures.push((format!("{} abalone executions, in memory: wall time, first start → all terminal", thousands(EXECUTIONS)), fmt_secs(ok_run.wall)));
-    figures.push(("  … executions/s (in memory)".into(), format!("{:.0}", EXECUTIONS as f64 / ok_run.wall.as_secs_f64())));
+    figures.push((
+        format!("{} abalone executions, in memory: start phase ({START_IN_FLIGHT} in flight)", thousands(EXECUTIONS)),
+        fmt_secs(ok_run.start_phase),
+    ));
+    figures.push((
+        format!("{} abalone executions, in memory: wall time, first start → all terminal", thousands(EXECUTIONS)),
+        fmt_secs(ok_run.wall),
+    ));
+    figures
+        .push(("  … executions/s (in memory)".into(), format!("{:.0}", EXECUTIONS as f64 / ok_run.wall.as_secs_f64())));
     let ok_good = failures.iter().all(|f| !f.starts_with("default parameters"));
-    figures.push((format!("  … all {} ended Succeeded", thousands(EXECUTIONS)), if ok_good { "yes".into() } else { "**NO**".into() }));
+    figures.push((
+        format!("  … all {} ended Succeeded", thousands(EXECUTIONS)),
+        if ok_good { "yes".into() } else { "**NO**".into() },
+    ));
     figures.push((format!("{FAILING} executions with MseThreshold=3.0: wall time"), fmt_secs(fail_run.wall)));
     let fail_good = failures.iter().all(|f| !f.starts_with("MseThreshold"));
-    figures.push((format!("  … all {FAILING} ended Failed, \"{MSE_FAILURE}\""), if fail_good { "yes".into() } else { "**NO**".into() }));
+    figures.push((
+        format!("  … all {FAILING} ended Failed, \"{MSE_FAILURE}\""),
+        if fail_good { "yes".into() } else { "**NO**".into() },
+    ));
     match (rss_before, rss_after) {
         (Some(b), Some(a)) => {
             let n = EXECUTIONS + FAILING;
-            figures.push(("VmRSS before executions → after".into(), format!("{:.1} MiB → {:.1} MiB", b as f64 / 1024.0, a as f64 / 1024.0)));
+            figures.push((
+                "VmRSS before executions → after".into(),
+                format!("{:.1} MiB → {:.1} MiB", b as f64 / 1024.0, a as f64 / 1024.0),
+            ));
             figures.push((
                 format!("Memory per execution, (after − before) / {}", thousands(n)),
                 format!("{:.1} KiB", a.saturating_sub(b) as f64 / n as f64),
@@ -394,7 +455,12 @@ async fn bench() -> Result<(Vec<(String, String)>, Loads, Vec<Failure>), Failure
             eprintln!("[load] {concurrency} client(s) × {} for {seconds} s", op.name());
             let load = hammer(&clients, all.clone(), op, concurrency, seconds).await;
             if load.errors > 0 {
-                failures.push(format!("{}: {} failed request(s), first: {}", op.name(), load.errors, load.first_error.clone().unwrap_or_default()));
+                failures.push(format!(
+                    "{}: {} failed request(s), first: {}",
+                    op.name(),
+                    load.errors,
+                    load.first_error.clone().unwrap_or_default()
+                ));
             }
             loads.push((op, concurrency, seconds, load));
         }
@@ -409,15 +475,33 @@ async fn bench() -> Result<(Vec<(String, String)>, Loads, Vec<Failure>), Failure
     for c in &clients {
         let _ = c.list_pipelines().send().await;
     }
-    let (durable, _) =
-        run_batch(&clients, EXECUTIONS, &[], "data dir, default parameters", PipelineExecutionStatus::Succeeded, None, &mut failures).await?;
+    let (durable, _) = run_batch(
+        &clients,
+        EXECUTIONS,
+        &[],
+        "data dir, default parameters",
+        PipelineExecutionStatus::Succeeded,
+        None,
+        &mut failures,
+    )
+    .await?;
     drop(clients);
     emu.shutdown().await;
-    figures.push((format!("{} abalone executions, data dir (SQLite WAL): start phase", thousands(EXECUTIONS)), fmt_secs(durable.start_phase)));
-    figures.push((format!("{} abalone executions, data dir (SQLite WAL): wall time", thousands(EXECUTIONS)), fmt_secs(durable.wall)));
-    figures.push(("  … executions/s (data dir)".into(), format!("{:.0}", EXECUTIONS as f64 / durable.wall.as_secs_f64())));
+    figures.push((
+        format!("{} abalone executions, data dir (SQLite WAL): start phase", thousands(EXECUTIONS)),
+        fmt_secs(durable.start_phase),
+    ));
+    figures.push((
+        format!("{} abalone executions, data dir (SQLite WAL): wall time", thousands(EXECUTIONS)),
+        fmt_secs(durable.wall),
+    ));
+    figures
+        .push(("  … executions/s (data dir)".into(), format!("{:.0}", EXECUTIONS as f64 / durable.wall.as_secs_f64())));
     let durable_good = failures.iter().all(|f| !f.starts_with("data dir"));
-    figures.push((format!("  … all {} ended Succeeded (data dir)", thousands(EXECUTIONS)), if durable_good { "yes".into() } else { "**NO**".into() }));
+    figures.push((
+        format!("  … all {} ended Succeeded (data dir)", thousands(EXECUTIONS)),
+        if durable_good { "yes".into() } else { "**NO**".into() },
+    ));
     Ok((figures, loads, failures))
 }
 

@@ -9,7 +9,6 @@
 //! Times on the wire are real wall-clock times. A scenario's durations are simulated seconds; at speed N
 //! a step of D simulated seconds takes D / N real seconds.
 
-
 use serde_json::{json, Map, Value};
 use stepline_definition::{
     evaluate, evaluate_conditions, join_string, lookup_path, Definition, Graph, PathSegment, Scope, StepDef,
@@ -87,11 +86,7 @@ pub fn advance(ex: &mut Execution, def: &Definition, graph: &Graph, world: &mut 
         changed = true;
         ex.modified = now;
     }
-    let next = if ex.status.is_terminal() {
-        None
-    } else {
-        ex.steps.iter().filter_map(|s| s.deadline).reduce(f64::min)
-    };
+    let next = if ex.status.is_terminal() { None } else { ex.steps.iter().filter_map(|s| s.deadline).reduce(f64::min) };
     Advanced { changed, next }
 }
 
@@ -201,11 +196,12 @@ fn start_ready_steps(ex: &mut Execution, def: &Definition, graph: &Graph, world:
         if ex.steps[d].phase != StepPhase::Pending {
             continue;
         }
-        let upstream_skipped = graph.upstream(d).iter().any(|&u| ex.steps.get(u).is_some_and(|s| s.phase == StepPhase::Skipped));
+        let upstream_skipped =
+            graph.upstream(d).iter().any(|&u| ex.steps.get(u).is_some_and(|s| s.phase == StepPhase::Skipped));
         let branch_not_taken = def.steps[d].branch.as_ref().is_some_and(|b| {
-            def.index_of(&b.condition).and_then(|ci| ex.steps.get(ci)).is_some_and(|c| {
-                c.phase == StepPhase::Succeeded && condition_outcome(c) != Some(b.outcome)
-            })
+            def.index_of(&b.condition)
+                .and_then(|ci| ex.steps.get(ci))
+                .is_some_and(|c| c.phase == StepPhase::Succeeded && condition_outcome(c) != Some(b.outcome))
         });
         if upstream_skipped || branch_not_taken {
             ex.steps[d].phase = StepPhase::Skipped;
@@ -271,7 +267,12 @@ fn is_job(step_type: &str) -> bool {
 
 /// The evaluated arguments of a step; an expression that cannot be resolved fails the step.
 fn resolve_arguments(ex: &Execution, def: &Definition, sd: &StepDef, now: Epoch) -> Result<Value, String> {
-    let scope = ExecutionScope { ex, def, now, current_job: ex.steps.iter().find(|s| s.name == sd.name).and_then(|s| s.job_name.clone()) };
+    let scope = ExecutionScope {
+        ex,
+        def,
+        now,
+        current_job: ex.steps.iter().find(|s| s.name == sd.name).and_then(|s| s.job_name.clone()),
+    };
     evaluate(&sd.arguments, &scope)
 }
 
@@ -328,7 +329,9 @@ fn begin_executing(ex: &mut Execution, def: &Definition, sd: &StepDef, i: usize,
         "Callback" => {
             let token = world.callback_token();
             let run = &mut ex.steps[i];
-            run.metadata = Some(json!({"Callback": {"CallbackToken": token, "SqsQueueUrl": sd.sqs_queue_url.clone().unwrap_or_default()}}));
+            run.metadata = Some(
+                json!({"Callback": {"CallbackToken": token, "SqsQueueUrl": sd.sqs_queue_url.clone().unwrap_or_default()}}),
+            );
             run.callback_token = Some(token);
             // Without a scenario answer the step waits for SendPipelineExecutionStepSuccess/Failure.
             run.deadline = scenario.callback.as_ref().map(|c| run.start.unwrap_or(at) + real(world, c.after.max(0.0)));
@@ -339,7 +342,14 @@ fn begin_executing(ex: &mut Execution, def: &Definition, sd: &StepDef, i: usize,
         }
         _ => {
             let job_name = run.job_name.clone().unwrap_or_default();
-            let ctx = JobContext { account: &account, step_type: &sd.step_type, step_name: &sd.name, arguments: &args, job_name: &job_name, execution_id: &ex.id };
+            let ctx = JobContext {
+                account: &account,
+                step_type: &sd.step_type,
+                step_name: &sd.name,
+                arguments: &args,
+                job_name: &job_name,
+                execution_id: &ex.id,
+            };
             let props = jobs::properties(&ctx, "InProgress");
             let run = &mut ex.steps[i];
             run.metadata = jobs::metadata(&ctx, &props);
@@ -374,7 +384,9 @@ fn complete(ex: &mut Execution, def: &Definition, sd: &StepDef, i: usize, world:
         "Fail" => {
             let scope = ExecutionScope { ex, def, now: at, current_job: None };
             let message = match sd.arguments.get("ErrorMessage") {
-                Some(m) => evaluate(m, &scope).map(|v| join_string(&v)).unwrap_or_else(|e| format!("Fail step message could not be resolved: {e}")),
+                Some(m) => evaluate(m, &scope)
+                    .map(|v| join_string(&v))
+                    .unwrap_or_else(|e| format!("Fail step message could not be resolved: {e}")),
                 None => String::new(),
             };
             let run = &mut ex.steps[i];
@@ -384,11 +396,17 @@ fn complete(ex: &mut Execution, def: &Definition, sd: &StepDef, i: usize, world:
         "Lambda" => {
             // The deadline was the earlier of the function's end and its timeout.
             let run = &ex.steps[i];
-            let natural_end = run.start.unwrap_or(at) + real(world, scenario.duration.unwrap_or_else(|| jobs::default_duration("Lambda")));
+            let natural_end = run.start.unwrap_or(at)
+                + real(world, scenario.duration.unwrap_or_else(|| jobs::default_duration("Lambda")));
             if run.timeout_at.is_some_and(|t| t < natural_end) {
                 let run = &mut ex.steps[i];
                 run.exception_type = Some("Lambda.TIMEOUT".into());
-                finish(run, StepPhase::Failed, Some("Lambda function timed out before returning a response.".into()), at);
+                finish(
+                    run,
+                    StepPhase::Failed,
+                    Some("Lambda function timed out before returning a response.".into()),
+                    at,
+                );
                 return;
             }
             if let Some(fail) = scenario.fails_on(ex.steps[i].attempt) {
@@ -400,7 +418,8 @@ fn complete(ex: &mut Execution, def: &Definition, sd: &StepDef, i: usize, world:
                 .output_parameters
                 .iter()
                 .map(|o| {
-                    let v = scenario.outputs.get(&o.output_name).cloned().unwrap_or_else(|| default_output(&o.output_type));
+                    let v =
+                        scenario.outputs.get(&o.output_name).cloned().unwrap_or_else(|| default_output(&o.output_type));
                     (o.output_name.clone(), v)
                 })
                 .collect();
@@ -421,7 +440,11 @@ fn complete(ex: &mut Execution, def: &Definition, sd: &StepDef, i: usize, world:
                             .output_parameters
                             .iter()
                             .map(|o| {
-                                let v = cb.outputs.get(&o.output_name).cloned().unwrap_or_else(|| default_output(&o.output_type));
+                                let v = cb
+                                    .outputs
+                                    .get(&o.output_name)
+                                    .cloned()
+                                    .unwrap_or_else(|| default_output(&o.output_type));
                                 (o.output_name.clone(), join_string(&v))
                             })
                             .collect(),
@@ -439,7 +462,15 @@ fn complete(ex: &mut Execution, def: &Definition, sd: &StepDef, i: usize, world:
     }
 }
 
-fn complete_job(ex: &mut Execution, def: &Definition, sd: &StepDef, i: usize, world: &mut dyn World, at: Epoch, scenario: &StepScenario) {
+fn complete_job(
+    ex: &mut Execution,
+    def: &Definition,
+    sd: &StepDef,
+    i: usize,
+    world: &mut dyn World,
+    at: Epoch,
+    scenario: &StepScenario,
+) {
     let attempt = ex.steps[i].attempt.max(1);
     if let Some(fail) = scenario.fails_on(attempt) {
         let first_start = ex.steps[i].start.unwrap_or(at);
@@ -519,10 +550,17 @@ fn complete_job(ex: &mut Execution, def: &Definition, sd: &StepDef, i: usize, wo
 fn strip_generated(step_type: &str, props: &Value) -> Value {
     let mut m = props.as_object().cloned().unwrap_or_default();
     let generated: &[&str] = match step_type {
-        "Training" => &["TrainingJobName", "TrainingJobArn", "TrainingJobStatus", "ModelArtifacts", "FinalMetricDataList"],
+        "Training" => {
+            &["TrainingJobName", "TrainingJobArn", "TrainingJobStatus", "ModelArtifacts", "FinalMetricDataList"]
+        }
         "Processing" => &["ProcessingJobName", "ProcessingJobArn", "ProcessingJobStatus"],
         "Transform" => &["TransformJobName", "TransformJobArn", "TransformJobStatus"],
-        "Tuning" => &["HyperParameterTuningJobName", "HyperParameterTuningJobArn", "HyperParameterTuningJobStatus", "BestTrainingJob"],
+        "Tuning" => &[
+            "HyperParameterTuningJobName",
+            "HyperParameterTuningJobArn",
+            "HyperParameterTuningJobStatus",
+            "BestTrainingJob",
+        ],
         "AutoML" => &["AutoMLJobName", "AutoMLJobArn", "BestCandidate"],
         "Model" | "CreateModel" => &["ModelName", "ModelArn"],
         "RegisterModel" => &["ModelPackageArn", "ModelPackageStatus"],
@@ -706,7 +744,8 @@ fn finish_if_done(ex: &mut Execution, def: &Definition, now: Epoch) -> bool {
         // left here wait on nothing that will ever finish, which cannot happen in an acyclic definition.
         return false;
     }
-    let lambda_timed_out = ex.steps.iter().any(|s| s.exception_type.as_deref() == Some("Lambda.TIMEOUT") && s.phase == StepPhase::Failed);
+    let lambda_timed_out =
+        ex.steps.iter().any(|s| s.exception_type.as_deref() == Some("Lambda.TIMEOUT") && s.phase == StepPhase::Failed);
     let (status, reason) = if ex.stop_requested && !lambda_timed_out {
         (ExecutionStatus::Stopped, None)
     } else if any_failed {

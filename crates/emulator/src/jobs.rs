@@ -44,11 +44,8 @@ pub fn default_duration(step_type: &str) -> f64 {
 /// The job name SageMaker gives a step's job: `pipelines-<executionId>-<lower-cased step name>-<10 random>`,
 /// cut to the 63 characters job names allow.
 pub fn job_name(execution_id: &str, step_name: &str, random10: &str) -> String {
-    let step: String = step_name
-        .to_ascii_lowercase()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
+    let step: String =
+        step_name.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
     let mut name = format!("pipelines-{execution_id}-{step}");
     let room = 63 - 11;
     if name.len() > room {
@@ -84,8 +81,16 @@ pub fn properties(ctx: &JobContext, status: &str) -> Value {
             set(&mut props, "TrainingJobName", json!(name));
             set(&mut props, "TrainingJobArn", json!(ctx.account.arn(&format!("training-job/{name}"))));
             set(&mut props, "TrainingJobStatus", json!(status));
-            let out = ctx.arguments.pointer("/OutputDataConfig/S3OutputPath").and_then(Value::as_str).unwrap_or("s3://sagemaker-output");
-            set(&mut props, "ModelArtifacts", json!({"S3ModelArtifacts": format!("{}/{name}/output/model.tar.gz", out.trim_end_matches('/'))}));
+            let out = ctx
+                .arguments
+                .pointer("/OutputDataConfig/S3OutputPath")
+                .and_then(Value::as_str)
+                .unwrap_or("s3://sagemaker-output");
+            set(
+                &mut props,
+                "ModelArtifacts",
+                json!({"S3ModelArtifacts": format!("{}/{name}/output/model.tar.gz", out.trim_end_matches('/'))}),
+            );
             set(&mut props, "FinalMetricDataList", json!([{"MetricName": "validation:rmse", "Value": 2.1}]));
         }
         "Processing" => {
@@ -100,9 +105,17 @@ pub fn properties(ctx: &JobContext, status: &str) -> Value {
         }
         "Tuning" => {
             set(&mut props, "HyperParameterTuningJobName", json!(name));
-            set(&mut props, "HyperParameterTuningJobArn", json!(ctx.account.arn(&format!("hyper-parameter-tuning-job/{name}"))));
+            set(
+                &mut props,
+                "HyperParameterTuningJobArn",
+                json!(ctx.account.arn(&format!("hyper-parameter-tuning-job/{name}"))),
+            );
             set(&mut props, "HyperParameterTuningJobStatus", json!(status));
-            set(&mut props, "BestTrainingJob", json!({"TrainingJobName": format!("{name}-001-best"), "TrainingJobStatus": "Completed"}));
+            set(
+                &mut props,
+                "BestTrainingJob",
+                json!({"TrainingJobName": format!("{name}-001-best"), "TrainingJobStatus": "Completed"}),
+            );
         }
         "AutoML" => {
             set(&mut props, "AutoMLJobName", json!(name));
@@ -115,7 +128,11 @@ pub fn properties(ctx: &JobContext, status: &str) -> Value {
         }
         "RegisterModel" => {
             let group = ctx.arguments.get("ModelPackageGroupName").and_then(Value::as_str).unwrap_or("models");
-            set(&mut props, "ModelPackageArn", json!(ctx.account.arn(&format!("model-package/{}/1", group.to_ascii_lowercase()))));
+            set(
+                &mut props,
+                "ModelPackageArn",
+                json!(ctx.account.arn(&format!("model-package/{}/1", group.to_ascii_lowercase()))),
+            );
             set(&mut props, "ModelPackageStatus", json!("Completed"));
         }
         "EndpointConfig" => {
@@ -126,12 +143,24 @@ pub fn properties(ctx: &JobContext, status: &str) -> Value {
             set(&mut props, "EndpointStatus", json!("InService"));
         }
         "QualityCheck" | "ClarifyCheck" => {
-            set(&mut props, "CalculatedBaselineConstraints", json!(format!("s3://sagemaker-checks/{name}/constraints.json")));
-            set(&mut props, "CalculatedBaselineStatistics", json!(format!("s3://sagemaker-checks/{name}/statistics.json")));
+            set(
+                &mut props,
+                "CalculatedBaselineConstraints",
+                json!(format!("s3://sagemaker-checks/{name}/constraints.json")),
+            );
+            set(
+                &mut props,
+                "CalculatedBaselineStatistics",
+                json!(format!("s3://sagemaker-checks/{name}/statistics.json")),
+            );
         }
         "EMR" => {
             set(&mut props, "ClusterId", json!(cluster_id(ctx)));
-            set(&mut props, "StepId", json!(format!("s-{}", ctx.job_name.rsplit('-').next().unwrap_or("0").to_ascii_uppercase())));
+            set(
+                &mut props,
+                "StepId",
+                json!(format!("s-{}", ctx.job_name.rsplit('-').next().unwrap_or("0").to_ascii_uppercase())),
+            );
         }
         _ => {}
     }
@@ -176,7 +205,8 @@ pub fn metadata(ctx: &JobContext, props: &Value) -> Option<Value> {
                 "RegisterNewBaseline": ctx.arguments.get("RegisterNewBaseline").and_then(Value::as_bool).unwrap_or(false),
             });
             if ctx.step_type == "QualityCheck" {
-                m["CalculatedBaselineStatistics"] = props.get("CalculatedBaselineStatistics").cloned().unwrap_or(Value::Null);
+                m["CalculatedBaselineStatistics"] =
+                    props.get("CalculatedBaselineStatistics").cloned().unwrap_or(Value::Null);
             }
             json!({ ctx.step_type: m })
         }
@@ -199,7 +229,10 @@ mod tests {
 
     #[test]
     fn job_names_follow_the_service_and_fit_63_characters() {
-        assert_eq!(job_name("abc123def456", "AbaloneTrain", "x1y2z3w4v5"), "pipelines-abc123def456-abalonetrain-x1y2z3w4v5");
+        assert_eq!(
+            job_name("abc123def456", "AbaloneTrain", "x1y2z3w4v5"),
+            "pipelines-abc123def456-abalonetrain-x1y2z3w4v5"
+        );
         let long = job_name("abc123def456", &"S".repeat(64), "0123456789");
         assert!(long.len() <= 63, "{long}");
         assert!(long.ends_with("-0123456789"));
@@ -209,9 +242,19 @@ mod tests {
     fn training_exposes_model_artifacts_under_the_output_path() {
         let account = Account::default();
         let args = json!({"OutputDataConfig": {"S3OutputPath": "s3://bucket/models/"}});
-        let ctx = JobContext { account: &account, step_type: "Training", step_name: "T", arguments: &args, job_name: "pipelines-e-t-r", execution_id: "e" };
+        let ctx = JobContext {
+            account: &account,
+            step_type: "Training",
+            step_name: "T",
+            arguments: &args,
+            job_name: "pipelines-e-t-r",
+            execution_id: "e",
+        };
         let p = properties(&ctx, "Completed");
-        assert_eq!(p.pointer("/ModelArtifacts/S3ModelArtifacts").unwrap(), "s3://bucket/models/pipelines-e-t-r/output/model.tar.gz");
+        assert_eq!(
+            p.pointer("/ModelArtifacts/S3ModelArtifacts").unwrap(),
+            "s3://bucket/models/pipelines-e-t-r/output/model.tar.gz"
+        );
         assert_eq!(p["OutputDataConfig"]["S3OutputPath"], "s3://bucket/models/");
         let m = metadata(&ctx, &p).unwrap();
         assert_eq!(m["TrainingJob"]["Arn"], "arn:aws:sagemaker:us-east-1:123456789012:training-job/pipelines-e-t-r");
@@ -222,11 +265,27 @@ mod tests {
         let account = Account::default();
         let args = json!({});
         for (ty, member) in [
-            ("Processing", "ProcessingJob"), ("Transform", "TransformJob"), ("Tuning", "TuningJob"), ("AutoML", "AutoMLJob"),
-            ("Model", "Model"), ("RegisterModel", "RegisterModel"), ("EndpointConfig", "EndpointConfig"), ("Endpoint", "Endpoint"),
-            ("QualityCheck", "QualityCheck"), ("ClarifyCheck", "ClarifyCheck"), ("EMR", "EMR"), ("Somethingnew", "Job"),
+            ("Processing", "ProcessingJob"),
+            ("Transform", "TransformJob"),
+            ("Tuning", "TuningJob"),
+            ("AutoML", "AutoMLJob"),
+            ("Model", "Model"),
+            ("RegisterModel", "RegisterModel"),
+            ("EndpointConfig", "EndpointConfig"),
+            ("Endpoint", "Endpoint"),
+            ("QualityCheck", "QualityCheck"),
+            ("ClarifyCheck", "ClarifyCheck"),
+            ("EMR", "EMR"),
+            ("Somethingnew", "Job"),
         ] {
-            let ctx = JobContext { account: &account, step_type: ty, step_name: "S", arguments: &args, job_name: "j-abc", execution_id: "e" };
+            let ctx = JobContext {
+                account: &account,
+                step_type: ty,
+                step_name: "S",
+                arguments: &args,
+                job_name: "j-abc",
+                execution_id: "e",
+            };
             let m = metadata(&ctx, &properties(&ctx, "Completed")).unwrap();
             assert!(m.get(member).is_some(), "{ty}: {m}");
         }

@@ -122,7 +122,14 @@ pub fn build_core(config: &EmulatorConfig) -> Result<Arc<Core>, String> {
         }
         None => None,
     };
-    let mut inner = runtime::Inner { store, db, scenario, account: config.account.clone(), speed: config.speed, clock: runtime::Clock::wall() };
+    let mut inner = runtime::Inner {
+        store,
+        db,
+        scenario,
+        account: config.account.clone(),
+        speed: config.speed,
+        clock: runtime::Clock::wall(),
+    };
     if let Some(s) = &config.scenario {
         let text = serde_json::to_string(s).map_err(|e| e.to_string())?;
         inner.persist(&[persist::Write::Scenario(&text)])?;
@@ -137,7 +144,9 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, String> {
         return Err(format!("speed must be a positive number, not {}", config.speed));
     }
     let core = build_core(&config)?;
-    let listener = tokio::net::TcpListener::bind(config.addr).await.map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let (tx, rx) = watch::channel(false);
     let scheduler = tokio::spawn(core.clone().run_scheduler(rx.clone()));

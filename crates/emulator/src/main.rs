@@ -27,7 +27,8 @@ fn parse(args: &[String]) -> Result<Option<EmulatorConfig>, String> {
             Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
             _ => (arg.as_str(), None),
         };
-        let mut value = || inline.clone().or_else(|| it.next().cloned()).ok_or_else(|| format!("{flag} needs a value\n\n{USAGE}"));
+        let mut value =
+            || inline.clone().or_else(|| it.next().cloned()).ok_or_else(|| format!("{flag} needs a value\n\n{USAGE}"));
         match flag {
             "-h" | "--help" => return Ok(None),
             "--addr" => {
@@ -37,7 +38,8 @@ fn parse(args: &[String]) -> Result<Option<EmulatorConfig>, String> {
             "--data-dir" => config.data_dir = Some(PathBuf::from(value()?)),
             "--scenario" => {
                 let path = value()?;
-                let text = std::fs::read_to_string(&path).map_err(|e| format!("--scenario: cannot read {path}: {e}"))?;
+                let text =
+                    std::fs::read_to_string(&path).map_err(|e| format!("--scenario: cannot read {path}: {e}"))?;
                 config.scenario = Some(Scenario::parse(&text).map_err(|e| format!("--scenario {path}: {e}"))?);
             }
             "--speed" => {

@@ -16,10 +16,8 @@ fn decode(token: &str) -> Option<(usize, String)> {
     if !token.len().is_multiple_of(2) || token.len() > 8192 {
         return None;
     }
-    let bytes: Option<Vec<u8>> = (0..token.len())
-        .step_by(2)
-        .map(|i| token.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
-        .collect();
+    let bytes: Option<Vec<u8>> =
+        (0..token.len()).step_by(2).map(|i| token.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect();
     let text = String::from_utf8(bytes?).ok()?;
     let mut parts = text.splitn(3, '|');
     if parts.next()? != "v1" {
@@ -30,12 +28,19 @@ fn decode(token: &str) -> Option<(usize, String)> {
 }
 
 /// Cut one page out of `items` (already in list order). `key` names an item uniquely.
-pub fn page<T>(items: Vec<T>, key: impl Fn(&T) -> String, next_token: Option<&str>, max_results: Option<i64>) -> ApiResult<(Vec<T>, Option<String>)> {
+pub fn page<T>(
+    items: Vec<T>,
+    key: impl Fn(&T) -> String,
+    next_token: Option<&str>,
+    max_results: Option<i64>,
+) -> ApiResult<(Vec<T>, Option<String>)> {
     let size = max_results.map(|m| m.clamp(1, 100) as usize).unwrap_or(DEFAULT_PAGE);
     let start = match next_token.filter(|t| !t.is_empty()) {
         None => 0,
         Some(token) => {
-            let (offset, last) = decode(token).ok_or_else(|| ApiError::validation("Invalid pagination token: the NextToken was not issued by this service"))?;
+            let (offset, last) = decode(token).ok_or_else(|| {
+                ApiError::validation("Invalid pagination token: the NextToken was not issued by this service")
+            })?;
             match items.iter().position(|it| key(it) == last) {
                 Some(p) => p + 1,
                 None => offset.min(items.len()),

@@ -76,15 +76,26 @@ impl Db {
         }
         let mut idempotency = vec![];
         let mut stmt = self.conn.prepare("SELECT operation, token, doc FROM idempotency").map_err(err)?;
-        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))).map_err(err)? {
+        for row in stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+            .map_err(err)?
+        {
             let (op, token, doc) = row.map_err(err)?;
             idempotency.push((op, token, serde_json::from_str(&doc).unwrap_or(Value::Null)));
         }
         let mut cache = vec![];
-        let mut stmt = self.conn.prepare("SELECT pipeline, step, key, execution, finished, doc FROM cache").map_err(err)?;
+        let mut stmt =
+            self.conn.prepare("SELECT pipeline, step, key, execution, finished, doc FROM cache").map_err(err)?;
         let rows = stmt
             .query_map([], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, f64>(4)?, r.get::<_, String>(5)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, f64>(4)?,
+                    r.get::<_, String>(5)?,
+                ))
             })
             .map_err(err)?;
         for row in rows {
@@ -121,7 +132,11 @@ impl Db {
             match w {
                 Write::Pipeline(p) => {
                     let doc = serde_json::to_string(p).map_err(|e| e.to_string())?;
-                    tx.execute("INSERT OR REPLACE INTO pipelines (name, doc) VALUES (?1, ?2)", params![p.name.to_lowercase(), doc]).map_err(err)?;
+                    tx.execute(
+                        "INSERT OR REPLACE INTO pipelines (name, doc) VALUES (?1, ?2)",
+                        params![p.name.to_lowercase(), doc],
+                    )
+                    .map_err(err)?;
                 }
                 Write::DeletePipeline(name) => {
                     tx.execute("DELETE FROM pipelines WHERE name = ?1", params![name.to_lowercase()]).map_err(err)?;
@@ -131,12 +146,19 @@ impl Db {
                     let mut head = serde_json::to_value(execution).map_err(|e| e.to_string())?;
                     head["steps"] = Value::Array(vec![]);
                     let doc = head.to_string();
-                    tx.execute("INSERT OR REPLACE INTO executions (id, doc) VALUES (?1, ?2)", params![execution.id, doc]).map_err(err)?;
+                    tx.execute(
+                        "INSERT OR REPLACE INTO executions (id, doc) VALUES (?1, ?2)",
+                        params![execution.id, doc],
+                    )
+                    .map_err(err)?;
                     for (i, s) in execution.steps.iter().enumerate() {
                         if *all_steps || s.dirty {
                             let doc = serde_json::to_string(s).map_err(|e| e.to_string())?;
-                            tx.execute("INSERT OR REPLACE INTO steps (execution, idx, doc) VALUES (?1, ?2, ?3)", params![execution.id, i as i64, doc])
-                                .map_err(err)?;
+                            tx.execute(
+                                "INSERT OR REPLACE INTO steps (execution, idx, doc) VALUES (?1, ?2, ?3)",
+                                params![execution.id, i as i64, doc],
+                            )
+                            .map_err(err)?;
                         }
                     }
                 }
@@ -160,7 +182,8 @@ impl Db {
                     .map_err(err)?;
                 }
                 Write::Scenario(text) => {
-                    tx.execute("INSERT OR REPLACE INTO settings (name, value) VALUES ('scenario', ?1)", params![text]).map_err(err)?;
+                    tx.execute("INSERT OR REPLACE INTO settings (name, value) VALUES ('scenario', ?1)", params![text])
+                        .map_err(err)?;
                 }
                 Write::Reset => {
                     tx.execute_batch(
@@ -180,10 +203,22 @@ pub enum Write<'a> {
     Pipeline(&'a Pipeline),
     DeletePipeline(&'a str),
     /// With `all_steps` false only the steps marked dirty are written.
-    Execution { execution: &'a Execution, all_steps: bool },
+    Execution {
+        execution: &'a Execution,
+        all_steps: bool,
+    },
     DeleteExecution(&'a str),
-    Idempotency { operation: &'a str, token: &'a str, response: &'a Value },
-    Cache { pipeline: &'a str, step: &'a str, key: &'a str, run: &'a CachedRun },
+    Idempotency {
+        operation: &'a str,
+        token: &'a str,
+        response: &'a Value,
+    },
+    Cache {
+        pipeline: &'a str,
+        step: &'a str,
+        key: &'a str,
+        run: &'a CachedRun,
+    },
     Scenario(&'a str),
     Reset,
 }

@@ -113,7 +113,11 @@ impl Scenario {
         let s: Scenario = serde_json::from_str(text).map_err(|e| format!("invalid scenario: {e}"))?;
         for f in &s.faults {
             if !FAULT_CODES.contains(&f.code.as_str()) {
-                return Err(format!("invalid scenario: fault code '{}' is not one of {}", f.code, FAULT_CODES.join(", ")));
+                return Err(format!(
+                    "invalid scenario: fault code '{}' is not one of {}",
+                    f.code,
+                    FAULT_CODES.join(", ")
+                ));
             }
         }
         Ok(s)
@@ -129,11 +133,15 @@ impl Scenario {
         let msg = f.message.clone();
         Some(match f.code.as_str() {
             "ThrottlingException" => ApiError::throttling(),
-            "ResourceLimitExceeded" => ApiError::limit(msg.unwrap_or_else(|| "The account-level service limit has been exceeded.".into())),
+            "ResourceLimitExceeded" => {
+                ApiError::limit(msg.unwrap_or_else(|| "The account-level service limit has been exceeded.".into()))
+            }
             "ConflictException" => ApiError::conflict(msg.unwrap_or_else(|| "Conflict".into())),
             "ValidationException" => ApiError::validation(msg.unwrap_or_else(|| "Invalid request".into())),
             "AccessDeniedException" => ApiError::access_denied(msg.unwrap_or_else(|| {
-                format!("User: arn:aws:iam::123456789012:user/emulator is not authorized to perform: sagemaker:{operation}")
+                format!(
+                    "User: arn:aws:iam::123456789012:user/emulator is not authorized to perform: sagemaker:{operation}"
+                )
             })),
             "ResourceNotFound" => ApiError::not_found(msg.unwrap_or_else(|| "Resource not found".into())),
             _ => ApiError::internal(msg.unwrap_or_else(|| "An internal error occurred".into())),
@@ -191,7 +199,10 @@ mod tests {
 
     #[test]
     fn faults_fire_the_given_number_of_times() {
-        let mut s = Scenario::parse(r#"{"faults": [{"operation": "StartPipelineExecution", "code": "ThrottlingException", "times": 2}]}"#).unwrap();
+        let mut s = Scenario::parse(
+            r#"{"faults": [{"operation": "StartPipelineExecution", "code": "ThrottlingException", "times": 2}]}"#,
+        )
+        .unwrap();
         assert_eq!(s.take_fault("StartPipelineExecution").unwrap().code, "ThrottlingException");
         assert!(s.take_fault("DescribePipeline").is_none());
         assert!(s.take_fault("StartPipelineExecution").is_some());

@@ -62,11 +62,15 @@ async fn api(State(core): State<Arc<Core>>, req: Request) -> Response {
         return error_reply(ApiError::unknown_operation("The SageMaker API accepts POST requests only"));
     }
     let Some(operation) = target(&parts.headers) else {
-        return error_reply(ApiError::unknown_operation("Missing or malformed X-Amz-Target header: expected SageMaker.<Operation>"));
+        return error_reply(ApiError::unknown_operation(
+            "Missing or malformed X-Amz-Target header: expected SageMaker.<Operation>",
+        ));
     };
     let bytes = match to_bytes(body, MAX_BODY_BYTES).await {
         Ok(b) => b,
-        Err(_) => return error_reply(ApiError::serialization(format!("Request body is larger than {MAX_BODY_BYTES} bytes"))),
+        Err(_) => {
+            return error_reply(ApiError::serialization(format!("Request body is larger than {MAX_BODY_BYTES} bytes")))
+        }
     };
     let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
         json!({})
@@ -96,7 +100,8 @@ async fn api(State(core): State<Arc<Core>>, req: Request) -> Response {
 fn target(headers: &HeaderMap) -> Option<String> {
     let t = headers.get("x-amz-target")?.to_str().ok()?;
     let (service, op) = t.split_once('.')?;
-    (service == "SageMaker" && !op.is_empty() && op.len() <= 64 && op.chars().all(|c| c.is_ascii_alphanumeric())).then(|| op.to_string())
+    (service == "SageMaker" && !op.is_empty() && op.len() <= 64 && op.chars().all(|c| c.is_ascii_alphanumeric()))
+        .then(|| op.to_string())
 }
 
 /// Wipe every pipeline, execution, token and cached result (and the stored scenario).

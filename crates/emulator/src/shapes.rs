@@ -156,14 +156,22 @@ impl Model {
                 if let Some(p) = shape.get("pattern").and_then(Value::as_str) {
                     if let Some(re) = self.patterns.get(p) {
                         if !re.is_match(s) {
-                            found.constraint(shown.clone(), path, &format!("Member must satisfy regular expression pattern: {p}"));
+                            found.constraint(
+                                shown.clone(),
+                                path,
+                                &format!("Member must satisfy regular expression pattern: {p}"),
+                            );
                         }
                     }
                 }
                 if let Some(allowed) = shape.get("enum").and_then(Value::as_array) {
                     if !allowed.iter().any(|a| a.as_str() == Some(s)) {
                         let list: Vec<&str> = allowed.iter().filter_map(Value::as_str).collect();
-                        found.constraint(shown, path, &format!("Member must satisfy enum value set: [{}]", list.join(", ")));
+                        found.constraint(
+                            shown,
+                            path,
+                            &format!("Member must satisfy enum value set: [{}]", list.join(", ")),
+                        );
                     }
                 }
             }
@@ -176,12 +184,20 @@ impl Model {
                 }
                 if let Some(min) = shape.get("min").and_then(Value::as_i64) {
                     if n < min {
-                        found.constraint(format!("'{n}'"), path, &format!("Member must have value greater than or equal to {min}"));
+                        found.constraint(
+                            format!("'{n}'"),
+                            path,
+                            &format!("Member must have value greater than or equal to {min}"),
+                        );
                     }
                 }
                 if let Some(max) = shape.get("max").and_then(Value::as_i64) {
                     if n > max {
-                        found.constraint(format!("'{n}'"), path, &format!("Member must have value less than or equal to {max}"));
+                        found.constraint(
+                            format!("'{n}'"),
+                            path,
+                            &format!("Member must have value less than or equal to {max}"),
+                        );
                     }
                 }
             }
@@ -195,7 +211,11 @@ impl Model {
         let len = len as i64;
         if let Some(min) = shape.get("min").and_then(Value::as_i64) {
             if len < min {
-                found.constraint(shown.into(), path, &format!("Member must have {what} greater than or equal to {min}"));
+                found.constraint(
+                    shown.into(),
+                    path,
+                    &format!("Member must have {what} greater than or equal to {min}"),
+                );
             }
         }
         if let Some(max) = shape.get("max").and_then(Value::as_i64) {
@@ -299,7 +319,9 @@ mod tests {
     fn missing_required_members_are_all_reported() {
         let e = err("StartPipelineExecution", json!({}));
         assert!(e.message.starts_with("2 validation errors detected: "), "{}", e.message);
-        assert!(e.message.contains("Value null at 'pipelineName' failed to satisfy constraint: Member must not be null"));
+        assert!(e
+            .message
+            .contains("Value null at 'pipelineName' failed to satisfy constraint: Member must not be null"));
         assert!(e.message.contains("Value null at 'clientRequestToken'"));
     }
 

@@ -52,9 +52,9 @@ pub fn parse_execution_arn(arn: &str) -> Option<(&str, &str)> {
 impl Store {
     pub fn pipeline(&self, name_or_arn: &str) -> ApiResult<&Pipeline> {
         let name = pipeline_name_of(name_or_arn);
-        self.pipelines
-            .get(&name.to_lowercase())
-            .ok_or_else(|| ApiError::not_found(format!("Pipeline '{}' does not exist.", self.arn_for_message(name_or_arn))))
+        self.pipelines.get(&name.to_lowercase()).ok_or_else(|| {
+            ApiError::not_found(format!("Pipeline '{}' does not exist.", self.arn_for_message(name_or_arn)))
+        })
     }
 
     pub fn pipeline_mut(&mut self, name_or_arn: &str) -> ApiResult<&mut Pipeline> {
@@ -80,7 +80,9 @@ impl Store {
 
     pub fn execution(&self, arn: &str) -> ApiResult<&Execution> {
         let id = self.execution_id(arn)?;
-        self.executions.get(&id).ok_or_else(|| ApiError::not_found(format!("Pipeline execution '{arn}' does not exist.")))
+        self.executions
+            .get(&id)
+            .ok_or_else(|| ApiError::not_found(format!("Pipeline execution '{arn}' does not exist.")))
     }
 
     /// The parsed definition of a pipeline version, parsed once and shared.
@@ -128,7 +130,9 @@ impl Store {
     pub fn running_executions(&self, pipeline: &str) -> usize {
         self.by_pipeline
             .get(&pipeline.to_lowercase())
-            .map(|ids| ids.iter().filter(|id| self.executions.get(*id).is_some_and(|e| !e.status.is_terminal())).count())
+            .map(|ids| {
+                ids.iter().filter(|id| self.executions.get(*id).is_some_and(|e| !e.status.is_terminal())).count()
+            })
             .unwrap_or(0)
     }
 }

@@ -59,7 +59,8 @@ async fn everything_acknowledged_survives_kill_9_and_running_executions_carry_on
         .unwrap();
     let waiting = start_execution(&client, "ControlFlow", &[]).await;
     let listed = wait_for_step(&client, &waiting, "ManualApproval", "Executing").await;
-    let cb_token = step(&listed, "ManualApproval").metadata().unwrap().callback().unwrap().callback_token().unwrap().to_string();
+    let cb_token =
+        step(&listed, "ManualApproval").metadata().unwrap().callback().unwrap().callback_token().unwrap().to_string();
     client
         .send_pipeline_execution_step_success()
         .callback_token(&cb_token)
@@ -82,7 +83,13 @@ async fn everything_acknowledged_survives_kill_9_and_running_executions_carry_on
         .collect();
     assert_eq!(names.len(), 2, "{names:?}");
     // The idempotency token still answers with the first execution.
-    let again = client.start_pipeline_execution().pipeline_name("AbalonePipeline").client_request_token(token).send().await.unwrap();
+    let again = client
+        .start_pipeline_execution()
+        .pipeline_name("AbalonePipeline")
+        .client_request_token(token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(again.pipeline_execution_arn(), Some(running.as_str()));
     // The running execution carries on to its end, with its parameters.
     assert_eq!(wait_for(&client, &running, terminal).await, PipelineExecutionStatus::Succeeded);

@@ -21,7 +21,12 @@ struct TestWorld {
 
 impl TestWorld {
     fn new(scenario: &str) -> TestWorld {
-        TestWorld { scenario: Scenario::parse(scenario).unwrap(), account: Account::default(), cache: HashMap::new(), counter: 0 }
+        TestWorld {
+            scenario: Scenario::parse(scenario).unwrap(),
+            account: Account::default(),
+            cache: HashMap::new(),
+            counter: 0,
+        }
     }
 }
 
@@ -116,7 +121,10 @@ fn abalone_succeeds_through_the_register_branch() {
     assert!(step(&ex, "AbaloneTrain").start.unwrap() >= step(&ex, "AbaloneProcess").end.unwrap());
     let train = step(&ex, "AbaloneTrain");
     let arn = train.metadata.as_ref().unwrap()["TrainingJob"]["Arn"].as_str().unwrap();
-    assert!(arn.starts_with("arn:aws:sagemaker:us-east-1:123456789012:training-job/pipelines-aaaaaaaaaaa1-abalonetrain-"), "{arn}");
+    assert!(
+        arn.starts_with("arn:aws:sagemaker:us-east-1:123456789012:training-job/pipelines-aaaaaaaaaaa1-abalonetrain-"),
+        "{arn}"
+    );
     // The evaluation step read the training step's model artifacts through a Get expression.
     let eval_args = step(&ex, "AbaloneEval").properties.to_string();
     assert!(eval_args.contains("/output/model.tar.gz"), "{eval_args}");
@@ -172,7 +180,9 @@ fn a_transient_failure_is_retried_to_success() {
 #[test]
 fn a_failure_without_a_matching_policy_is_final() {
     let (d, g) = abalone();
-    let mut w = TestWorld::new(r#"{"pipelines": {"*": {"steps": {"AbaloneTrain": {"fail": {"attempts": 1, "reason": "bad input", "exception": "Step.SOMETHING_ELSE"}}}}}}"#);
+    let mut w = TestWorld::new(
+        r#"{"pipelines": {"*": {"steps": {"AbaloneTrain": {"fail": {"attempts": 1, "reason": "bad input", "exception": "Step.SOMETHING_ELSE"}}}}}}"#,
+    );
     let mut ex = execution(&d, "aaaaaaaaaaa5", &[]);
     run(&mut ex, &d, &g, &mut w, 1000.0, 1e9);
     assert_eq!(ex.status, ExecutionStatus::Failed);
@@ -280,7 +290,8 @@ fn a_rejected_approval_fails_with_the_joined_message() {
     let mut ex = execution(&d, "aaaaaaaaaad2", &[("Threshold", "0.95")]);
     let t = run(&mut ex, &d, &g, &mut w, 1000.0, 1e9);
     let idx = ex.steps.iter().position(|s| s.name == "ManualApproval").unwrap();
-    ex.steps[idx].callback_answer = Some(CallbackAnswer::Success { outputs: vec![("approved".into(), "false".into())] });
+    ex.steps[idx].callback_answer =
+        Some(CallbackAnswer::Success { outputs: vec![("approved".into(), "false".into())] });
     run(&mut ex, &d, &g, &mut w, t + 1.0, 1e9);
     assert_eq!(ex.status, ExecutionStatus::Failed);
     assert_eq!(ex.failure_reason.as_deref(), Some("Run aaaaaaaaaad2 rejected, score=0.87"));
@@ -355,7 +366,9 @@ fn a_job_step_stops_through_stopping() {
 #[test]
 fn a_failed_callback_fails_the_execution() {
     let (d, g) = control_flow();
-    let mut w = TestWorld::new(r#"{"pipelines": {"*": {"steps": {"ManualApproval": {"callback": {"after": 5, "failure": "rejected by the reviewer"}}}}}}"#);
+    let mut w = TestWorld::new(
+        r#"{"pipelines": {"*": {"steps": {"ManualApproval": {"callback": {"after": 5, "failure": "rejected by the reviewer"}}}}}}"#,
+    );
     let mut ex = execution(&d, "aaaaaaaaaae2", &[]);
     run(&mut ex, &d, &g, &mut w, 1000.0, 1e9);
     assert_eq!(ex.status, ExecutionStatus::Failed);
@@ -366,7 +379,9 @@ fn a_failed_callback_fails_the_execution() {
 #[test]
 fn scenario_property_files_drive_the_condition() {
     let (d, g) = abalone();
-    let mut w = TestWorld::new(r#"{"pipelines": {"*": {"steps": {"AbaloneEval": {"property_files": {"EvaluationReport": {"regression_metrics": {"mse": {"value": 9.5}}}}}}}}}"#);
+    let mut w = TestWorld::new(
+        r#"{"pipelines": {"*": {"steps": {"AbaloneEval": {"property_files": {"EvaluationReport": {"regression_metrics": {"mse": {"value": 9.5}}}}}}}}}"#,
+    );
     let mut ex = execution(&d, "aaaaaaaaaae3", &[]);
     run(&mut ex, &d, &g, &mut w, 1000.0, 1e9);
     assert_eq!(ex.status, ExecutionStatus::Failed);

@@ -133,10 +133,13 @@ fn fixture() -> Fixture {
         .expect("the control-flow execution waits on its callback")
         .to_string();
     let page_token = |op: &str, body: Value| ok(&core, op, body)["NextToken"].as_str().unwrap_or("").to_string();
-    let executions_page = page_token("ListPipelineExecutions", json!({"PipelineName": "AbalonePipeline", "MaxResults": 1}));
-    let steps_page = page_token("ListPipelineExecutionSteps", json!({"PipelineExecutionArn": succeeded, "MaxResults": 1}));
+    let executions_page =
+        page_token("ListPipelineExecutions", json!({"PipelineName": "AbalonePipeline", "MaxResults": 1}));
+    let steps_page =
+        page_token("ListPipelineExecutionSteps", json!({"PipelineExecutionArn": succeeded, "MaxResults": 1}));
     let pipelines_page = page_token("ListPipelines", json!({"MaxResults": 1}));
-    let params_page = page_token("ListPipelineParametersForExecution", json!({"PipelineExecutionArn": succeeded, "MaxResults": 2}));
+    let params_page =
+        page_token("ListPipelineParametersForExecution", json!({"PipelineExecutionArn": succeeded, "MaxResults": 2}));
     let (head, id) = succeeded.rsplit_once('/').unwrap();
     let pool = vec![
         "AbalonePipeline".to_string(),
@@ -191,7 +194,9 @@ fn call(core: &Core, op: &str, body: &Value) -> Result<Option<Value>, TestCaseEr
         Ok(v) => {
             prop_assert!(v.is_object(), "{op} {body}: answered a non-object {v}");
             if let Err(e) = model().validate_output(op, &v) {
-                return Err(TestCaseError::fail(format!("{op} {body}: the answer does not conform to the output shape: {e}\n{v}")));
+                return Err(TestCaseError::fail(format!(
+                    "{op} {body}: the answer does not conform to the output shape: {e}\n{v}"
+                )));
             }
             Ok(Some(v))
         }
@@ -207,7 +212,12 @@ fn check_service(core: &Core) -> Result<(), TestCaseError> {
     settle(core, Duration::from_millis(30));
     let arns: Vec<String> = core.lock().store.executions.values().map(|e| e.arn.clone()).collect();
     for arn in arns {
-        for op in ["DescribePipelineExecution", "ListPipelineExecutionSteps", "ListPipelineParametersForExecution", "DescribePipelineDefinitionForExecution"] {
+        for op in [
+            "DescribePipelineExecution",
+            "ListPipelineExecutionSteps",
+            "ListPipelineParametersForExecution",
+            "DescribePipelineDefinitionForExecution",
+        ] {
             let body = json!({"PipelineExecutionArn": arn});
             prop_assert!(call(core, op, &body)?.is_some(), "{op} {body} refused for an execution that exists");
         }
@@ -239,13 +249,55 @@ fn placeholder() -> impl Strategy<Value = String> {
 
 /// Words of this domain that make a body go further than a random string would.
 const WORDS: &[&str] = &[
-    "AbalonePipeline", "abalonepipeline", "ControlFlow", "MseThreshold", "ProcessingInstanceCount", "TrainingInstanceType",
-    "RunHeavyBranch", "Environment", "Threshold", "MaxItems", "AbaloneProcess", "AbaloneTrain", "AbaloneEval", "AbaloneMSECond",
-    "AbaloneMSEFail", "AbaloneTransform", "ScoreBatch", "ManualApproval", "CheckScore", "approved", "score", "3.0", "6.0", "1",
-    "1.5", "-1", "true", "false", "prod", "dev", "six", "", " ", "Ascending", "Descending", "CreationTime", "Name",
-    "PipelineExecutionArn", "arn:aws:sagemaker:us-east-1:123456789012:pipeline/AbalonePipeline/execution/",
-    "arn:aws:sagemaker:us-east-1:123456789012:pipeline/", "arn:aws:sagemaker:us-east-1:123456789012:pipeline/Nope/execution/abcdefabcdef",
-    "76312f7c3130", "v1|0|", "7631", "💥", "\u{0}", "a\nb", "%s%n", "'; DROP TABLE executions; --",
+    "AbalonePipeline",
+    "abalonepipeline",
+    "ControlFlow",
+    "MseThreshold",
+    "ProcessingInstanceCount",
+    "TrainingInstanceType",
+    "RunHeavyBranch",
+    "Environment",
+    "Threshold",
+    "MaxItems",
+    "AbaloneProcess",
+    "AbaloneTrain",
+    "AbaloneEval",
+    "AbaloneMSECond",
+    "AbaloneMSEFail",
+    "AbaloneTransform",
+    "ScoreBatch",
+    "ManualApproval",
+    "CheckScore",
+    "approved",
+    "score",
+    "3.0",
+    "6.0",
+    "1",
+    "1.5",
+    "-1",
+    "true",
+    "false",
+    "prod",
+    "dev",
+    "six",
+    "",
+    " ",
+    "Ascending",
+    "Descending",
+    "CreationTime",
+    "Name",
+    "PipelineExecutionArn",
+    "arn:aws:sagemaker:us-east-1:123456789012:pipeline/AbalonePipeline/execution/",
+    "arn:aws:sagemaker:us-east-1:123456789012:pipeline/",
+    "arn:aws:sagemaker:us-east-1:123456789012:pipeline/Nope/execution/abcdefabcdef",
+    "76312f7c3130",
+    "v1|0|",
+    "7631",
+    "💥",
+    "\u{0}",
+    "a\nb",
+    "%s%n",
+    "'; DROP TABLE executions; --",
 ];
 
 fn arb_string() -> BoxedStrategy<String> {
@@ -264,7 +316,8 @@ fn arb_leaf() -> BoxedStrategy<Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(|n| json!(n)),
-        prop::sample::select(vec![0i64, 1, -1, 2, 100, 101, 2_147_483_647, 2_147_483_648, i64::MIN]).prop_map(|n| json!(n)),
+        prop::sample::select(vec![0i64, 1, -1, 2, 100, 101, 2_147_483_647, 2_147_483_648, i64::MIN])
+            .prop_map(|n| json!(n)),
         any::<u64>().prop_map(|n| json!(n)),
         any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)),
         arb_string().prop_map(Value::String),
@@ -275,7 +328,8 @@ fn arb_leaf() -> BoxedStrategy<Value> {
 fn all_member_names() -> Vec<String> {
     let m = model();
     let mut names = BTreeSet::new();
-    let mut todo: Vec<String> = operation_names().iter().filter_map(|op| m.operation(op).and_then(|o| o.input.clone())).collect();
+    let mut todo: Vec<String> =
+        operation_names().iter().filter_map(|op| m.operation(op).and_then(|o| o.input.clone())).collect();
     let mut seen = HashSet::new();
     while let Some(shape) = todo.pop() {
         if !seen.insert(shape.clone()) {
@@ -309,7 +363,8 @@ fn arb_json() -> BoxedStrategy<Value> {
         .prop_recursive(4, 64, 8, |inner| {
             prop_oneof![
                 prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
-                prop::collection::btree_map(arb_key(), inner, 0..8).prop_map(|m| Value::Object(m.into_iter().collect())),
+                prop::collection::btree_map(arb_key(), inner, 0..8)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
             ]
         })
         .boxed()
@@ -325,10 +380,39 @@ enum Mutation {
 }
 
 fn definition_values() -> BoxedStrategy<Value> {
-    let names = ["AbaloneProcess", "AbaloneTrain", "AbaloneEval", "AbaloneMSECond", "AbaloneMSEFail", "ScoreBatch", "ManualApproval", "CheckScore", "Ghost"];
+    let names = [
+        "AbaloneProcess",
+        "AbaloneTrain",
+        "AbaloneEval",
+        "AbaloneMSECond",
+        "AbaloneMSEFail",
+        "ScoreBatch",
+        "ManualApproval",
+        "CheckScore",
+        "Ghost",
+    ];
     let types = [
-        "Processing", "Training", "Transform", "Tuning", "Condition", "Fail", "Callback", "Lambda", "RegisterModel", "Model", "CreateModel",
-        "QualityCheck", "ClarifyCheck", "EMR", "AutoML", "Notebook", "Unknown", "String", "Integer", "Float", "Boolean",
+        "Processing",
+        "Training",
+        "Transform",
+        "Tuning",
+        "Condition",
+        "Fail",
+        "Callback",
+        "Lambda",
+        "RegisterModel",
+        "Model",
+        "CreateModel",
+        "QualityCheck",
+        "ClarifyCheck",
+        "EMR",
+        "AutoML",
+        "Notebook",
+        "Unknown",
+        "String",
+        "Integer",
+        "Float",
+        "Boolean",
     ];
     prop_oneof![
         3 => arb_leaf(),
@@ -505,7 +589,10 @@ fn words(w: &[&'static str]) -> BoxedStrategy<String> {
 /// cases, tokens the fixture already used (so idempotent replays happen), fresh tokens.
 fn targeted(member: &str) -> Option<BoxedStrategy<Value>> {
     let s: BoxedStrategy<String> = match member {
-        "PipelineName" => prop_oneof![4 => pool(&[0, 1, 2, 3]), 1 => words(&["abalonepipeline", "CONTROLFLOW", "Nope", "Fuzz0"])].boxed(),
+        "PipelineName" => {
+            prop_oneof![4 => pool(&[0, 1, 2, 3]), 1 => words(&["abalonepipeline", "CONTROLFLOW", "Nope", "Fuzz0"])]
+                .boxed()
+        }
         "PipelineNamePrefix" => words(&["Abalone", "abal", "C", "Nope", ""]),
         "PipelineExecutionArn" | "SourcePipelineExecutionArn" => pool(&[4, 5, 6, 14, 15]),
         "CallbackToken" => prop_oneof![4 => pool(&[7]), 1 => "[A-Za-z0-9]{10}".boxed()].boxed(),
@@ -517,9 +604,43 @@ fn targeted(member: &str) -> Option<BoxedStrategy<Value>> {
         ]
         .boxed(),
         "RoleArn" => Just(ROLE.to_string()).boxed(),
-        "StepName" => words(&["AbaloneProcess", "AbaloneTrain", "AbaloneEval", "AbaloneMSECond", "AbaloneTransform", "ScoreBatch", "ManualApproval", "Ghost"]),
-        "Name" => words(&["MseThreshold", "ProcessingInstanceCount", "TrainingInstanceType", "InputData", "RunHeavyBranch", "Environment", "Threshold", "MaxItems", "approved", "score", "Nope"]),
-        "Value" => words(&["3.0", "6.0", "1", "2", "1.5", "true", "false", "prod", "dev", "six", "s3://bucket/key", "ml.m5.large"]),
+        "StepName" => words(&[
+            "AbaloneProcess",
+            "AbaloneTrain",
+            "AbaloneEval",
+            "AbaloneMSECond",
+            "AbaloneTransform",
+            "ScoreBatch",
+            "ManualApproval",
+            "Ghost",
+        ]),
+        "Name" => words(&[
+            "MseThreshold",
+            "ProcessingInstanceCount",
+            "TrainingInstanceType",
+            "InputData",
+            "RunHeavyBranch",
+            "Environment",
+            "Threshold",
+            "MaxItems",
+            "approved",
+            "score",
+            "Nope",
+        ]),
+        "Value" => words(&[
+            "3.0",
+            "6.0",
+            "1",
+            "2",
+            "1.5",
+            "true",
+            "false",
+            "prod",
+            "dev",
+            "six",
+            "s3://bucket/key",
+            "ml.m5.large",
+        ]),
         "FailureReason" => words(&["boom", "worker gave up"]),
         _ => return None,
     };
@@ -551,7 +672,14 @@ fn shaped(shape_name: &str, member: &str, depth: u32, noisy: bool) -> BoxedStrat
     let kind = shape.get("type").and_then(Value::as_str).unwrap_or("").to_string();
     let typed: BoxedStrategy<Value> = match kind.as_str() {
         "structure" => {
-            let required: HashSet<String> = shape.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(String::from).collect();
+            let required: HashSet<String> = shape
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect();
             let members: Vec<(String, String)> = shape
                 .get("members")
                 .and_then(Value::as_object)
@@ -590,12 +718,17 @@ fn shaped(shape_name: &str, member: &str, depth: u32, noisy: bool) -> BoxedStrat
         }
         "map" => {
             let value = shape.get("value").and_then(|x| x.get("shape")).and_then(Value::as_str).unwrap_or("");
-            prop::collection::btree_map(arb_string(), shaped(value, member, depth + 1, noisy), 0..4).prop_map(|m| Value::Object(m.into_iter().collect())).boxed()
+            prop::collection::btree_map(arb_string(), shaped(value, member, depth + 1, noisy), 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect()))
+                .boxed()
         }
         "string" => string_for(&shape, member, noisy),
         "integer" | "long" => number_for(&shape, noisy),
         "boolean" => any::<bool>().prop_map(Value::Bool).boxed(),
-        "timestamp" => prop_oneof![(0.0f64..4e9).prop_map(|f| json!(f)), any::<i64>().prop_map(|n| json!(n)), Just(json!(1e308))].boxed(),
+        "timestamp" => {
+            prop_oneof![(0.0f64..4e9).prop_map(|f| json!(f)), any::<i64>().prop_map(|n| json!(n)), Just(json!(1e308))]
+                .boxed()
+        }
         _ => arb_leaf(),
     };
     if !noisy {
@@ -788,8 +921,16 @@ proptest! {
 
 fn run_to_end(core: &Core, definition: &Value, params: Value) -> String {
     let def = definition.to_string();
-    ok(core, "CreatePipeline", json!({"PipelineName": "Repro", "PipelineDefinition": def, "RoleArn": ROLE, "ClientRequestToken": "r".repeat(32)}));
-    let arn = ok(core, "StartPipelineExecution", json!({"PipelineName": "Repro", "PipelineParameters": params, "ClientRequestToken": "s".repeat(32)}))["PipelineExecutionArn"]
+    ok(
+        core,
+        "CreatePipeline",
+        json!({"PipelineName": "Repro", "PipelineDefinition": def, "RoleArn": ROLE, "ClientRequestToken": "r".repeat(32)}),
+    );
+    let arn = ok(
+        core,
+        "StartPipelineExecution",
+        json!({"PipelineName": "Repro", "PipelineParameters": params, "ClientRequestToken": "s".repeat(32)}),
+    )["PipelineExecutionArn"]
         .as_str()
         .unwrap()
         .to_string();
@@ -807,9 +948,18 @@ fn experiment_names_outside_the_model_are_refused_at_start() {
         let core = build_core(&EmulatorConfig { speed: 1e6, ..EmulatorConfig::default() }).unwrap();
         let mut def: Value = serde_json::from_str(ABALONE).unwrap();
         def["PipelineExperimentConfig"]["ExperimentName"] = name.clone();
-        ok(&core, "CreatePipeline", json!({"PipelineName": "Repro", "PipelineDefinition": def.to_string(), "RoleArn": ROLE, "ClientRequestToken": "r".repeat(32)}));
-        let e = dispatch(&core, "StartPipelineExecution", &json!({"PipelineName": "Repro", "ClientRequestToken": "s".repeat(32)}), &Caller::default())
-            .expect_err("refused");
+        ok(
+            &core,
+            "CreatePipeline",
+            json!({"PipelineName": "Repro", "PipelineDefinition": def.to_string(), "RoleArn": ROLE, "ClientRequestToken": "r".repeat(32)}),
+        );
+        let e = dispatch(
+            &core,
+            "StartPipelineExecution",
+            &json!({"PipelineName": "Repro", "ClientRequestToken": "s".repeat(32)}),
+            &Caller::default(),
+        )
+        .expect_err("refused");
         assert_eq!(e.code, "ValidationException", "{name}: {e}");
         assert!(e.message.contains("PipelineExperimentConfig.ExperimentName"), "{name}: {e}");
     }
@@ -817,8 +967,16 @@ fn experiment_names_outside_the_model_are_refused_at_start() {
     let mut def: Value = serde_json::from_str(ABALONE).unwrap();
     def.as_object_mut().unwrap().remove("PipelineExperimentConfig");
     let long = format!("P{}", "a".repeat(200));
-    ok(&core, "CreatePipeline", json!({"PipelineName": long, "PipelineDefinition": def.to_string(), "RoleArn": ROLE, "ClientRequestToken": "r".repeat(32)}));
-    let arn = ok(&core, "StartPipelineExecution", json!({"PipelineName": long, "ClientRequestToken": "s".repeat(32)}))["PipelineExecutionArn"].as_str().unwrap().to_string();
+    ok(
+        &core,
+        "CreatePipeline",
+        json!({"PipelineName": long, "PipelineDefinition": def.to_string(), "RoleArn": ROLE, "ClientRequestToken": "r".repeat(32)}),
+    );
+    let arn = ok(&core, "StartPipelineExecution", json!({"PipelineName": long, "ClientRequestToken": "s".repeat(32)}))
+        ["PipelineExecutionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let d = ok(&core, "DescribePipelineExecution", json!({"PipelineExecutionArn": arn}));
     model().validate_output("DescribePipelineExecution", &d).unwrap();
     assert_eq!(d["PipelineExperimentConfig"]["ExperimentName"].as_str().unwrap().len(), 120);
@@ -835,12 +993,18 @@ fn step_failure_reasons_fit_the_model() {
         .unwrap()
         .iter_mut()
         .filter_map(|s| s.get_mut("Arguments").and_then(Value::as_object_mut))
-        .flat_map(|a| a.iter_mut().filter(|(k, _)| *k == "IfSteps" || *k == "ElseSteps").flat_map(|(_, v)| v.as_array_mut().into_iter().flatten()))
+        .flat_map(|a| {
+            a.iter_mut()
+                .filter(|(k, _)| *k == "IfSteps" || *k == "ElseSteps")
+                .flat_map(|(_, v)| v.as_array_mut().into_iter().flatten())
+        })
         .find(|s| s["Type"] == "Fail")
         .expect("abalone has a Fail step");
     fail["Arguments"]["ErrorMessage"] = json!("x".repeat(2000));
     let arn = run_to_end(&core, &def, json!([{"Name": "MseThreshold", "Value": "3.0"}]));
     assert_eq!(status_of(&core, &arn), "Failed");
     let steps = ok(&core, "ListPipelineExecutionSteps", json!({"PipelineExecutionArn": arn}));
-    model().validate_output("ListPipelineExecutionSteps", &steps).unwrap_or_else(|e| panic!("{}", &e.message[..300.min(e.message.len())]));
+    model()
+        .validate_output("ListPipelineExecutionSteps", &steps)
+        .unwrap_or_else(|e| panic!("{}", &e.message[..300.min(e.message.len())]));
 }

@@ -59,7 +59,10 @@ async fn malformed_requests_get_json_errors() {
     assert_error(&raw(a, None, b"{}").await, "UnknownOperationException");
     assert_error(&raw(a, Some("SageMaker.DeleteEverything"), b"{}").await, "UnknownOperationException");
     assert_error(&raw(a, Some("Other.ListPipelines"), b"{}").await, "UnknownOperationException");
-    assert_error(&raw(a, Some("SageMaker.DescribePipeline"), br#"{"PipelineName": {"nested": true}}"#).await, "SerializationException");
+    assert_error(
+        &raw(a, Some("SageMaker.DescribePipeline"), br#"{"PipelineName": {"nested": true}}"#).await,
+        "SerializationException",
+    );
     assert_error(&raw(a, Some("SageMaker.ListPipelines"), br#"{"MaxResults": "ten"}"#).await, "SerializationException");
     assert_error(&raw(a, Some("SageMaker.ListPipelines"), &[0xff, 0xfe, 0x00]).await, "SerializationException");
     let huge = format!(r#"{{"PipelineName": "{}"}}"#, "a".repeat(9 * 1024 * 1024));

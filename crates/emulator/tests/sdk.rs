@@ -3,7 +3,8 @@
 mod common;
 
 use aws_sdk_sagemaker::types::{
-    OutputParameter, ParallelismConfiguration, PipelineExecutionStatus, SelectedStep, SelectiveExecutionConfig, SortOrder, StepStatus,
+    OutputParameter, ParallelismConfiguration, PipelineExecutionStatus, SelectedStep, SelectiveExecutionConfig,
+    SortOrder, StepStatus,
 };
 use common::*;
 
@@ -44,14 +45,30 @@ async fn abalone_runs_from_create_to_succeeded_with_steps_listed_as_the_service_
     let train = step(&listed, "AbaloneTrain");
     assert_eq!(train.step_status(), Some(&StepStatus::Succeeded));
     assert_eq!(train.attempt_count(), Some(1));
-    assert!(train.metadata().unwrap().training_job().unwrap().arn().unwrap().contains(&format!(":training-job/pipelines-{id}-abalonetrain-")));
+    assert!(train
+        .metadata()
+        .unwrap()
+        .training_job()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .contains(&format!(":training-job/pipelines-{id}-abalonetrain-")));
     assert!(step(&listed, "AbaloneProcess").metadata().unwrap().processing_job().is_some());
     assert!(step(&listed, "AbaloneTransform").metadata().unwrap().transform_job().is_some());
-    assert_eq!(step(&listed, "AbaloneMSECond").metadata().unwrap().condition().unwrap().outcome().map(|o| o.as_str()), Some("True"));
+    assert_eq!(
+        step(&listed, "AbaloneMSECond").metadata().unwrap().condition().unwrap().outcome().map(|o| o.as_str()),
+        Some("True")
+    );
     assert!(step(&listed, "AbaloneRegisterModel-RegisterModel").metadata().unwrap().register_model().is_some());
     assert!(step(&listed, "AbaloneCreateModel-CreateModel").metadata().unwrap().model().is_some());
 
-    let asc = client.list_pipeline_execution_steps().pipeline_execution_arn(&arn).sort_order(SortOrder::Ascending).send().await.unwrap();
+    let asc = client
+        .list_pipeline_execution_steps()
+        .pipeline_execution_arn(&arn)
+        .sort_order(SortOrder::Ascending)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(asc.pipeline_execution_steps()[0].step_name(), Some("AbaloneProcess"));
 
     let params = client.list_pipeline_parameters_for_execution().pipeline_execution_arn(&arn).send().await.unwrap();
@@ -85,7 +102,8 @@ async fn parameters_are_checked_at_start() {
     let (emu, client) = emulator(20_000.0, None).await;
     create(&client, "AbalonePipeline", ABALONE).await;
     let mut required: serde_json::Value = serde_json::from_str(ABALONE).unwrap();
-    let threshold = required["Parameters"].as_array_mut().unwrap().iter_mut().find(|p| p["Name"] == "MseThreshold").unwrap();
+    let threshold =
+        required["Parameters"].as_array_mut().unwrap().iter_mut().find(|p| p["Name"] == "MseThreshold").unwrap();
     threshold.as_object_mut().unwrap().remove("DefaultValue");
     let required = required.to_string();
     create(&client, "NeedsThreshold", &required).await;
@@ -118,7 +136,13 @@ async fn a_repeated_token_starts_one_execution() {
     let token = "double-click-0123456789abcdef0123456789";
     let mut arns = vec![];
     for _ in 0..3 {
-        let r = client.start_pipeline_execution().pipeline_name("AbalonePipeline").client_request_token(token).send().await.unwrap();
+        let r = client
+            .start_pipeline_execution()
+            .pipeline_name("AbalonePipeline")
+            .client_request_token(token)
+            .send()
+            .await
+            .unwrap();
         arns.push(r.pipeline_execution_arn.unwrap());
     }
     assert!(arns.iter().all(|a| a == &arns[0]));
@@ -127,7 +151,13 @@ async fn a_repeated_token_starts_one_execution() {
     // Stop is idempotent on its token too; a second stop with a new token of a stopping execution is harmless.
     let stop_token = "stop-token-0123456789abcdef0123456789ab";
     for _ in 0..2 {
-        client.stop_pipeline_execution().pipeline_execution_arn(&arns[0]).client_request_token(stop_token).send().await.unwrap();
+        client
+            .stop_pipeline_execution()
+            .pipeline_execution_arn(&arns[0])
+            .client_request_token(stop_token)
+            .send()
+            .await
+            .unwrap();
     }
     assert_eq!(wait_for(&client, &arns[0], terminal).await, PipelineExecutionStatus::Stopped);
     let e = client.stop_pipeline_execution().pipeline_execution_arn(&arns[0]).send().await.unwrap_err();
@@ -155,10 +185,19 @@ async fn executions_page_newest_first_with_opaque_tokens() {
     let mut token = None;
     let mut pages = 0;
     loop {
-        let page = client.list_pipeline_executions().pipeline_name("AbalonePipeline").max_results(3).set_next_token(token).send().await.unwrap();
+        let page = client
+            .list_pipeline_executions()
+            .pipeline_name("AbalonePipeline")
+            .max_results(3)
+            .set_next_token(token)
+            .send()
+            .await
+            .unwrap();
         pages += 1;
         assert!(page.pipeline_execution_summaries().len() <= 3);
-        seen.extend(page.pipeline_execution_summaries().iter().map(|s| s.pipeline_execution_arn().unwrap().to_string()));
+        seen.extend(
+            page.pipeline_execution_summaries().iter().map(|s| s.pipeline_execution_arn().unwrap().to_string()),
+        );
         token = page.next_token;
         if token.is_none() {
             break;
@@ -167,12 +206,25 @@ async fn executions_page_newest_first_with_opaque_tokens() {
     assert_eq!(pages, 3);
     started.reverse();
     assert_eq!(seen, started, "every execution once, newest first");
-    let e = client.list_pipeline_executions().pipeline_name("AbalonePipeline").next_token("not-a-token").send().await.unwrap_err();
+    let e = client
+        .list_pipeline_executions()
+        .pipeline_name("AbalonePipeline")
+        .next_token("not-a-token")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&e).0, "ValidationException");
-    let e = client.list_pipeline_executions().pipeline_name("AbalonePipeline").max_results(101).send().await.unwrap_err();
+    let e =
+        client.list_pipeline_executions().pipeline_name("AbalonePipeline").max_results(101).send().await.unwrap_err();
     assert!(code(&e).1.contains("Member must have value less than or equal to 100"), "{:?}", code(&e));
     // Deleting a pipeline with running executions is refused.
-    let e = client.delete_pipeline().pipeline_name("AbalonePipeline").client_request_token("d".repeat(32)).send().await.unwrap_err();
+    let e = client
+        .delete_pipeline()
+        .pipeline_name("AbalonePipeline")
+        .client_request_token("d".repeat(32))
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&e).0, "ConflictException");
     emu.shutdown().await;
 }
@@ -189,7 +241,10 @@ async fn stop_during_a_callback_waits_for_the_answer_then_stops() {
     assert_eq!(callback.sqs_queue_url(), Some("https://sqs.us-east-1.amazonaws.com/123456789012/approvals"));
     let lambda = step(&listed, "ScoreBatch").metadata().unwrap().lambda().unwrap().clone();
     assert_eq!(lambda.arn(), Some("arn:aws:lambda:us-east-1:123456789012:function:score-batch"));
-    assert_eq!(lambda.output_parameters().iter().find(|o| o.name() == Some("score")).and_then(|o| o.value()), Some("0.87"));
+    assert_eq!(
+        lambda.output_parameters().iter().find(|o| o.name() == Some("score")).and_then(|o| o.value()),
+        Some("0.87")
+    );
 
     client.stop_pipeline_execution().pipeline_execution_arn(&arn).send().await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -210,7 +265,13 @@ async fn stop_during_a_callback_waits_for_the_answer_then_stops() {
     assert_eq!(cb.step_status(), Some(&StepStatus::Succeeded));
     assert_eq!(cb.metadata().unwrap().callback().unwrap().output_parameters()[0].value(), Some("true"));
     // The token is spent.
-    let e = client.send_pipeline_execution_step_failure().callback_token(&token).failure_reason("late").send().await.unwrap_err();
+    let e = client
+        .send_pipeline_execution_step_failure()
+        .callback_token(&token)
+        .failure_reason("late")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&e).0, "ConflictException");
     let e = client.send_pipeline_execution_step_success().callback_token("ZZZZZZZZZZ").send().await.unwrap_err();
     assert_eq!(code(&e).0, "ResourceNotFound");
@@ -304,7 +365,13 @@ async fn selective_execution_runs_only_the_selected_steps_and_reuses_the_rest() 
         .send()
         .await
         .unwrap_err();
-    assert!(code(&e).1.starts_with("Invalid SourcePipelineExecutionArn: null. The selected steps [AbaloneEval] have dependencies on ["), "{:?}", code(&e));
+    assert!(
+        code(&e).1.starts_with(
+            "Invalid SourcePipelineExecutionArn: null. The selected steps [AbaloneEval] have dependencies on ["
+        ),
+        "{:?}",
+        code(&e)
+    );
     emu.shutdown().await;
 }
 
@@ -322,10 +389,22 @@ async fn executions_stay_pinned_to_the_version_they_started_with() {
     assert_eq!(latest.pipeline_definition(), Some(v2));
     let v1 = client.describe_pipeline().pipeline_name("AbalonePipeline").pipeline_version_id(1).send().await.unwrap();
     assert_eq!(v1.pipeline_definition(), Some(ABALONE));
-    let new = client.start_pipeline_execution().pipeline_name("AbalonePipeline").pipeline_version_id(1).send().await.unwrap();
-    let d = client.describe_pipeline_execution().pipeline_execution_arn(new.pipeline_execution_arn().unwrap()).send().await.unwrap();
+    let new =
+        client.start_pipeline_execution().pipeline_name("AbalonePipeline").pipeline_version_id(1).send().await.unwrap();
+    let d = client
+        .describe_pipeline_execution()
+        .pipeline_execution_arn(new.pipeline_execution_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(d.pipeline_version_id(), Some(1));
-    let e = client.start_pipeline_execution().pipeline_name("AbalonePipeline").pipeline_version_id(9).send().await.unwrap_err();
+    let e = client
+        .start_pipeline_execution()
+        .pipeline_name("AbalonePipeline")
+        .pipeline_version_id(9)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&e).0, "ResourceNotFound");
     emu.shutdown().await;
 }
@@ -335,8 +414,14 @@ async fn bad_definitions_and_unknown_resources_are_named() {
     let (emu, client) = emulator(1.0, None).await;
     let bad = [
         ("not json", "Invalid pipeline definition"),
-        (r#"{"Version": "2020-12-01", "Steps": [{"Name": "A", "Type": "Processing", "Arguments": {}, "DependsOn": ["Ghost"]}]}"#, "Ghost"),
-        (r#"{"Version": "2020-12-01", "Steps": [{"Name": "A", "Type": "Processing", "Arguments": {}}, {"Name": "A", "Type": "Training", "Arguments": {}}]}"#, "A"),
+        (
+            r#"{"Version": "2020-12-01", "Steps": [{"Name": "A", "Type": "Processing", "Arguments": {}, "DependsOn": ["Ghost"]}]}"#,
+            "Ghost",
+        ),
+        (
+            r#"{"Version": "2020-12-01", "Steps": [{"Name": "A", "Type": "Processing", "Arguments": {}}, {"Name": "A", "Type": "Training", "Arguments": {}}]}"#,
+            "A",
+        ),
     ];
     for (n, (definition, expected)) in bad.iter().enumerate() {
         let e = client
@@ -354,7 +439,11 @@ async fn bad_definitions_and_unknown_resources_are_named() {
     let e = client.describe_pipeline().pipeline_name("Nope").send().await.unwrap_err();
     assert_eq!(code(&e).0, "ResourceNotFound");
     let e = client.describe_pipeline().pipeline_name("bad_name").send().await.unwrap_err();
-    assert!(code(&e).1.starts_with("1 validation error detected: Value 'bad_name' at 'pipelineName'"), "{:?}", code(&e));
+    assert!(
+        code(&e).1.starts_with("1 validation error detected: Value 'bad_name' at 'pipelineName'"),
+        "{:?}",
+        code(&e)
+    );
     let e = client
         .describe_pipeline_execution()
         .pipeline_execution_arn("arn:aws:sagemaker:us-east-1:123456789012:pipeline/Nope/execution/abcdefabcdef")
@@ -363,7 +452,14 @@ async fn bad_definitions_and_unknown_resources_are_named() {
         .unwrap_err();
     assert_eq!(code(&e).0, "ResourceNotFound");
     create(&client, "Twice", ABALONE).await;
-    let e = client.create_pipeline().pipeline_name("TWICE").pipeline_definition(ABALONE).role_arn(ROLE).send().await.unwrap_err();
+    let e = client
+        .create_pipeline()
+        .pipeline_name("TWICE")
+        .pipeline_definition(ABALONE)
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap_err();
     assert!(code(&e).1.contains("already exists"), "{:?}", code(&e));
     emu.shutdown().await;
 }
@@ -387,7 +483,11 @@ async fn a_second_run_with_the_same_arguments_is_served_from_the_cache() {
     let original = steps(&client, &first).await;
     for name in ["Prep", "Train"] {
         let s = step(&listed, name);
-        assert_eq!(s.cache_hit_result().and_then(|c| c.source_pipeline_execution_arn()), Some(first.as_str()), "{name}");
+        assert_eq!(
+            s.cache_hit_result().and_then(|c| c.source_pipeline_execution_arn()),
+            Some(first.as_str()),
+            "{name}"
+        );
         assert_eq!(s.metadata(), step(&original, name).metadata(), "{name} points at the original job");
     }
     // Other arguments miss the cache.
@@ -400,7 +500,8 @@ async fn a_second_run_with_the_same_arguments_is_served_from_the_cache() {
 #[tokio::test]
 async fn stop_during_a_lambda_step_lets_it_finish_then_stops() {
     // The Lambda step takes 60 simulated seconds (0.6 s here) and is not interrupted by the stop.
-    let (emu, client) = emulator(100.0, Some(r#"{"pipelines": {"*": {"steps": {"ScoreBatch": {"duration": 60}}}}}"#)).await;
+    let (emu, client) =
+        emulator(100.0, Some(r#"{"pipelines": {"*": {"steps": {"ScoreBatch": {"duration": 60}}}}}"#)).await;
     create(&client, "ControlFlow", CONTROL_FLOW).await;
     let arn = start_execution(&client, "ControlFlow", &[]).await;
     wait_for_step(&client, &arn, "ScoreBatch", "Executing").await;

@@ -22,7 +22,12 @@ pub fn start(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
         let pipeline = inner.store.pipeline(s(body, "PipelineName").unwrap_or_default())?.clone();
         let version_id = match i(body, "PipelineVersionId") {
             Some(v) if pipeline.version(v).is_some() => v,
-            Some(v) => return Err(ApiError::not_found(format!("Pipeline version {v} of pipeline '{}' does not exist.", pipeline.arn))),
+            Some(v) => {
+                return Err(ApiError::not_found(format!(
+                    "Pipeline version {v} of pipeline '{}' does not exist.",
+                    pipeline.arn
+                )))
+            }
             None => pipeline.latest_version(),
         };
         let plan = inner.store.plan(&pipeline.name, version_id)?;
@@ -35,7 +40,8 @@ pub fn start(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
             .flatten()
             .map(|p| (s(p, "Name").unwrap_or_default().to_string(), s(p, "Value").unwrap_or_default().to_string()))
             .collect();
-        let parameters = resolve_parameters(&def.parameters, &overrides).map_err(|e| ApiError::validation(e.message))?;
+        let parameters =
+            resolve_parameters(&def.parameters, &overrides).map_err(|e| ApiError::validation(e.message))?;
 
         let mut steps: Vec<StepRun> = def.steps.iter().map(|sd| StepRun::new(&sd.name)).collect();
         let selective = match body.get("SelectiveExecutionConfig") {
@@ -49,21 +55,24 @@ pub fn start(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
                     .filter_map(|st| s(st, "StepName").map(String::from))
                     .collect();
                 let source_arn = s(cfg, "SourcePipelineExecutionArn").map(String::from);
-                let selection = check_selection(def, &plan.graph, &selected, source_arn.is_some()).map_err(ApiError::validation)?;
+                let selection =
+                    check_selection(def, &plan.graph, &selected, source_arn.is_some()).map_err(ApiError::validation)?;
                 let source = match &source_arn {
                     None => None,
                     Some(arn) => {
-                        let src = inner
-                            .store
-                            .execution(arn)
-                            .map_err(|_| ApiError::validation(format!("Invalid SourcePipelineExecutionArn: {arn} does not exist.")))?;
+                        let src = inner.store.execution(arn).map_err(|_| {
+                            ApiError::validation(format!("Invalid SourcePipelineExecutionArn: {arn} does not exist."))
+                        })?;
                         if !src.pipeline_name.eq_ignore_ascii_case(&pipeline.name) {
                             return Err(ApiError::validation(format!(
                                 "Invalid SourcePipelineExecutionArn: {arn} is an execution of pipeline '{}', not of '{}'.",
                                 src.pipeline_name, pipeline.name
                             )));
                         }
-                        if !matches!(src.status, ExecutionStatus::Succeeded | ExecutionStatus::Failed | ExecutionStatus::Stopped) {
+                        if !matches!(
+                            src.status,
+                            ExecutionStatus::Succeeded | ExecutionStatus::Failed | ExecutionStatus::Stopped
+                        ) {
                             return Err(ApiError::validation(format!(
                                 "Invalid SourcePipelineExecutionArn: {arn} is {}; the source execution must be Succeeded, Failed or Stopped.",
                                 src.status.as_str()
@@ -157,17 +166,26 @@ pub fn start(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
 /// by default the lower-cased pipeline name and the execution id. Names must be experiment entity names
 /// (`[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}`): a configured value that is not one is refused, naming it; the
 /// defaults are cut to fit.
-fn experiment_config(ex: &Execution, def: &stepline_definition::Definition, at: f64) -> Result<(String, String), ApiError> {
+fn experiment_config(
+    ex: &Execution,
+    def: &stepline_definition::Definition,
+    at: f64,
+) -> Result<(String, String), ApiError> {
     let scope = ExecutionScope { ex, def, now: at, current_job: None };
     let configured = |key: &str| -> Result<Option<String>, ApiError> {
-        let Some(expr) = def.experiment_config.as_ref().and_then(|c| c.get(key)).filter(|v| !v.is_null()) else { return Ok(None) };
-        let value = evaluate(expr, &scope).map_err(|e| ApiError::validation(format!("PipelineExperimentConfig.{key} cannot be resolved: {e}")))?;
+        let Some(expr) = def.experiment_config.as_ref().and_then(|c| c.get(key)).filter(|v| !v.is_null()) else {
+            return Ok(None);
+        };
+        let value = evaluate(expr, &scope)
+            .map_err(|e| ApiError::validation(format!("PipelineExperimentConfig.{key} cannot be resolved: {e}")))?;
         let text = match &value {
             serde_json::Value::String(s) => s.clone(),
             serde_json::Value::Number(_) => join_string(&value),
             other => {
                 let shown: String = other.to_string().chars().take(80).collect();
-                return Err(ApiError::validation(format!("PipelineExperimentConfig.{key} evaluates to {shown}, which is not a name")));
+                return Err(ApiError::validation(format!(
+                    "PipelineExperimentConfig.{key} evaluates to {shown}, which is not a name"
+                )));
             }
         };
         if !valid_entity_name(&text) {
@@ -178,14 +196,20 @@ fn experiment_config(ex: &Execution, def: &stepline_definition::Definition, at: 
         }
         Ok(Some(text))
     };
-    let experiment = configured("ExperimentName")?.map(|e| e.to_lowercase()).unwrap_or_else(|| fit_entity_name(&ex.pipeline_name.to_lowercase()));
+    let experiment = configured("ExperimentName")?
+        .map(|e| e.to_lowercase())
+        .unwrap_or_else(|| fit_entity_name(&ex.pipeline_name.to_lowercase()));
     let trial = configured("TrialName")?.unwrap_or_else(|| fit_entity_name(&ex.id));
     Ok((experiment, trial))
 }
 
 fn valid_entity_name(s: &str) -> bool {
     let b = s.as_bytes();
-    !b.is_empty() && b.len() <= 120 && b[0].is_ascii_alphanumeric() && b[b.len() - 1].is_ascii_alphanumeric() && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+    !b.is_empty()
+        && b.len() <= 120
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
 }
 
 /// A pipeline name (up to 256 characters) cut to an experiment entity name's 120.

@@ -85,7 +85,9 @@ pub fn dispatch(core: &Core, operation: &str, body: &Value, caller: &Caller) -> 
 /// Absent optional members are omitted, never sent as `null`.
 pub fn strip_nulls(v: Value) -> Value {
     match v {
-        Value::Object(m) => Value::Object(m.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, strip_nulls(v))).collect::<Map<_, _>>()),
+        Value::Object(m) => Value::Object(
+            m.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, strip_nulls(v))).collect::<Map<_, _>>(),
+        ),
         Value::Array(a) => Value::Array(a.into_iter().map(strip_nulls).collect()),
         other => other,
     }
@@ -113,9 +115,7 @@ pub(crate) fn remembered(inner: &Inner, operation: &str, token: Option<&str>) ->
 pub(crate) fn remember(inner: &mut Inner, operation: &str, token: Option<&str>, response: &Value) -> ApiResult<()> {
     if let Some(token) = token {
         inner.store.idempotency.insert((operation.to_string(), token.to_string()), response.clone());
-        inner
-            .persist(&[Write::Idempotency { operation, token, response }])
-            .map_err(ApiError::internal)?;
+        inner.persist(&[Write::Idempotency { operation, token, response }]).map_err(ApiError::internal)?;
     }
     Ok(())
 }

@@ -18,10 +18,13 @@ fn definition_text(body: &Value, required: bool) -> ApiResult<Option<String>> {
     }
     match s(body, "PipelineDefinition") {
         Some(text) => {
-            stepline_definition::parse(text).map_err(|e| ApiError::validation(format!("Invalid pipeline definition: {}", e.message)))?;
+            stepline_definition::parse(text)
+                .map_err(|e| ApiError::validation(format!("Invalid pipeline definition: {}", e.message)))?;
             Ok(Some(text.to_string()))
         }
-        None if required => Err(ApiError::validation("Either PipelineDefinition or PipelineDefinitionS3Location must be provided.")),
+        None if required => {
+            Err(ApiError::validation("Either PipelineDefinition or PipelineDefinitionS3Location must be provided."))
+        }
         None => Ok(None),
     }
 }
@@ -127,9 +130,9 @@ pub fn describe(core: &Core, body: &Value) -> ApiResult<Value> {
     let inner = core.lock();
     let p = inner.store.pipeline(s(body, "PipelineName").unwrap_or_default())?;
     let version = match i(body, "PipelineVersionId") {
-        Some(v) => p
-            .version(v)
-            .ok_or_else(|| ApiError::not_found(format!("Pipeline version {v} of pipeline '{}' does not exist.", p.arn)))?,
+        Some(v) => p.version(v).ok_or_else(|| {
+            ApiError::not_found(format!("Pipeline version {v} of pipeline '{}' does not exist.", p.arn))
+        })?,
         None => p.versions.last().ok_or_else(|| ApiError::internal("pipeline without a version"))?,
     };
     Ok(json!({

@@ -22,7 +22,8 @@ pub fn list(core: &Core, body: &Value) -> ApiResult<Value> {
     let plan = inner.store.plan(&pipeline_name, version)?;
     let ex = inner.store.execution(arn)?;
     // Only steps that started are listed, newest first unless asked otherwise.
-    let mut listed: Vec<(usize, &StepRun)> = ex.steps.iter().enumerate().filter(|(_, st)| st.phase.wire().is_some()).collect();
+    let mut listed: Vec<(usize, &StepRun)> =
+        ex.steps.iter().enumerate().filter(|(_, st)| st.phase.wire().is_some()).collect();
     listed.sort_by(|(ia, a), (ib, b)| {
         let o = a.start.unwrap_or(0.0).total_cmp(&b.start.unwrap_or(0.0)).then(ia.cmp(ib));
         if ascending(body) {
@@ -87,7 +88,9 @@ fn answer(core: &Core, body: &Value, operation: &str, answer: CallbackAnswer) ->
         let Some(ex) = inner.store.executions.get_mut(&id) else {
             return Err(ApiError::not_found(format!("Callback token '{callback}' does not exist.")));
         };
-        let Some(run) = ex.steps.iter_mut().find(|st| st.name == step && st.callback_token.as_deref() == Some(callback)) else {
+        let Some(run) =
+            ex.steps.iter_mut().find(|st| st.name == step && st.callback_token.as_deref() == Some(callback))
+        else {
             return Err(ApiError::not_found(format!("Callback token '{callback}' does not exist.")));
         };
         if !run.phase.is_active() || run.callback_answer.is_some() {

@@ -25,7 +25,8 @@ pub fn client_for(endpoint: &str) -> Client {
 
 /// An emulator at `speed` simulated seconds per real second, with an optional scenario.
 pub async fn emulator(speed: f64, scenario: Option<&str>) -> (RunningEmulator, Client) {
-    let config = EmulatorConfig { speed, scenario: scenario.map(|s| Scenario::parse(s).unwrap()), ..EmulatorConfig::default() };
+    let config =
+        EmulatorConfig { speed, scenario: scenario.map(|s| Scenario::parse(s).unwrap()), ..EmulatorConfig::default() };
     let running = start(config).await.expect("emulator starts");
     let client = client_for(&running.endpoint_url());
     (running, client)
@@ -58,7 +59,11 @@ pub async fn start_execution(client: &Client, pipeline: &str, params: &[(&str, &
 }
 
 /// Poll until the execution's status satisfies `done`; fails after 30 s of real time.
-pub async fn wait_for(client: &Client, arn: &str, done: impl Fn(&PipelineExecutionStatus) -> bool) -> PipelineExecutionStatus {
+pub async fn wait_for(
+    client: &Client,
+    arn: &str,
+    done: impl Fn(&PipelineExecutionStatus) -> bool,
+) -> PipelineExecutionStatus {
     for _ in 0..1500 {
         let d = client.describe_pipeline_execution().pipeline_execution_arn(arn).send().await.expect("describe");
         let status = d.pipeline_execution_status.expect("status");
@@ -101,7 +106,10 @@ pub fn step<'a>(steps: &'a [PipelineExecutionStep], name: &str) -> &'a PipelineE
 pub async fn wait_for_step(client: &Client, arn: &str, name: &str, status: &str) -> Vec<PipelineExecutionStep> {
     for _ in 0..1500 {
         let list = steps(client, arn).await;
-        if list.iter().any(|s| s.step_name.as_deref() == Some(name) && s.step_status.as_ref().map(|s| s.as_str()) == Some(status)) {
+        if list
+            .iter()
+            .any(|s| s.step_name.as_deref() == Some(name) && s.step_status.as_ref().map(|s| s.as_str()) == Some(status))
+        {
             return list;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;

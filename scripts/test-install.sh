@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Runs every install branch of scripts/install-tools.sh for real, so a broken one fails the tests instead of a
+# new user's first `make test`. The script runs in a scratch copy of the checkout with what counts as present
+# pointed at missing paths: Chromium, the npm packages (the copy has no node_modules) and the virtualenv. The
+# real clients run (apt-get, npm, pip) against the package registries; nothing is mocked. A second run must
+# then find everything present and install nothing.
+#
+# The Rust tools (the wasm32 target, cargo-leptos, wasm-bindgen-cli) are not re-installed here: compiling
+# cargo-leptos alone takes 14 minutes. Their branches are single `rustup`/`cargo install` lines.
+# shellcheck source=env.sh
+source "$(dirname "$0")/env.sh"
+cd "$ROOT" || exit 1
+
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+mkdir -p "$scratch/copy/end2end" "$scratch/copy/crates/emulator/tests/python"
+cp -a scripts Cargo.lock rust-toolchain.toml "$scratch/copy/"
+cp end2end/package.json end2end/package-lock.json "$scratch/copy/end2end/"
+cp crates/emulator/tests/python/requirements.txt "$scratch/copy/crates/emulator/tests/python/"
+
+passed=0
+failed=0
+check() {
+  local what="$1"; shift
+  if "$@"; then
+    echo "ok: $what"
+    passed=$((passed + 1))
+  else
+    echo "FAILED: $what"
+    failed=$((failed + 1))
+  fi
+}
+
+first="$scratch/first.log"
+second="$scratch/second.log"
+venv="$scratch/venv"
+
+echo "first run: Chromium, npm packages and the virtualenv counted as missing"
+status=0
+CHROMIUM="$scratch/no-chromium" STEPLINE_VENV="$venv" bash "$scratch/copy/scripts/install-tools.sh" > "$first" 2>&1 || status=$?
+check "the first run exits 0 (it exited $status)" test "$status" = 0
+check "it installed Chromium from Debian" grep -q '^==> installing Chromium from Debian' "$first"
+check "Debian's Chromium runs" /usr/bin/chromium --version
+check "it installed the npm packages" grep -q '^==> installing end-to-end test packages from npm' "$first"
+check "playwright-core and wasm-opt are in the copy" test -f "$scratch/copy/end2end/node_modules/playwright-core/package.json" -a -x "$scratch/copy/end2end/node_modules/.bin/wasm-opt"
+check "it made the virtualenv" grep -q '^==> installing boto3 and pytest from PyPI' "$first"
+check "boto3 imports in the virtualenv" "$venv/bin/python" -c 'import boto3, pytest'
+
+echo "second run: everything is present"
+status=0
+STEPLINE_VENV="$venv" bash "$scratch/copy/scripts/install-tools.sh" > "$second" 2>&1 || status=$?
+check "the second run exits 0 (it exited $status)" test "$status" = 0
+check "the second run installs nothing" bash -c "! grep -q '^==> installing' '$second'"
+
+if [ "$failed" -gt 0 ]; then
+  echo "--- first run ---"; cat "$first"
+  echo "--- second run ---"; cat "$second"
+fi
+echo "install: $passed passed, $failed failed"
+[ "$failed" = 0 ]
