@@ -606,10 +606,11 @@ async fn list_5000(b: &Bench) -> Res<Vec<String>> {
     let def =
         json!({"Version": "2020-12-01", "Steps": [{"Name": "S", "Type": "Processing", "Arguments": {}}]}).to_string();
     create_pipeline(&b.client, P, &def).await?;
-    let fail = Scenario::parse(&json!({"pipelines": {P: {"steps": {"S": {"fail": {"reason": "x"}}}}}}).to_string())?;
+    let fail = Scenario::parse(&json!({"pipelines": {P: {"steps": {"S": {"fail": {"reason": "x"}}}}}}).to_string())
+        .map_err(|e| e.to_string())?;
     let t = Instant::now();
     for (count, scenario) in [(FAILED, fail), (TOTAL - FAILED, Scenario::default())] {
-        b.core.set_scenario(scenario)?;
+        b.core.set_scenario(scenario).map_err(|e| e.to_string())?;
         let results: Vec<Res<String>> =
             futures::stream::iter(0..count).map(|_| start(&b.client, P)).buffer_unordered(16).collect().await;
         if let Some(Err(e)) = results.into_iter().find(|r| r.is_err()) {

@@ -111,18 +111,17 @@ pub async fn start_execution(form: StartForm) -> Result<String, AppError> {
 async fn start_inner(form: &StartForm) -> Result<String, AppError> {
     use crate::forms::check_start;
     use crate::model::links;
+    use crate::server::events;
     use crate::server::gateway::Start;
-    use crate::server::{events, identity, state::app_state};
-    let _who = identity::current().await;
-    let state = app_state()?;
+    let (state, _who) = crate::server::state::enter().await?;
     if !events::valid_name(&form.pipeline) {
-        return Err(AppError::NotFound(format!("Pipeline '{}'", form.pipeline.chars().take(80).collect::<String>())));
+        return Err(AppError::not_found(crate::error::Subject::Pipeline(&form.pipeline)));
     }
     let detail = state
         .gateway
         .describe_pipeline(&form.pipeline)
         .await
-        .map_err(|e| AppError::from_upstream(e, || format!("Pipeline '{}'", form.pipeline)))?;
+        .map_err(|e| AppError::from_upstream(e, crate::error::Subject::Pipeline(&form.pipeline)))?;
     let def = stepline_definition::parse(&detail.definition)
         .map_err(|e| AppError::Invalid(format!("The pipeline's definition cannot be read: {}", e.message)))?;
     let graph = stepline_definition::Graph::new(&def);
@@ -138,7 +137,7 @@ async fn start_inner(form: &StartForm) -> Result<String, AppError> {
                 field: "source".into(),
                 message: format!(
                     "Source execution: '{}' is neither an execution id nor an ARN.",
-                    other.chars().take(60).collect::<String>()
+                    crate::text::clip(&other, 60)
                 ),
             }]))
         }
@@ -191,7 +190,7 @@ pub async fn retry_execution(
             t => Some(t.parse::<i32>().ok().filter(|n| *n >= 1).ok_or_else(|| {
                 AppError::Invalid(format!(
                     "Parallel steps: '{}' is not a whole number of at least 1.",
-                    t.chars().take(20).collect::<String>()
+                    crate::text::clip(t, 20)
                 ))
             })?),
         };
@@ -215,6 +214,7 @@ pub async fn answer_callback(form: CallbackForm) -> Result<String, AppError> {
 async fn callback_inner(form: &CallbackForm) -> Result<String, AppError> {
     use crate::forms::{check_callback, CallbackAnswer};
     use crate::model::{StepMetadata, StepStatus};
+    use stepline_definition::ParameterType;
     let (state, arn) = resolve(&form.pipeline, &form.id, &form.token).await?;
     // The step must be waiting with exactly this token: a form can only answer what it shows.
     let view = state.watchers.execution(&arn).await.map_err(AppError::Upstream)?;
@@ -227,15 +227,15 @@ async fn callback_inner(form: &CallbackForm) -> Result<String, AppError> {
     if waiting.is_none() {
         return Err(AppError::Invalid(format!(
             "Step '{}' is not waiting for an answer with this token.",
-            form.step.chars().take(64).collect::<String>()
+            crate::text::clip(&form.step, 64)
         )));
     }
     let definition = state.watchers.definition(&arn).await.map_err(AppError::Upstream)?;
-    let declared: Vec<(String, String)> = stepline_definition::parse(&definition)
+    let declared: Vec<(String, ParameterType)> = stepline_definition::parse(&definition)
         .ok()
         .and_then(|d| {
             d.step(&form.step)
-                .map(|s| s.output_parameters.iter().map(|o| (o.output_name.clone(), o.output_type.clone())).collect())
+                .map(|s| s.output_parameters.iter().map(|o| (o.output_name.clone(), o.output_type)).collect())
         })
         .unwrap_or_default();
     match check_callback(form, &declared).map_err(AppError::Form)? {
@@ -258,22 +258,10 @@ async fn callback_inner(form: &CallbackForm) -> Result<String, AppError> {
 /// Check the common fields of an execution action and find the execution's ARN.
 #[cfg(feature = "ssr")]
 async fn resolve(pipeline: &str, id: &str, token: &str) -> Result<(crate::server::state::AppState, String), AppError> {
-    use crate::server::{events, identity, state::app_state};
-    let _who = identity::current().await;
-    let state = app_state()?;
-    let what = || {
-        format!(
-            "Execution '{}' of pipeline '{}'",
-            id.chars().take(64).collect::<String>(),
-            pipeline.chars().take(80).collect::<String>()
-        )
-    };
-    if !events::valid_name(pipeline) || !events::valid_id(id) {
-        return Err(AppError::NotFound(what()));
-    }
+    let (state, _who) = crate::server::state::enter().await?;
     if !crate::forms::valid_token(token) {
         return Err(AppError::Invalid("The form is out of date: reload the page and submit again.".into()));
     }
-    let arn = state.gateway.execution_arn(pipeline, id).await.map_err(|e| AppError::from_upstream(e, what))?;
+    let arn = crate::server::views::execution_arn(&state, pipeline, id).await?;
     Ok((state, arn))
 }

@@ -46,7 +46,8 @@ pub struct ExecutionRow {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExecutionsPage {
-    pub pipeline: PipelineDetail,
+    /// The pipeline's summary: the list refreshes often and never needs the definition (up to 1 MB).
+    pub pipeline: PipelineSummary,
     pub rows: Vec<ExecutionRow>,
     pub next_cursor: Option<String>,
     pub total_matching: usize,
@@ -73,134 +74,22 @@ pub fn parse_when(field: &str, text: &str) -> Result<chrono::DateTime<chrono::Ut
     if let Some(d) = crate::layout::timefmt::parse_plain(t) {
         return Ok(d);
     }
-    Err(format!(
-        "{field}: '{}' is not a date like 2026-11-23 or 2026-11-23T08:00",
-        t.chars().take(40).collect::<String>()
-    ))
+    Err(format!("{field}: '{}' is not a date like 2026-11-23 or 2026-11-23T08:00", crate::text::clip(t, 40)))
 }
 
 #[server(prefix = "/api", endpoint = "pipelines", input = leptos::server_fn::codec::Json)]
 pub async fn list_pipelines() -> Result<PipelinesPage, AppError> {
-    crate::error::answer(list_pipelines_inner().await)
-}
-
-#[cfg(feature = "ssr")]
-async fn list_pipelines_inner() -> Result<PipelinesPage, AppError> {
-    use crate::server::{identity, state::app_state};
-    let _who = identity::current().await;
-    let state = app_state()?;
-    let pipelines = state.gateway.all_pipelines().await.map_err(AppError::Upstream)?;
-    // The newest execution of each pipeline, asked for concurrently.
-    let lasts =
-        futures::future::join_all(pipelines.iter().map(|p| state.gateway.list_executions(&p.name, None, 1))).await;
-    let rows = pipelines
-        .into_iter()
-        .zip(lasts)
-        .map(|(pipeline, last)| PipelineRow { pipeline, last: last.ok().and_then(|p| p.items.into_iter().next()) })
-        .collect();
-    Ok(PipelinesPage { rows, backend: state.gateway.backend.clone() })
+    crate::error::answer(crate::server::views::pipelines().await)
 }
 
 #[server(prefix = "/api", endpoint = "executions", input = leptos::server_fn::codec::Json)]
 pub async fn list_executions(pipeline: String, query: ListQuery) -> Result<ExecutionsPage, AppError> {
-    crate::error::answer(list_executions_inner(pipeline, query).await)
-}
-
-#[cfg(feature = "ssr")]
-async fn list_executions_inner(pipeline: String, query: ListQuery) -> Result<ExecutionsPage, AppError> {
-    use crate::model::ExecStatus;
-    use crate::server::{identity, state::app_state, watch};
-    let _who = identity::current().await;
-    let state = app_state()?;
-    if !crate::server::events::valid_name(&pipeline) {
-        return Err(AppError::NotFound(format!("Pipeline '{}'", pipeline.chars().take(80).collect::<String>())));
-    }
-    let detail = state
-        .watchers
-        .pipeline(&pipeline)
-        .await
-        .map_err(|e| AppError::from_upstream(e, || format!("Pipeline '{pipeline}'")))?;
-    let mut statuses = vec![];
-    for s in &query.statuses {
-        let st = ExecStatus::parse(s);
-        if matches!(st, ExecStatus::Other(_)) {
-            return Err(AppError::Invalid(format!(
-                "status: '{}' is not an execution status",
-                s.chars().take(40).collect::<String>()
-            )));
-        }
-        statuses.push(st);
-    }
-    let filter = watch::ListFilter {
-        statuses,
-        after: query
-            .after
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(|s| parse_when("from", s))
-            .transpose()
-            .map_err(AppError::Invalid)?,
-        before: query
-            .before
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(|s| parse_when("to", s))
-            .transpose()
-            .map_err(AppError::Invalid)?,
-        oldest_first: query.oldest_first,
-    };
-    let size = query.size.unwrap_or(50).clamp(1, 200);
-    let (items, _version) = state
-        .watchers
-        .executions(&detail.summary.name)
-        .await
-        .map_err(|e| AppError::from_upstream(e, || format!("Pipeline '{pipeline}'")))?;
-    let total = items.len();
-    let (page, next_cursor, total_matching) = watch::select(&items, &filter, query.cursor.as_deref(), size);
-    let parameter_names: Vec<String> = stepline_definition::parse(&detail.definition)
-        .map(|d| d.parameters.iter().map(|p| p.name.clone()).collect())
-        .unwrap_or_default();
-    let columns: Vec<String> = query.params.iter().filter(|p| parameter_names.contains(p)).cloned().collect();
-    let extras = futures::future::join_all(
-        page.iter().map(|e| state.watchers.row_extras(&e.arn, e.status.is_terminal(), !columns.is_empty())),
-    )
-    .await;
-    let rows = page
-        .into_iter()
-        .zip(extras)
-        .map(|(summary, (end, params))| ExecutionRow {
-            end: if summary.status.is_terminal() { end } else { None },
-            params: columns.iter().map(|c| params.iter().find(|p| &p.name == c).map(|p| p.value.clone())).collect(),
-            summary,
-        })
-        .collect();
-    Ok(ExecutionsPage { pipeline: detail, rows, next_cursor, total_matching, total, parameter_names })
+    crate::error::answer(crate::server::views::executions(&pipeline, &query).await)
 }
 
 #[server(prefix = "/api", endpoint = "execution", input = leptos::server_fn::codec::Json)]
 pub async fn get_execution(pipeline: String, id: String) -> Result<ExecutionPage, AppError> {
-    crate::error::answer(get_execution_inner(pipeline, id).await)
-}
-
-#[cfg(feature = "ssr")]
-async fn get_execution_inner(pipeline: String, id: String) -> Result<ExecutionPage, AppError> {
-    use crate::server::{events, identity, state::app_state};
-    let _who = identity::current().await;
-    let state = app_state()?;
-    let what = || {
-        format!(
-            "Execution '{}' of pipeline '{}'",
-            id.chars().take(64).collect::<String>(),
-            pipeline.chars().take(80).collect::<String>()
-        )
-    };
-    if !events::valid_name(&pipeline) || !events::valid_id(&id) {
-        return Err(AppError::NotFound(what()));
-    }
-    let arn = state.gateway.execution_arn(&pipeline, &id).await.map_err(|e| AppError::from_upstream(e, what))?;
-    let view = state.watchers.execution(&arn).await.map_err(|e| AppError::from_upstream(e, what))?;
-    let definition = state.watchers.definition(&arn).await;
-    Ok(ExecutionPage { view: (*view).clone(), definition })
+    crate::error::answer(crate::server::views::execution(&pipeline, &id).await)
 }
 
 impl ListQuery {
@@ -260,6 +149,30 @@ impl ListQuery {
     }
 }
 
+/// What the start form needs: the pipeline (its definition) and, when starting again from an execution,
+/// that execution's parameters and step outcomes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StartPageData {
+    pub pipeline: PipelineDetail,
+    pub source: Option<SourceExecution>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SourceExecution {
+    pub id: String,
+    pub arn: String,
+    pub display_name: Option<String>,
+    pub status: crate::model::ExecStatus,
+    pub parameters: Vec<crate::model::NameValue>,
+    pub failed_steps: Vec<String>,
+    pub succeeded_steps: Vec<String>,
+}
+
+#[server(prefix = "/api", endpoint = "start_context", input = leptos::server_fn::codec::Json)]
+pub async fn start_context(pipeline: String, from: Option<String>) -> Result<StartPageData, AppError> {
+    crate::error::answer(crate::server::views::start_context(&pipeline, from.as_deref()).await)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,75 +204,4 @@ mod tests {
         let e = parse_when("to", "yesterday").unwrap_err();
         assert!(e.starts_with("to: 'yesterday' is not a date"), "{e}");
     }
-}
-
-/// What the start form needs: the pipeline (its definition) and, when starting again from an execution,
-/// that execution's parameters and step outcomes.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct StartPageData {
-    pub pipeline: PipelineDetail,
-    pub source: Option<SourceExecution>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SourceExecution {
-    pub id: String,
-    pub arn: String,
-    pub display_name: Option<String>,
-    pub status: crate::model::ExecStatus,
-    pub parameters: Vec<crate::model::NameValue>,
-    pub failed_steps: Vec<String>,
-    pub succeeded_steps: Vec<String>,
-}
-
-#[server(prefix = "/api", endpoint = "start_context", input = leptos::server_fn::codec::Json)]
-pub async fn start_context(pipeline: String, from: Option<String>) -> Result<StartPageData, AppError> {
-    crate::error::answer(start_context_inner(pipeline, from).await)
-}
-
-#[cfg(feature = "ssr")]
-async fn start_context_inner(pipeline: String, from: Option<String>) -> Result<StartPageData, AppError> {
-    use crate::model::StepStatus;
-    use crate::server::{events, identity, state::app_state};
-    let _who = identity::current().await;
-    let state = app_state()?;
-    if !events::valid_name(&pipeline) {
-        return Err(AppError::NotFound(format!("Pipeline '{}'", pipeline.chars().take(80).collect::<String>())));
-    }
-    // The form is built from a description at most a few seconds old; the submission is checked against
-    // a fresh one (actions::start_inner).
-    let detail = state
-        .watchers
-        .pipeline(&pipeline)
-        .await
-        .map_err(|e| AppError::from_upstream(e, || format!("Pipeline '{pipeline}'")))?;
-    let source = match from.filter(|f| !f.is_empty()) {
-        None => None,
-        Some(id) => {
-            let what = || format!("Execution '{}' of pipeline '{pipeline}'", id.chars().take(64).collect::<String>());
-            if !events::valid_id(&id) {
-                return Err(AppError::NotFound(what()));
-            }
-            let arn = state
-                .gateway
-                .execution_arn(&detail.summary.name, &id)
-                .await
-                .map_err(|e| AppError::from_upstream(e, what))?;
-            let view = state.watchers.execution(&arn).await.map_err(|e| AppError::from_upstream(e, what))?;
-            let steps = view.steps.clone().unwrap_or_default();
-            let names = |want: &dyn Fn(&StepStatus) -> bool| {
-                steps.iter().filter(|s| want(&s.status)).map(|s| s.name.clone()).collect::<Vec<_>>()
-            };
-            Some(SourceExecution {
-                id: id.clone(),
-                arn: arn.clone(),
-                display_name: view.execution.display_name.clone(),
-                status: view.execution.status.clone(),
-                parameters: view.parameters.clone().unwrap_or_default(),
-                failed_steps: names(&|s| matches!(s, StepStatus::Failed | StepStatus::Stopped)),
-                succeeded_steps: names(&|s| *s == StepStatus::Succeeded),
-            })
-        }
-    };
-    Ok(StartPageData { pipeline: detail, source })
 }

@@ -20,11 +20,35 @@ pub enum AppError {
     Server(String),
 }
 
+/// What a request was about, for "… was not found" messages. Names come from URLs and forms, so they are
+/// quoted at a bounded length.
+#[derive(Clone, Copy, Debug)]
+pub enum Subject<'a> {
+    Pipeline(&'a str),
+    Execution { pipeline: &'a str, id: &'a str },
+}
+
+impl std::fmt::Display for Subject<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::text::{clip, ID, NAME};
+        match self {
+            Subject::Pipeline(name) => write!(f, "Pipeline '{}'", clip(name, NAME)),
+            Subject::Execution { pipeline, id } => {
+                write!(f, "Execution '{}' of pipeline '{}'", clip(id, ID), clip(pipeline, NAME))
+            }
+        }
+    }
+}
+
 impl AppError {
-    /// Map an upstream error, turning "does not exist" into NotFound with a message about `what`.
-    pub fn from_upstream(e: Upstream, what: impl FnOnce() -> String) -> AppError {
+    pub fn not_found(subject: Subject) -> AppError {
+        AppError::NotFound(subject.to_string())
+    }
+
+    /// Map an upstream error, turning the service's ResourceNotFound into NotFound about `subject`.
+    pub fn from_upstream(e: Upstream, subject: Subject) -> AppError {
         if e.is_not_found() {
-            AppError::NotFound(what())
+            AppError::not_found(subject)
         } else {
             AppError::Upstream(e)
         }
@@ -40,7 +64,6 @@ impl AppError {
             AppError::Invalid(_) | AppError::Form(_) => StatusCode::BAD_REQUEST,
             AppError::Upstream(u) if u.is_throttling() => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Upstream(_) => StatusCode::BAD_GATEWAY,
-            AppError::Server(m) if m.contains("deserializ") => StatusCode::BAD_REQUEST,
             AppError::Server(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -83,7 +106,21 @@ impl std::error::Error for AppError {}
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
+    /// Arguments that do not decode (wrong types, missing fields, bad JSON) are the caller's error: the
+    /// function never ran. Told apart by the framework's variant, and answered 400 on the server.
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        AppError::Server(value.to_string())
+        let e = match value {
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_) => {
+                AppError::Invalid(value.to_string())
+            }
+            other => AppError::Server(other.to_string()),
+        };
+        // During a server function call the framework has put the response's options in context; it
+        // applies their status after the call, including when the arguments never decoded.
+        #[cfg(feature = "ssr")]
+        if let Some(r) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            r.set_status(e.status());
+        }
+        e
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use stepline_definition::{check_selection, check_value, Definition, Graph};
+use stepline_definition::{check_selection, check_value, parse_value, Definition, Graph, ParameterType};
 
 /// A message about one field of a form, named as the form names it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -191,7 +191,10 @@ pub enum CallbackAnswer {
 }
 
 /// Check a callback answer against the outputs the step declares.
-pub fn check_callback(form: &CallbackForm, declared: &[(String, String)]) -> Result<CallbackAnswer, Vec<FieldError>> {
+pub fn check_callback(
+    form: &CallbackForm,
+    declared: &[(String, ParameterType)],
+) -> Result<CallbackAnswer, Vec<FieldError>> {
     let mut errors = vec![];
     if !valid_token(&form.token) {
         errors.push(err("token", "The form is out of date: reload the page and submit again."));
@@ -228,13 +231,7 @@ pub fn check_callback(form: &CallbackForm, declared: &[(String, String)]) -> Res
                     errors.push(err(format!("outputs[{name}]"), format!("{name}: at most 1024 characters.")));
                     continue;
                 }
-                let typed = match ty.as_str() {
-                    "Boolean" => matches!(v.to_ascii_lowercase().as_str(), "true" | "false"),
-                    "Integer" => v.parse::<i64>().is_ok(),
-                    "Float" => v.parse::<f64>().is_ok_and(f64::is_finite),
-                    _ => true,
-                };
-                if !v.is_empty() && !typed {
+                if !v.is_empty() && parse_value(*ty, v).is_err() {
                     errors
                         .push(err(format!("outputs[{name}]"), format!("{name}: '{}' is not a valid {ty}.", short(v))));
                     continue;
@@ -252,13 +249,9 @@ pub fn check_callback(form: &CallbackForm, declared: &[(String, String)]) -> Res
     Err(errors)
 }
 
-/// At most 60 characters of a user's text, for messages that quote it.
+/// A user's text as messages quote it.
 fn short(s: &str) -> String {
-    let mut t: String = s.chars().take(60).collect();
-    if s.chars().count() > 60 {
-        t.push('…');
-    }
-    t
+    crate::text::clip(s, crate::text::VALUE)
 }
 
 #[cfg(test)]
@@ -355,7 +348,7 @@ mod tests {
 
     #[test]
     fn callback_answers() {
-        let declared = vec![("approved".to_string(), "Boolean".to_string())];
+        let declared = vec![("approved".to_string(), ParameterType::Boolean)];
         let mut f = CallbackForm {
             callback_token: "AbCdEf1234".into(),
             token: "t".repeat(40),
@@ -411,6 +404,8 @@ impl StartForm {
 /// The re-run modes offered from an execution.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RerunMode {
+    /// Every step again, with the source execution's parameters.
+    Same,
     /// Steps the user picks.
     Selected,
     /// One step and everything downstream of it.
@@ -420,6 +415,7 @@ pub enum RerunMode {
 }
 
 impl RerunMode {
+    /// The `mode` of a start page's URL; no mode is a plain start again ([`RerunMode::Same`]).
     pub fn parse(s: &str) -> Option<RerunMode> {
         match s {
             "selected" => Some(RerunMode::Selected),
@@ -427,6 +423,30 @@ impl RerunMode {
             "failure" => Some(RerunMode::FromFailure),
             _ => None,
         }
+    }
+
+    fn query(self) -> Option<&'static str> {
+        match self {
+            RerunMode::Same => None,
+            RerunMode::Selected => Some("selected"),
+            RerunMode::Downstream => Some("downstream"),
+            RerunMode::FromFailure => Some("failure"),
+        }
+    }
+
+    /// The start page that re-runs execution `from` of `pipeline` this way (`step` for `Downstream`).
+    pub fn href(self, pipeline: &str, from: &str, step: Option<&str>) -> String {
+        let mut href =
+            format!("{}/start?from={}", crate::model::links::pipeline(pipeline), crate::model::links::seg(from));
+        if let Some(mode) = self.query() {
+            href.push_str("&mode=");
+            href.push_str(mode);
+        }
+        if let (RerunMode::Downstream, Some(step)) = (self, step) {
+            href.push_str("&step=");
+            href.push_str(&crate::model::links::seg(step));
+        }
+        href
     }
 }
 
@@ -443,6 +463,7 @@ pub fn initial_selection(
 ) -> Vec<String> {
     let idx = |names: &[String]| names.iter().filter_map(|n| def.index_of(n)).collect::<Vec<usize>>();
     let chosen = match mode {
+        RerunMode::Same => vec![],
         RerunMode::Selected => idx(picked),
         RerunMode::Downstream => step
             .and_then(|s| def.index_of(s))

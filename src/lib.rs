@@ -16,6 +16,7 @@ pub mod forms;
 pub mod layout;
 pub mod model;
 pub mod pages;
+pub mod text;
 
 #[cfg(feature = "ssr")]
 pub mod server;

@@ -416,12 +416,10 @@ impl Upstream {
         Upstream { code: code.into(), message: message.into() }
     }
 
-    /// Whether the error says the thing asked for does not exist. Some endpoints say so with a
-    /// ValidationException ("… does not exist") rather than ResourceNotFound.
+    /// Whether the service says the thing asked for does not exist: by its error code, never by the words
+    /// of its message (an endpoint that says "not found" with a ValidationException shows that error as is).
     pub fn is_not_found(&self) -> bool {
         self.code == "ResourceNotFound"
-            || (self.code == "ValidationException"
-                && (self.message.contains("does not exist") || self.message.contains("not found")))
     }
 
     pub fn is_throttling(&self) -> bool {

@@ -230,6 +230,7 @@ async fn server_functions_filter_sort_and_page() {
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let page: stepline::api::ExecutionsPage = serde_json::from_str(&body).unwrap();
+    assert!(!body.contains("\"definition\""), "a list answer carries no definition: {} bytes", body.len());
     assert_eq!(page.rows.len(), 2);
     assert_eq!(page.rows[0].summary.display_name.as_deref(), Some("nightly-baseline"), "oldest first");
     assert_eq!(page.rows[0].params, vec![Some("6.0".to_string())]);

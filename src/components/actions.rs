@@ -6,19 +6,21 @@ use leptos::server_fn::ServerFn;
 
 use crate::actions::{new_token, AnswerCallback, RetryExecution, StopExecution};
 use crate::components::post_form::{PostError, PostForm, Posting};
+use crate::forms::RerunMode;
 use crate::model::{links, ExecStatus, ExecutionView, StepMetadata, StepRun, StepStatus};
+use stepline_definition::{ParameterType, StepType};
 
 /// What stopping this execution will do, in words: callback steps hold it in Stopping until answered,
 /// Lambda steps run to their end or their timeout.
-pub fn stop_consequences(steps: &[StepRun], step_types: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
+pub fn stop_consequences(steps: &[StepRun], step_types: &dyn Fn(&str) -> Option<StepType>) -> Vec<String> {
     let mut out = vec![];
     for s in steps.iter().filter(|s| s.status.is_running()) {
-        match step_types(&s.name).as_deref() {
-            Some("Callback") => out.push(format!(
+        match step_types(&s.name) {
+            Some(StepType::Callback) => out.push(format!(
                 "Callback step {} is waiting for an answer: the execution stays Stopping until it is approved or rejected.",
                 s.name
             )),
-            Some("Lambda") => out.push(format!("Lambda step {} is not interrupted: it runs to its end or its timeout.", s.name)),
+            Some(StepType::Lambda) => out.push(format!("Lambda step {} is not interrupted: it runs to its end or its timeout.", s.name)),
             _ => {}
         }
     }
@@ -29,17 +31,19 @@ pub fn stop_consequences(steps: &[StepRun], step_types: &dyn Fn(&str) -> Option<
 }
 
 /// Why a re-run mode is not available, if it is not.
-pub fn rerun_disabled(status: &ExecStatus, mode: &str, selected_step: Option<&str>) -> Option<&'static str> {
+pub fn rerun_disabled(status: &ExecStatus, mode: RerunMode, selected_step: Option<&str>) -> Option<&'static str> {
     let finished = matches!(status, ExecStatus::Succeeded | ExecStatus::Failed | ExecStatus::Stopped);
     match mode {
-        "same" => None,
-        "selected" | "downstream" | "failure" if !finished => {
+        RerunMode::Same => None,
+        RerunMode::Selected | RerunMode::Downstream | RerunMode::FromFailure if !finished => {
             Some("Selective runs reuse outputs of a Succeeded, Failed or Stopped execution; this one is not finished.")
         }
-        "downstream" if selected_step.is_none() => {
+        RerunMode::Downstream if selected_step.is_none() => {
             Some("Select a step first (click it in the timeline, the graph or the table).")
         }
-        "failure" if *status != ExecStatus::Failed => Some("Only a failed execution can be re-run from its failure."),
+        RerunMode::FromFailure if *status != ExecStatus::Failed => {
+            Some("Only a failed execution can be re-run from its failure.")
+        }
         _ => None,
     }
 }
@@ -47,10 +51,10 @@ pub fn rerun_disabled(status: &ExecStatus, mode: &str, selected_step: Option<&st
 #[component]
 pub fn ExecutionActions(
     view: Signal<ExecutionView>,
-    step_types: Callback<String, Option<String>>,
+    step_types: Callback<String, Option<StepType>>,
     selected: Signal<Option<String>>,
     confirm_stop: Signal<bool>,
-    declared_outputs: Callback<String, Vec<(String, String)>>,
+    declared_outputs: Callback<String, Vec<(String, ParameterType)>>,
 ) -> impl IntoView {
     let (stop, retry) = (Posting::new(), Posting::new());
     move || {
@@ -58,9 +62,9 @@ pub fn ExecutionActions(
         let e = v.execution.clone();
         let steps = v.steps.clone().unwrap_or_default();
         let base = links::execution(&e.pipeline_name, &e.id);
-        let start = format!("{}/start", links::pipeline(&e.pipeline_name));
         let sel = selected.get();
-        let menu_item = |mode: &'static str, label: String, href: String| {
+        let menu_item = |mode: RerunMode, label: String| {
+            let href = mode.href(&e.pipeline_name, &e.id, sel.as_deref());
             match rerun_disabled(&e.status, mode, sel.as_deref()) {
                 Some(why) => view! { <span class="menu-item disabled" title=why aria-disabled="true">{label}<span class="why">{why}</span></span> }.into_any(),
                 None => view! { <a class="menu-item" href=href>{label}</a> }.into_any(),
@@ -70,11 +74,10 @@ pub fn ExecutionActions(
             <details class="rerun" data-testid="rerun-menu">
                 <summary>"Re-run…"</summary>
                 <div class="menu">
-                    {menu_item("same", "Start again with these parameters".into(), format!("{start}?from={}", e.id))}
-                    {menu_item("selected", "Run selected steps…".into(), format!("{start}?from={}&mode=selected", e.id))}
-                    {menu_item("downstream", format!("From {} and everything downstream", sel.clone().unwrap_or_else(|| "a step".into())),
-                        format!("{start}?from={}&mode=downstream&step={}", e.id, links::seg(sel.as_deref().unwrap_or(""))))}
-                    {menu_item("failure", "From failure".into(), format!("{start}?from={}&mode=failure", e.id))}
+                    {menu_item(RerunMode::Same, "Start again with these parameters".into())}
+                    {menu_item(RerunMode::Selected, "Run selected steps…".into())}
+                    {menu_item(RerunMode::Downstream, format!("From {} and everything downstream", sel.clone().unwrap_or_else(|| "a step".into())))}
+                    {menu_item(RerunMode::FromFailure, "From failure".into())}
                 </div>
             </details>
         };
@@ -133,7 +136,7 @@ pub fn ExecutionActions(
         let stopping_note = (e.status == ExecStatus::Stopping).then(|| {
             let waiting: Vec<String> = steps
                 .iter()
-                .filter(|s| s.status.is_running() && step_types.run(s.name.clone()).as_deref() == Some("Callback"))
+                .filter(|s| s.status.is_running() && step_types.run(s.name.clone()) == Some(StepType::Callback))
                 .map(|s| s.name.clone())
                 .collect();
             let text = if waiting.is_empty() {
@@ -157,7 +160,12 @@ pub fn ExecutionActions(
 
 /// Approve a waiting callback step with the outputs it declares, or reject it with a reason.
 #[component]
-pub fn CallbackPanel(pipeline: String, id: String, step: StepRun, outputs: Vec<(String, String)>) -> impl IntoView {
+pub fn CallbackPanel(
+    pipeline: String,
+    id: String,
+    step: StepRun,
+    outputs: Vec<(String, ParameterType)>,
+) -> impl IntoView {
     let (approve, reject) = (Posting::new(), Posting::new());
     let token = match &step.metadata {
         StepMetadata::Callback { token, .. } => token.clone().unwrap_or_default(),
@@ -167,10 +175,10 @@ pub fn CallbackPanel(pipeline: String, id: String, step: StepRun, outputs: Vec<(
         .iter()
         .map(|(name, ty)| {
             let field = format!("form[outputs][{name}]");
-            let input = if ty == "Boolean" {
+            let input = if *ty == ParameterType::Boolean {
                 view! { <select name=field><option value="true">"true"</option><option value="false">"false"</option></select> }.into_any()
             } else {
-                view! { <input type="text" name=field placeholder=ty.clone()/> }.into_any()
+                view! { <input type="text" name=field placeholder=ty.name()/> }.into_any()
             };
             view! { <label class="output">{name.clone()}" "{input}</label> }
         })
@@ -224,14 +232,11 @@ mod tests {
     fn stopping_explains_callbacks_and_lambdas() {
         let steps = vec![running("ManualApproval"), running("ScoreBatch"), running("Train")];
         let types = |n: &str| {
-            Some(
-                match n {
-                    "ManualApproval" => "Callback",
-                    "ScoreBatch" => "Lambda",
-                    _ => "Training",
-                }
-                .to_string(),
-            )
+            Some(match n {
+                "ManualApproval" => StepType::Callback,
+                "ScoreBatch" => StepType::Lambda,
+                _ => StepType::Training,
+            })
         };
         let c = stop_consequences(&steps, &types);
         assert_eq!(c.len(), 2);
@@ -245,10 +250,29 @@ mod tests {
 
     #[test]
     fn rerun_modes_say_why_they_are_off() {
-        assert!(rerun_disabled(&ExecStatus::Executing, "selected", None).unwrap().contains("not finished"));
-        assert!(rerun_disabled(&ExecStatus::Succeeded, "failure", None).unwrap().contains("Only a failed execution"));
-        assert!(rerun_disabled(&ExecStatus::Failed, "downstream", None).unwrap().contains("Select a step first"));
-        assert_eq!(rerun_disabled(&ExecStatus::Failed, "downstream", Some("A")), None);
-        assert_eq!(rerun_disabled(&ExecStatus::Executing, "same", None), None);
+        assert!(rerun_disabled(&ExecStatus::Executing, RerunMode::Selected, None).unwrap().contains("not finished"));
+        assert!(rerun_disabled(&ExecStatus::Succeeded, RerunMode::FromFailure, None)
+            .unwrap()
+            .contains("Only a failed execution"));
+        assert!(rerun_disabled(&ExecStatus::Failed, RerunMode::Downstream, None)
+            .unwrap()
+            .contains("Select a step first"));
+        assert_eq!(rerun_disabled(&ExecStatus::Failed, RerunMode::Downstream, Some("A")), None);
+        assert_eq!(rerun_disabled(&ExecStatus::Executing, RerunMode::Same, None), None);
+    }
+
+    #[test]
+    fn rerun_links_carry_their_mode() {
+        assert_eq!(RerunMode::Same.href("P", "abc", Some("S")), "/pipelines/P/start?from=abc");
+        assert_eq!(RerunMode::FromFailure.href("P", "abc", None), "/pipelines/P/start?from=abc&mode=failure");
+        assert_eq!(
+            RerunMode::Downstream.href("P", "abc", Some("Train step")),
+            "/pipelines/P/start?from=abc&mode=downstream&step=Train%20step"
+        );
+        for mode in [RerunMode::Selected, RerunMode::Downstream, RerunMode::FromFailure] {
+            let href = mode.href("P", "abc", None);
+            let q = href.split_once("mode=").unwrap().1;
+            assert_eq!(RerunMode::parse(q.split('&').next().unwrap()), Some(mode));
+        }
     }
 }

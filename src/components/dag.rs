@@ -1,28 +1,23 @@
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use leptos::prelude::*;
 
-use crate::layout::dag::{self, NODE_H, NODE_W};
+use crate::layout::dag::{Dag, NODE_H, NODE_W};
 use crate::model::StepRun;
 
 /// The pipeline definition as a graph (SVG), each node coloured by its run's status. Steps that never ran
-/// in a finished execution (a branch not taken, or after a failure) are drawn as skipped.
+/// in a finished execution (a branch not taken, or after a failure) are drawn as skipped. The layout is made
+/// once by the page ([`crate::layout::dag::layout`]); this only paints it with the runs.
 #[component]
 pub fn DagView(
-    definition: String,
+    dag: Arc<Dag>,
     steps: Vec<StepRun>,
     finished: bool,
     selected: Option<String>,
     href_for: Callback<String, String>,
 ) -> impl IntoView {
-    let def = match stepline_definition::parse(&definition) {
-        Ok(d) => d,
-        Err(e) => {
-            return view! { <p class="muted">{format!("The definition cannot be drawn: {}", e.message)}</p> }.into_any()
-        }
-    };
-    let graph = stepline_definition::Graph::new(&def);
-    let d = dag::layout(&def, &graph);
+    let d = &dag;
     let runs: HashMap<&str, &StepRun> = steps.iter().map(|s| (s.name.as_str(), s)).collect();
     let edges = d
         .edges
@@ -49,11 +44,7 @@ pub fn DagView(
                 "node tone-{tone}{}",
                 if selected.as_deref() == Some(n.name.as_str()) { " selected" } else { "" }
             );
-            let label = if n.name.chars().count() > 24 {
-                format!("{}…", n.name.chars().take(23).collect::<String>())
-            } else {
-                n.name.clone()
-            };
+            let label = crate::text::clip(&n.name, 24);
             view! {
                 <a href=href_for.run(n.name.clone()) class=class data-step=n.name.clone() data-state=state.clone()>
                     <title>{format!("{} ({}) · {}", n.name, n.step_type, state)}</title>
@@ -73,5 +64,4 @@ pub fn DagView(
             </svg>
         </div>
     }
-    .into_any()
 }

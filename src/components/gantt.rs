@@ -48,7 +48,7 @@ pub fn GanttChart(
                 if b.running { " running" } else { "" }
             );
             let bar_class = format!("bar tone-{}{}", b.tone, if b.cached || b.reused { " reused" } else { "" });
-            let label = if b.name.chars().count() > 30 { format!("{}…", b.name.chars().take(29).collect::<String>()) } else { b.name.clone() };
+            let label = crate::text::clip(&b.name, 30);
             let mark_text = marks.join(" · ");
             let mark_x = LABEL_WIDTH + b.x + b.w + 6.0;
             view! {

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use stepline_definition::{Definition, Graph};
+use stepline_definition::{Definition, Graph, StepType};
 
 pub const NODE_W: f64 = 190.0;
 pub const NODE_H: f64 = 34.0;
@@ -14,7 +14,7 @@ pub const MARGIN: f64 = 16.0;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Node {
     pub name: String,
-    pub step_type: String,
+    pub step_type: StepType,
     pub x: f64,
     pub y: f64,
     pub layer: usize,

@@ -1,6 +1,10 @@
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
+use stepline_definition::{ParameterType, StepType};
 
 use crate::api::{get_execution, ExecutionPage as PageData};
 use crate::codec::Json;
@@ -9,15 +13,53 @@ use crate::components::gantt::GanttChart;
 use crate::components::live::{use_event_source, LiveIndicator};
 use crate::components::steps::{StepDetail, StepTable};
 use crate::components::{error::ErrorPanel, status::StatusBadge, time::Timestamp};
+use crate::layout::dag::{self, Dag};
 use crate::layout::gantt::ZOOMS;
 use crate::layout::timefmt;
 use crate::model::{links, ExecutionView, Upstream};
 use crate::pages::title::route_title;
 
+/// The tabs of the execution page, as they stand in the URL (`?tab=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tab {
+    Timeline,
+    Graph,
+    Steps,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 3] = [Tab::Timeline, Tab::Graph, Tab::Steps];
+
+    /// Reads `?tab=`; anything unknown is the timeline, the page's default.
+    pub fn parse(s: Option<&str>) -> Tab {
+        match s {
+            Some("graph") => Tab::Graph,
+            Some("steps") => Tab::Steps,
+            _ => Tab::Timeline,
+        }
+    }
+
+    pub fn query(self) -> &'static str {
+        match self {
+            Tab::Timeline => "gantt",
+            Tab::Graph => "graph",
+            Tab::Steps => "steps",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Tab::Timeline => "Timeline",
+            Tab::Graph => "Graph",
+            Tab::Steps => "Steps",
+        }
+    }
+}
+
 /// What the execution page's URL says about the view: tab, selected step, zoom.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ViewState {
-    pub tab: &'static str,
+    pub tab: Tab,
     pub step: Option<String>,
     pub zoom: u32,
 }
@@ -25,25 +67,21 @@ pub struct ViewState {
 impl ViewState {
     pub fn from_query(tab: Option<&str>, step: Option<&str>, zoom: Option<&str>) -> ViewState {
         ViewState {
-            tab: match tab {
-                Some("graph") => "graph",
-                Some("steps") => "steps",
-                _ => "gantt",
-            },
+            tab: Tab::parse(tab),
             step: step.filter(|s| !s.is_empty() && s.len() <= 256).map(String::from),
             zoom: zoom.and_then(|z| z.parse().ok()).filter(|z| ZOOMS.contains(z)).unwrap_or(1),
         }
     }
 
     /// The link to this page with some of the state changed.
-    pub fn href(&self, base: &str, tab: Option<&'static str>, step: Option<Option<&str>>, zoom: Option<u32>) -> String {
+    pub fn href(&self, base: &str, tab: Option<Tab>, step: Option<Option<&str>>, zoom: Option<u32>) -> String {
         let tab = tab.unwrap_or(self.tab);
         let step = match step {
             Some(s) => s.map(String::from),
             None => self.step.clone(),
         };
         let zoom = zoom.unwrap_or(self.zoom);
-        let mut q = vec![format!("tab={tab}")];
+        let mut q = vec![format!("tab={}", tab.query())];
         if let Some(s) = step {
             q.push(format!("step={}", links::seg(&s)));
         }
@@ -51,6 +89,62 @@ impl ViewState {
             q.push(format!("zoom={zoom}"));
         }
         format!("{base}?{}", q.join("&"))
+    }
+}
+
+/// What the page needs from the definition the execution runs with, read once when the page is built.
+struct DefinitionFacts {
+    step_types: HashMap<String, StepType>,
+    /// The outputs each Callback or Lambda step declares.
+    outputs: HashMap<String, Vec<(String, ParameterType)>>,
+    /// Parameter defaults, to mark the values an execution overrode.
+    defaults: HashMap<String, Option<String>>,
+    /// The graph, laid out once (it does not change while the execution runs), or why there is none.
+    graph: Result<Arc<Dag>, GraphMissing>,
+}
+
+#[derive(Clone)]
+enum GraphMissing {
+    /// SageMaker did not give the definition.
+    Upstream(Upstream),
+    /// The definition was given but cannot be read.
+    Unreadable(String),
+}
+
+impl DefinitionFacts {
+    fn read(definition: &Result<String, Upstream>) -> DefinitionFacts {
+        let parsed = match definition {
+            Err(e) => Err(GraphMissing::Upstream(e.clone())),
+            Ok(text) => stepline_definition::parse(text).map_err(|e| GraphMissing::Unreadable(e.message)),
+        };
+        let def = match parsed {
+            Ok(def) => def,
+            Err(missing) => {
+                return DefinitionFacts {
+                    step_types: HashMap::new(),
+                    outputs: HashMap::new(),
+                    defaults: HashMap::new(),
+                    graph: Err(missing),
+                }
+            }
+        };
+        let graph = stepline_definition::Graph::new(&def);
+        DefinitionFacts {
+            step_types: def.steps.iter().map(|s| (s.name.clone(), s.step_type.clone())).collect(),
+            outputs: def
+                .steps
+                .iter()
+                .filter(|s| !s.output_parameters.is_empty())
+                .map(|s| {
+                    (
+                        s.name.clone(),
+                        s.output_parameters.iter().map(|o| (o.output_name.clone(), o.output_type)).collect(),
+                    )
+                })
+                .collect(),
+            defaults: def.parameters.iter().map(|p| (p.name.clone(), p.default.clone())).collect(),
+            graph: Ok(Arc::new(dag::layout(&def, &graph))),
+        }
     }
 }
 
@@ -95,54 +189,17 @@ fn ExecutionBody(
 ) -> impl IntoView {
     let base = links::execution(&page.view.execution.pipeline_name, &page.view.execution.id);
     let view_signal = RwSignal::new(page.view.clone());
-    let definition = page.definition.clone();
-    // Step types and declared callback outputs, from the definition the execution runs with.
-    let parsed = definition.as_ref().ok().and_then(|d| stepline_definition::parse(d).ok());
-    let types: std::collections::HashMap<String, (String, Vec<(String, String)>)> = parsed
-        .map(|d| {
-            d.steps
-                .iter()
-                .map(|s| {
-                    (
-                        s.name.clone(),
-                        (
-                            s.step_type.clone(),
-                            s.output_parameters
-                                .iter()
-                                .map(|o| (o.output_name.clone(), o.output_type.clone()))
-                                .collect(),
-                        ),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let types = std::sync::Arc::new(types);
+    let facts = Arc::new(DefinitionFacts::read(&page.definition));
     let step_types = {
-        let types = types.clone();
-        Callback::new(move |name: String| types.get(&name).map(|(t, _)| t.clone()))
+        let facts = facts.clone();
+        Callback::new(move |name: String| facts.step_types.get(&name).cloned())
     };
     let declared_outputs = {
-        let types = types.clone();
-        Callback::new(move |name: String| types.get(&name).map(|(_, o)| o.clone()).unwrap_or_default())
+        let facts = facts.clone();
+        Callback::new(move |name: String| facts.outputs.get(&name).cloned().unwrap_or_default())
     };
     let confirm_stop = Signal::derive(move || query.read().get("confirm").as_deref() == Some("stop"));
     let selected = Signal::derive(move || state.get().step);
-    let notice = move || {
-        let q = query.read();
-        let notice = q.get("notice").map(|n| match n.as_str() {
-            "stopping" => "Stop requested.".to_string(),
-            "retrying" => "Retry requested: failed steps run again.".to_string(),
-            "approved" => "Callback approved.".to_string(),
-            "rejected" => "Callback rejected.".to_string(),
-            _ => String::new(),
-        });
-        let error = q.get("error");
-        view! {
-            {notice.filter(|n| !n.is_empty()).map(|n| view! { <p class="notice" data-testid="notice">{n}</p> })}
-            {error.map(|e| view! { <div class="error-panel" role="alert" data-testid="action-error">{e.chars().take(2000).collect::<String>()}</div> })}
-        }
-    };
     // Live snapshots while the execution runs; a finished one never changes.
     let live = if page.view.execution.status.is_terminal() {
         RwSignal::new(crate::components::live::Link::Done)
@@ -153,14 +210,36 @@ fn ExecutionBody(
             }
         })
     };
-    // Running bars grow: a clock ticks once a second while anything runs (in the browser only). It starts at
-    // the snapshot's time on both sides, so the browser hydrates exactly what the server drew.
-    let now = RwSignal::new(page.view.fetched_at);
+    let now = running_clock(page.view.fetched_at, view_signal);
+    let view = Signal::derive(move || view_signal.get());
+    view! {
+        <ExecutionHeader view=view now=now live=live/>
+        <ActionNotice query=query/>
+        <crate::components::actions::ExecutionActions view=view step_types=step_types selected=selected
+            confirm_stop=confirm_stop declared_outputs=declared_outputs/>
+        <section><h2>"Parameters"</h2><ParameterTable view=view facts=facts.clone()/></section>
+        <section class="runs">
+            <RunTabs state=state base=base.clone()/>
+            <div class="run-layout">
+                <div class="run-main"><RunView view=view state=state now=now base=base facts=facts/></div>
+                <SelectedStep view=view state=state now=now/>
+            </div>
+        </section>
+    }
+}
+
+/// Running bars grow: a clock ticks once a second while the execution runs (in the browser only). It starts
+/// at the snapshot's time on both sides, so the browser hydrates exactly what the server drew.
+fn running_clock(
+    fetched_at: chrono::DateTime<chrono::Utc>,
+    view: RwSignal<ExecutionView>,
+) -> RwSignal<chrono::DateTime<chrono::Utc>> {
+    let now = RwSignal::new(fetched_at);
     #[cfg(feature = "hydrate")]
     {
         let handle = leptos::prelude::set_interval_with_handle(
             move || {
-                if !view_signal.get_untracked().execution.status.is_terminal() {
+                if !view.get_untracked().execution.status.is_terminal() {
                     now.set(chrono::Utc::now());
                 }
             },
@@ -170,10 +249,20 @@ fn ExecutionBody(
             on_cleanup(move || h.clear());
         }
     }
-    let base_for_links = base.clone();
-    let header = move || {
-        let v = view_signal.get();
-        let e = v.execution;
+    #[cfg(not(feature = "hydrate"))]
+    let _ = view;
+    now
+}
+
+/// Status, name, every field of DescribePipelineExecution and the failure reason.
+#[component]
+fn ExecutionHeader(
+    view: Signal<ExecutionView>,
+    now: RwSignal<chrono::DateTime<chrono::Utc>>,
+    live: RwSignal<crate::components::live::Link>,
+) -> impl IntoView {
+    move || {
+        let e = view.get().execution;
         let end = if e.status.is_terminal() { e.modified } else { None };
         let duration = timefmt::between(e.created, end.or(Some(now.get()))).map(timefmt::duration).unwrap_or_default();
         let selective = e.selective.clone().map(|s| {
@@ -191,6 +280,7 @@ fn ExecutionBody(
                 </div>
             }
         });
+        let or_dash = |v: Option<String>| v.unwrap_or_else(|| "—".into());
         view! {
             <div class="page-head">
                 <div>
@@ -204,9 +294,9 @@ fn ExecutionBody(
                 <div><dt>"Created"</dt><dd><Timestamp at=e.created/></dd></div>
                 <div><dt>"Last modified"</dt><dd><Timestamp at=e.modified/></dd></div>
                 <div><dt>"Duration"</dt><dd>{duration}</dd></div>
-                <div><dt>"Created by"</dt><dd>{e.created_by.clone().unwrap_or_else(|| "—".into())}</dd></div>
-                <div><dt>"Modified by"</dt><dd>{e.modified_by.clone().unwrap_or_else(|| "—".into())}</dd></div>
-                <div><dt>"Pipeline version"</dt><dd>{e.pipeline_version.map(|v| v.to_string()).unwrap_or_else(|| "—".into())}</dd></div>
+                <div><dt>"Created by"</dt><dd>{or_dash(e.created_by.clone())}</dd></div>
+                <div><dt>"Modified by"</dt><dd>{or_dash(e.modified_by.clone())}</dd></div>
+                <div><dt>"Pipeline version"</dt><dd>{or_dash(e.pipeline_version.map(|v| v.to_string()))}</dd></div>
                 <div><dt>"Parallelism"</dt><dd>{e.parallelism.map(|v| format!("{v} steps at once")).unwrap_or_else(|| "pipeline default".into())}</dd></div>
                 <div><dt>"Experiment"</dt><dd>{format!("{} / {}", e.experiment_name.clone().unwrap_or_default(), e.trial_name.clone().unwrap_or_default())}</dd></div>
                 {e.mlflow_experiment.clone().map(|m| view! { <div><dt>"MLflow"</dt><dd>{m}" "<span class="mono sub">{e.mlflow_arn.clone().unwrap_or_default()}</span></dd></div> })}
@@ -214,106 +304,127 @@ fn ExecutionBody(
             </dl>
             {failure}
         }
-    };
-    let parameters = {
-        let defaults: Vec<(String, Option<String>)> = definition
-            .as_ref()
-            .ok()
-            .and_then(|d| stepline_definition::parse(d).ok())
-            .map(|d| d.parameters.iter().map(|p| (p.name.clone(), p.default.clone())).collect())
-            .unwrap_or_default();
-        move || match view_signal.get().parameters {
-            Err(e) => view! { <UpstreamNote e=e what="Parameters"/> }.into_any(),
-            Ok(list) if list.is_empty() => view! { <p class="muted">"This pipeline has no parameters."</p> }.into_any(),
-            Ok(list) => {
-                let rows = list
-                    .into_iter()
-                    .map(|p| {
-                        let default = defaults.iter().find(|(n, _)| n == &p.name).and_then(|(_, d)| d.clone());
-                        let overridden = default.as_ref().is_some_and(|d| d != &p.value);
-                        view! {
-                            <tr class=if overridden { "overridden" } else { "" }>
-                                <th>{p.name.clone()}</th>
-                                <td class="mono copyable">{p.value.clone()}</td>
-                                <td class="muted">{if overridden { format!("default {}", default.unwrap_or_default()) } else { "default".into() }}</td>
-                            </tr>
-                        }
-                    })
-                    .collect_view();
-                view! { <table class="kv params" data-testid="parameters"><tbody>{rows}</tbody></table> }.into_any()
-            }
+    }
+}
+
+/// What an action just did (`?notice=`) or why it was refused (`?error=`), after a plain form post.
+#[component]
+fn ActionNotice(query: leptos::prelude::Memo<leptos_router::params::ParamsMap>) -> impl IntoView {
+    move || {
+        let q = query.read();
+        let notice = q.get("notice").and_then(|n| match n.as_str() {
+            "stopping" => Some("Stop requested."),
+            "retrying" => Some("Retry requested: failed steps run again."),
+            "approved" => Some("Callback approved."),
+            "rejected" => Some("Callback rejected."),
+            _ => None,
+        });
+        let error = q.get("error");
+        view! {
+            {notice.map(|n| view! { <p class="notice" data-testid="notice">{n}</p> })}
+            {error.map(|e| view! { <div class="error-panel" role="alert" data-testid="action-error">{crate::text::clip(&e, 2000)}</div> })}
         }
-    };
-    let tabs = move || {
+    }
+}
+
+/// The execution's parameters, each marked where it differs from the definition's default.
+#[component]
+fn ParameterTable(view: Signal<ExecutionView>, facts: Arc<DefinitionFacts>) -> impl IntoView {
+    move || match view.get().parameters {
+        Err(e) => view! { <UpstreamNote e=e what="Parameters"/> }.into_any(),
+        Ok(list) if list.is_empty() => view! { <p class="muted">"This pipeline has no parameters."</p> }.into_any(),
+        Ok(list) => {
+            let rows = list
+                .into_iter()
+                .map(|p| {
+                    let default = facts.defaults.get(&p.name).cloned().flatten();
+                    let overridden = default.as_ref().is_some_and(|d| d != &p.value);
+                    let note =
+                        if overridden { format!("default {}", default.unwrap_or_default()) } else { "default".into() };
+                    view! {
+                        <tr class=if overridden { "overridden" } else { "" }>
+                            <th>{p.name.clone()}</th>
+                            <td class="mono copyable">{p.value.clone()}</td>
+                            <td class="muted">{note}</td>
+                        </tr>
+                    }
+                })
+                .collect_view();
+            view! { <table class="kv params" data-testid="parameters"><tbody>{rows}</tbody></table> }.into_any()
+        }
+    }
+}
+
+/// The tab bar (timeline, graph, steps) and, on the timeline, the zoom levels.
+#[component]
+fn RunTabs(state: Signal<ViewState>, base: String) -> impl IntoView {
+    move || {
         let s = state.get();
-        let b = base_for_links.clone();
-        let tab = |t: &'static str, label: &'static str| {
-            let current = s.tab == t;
-            view! { <a href=s.href(&b, Some(t), None, None) class=if current { "tab current" } else { "tab" } aria-current=current.then_some("page")>{label}</a> }
-        };
-        let zoom = (s.tab == "gantt").then(|| {
+        let tabs = Tab::ALL
+            .into_iter()
+            .map(|t| {
+                let current = s.tab == t;
+                view! { <a href=s.href(&base, Some(t), None, None) class=if current { "tab current" } else { "tab" } aria-current=current.then_some("page")>{t.label()}</a> }
+            })
+            .collect_view();
+        let zoom = (s.tab == Tab::Timeline).then(|| {
             let zooms = ZOOMS
                 .iter()
-                .map(|z| view! { <a href=s.href(&b, None, None, Some(*z)) class=if *z == s.zoom { "zoom current" } else { "zoom" }>{format!("{z}×")}</a> })
+                .map(|z| view! { <a href=s.href(&base, None, None, Some(*z)) class=if *z == s.zoom { "zoom current" } else { "zoom" }>{format!("{z}×")}</a> })
                 .collect_view();
             view! { <span class="zooms">"Zoom "{zooms}</span> }
         });
-        view! { <nav class="tabs">{tab("gantt", "Timeline")}{tab("graph", "Graph")}{tab("steps", "Steps")}{zoom}</nav> }
-    };
-    let base_for_tab = base.clone();
-    let definition_for_tab = definition.clone();
-    let tab_body = move || {
+        view! { <nav class="tabs">{tabs}{zoom}</nav> }
+    }
+}
+
+/// The body of the current tab. Only the timeline and the table follow the running clock; the graph
+/// redraws when the steps change and is never laid out again.
+#[component]
+fn RunView(
+    view: Signal<ExecutionView>,
+    state: Signal<ViewState>,
+    now: RwSignal<chrono::DateTime<chrono::Utc>>,
+    base: String,
+    facts: Arc<DefinitionFacts>,
+) -> impl IntoView {
+    move || {
         let s = state.get();
-        let v = view_signal.get();
-        let b = base_for_tab.clone();
+        let v = view.get();
         let href_state = s.clone();
+        let b = base.clone();
         let href_for = Callback::new(move |step: String| href_state.href(&b, None, Some(Some(&step)), None));
         let steps = match v.steps {
             Err(e) => return view! { <UpstreamNote e=e what="Steps"/> }.into_any(),
             Ok(steps) => steps,
         };
-        let now_v = now.get();
         match s.tab {
-            "graph" => match &definition_for_tab {
-                Ok(d) => view! { <DagView definition=d.clone() steps=steps finished=v.execution.status.is_terminal() selected=s.step.clone() href_for=href_for/> }.into_any(),
-                Err(e) => view! { <UpstreamNote e=e.clone() what="The definition"/> }.into_any(),
+            Tab::Graph => match &facts.graph {
+                Ok(dag) => view! { <DagView dag=dag.clone() steps=steps finished=v.execution.status.is_terminal() selected=s.step.clone() href_for=href_for/> }.into_any(),
+                Err(GraphMissing::Upstream(e)) => view! { <UpstreamNote e=e.clone() what="The definition"/> }.into_any(),
+                Err(GraphMissing::Unreadable(m)) => view! { <p class="muted">{format!("The definition cannot be drawn: {m}")}</p> }.into_any(),
             },
-            "steps" => view! { <StepTable steps=steps now=now_v selected=s.step.clone() href_for=href_for/> }.into_any(),
-            _ => {
-                if steps.is_empty() {
-                    view! { <p class="muted">"No step has started yet."</p> }.into_any()
-                } else {
-                    view! { <GanttChart steps=steps now=now_v zoom=s.zoom selected=s.step.clone() href_for=href_for/> }.into_any()
-                }
-            }
+            Tab::Steps => view! { <StepTable steps=steps now=now.get() selected=s.step.clone() href_for=href_for/> }.into_any(),
+            Tab::Timeline if steps.is_empty() => view! { <p class="muted">"No step has started yet."</p> }.into_any(),
+            Tab::Timeline => view! { <GanttChart steps=steps now=now.get() zoom=s.zoom selected=s.step.clone() href_for=href_for/> }.into_any(),
         }
-    };
-    let detail = move || {
-        let s = state.get();
-        let name = s.step?;
-        let v = view_signal.get();
-        let steps = v.steps.ok()?;
+    }
+}
+
+/// The panel of the step selected in the URL (`?step=`).
+#[component]
+fn SelectedStep(
+    view: Signal<ExecutionView>,
+    state: Signal<ViewState>,
+    now: RwSignal<chrono::DateTime<chrono::Utc>>,
+) -> impl IntoView {
+    move || {
+        let name = state.get().step?;
+        let steps = view.get().steps.ok()?;
         Some(match steps.into_iter().find(|st| st.name == name) {
             Some(step) => view! { <StepDetail step=step now=now.get()/> }.into_any(),
             None => view! { <section class="step-detail"><h3>{name}</h3><p class="muted">"This step has not run in this execution."</p></section> }.into_any(),
         })
-    };
-    let actions = view! {
-        <crate::components::actions::ExecutionActions view=Signal::derive(move || view_signal.get()) step_types=step_types selected=selected
-            confirm_stop=confirm_stop declared_outputs=declared_outputs/>
-    };
-    view! {
-        {header}
-        {notice}
-        {actions}
-        <section><h2>"Parameters"</h2>{parameters}</section>
-        <section class="runs">
-            {tabs}
-            <div class="run-layout">
-                <div class="run-main">{tab_body}</div>
-                {detail}
-            </div>
-        </section>
     }
 }
 
@@ -330,18 +441,21 @@ fn UpstreamNote(e: Upstream, what: &'static str) -> impl IntoView {
 
 #[cfg(test)]
 mod tests {
-    use super::ViewState;
+    use super::{Tab, ViewState};
 
     #[test]
     fn view_state_reads_and_writes_the_url() {
         let s = ViewState::from_query(Some("graph"), Some("AbaloneTrain"), Some("4"));
-        assert_eq!(s.tab, "graph");
+        assert_eq!(s.tab, Tab::Graph);
         assert_eq!(
             s.href("/pipelines/P/executions/x", None, None, None),
             "/pipelines/P/executions/x?tab=graph&step=AbaloneTrain&zoom=4"
         );
-        assert_eq!(s.href("/b", Some("steps"), Some(None), Some(1)), "/b?tab=steps");
+        assert_eq!(s.href("/b", Some(Tab::Steps), Some(None), Some(1)), "/b?tab=steps");
         let junk = ViewState::from_query(Some("<script>"), Some(""), Some("999"));
-        assert_eq!(junk, ViewState { tab: "gantt", step: None, zoom: 1 });
+        assert_eq!(junk, ViewState { tab: Tab::Timeline, step: None, zoom: 1 });
+        for t in Tab::ALL {
+            assert_eq!(Tab::parse(Some(t.query())), t);
+        }
     }
 }

@@ -56,7 +56,7 @@ pub fn PipelinePage() -> impl IntoView {
                 match data.await {
                     Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
                     Ok(page) => {
-                        let name = page.pipeline.summary.name.clone();
+                        let name = page.pipeline.name.clone();
                         let columns: Vec<String> = q.params.iter().filter(|p| page.parameter_names.contains(p)).cloned().collect();
                         let status_boxes = ExecStatus::ALL
                             .iter()
@@ -86,9 +86,7 @@ pub fn PipelinePage() -> impl IntoView {
                                 let href = links::execution(&name, &e.id);
                                 let duration = timefmt::between(e.start, r.end).map(timefmt::duration).unwrap_or_else(|| if e.status.is_terminal() { String::new() } else { "running".into() });
                                 let reason = e.failure_reason.clone().map(|f| {
-                                    let short: String = f.chars().take(140).collect();
-                                    let more = f.chars().count() > 140;
-                                    view! { <span title=f.clone()>{short}{more.then_some("…")}</span> }
+                                    view! { <span title=f.clone()>{crate::text::clip(&f, 140)}</span> }
                                 });
                                 let params = r.params.iter().map(|v| view! { <td class="param mono">{v.clone().unwrap_or_default()}</td> }).collect_view();
                                 view! {
@@ -113,7 +111,7 @@ pub fn PipelinePage() -> impl IntoView {
                             <div class="page-head">
                                 <div>
                                     <h1>{name.clone()}</h1>
-                                    <p class="muted">{page.pipeline.summary.description.clone().unwrap_or_default()}</p>
+                                    <p class="muted">{page.pipeline.description.clone().unwrap_or_default()}</p>
                                 </div>
                                 <a class="button primary" href=format!("{}/start", links::pipeline(&name)) data-testid="start-link">"Start execution…"</a>
                             </div>

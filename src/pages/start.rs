@@ -61,49 +61,15 @@ fn StartBody(
     };
     let graph = Graph::new(&def);
     let name = ctx.pipeline.summary.name.clone();
-    // Initial values: a refused submission's, else the source execution's, else the defaults.
-    let initial: StartForm = match &state {
-        Some(s) => s.form.clone(),
-        None => {
-            let mut f = StartForm { pipeline: name.clone(), token: new_token(), ..Default::default() };
-            for p in &def.parameters {
-                let from_source = ctx
-                    .source
-                    .as_ref()
-                    .and_then(|s| s.parameters.iter().find(|x| x.name == p.name))
-                    .map(|x| x.value.clone());
-                f.params.insert(p.name.clone(), from_source.or_else(|| p.default.clone()).unwrap_or_default());
-            }
-            if let (Some(mode), Some(src)) = (mode, &ctx.source) {
-                f.source = src.id.clone();
-                for s in initial_selection(
-                    &def,
-                    &graph,
-                    mode,
-                    step.as_deref(),
-                    &picked,
-                    &src.failed_steps,
-                    &src.succeeded_steps,
-                ) {
-                    f.steps.insert(s, "on".into());
-                }
-            } else if !picked.is_empty() {
-                for s in picked.iter().filter(|s| def.index_of(s).is_some()) {
-                    f.steps.insert(s.clone(), "on".into());
-                }
-            }
-            f
-        }
-    };
-    let state_given = state.is_some();
-    #[cfg(not(feature = "hydrate"))]
-    let _ = state_given;
+    let initial = initial_form(&ctx, &def, &graph, state.as_ref(), mode, step.as_deref(), &picked);
+    #[cfg(feature = "hydrate")]
+    let came_with_values = state.is_some() || mode.is_some() || ctx.source.is_some();
     let server_errors: Vec<FieldError> = state.map(|s| s.errors).unwrap_or_default();
     let selective = mode.is_some() || !initial.steps.is_empty();
     let form_state = RwSignal::new(initial.clone());
     let touched = RwSignal::new(false);
     let def_for_check = def.clone();
-    let graph_for_check = Graph::new(&def);
+    let graph_for_check = graph.clone();
     // The same check the server runs, as the form is typed.
     let live_errors = Memo::new(move |_| {
         if !touched.get() {
@@ -167,44 +133,12 @@ fn StartBody(
         .iter()
         .map(|p| {
             let field = format!("form[params][{}]", p.name);
-            let id = format!("param-{}", p.name);
             let value = initial.params.get(&p.name).cloned().unwrap_or_default();
             let default = p.default.clone();
-            let pname = p.name.clone();
+            let name = p.name.clone();
             let changed = move || {
-                let v = form_state.with(|f| f.params.get(&pname).cloned().unwrap_or_default());
+                let v = form_state.with(|f| f.params.get(&name).cloned().unwrap_or_default());
                 default.as_deref().is_some_and(|d| d != v.trim()) && !v.trim().is_empty()
-            };
-            let input = match (&p.ty, &p.enum_values) {
-                (_, Some(values)) if !values.is_empty() => {
-                    let options = values
-                        .iter()
-                        .map(|v| view! { <option value=v.clone() selected=*v == value>{v.clone()}</option> })
-                        .collect_view();
-                    view! { <select id=id.clone() name=field.clone()>{options}</select> }.into_any()
-                }
-                (ParameterType::Boolean, _) => {
-                    let is_true = value.eq_ignore_ascii_case("true");
-                    view! {
-                        <select id=id.clone() name=field.clone()>
-                            <option value="true" selected=is_true>"true"</option>
-                            <option value="false" selected=!is_true>"false"</option>
-                        </select>
-                    }
-                    .into_any()
-                }
-                (ParameterType::Integer, _) => {
-                    view! { <input id=id.clone() name=field.clone() type="number" step="1" value=value.clone()/> }
-                        .into_any()
-                }
-                (ParameterType::Float, _) => {
-                    view! { <input id=id.clone() name=field.clone() type="number" step="any" value=value.clone()/> }
-                        .into_any()
-                }
-                (ParameterType::String, _) => {
-                    view! { <input id=id.clone() name=field.clone() type="text" value=value.clone() size="60"/> }
-                        .into_any()
-                }
             };
             let hint = match &p.default {
                 Some(d) => format!("{} · default {}", p.ty.name(), d),
@@ -212,10 +146,10 @@ fn StartBody(
             };
             view! {
                 <div class="field" class:changed=changed>
-                    <label for=id>{p.name.clone()}</label>
-                    {input}
+                    <label for=format!("param-{}", p.name)>{p.name.clone()}</label>
+                    {parameter_input(p, &value)}
                     <span class="hint">{hint}</span>
-                    {field_error(field.clone())}
+                    {field_error(field)}
                 </div>
             }
         })
@@ -231,54 +165,15 @@ fn StartBody(
             field_error("source".into()),
         )
     });
-    let title = match (&ctx.source, mode) {
-        (Some(s), Some(RerunMode::FromFailure)) => {
-            format!("Re-run {} from its failure", s.display_name.clone().unwrap_or(s.id.clone()))
-        }
-        (Some(s), Some(_)) => format!("Re-run steps of {}", s.display_name.clone().unwrap_or(s.id.clone())),
-        (Some(s), None) => {
-            format!("Start again with the parameters of {}", s.display_name.clone().unwrap_or(s.id.clone()))
-        }
-        (None, _) => format!("Start {name}"),
-    };
+    let title = start_title(&ctx, mode, &name);
     let top_errors = move || {
         let errs: Vec<FieldError> =
             all_errors().into_iter().filter(|e| e.field == "form" || e.field == "token").collect();
         (!errs.is_empty()).then(|| view! { <div class="error-panel" role="alert" data-testid="form-error">{errs.into_iter().map(|e| view! { <p>{e.message}</p> }).collect_view()}</div> })
     };
     let pending = posting.pending;
-    // A reload (or coming back to this tab later) brings back what was typed, unless this page came from
-    // a link that says what to fill in. A successful start forgets it.
     #[cfg(feature = "hydrate")]
-    {
-        let key = format!("stepline-start-{name}");
-        let fresh = initial.token.clone();
-        let came_with_values = state_given || mode.is_some() || ctx.source.is_some();
-        let key_for_restore = key.clone();
-        Effect::new(move |_| {
-            use wasm_bindgen::JsCast;
-            if came_with_values {
-                return;
-            }
-            let saved =
-                window().session_storage().ok().flatten().and_then(|s| s.get_item(&key_for_restore).ok().flatten());
-            let Some(mut saved) = saved.and_then(|s| crate::codec::from_json::<StartForm>(&s).ok()) else { return };
-            saved.token = fresh.clone();
-            if let Some(form) =
-                document().get_element_by_id("start-form").and_then(|e| e.dyn_into::<web_sys::HtmlFormElement>().ok())
-            {
-                fill_form(&form, &saved);
-                form_state.set(saved);
-            }
-        });
-        Effect::new(move |_| {
-            if posting.succeeded() {
-                if let Some(storage) = window().session_storage().ok().flatten() {
-                    let _ = storage.remove_item(&key);
-                }
-            }
-        });
-    }
+    keep_across_reloads(&name, &initial, came_with_values, form_state, posting);
     view! {
         <h1>{title}</h1>
         <div on:input=on_input on:change=on_input>
@@ -315,6 +210,120 @@ fn StartBody(
         </div>
     }
     .into_any()
+}
+
+/// The form's first values: a refused submission's, else the source execution's (with the steps its
+/// re-run mode picks), else the definition's defaults.
+fn initial_form(
+    ctx: &StartPageData,
+    def: &Definition,
+    graph: &Graph,
+    refused: Option<&StartState>,
+    mode: Option<RerunMode>,
+    step: Option<&str>,
+    picked: &[String],
+) -> StartForm {
+    if let Some(s) = refused {
+        return s.form.clone();
+    }
+    let mut f = StartForm { pipeline: ctx.pipeline.summary.name.clone(), token: new_token(), ..Default::default() };
+    for p in &def.parameters {
+        let from_source =
+            ctx.source.as_ref().and_then(|s| s.parameters.iter().find(|x| x.name == p.name)).map(|x| x.value.clone());
+        f.params.insert(p.name.clone(), from_source.or_else(|| p.default.clone()).unwrap_or_default());
+    }
+    if let (Some(mode), Some(src)) = (mode, &ctx.source) {
+        f.source = src.id.clone();
+        for s in initial_selection(def, graph, mode, step, picked, &src.failed_steps, &src.succeeded_steps) {
+            f.steps.insert(s, "on".into());
+        }
+    } else {
+        for s in picked.iter().filter(|s| def.index_of(s).is_some()) {
+            f.steps.insert(s.clone(), "on".into());
+        }
+    }
+    f
+}
+
+/// The page's heading: what this start will do.
+fn start_title(ctx: &StartPageData, mode: Option<RerunMode>, pipeline: &str) -> String {
+    let Some(s) = &ctx.source else { return format!("Start {pipeline}") };
+    let source = s.display_name.clone().unwrap_or(s.id.clone());
+    match mode {
+        Some(RerunMode::FromFailure) => format!("Re-run {source} from its failure"),
+        Some(_) => format!("Re-run steps of {source}"),
+        None => format!("Start again with the parameters of {source}"),
+    }
+}
+
+/// A parameter's input, typed by its declaration: a choice for enums and booleans, a number field for
+/// numbers, text otherwise.
+fn parameter_input(p: &stepline_definition::ParameterDef, value: &str) -> AnyView {
+    let (id, field) = (format!("param-{}", p.name), format!("form[params][{}]", p.name));
+    let value = value.to_string();
+    match (&p.ty, &p.enum_values) {
+        (_, Some(values)) if !values.is_empty() => {
+            let options = values
+                .iter()
+                .map(|v| view! { <option value=v.clone() selected=*v == value>{v.clone()}</option> })
+                .collect_view();
+            view! { <select id=id name=field>{options}</select> }.into_any()
+        }
+        (ParameterType::Boolean, _) => {
+            let is_true = value.eq_ignore_ascii_case("true");
+            view! {
+                <select id=id name=field>
+                    <option value="true" selected=is_true>"true"</option>
+                    <option value="false" selected=!is_true>"false"</option>
+                </select>
+            }
+            .into_any()
+        }
+        (ParameterType::Integer, _) => {
+            view! { <input id=id name=field type="number" step="1" value=value/> }.into_any()
+        }
+        (ParameterType::Float, _) => {
+            view! { <input id=id name=field type="number" step="any" value=value/> }.into_any()
+        }
+        (ParameterType::String, _) => view! { <input id=id name=field type="text" value=value size="60"/> }.into_any(),
+    }
+}
+
+/// A reload (or coming back to this tab later) brings back what was typed, unless the page came with
+/// values of its own (a refused submission, a re-run link). A successful start forgets it.
+#[cfg(feature = "hydrate")]
+fn keep_across_reloads(
+    pipeline: &str,
+    initial: &StartForm,
+    came_with_values: bool,
+    form_state: RwSignal<StartForm>,
+    posting: Posting,
+) {
+    let key = format!("stepline-start-{pipeline}");
+    let fresh = initial.token.clone();
+    let key_for_restore = key.clone();
+    Effect::new(move |_| {
+        use wasm_bindgen::JsCast;
+        if came_with_values {
+            return;
+        }
+        let saved = window().session_storage().ok().flatten().and_then(|s| s.get_item(&key_for_restore).ok().flatten());
+        let Some(mut saved) = saved.and_then(|s| crate::codec::from_json::<StartForm>(&s).ok()) else { return };
+        saved.token = fresh.clone();
+        if let Some(form) =
+            document().get_element_by_id("start-form").and_then(|e| e.dyn_into::<web_sys::HtmlFormElement>().ok())
+        {
+            fill_form(&form, &saved);
+            form_state.set(saved);
+        }
+    });
+    Effect::new(move |_| {
+        if posting.succeeded() {
+            if let Some(storage) = window().session_storage().ok().flatten() {
+                let _ = storage.remove_item(&key);
+            }
+        }
+    });
 }
 
 /// The steps of a selective run: checkboxes, and the graph whose nodes toggle them (plain links, so it
@@ -361,7 +370,7 @@ fn selection_view(
             }
         })
         .collect_view();
-    let _ = graph;
+    let dag = std::sync::Arc::new(crate::layout::dag::layout(def, graph));
     let selected_runs: Vec<crate::model::StepRun> =
         chosen.iter().map(|n| crate::model::StepRun::named(n, crate::model::StepStatus::Executing)).collect();
     view! {
@@ -373,7 +382,7 @@ fn selection_view(
                 <input id="source" name="form[source]" type="text" value=form.source.clone() placeholder="execution id or ARN" size="40"/>
                 {source_error}</div>
             <div class="step-checks">{boxes}</div>
-            <crate::components::dag::DagView definition=def.raw.to_string() steps=selected_runs finished=false selected=None href_for=toggle_href/>
+            <crate::components::dag::DagView dag=dag steps=selected_runs finished=false selected=None href_for=toggle_href/>
         </section>
     }
 }

@@ -30,7 +30,9 @@ pub fn endpoint_client(url: &str, region: &str) -> Client {
 
 /// Start the embedded emulator on a free loopback port.
 pub async fn start_emulator() -> Result<RunningEmulator, String> {
-    stepline_emulator::start(EmulatorConfig { speed: 1.0, ..EmulatorConfig::default() }).await
+    stepline_emulator::start(EmulatorConfig { speed: 1.0, ..EmulatorConfig::default() })
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// A wide pipeline of `chains` parallel chains of `length` cached steps between an ingest step and a
@@ -155,11 +157,11 @@ pub async fn seed(emulator: &RunningEmulator, client: &Client, live_speed: f64) 
     // A training job that keeps failing on capacity until its retry policy gives up.
     core.set_scenario(scenario(json!({"pipelines": {"AbalonePipeline": {"steps": {"AbaloneTrain": {
         "fail": {"reason": "CapacityError: Unable to provision requested ML compute capacity (ml.m5.xlarge). Please retry using a different ML instance type.",
-                 "exception": "SageMaker.CAPACITY_ERROR"}}}}}})))?;
+                 "exception": "SageMaker.CAPACITY_ERROR"}}}}}}))).map_err(|e| e.to_string())?;
     let retries =
         start(client, "AbalonePipeline", "capacity-shortage", &[("TrainingInstanceType", "ml.m5.xlarge")]).await?;
     settle(client, &retries).await?;
-    core.set_scenario(Scenario::default())?;
+    core.set_scenario(Scenario::default()).map_err(|e| e.to_string())?;
 
     // Stopped by a person while training (about 15 minutes in).
     let stopped = start(client, "AbalonePipeline", "stopped-by-hand", &[]).await?;

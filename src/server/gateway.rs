@@ -2,9 +2,13 @@
 //! throttling back-off and error mapping live in one place, and the rest of the server only sees
 //! `crate::model` types and [`Upstream`] errors.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
-use aws_sdk_sagemaker::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sagemaker::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_sagemaker::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_sagemaker::error::{BoxError, ProvideErrorMetadata, SdkError};
 use aws_sdk_sagemaker::primitives::DateTime as AwsTime;
 use aws_sdk_sagemaker::types as aws;
 use aws_sdk_sagemaker::Client;
@@ -26,8 +30,8 @@ pub struct Gateway {
     client: Client,
     /// Pipeline ARNs by lower-cased name: execution ARNs are built on them.
     pipeline_arns: std::sync::Mutex<std::collections::HashMap<String, String>>,
-    /// Upstream calls made since start, for the benchmarks and metrics.
-    calls: AtomicU64,
+    /// Upstream requests sent since start, retries included, counted by the SDK itself.
+    calls: Arc<CallCounter>,
     /// Describes the backend in the page footer: "embedded emulator", an endpoint URL, or "AWS us-east-1".
     pub backend: String,
 }
@@ -80,35 +84,73 @@ fn owned(s: Option<&str>) -> Option<String> {
     s.map(str::to_string)
 }
 
+/// Counts every request the SDK sends (each attempt, so retries count too) by operation. It sits in the
+/// client as an interceptor, so no call can bypass it.
+#[derive(Debug, Default)]
+pub struct CallCounter {
+    total: AtomicU64,
+    by_operation: Mutex<BTreeMap<String, u64>>,
+}
+
+impl CallCounter {
+    fn record(&self, operation: &str) {
+        self.total.fetch_add(1, Ordering::Relaxed);
+        let mut map = self.by_operation.lock().unwrap_or_else(|e| e.into_inner());
+        *map.entry(operation.to_string()).or_default() += 1;
+    }
+}
+
+#[derive(Debug)]
+struct CountCalls(Arc<CallCounter>);
+
+impl Intercept for CountCalls {
+    fn name(&self) -> &'static str {
+        "CountCalls"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let operation = cfg.load::<aws_smithy_runtime_api::client::orchestrator::Metadata>().map(|m| m.name());
+        self.0.record(operation.unwrap_or("unknown"));
+        Ok(())
+    }
+}
+
 impl Gateway {
+    /// Wrap a client: the gateway's copy of it counts every request it sends.
     pub fn new(client: Client, backend: impl Into<String>) -> Gateway {
-        Gateway { client, pipeline_arns: Default::default(), calls: AtomicU64::new(0), backend: backend.into() }
+        let calls = Arc::new(CallCounter::default());
+        let config = client.config().to_builder().interceptor(CountCalls(calls.clone())).build();
+        Gateway { client: Client::from_conf(config), pipeline_arns: Default::default(), calls, backend: backend.into() }
     }
 
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
+    /// Requests sent upstream since start, retries included.
     pub fn calls(&self) -> u64 {
-        self.calls.load(Ordering::Relaxed)
+        self.calls.total.load(Ordering::Relaxed)
     }
 
-    fn count(&self) {
-        self.calls.fetch_add(1, Ordering::Relaxed);
+    /// Requests sent upstream since start, by operation.
+    pub fn calls_by_operation(&self) -> BTreeMap<String, u64> {
+        self.calls.by_operation.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    pub async fn list_pipelines(&self, next: Option<String>) -> Result<Page<PipelineSummary>, Upstream> {
-        self.count();
-        let out = self
+    /// Every pipeline, all pages (the SDK's paginator).
+    pub async fn all_pipelines(&self) -> Result<Vec<PipelineSummary>, Upstream> {
+        let summaries = self
             .client
             .list_pipelines()
-            .set_next_token(next)
             .max_results(100)
+            .into_paginator()
+            .items()
             .send()
+            .collect::<Result<Vec<_>, _>>()
             .await
             .map_err(|e| upstream("ListPipelines", e))?;
-        let items = out
-            .pipeline_summaries()
+        Ok(summaries
             .iter()
             .map(|p| PipelineSummary {
                 name: p.pipeline_name().unwrap_or_default().to_string(),
@@ -119,27 +161,10 @@ impl Gateway {
                 modified: time(p.last_modified_time()),
                 last_execution: time(p.last_execution_time()),
             })
-            .collect();
-        Ok(Page { items, next: out.next_token })
-    }
-
-    /// Every pipeline (all pages).
-    pub async fn all_pipelines(&self) -> Result<Vec<PipelineSummary>, Upstream> {
-        let mut all = vec![];
-        let mut next = None;
-        for _ in 0..100 {
-            let page = self.list_pipelines(next).await?;
-            all.extend(page.items);
-            next = page.next;
-            if next.is_none() {
-                break;
-            }
-        }
-        Ok(all)
+            .collect())
     }
 
     pub async fn describe_pipeline(&self, name: &str) -> Result<PipelineDetail, Upstream> {
-        self.count();
         let d = self
             .client
             .describe_pipeline()
@@ -184,7 +209,6 @@ impl Gateway {
         next: Option<String>,
         max: i32,
     ) -> Result<Page<ExecutionSummary>, Upstream> {
-        self.count();
         let out = self
             .client
             .list_pipeline_executions()
@@ -216,7 +240,6 @@ impl Gateway {
     }
 
     pub async fn describe_execution(&self, arn: &str) -> Result<Execution, Upstream> {
-        self.count();
         let d = self
             .client
             .describe_pipeline_execution()
@@ -264,58 +287,44 @@ impl Gateway {
 
     /// Every step run of an execution (all pages), in the service's order (newest first).
     pub async fn list_steps(&self, arn: &str) -> Result<Vec<StepRun>, Upstream> {
-        let mut all = vec![];
-        let mut next = None;
-        for _ in 0..1000 {
-            self.count();
-            let out = self
-                .client
-                .list_pipeline_execution_steps()
-                .pipeline_execution_arn(arn)
-                .set_next_token(next)
-                .max_results(100)
-                .send()
-                .await
-                .map_err(|e| upstream("ListPipelineExecutionSteps", e))?;
-            all.extend(out.pipeline_execution_steps().iter().map(step_run));
-            next = out.next_token;
-            if next.is_none() {
-                break;
-            }
-        }
-        Ok(all)
+        let steps = self
+            .client
+            .list_pipeline_execution_steps()
+            .pipeline_execution_arn(arn)
+            .max_results(100)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| upstream("ListPipelineExecutionSteps", e))?;
+        Ok(steps.iter().map(step_run).collect())
     }
 
     /// Every parameter of an execution, defaults merged, as the service lists them.
     pub async fn list_parameters(&self, arn: &str) -> Result<Vec<NameValue>, Upstream> {
-        let mut all = vec![];
-        let mut next = None;
-        for _ in 0..100 {
-            self.count();
-            let out = self
-                .client
-                .list_pipeline_parameters_for_execution()
-                .pipeline_execution_arn(arn)
-                .set_next_token(next)
-                .max_results(100)
-                .send()
-                .await
-                .map_err(|e| upstream("ListPipelineParametersForExecution", e))?;
-            all.extend(out.pipeline_parameters().iter().map(|p| NameValue {
+        let parameters = self
+            .client
+            .list_pipeline_parameters_for_execution()
+            .pipeline_execution_arn(arn)
+            .max_results(100)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| upstream("ListPipelineParametersForExecution", e))?;
+        Ok(parameters
+            .iter()
+            .map(|p| NameValue {
                 name: p.name().unwrap_or_default().to_string(),
                 value: p.value().unwrap_or_default().to_string(),
-            }));
-            next = out.next_token;
-            if next.is_none() {
-                break;
-            }
-        }
-        Ok(all)
+            })
+            .collect())
     }
 
     /// The definition an execution runs with (its pipeline version's, not the latest).
     pub async fn execution_definition(&self, arn: &str) -> Result<String, Upstream> {
-        self.count();
         let out = self
             .client
             .describe_pipeline_definition_for_execution()
@@ -341,7 +350,6 @@ pub struct Start<'a> {
 
 impl Gateway {
     pub async fn start_execution(&self, pipeline: &str, s: Start<'_>) -> Result<String, Upstream> {
-        self.count();
         let mut req = self
             .client
             .start_pipeline_execution()
@@ -373,7 +381,6 @@ impl Gateway {
     }
 
     pub async fn stop_execution(&self, arn: &str, token: &str) -> Result<(), Upstream> {
-        self.count();
         self.client
             .stop_pipeline_execution()
             .pipeline_execution_arn(arn)
@@ -385,7 +392,6 @@ impl Gateway {
     }
 
     pub async fn retry_execution(&self, arn: &str, token: &str, parallelism: Option<i32>) -> Result<(), Upstream> {
-        self.count();
         let mut req = self.client.retry_pipeline_execution().pipeline_execution_arn(arn).client_request_token(token);
         if let Some(n) = parallelism {
             req = req.parallelism_configuration(
@@ -401,7 +407,6 @@ impl Gateway {
         outputs: &[(String, String)],
         token: &str,
     ) -> Result<(), Upstream> {
-        self.count();
         let mut req = self
             .client
             .send_pipeline_execution_step_success()
@@ -414,7 +419,6 @@ impl Gateway {
     }
 
     pub async fn send_step_failure(&self, callback_token: &str, reason: &str, token: &str) -> Result<(), Upstream> {
-        self.count();
         self.client
             .send_pipeline_execution_step_failure()
             .callback_token(callback_token)
@@ -441,6 +445,23 @@ fn job(kind: JobKind, arn: Option<&str>) -> StepMetadata {
         Some(a) => StepMetadata::Job { kind, arn: a.to_string() },
         None => StepMetadata::None,
     }
+}
+
+/// Quality and Clarify check metadata share their members (the SDK has a type for each).
+macro_rules! check_metadata {
+    ($kind:literal, $q:expr, $statistics:expr) => {
+        StepMetadata::Check {
+            kind: $kind.into(),
+            check_type: owned($q.check_type()),
+            job_arn: owned($q.check_job_arn()),
+            violation_report: owned($q.violation_report()),
+            baseline_constraints: owned($q.calculated_baseline_constraints()),
+            baseline_statistics: $statistics,
+            model_package_group: owned($q.model_package_group_name()),
+            skip_check: $q.skip_check(),
+            register_new_baseline: $q.register_new_baseline(),
+        }
+    };
 }
 
 pub fn metadata(m: Option<&aws::PipelineExecutionStepMetadata>) -> StepMetadata {
@@ -497,30 +518,11 @@ pub fn metadata(m: Option<&aws::PipelineExecutionStepMetadata>) -> StepMetadata 
         };
     }
     if let Some(q) = m.quality_check() {
-        return StepMetadata::Check {
-            kind: "QualityCheck".into(),
-            check_type: owned(q.check_type()),
-            job_arn: owned(q.check_job_arn()),
-            violation_report: owned(q.violation_report()),
-            baseline_constraints: owned(q.calculated_baseline_constraints()),
-            baseline_statistics: owned(q.calculated_baseline_statistics()),
-            model_package_group: owned(q.model_package_group_name()),
-            skip_check: q.skip_check(),
-            register_new_baseline: q.register_new_baseline(),
-        };
+        return check_metadata!("QualityCheck", q, owned(q.calculated_baseline_statistics()));
     }
     if let Some(q) = m.clarify_check() {
-        return StepMetadata::Check {
-            kind: "ClarifyCheck".into(),
-            check_type: owned(q.check_type()),
-            job_arn: owned(q.check_job_arn()),
-            violation_report: owned(q.violation_report()),
-            baseline_constraints: owned(q.calculated_baseline_constraints()),
-            baseline_statistics: None,
-            model_package_group: owned(q.model_package_group_name()),
-            skip_check: q.skip_check(),
-            register_new_baseline: q.register_new_baseline(),
-        };
+        // Clarify checks calculate constraints only.
+        return check_metadata!("ClarifyCheck", q, None);
     }
     if let Some(j) = m.job() {
         return StepMetadata::Other { kind: "Job".into(), arn: owned(j.arn()) };

@@ -8,6 +8,7 @@ pub mod gateway;
 pub mod identity;
 pub mod router;
 pub mod state;
+pub mod views;
 pub mod watch;
 
 use std::sync::Arc;

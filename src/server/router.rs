@@ -39,7 +39,6 @@ pub async fn build(state: AppState) -> Router {
             },
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(axum::middleware::from_fn(bad_arguments_are_400))
         .layer(axum::middleware::from_fn(pasted_arn_redirect))
         // gzip or brotli for pages, JS, CSS and wasm; the default predicate leaves event streams alone.
         .layer(tower_http::compression::CompressionLayer::new())
@@ -59,22 +58,4 @@ async fn pasted_arn_redirect(req: axum::extract::Request, next: axum::middleware
         }
     }
     next.run(req).await
-}
-
-/// A server function whose arguments do not decode never ran: that is the caller's error (400), not the
-/// server's (the framework's default 500).
-async fn bad_arguments_are_400(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
-    let is_api = req.uri().path().starts_with("/api/");
-    let mut res = next.run(req).await;
-    if is_api && res.status() == axum::http::StatusCode::INTERNAL_SERVER_ERROR {
-        let (mut parts, body) = res.into_parts();
-        let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
-        if let Ok(crate::error::AppError::Server(m)) = serde_json::from_slice::<crate::error::AppError>(&bytes) {
-            if m.contains("deserializ") || m.contains("missing field") || m.contains("invalid type") {
-                parts.status = axum::http::StatusCode::BAD_REQUEST;
-            }
-        }
-        res = axum::response::Response::from_parts(parts, axum::body::Body::from(bytes));
-    }
-    res
 }

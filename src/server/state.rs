@@ -33,3 +33,9 @@ pub fn app_state() -> Result<AppState, crate::error::AppError> {
     leptos::prelude::use_context::<AppState>()
         .ok_or_else(|| crate::error::AppError::Server("server state is missing".into()))
 }
+
+/// The one door of every server function and page: the shared state, and who is asking.
+pub async fn enter() -> Result<(AppState, super::identity::Identity), crate::error::AppError> {
+    let who = super::identity::current().await;
+    Ok((app_state()?, who))
+}

@@ -67,6 +67,44 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// What one round of a poller found.
+enum Round {
+    /// Still changing: look again soon.
+    Again,
+    /// Finished for good: stop polling.
+    Done,
+}
+
+/// Why a poller stopped.
+#[derive(Debug, PartialEq, Eq)]
+enum Ended {
+    Done,
+    Unwatched,
+}
+
+/// The one poll loop of every shared poller: a round every `RUNNING_EVERY`, backing off (doubling up to
+/// `MAX_BACKOFF`) while rounds fail, until a round says it is done or nobody watches. `unwatched` must check
+/// and deregister under the registry's lock, so a new subscriber either joins this poller before it stops
+/// or starts a new one after.
+async fn poll_loop<F, Fut>(mut round: F, mut unwatched: impl FnMut() -> bool) -> Ended
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Round, ()>>,
+{
+    let mut wait = RUNNING_EVERY;
+    loop {
+        match round().await {
+            Ok(Round::Done) => return Ended::Done,
+            Ok(Round::Again) => wait = RUNNING_EVERY,
+            Err(()) => wait = (wait * 2).min(MAX_BACKOFF),
+        }
+        tokio::time::sleep(wait).await;
+        if unwatched() {
+            return Ended::Unwatched;
+        }
+    }
+}
+
 impl Watchers {
     pub fn new(gateway: Arc<Gateway>) -> Arc<Watchers> {
         Arc::new(Watchers {
@@ -80,15 +118,6 @@ impl Watchers {
             definitions: Mutex::new(HashMap::new()),
             ends: Mutex::new(HashMap::new()),
         })
-    }
-
-    pub fn gateway(&self) -> &Gateway {
-        &self.gateway
-    }
-
-    /// Watched executions with a live poller (for tests and metrics).
-    pub fn active_pollers(&self) -> usize {
-        lock(&self.executions).len()
     }
 
     fn cached(&self, arn: &str) -> Option<Arc<ExecutionView>> {
@@ -226,38 +255,34 @@ impl Watchers {
     }
 
     async fn poll(self: Arc<Self>, arn: String, w: Arc<ExecutionWatch>) {
-        let mut wait = RUNNING_EVERY;
-        loop {
-            match self.fetch(&arn).await {
-                Ok(view) => {
-                    wait = RUNNING_EVERY;
-                    let done = view.execution.status.is_terminal();
-                    w.tx.send_if_modified(|cur| {
-                        let changed =
-                            cur.as_ref().is_none_or(|c| c.execution != view.execution || c.steps != view.steps);
-                        if changed {
-                            *cur = Some(view.clone());
-                        }
-                        changed
-                    });
-                    if done {
-                        break;
+        let (this, arn, w) = (&self, &arn, &w);
+        let ended = poll_loop(
+            || async move {
+                let view = this.fetch(arn).await.map_err(|_| ())?;
+                let done = view.execution.status.is_terminal();
+                w.tx.send_if_modified(|cur| {
+                    let changed = cur.as_ref().is_none_or(|c| c.execution != view.execution || c.steps != view.steps);
+                    if changed {
+                        *cur = Some(view.clone());
                     }
+                    changed
+                });
+                Ok(if done { Round::Done } else { Round::Again })
+            },
+            || {
+                let mut map = lock(&this.executions);
+                let unwatched = w.tx.receiver_count() == 0;
+                if unwatched {
+                    map.remove(arn);
                 }
-                Err(e) if e.is_throttling() => wait = (wait * 2).min(MAX_BACKOFF),
-                Err(_) => wait = (wait * 2).min(MAX_BACKOFF),
-            }
-            tokio::time::sleep(wait).await;
-            // Stop when nobody watches; the check and the removal happen under the map lock so a new
-            // subscriber either joins this poller before it stops or starts a new one after.
-            let mut map = lock(&self.executions);
-            if w.tx.receiver_count() == 0 {
-                map.remove(&arn);
-                return;
-            }
+                unwatched
+            },
+        )
+        .await;
+        if ended == Ended::Done {
+            // Finished: later subscribers are served from the cache. Keep the channel until viewers leave.
+            lock(&this.executions).remove(arn);
         }
-        // Finished: later subscribers are served from the cache. Keep the channel until viewers leave.
-        lock(&self.executions).remove(&arn);
     }
 
     /// A pipeline's description (name, definition, parallelism), asked again once it is older than
@@ -351,31 +376,30 @@ impl Watchers {
         let this = self.clone();
         let pipeline = pipeline.to_string();
         tokio::spawn(async move {
-            let mut wait = RUNNING_EVERY;
-            loop {
-                let index = this.index(&pipeline);
-                let result = {
+            let (this, pipeline, tx, key) = (&this, &pipeline, &tx, &key);
+            poll_loop(
+                || async move {
+                    let index = this.index(pipeline);
                     let mut idx = index.lock().await;
-                    this.refresh(&pipeline, &mut idx).await.map(|_| idx.version)
-                };
-                match result {
-                    Ok(v) => {
-                        wait = RUNNING_EVERY;
-                        tx.send_if_modified(|cur| {
-                            let changed = *cur != v;
-                            *cur = v;
-                            changed
-                        });
+                    this.refresh(pipeline, &mut idx).await.map_err(|_| ())?;
+                    let v = idx.version;
+                    tx.send_if_modified(|cur| {
+                        let changed = *cur != v;
+                        *cur = v;
+                        changed
+                    });
+                    Ok(Round::Again)
+                },
+                || {
+                    let mut streams = lock(&this.list_streams);
+                    let unwatched = tx.receiver_count() == 0;
+                    if unwatched {
+                        streams.remove(key);
                     }
-                    Err(_) => wait = (wait * 2).min(MAX_BACKOFF),
-                }
-                tokio::time::sleep(wait).await;
-                let mut streams = lock(&this.list_streams);
-                if tx.receiver_count() == 0 {
-                    streams.remove(&key);
-                    return;
-                }
-            }
+                    unwatched
+                },
+            )
+            .await;
         });
         rx
     }

@@ -207,7 +207,7 @@ fn check_reference(
             // Lambda and Callback outputs are declared, so a misspelt output
             // can be caught before the pipeline runs.
             if let [PathSegment::Key(first), PathSegment::Key(out), ..] = path.as_slice() {
-                let declared = matches!(target.step_type.as_str(), "Lambda" | "Callback");
+                let declared = target.step_type.declares_outputs();
                 if first == "OutputParameters"
                     && declared
                     && !target.output_parameters.iter().any(|o| &o.output_name == out)

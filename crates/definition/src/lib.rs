@@ -58,5 +58,5 @@ pub use parameter::{
 };
 pub use selective::{check_selection, from_failure, with_downstream, SelectionPlan};
 pub use step::{
-    parse_iso8601_duration, BranchOf, CacheConfig, OutputParameterDef, PropertyFileDef, RetryPolicy, StepDef,
+    parse_iso8601_duration, BranchOf, CacheConfig, OutputParameterDef, PropertyFileDef, RetryPolicy, StepDef, StepType,
 };

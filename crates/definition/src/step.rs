@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::condition::{parse_conditions, Condition};
 use crate::expr::{get_expressions, parse_get, Reference};
-use crate::parameter::short_json;
+use crate::parameter::{short_json, ParameterType};
 
 /// The exception types a retry policy may name.
 pub const RETRY_EXCEPTION_TYPES: [&str; 5] = [
@@ -27,6 +27,109 @@ pub const MAX_RETRY_ATTEMPTS: u32 = 20;
 
 /// Longest step name the service accepts.
 pub const MAX_STEP_NAME_LEN: usize = 64;
+
+/// The `Type` of a step. Every type the service documents has its own arm; a newer type this crate has
+/// never heard of is kept as written in `Other`, so definitions that use it still parse and display.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum StepType {
+    Processing,
+    Training,
+    Transform,
+    Tuning,
+    /// `Model`: creates a SageMaker model.
+    Model,
+    RegisterModel,
+    Condition,
+    Fail,
+    Callback,
+    Lambda,
+    QualityCheck,
+    ClarifyCheck,
+    Emr,
+    AutoMl,
+    EndpointConfig,
+    Endpoint,
+    Other(String),
+}
+
+impl StepType {
+    /// The known types, in the order the documentation lists them.
+    pub const KNOWN: [StepType; 16] = [
+        StepType::Processing,
+        StepType::Training,
+        StepType::Transform,
+        StepType::Tuning,
+        StepType::Model,
+        StepType::RegisterModel,
+        StepType::Condition,
+        StepType::Fail,
+        StepType::Callback,
+        StepType::Lambda,
+        StepType::QualityCheck,
+        StepType::ClarifyCheck,
+        StepType::Emr,
+        StepType::AutoMl,
+        StepType::EndpointConfig,
+        StepType::Endpoint,
+    ];
+
+    /// Reads a `Type` as written in a definition.
+    pub fn parse(s: &str) -> StepType {
+        StepType::KNOWN.into_iter().find(|t| t.as_str() == s).unwrap_or_else(|| StepType::Other(s.to_string()))
+    }
+
+    /// The name as written in definitions.
+    pub fn as_str(&self) -> &str {
+        match self {
+            StepType::Processing => "Processing",
+            StepType::Training => "Training",
+            StepType::Transform => "Transform",
+            StepType::Tuning => "Tuning",
+            StepType::Model => "Model",
+            StepType::RegisterModel => "RegisterModel",
+            StepType::Condition => "Condition",
+            StepType::Fail => "Fail",
+            StepType::Callback => "Callback",
+            StepType::Lambda => "Lambda",
+            StepType::QualityCheck => "QualityCheck",
+            StepType::ClarifyCheck => "ClarifyCheck",
+            StepType::Emr => "EMR",
+            StepType::AutoMl => "AutoML",
+            StepType::EndpointConfig => "EndpointConfig",
+            StepType::Endpoint => "Endpoint",
+            StepType::Other(s) => s,
+        }
+    }
+
+    /// Steps the service runs itself, without a SageMaker job (or other resource) behind them.
+    pub fn is_control_flow(&self) -> bool {
+        matches!(self, StepType::Condition | StepType::Fail | StepType::Lambda | StepType::Callback)
+    }
+
+    /// Steps whose outputs are declared in the definition (`OutputParameters`) and answered at run time.
+    pub fn declares_outputs(&self) -> bool {
+        matches!(self, StepType::Lambda | StepType::Callback)
+    }
+}
+
+impl From<String> for StepType {
+    fn from(s: String) -> StepType {
+        StepType::parse(&s)
+    }
+}
+
+impl From<StepType> for String {
+    fn from(t: StepType) -> String {
+        t.as_str().to_string()
+    }
+}
+
+impl std::fmt::Display for StepType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Which branch of which Condition step a nested step sits in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -240,16 +343,15 @@ pub struct PropertyFileDef {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutputParameterDef {
     pub output_name: String,
-    /// `String`, `Integer`, `Float` or `Boolean` (default `String`).
-    pub output_type: String,
+    /// Declared like a parameter's type (default `String`).
+    pub output_type: ParameterType,
 }
 
 /// One step, top-level or nested in a Condition branch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepDef {
     pub name: String,
-    /// `Processing`, `Training`, ... kept as written so newer types pass.
-    pub step_type: String,
+    pub step_type: StepType,
     pub display_name: Option<String>,
     pub description: Option<String>,
     /// The step's `Arguments` (an empty object when absent). For Condition
@@ -282,7 +384,7 @@ pub struct StepDef {
 
 impl StepDef {
     pub fn is_condition(&self) -> bool {
-        self.step_type == "Condition"
+        self.step_type == StepType::Condition
     }
 
     /// The steps named by this step's `Get` expressions, deduplicated.
@@ -355,11 +457,11 @@ impl StepDef {
         let name = step_name(v)?;
         let obj = v.as_object().ok_or_else(|| format!("Step '{name}' must be an object"))?;
         let step_type = match obj.get("Type") {
-            Some(Value::String(t)) if !t.is_empty() => t.clone(),
+            Some(Value::String(t)) if !t.is_empty() => StepType::parse(t),
             Some(other) => return Err(format!("Step '{name}' has an invalid Type {}", short_json(other))),
             None => return Err(format!("Step '{name}' is missing Type")),
         };
-        let is_condition = step_type == "Condition";
+        let is_condition = step_type == StepType::Condition;
         let mut arguments = match obj.get("Arguments") {
             None | Some(Value::Null) => Value::Object(Map::new()),
             Some(a) => a.clone(),
@@ -420,8 +522,12 @@ impl StepDef {
                 format!("Step '{name}' has an output parameter that is not an object: {}", short_json(p))
             })?;
             let output_type = match o.get("OutputType") {
-                None | Some(Value::Null) => "String".to_string(),
-                Some(Value::String(t)) => t.clone(),
+                None | Some(Value::Null) => ParameterType::String,
+                Some(Value::String(t)) => ParameterType::from_name(t).ok_or_else(|| {
+                    format!(
+                        "Step '{name}' output parameter has unknown OutputType '{t}': expected String, Integer, Float or Boolean"
+                    )
+                })?,
                 Some(other) => {
                     return Err(format!(
                         "Step '{name}' output parameter OutputType must be a string, got {}",
@@ -483,6 +589,32 @@ impl StepDef {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn step_types_read_and_write_as_the_definition_spells_them() {
+        for t in StepType::KNOWN {
+            assert_eq!(StepType::parse(t.as_str()), t);
+            assert_eq!(serde_json::to_value(&t).unwrap(), json!(t.as_str()));
+        }
+        assert_eq!(StepType::parse("EMR"), StepType::Emr);
+        assert_eq!(StepType::parse("AutoML"), StepType::AutoMl);
+        // Case matters, as in the service; anything else is kept as written.
+        assert_eq!(StepType::parse("training"), StepType::Other("training".into()));
+        let future: StepType = serde_json::from_value(json!("BedrockThing")).unwrap();
+        assert_eq!(future, StepType::Other("BedrockThing".into()));
+        assert_eq!(future.to_string(), "BedrockThing");
+        assert!(StepType::Callback.is_control_flow() && !StepType::Training.is_control_flow());
+    }
+
+    #[test]
+    fn an_unknown_output_type_is_refused_with_its_name() {
+        let e = StepDef::from_json(
+            &json!({"Name": "L", "Type": "Lambda", "OutputParameters": [{"OutputName": "x", "OutputType": "Decimal"}]}),
+            None,
+        )
+        .unwrap_err();
+        assert!(e.contains("unknown OutputType 'Decimal'"), "{e}");
+    }
 
     #[test]
     fn iso_durations() {
@@ -557,11 +689,11 @@ mod tests {
             None,
         )
         .unwrap();
-        assert_eq!(s.step_type, "Lambda");
+        assert_eq!(s.step_type, StepType::Lambda);
         assert_eq!(s.label(), "Score");
         assert_eq!(s.depends_on, ["A", "B"]);
         assert_eq!(s.timeout_seconds, Some(300));
-        assert_eq!(s.output_parameters[1].output_type, "String");
+        assert_eq!(s.output_parameters[1].output_type, ParameterType::String);
         assert_eq!(s.cache.as_ref().and_then(|c| c.expire_after_seconds), Some(30 * 86400));
         assert_eq!(s.referenced_steps(), ["A"]);
         assert_eq!(s.references.len(), 2);
@@ -618,7 +750,7 @@ mod tests {
         .is_err());
         // unknown step types are kept
         let s = StepDef::from_json(&json!({"Name": "A", "Type": "FutureThing"}), None).unwrap();
-        assert_eq!(s.step_type, "FutureThing");
+        assert_eq!(s.step_type, StepType::Other("FutureThing".into()));
         assert_eq!(s.arguments, json!({}));
     }
 }

@@ -49,7 +49,7 @@ fn steps_flattened_in_document_order() {
         ]
     );
     let cond = d.step("AbaloneMSECond").unwrap();
-    assert_eq!(cond.step_type, "Condition");
+    assert_eq!(cond.step_type, StepType::Condition);
     assert_eq!(
         cond.if_steps,
         ["AbaloneRegisterModel-RegisterModel", "AbaloneCreateModel-CreateModel", "AbaloneTransform"]
@@ -60,7 +60,7 @@ fn steps_flattened_in_document_order() {
     let fail = d.step("AbaloneMSEFail").unwrap();
     assert_eq!(fail.branch, Some(BranchOf { condition: "AbaloneMSECond".into(), outcome: false }));
     assert_eq!(d.step("AbaloneTransform").unwrap().branch.as_ref().map(|b| b.outcome), Some(true));
-    assert_eq!(d.step("AbaloneCreateModel-CreateModel").unwrap().step_type, "Model");
+    assert_eq!(d.step("AbaloneCreateModel-CreateModel").unwrap().step_type, StepType::Model);
 }
 
 #[test]

@@ -31,7 +31,7 @@ fn structure() {
     let score = d.step("ScoreBatch").unwrap();
     assert_eq!(score.function_arn.as_deref(), Some("arn:aws:lambda:us-east-1:123456789012:function:score-batch"));
     assert_eq!(score.output_parameters.len(), 2);
-    assert_eq!(score.output_parameters[0].output_type, "Float");
+    assert_eq!(score.output_parameters[0].output_type, stepline_definition::ParameterType::Float);
     assert_eq!(score.cache.as_ref().and_then(|c| c.expire_after_seconds), Some(30 * 86_400));
     let cb = d.step("ManualApproval").unwrap();
     assert_eq!(cb.sqs_queue_url.as_deref(), Some("https://sqs.us-east-1.amazonaws.com/123456789012/approvals"));

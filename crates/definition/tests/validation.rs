@@ -57,7 +57,10 @@ fn step_name_and_type() {
     let mut v = abalone();
     branch_step(&mut v, "ElseSteps", 0)["Type"] = json!("SomeFutureStep");
     let d = from_value(&v).unwrap();
-    assert_eq!(d.step("AbaloneMSEFail").unwrap().step_type, "SomeFutureStep");
+    assert_eq!(
+        d.step("AbaloneMSEFail").unwrap().step_type,
+        stepline_definition::StepType::Other("SomeFutureStep".into())
+    );
 }
 
 #[test]

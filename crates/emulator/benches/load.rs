@@ -75,7 +75,7 @@ fn cpu_model() -> String {
 
 async fn emulator(data_dir: Option<std::path::PathBuf>) -> Result<(RunningEmulator, Vec<Client>), Failure> {
     let config = EmulatorConfig { speed: SPEED, data_dir, ..EmulatorConfig::default() };
-    let running = start(config).await?;
+    let running = start(config).await.map_err(|e| e.to_string())?;
     let clients = (0..SDK_CLIENTS).map(|_| client_for(&running.endpoint_url())).collect::<Vec<_>>();
     clients[0]
         .create_pipeline()
@@ -363,7 +363,7 @@ fn thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

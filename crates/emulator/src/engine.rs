@@ -11,7 +11,8 @@
 
 use serde_json::{json, Map, Value};
 use stepline_definition::{
-    evaluate, evaluate_conditions, join_string, lookup_path, Definition, Graph, PathSegment, Scope, StepDef,
+    evaluate, evaluate_conditions, join_string, lookup_path, parse_value, Definition, Graph, ParameterType,
+    PathSegment, Scope, StepDef, StepType,
 };
 
 use crate::jobs::{self, Account, JobContext};
@@ -113,7 +114,7 @@ fn step_transition(ex: &mut Execution, def: &Definition, i: usize, world: &mut d
     }
 
     // A callback answer takes effect at once, whatever the phase (a stop does not interrupt callbacks).
-    if sd.step_type == "Callback" && run.callback_answer.is_some() {
+    if sd.step_type == StepType::Callback && run.callback_answer.is_some() {
         let answer = ex.steps[i].callback_answer.take();
         match answer {
             Some(CallbackAnswer::Success { outputs }) => {
@@ -132,7 +133,7 @@ fn step_transition(ex: &mut Execution, def: &Definition, i: usize, world: &mut d
     // A stop request moves running jobs to Stopping; Lambda and Callback steps are not interrupted.
     if ex.stop_requested
         && matches!(run.phase, StepPhase::Starting | StepPhase::Executing)
-        && !matches!(sd.step_type.as_str(), "Lambda" | "Callback" | "Condition" | "Fail")
+        && !sd.step_type.is_control_flow()
     {
         let deadline = now + real(world, STOPPING_SECONDS);
         let run = &mut ex.steps[i];
@@ -255,14 +256,10 @@ fn start_attempt(ex: &mut Execution, sd: &StepDef, i: usize, world: &mut dyn Wor
     run.deadline = Some(deadline);
     run.exception_type = None;
     run.dirty = true;
-    if is_job(&sd.step_type) {
+    if !sd.step_type.is_control_flow() {
         let name = jobs::job_name(&ex.id, &sd.name, &world.random_lower(10));
         ex.steps[i].job_name = Some(name);
     }
-}
-
-fn is_job(step_type: &str) -> bool {
-    !matches!(step_type, "Condition" | "Fail" | "Lambda" | "Callback")
 }
 
 /// The evaluated arguments of a step; an expression that cannot be resolved fails the step.
@@ -282,9 +279,9 @@ fn begin_executing(ex: &mut Execution, def: &Definition, sd: &StepDef, i: usize,
     let duration = scenario.duration.unwrap_or_else(|| jobs::default_duration(&sd.step_type)).max(0.0);
     let finish_at = ex.steps[i].start.unwrap_or(at).max(at) + real(world, duration);
 
-    let args = match sd.step_type.as_str() {
+    let args = match sd.step_type {
         // Conditions are evaluated when they finish; Fail steps resolve their message then.
-        "Condition" | "Fail" => Value::Null,
+        StepType::Condition | StepType::Fail => Value::Null,
         _ => match resolve_arguments(ex, def, sd, at) {
             Ok(v) => v,
             Err(e) => {
@@ -317,8 +314,8 @@ fn begin_executing(ex: &mut Execution, def: &Definition, sd: &StepDef, i: usize,
     let run = &mut ex.steps[i];
     run.phase = StepPhase::Executing;
     run.dirty = true;
-    match sd.step_type.as_str() {
-        "Lambda" => {
+    match sd.step_type {
+        StepType::Lambda => {
             run.metadata = Some(json!({"Lambda": {"Arn": sd.function_arn.clone().unwrap_or_default()}}));
             let timeout = sd.timeout_seconds.map(|t| t as f64).unwrap_or(LAMBDA_TIMEOUT_SECONDS);
             let timeout_at = run.start.unwrap_or(at) + real(world, timeout);
@@ -326,7 +323,7 @@ fn begin_executing(ex: &mut Execution, def: &Definition, sd: &StepDef, i: usize,
             run.deadline = Some(finish_at.min(timeout_at));
             run.properties = args;
         }
-        "Callback" => {
+        StepType::Callback => {
             let token = world.callback_token();
             let run = &mut ex.steps[i];
             run.metadata = Some(
@@ -337,7 +334,7 @@ fn begin_executing(ex: &mut Execution, def: &Definition, sd: &StepDef, i: usize,
             run.deadline = scenario.callback.as_ref().map(|c| run.start.unwrap_or(at) + real(world, c.after.max(0.0)));
             run.properties = args;
         }
-        "Condition" | "Fail" => {
+        StepType::Condition | StepType::Fail => {
             run.deadline = Some(finish_at);
         }
         _ => {
@@ -367,8 +364,8 @@ fn complete(ex: &mut Execution, def: &Definition, sd: &StepDef, i: usize, world:
         return;
     }
     let scenario = world.scenario(&ex.pipeline_name, &sd.name);
-    match sd.step_type.as_str() {
-        "Condition" => {
+    match sd.step_type {
+        StepType::Condition => {
             let scope = ExecutionScope { ex, def, now: at, current_job: None };
             let result = evaluate_conditions(&sd.conditions, &scope);
             let run = &mut ex.steps[i];
@@ -381,7 +378,7 @@ fn complete(ex: &mut Execution, def: &Definition, sd: &StepDef, i: usize, world:
                 Err(e) => finish(run, StepPhase::Failed, Some(format!("Condition could not be evaluated: {e}")), at),
             }
         }
-        "Fail" => {
+        StepType::Fail => {
             let scope = ExecutionScope { ex, def, now: at, current_job: None };
             let message = match sd.arguments.get("ErrorMessage") {
                 Some(m) => evaluate(m, &scope)
@@ -393,11 +390,11 @@ fn complete(ex: &mut Execution, def: &Definition, sd: &StepDef, i: usize, world:
             run.metadata = Some(json!({"Fail": {"ErrorMessage": truncate(&message, 3072)}}));
             finish(run, StepPhase::Failed, Some(message), at);
         }
-        "Lambda" => {
+        StepType::Lambda => {
             // The deadline was the earlier of the function's end and its timeout.
             let run = &ex.steps[i];
             let natural_end = run.start.unwrap_or(at)
-                + real(world, scenario.duration.unwrap_or_else(|| jobs::default_duration("Lambda")));
+                + real(world, scenario.duration.unwrap_or_else(|| jobs::default_duration(&StepType::Lambda)));
             if run.timeout_at.is_some_and(|t| t < natural_end) {
                 let run = &mut ex.steps[i];
                 run.exception_type = Some("Lambda.TIMEOUT".into());
@@ -419,7 +416,7 @@ fn complete(ex: &mut Execution, def: &Definition, sd: &StepDef, i: usize, world:
                 .iter()
                 .map(|o| {
                     let v =
-                        scenario.outputs.get(&o.output_name).cloned().unwrap_or_else(|| default_output(&o.output_type));
+                        scenario.outputs.get(&o.output_name).cloned().unwrap_or_else(|| default_output(o.output_type));
                     (o.output_name.clone(), v)
                 })
                 .collect();
@@ -430,7 +427,7 @@ fn complete(ex: &mut Execution, def: &Definition, sd: &StepDef, i: usize, world:
             run.properties = json!({"OutputParameters": typed});
             finish(run, StepPhase::Succeeded, None, at);
         }
-        "Callback" => {
+        StepType::Callback => {
             // Only an automatic (scenario) answer has a deadline.
             let answer = match scenario.callback {
                 Some(cb) => match cb.failure {
@@ -444,7 +441,7 @@ fn complete(ex: &mut Execution, def: &Definition, sd: &StepDef, i: usize, world:
                                     .outputs
                                     .get(&o.output_name)
                                     .cloned()
-                                    .unwrap_or_else(|| default_output(&o.output_type));
+                                    .unwrap_or_else(|| default_output(o.output_type));
                                 (o.output_name.clone(), join_string(&v))
                             })
                             .collect(),
@@ -515,7 +512,6 @@ fn complete_job(
         return;
     }
 
-    let account = world.account().clone();
     let run = &mut ex.steps[i];
     if let Some(props) = run.properties.as_object_mut() {
         for (k, v) in props.iter_mut() {
@@ -527,9 +523,8 @@ fn complete_job(
     if !sd.property_files.is_empty() {
         run.property_files = property_files(def, sd, scenario);
     }
-    let _ = account;
     finish(run, StepPhase::Succeeded, None, at);
-    if let Some(cache) = sd.cache.as_ref().filter(|c| c.enabled) {
+    if sd.cache.as_ref().is_some_and(|c| c.enabled) {
         // The cache key is over the arguments as this run resolved them.
         let args = ex.steps[i].properties.clone();
         let key = cache_key(&sd.step_type, &strip_generated(&sd.step_type, &args));
@@ -541,33 +536,34 @@ fn complete_job(
             properties: run.properties.clone(),
             property_files: run.property_files.clone(),
         };
-        let _ = cache;
         world.remember_run(&ex.pipeline_name, &sd.name, &key, entry);
     }
 }
 
 /// The properties of a job minus what the simulation added, i.e. its resolved arguments.
-fn strip_generated(step_type: &str, props: &Value) -> Value {
+fn strip_generated(step_type: &StepType, props: &Value) -> Value {
     let mut m = props.as_object().cloned().unwrap_or_default();
     let generated: &[&str] = match step_type {
-        "Training" => {
+        StepType::Training => {
             &["TrainingJobName", "TrainingJobArn", "TrainingJobStatus", "ModelArtifacts", "FinalMetricDataList"]
         }
-        "Processing" => &["ProcessingJobName", "ProcessingJobArn", "ProcessingJobStatus"],
-        "Transform" => &["TransformJobName", "TransformJobArn", "TransformJobStatus"],
-        "Tuning" => &[
+        StepType::Processing => &["ProcessingJobName", "ProcessingJobArn", "ProcessingJobStatus"],
+        StepType::Transform => &["TransformJobName", "TransformJobArn", "TransformJobStatus"],
+        StepType::Tuning => &[
             "HyperParameterTuningJobName",
             "HyperParameterTuningJobArn",
             "HyperParameterTuningJobStatus",
             "BestTrainingJob",
         ],
-        "AutoML" => &["AutoMLJobName", "AutoMLJobArn", "BestCandidate"],
-        "Model" | "CreateModel" => &["ModelName", "ModelArn"],
-        "RegisterModel" => &["ModelPackageArn", "ModelPackageStatus"],
-        "EndpointConfig" => &["EndpointConfigArn"],
-        "Endpoint" => &["EndpointArn", "EndpointStatus"],
-        "QualityCheck" | "ClarifyCheck" => &["CalculatedBaselineConstraints", "CalculatedBaselineStatistics"],
-        "EMR" => &["ClusterId", "StepId"],
+        StepType::AutoMl => &["AutoMLJobName", "AutoMLJobArn", "BestCandidate"],
+        StepType::Model => &["ModelName", "ModelArn"],
+        StepType::RegisterModel => &["ModelPackageArn", "ModelPackageStatus"],
+        StepType::EndpointConfig => &["EndpointConfigArn"],
+        StepType::Endpoint => &["EndpointArn", "EndpointStatus"],
+        StepType::QualityCheck | StepType::ClarifyCheck => {
+            &["CalculatedBaselineConstraints", "CalculatedBaselineStatistics"]
+        }
+        StepType::Emr => &["ClusterId", "StepId"],
         _ => &[],
     };
     for k in generated {
@@ -577,7 +573,7 @@ fn strip_generated(step_type: &str, props: &Value) -> Value {
 }
 
 /// A stable fingerprint of a step's type and resolved arguments (object keys sorted).
-pub fn cache_key(step_type: &str, args: &Value) -> String {
+pub fn cache_key(step_type: &StepType, args: &Value) -> String {
     fn canonical(v: &Value, out: &mut String) {
         match v {
             Value::Object(m) => {
@@ -603,7 +599,7 @@ pub fn cache_key(step_type: &str, args: &Value) -> String {
             other => out.push_str(&other.to_string()),
         }
     }
-    let mut s = String::from(step_type);
+    let mut s = String::from(step_type.as_str());
     s.push('|');
     canonical(args, &mut s);
     s
@@ -613,17 +609,12 @@ pub fn cache_key(step_type: &str, args: &Value) -> String {
 fn typed_outputs(sd: &StepDef, outputs: impl Iterator<Item = (String, Value)>) -> Value {
     let mut m = Map::new();
     for (name, v) in outputs {
-        let declared = sd.output_parameters.iter().find(|o| o.output_name == name).map(|o| o.output_type.as_str());
+        let declared = sd.output_parameters.iter().find(|o| o.output_name == name).map(|o| o.output_type);
         let s = join_string(&v);
         let typed = match declared {
-            Some("Float") => s.trim().parse::<f64>().ok().map(|f| json!(f)).unwrap_or(v),
-            Some("Integer") => s.trim().parse::<i64>().ok().map(|n| json!(n)).unwrap_or(v),
-            Some("Boolean") => match s.trim().to_ascii_lowercase().as_str() {
-                "true" => json!(true),
-                "false" => json!(false),
-                _ => v,
-            },
-            _ => Value::String(s),
+            // A value that does not read as its declared type is kept as it was sent.
+            Some(ty) => parse_value(ty, s.trim()).map(|t| t.to_json()).unwrap_or(v),
+            None => Value::String(s),
         };
         m.insert(name, typed);
     }
@@ -639,12 +630,12 @@ fn set_output_metadata(run: &mut StepRun, member: &str, outputs: &[(String, Stri
     run.metadata = Some(meta);
 }
 
-fn default_output(output_type: &str) -> Value {
+fn default_output(output_type: ParameterType) -> Value {
     match output_type {
-        "Float" => json!(0.87),
-        "Integer" => json!(1),
-        "Boolean" => json!(true),
-        _ => json!("ok"),
+        ParameterType::Float => json!(0.87),
+        ParameterType::Integer => json!(1),
+        ParameterType::Boolean => json!(true),
+        ParameterType::String => json!("ok"),
     }
 }
 
@@ -751,7 +742,7 @@ fn finish_if_done(ex: &mut Execution, def: &Definition, now: Epoch) -> bool {
     } else if any_failed {
         // A Fail step's message is the reason; any other failed step gives the service's generic reason.
         let fail_message = ex.steps.iter().find_map(|s| {
-            let is_fail = step_def(def, &s.name).is_some_and(|d| d.step_type == "Fail");
+            let is_fail = step_def(def, &s.name).is_some_and(|d| d.step_type == StepType::Fail);
             (is_fail && s.phase == StepPhase::Failed).then(|| s.failure_reason.clone().unwrap_or_default())
         });
         (ExecutionStatus::Failed, Some(fail_message.unwrap_or_else(|| STEP_FAILURE.to_string())))

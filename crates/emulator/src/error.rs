@@ -53,3 +53,37 @@ impl std::fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// What can go wrong outside a request: the data dir, a scenario that does not parse, a setting out of
+/// range, a port that cannot be bound. Requests turn it into an `InternalFailure` (or, for a scenario
+/// posted to the control route, a `ValidationException`).
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    #[error("cannot create the data dir {}: {source}", dir.display())]
+    DataDir { dir: std::path::PathBuf, source: std::io::Error },
+    #[error("cannot open {}: {source}", path.display())]
+    Open { path: std::path::PathBuf, source: rusqlite::Error },
+    #[error("reading the data dir: {0}")]
+    Read(rusqlite::Error),
+    #[error("writing the data dir: {0}")]
+    Write(rusqlite::Error),
+    #[error("a corrupt {what} record in the data dir: {source}")]
+    Corrupt { what: &'static str, source: serde_json::Error },
+    #[error("a record that cannot be encoded: {0}")]
+    Encode(serde_json::Error),
+    #[error("invalid scenario: {0}")]
+    Scenario(String),
+    #[error("speed must be a positive number, not {0}")]
+    Speed(f64),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: std::net::SocketAddr, source: std::io::Error },
+}
+
+impl From<EmulatorError> for ApiError {
+    fn from(e: EmulatorError) -> ApiError {
+        match e {
+            EmulatorError::Scenario(_) => ApiError::validation(e.to_string()),
+            other => ApiError::internal(other.to_string()),
+        }
+    }
+}

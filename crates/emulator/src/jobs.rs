@@ -3,6 +3,7 @@
 //! member that ListPipelineExecutionSteps reports.
 
 use serde_json::{json, Map, Value};
+use stepline_definition::StepType;
 
 /// Where simulated resources live: the ARNs the emulator hands out use this region and account.
 #[derive(Clone, Debug)]
@@ -24,20 +25,20 @@ impl Account {
 }
 
 /// Default run time of a step type, in simulated seconds: roughly what such jobs take on small data.
-pub fn default_duration(step_type: &str) -> f64 {
+pub fn default_duration(step_type: &StepType) -> f64 {
     match step_type {
-        "Processing" => 240.0,
-        "Training" => 600.0,
-        "Transform" => 300.0,
-        "Tuning" => 1800.0,
-        "AutoML" => 2400.0,
-        "EMR" => 600.0,
-        "QualityCheck" | "ClarifyCheck" => 300.0,
-        "Endpoint" => 420.0,
-        "Model" | "CreateModel" | "RegisterModel" | "EndpointConfig" => 5.0,
-        "Lambda" => 20.0,
-        "Condition" | "Fail" => 1.0,
-        _ => 60.0,
+        StepType::Processing => 240.0,
+        StepType::Training => 600.0,
+        StepType::Transform => 300.0,
+        StepType::Tuning => 1800.0,
+        StepType::AutoMl => 2400.0,
+        StepType::Emr => 600.0,
+        StepType::QualityCheck | StepType::ClarifyCheck => 300.0,
+        StepType::Endpoint => 420.0,
+        StepType::Model | StepType::RegisterModel | StepType::EndpointConfig => 5.0,
+        StepType::Lambda => 20.0,
+        StepType::Condition | StepType::Fail => 1.0,
+        StepType::Callback | StepType::Other(_) => 60.0,
     }
 }
 
@@ -58,7 +59,7 @@ pub fn job_name(execution_id: &str, step_name: &str, random10: &str) -> String {
 /// What the engine needs to describe one attempt of a job step.
 pub struct JobContext<'a> {
     pub account: &'a Account,
-    pub step_type: &'a str,
+    pub step_type: &'a StepType,
     pub step_name: &'a str,
     /// The step's Arguments with every expression already evaluated.
     pub arguments: &'a Value,
@@ -77,7 +78,7 @@ pub fn properties(ctx: &JobContext, status: &str) -> Value {
         props.insert(k.to_string(), v);
     };
     match ctx.step_type {
-        "Training" => {
+        StepType::Training => {
             set(&mut props, "TrainingJobName", json!(name));
             set(&mut props, "TrainingJobArn", json!(ctx.account.arn(&format!("training-job/{name}"))));
             set(&mut props, "TrainingJobStatus", json!(status));
@@ -93,17 +94,17 @@ pub fn properties(ctx: &JobContext, status: &str) -> Value {
             );
             set(&mut props, "FinalMetricDataList", json!([{"MetricName": "validation:rmse", "Value": 2.1}]));
         }
-        "Processing" => {
+        StepType::Processing => {
             set(&mut props, "ProcessingJobName", json!(name));
             set(&mut props, "ProcessingJobArn", json!(ctx.account.arn(&format!("processing-job/{name}"))));
             set(&mut props, "ProcessingJobStatus", json!(status));
         }
-        "Transform" => {
+        StepType::Transform => {
             set(&mut props, "TransformJobName", json!(name));
             set(&mut props, "TransformJobArn", json!(ctx.account.arn(&format!("transform-job/{name}"))));
             set(&mut props, "TransformJobStatus", json!(status));
         }
-        "Tuning" => {
+        StepType::Tuning => {
             set(&mut props, "HyperParameterTuningJobName", json!(name));
             set(
                 &mut props,
@@ -117,16 +118,16 @@ pub fn properties(ctx: &JobContext, status: &str) -> Value {
                 json!({"TrainingJobName": format!("{name}-001-best"), "TrainingJobStatus": "Completed"}),
             );
         }
-        "AutoML" => {
+        StepType::AutoMl => {
             set(&mut props, "AutoMLJobName", json!(name));
             set(&mut props, "AutoMLJobArn", json!(ctx.account.arn(&format!("automl-job/{name}"))));
             set(&mut props, "BestCandidate", json!({"CandidateName": format!("{name}-best")}));
         }
-        "Model" | "CreateModel" => {
+        StepType::Model => {
             set(&mut props, "ModelName", json!(name));
             set(&mut props, "ModelArn", json!(ctx.account.arn(&format!("model/{name}"))));
         }
-        "RegisterModel" => {
+        StepType::RegisterModel => {
             let group = ctx.arguments.get("ModelPackageGroupName").and_then(Value::as_str).unwrap_or("models");
             set(
                 &mut props,
@@ -135,14 +136,14 @@ pub fn properties(ctx: &JobContext, status: &str) -> Value {
             );
             set(&mut props, "ModelPackageStatus", json!("Completed"));
         }
-        "EndpointConfig" => {
+        StepType::EndpointConfig => {
             set(&mut props, "EndpointConfigArn", json!(ctx.account.arn(&format!("endpoint-config/{name}"))));
         }
-        "Endpoint" => {
+        StepType::Endpoint => {
             set(&mut props, "EndpointArn", json!(ctx.account.arn(&format!("endpoint/{name}"))));
             set(&mut props, "EndpointStatus", json!("InService"));
         }
-        "QualityCheck" | "ClarifyCheck" => {
+        StepType::QualityCheck | StepType::ClarifyCheck => {
             set(
                 &mut props,
                 "CalculatedBaselineConstraints",
@@ -154,7 +155,7 @@ pub fn properties(ctx: &JobContext, status: &str) -> Value {
                 json!(format!("s3://sagemaker-checks/{name}/statistics.json")),
             );
         }
-        "EMR" => {
+        StepType::Emr => {
             set(&mut props, "ClusterId", json!(cluster_id(ctx)));
             set(
                 &mut props,
@@ -179,21 +180,21 @@ fn cluster_id(ctx: &JobContext) -> String {
 pub fn metadata(ctx: &JobContext, props: &Value) -> Option<Value> {
     let arn = |k: &str| props.get(k).cloned().unwrap_or(Value::Null);
     Some(match ctx.step_type {
-        "Training" => json!({"TrainingJob": {"Arn": arn("TrainingJobArn")}}),
-        "Processing" => json!({"ProcessingJob": {"Arn": arn("ProcessingJobArn")}}),
-        "Transform" => json!({"TransformJob": {"Arn": arn("TransformJobArn")}}),
-        "Tuning" => json!({"TuningJob": {"Arn": arn("HyperParameterTuningJobArn")}}),
-        "AutoML" => json!({"AutoMLJob": {"Arn": arn("AutoMLJobArn")}}),
-        "Model" | "CreateModel" => json!({"Model": {"Arn": arn("ModelArn")}}),
-        "RegisterModel" => json!({"RegisterModel": {"Arn": arn("ModelPackageArn")}}),
-        "EndpointConfig" => json!({"EndpointConfig": {"Arn": arn("EndpointConfigArn")}}),
-        "Endpoint" => json!({"Endpoint": {"Arn": arn("EndpointArn")}}),
-        "QualityCheck" | "ClarifyCheck" => {
+        StepType::Training => json!({"TrainingJob": {"Arn": arn("TrainingJobArn")}}),
+        StepType::Processing => json!({"ProcessingJob": {"Arn": arn("ProcessingJobArn")}}),
+        StepType::Transform => json!({"TransformJob": {"Arn": arn("TransformJobArn")}}),
+        StepType::Tuning => json!({"TuningJob": {"Arn": arn("HyperParameterTuningJobArn")}}),
+        StepType::AutoMl => json!({"AutoMLJob": {"Arn": arn("AutoMLJobArn")}}),
+        StepType::Model => json!({"Model": {"Arn": arn("ModelArn")}}),
+        StepType::RegisterModel => json!({"RegisterModel": {"Arn": arn("ModelPackageArn")}}),
+        StepType::EndpointConfig => json!({"EndpointConfig": {"Arn": arn("EndpointConfigArn")}}),
+        StepType::Endpoint => json!({"Endpoint": {"Arn": arn("EndpointArn")}}),
+        StepType::QualityCheck | StepType::ClarifyCheck => {
             let check_type = ctx
                 .arguments
                 .get("CheckType")
                 .and_then(Value::as_str)
-                .unwrap_or(if ctx.step_type == "QualityCheck" { "DATA_QUALITY" } else { "DATA_BIAS" });
+                .unwrap_or(if *ctx.step_type == StepType::QualityCheck { "DATA_QUALITY" } else { "DATA_BIAS" });
             let group = ctx.arguments.get("ModelPackageGroupName").cloned().unwrap_or(json!("models"));
             let mut m = json!({
                 "CheckType": check_type,
@@ -204,13 +205,13 @@ pub fn metadata(ctx: &JobContext, props: &Value) -> Option<Value> {
                 "SkipCheck": ctx.arguments.get("SkipCheck").and_then(Value::as_bool).unwrap_or(false),
                 "RegisterNewBaseline": ctx.arguments.get("RegisterNewBaseline").and_then(Value::as_bool).unwrap_or(false),
             });
-            if ctx.step_type == "QualityCheck" {
+            if *ctx.step_type == StepType::QualityCheck {
                 m["CalculatedBaselineStatistics"] =
                     props.get("CalculatedBaselineStatistics").cloned().unwrap_or(Value::Null);
             }
-            json!({ ctx.step_type: m })
+            json!({ ctx.step_type.as_str(): m })
         }
-        "EMR" => json!({"EMR": {
+        StepType::Emr => json!({"EMR": {
             "ClusterId": props.get("ClusterId"),
             "StepId": props.get("StepId"),
             "StepName": ctx.step_name,
@@ -244,7 +245,7 @@ mod tests {
         let args = json!({"OutputDataConfig": {"S3OutputPath": "s3://bucket/models/"}});
         let ctx = JobContext {
             account: &account,
-            step_type: "Training",
+            step_type: &StepType::Training,
             step_name: "T",
             arguments: &args,
             job_name: "pipelines-e-t-r",
@@ -280,7 +281,7 @@ mod tests {
         ] {
             let ctx = JobContext {
                 account: &account,
-                step_type: ty,
+                step_type: &StepType::parse(ty),
                 step_name: "S",
                 arguments: &args,
                 job_name: "j-abc",

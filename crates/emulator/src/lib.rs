@@ -29,6 +29,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use error::EmulatorError;
 pub use jobs::Account;
 pub use runtime::Core;
 pub use scenario::Scenario;
@@ -91,7 +92,7 @@ impl RunningEmulator {
 }
 
 /// Build the service state: open (and load) the data dir, apply the scenario.
-pub fn build_core(config: &EmulatorConfig) -> Result<Arc<Core>, String> {
+pub fn build_core(config: &EmulatorConfig) -> Result<Arc<Core>, EmulatorError> {
     let mut store = store::Store::default();
     let mut scenario = Scenario::default();
     let db = match &config.data_dir {
@@ -131,7 +132,7 @@ pub fn build_core(config: &EmulatorConfig) -> Result<Arc<Core>, String> {
         clock: runtime::Clock::wall(),
     };
     if let Some(s) = &config.scenario {
-        let text = serde_json::to_string(s).map_err(|e| e.to_string())?;
+        let text = serde_json::to_string(s).map_err(EmulatorError::Encode)?;
         inner.persist(&[persist::Write::Scenario(&text)])?;
         inner.scenario = s.clone();
     }
@@ -139,15 +140,14 @@ pub fn build_core(config: &EmulatorConfig) -> Result<Arc<Core>, String> {
 }
 
 /// Start an emulator on `config.addr`. Running executions found in the data dir carry on.
-pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, String> {
+pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorError> {
     if !(config.speed.is_finite() && config.speed > 0.0) {
-        return Err(format!("speed must be a positive number, not {}", config.speed));
+        return Err(EmulatorError::Speed(config.speed));
     }
     let core = build_core(&config)?;
-    let listener = tokio::net::TcpListener::bind(config.addr)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let listen = |source| EmulatorError::Listen { addr: config.addr, source };
+    let listener = tokio::net::TcpListener::bind(config.addr).await.map_err(listen)?;
+    let addr = listener.local_addr().map_err(listen)?;
     let (tx, rx) = watch::channel(false);
     let scheduler = tokio::spawn(core.clone().run_scheduler(rx.clone()));
     core.advance_all_running();

@@ -11,6 +11,7 @@ use rusqlite::{params, Connection};
 use serde_json::Value;
 
 use crate::engine::CachedRun;
+use crate::error::EmulatorError;
 use crate::state::{Execution, Pipeline, StepRun};
 
 pub struct Db {
@@ -27,10 +28,10 @@ pub struct Loaded {
 }
 
 impl Db {
-    pub fn open(dir: &Path) -> Result<Db, String> {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create data dir {}: {e}", dir.display()))?;
+    pub fn open(dir: &Path) -> Result<Db, EmulatorError> {
+        std::fs::create_dir_all(dir).map_err(|source| EmulatorError::DataDir { dir: dir.to_path_buf(), source })?;
         let path = dir.join("emulator.sqlite3");
-        let conn = Connection::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        let conn = Connection::open(&path).map_err(|source| EmulatorError::Open { path: path.clone(), source })?;
         // WAL with synchronous=NORMAL: a committed transaction survives the process being killed.
         conn.execute_batch(
             "PRAGMA journal_mode=WAL;
@@ -46,30 +47,31 @@ impl Db {
                                                PRIMARY KEY (pipeline, step, key, execution));
              CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);",
         )
-        .map_err(|e| format!("cannot prepare {}: {e}", path.display()))?;
+        .map_err(|source| EmulatorError::Open { path, source })?;
         Ok(Db { conn })
     }
 
-    pub fn load(&self) -> Result<Loaded, String> {
-        let err = |e: rusqlite::Error| format!("reading the data dir: {e}");
+    pub fn load(&self) -> Result<Loaded, EmulatorError> {
+        let err = EmulatorError::Read;
+        let corrupt = |what: &'static str| move |source| EmulatorError::Corrupt { what, source };
         let mut pipelines = vec![];
         let mut stmt = self.conn.prepare("SELECT doc FROM pipelines").map_err(err)?;
         for doc in stmt.query_map([], |r| r.get::<_, String>(0)).map_err(err)? {
             let doc = doc.map_err(err)?;
-            pipelines.push(serde_json::from_str(&doc).map_err(|e| format!("corrupt pipeline record: {e}"))?);
+            pipelines.push(serde_json::from_str(&doc).map_err(corrupt("pipeline"))?);
         }
         let mut executions: Vec<Execution> = vec![];
         let mut stmt = self.conn.prepare("SELECT doc FROM executions").map_err(err)?;
         for doc in stmt.query_map([], |r| r.get::<_, String>(0)).map_err(err)? {
             let doc = doc.map_err(err)?;
-            executions.push(serde_json::from_str(&doc).map_err(|e| format!("corrupt execution record: {e}"))?);
+            executions.push(serde_json::from_str(&doc).map_err(corrupt("execution"))?);
         }
         let mut stmt = self.conn.prepare("SELECT doc FROM steps WHERE execution = ?1 ORDER BY idx").map_err(err)?;
         for ex in &mut executions {
             let rows = stmt.query_map([&ex.id], |r| r.get::<_, String>(0)).map_err(err)?;
             for doc in rows {
                 let doc = doc.map_err(err)?;
-                let mut step: StepRun = serde_json::from_str(&doc).map_err(|e| format!("corrupt step record: {e}"))?;
+                let mut step: StepRun = serde_json::from_str(&doc).map_err(corrupt("step"))?;
                 step.dirty = false;
                 ex.steps.push(step);
             }
@@ -122,16 +124,16 @@ impl Db {
     }
 
     /// Apply a batch of writes in one transaction.
-    pub fn write(&mut self, batch: &[Write<'_>]) -> Result<(), String> {
+    pub fn write(&mut self, batch: &[Write<'_>]) -> Result<(), EmulatorError> {
         if batch.is_empty() {
             return Ok(());
         }
-        let err = |e: rusqlite::Error| format!("writing the data dir: {e}");
+        let err = EmulatorError::Write;
         let tx = self.conn.transaction().map_err(err)?;
         for w in batch {
             match w {
                 Write::Pipeline(p) => {
-                    let doc = serde_json::to_string(p).map_err(|e| e.to_string())?;
+                    let doc = serde_json::to_string(p).map_err(EmulatorError::Encode)?;
                     tx.execute(
                         "INSERT OR REPLACE INTO pipelines (name, doc) VALUES (?1, ?2)",
                         params![p.name.to_lowercase(), doc],
@@ -143,7 +145,7 @@ impl Db {
                 }
                 Write::Execution { execution, all_steps } => {
                     // The execution row holds the execution without its steps; each step has a row of its own.
-                    let mut head = serde_json::to_value(execution).map_err(|e| e.to_string())?;
+                    let mut head = serde_json::to_value(execution).map_err(EmulatorError::Encode)?;
                     head["steps"] = Value::Array(vec![]);
                     let doc = head.to_string();
                     tx.execute(
@@ -153,7 +155,7 @@ impl Db {
                     .map_err(err)?;
                     for (i, s) in execution.steps.iter().enumerate() {
                         if *all_steps || s.dirty {
-                            let doc = serde_json::to_string(s).map_err(|e| e.to_string())?;
+                            let doc = serde_json::to_string(s).map_err(EmulatorError::Encode)?;
                             tx.execute(
                                 "INSERT OR REPLACE INTO steps (execution, idx, doc) VALUES (?1, ?2, ?3)",
                                 params![execution.id, i as i64, doc],

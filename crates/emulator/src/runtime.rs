@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{watch, Notify};
 
 use crate::engine::{self, CachedRun, World};
+use crate::error::EmulatorError;
 use crate::jobs::Account;
 use crate::persist::{Db, Write};
 use crate::scenario::{Scenario, StepScenario};
@@ -176,10 +177,10 @@ impl Core {
     }
 
     /// Replace the scenario (and write it down); running executions pick it up from their next step on.
-    pub fn set_scenario(&self, scenario: crate::scenario::Scenario) -> Result<(), String> {
+    pub fn set_scenario(&self, scenario: crate::scenario::Scenario) -> Result<(), EmulatorError> {
         {
             let mut inner = self.lock();
-            let text = serde_json::to_string(&scenario).map_err(|e| e.to_string())?;
+            let text = serde_json::to_string(&scenario).map_err(EmulatorError::Encode)?;
             inner.persist(&[Write::Scenario(&text)])?;
             inner.scenario = scenario;
         }
@@ -227,7 +228,7 @@ impl Core {
 
 impl Inner {
     /// Write a batch; a failure to write is reported to the caller (and so to the client).
-    pub fn persist(&mut self, batch: &[Write<'_>]) -> Result<(), String> {
+    pub fn persist(&mut self, batch: &[Write<'_>]) -> Result<(), EmulatorError> {
         match self.db.as_mut() {
             Some(db) => db.write(batch),
             None => Ok(()),

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, EmulatorError};
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -109,15 +109,15 @@ pub struct CallbackScenario {
 }
 
 impl Scenario {
-    pub fn parse(text: &str) -> Result<Scenario, String> {
-        let s: Scenario = serde_json::from_str(text).map_err(|e| format!("invalid scenario: {e}"))?;
+    pub fn parse(text: &str) -> Result<Scenario, EmulatorError> {
+        let s: Scenario = serde_json::from_str(text).map_err(|e| EmulatorError::Scenario(e.to_string()))?;
         for f in &s.faults {
             if !FAULT_CODES.contains(&f.code.as_str()) {
-                return Err(format!(
-                    "invalid scenario: fault code '{}' is not one of {}",
+                return Err(EmulatorError::Scenario(format!(
+                    "fault code '{}' is not one of {}",
                     f.code,
                     FAULT_CODES.join(", ")
-                ));
+                )));
             }
         }
         Ok(s)
@@ -208,12 +208,12 @@ mod tests {
         assert!(s.take_fault("StartPipelineExecution").is_some());
         assert!(s.take_fault("StartPipelineExecution").is_none());
         let e = Scenario::parse(r#"{"faults": [{"operation": "X", "code": "Boom"}]}"#).unwrap_err();
-        assert!(e.contains("fault code 'Boom'"), "{e}");
+        assert!(e.to_string().contains("fault code 'Boom'"), "{e}");
     }
 
     #[test]
     fn unknown_fields_are_named() {
         let e = Scenario::parse(r#"{"pipelines": {"p": {"steps": {"a": {"duraton": 5}}}}}"#).unwrap_err();
-        assert!(e.contains("duraton"), "{e}");
+        assert!(e.to_string().contains("duraton"), "{e}");
     }
 }

@@ -112,7 +112,7 @@ async fn reset(State(core): State<Arc<Core>>) -> Response {
     inner.scenario = Scenario::default();
     match inner.persist(&[Write::Reset]) {
         Ok(()) => (StatusCode::OK, Body::from("{}")).into_response(),
-        Err(e) => error_reply(ApiError::internal(e)),
+        Err(e) => error_reply(e.into()),
     }
 }
 
@@ -124,11 +124,11 @@ async fn set_scenario(State(core): State<Arc<Core>>, body: Body) -> Response {
     let text = String::from_utf8_lossy(&bytes).to_string();
     let scenario = match Scenario::parse(&text) {
         Ok(s) => s,
-        Err(e) => return error_reply(ApiError::validation(e)),
+        Err(e) => return error_reply(e.into()),
     };
     match core.set_scenario(scenario) {
         Ok(()) => (StatusCode::OK, Body::from("{}")).into_response(),
-        Err(e) => error_reply(ApiError::internal(e)),
+        Err(e) => error_reply(e.into()),
     }
 }
 

@@ -83,14 +83,7 @@ async fn everything_acknowledged_survives_kill_9_and_running_executions_carry_on
         .collect();
     assert_eq!(names.len(), 2, "{names:?}");
     // The idempotency token still answers with the first execution.
-    let again = client
-        .start_pipeline_execution()
-        .pipeline_name("AbalonePipeline")
-        .client_request_token(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(again.pipeline_execution_arn(), Some(running.as_str()));
+    assert_eq!(start_with_token(&client, "AbalonePipeline", token).await, running);
     // The running execution carries on to its end, with its parameters.
     assert_eq!(wait_for(&client, &running, terminal).await, PipelineExecutionStatus::Succeeded);
     let params = client.list_pipeline_parameters_for_execution().pipeline_execution_arn(&running).send().await.unwrap();

@@ -208,6 +208,17 @@ fn call(core: &Core, op: &str, body: &Value) -> Result<Option<Value>, TestCaseEr
 }
 
 /// After a case: drive whatever it started, then every execution in the service still describes and lists.
+/// Run `calls` on a fresh fixture, each body's placeholders replaced by live ARNs and tokens, and check
+/// every answer and the service's state.
+fn run_calls(calls: Vec<(String, Value)>) -> Result<(), TestCaseError> {
+    let f = fixture();
+    for (op, mut body) in calls {
+        substitute(&mut body, &f.pool);
+        call(&f.core, &op, &body)?;
+    }
+    check_service(&f.core)
+}
+
 fn check_service(core: &Core) -> Result<(), TestCaseError> {
     settle(core, Duration::from_millis(30));
     let arns: Vec<String> = core.lock().store.executions.values().map(|e| e.arn.clone()).collect();
@@ -770,24 +781,14 @@ proptest! {
     /// every operation.
     #[test]
     fn arbitrary_json_bodies_get_contract_answers(calls in all_operations(|_| arb_json())) {
-        let f = fixture();
-        for (op, mut body) in calls {
-            substitute(&mut body, &f.pool);
-            call(&f.core, &op, &body)?;
-        }
-        check_service(&f.core)?;
+        run_calls(calls)?;
     }
 
     /// Bodies built from the operations' input shapes, so that validation is exercised member by member and
     /// valid bodies reach the operations (with live ARNs, tokens and mutated definitions).
     #[test]
     fn shape_directed_bodies_get_contract_answers(calls in all_operations(shaped_body)) {
-        let f = fixture();
-        for (op, mut body) in calls {
-            substitute(&mut body, &f.pool);
-            call(&f.core, &op, &body)?;
-        }
-        check_service(&f.core)?;
+        run_calls(calls)?;
     }
 
     /// Mutated definitions are created, updated and started, and their executions run: the definition

@@ -107,7 +107,9 @@ async fn parameters_are_checked_at_start() {
     threshold.as_object_mut().unwrap().remove("DefaultValue");
     let required = required.to_string();
     create(&client, "NeedsThreshold", &required).await;
-    let cases: Vec<(&str, Vec<(&str, &str)>, &str)> = vec![
+    // Pipeline, parameters given, what the refusal says.
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
         ("AbalonePipeline", vec![("Nope", "1")], "Unknown parameter 'Nope'"),
         ("NeedsThreshold", vec![], "Parameter 'MseThreshold' is undefined."),
         ("AbalonePipeline", vec![("MseThreshold", "")], "Member must have length greater than or equal to 1"),
@@ -136,14 +138,7 @@ async fn a_repeated_token_starts_one_execution() {
     let token = "double-click-0123456789abcdef0123456789";
     let mut arns = vec![];
     for _ in 0..3 {
-        let r = client
-            .start_pipeline_execution()
-            .pipeline_name("AbalonePipeline")
-            .client_request_token(token)
-            .send()
-            .await
-            .unwrap();
-        arns.push(r.pipeline_execution_arn.unwrap());
+        arns.push(start_with_token(&client, "AbalonePipeline", token).await);
     }
     assert!(arns.iter().all(|a| a == &arns[0]));
     let listed = client.list_pipeline_executions().pipeline_name("AbalonePipeline").send().await.unwrap();

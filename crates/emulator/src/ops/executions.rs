@@ -4,12 +4,12 @@
 use serde_json::{json, Value};
 use stepline_definition::{check_selection, evaluate, join_string, resolve_parameters};
 
-use super::{ascending, i, remember, remembered, s, t, user_context, Caller};
+use super::{change_execution, i, remember, remembered, s, sort_and_page, t, user_context, Caller};
 use crate::engine::ExecutionScope;
 use crate::error::{ApiError, ApiResult};
 use crate::paging;
 use crate::persist::Write;
-use crate::runtime::{random_lower, Core};
+use crate::runtime::{random_lower, Core, Inner};
 use crate::state::{Execution, ExecutionStatus, SelectiveConfig, StepPhase, StepRun};
 
 pub fn start(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
@@ -151,7 +151,7 @@ pub fn start(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
         if let Some(p) = &p {
             batch.push(Write::Pipeline(p));
         }
-        inner.persist(&batch).map_err(ApiError::internal)?;
+        inner.persist(&batch)?;
         inner.store.insert_execution(ex);
         remember(&mut inner, "StartPipelineExecution", token, &answer)?;
         id
@@ -252,21 +252,20 @@ pub fn list(core: &Core, body: &Value) -> ApiResult<Value> {
     let after = t(body, "CreatedAfter");
     let before = t(body, "CreatedBefore");
     let ids = inner.store.by_pipeline.get(&pipeline.name.to_lowercase()).cloned().unwrap_or_default();
-    let mut items: Vec<&Execution> = ids
+    let items: Vec<&Execution> = ids
         .iter()
         .filter_map(|id| inner.store.executions.get(id))
         .filter(|e| after.is_none_or(|a| e.created > a) && before.is_none_or(|b| e.created < b))
         .collect();
     let by_arn = s(body, "SortBy") == Some("PipelineExecutionArn");
-    items.sort_by(|a, b| {
-        let o = if by_arn { a.arn.cmp(&b.arn) } else { a.created.total_cmp(&b.created).then_with(|| a.id.cmp(&b.id)) };
-        if ascending(body) {
-            o
+    let order = |a: &&Execution, b: &&Execution| {
+        if by_arn {
+            a.arn.cmp(&b.arn)
         } else {
-            o.reverse()
+            a.created.total_cmp(&b.created).then_with(|| a.id.cmp(&b.id))
         }
-    });
-    let (page, next) = paging::page(items, |e| e.id.clone(), s(body, "NextToken"), i(body, "MaxResults"))?;
+    };
+    let (page, next) = sort_and_page(items, body, order, |e| e.id.clone())?;
     let summaries: Vec<Value> = page
         .iter()
         .map(|e| {
@@ -284,57 +283,30 @@ pub fn list(core: &Core, body: &Value) -> ApiResult<Value> {
 }
 
 pub fn stop(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
-    let id = {
-        let mut inner = core.lock();
-        let token = s(body, "ClientRequestToken");
-        if let Some(answer) = remembered(&inner, "StopPipelineExecution", token) {
-            return Ok(answer);
-        }
-        let arn = s(body, "PipelineExecutionArn").unwrap_or_default();
-        let id = inner.store.execution_id(arn)?;
-        let Some(ex) = inner.store.executions.get_mut(&id) else {
-            return Err(ApiError::not_found(format!("Pipeline execution '{arn}' does not exist.")));
-        };
+    let arn = s(body, "PipelineExecutionArn").unwrap_or_default();
+    let find = |inner: &Inner| Ok((inner.store.execution_id(arn)?, ()));
+    change_execution(core, "StopPipelineExecution", s(body, "ClientRequestToken"), find, |ex, (), _| {
         match ex.status {
             ExecutionStatus::Executing => {
                 ex.stop_requested = true;
                 ex.modified_by = caller.key();
+                Ok(())
             }
             // A second stop of an execution that is already stopping changes nothing.
-            ExecutionStatus::Stopping => {}
-            other => {
-                return Err(ApiError::conflict(format!(
-                    "Pipeline execution '{}' is in terminal status {} and cannot be stopped.",
-                    ex.arn,
-                    other.as_str()
-                )))
-            }
+            ExecutionStatus::Stopping => Ok(()),
+            other => Err(ApiError::conflict(format!(
+                "Pipeline execution '{}' is in terminal status {} and cannot be stopped.",
+                ex.arn,
+                other.as_str()
+            ))),
         }
-        let answer = json!({"PipelineExecutionArn": ex.arn});
-        let ex = ex.clone();
-        inner.persist(&[Write::Execution { execution: &ex, all_steps: false }]).map_err(ApiError::internal)?;
-        remember(&mut inner, "StopPipelineExecution", token, &answer)?;
-        id
-    };
-    core.advance(&id, core.now());
-    let inner = core.lock();
-    let arn = inner.store.executions.get(&id).map(|e| e.arn.clone()).unwrap_or_default();
-    Ok(json!({"PipelineExecutionArn": arn}))
+    })
 }
 
 pub fn retry(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
-    let id = {
-        let mut inner = core.lock();
-        let token = s(body, "ClientRequestToken");
-        if let Some(answer) = remembered(&inner, "RetryPipelineExecution", token) {
-            return Ok(answer);
-        }
-        let arn = s(body, "PipelineExecutionArn").unwrap_or_default();
-        let at = inner.clock.now();
-        let id = inner.store.execution_id(arn)?;
-        let Some(ex) = inner.store.executions.get_mut(&id) else {
-            return Err(ApiError::not_found(format!("Pipeline execution '{arn}' does not exist.")));
-        };
+    let arn = s(body, "PipelineExecutionArn").unwrap_or_default();
+    let find = |inner: &Inner| Ok((inner.store.execution_id(arn)?, ()));
+    change_execution(core, "RetryPipelineExecution", s(body, "ClientRequestToken"), find, |ex, (), at| {
         if ex.status != ExecutionStatus::Failed {
             return Err(ApiError::conflict(format!(
                 "Pipeline execution '{}' is {}; only a Failed execution can be retried.",
@@ -346,6 +318,7 @@ pub fn retry(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
         for step in &mut ex.steps {
             if matches!(step.phase, StepPhase::Failed | StepPhase::Stopped | StepPhase::Skipped | StepPhase::Pending) {
                 step.reset();
+                step.dirty = true;
             }
         }
         ex.status = ExecutionStatus::Executing;
@@ -356,16 +329,8 @@ pub fn retry(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
             ex.parallelism = Some(n);
         }
         ex.modified_by = caller.key();
-        let answer = json!({"PipelineExecutionArn": ex.arn});
-        let ex = ex.clone();
-        inner.persist(&[Write::Execution { execution: &ex, all_steps: true }]).map_err(ApiError::internal)?;
-        remember(&mut inner, "RetryPipelineExecution", token, &answer)?;
-        id
-    };
-    core.advance(&id, core.now());
-    let inner = core.lock();
-    let arn = inner.store.executions.get(&id).map(|e| e.arn.clone()).unwrap_or_default();
-    Ok(json!({"PipelineExecutionArn": arn}))
+        Ok(())
+    })
 }
 
 pub fn parameters(core: &Core, body: &Value) -> ApiResult<Value> {

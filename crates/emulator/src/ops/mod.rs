@@ -12,7 +12,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::persist::Write;
 use crate::runtime::{Core, Inner};
 use crate::shapes::model;
-use crate::state::Epoch;
+use crate::state::{Epoch, Execution};
 
 /// Who is calling, from the SigV4 `Authorization` header (the access key id), for CreatedBy fields.
 #[derive(Clone, Debug, Default)]
@@ -115,12 +115,62 @@ pub(crate) fn remembered(inner: &Inner, operation: &str, token: Option<&str>) ->
 pub(crate) fn remember(inner: &mut Inner, operation: &str, token: Option<&str>, response: &Value) -> ApiResult<()> {
     if let Some(token) = token {
         inner.store.idempotency.insert((operation.to_string(), token.to_string()), response.clone());
-        inner.persist(&[Write::Idempotency { operation, token, response }]).map_err(ApiError::internal)?;
+        inner.persist(&[Write::Idempotency { operation, token, response }])?;
     }
     Ok(())
 }
 
+/// The shape of every operation that changes one existing execution (stop, retry, a callback answer):
+/// a repeated `ClientRequestToken` gets the first answer; otherwise `find` names the execution (and what
+/// the change needs to know), `change` applies the operation to it or refuses, and the execution is
+/// written down with the token's answer before the engine moves it on.
+pub(crate) fn change_execution<T>(
+    core: &Core,
+    operation: &'static str,
+    token: Option<&str>,
+    find: impl FnOnce(&Inner) -> ApiResult<(String, T)>,
+    change: impl FnOnce(&mut Execution, T, Epoch) -> ApiResult<()>,
+) -> ApiResult<Value> {
+    let (id, answer) = {
+        let mut inner = core.lock();
+        if let Some(answer) = remembered(&inner, operation, token) {
+            return Ok(answer);
+        }
+        let (id, found) = find(&inner)?;
+        let at = inner.clock.now();
+        let ex = inner
+            .store
+            .executions
+            .get_mut(&id)
+            .ok_or_else(|| ApiError::not_found(format!("Pipeline execution '{id}' does not exist.")))?;
+        change(ex, found, at)?;
+        let answer = json!({"PipelineExecutionArn": ex.arn});
+        let snapshot = ex.clone();
+        ex.steps.iter_mut().for_each(|st| st.dirty = false);
+        // Only the steps `change` marked dirty are rewritten, with the execution's own row.
+        inner.persist(&[Write::Execution { execution: &snapshot, all_steps: false }])?;
+        remember(&mut inner, operation, token, &answer)?;
+        (id, answer)
+    };
+    core.advance(&id, core.now());
+    Ok(answer)
+}
+
 /// Sort order of a list request, newest first unless the caller asks otherwise.
-pub(crate) fn ascending(body: &Value) -> bool {
+fn ascending(body: &Value) -> bool {
     s(body, "SortOrder") == Some("Ascending")
+}
+
+/// Every list operation's last two moves: sort by `order` (ascending only when the request says
+/// `SortOrder: Ascending`; the service lists newest first) and cut the page that the request's
+/// `NextToken` and `MaxResults` name. `key` names an item uniquely for the next token.
+pub(crate) fn sort_and_page<T>(
+    mut items: Vec<T>,
+    body: &Value,
+    order: impl Fn(&T, &T) -> std::cmp::Ordering,
+    key: impl Fn(&T) -> String,
+) -> ApiResult<(Vec<T>, Option<String>)> {
+    let ascending = ascending(body);
+    items.sort_by(|a, b| if ascending { order(a, b) } else { order(b, a) });
+    crate::paging::page(items, key, s(body, "NextToken"), i(body, "MaxResults"))
 }

@@ -2,9 +2,8 @@
 
 use serde_json::{json, Value};
 
-use super::{ascending, i, remember, remembered, s, t, user_context, Caller};
+use super::{i, remember, remembered, s, sort_and_page, t, user_context, Caller};
 use crate::error::{ApiError, ApiResult};
-use crate::paging;
 use crate::persist::Write;
 use crate::runtime::Core;
 use crate::state::{Pipeline, PipelineVersion};
@@ -59,7 +58,7 @@ pub fn create(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
         versions: vec![PipelineVersion { id: 1, definition, created: at }],
     };
     let answer = json!({"PipelineArn": pipeline.arn});
-    inner.persist(&[Write::Pipeline(&pipeline)]).map_err(ApiError::internal)?;
+    inner.persist(&[Write::Pipeline(&pipeline)])?;
     inner.store.pipelines.insert(name.to_lowercase(), pipeline);
     remember(&mut inner, "CreatePipeline", token, &answer)?;
     Ok(answer)
@@ -90,7 +89,7 @@ pub fn update(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
     }
     p.modified = at;
     let p = p.clone();
-    inner.persist(&[Write::Pipeline(&p)]).map_err(ApiError::internal)?;
+    inner.persist(&[Write::Pipeline(&p)])?;
     Ok(json!({"PipelineArn": p.arn, "PipelineVersionId": id}))
 }
 
@@ -114,7 +113,7 @@ pub fn delete(core: &Core, body: &Value) -> ApiResult<Value> {
     for id in &ids {
         batch.push(Write::DeleteExecution(id));
     }
-    inner.persist(&batch).map_err(ApiError::internal)?;
+    inner.persist(&batch)?;
     for id in &ids {
         inner.store.executions.remove(id);
     }
@@ -157,7 +156,7 @@ pub fn list(core: &Core, body: &Value) -> ApiResult<Value> {
     let prefix = s(body, "PipelineNamePrefix").map(str::to_lowercase);
     let after = t(body, "CreatedAfter");
     let before = t(body, "CreatedBefore");
-    let mut items: Vec<&Pipeline> = inner
+    let items: Vec<&Pipeline> = inner
         .store
         .pipelines
         .iter()
@@ -166,19 +165,14 @@ pub fn list(core: &Core, body: &Value) -> ApiResult<Value> {
         .filter(|p| after.is_none_or(|a| p.created > a) && before.is_none_or(|b| p.created < b))
         .collect();
     let by_name = s(body, "SortBy") == Some("Name");
-    items.sort_by(|a, b| {
-        let o = if by_name {
+    let order = |a: &&Pipeline, b: &&Pipeline| {
+        if by_name {
             a.name.to_lowercase().cmp(&b.name.to_lowercase())
         } else {
             a.created.total_cmp(&b.created).then_with(|| a.name.cmp(&b.name))
-        };
-        if ascending(body) {
-            o
-        } else {
-            o.reverse()
         }
-    });
-    let (page, next) = paging::page(items, |p| p.name.to_lowercase(), s(body, "NextToken"), i(body, "MaxResults"))?;
+    };
+    let (page, next) = sort_and_page(items, body, order, |p| p.name.to_lowercase())?;
     let summaries: Vec<Value> = page
         .iter()
         .map(|p| {

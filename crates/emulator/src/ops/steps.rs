@@ -2,11 +2,9 @@
 
 use serde_json::{json, Value};
 
-use super::{ascending, i, remember, remembered, s};
+use super::{change_execution, s, sort_and_page};
 use crate::error::{ApiError, ApiResult};
-use crate::paging;
-use crate::persist::Write;
-use crate::runtime::Core;
+use crate::runtime::{Core, Inner};
 use crate::state::{CallbackAnswer, StepPhase, StepRun};
 
 pub fn list(core: &Core, body: &Value) -> ApiResult<Value> {
@@ -22,17 +20,12 @@ pub fn list(core: &Core, body: &Value) -> ApiResult<Value> {
     let plan = inner.store.plan(&pipeline_name, version)?;
     let ex = inner.store.execution(arn)?;
     // Only steps that started are listed, newest first unless asked otherwise.
-    let mut listed: Vec<(usize, &StepRun)> =
+    let listed: Vec<(usize, &StepRun)> =
         ex.steps.iter().enumerate().filter(|(_, st)| st.phase.wire().is_some()).collect();
-    listed.sort_by(|(ia, a), (ib, b)| {
-        let o = a.start.unwrap_or(0.0).total_cmp(&b.start.unwrap_or(0.0)).then(ia.cmp(ib));
-        if ascending(body) {
-            o
-        } else {
-            o.reverse()
-        }
-    });
-    let (page, next) = paging::page(listed, |(_, st)| st.name.clone(), s(body, "NextToken"), i(body, "MaxResults"))?;
+    let order = |(ia, a): &(usize, &StepRun), (ib, b): &(usize, &StepRun)| {
+        a.start.unwrap_or(0.0).total_cmp(&b.start.unwrap_or(0.0)).then(ia.cmp(ib))
+    };
+    let (page, next) = sort_and_page(listed, body, order, |(_, st)| st.name.clone())?;
     let steps: Vec<Value> = page
         .iter()
         .map(|(idx, st)| {
@@ -71,27 +64,15 @@ pub fn send_failure(core: &Core, body: &Value) -> ApiResult<Value> {
     answer(core, body, "SendPipelineExecutionStepFailure", CallbackAnswer::Failure { reason })
 }
 
-fn answer(core: &Core, body: &Value, operation: &str, answer: CallbackAnswer) -> ApiResult<Value> {
-    let id = {
-        let mut inner = core.lock();
-        let token = s(body, "ClientRequestToken");
-        if let Some(done) = remembered(&inner, operation, token) {
-            return Ok(done);
-        }
-        let callback = s(body, "CallbackToken").unwrap_or_default();
-        let (id, step) = inner
-            .store
-            .callbacks
-            .get(callback)
-            .cloned()
-            .ok_or_else(|| ApiError::not_found(format!("Callback token '{callback}' does not exist.")))?;
-        let Some(ex) = inner.store.executions.get_mut(&id) else {
-            return Err(ApiError::not_found(format!("Callback token '{callback}' does not exist.")));
-        };
+fn answer(core: &Core, body: &Value, operation: &'static str, answer: CallbackAnswer) -> ApiResult<Value> {
+    let callback = s(body, "CallbackToken").unwrap_or_default();
+    let missing = || ApiError::not_found(format!("Callback token '{callback}' does not exist."));
+    let find = |inner: &Inner| inner.store.callbacks.get(callback).cloned().ok_or_else(missing);
+    change_execution(core, operation, s(body, "ClientRequestToken"), find, |ex, step, _| {
         let Some(run) =
             ex.steps.iter_mut().find(|st| st.name == step && st.callback_token.as_deref() == Some(callback))
         else {
-            return Err(ApiError::not_found(format!("Callback token '{callback}' does not exist.")));
+            return Err(missing());
         };
         if !run.phase.is_active() || run.callback_answer.is_some() {
             return Err(ApiError::conflict(format!(
@@ -101,17 +82,6 @@ fn answer(core: &Core, body: &Value, operation: &str, answer: CallbackAnswer) ->
         }
         run.callback_answer = Some(answer);
         run.dirty = true;
-        let reply = json!({"PipelineExecutionArn": ex.arn});
-        let ex = ex.clone();
-        inner.persist(&[Write::Execution { execution: &ex, all_steps: false }]).map_err(ApiError::internal)?;
-        if let Some(e) = inner.store.executions.get_mut(&id) {
-            e.steps.iter_mut().for_each(|st| st.dirty = false);
-        }
-        remember(&mut inner, operation, token, &reply)?;
-        id
-    };
-    core.advance(&id, core.now());
-    let inner = core.lock();
-    let arn = inner.store.executions.get(&id).map(|e| e.arn.clone()).unwrap_or_default();
-    Ok(json!({"PipelineExecutionArn": arn}))
+        Ok(())
+    })
 }

@@ -58,6 +58,12 @@ pub async fn start_execution(client: &Client, pipeline: &str, params: &[(&str, &
     req.send().await.expect("start").pipeline_execution_arn.expect("arn")
 }
 
+/// Start an execution with an idempotency token of the caller's; the ARN the service answers.
+pub async fn start_with_token(client: &Client, pipeline: &str, token: &str) -> String {
+    let out = client.start_pipeline_execution().pipeline_name(pipeline).client_request_token(token).send().await;
+    out.expect("start").pipeline_execution_arn.expect("arn")
+}
+
 /// Poll until the execution's status satisfies `done`; fails after 30 s of real time.
 pub async fn wait_for(
     client: &Client,

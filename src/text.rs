@@ -1,0 +1,36 @@
+//! Quoting text that users or the service wrote, at a bounded length: messages echo what they refuse, and
+//! an echo must not carry a megabyte back.
+
+/// At most `max` characters of `s`; when it is longer, the last of them is "…" to say something was cut.
+pub fn clip(s: &str, max: usize) -> String {
+    if s.char_indices().nth(max).is_none() {
+        return s.to_string();
+    }
+    let keep = max.saturating_sub(1);
+    let cut = s.char_indices().nth(keep).map_or(s.len(), |(i, _)| i);
+    let mut out = s[..cut].to_string();
+    out.push('…');
+    out
+}
+
+/// Longest pipeline name quoted in a message (names may be 256 characters).
+pub const NAME: usize = 80;
+/// Longest execution id or step name quoted in a message.
+pub const ID: usize = 64;
+/// Longest value of a field quoted in a message.
+pub const VALUE: usize = 60;
+
+#[cfg(test)]
+mod tests {
+    use super::clip;
+
+    #[test]
+    fn clips_on_characters_and_says_so() {
+        assert_eq!(clip("short", 10), "short");
+        assert_eq!(clip("exactly", 7), "exactly");
+        assert_eq!(clip("abcdef", 3), "ab…");
+        // Multi-byte characters are never split.
+        assert_eq!(clip("ééééé", 3), "éé…");
+        assert_eq!(clip("", 0), "");
+    }
+}
