@@ -69,9 +69,16 @@ if wants rust; then
   cargo test --release --workspace --features ssr
 fi
 
+# The release site and every binary of the workspace, built as `make run` builds them (cargo-leptos's server
+# build and `cargo build --workspace --bins` share every unit), for the boto3 and end-to-end parts.
+if wants boto3 || wants e2e; then
+  log "building the release site and binaries (the ones make run serves)"
+  build_release_site
+  cargo build --release --workspace --features ssr --bins
+fi
+
 if wants boto3; then
   log "emulator contract with boto3 (pytest)"
-  cargo build --release -p stepline-emulator --bin stepline-emulator
   out="$(mktemp)"
   "$CARGO_TARGET_DIR/release/stepline-emulator" --addr 127.0.0.1:0 --speed 20000 > "$out" 2>&1 &
   emulator=$!
@@ -83,8 +90,6 @@ if wants boto3; then
 fi
 
 if wants e2e; then
-  log "building the release site for the end-to-end tests (the one make run serves)"
-  build_release_site
   port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
   export STEPLINE_URL="http://127.0.0.1:$port"
   log "starting Stepline on $STEPLINE_URL"
