@@ -28,7 +28,6 @@ use stepline::server::{demo, gateway::Gateway, router, state::AppState};
 use stepline_emulator::{Core, Scenario};
 use tokio::net::TcpStream;
 
-const ROLE: &str = "arn:aws:iam::123456789012:role/SageMakerPipelineRole";
 /// How long each SSE measurement of part a reads its streams.
 const SSE_WINDOW: Duration = Duration::from_secs(30);
 /// The whole run is cut off after this long.
@@ -376,27 +375,13 @@ fn id_of(arn: &str) -> String {
     arn.rsplit('/').next().unwrap_or_default().to_string()
 }
 
+/// Pipelines and executions are made as the demo makes them (`stepline::server::demo`).
 async fn create_pipeline(client: &aws_sdk_sagemaker::Client, name: &str, definition: &str) -> Res<()> {
-    client
-        .create_pipeline()
-        .pipeline_name(name)
-        .pipeline_definition(definition)
-        .role_arn(ROLE)
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| format!("CreatePipeline {name}: {e:?}"))
+    demo::create_pipeline(client, name, "", definition).await
 }
 
 async fn start(client: &aws_sdk_sagemaker::Client, pipeline: &str) -> Res<String> {
-    client
-        .start_pipeline_execution()
-        .pipeline_name(pipeline)
-        .send()
-        .await
-        .map_err(|e| format!("StartPipelineExecution {pipeline}: {e:?}"))?
-        .pipeline_execution_arn
-        .ok_or_else(|| "no execution ARN".to_string())
+    demo::start_execution(client, pipeline, "bench", &[]).await
 }
 
 /// (finished, total) executions of a pipeline, read from the emulator's state (no API call).

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use stepline_definition::{check_selection, check_value, parse_value, Definition, Graph, ParameterType};
+use stepline_definition::{check_selection, check_value, limits, parse_value, Definition, Graph, ParameterType};
 
 /// A message about one field of a form, named as the form names it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,14 +56,14 @@ pub struct StartRequest {
 pub fn valid_display_name(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
-        && b.len() <= 82
+        && b.len() <= limits::DISPLAY_NAME_MAX
         && b[0].is_ascii_alphanumeric()
         && b[b.len() - 1].is_ascii_alphanumeric()
         && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
 }
 
 pub fn valid_token(s: &str) -> bool {
-    (32..=128).contains(&s.len()) && s.chars().all(|c| c.is_ascii_graphic())
+    (limits::CLIENT_TOKEN_MIN..=limits::CLIENT_TOKEN_MAX).contains(&s.len()) && s.chars().all(|c| c.is_ascii_graphic())
 }
 
 /// Check a start form against the definition; every problem is reported, each naming its field.
@@ -76,13 +76,20 @@ pub fn check_start(form: &StartForm, def: &Definition, graph: &Graph) -> Result<
     if !display_name.is_empty() && !valid_display_name(display_name) {
         errors.push(err(
             "display_name",
-            "Display name: use 1 to 82 letters, digits and hyphens, starting and ending with a letter or digit.",
+            format!(
+                "Display name: use 1 to {} letters, digits and hyphens, starting and ending with a letter or digit.",
+                limits::DISPLAY_NAME_MAX
+            ),
         ));
     }
-    if form.description.chars().count() > 3072 {
+    if form.description.chars().count() > limits::DESCRIPTION_MAX {
         errors.push(err(
             "description",
-            format!("Description: {} characters, at most 3072.", form.description.chars().count()),
+            format!(
+                "Description: {} characters, at most {}.",
+                form.description.chars().count(),
+                limits::DESCRIPTION_MAX
+            ),
         ));
     }
     let parallelism = match form.max_parallel.trim() {
@@ -109,8 +116,11 @@ pub fn check_start(form: &StartForm, def: &Definition, graph: &Graph) -> Result<
         },
     };
     let mlflow = form.mlflow_experiment.trim();
-    if mlflow.chars().count() > 256 {
-        errors.push(err("mlflow_experiment", "MLflow experiment: at most 256 characters."));
+    if mlflow.chars().count() > limits::MLFLOW_EXPERIMENT_MAX {
+        errors.push(err(
+            "mlflow_experiment",
+            format!("MLflow experiment: at most {} characters.", limits::MLFLOW_EXPERIMENT_MAX),
+        ));
     }
     for name in form.params.keys() {
         if !def.parameters.iter().any(|p| &p.name == name) {
@@ -128,11 +138,13 @@ pub fn check_start(form: &StartForm, def: &Definition, graph: &Graph) -> Result<
             Some(v) => match check_value(p, v) {
                 Err(m) => errors.push(err(format!("params[{}]", p.name), format!("{}: {m}", p.name))),
                 Ok(()) => {
-                    if p.default.as_deref() != Some(v) && v.chars().count() <= 1024 {
+                    if p.default.as_deref() != Some(v) && v.chars().count() <= limits::PARAMETER_VALUE_MAX {
                         overrides.push((p.name.clone(), v.to_string()));
-                    } else if v.chars().count() > 1024 {
-                        errors
-                            .push(err(format!("params[{}]", p.name), format!("{}: at most 1024 characters.", p.name)));
+                    } else if v.chars().count() > limits::PARAMETER_VALUE_MAX {
+                        errors.push(err(
+                            format!("params[{}]", p.name),
+                            format!("{}: at most {} characters.", p.name, limits::PARAMETER_VALUE_MAX),
+                        ));
                     }
                 }
             },
@@ -199,14 +211,19 @@ pub fn check_callback(
     if !valid_token(&form.token) {
         errors.push(err("token", "The form is out of date: reload the page and submit again."));
     }
-    if form.callback_token.len() != 10 || !form.callback_token.chars().all(|c| c.is_ascii_alphanumeric()) {
+    if form.callback_token.len() != limits::CALLBACK_TOKEN_LEN
+        || !form.callback_token.chars().all(|c| c.is_ascii_alphanumeric())
+    {
         errors.push(err("callback_token", "This step is not waiting for an answer (its callback token is not valid)."));
     }
     match form.decision.as_str() {
         "reject" => {
             let reason = form.reason.trim();
-            if reason.chars().count() > 256 {
-                errors.push(err("reason", format!("Reason: {} characters, at most 256.", reason.chars().count())));
+            if reason.chars().count() > limits::FAILURE_REASON_MAX {
+                errors.push(err(
+                    "reason",
+                    format!("Reason: {} characters, at most {}.", reason.chars().count(), limits::FAILURE_REASON_MAX),
+                ));
             }
             if errors.is_empty() {
                 return Ok(CallbackAnswer::Reject(if reason.is_empty() {
@@ -227,8 +244,11 @@ pub fn check_callback(
                     continue;
                 };
                 let v = value.trim();
-                if v.chars().count() > 1024 {
-                    errors.push(err(format!("outputs[{name}]"), format!("{name}: at most 1024 characters.")));
+                if v.chars().count() > limits::OUTPUT_VALUE_MAX {
+                    errors.push(err(
+                        format!("outputs[{name}]"),
+                        format!("{name}: at most {} characters.", limits::OUTPUT_VALUE_MAX),
+                    ));
                     continue;
                 }
                 if !v.is_empty() && parse_value(*ty, v).is_err() {

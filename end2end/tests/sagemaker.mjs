@@ -17,3 +17,57 @@ export async function executions(pipeline) {
 }
 
 export const idOf = (arn) => arn.split('/').pop();
+
+/** The execution's status, from DescribePipelineExecution. */
+export async function status(arn) {
+  return (await call('DescribePipelineExecution', { PipelineExecutionArn: arn })).PipelineExecutionStatus;
+}
+
+/** The execution's steps, from ListPipelineExecutionSteps. */
+export async function steps(arn) {
+  return (await call('ListPipelineExecutionSteps', { PipelineExecutionArn: arn })).PipelineExecutionSteps;
+}
+
+/**
+ * The one bounded poll: calls `probe` until `done(value)` holds and returns that value. Past the deadline it
+ * throws, naming `what` was awaited and the last value seen (through `show`). An error from `probe` is not
+ * retried: it ends the wait.
+ */
+export async function poll(probe, done, { what, show = JSON.stringify, timeoutMs = 20000, intervalMs = 100 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (done(value)) return value;
+    if (Date.now() >= deadline) throw new Error(`waited ${timeoutMs} ms for ${what}; last seen: ${show(value)}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** `want` as a test on a status, with words for an error message: a status string or a predicate. */
+function wanted(want) {
+  return typeof want === 'function'
+    ? { test: want, words: want.label ?? `a status passing ${want.toString()}` }
+    : { test: (s) => s === want, words: `status ${want}` };
+}
+
+/**
+ * Wait until the execution's status (DescribePipelineExecution) is `want` (a status string, or a predicate on
+ * the status); returns the status. Throws, naming the ARN, what was wanted and the last status, past the deadline.
+ */
+export async function waitForStatus(arn, want, { timeoutMs } = {}) {
+  const { test, words } = wanted(want);
+  return poll(() => status(arn), test, { what: `${arn} to reach ${words}`, show: String, timeoutMs });
+}
+
+/** Wait until step `name` of the execution (ListPipelineExecutionSteps) has a status that is `want`; returns the step. */
+export async function waitForStepStatus(arn, name, want, { timeoutMs } = {}) {
+  const { test, words } = wanted(want);
+  return poll(
+    async () => (await steps(arn)).find((s) => s.StepName === name),
+    (step) => step !== undefined && test(step.StepStatus),
+    { what: `step ${name} of ${arn} to reach ${words}`, show: (step) => step?.StepStatus ?? 'no such step yet', timeoutMs },
+  );
+}
+
+/** A status predicate for waitForStatus: the execution has left Executing (whatever it ended as). */
+export const notExecuting = Object.assign((s) => s !== 'Executing', { label: 'any status but Executing' });

@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BASE, launch, openPage, waitForHydration } from './browser.mjs';
-import { EMULATOR, call, executions, idOf } from './sagemaker.mjs';
+import { EMULATOR, call, executions, idOf, notExecuting, status, steps as stepsOf, waitForStatus, waitForStepStatus } from './sagemaker.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -21,10 +21,6 @@ const QUICK = ['AbaloneProcess', 'AbaloneTrain', 'AbaloneEval', 'AbaloneRegister
   .reduce((m, s) => ({ ...m, [s]: { duration: 20 } }), {});
 
 const token = (tag) => `${tag}-${Date.now()}-${Math.random().toString(36).slice(2)}-0123456789abcdef`;
-
-async function status(arn) {
-  return (await call('DescribePipelineExecution', { PipelineExecutionArn: arn })).PipelineExecutionStatus;
-}
 
 async function byName(pipeline, display) {
   const e = (await executions(pipeline)).find((x) => x.PipelineExecutionDisplayName === display);
@@ -62,9 +58,15 @@ test('a double click on Start starts exactly one execution', async () => {
   await page.goto(`${BASE}/pipelines/AbalonePipeline/start`);
   await waitForHydration(page);
   await page.getByLabel('Display name').fill('e2e-double-click');
+  // Every start the page posts (the second click may or may not post one) is kept, to wait for its answer.
+  const posts = [];
+  page.on('request', (r) => { if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/start') posts.push(r); });
   await page.getByRole('button', { name: 'Start' }).dblclick();
   await page.waitForURL(/\/executions\/[a-z0-9]+$/);
-  await page.waitForTimeout(500);
+  // Both clicks were dispatched before the first answer came back, so any second post is in `posts` by now:
+  // once every post has been answered, the server has done all it will do for this form.
+  assert.ok(posts.length >= 1, 'the start was posted');
+  await Promise.all(posts.map((r) => r.response()));
   const matching = (await executions('AbalonePipeline')).filter((x) => x.PipelineExecutionDisplayName === 'e2e-double-click');
   assert.equal(matching.length, 1);
   // Submitting the same rendered form again (a resubmission) starts nothing new either.
@@ -119,8 +121,7 @@ test('stop a running execution: confirm, see what follows, then it stops', async
   assert.match(await confirm.textContent(), /Running jobs are stopped/);
   await confirm.getByRole('button', { name: 'Stop' }).click();
   await page.getByTestId('notice').waitFor();
-  for (let i = 0; i < 100 && (await status(started.PipelineExecutionArn)) !== 'Stopped'; i++) await page.waitForTimeout(100);
-  assert.equal(await status(started.PipelineExecutionArn), 'Stopped');
+  await waitForStatus(started.PipelineExecutionArn, 'Stopped');
   await page.locator('h1 [data-status="Stopped"]').waitFor({ timeout: 10000 });
   await context.close();
 });
@@ -151,8 +152,7 @@ test('a refused action shows SageMaker\'s reason next to its form, without leavi
   await confirm.getByRole('button', { name: 'Stop' }).click();
   await page.waitForURL(/notice=stopping/);
   assert.equal(await page.evaluate(() => window.stillHere), true, 'moving to the result is a client-side navigation');
-  for (let i = 0; i < 100 && (await status(arn)) !== 'Stopped'; i++) await page.waitForTimeout(100);
-  assert.equal(await status(arn), 'Stopped');
+  await waitForStatus(arn, 'Stopped');
   await scenario({});
   await context.close();
 });
@@ -160,11 +160,7 @@ test('a refused action shows SageMaker\'s reason next to its form, without leavi
 test('stop during a callback waits for the answer; approve, and it ends Stopped', async () => {
   const started = await call('StartPipelineExecution', { PipelineName: 'ControlFlowPipeline', PipelineExecutionDisplayName: 'e2e-callback-stop', ClientRequestToken: token('cb') });
   const arn = started.PipelineExecutionArn;
-  for (let i = 0; i < 200; i++) {
-    const steps = (await call('ListPipelineExecutionSteps', { PipelineExecutionArn: arn })).PipelineExecutionSteps;
-    if (steps.some((s) => s.StepName === 'ManualApproval' && s.StepStatus === 'Executing')) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitForStepStatus(arn, 'ManualApproval', 'Executing');
   const { context, page } = await openPage(browser);
   await page.goto(`${BASE}/pipelines/ControlFlowPipeline/executions/${idOf(arn)}?confirm=stop`);
   await waitForHydration(page);
@@ -176,9 +172,8 @@ test('stop during a callback waits for the answer; approve, and it ends Stopped'
   assert.equal(await status(arn), 'Stopping');
   const panel = page.getByTestId('callback-panel');
   await panel.getByRole('button', { name: 'Approve' }).click();
-  for (let i = 0; i < 100 && (await status(arn)) !== 'Stopped'; i++) await page.waitForTimeout(100);
-  assert.equal(await status(arn), 'Stopped');
-  const steps = (await call('ListPipelineExecutionSteps', { PipelineExecutionArn: arn })).PipelineExecutionSteps;
+  await waitForStatus(arn, 'Stopped');
+  const steps = await stepsOf(arn);
   const cb = steps.find((s) => s.StepName === 'ManualApproval');
   assert.equal(cb.StepStatus, 'Succeeded');
   assert.deepEqual(cb.Metadata.Callback.OutputParameters, [{ Name: 'approved', Value: 'true' }]);
@@ -195,8 +190,8 @@ test('reject a waiting callback with a reason: the execution fails with it', asy
   await panel.waitFor({ timeout: 15000 });
   await panel.getByPlaceholder('why it is rejected').fill('model looks off');
   await panel.getByRole('button', { name: 'Reject' }).click();
-  for (let i = 0; i < 100 && (await status(arn)) !== 'Failed'; i++) await page.waitForTimeout(100);
-  const steps = (await call('ListPipelineExecutionSteps', { PipelineExecutionArn: arn })).PipelineExecutionSteps;
+  await waitForStatus(arn, 'Failed');
+  const steps = await stepsOf(arn);
   assert.equal(steps.find((s) => s.StepName === 'ManualApproval').FailureReason, 'model looks off');
   await context.close();
 });
@@ -205,15 +200,13 @@ test('retry a failed execution to success', async () => {
   await scenario({ pipelines: { AbalonePipeline: { steps: { ...QUICK, AbaloneEval: { duration: 20, fail: { attempts: 1, reason: 'AlgorithmError: transient' } } } } } });
   const started = await call('StartPipelineExecution', { PipelineName: 'AbalonePipeline', PipelineExecutionDisplayName: 'e2e-retry', ClientRequestToken: token('retry') });
   const arn = started.PipelineExecutionArn;
-  for (let i = 0; i < 200 && (await status(arn)) !== 'Failed'; i++) await new Promise((r) => setTimeout(r, 100));
-  assert.equal(await status(arn), 'Failed');
+  await waitForStatus(arn, 'Failed');
   const { context, page } = await openPage(browser);
   await page.goto(`${BASE}/pipelines/AbalonePipeline/executions/${idOf(arn)}`);
   await waitForHydration(page);
   await page.getByTestId('retry-form').getByRole('button', { name: 'Retry' }).click();
   await page.getByTestId('notice').waitFor();
-  for (let i = 0; i < 200 && (await status(arn)) !== 'Succeeded'; i++) await page.waitForTimeout(100);
-  assert.equal(await status(arn), 'Succeeded');
+  await waitForStatus(arn, 'Succeeded');
   await page.locator('h1 [data-status="Succeeded"]').waitFor({ timeout: 15000 });
   await context.close();
 });
@@ -230,8 +223,8 @@ test('a selective run of two connected steps runs only them and shows what was r
   await page.getByRole('button', { name: 'Start' }).click();
   await page.waitForURL(/\/executions\/[a-z0-9]+$/);
   const e = await byName('AbalonePipeline', 'e2e-selective');
-  for (let i = 0; i < 200 && (await status(e.PipelineExecutionArn)) === 'Executing'; i++) await page.waitForTimeout(100);
-  const steps = (await call('ListPipelineExecutionSteps', { PipelineExecutionArn: e.PipelineExecutionArn })).PipelineExecutionSteps;
+  await waitForStatus(e.PipelineExecutionArn, notExecuting);
+  const steps = await stepsOf(e.PipelineExecutionArn);
   assert.deepEqual(steps.map((s) => s.StepName).sort(), ['AbaloneEval', 'AbaloneProcess', 'AbaloneTrain']);
   assert.equal(steps.find((s) => s.StepName === 'AbaloneProcess').SelectiveExecutionResult.SourcePipelineExecutionArn, source.PipelineExecutionArn);
   await page.goto(`${BASE}/pipelines/AbalonePipeline/executions/${idOf(e.PipelineExecutionArn)}?tab=steps`);
@@ -256,8 +249,7 @@ test('re-run from failure picks the failed step and its downstream, with the fai
   await page.getByRole('button', { name: 'Start' }).click();
   await page.waitForURL(/\/executions\/[a-z0-9]+$/);
   const e = await byName('AbalonePipeline', 'e2e-from-failure');
-  for (let i = 0; i < 200 && (await status(e.PipelineExecutionArn)) === 'Executing'; i++) await page.waitForTimeout(100);
-  assert.equal(await status(e.PipelineExecutionArn), 'Succeeded');
+  assert.equal(await waitForStatus(e.PipelineExecutionArn, notExecuting), 'Succeeded');
   // On a succeeded execution the mode is off and says why.
   await page.goto(`${BASE}/pipelines/AbalonePipeline/executions/${idOf(e.PipelineExecutionArn)}`);
   await page.waitForFunction(() => /Only a failed execution can be re-run from its failure/.test(document.querySelector('[data-testid=rerun-menu]')?.textContent ?? ''));
@@ -276,8 +268,11 @@ test('an unconnected selection is refused with its reason, and nothing starts', 
   await message.waitFor();
   assert.match(await message.textContent(), /not connected.*AbaloneTrain/);
   // …and by the server on submit.
+  const answered = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/api/start');
   await page.getByRole('button', { name: 'Start' }).click();
-  await page.waitForTimeout(800);
+  await answered;
+  // The page has taken the answer in once the form is no longer pending (the button says Start again).
+  await page.getByRole('button', { name: 'Start', exact: true, disabled: false }).waitFor();
   assert.match(page.url(), /\/start/);
   assert.equal((await executions('AbalonePipeline')).length, before);
   await context.close();
@@ -331,29 +326,22 @@ test('without JavaScript: stop, approve a callback and retry all work as plain f
   await page.getByTestId('stop-link').click();
   await page.getByTestId('stop-confirm').getByRole('button', { name: 'Stop' }).click();
   await page.waitForURL(/notice=stopping/);
-  for (let i = 0; i < 100 && (await status(running.PipelineExecutionArn)) !== 'Stopped'; i++) await page.waitForTimeout(100);
-  assert.equal(await status(running.PipelineExecutionArn), 'Stopped');
+  await waitForStatus(running.PipelineExecutionArn, 'Stopped');
   // Approve a waiting callback.
   const cb = await call('StartPipelineExecution', { PipelineName: 'ControlFlowPipeline', PipelineExecutionDisplayName: 'e2e-nojs-cb', ClientRequestToken: token('njscb') });
-  for (let i = 0; i < 200; i++) {
-    const steps = (await call('ListPipelineExecutionSteps', { PipelineExecutionArn: cb.PipelineExecutionArn })).PipelineExecutionSteps;
-    if (steps.some((s) => s.StepName === 'ManualApproval' && s.StepStatus === 'Executing')) break;
-    await page.waitForTimeout(100);
-  }
+  await waitForStepStatus(cb.PipelineExecutionArn, 'ManualApproval', 'Executing');
   await page.goto(`${BASE}/pipelines/ControlFlowPipeline/executions/${idOf(cb.PipelineExecutionArn)}`);
   await page.getByTestId('callback-panel').getByRole('button', { name: 'Approve' }).click();
   await page.waitForURL(/notice=approved/);
-  for (let i = 0; i < 100 && (await status(cb.PipelineExecutionArn)) === 'Executing'; i++) await page.waitForTimeout(100);
-  assert.equal(await status(cb.PipelineExecutionArn), 'Succeeded');
+  assert.equal(await waitForStatus(cb.PipelineExecutionArn, notExecuting), 'Succeeded');
   // Retry a failed execution.
   await scenario({ pipelines: { AbalonePipeline: { steps: { ...QUICK, AbaloneEval: { duration: 20, fail: { attempts: 1, reason: 'transient' } } } } } });
   const failing = await call('StartPipelineExecution', { PipelineName: 'AbalonePipeline', PipelineExecutionDisplayName: 'e2e-nojs-retry', ClientRequestToken: token('njsr') });
-  for (let i = 0; i < 200 && (await status(failing.PipelineExecutionArn)) !== 'Failed'; i++) await page.waitForTimeout(100);
+  await waitForStatus(failing.PipelineExecutionArn, 'Failed');
   await page.goto(`${BASE}/pipelines/AbalonePipeline/executions/${idOf(failing.PipelineExecutionArn)}`);
   await page.getByTestId('retry-form').getByRole('button', { name: 'Retry' }).click();
   await page.waitForURL(/notice=retrying/);
-  for (let i = 0; i < 200 && (await status(failing.PipelineExecutionArn)) !== 'Succeeded'; i++) await page.waitForTimeout(100);
-  assert.equal(await status(failing.PipelineExecutionArn), 'Succeeded');
+  await waitForStatus(failing.PipelineExecutionArn, 'Succeeded');
   await context.close();
 });
 
@@ -371,8 +359,8 @@ test('without JavaScript: a selective re-run through the plain start form', asyn
   await page.getByRole('button', { name: 'Start' }).click();
   await page.waitForURL(/\/executions\/[a-z0-9]+$/);
   const e = await byName('AbalonePipeline', 'e2e-nojs-selective');
-  for (let i = 0; i < 200 && (await status(e.PipelineExecutionArn)) === 'Executing'; i++) await page.waitForTimeout(100);
-  const steps = (await call('ListPipelineExecutionSteps', { PipelineExecutionArn: e.PipelineExecutionArn })).PipelineExecutionSteps;
+  await waitForStatus(e.PipelineExecutionArn, notExecuting);
+  const steps = await stepsOf(e.PipelineExecutionArn);
   assert.deepEqual(steps.map((s) => s.StepName).sort(), ['AbaloneProcess', 'AbaloneTrain']);
   await context.close();
 });

@@ -209,7 +209,7 @@ pub fn CallbackPanel(
                 </PostForm>
                 <PostForm to=AnswerCallback::PATH posting=reject attr:class="inline">
                     {reject_hidden}
-                    <label>"Reason "<input type="text" name="form[reason]" maxlength="256" size="40" placeholder="why it is rejected"/></label>
+                    <label>"Reason "<input type="text" name="form[reason]" maxlength=stepline_definition::limits::FAILURE_REASON_MAX size="40" placeholder="why it is rejected"/></label>
                     <button type="submit" class="danger" disabled=move || reject.pending.get()>"Reject"</button>
                 </PostForm>
             </div>

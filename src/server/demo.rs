@@ -73,7 +73,8 @@ pub fn wide_definition(chains: usize, length: usize) -> String {
     .to_string()
 }
 
-async fn create(client: &Client, name: &str, description: &str, definition: &str) -> Result<(), String> {
+/// Create a pipeline (the demo's and the benchmarks' way).
+pub async fn create_pipeline(client: &Client, name: &str, description: &str, definition: &str) -> Result<(), String> {
     client
         .create_pipeline()
         .pipeline_name(name)
@@ -86,7 +87,13 @@ async fn create(client: &Client, name: &str, description: &str, definition: &str
         .map_err(|e| format!("seeding {name}: {}", super::gateway::upstream("CreatePipeline", e)))
 }
 
-async fn start(client: &Client, pipeline: &str, display: &str, params: &[(&str, &str)]) -> Result<String, String> {
+/// Start an execution with a display name and parameter overrides; its ARN.
+pub async fn start_execution(
+    client: &Client,
+    pipeline: &str,
+    display: &str,
+    params: &[(&str, &str)],
+) -> Result<String, String> {
     let mut req = client.start_pipeline_execution().pipeline_name(pipeline).pipeline_execution_display_name(display);
     for (n, v) in params {
         req = req.pipeline_parameters(Parameter::builder().name(*n).value(*v).build());
@@ -127,21 +134,21 @@ pub async fn seed(emulator: &RunningEmulator, client: &Client, live_speed: f64) 
     let history_start = stepline_emulator::runtime::wall_clock() - HISTORY_STARTS_HOURS_AGO * 3600.0;
     core.set_speed(1.0);
     core.set_clock(Some(history_start), HISTORY_RATE);
-    create(
+    create_pipeline(
         client,
         "AbalonePipeline",
         "Abalone age regression: preprocess, train, evaluate, register if the MSE is good enough",
         ABALONE,
     )
     .await?;
-    create(
+    create_pipeline(
         client,
         "ControlFlowPipeline",
         "Scoring with a manual approval callback and nested conditions",
         CONTROL_FLOW,
     )
     .await?;
-    create(
+    create_pipeline(
         client,
         "FeatureFactoryPipeline",
         "300 cached feature steps in 60 chains feeding one model",
@@ -149,9 +156,10 @@ pub async fn seed(emulator: &RunningEmulator, client: &Client, live_speed: f64) 
     )
     .await?;
 
-    let ok = start(client, "AbalonePipeline", "nightly-baseline", &[]).await?;
+    let ok = start_execution(client, "AbalonePipeline", "nightly-baseline", &[]).await?;
     settle(client, &ok).await?;
-    let fail_branch = start(client, "AbalonePipeline", "strict-threshold", &[("MseThreshold", "3.0")]).await?;
+    let fail_branch =
+        start_execution(client, "AbalonePipeline", "strict-threshold", &[("MseThreshold", "3.0")]).await?;
     settle(client, &fail_branch).await?;
 
     // A training job that keeps failing on capacity until its retry policy gives up.
@@ -159,12 +167,13 @@ pub async fn seed(emulator: &RunningEmulator, client: &Client, live_speed: f64) 
         "fail": {"reason": "CapacityError: Unable to provision requested ML compute capacity (ml.m5.xlarge). Please retry using a different ML instance type.",
                  "exception": "SageMaker.CAPACITY_ERROR"}}}}}}))).map_err(|e| e.to_string())?;
     let retries =
-        start(client, "AbalonePipeline", "capacity-shortage", &[("TrainingInstanceType", "ml.m5.xlarge")]).await?;
+        start_execution(client, "AbalonePipeline", "capacity-shortage", &[("TrainingInstanceType", "ml.m5.xlarge")])
+            .await?;
     settle(client, &retries).await?;
     core.set_scenario(Scenario::default()).map_err(|e| e.to_string())?;
 
     // Stopped by a person while training (about 15 minutes in).
-    let stopped = start(client, "AbalonePipeline", "stopped-by-hand", &[]).await?;
+    let stopped = start_execution(client, "AbalonePipeline", "stopped-by-hand", &[]).await?;
     tokio::time::sleep(Duration::from_secs_f64(900.0 / HISTORY_RATE)).await;
     client
         .stop_pipeline_execution()
@@ -175,9 +184,9 @@ pub async fn seed(emulator: &RunningEmulator, client: &Client, live_speed: f64) 
     settle(client, &stopped).await?;
 
     // The second run of the wide pipeline is served from the cache.
-    let first_wide = start(client, "FeatureFactoryPipeline", "features-cold", &[]).await?;
+    let first_wide = start_execution(client, "FeatureFactoryPipeline", "features-cold", &[]).await?;
     settle(client, &first_wide).await?;
-    let cached = start(client, "FeatureFactoryPipeline", "features-warm-cache", &[]).await?;
+    let cached = start_execution(client, "FeatureFactoryPipeline", "features-warm-cache", &[]).await?;
     settle(client, &cached).await?;
 
     // Re-run training and evaluation only, reusing preprocessing from the first run.
@@ -202,7 +211,8 @@ pub async fn seed(emulator: &RunningEmulator, client: &Client, live_speed: f64) 
     // Back to the wall clock. Live: one waiting for its approval callback, one running slowly enough to watch.
     core.set_clock(None, 1.0);
     core.set_speed(live_speed);
-    let waiting = start(client, "ControlFlowPipeline", "awaiting-approval", &[("Environment", "staging")]).await?;
+    let waiting =
+        start_execution(client, "ControlFlowPipeline", "awaiting-approval", &[("Environment", "staging")]).await?;
     for _ in 0..500 {
         let steps = client.list_pipeline_execution_steps().pipeline_execution_arn(&waiting).send().await;
         if steps.is_ok_and(|s| s.pipeline_execution_steps().iter().any(|st| st.step_name() == Some("ManualApproval"))) {
@@ -210,7 +220,7 @@ pub async fn seed(emulator: &RunningEmulator, client: &Client, live_speed: f64) 
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    start(client, "AbalonePipeline", "live-run", &[("MseThreshold", "7.0")]).await?;
+    start_execution(client, "AbalonePipeline", "live-run", &[("MseThreshold", "7.0")]).await?;
     Ok(())
 }
 

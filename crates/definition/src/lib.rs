@@ -46,6 +46,16 @@ pub mod parameter;
 pub mod selective;
 pub mod step;
 
+/// Limits of the Pipelines API (lengths and counts), read at build time from the botocore model of the
+/// Pipelines API that this crate carries (`pipelines-shapes.json`).
+pub mod limits {
+    include!(concat!(env!("OUT_DIR"), "/limits.rs"));
+}
+
+/// The botocore model of the Pipelines operations, as the service publishes it (for the emulator's input
+/// validation).
+pub const PIPELINES_MODEL: &str = include_str!("../pipelines-shapes.json");
+
 pub use condition::{evaluate_condition, evaluate_conditions, parse_conditions, values_equal, CompareOp, Condition};
 pub use definition::{from_value, parse, Definition, DEFINITION_VERSION};
 pub use error::DefinitionError;

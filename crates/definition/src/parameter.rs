@@ -78,7 +78,8 @@ impl ParameterDef {
         };
         if !valid_parameter_name(&name) {
             return Err(format!(
-                "Parameter name '{name}' is invalid: it must be 1 to 256 characters of A-Z, a-z, 0-9, '-' or '_'"
+                "Parameter name '{name}' is invalid: it must be 1 to {} characters of A-Z, a-z, 0-9, '-' or '_'",
+                crate::limits::PARAMETER_NAME_MAX
             ));
         }
         // The SDK always writes Type; a missing Type is read as String, the
@@ -132,7 +133,9 @@ impl ParameterDef {
 
 /// `[A-Za-z0-9\-_]{1,256}`, the service's pattern for parameter names.
 pub fn valid_parameter_name(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 256 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    !name.is_empty()
+        && name.len() <= crate::limits::PARAMETER_NAME_MAX
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// A parameter value with its type applied.

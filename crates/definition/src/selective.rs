@@ -14,7 +14,7 @@ use crate::definition::Definition;
 use crate::graph::Graph;
 
 /// Most steps one selective execution may select.
-pub const MAX_SELECTED_STEPS: usize = 50;
+pub const MAX_SELECTED_STEPS: usize = crate::limits::SELECTED_STEPS_MAX;
 
 /// An accepted selection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

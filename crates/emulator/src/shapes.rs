@@ -1,4 +1,5 @@
-//! Input validation driven by the botocore service model (`pipelines-shapes.json`, compiled in).
+//! Input validation driven by the botocore service model (`crates/definition/pipelines-shapes.json`,
+//! compiled in).
 //!
 //! Rather than hand-writing a check per member, the emulator walks each request against the model the AWS
 //! SDKs are generated from, so every required flag, length, pattern, range and enum of all 15 operations is
@@ -14,7 +15,7 @@ use serde_json::Value;
 
 use crate::error::ApiError;
 
-const MODEL_JSON: &str = include_str!("../pipelines-shapes.json");
+const MODEL_JSON: &str = stepline_definition::PIPELINES_MODEL;
 
 /// The parts of the botocore model the validator needs.
 pub struct Model {
