@@ -121,7 +121,7 @@ async fn start_inner(form: &StartForm) -> Result<String, AppError> {
         .gateway
         .describe_pipeline(&form.pipeline)
         .await
-        .map_err(|e| AppError::from_upstream(e, crate::error::Subject::Pipeline(&form.pipeline)))?;
+        .map_err(|e| AppError::from_upstream(e, crate::error::Subject::Pipeline(&form.pipeline)).refused())?;
     let def = stepline_definition::parse(&detail.definition)
         .map_err(|e| AppError::Invalid(format!("The pipeline's definition cannot be read: {}", e.message)))?;
     let graph = stepline_definition::Graph::new(&def);
@@ -130,7 +130,7 @@ async fn start_inner(form: &StartForm) -> Result<String, AppError> {
     let source_arn = match req.selective.as_ref().and_then(|(_, s)| s.clone()) {
         Some(s) if s.starts_with("arn:") => Some(s),
         Some(id) if events::valid_id(&id) => {
-            Some(state.gateway.execution_arn(&name, &id).await.map_err(AppError::Upstream)?)
+            Some(state.gateway.execution_arn(&name, &id).await.map_err(AppError::Refused)?)
         }
         Some(other) => {
             return Err(AppError::Form(vec![FieldError {
@@ -160,7 +160,7 @@ async fn start_inner(form: &StartForm) -> Result<String, AppError> {
             },
         )
         .await
-        .map_err(AppError::Upstream)?;
+        .map_err(AppError::Refused)?;
     state.watchers.started(&name).await;
     links::execution_arn(&arn).ok_or_else(|| AppError::Server(format!("unexpected execution ARN {arn}")))
 }
@@ -169,7 +169,7 @@ async fn start_inner(form: &StartForm) -> Result<String, AppError> {
 pub async fn stop_execution(pipeline: String, id: String, token: String) -> Result<String, AppError> {
     let result = async {
         let (state, arn) = resolve(&pipeline, &id, &token).await?;
-        state.gateway.stop_execution(&arn, &token).await.map_err(AppError::Upstream)?;
+        state.gateway.stop_execution(&arn, &token).await.map_err(AppError::Refused)?;
         state.watchers.touched(&pipeline, &arn).await;
         Ok(server::execution_page(&pipeline, &id, Some(("notice", "stopping"))))
     }
@@ -195,7 +195,7 @@ pub async fn retry_execution(
             })?),
         };
         let (state, arn) = resolve(&pipeline, &id, &token).await?;
-        state.gateway.retry_execution(&arn, &token, parallelism).await.map_err(AppError::Upstream)?;
+        state.gateway.retry_execution(&arn, &token, parallelism).await.map_err(AppError::Refused)?;
         state.watchers.touched(&pipeline, &arn).await;
         Ok(server::execution_page(&pipeline, &id, Some(("notice", "retrying"))))
     }
@@ -217,7 +217,12 @@ async fn callback_inner(form: &CallbackForm) -> Result<String, AppError> {
     use stepline_definition::ParameterType;
     let (state, arn) = resolve(&form.pipeline, &form.id, &form.token).await?;
     // The step must be waiting with exactly this token: a form can only answer what it shows.
-    let view = state.watchers.execution(&arn).await.map_err(AppError::Upstream)?;
+    // An answer is checked against what SageMaker says now, never against a snapshot kept while it refused.
+    let known = state.watchers.execution(&arn).await.map_err(AppError::Refused)?;
+    if let Some(p) = known.problem {
+        return Err(AppError::Refused(p.error));
+    }
+    let view = known.value;
     let steps = view.steps.clone().map_err(AppError::Upstream)?;
     let waiting = steps.iter().find(|s| {
         s.name == form.step
@@ -246,7 +251,7 @@ async fn callback_inner(form: &CallbackForm) -> Result<String, AppError> {
             state.gateway.send_step_failure(&form.callback_token, &reason, &form.token).await
         }
     }
-    .map_err(AppError::Upstream)?;
+    .map_err(AppError::Refused)?;
     state.watchers.touched(&form.pipeline, &arn).await;
     Ok(server::execution_page(
         &form.pipeline,
@@ -262,6 +267,6 @@ async fn resolve(pipeline: &str, id: &str, token: &str) -> Result<(crate::server
     if !crate::forms::valid_token(token) {
         return Err(AppError::Invalid("The form is out of date: reload the page and submit again.".into()));
     }
-    let arn = crate::server::views::execution_arn(&state, pipeline, id).await?;
+    let arn = crate::server::views::execution_arn(&state, pipeline, id).await.map_err(AppError::refused)?;
     Ok((state, arn))
 }

@@ -5,19 +5,30 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
-use crate::model::{ExecutionSummary, ExecutionView, PipelineDetail, PipelineSummary};
+use crate::model::{ExecutionSummary, ExecutionView, Freshness, PipelineDetail, PipelineSummary};
 
 /// A row of the pipelines page: the pipeline and its newest execution.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PipelineRow {
     pub pipeline: PipelineSummary,
-    pub last: Option<ExecutionSummary>,
+    pub newest: Newest,
+}
+
+/// What is known of a pipeline's newest execution.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Newest {
+    /// The pipeline has never run.
+    Never,
+    Run(ExecutionSummary),
+    /// SageMaker did not say (and nothing was known before): never shown as "never run".
+    Unknown(crate::model::Upstream),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PipelinesPage {
     pub rows: Vec<PipelineRow>,
     pub backend: String,
+    pub freshness: Freshness,
 }
 
 /// The query of an executions list, as it stands in the URL.
@@ -54,6 +65,7 @@ pub struct ExecutionsPage {
     pub total: usize,
     /// Parameter names of the pipeline's definition, for the column chooser.
     pub parameter_names: Vec<String>,
+    pub freshness: Freshness,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -61,6 +73,7 @@ pub struct ExecutionPage {
     pub view: ExecutionView,
     /// The definition the execution ran with, for the DAG and parameter defaults.
     pub definition: Result<String, crate::model::Upstream>,
+    pub freshness: Freshness,
 }
 
 pub const PAGE_SIZES: [usize; 4] = [25, 50, 100, 200];
@@ -155,6 +168,7 @@ impl ListQuery {
 pub struct StartPageData {
     pub pipeline: PipelineDetail,
     pub source: Option<SourceExecution>,
+    pub freshness: Freshness,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

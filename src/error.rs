@@ -12,6 +12,9 @@ pub enum AppError {
     NotFound(String),
     /// SageMaker answered with an error (or could not be reached).
     Upstream(Upstream),
+    /// An action (start, stop, retry, answer) that SageMaker refused or did not answer: says whether
+    /// anything happened and whether to send it again.
+    Refused(Upstream),
     /// The request itself is wrong; the message names the field.
     Invalid(String),
     /// A form with problems, each naming its field.
@@ -45,6 +48,15 @@ impl AppError {
         AppError::NotFound(subject.to_string())
     }
 
+    /// The same error as the answer to an action: an upstream failure becomes a refusal that says
+    /// whether anything happened.
+    pub fn refused(self) -> AppError {
+        match self {
+            AppError::Upstream(u) => AppError::Refused(u),
+            other => other,
+        }
+    }
+
     /// Map an upstream error, turning the service's ResourceNotFound into NotFound about `subject`.
     pub fn from_upstream(e: Upstream, subject: Subject) -> AppError {
         if e.is_not_found() {
@@ -62,8 +74,8 @@ impl AppError {
         match self {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Invalid(_) | AppError::Form(_) => StatusCode::BAD_REQUEST,
-            AppError::Upstream(u) if u.is_throttling() => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Upstream(_) => StatusCode::BAD_GATEWAY,
+            AppError::Upstream(u) | AppError::Refused(u) if u.is_throttling() => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Upstream(_) | AppError::Refused(_) => StatusCode::BAD_GATEWAY,
             AppError::Server(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -92,6 +104,17 @@ impl std::fmt::Display for AppError {
         match self {
             AppError::NotFound(what) => write!(f, "{what} was not found"),
             AppError::Upstream(u) => write!(f, "{u}"),
+            AppError::Refused(u) => {
+                use crate::model::UpstreamKind;
+                let after = match u.kind() {
+                    UpstreamKind::Unreachable | UpstreamKind::Timeout => {
+                        "It may not have been done; sending it again is safe: it is never done twice."
+                    }
+                    _ if u.is_transient() => "Nothing was done; it is safe to send it again.",
+                    _ => "Nothing was done.",
+                };
+                write!(f, "{}: {u}. {after}", u.summary())
+            }
             AppError::Invalid(m) => write!(f, "{m}"),
             AppError::Form(errors) => {
                 write!(f, "{}", errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" "))

@@ -423,10 +423,141 @@ impl Upstream {
     }
 
     pub fn is_throttling(&self) -> bool {
-        matches!(
-            self.code.as_str(),
-            "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded"
-        )
+        self.kind() == UpstreamKind::Throttled
+    }
+
+    /// What kind of failure this is, by its code: the codes the service and the SDK use, and the ones the
+    /// gateway gives failures where no service answered.
+    pub fn kind(&self) -> UpstreamKind {
+        match self.code.as_str() {
+            "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded" => {
+                UpstreamKind::Throttled
+            }
+            "ResourceNotFound" => UpstreamKind::NotFound,
+            "AccessDeniedException" | "AccessDenied" => UpstreamKind::AccessDenied,
+            "ExpiredToken"
+            | "ExpiredTokenException"
+            | "InvalidClientTokenId"
+            | "UnrecognizedClientException"
+            | "InvalidSignatureException"
+            | "SignatureDoesNotMatch"
+            | "CredentialsUnavailable" => UpstreamKind::Credentials,
+            "EndpointUnreachable" => UpstreamKind::Unreachable,
+            "Timeout" => UpstreamKind::Timeout,
+            _ => UpstreamKind::Service,
+        }
+    }
+
+    /// Whether a refresh that failed this way may succeed later by itself, so that what was already known
+    /// is worth showing meanwhile. A thing that is gone, or a request the service refuses as malformed, is
+    /// not: that answer is the answer.
+    pub fn is_transient(&self) -> bool {
+        match self.kind() {
+            UpstreamKind::NotFound => false,
+            UpstreamKind::Service => matches!(self.code.as_str(), "InternalFailure" | "ServiceUnavailable"),
+            _ => true,
+        }
+    }
+
+    /// The failure in words, for notices: "SageMaker is throttling".
+    pub fn summary(&self) -> &'static str {
+        match self.kind() {
+            UpstreamKind::Throttled => "SageMaker is throttling",
+            UpstreamKind::NotFound => "SageMaker says it does not exist",
+            UpstreamKind::AccessDenied => "SageMaker denied access",
+            UpstreamKind::Credentials => "the AWS credentials were refused or are missing",
+            UpstreamKind::Unreachable => "the SageMaker endpoint could not be reached",
+            UpstreamKind::Timeout => "SageMaker did not answer in time",
+            UpstreamKind::Service => "SageMaker answered with an error",
+        }
+    }
+}
+
+impl Upstream {
+    /// What to do about it, for a page that has nothing to show.
+    pub fn advice(&self) -> &'static str {
+        match self.kind() {
+            UpstreamKind::Throttled => {
+                "SageMaker limits how often an account may ask (Studio, the SDK and CI share the quota). This page \
+                 asks again by itself; reload in a few seconds."
+            }
+            UpstreamKind::NotFound => "Check the name in the address, or go back to the pipelines.",
+            UpstreamKind::AccessDenied => {
+                "The dashboard's AWS role lacks the permission named above; ask whoever runs it to grant it."
+            }
+            UpstreamKind::Credentials => {
+                "The dashboard's AWS credentials are missing, expired or invalid; whoever runs it must renew them."
+            }
+            UpstreamKind::Unreachable | UpstreamKind::Timeout => {
+                "Check that the SageMaker endpoint is reachable from the dashboard's server, then reload."
+            }
+            UpstreamKind::Service => "Reload to try again.",
+        }
+    }
+}
+
+/// Kinds of upstream failure, each told to the user in its own words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpstreamKind {
+    Throttled,
+    NotFound,
+    AccessDenied,
+    /// Expired, missing or invalid credentials: not a network problem.
+    Credentials,
+    /// No answer at all: the endpoint is down or not where it was said to be.
+    Unreachable,
+    /// The attempt or the whole operation ran out of time.
+    Timeout,
+    /// Any other answer of the service.
+    Service,
+}
+
+/// How current what a page shows is: when it was fetched and, when the last refresh failed, why. Every
+/// page that SageMaker may fail to refresh carries one, so it can say "as of 12:03:15 — SageMaker is
+/// throttling; retrying in 20 s" instead of blanking what it already knew.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Freshness {
+    pub as_of: Option<DateTime<Utc>>,
+    pub problem: Option<Problem>,
+}
+
+/// A refresh that failed, and when the next one will be tried.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Problem {
+    pub error: Upstream,
+    /// Seconds until the next attempt, counted when the answer was made.
+    pub retry_in: u32,
+}
+
+impl Freshness {
+    pub fn fresh(as_of: DateTime<Utc>) -> Freshness {
+        Freshness { as_of: Some(as_of), problem: None }
+    }
+
+    /// A page made of two parts is as old as its older part, and names the first problem of either.
+    pub fn and(self, other: Freshness) -> Freshness {
+        let as_of = match (self.as_of, other.as_of) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Freshness { as_of, problem: self.problem.or(other.problem) }
+    }
+
+    /// The notice for a page whose data could not be refreshed, without its time (the page writes that in
+    /// the viewer's time zone): "SageMaker is throttling (ThrottlingException: Rate exceeded); retrying in
+    /// 20 s". `None` while the data is current.
+    pub fn notice(&self) -> Option<String> {
+        self.problem.as_ref().map(Problem::describe)
+    }
+}
+
+impl Problem {
+    pub fn describe(&self) -> String {
+        let retry = match self.retry_in {
+            0 => "retrying now".to_string(),
+            n => format!("retrying in {n} s"),
+        };
+        format!("{} ({}); {retry}", self.error.summary(), crate::text::clip(&self.error.to_string(), 300))
     }
 }
 

@@ -51,11 +51,19 @@ async fn demo_app() -> Demo {
     Demo { app, client, gateway }
 }
 
+/// One request through the router, answered in full. Every page must answer within a minute (the gateway's
+/// time limits are seconds): a request that does not is a hang, reported with its path.
 async fn send(app: &Router, req: Request<Body>) -> (StatusCode, String) {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let body = to_bytes(res.into_body(), 16 << 20).await.unwrap();
-    (status, String::from_utf8_lossy(&body).into_owned())
+    let what = format!("{} {}", req.method(), req.uri());
+    let answer = async {
+        let res = app.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let body = to_bytes(res.into_body(), 16 << 20).await.unwrap();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(60), answer)
+        .await
+        .unwrap_or_else(|_| panic!("{what} was not answered within 60 s"))
 }
 
 async fn get(app: &Router, path: &str) -> (StatusCode, String) {
@@ -596,4 +604,138 @@ async fn hostile_stop_retry_and_callback_requests() {
     assert!(body.contains("not waiting for an answer with this token"), "{body}");
     let (status, _, _) = form_post(&d.app, "callback", &callback("<b>\"'</b>", "ScoreBatch"), "application/json").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+/// Every read the pages make, answered `ThrottlingException` (as the service does when the account's
+/// quota is spent by Studio, the SDK or CI).
+const THROTTLE_READS: &str = r#"{"faults": [
+    {"operation": "ListPipelines", "code": "ThrottlingException"},
+    {"operation": "DescribePipeline", "code": "ThrottlingException"},
+    {"operation": "ListPipelineExecutions", "code": "ThrottlingException"},
+    {"operation": "DescribePipelineExecution", "code": "ThrottlingException"},
+    {"operation": "ListPipelineExecutionSteps", "code": "ThrottlingException"},
+    {"operation": "ListPipelineParametersForExecution", "code": "ThrottlingException"}]}"#;
+
+fn scenario(json: &str) -> stepline_emulator::Scenario {
+    stepline_emulator::Scenario::parse(json).unwrap()
+}
+
+/// An emulator of its own (its faults must not reach other tests) with one pipeline and one execution
+/// running, and the dashboard over it.
+async fn private_app() -> (stepline_emulator::RunningEmulator, AppState, Router, String) {
+    let emulator = demo::start_emulator().await.unwrap();
+    let client = demo::endpoint_client(&emulator.endpoint_url(), "us-east-1");
+    client
+        .create_pipeline()
+        .pipeline_name("Throttled")
+        .pipeline_definition(demo::ABALONE)
+        .role_arn("arn:aws:iam::123456789012:role/R")
+        .send()
+        .await
+        .unwrap();
+    let arn = client
+        .start_pipeline_execution()
+        .pipeline_name("Throttled")
+        .pipeline_execution_display_name("known-before")
+        .send()
+        .await
+        .unwrap()
+        .pipeline_execution_arn
+        .unwrap();
+    let id = arn.rsplit('/').next().unwrap().to_string();
+    let state = AppState::new(options(), Arc::new(Gateway::new(client, "private")));
+    let app = router::build(state.clone()).await;
+    (emulator, state, app, id)
+}
+
+#[tokio::test]
+async fn pages_show_what_they_knew_with_its_age_while_sagemaker_throttles_and_recover_by_themselves() {
+    let (emulator, state, app, id) = private_app().await;
+    let execution = format!("/pipelines/Throttled/executions/{id}");
+    let pages = ["/", "/pipelines/Throttled", execution.as_str(), "/pipelines/Throttled/start"];
+    for path in pages {
+        let (status, html) = get(&app, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(!html.contains("data-testid=\"stale-notice\""), "{path} is current");
+    }
+
+    emulator.core().set_scenario(scenario(THROTTLE_READS)).unwrap();
+    state.watchers.refresh_all().await;
+    for path in pages {
+        let (status, html) = get(&app, path).await;
+        assert_eq!(status, StatusCode::OK, "{path} still renders");
+        assert!(html.contains("data-testid=\"stale-notice\""), "{path} says its data is old: {html}");
+        assert!(html.contains("SageMaker is throttling"), "{path} says why");
+        assert!(html.contains("ThrottlingException"), "{path} names the code");
+        assert!(html.contains("retrying in"), "{path} says when it tries again");
+        assert!(html.contains("Throttled"), "{path} still shows the pipeline");
+    }
+    let (_, html) = get(&app, &execution).await;
+    assert!(html.contains("known-before"), "the execution's last snapshot is shown");
+    assert!(html.contains("paused — SageMaker is throttling"), "the live badge does not claim to be live");
+
+    // Reloads during the backoff answer from what is known: nothing is asked upstream.
+    let before = state.gateway.calls();
+    for path in pages {
+        assert_eq!(get(&app, path).await.0, StatusCode::OK);
+    }
+    assert_eq!(state.gateway.calls(), before, "no upstream call while backing off");
+    // The server functions say the same to the browser.
+    let (status, body) = api(&app, "pipelines", "{}").await;
+    assert_eq!(status, StatusCode::OK);
+    let page: stepline::api::PipelinesPage = serde_json::from_str(&body).unwrap();
+    assert_eq!(page.freshness.problem.unwrap().error.code, "ThrottlingException");
+    assert_eq!(page.rows.len(), 1);
+
+    // When SageMaker answers again, the next refresh is current.
+    emulator.core().set_scenario(stepline_emulator::Scenario::default()).unwrap();
+    state.watchers.refresh_all().await;
+    for path in pages {
+        let (status, html) = get(&app, path).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(!html.contains("data-testid=\"stale-notice\""), "{path} is current again");
+    }
+}
+
+#[tokio::test]
+async fn a_view_never_loaded_shows_the_error_alone_with_what_to_do() {
+    let (emulator, _state, app, _) = private_app().await;
+    emulator.core().set_scenario(scenario(THROTTLE_READS)).unwrap();
+    let (status, html) = get(&app, "/pipelines/Throttled").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("ThrottlingException"), "{html}");
+    assert!(html.contains("class=\"error-advice\""), "it says what to do: {html}");
+    assert!(!html.contains("data-testid=\"stale-notice\""), "there is nothing old to show");
+}
+
+#[tokio::test]
+async fn a_start_refused_by_throttling_says_nothing_happened_and_starts_once_when_sent_again() {
+    let (emulator, _state, app, _) = private_app().await;
+    emulator
+        .core()
+        .set_scenario(scenario(
+            r#"{"faults": [{"operation": "StartPipelineExecution", "code": "ThrottlingException"}]}"#,
+        ))
+        .unwrap();
+    let token = "throttled-start-0123456789abcdef0123456789";
+    let fields = [("form[pipeline]", "Throttled"), ("form[token]", token), ("form[display_name]", "sent-twice")];
+    let (status, body, _) = form_post(&app, "start", &fields, "application/json").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    // The page shows the error as it reads: what SageMaker said, that nothing happened, what to do.
+    let said = serde_json::from_str::<stepline::error::AppError>(&body).unwrap().to_string();
+    assert!(said.starts_with("SageMaker is throttling: ThrottlingException: Rate exceeded."), "{said}");
+    assert!(said.ends_with("Nothing was done; it is safe to send it again."), "{said}");
+    emulator.core().set_scenario(stepline_emulator::Scenario::default()).unwrap();
+    let mut landed = vec![];
+    for _ in 0..2 {
+        let (status, _, location) = form_post(&app, "start", &fields, "text/html").await;
+        assert_eq!(status, StatusCode::FOUND);
+        landed.push(location.unwrap());
+    }
+    assert!(landed[0].starts_with("/pipelines/Throttled/executions/"), "{landed:?}");
+    assert_eq!(landed[0], landed[1], "the same token lands on the same execution");
+    let client = demo::endpoint_client(&emulator.endpoint_url(), "us-east-1");
+    let started: Vec<_> =
+        ids_of(&client, "Throttled").await.into_iter().filter(|(name, _)| name == "sent-twice").collect();
+    assert_eq!(started.len(), 1, "one execution for one token: {started:?}");
 }

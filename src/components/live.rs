@@ -87,12 +87,20 @@ pub fn use_event_source(
     state
 }
 
-/// A small indicator of the live channel's state.
+/// A small indicator of the live channel's state. While the server cannot refresh what the page shows,
+/// it says so instead of "live": "paused — SageMaker is throttling (…); retrying in 20 s".
 #[component]
-pub fn LiveIndicator(state: RwSignal<Link>) -> impl IntoView {
+pub fn LiveIndicator(state: RwSignal<Link>, #[prop(into)] freshness: Signal<crate::model::Freshness>) -> impl IntoView {
+    let paused = move || freshness.with(|f| f.notice()).filter(|_| state.get() != Link::Done);
     view! {
-        <span class=move || format!("live live-{:?}", state.get()).to_lowercase() data-testid="live-state">
-            {move || state.get().label()}
+        <span
+            class=move || if paused().is_some() { "live live-paused".to_string() } else { format!("live live-{:?}", state.get()).to_lowercase() }
+            data-testid="live-state"
+        >
+            {move || match paused() {
+                Some(why) => format!("paused — {why}"),
+                None => state.get().label().to_string(),
+            }}
         </span>
     }
 }

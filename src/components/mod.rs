@@ -7,6 +7,7 @@ pub mod gantt;
 pub mod live;
 pub mod post_form;
 pub mod shortcuts;
+pub mod stale;
 pub mod status;
 pub mod steps;
 pub mod theme;

@@ -11,12 +11,13 @@ use crate::codec::Json;
 use crate::components::dag::DagView;
 use crate::components::gantt::GanttChart;
 use crate::components::live::{use_event_source, LiveIndicator};
+use crate::components::stale::StaleNotice;
 use crate::components::steps::{StepDetail, StepTable};
 use crate::components::{error::ErrorPanel, status::StatusBadge, time::Timestamp};
 use crate::layout::dag::{self, Dag};
 use crate::layout::gantt::ZOOMS;
 use crate::layout::timefmt;
-use crate::model::{links, ExecutionView, Upstream};
+use crate::model::{links, ExecutionView, Freshness, Problem, Upstream};
 use crate::pages::title::route_title;
 
 /// The tabs of the execution page, as they stand in the URL (`?tab=`).
@@ -200,20 +201,32 @@ fn ExecutionBody(
     };
     let confirm_stop = Signal::derive(move || query.read().get("confirm").as_deref() == Some("stop"));
     let selected = Signal::derive(move || state.get().step);
-    // Live snapshots while the execution runs; a finished one never changes.
-    let live = if page.view.execution.status.is_terminal() {
-        RwSignal::new(crate::components::live::Link::Done)
-    } else {
-        use_event_source(format!("/events{base}"), &["snapshot"], move |_, data| {
-            if let Ok(v) = crate::codec::from_json::<ExecutionView>(&data) {
-                view_signal.set(v);
-            }
-        })
-    };
+    let freshness = RwSignal::new(page.freshness.clone());
+    // Live snapshots while the execution runs (and word when SageMaker cannot be asked); a finished one
+    // never changes.
+    let live =
+        if page.view.execution.status.is_terminal() && page.freshness.problem.is_none() {
+            RwSignal::new(crate::components::live::Link::Done)
+        } else {
+            use_event_source(format!("/events{base}"), &["snapshot", "problem", "resumed"], move |event, data| {
+                match event {
+                    "snapshot" => {
+                        if let Ok(v) = crate::codec::from_json::<ExecutionView>(&data) {
+                            let fetched = v.fetched_at;
+                            view_signal.set(v);
+                            freshness.update(|f| f.as_of = Some(fetched));
+                        }
+                    }
+                    "problem" => freshness.update(|f| f.problem = crate::codec::from_json::<Problem>(&data).ok()),
+                    _ => freshness.update(|f| f.problem = None),
+                }
+            })
+        };
     let now = running_clock(page.view.fetched_at, view_signal);
     let view = Signal::derive(move || view_signal.get());
     view! {
-        <ExecutionHeader view=view now=now live=live/>
+        <ExecutionHeader view=view now=now live=live freshness=freshness/>
+        <StaleNotice freshness=freshness/>
         <ActionNotice query=query/>
         <crate::components::actions::ExecutionActions view=view step_types=step_types selected=selected
             confirm_stop=confirm_stop declared_outputs=declared_outputs/>
@@ -260,6 +273,7 @@ fn ExecutionHeader(
     view: Signal<ExecutionView>,
     now: RwSignal<chrono::DateTime<chrono::Utc>>,
     live: RwSignal<crate::components::live::Link>,
+    freshness: RwSignal<Freshness>,
 ) -> impl IntoView {
     move || {
         let e = view.get().execution;
@@ -287,7 +301,7 @@ fn ExecutionHeader(
                     <h1><StatusBadge status=e.status.as_str().to_string() tone=e.status.tone()/>" "{e.display_name.clone().unwrap_or(e.id.clone())}</h1>
                     <p class="muted">{e.description.clone().unwrap_or_default()}</p>
                 </div>
-                <LiveIndicator state=live/>
+                <LiveIndicator state=live freshness=freshness/>
             </div>
             <dl class="meta" data-testid="execution-meta">
                 <div><dt>"Execution"</dt><dd class="mono copyable">{e.arn.clone()}</dd></div>

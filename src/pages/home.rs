@@ -2,8 +2,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::list_pipelines;
+use crate::api::{list_pipelines, Newest};
 use crate::codec::Json;
+use crate::components::stale::StaleNotice;
 use crate::components::{error::ErrorPanel, status::StatusBadge, time::Timestamp};
 use crate::model::{classify, links, Lookup};
 
@@ -59,26 +60,34 @@ pub fn HomePage() -> impl IntoView {
                             .into_iter()
                             .map(|r| {
                                 let href = links::pipeline(&r.pipeline.name);
-                                let last = r.last.map(|e| {
-                                    let ehref = links::execution(&r.pipeline.name, &e.id);
-                                    view! {
-                                        <StatusBadge status=e.status.as_str().to_string() tone=e.status.tone()/>
-                                        " "
-                                        <a href=ehref>{e.display_name.clone().unwrap_or(e.id.clone())}</a>
-                                        <div class="sub"><Timestamp at=e.start/></div>
+                                let last = match r.newest {
+                                    Newest::Run(e) => {
+                                        let ehref = links::execution(&r.pipeline.name, &e.id);
+                                        view! {
+                                            <StatusBadge status=e.status.as_str().to_string() tone=e.status.tone()/>
+                                            " "
+                                            <a href=ehref>{e.display_name.clone().unwrap_or(e.id.clone())}</a>
+                                            <div class="sub"><Timestamp at=e.start/></div>
+                                        }
+                                        .into_any()
                                     }
-                                });
+                                    Newest::Never => view! { <span class="muted">"never run"</span> }.into_any(),
+                                    Newest::Unknown(e) => {
+                                        view! { <span class="muted" title=e.to_string()>{format!("not known ({})", e.code)}</span> }.into_any()
+                                    }
+                                };
                                 view! {
                                     <tr>
                                         <td><a href=href class="strong">{r.pipeline.name.clone()}</a></td>
                                         <td>{r.pipeline.description.clone().unwrap_or_default()}</td>
-                                        <td>{last.map(|l| l.into_any()).unwrap_or_else(|| view! { <span class="muted">"never run"</span> }.into_any())}</td>
+                                        <td>{last}</td>
                                         <td><Timestamp at=r.pipeline.modified/></td>
                                     </tr>
                                 }
                             })
                             .collect_view();
                         view! {
+                            <StaleNotice freshness=page.freshness/>
                             <table class="data" data-testid="pipelines">
                                 <thead><tr><th>"Pipeline"</th><th>"Description"</th><th>"Last execution"</th><th>"Modified"</th></tr></thead>
                                 <tbody>{body}</tbody>

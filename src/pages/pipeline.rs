@@ -5,9 +5,10 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::api::{list_executions, ListQuery, PAGE_SIZES};
 use crate::codec::Json;
 use crate::components::live::{use_event_source, LiveIndicator};
+use crate::components::stale::StaleNotice;
 use crate::components::{error::ErrorPanel, status::StatusBadge, time::Timestamp};
 use crate::layout::timefmt;
-use crate::model::{links, ExecStatus};
+use crate::model::{links, ExecStatus, Problem};
 use crate::pages::title::route_title;
 
 /// A pipeline's executions: filtered by status and time on the server, sorted, paged with a cursor, with
@@ -26,25 +27,35 @@ pub fn PipelinePage() -> impl IntoView {
     // The first event only tells the version the rendered page already shows.
     let version = RwSignal::new(0u64);
     let baseline = StoredValue::new(None::<u64>);
+    // While the server cannot refresh the list, the stream says why; when it recovers, the page asks again.
+    let live_problem = RwSignal::new(None::<Problem>);
+    let recovered = RwSignal::new(0u32);
     let live = use_event_source(
         format!("/events/pipelines/{}/executions", links::seg(&pipeline())),
-        &["changed"],
-        move |_, data| {
-            if let Ok(v) = data.parse::<u64>() {
-                match baseline.get_value() {
-                    None => baseline.set_value(Some(v)),
-                    Some(b) if b != v => {
-                        baseline.set_value(Some(v));
-                        version.set(v);
+        &["changed", "problem", "resumed"],
+        move |event, data| match event {
+            "changed" => {
+                if let Ok(v) = data.parse::<u64>() {
+                    match baseline.get_value() {
+                        None => baseline.set_value(Some(v)),
+                        Some(b) if b != v => {
+                            baseline.set_value(Some(v));
+                            version.set(v);
+                        }
+                        Some(_) => {}
                     }
-                    Some(_) => {}
                 }
+            }
+            "problem" => live_problem.set(crate::codec::from_json::<Problem>(&data).ok()),
+            _ => {
+                live_problem.set(None);
+                recovered.update(|n| *n += 1);
             }
         },
     );
     let data = Resource::<_, Json>::new_with_options(
-        move || (pipeline(), list_query(), version.get()),
-        |(p, q, _)| list_executions(p, q),
+        move || (pipeline(), list_query(), version.get(), recovered.get()),
+        |(p, q, _, _)| list_executions(p, q),
         false,
     );
     view! {
@@ -57,6 +68,16 @@ pub fn PipelinePage() -> impl IntoView {
                     Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
                     Ok(page) => {
                         let name = page.pipeline.name.clone();
+                        let freshness = {
+                            let base = page.freshness.clone();
+                            Signal::derive(move || {
+                                let mut f = base.clone();
+                                if let Some(p) = live_problem.get() {
+                                    f.problem = Some(p);
+                                }
+                                f
+                            })
+                        };
                         let columns: Vec<String> = q.params.iter().filter(|p| page.parameter_names.contains(p)).cloned().collect();
                         let status_boxes = ExecStatus::ALL
                             .iter()
@@ -130,8 +151,9 @@ pub fn PipelinePage() -> impl IntoView {
                             </form>
                             <p class="summary">
                                 {format!("{} of {} executions match", page.total_matching, page.total)}
-                                " · "<LiveIndicator state=live/>
+                                " · "<LiveIndicator state=live freshness=freshness/>
                             </p>
+                            <StaleNotice freshness=freshness/>
                             <table class="data" data-testid="executions">
                                 <thead><tr><th>"Status"</th><th>"Execution"</th><th>"Started"</th><th>"Ended"</th><th>"Duration"</th>{header_cols}<th>"Failure reason"</th></tr></thead>
                                 <tbody>{rows}</tbody>

@@ -11,10 +11,11 @@ use crate::api::{start_context, StartPageData};
 use crate::codec::Json;
 use crate::components::error::ErrorPanel;
 use crate::components::post_form::{PostForm, Posting};
+use crate::components::stale::StaleNotice;
 use crate::forms::{check_start, initial_selection, FieldError, RerunMode, StartForm};
 use crate::model::links;
 use crate::pages::title::route_title;
-use stepline_definition::{Definition, Graph, ParameterType};
+use stepline_definition::{limits, Definition, Graph, ParameterType};
 
 /// The start form, built from the pipeline's definition: typed inputs for every parameter, defaults shown
 /// and changes marked, checked as it is typed with the server's own rules, and a re-run mode that picks
@@ -176,6 +177,7 @@ fn StartBody(
     keep_across_reloads(&name, &initial, came_with_values, form_state, posting);
     view! {
         <h1>{title}</h1>
+        <StaleNotice freshness=ctx.freshness.clone()/>
         <div on:input=on_input on:change=on_input>
             <PostForm to=StartExecution::PATH posting=posting attr:id="start-form" attr:class="start-form" attr:data-testid="start-form">
                 <input type="hidden" name="form[pipeline]" value=name.clone()/>
@@ -190,10 +192,10 @@ fn StartBody(
                 <section>
                     <h2>"Execution"</h2>
                     <div class="field"><label for="display_name">"Display name"</label>
-                        <input id="display_name" name="form[display_name]" type="text" value=initial.display_name.clone() maxlength="82" placeholder="execution-<time>"/>
+                        <input id="display_name" name="form[display_name]" type="text" value=initial.display_name.clone() maxlength=limits::DISPLAY_NAME_MAX placeholder="execution-<time>"/>
                         {field_error("display_name".into())}</div>
                     <div class="field"><label for="description">"Description"</label>
-                        <textarea id="description" name="form[description]" maxlength="3072" rows="2">{initial.description.clone()}</textarea>
+                        <textarea id="description" name="form[description]" maxlength=limits::DESCRIPTION_MAX rows="2">{initial.description.clone()}</textarea>
                         {field_error("description".into())}</div>
                     <div class="field"><label for="max_parallel">"Parallel steps"</label>
                         <input id="max_parallel" name="form[max_parallel]" type="number" min="1" step="1" value=initial.max_parallel.clone() placeholder=ctx.pipeline.parallelism.map(|p| p.to_string()).unwrap_or_else(|| "pipeline default".into())/>
@@ -202,7 +204,7 @@ fn StartBody(
                         <input id="version" name="form[version]" type="number" min="1" step="1" value=initial.version.clone() placeholder="latest"/>
                         {field_error("version".into())}</div>
                     <div class="field"><label for="mlflow">"MLflow experiment"</label>
-                        <input id="mlflow" name="form[mlflow_experiment]" type="text" maxlength="256" value=initial.mlflow_experiment.clone()/>
+                        <input id="mlflow" name="form[mlflow_experiment]" type="text" maxlength=limits::MLFLOW_EXPERIMENT_MAX value=initial.mlflow_experiment.clone()/>
                         {field_error("mlflow_experiment".into())}</div>
                 </section>
                 <button type="submit" class="primary" disabled=move || pending.get()>{move || if pending.get() { "Starting…" } else { "Start" }}</button>

@@ -14,7 +14,8 @@ use super::identity;
 use super::state::AppState;
 
 /// `/events/pipelines/{pipeline}/executions/{id}`: a `snapshot` event with the execution view as JSON
-/// whenever it changes; the stream ends after the execution finished.
+/// whenever it changes, `problem` and `resumed` events when polling SageMaker fails and recovers (the last
+/// snapshot stays valid meanwhile); the stream ends after the execution finished.
 pub async fn execution(
     State(state): State<AppState>,
     Path((pipeline, id)): Path<(String, String)>,
@@ -33,25 +34,46 @@ pub async fn execution(
 }
 
 fn snapshots(
-    mut rx: tokio::sync::watch::Receiver<Option<std::sync::Arc<super::watch::ExecutionView>>>,
+    mut rx: tokio::sync::watch::Receiver<super::watch::LiveState>,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     async_stream::stream! {
+        let mut sent: Option<std::sync::Arc<super::watch::ExecutionView>> = None;
+        let mut failing = false;
         loop {
             let current = rx.borrow_and_update().clone();
-            if let Some(view) = current {
-                let done = view.execution.status.is_terminal();
+            if let Some(view) = current.view.filter(|v| sent.as_ref().is_none_or(|s| !std::sync::Arc::ptr_eq(s, v))) {
                 if let Ok(json) = serde_json::to_string(&*view) {
                     yield Ok(Event::default().event("snapshot").data(json));
                 }
-                if done {
-                    yield Ok(Event::default().event("end").data("finished"));
-                    break;
-                }
+                sent = Some(view);
+            }
+            if let Some(event) = problem_event(&current.problem, &mut failing) {
+                yield Ok(event);
+            }
+            if current.problem.is_none() && sent.as_ref().is_some_and(|v| v.execution.status.is_terminal()) {
+                yield Ok(Event::default().event("end").data("finished"));
+                break;
             }
             if rx.changed().await.is_err() {
                 break;
             }
         }
+    }
+}
+
+/// A `problem` event (the failure as JSON) when polling starts failing or fails differently, and a
+/// `resumed` event when it recovers; nothing while nothing changed.
+fn problem_event(problem: &Option<crate::model::Problem>, failing: &mut bool) -> Option<Event> {
+    match problem {
+        Some(p) => {
+            *failing = true;
+            serde_json::to_string(p).ok().map(|json| Event::default().event("problem").data(json))
+        }
+        None if *failing => {
+            *failing = false;
+            Some(Event::default().event("resumed").data("ok"))
+        }
+        None => None,
     }
 }
 
@@ -68,9 +90,13 @@ pub async fn list(
     }
     let mut rx = state.watchers.subscribe_list(&pipeline);
     let stream = async_stream::stream! {
+        let mut failing = false;
         loop {
-            let v = *rx.borrow_and_update();
-            yield Ok::<_, Infallible>(Event::default().event("changed").data(v.to_string()));
+            let now = rx.borrow_and_update().clone();
+            yield Ok::<_, Infallible>(Event::default().event("changed").data(now.version.to_string()));
+            if let Some(event) = problem_event(&now.problem, &mut failing) {
+                yield Ok(event);
+            }
             if rx.changed().await.is_err() {
                 break;
             }

@@ -5,8 +5,11 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use aws_sdk_sagemaker::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_sagemaker::config::retry::RetryConfig;
+use aws_sdk_sagemaker::config::timeout::TimeoutConfig;
 use aws_sdk_sagemaker::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_sagemaker::error::{BoxError, ProvideErrorMetadata, SdkError};
 use aws_sdk_sagemaker::primitives::DateTime as AwsTime;
@@ -41,8 +44,14 @@ pub struct Gateway {
 pub fn upstream<E, R>(operation: &str, e: SdkError<E, R>) -> Upstream
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
+    if credentials_failed(&e) {
+        return Upstream::new(
+            "CredentialsUnavailable",
+            format!("{operation}: no usable AWS credentials ({})", chain(&e)),
+        );
+    }
     match &e {
         SdkError::ServiceError(se) => {
             let err = se.err();
@@ -53,7 +62,11 @@ where
                 None => Upstream::new("NotSupported", format!("{operation} is not available from this endpoint")),
             }
         }
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => Upstream::new(
+        SdkError::TimeoutError(_) => Upstream::new("Timeout", format!("{operation}: SageMaker did not answer in time")),
+        SdkError::DispatchFailure(d) if d.is_timeout() => {
+            Upstream::new("Timeout", format!("{operation}: SageMaker did not answer in time ({})", chain(&e)))
+        }
+        SdkError::DispatchFailure(_) => Upstream::new(
             "EndpointUnreachable",
             format!("{operation}: the SageMaker endpoint did not answer ({})", chain(&e)),
         ),
@@ -63,6 +76,19 @@ where
         ),
         _ => Upstream::new("RequestFailed", format!("{operation}: {}", chain(&e))),
     }
+}
+
+/// Whether the request failed because no credentials could be had (none configured, an expired SSO
+/// session, a refused role): told apart from network failures by the error's type, not its words.
+fn credentials_failed(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cur {
+        if c.is::<aws_credential_types::provider::error::CredentialsError>() {
+            return true;
+        }
+        cur = c.source();
+    }
+    false
 }
 
 fn chain(e: &dyn std::error::Error) -> String {
@@ -82,6 +108,16 @@ pub fn time(t: Option<&AwsTime>) -> Option<DateTime<Utc>> {
 
 fn owned(s: Option<&str>) -> Option<String> {
     s.map(str::to_string)
+}
+
+/// Time limits of every call: a stalled endpoint fails a page in seconds instead of hanging it.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The SDK's standard retries, for actions only (see [`Gateway::new`]).
+fn retrying() -> aws_sdk_sagemaker::config::Builder {
+    aws_sdk_sagemaker::config::Builder::default().retry_config(RetryConfig::standard())
 }
 
 /// Counts every request the SDK sends (each attempt, so retries count too) by operation. It sits in the
@@ -121,10 +157,26 @@ impl Intercept for CountCalls {
 }
 
 impl Gateway {
-    /// Wrap a client: the gateway's copy of it counts every request it sends.
+    /// Wrap a client: the gateway's copy of it counts every request it sends, gives every attempt and
+    /// operation a time limit, and does not retry reads. A read that fails is shown as what was last known
+    /// (`super::stale`) and tried again after a backoff, so the SDK's own retries would only make a throttled
+    /// page wait and spend more of the account's quota. Actions keep the SDK's retries (`retrying`): their
+    /// idempotency tokens make a repeated attempt safe.
     pub fn new(client: Client, backend: impl Into<String>) -> Gateway {
         let calls = Arc::new(CallCounter::default());
-        let config = client.config().to_builder().interceptor(CountCalls(calls.clone())).build();
+        let config = client
+            .config()
+            .to_builder()
+            .interceptor(CountCalls(calls.clone()))
+            .retry_config(RetryConfig::disabled())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                    .operation_timeout(OPERATION_TIMEOUT)
+                    .build(),
+            )
+            .build();
         Gateway { client: Client::from_conf(config), pipeline_arns: Default::default(), calls, backend: backend.into() }
     }
 
@@ -375,7 +427,12 @@ impl Gateway {
             }
             req = req.selective_execution_config(cfg.build());
         }
-        let out = req.send().await.map_err(|e| upstream("StartPipelineExecution", e))?;
+        let out = req
+            .customize()
+            .config_override(retrying())
+            .send()
+            .await
+            .map_err(|e| upstream("StartPipelineExecution", e))?;
         out.pipeline_execution_arn
             .ok_or_else(|| Upstream::new("InvalidResponse", "StartPipelineExecution returned no ARN"))
     }
@@ -385,6 +442,8 @@ impl Gateway {
             .stop_pipeline_execution()
             .pipeline_execution_arn(arn)
             .client_request_token(token)
+            .customize()
+            .config_override(retrying())
             .send()
             .await
             .map(|_| ())
@@ -398,7 +457,12 @@ impl Gateway {
                 aws::ParallelismConfiguration::builder().max_parallel_execution_steps(n).build(),
             );
         }
-        req.send().await.map(|_| ()).map_err(|e| upstream("RetryPipelineExecution", e))
+        req.customize()
+            .config_override(retrying())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| upstream("RetryPipelineExecution", e))
     }
 
     pub async fn send_step_success(
@@ -415,7 +479,12 @@ impl Gateway {
         for (n, v) in outputs {
             req = req.output_parameters(aws::OutputParameter::builder().name(n).value(v).build());
         }
-        req.send().await.map(|_| ()).map_err(|e| upstream("SendPipelineExecutionStepSuccess", e))
+        req.customize()
+            .config_override(retrying())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| upstream("SendPipelineExecutionStepSuccess", e))
     }
 
     pub async fn send_step_failure(&self, callback_token: &str, reason: &str, token: &str) -> Result<(), Upstream> {
@@ -424,6 +493,8 @@ impl Gateway {
             .callback_token(callback_token)
             .failure_reason(reason)
             .client_request_token(token)
+            .customize()
+            .config_override(retrying())
             .send()
             .await
             .map(|_| ())

@@ -7,6 +7,7 @@ pub mod events;
 pub mod gateway;
 pub mod identity;
 pub mod router;
+pub mod stale;
 pub mod state;
 pub mod views;
 pub mod watch;

@@ -2,16 +2,16 @@
 //! gateway. The server functions in `crate::api` are one line each and call these.
 
 use crate::api::{
-    parse_when, ExecutionPage, ExecutionRow, ExecutionsPage, ListQuery, PipelineRow, PipelinesPage, SourceExecution,
-    StartPageData,
+    parse_when, ExecutionPage, ExecutionRow, ExecutionsPage, ListQuery, PipelinesPage, SourceExecution, StartPageData,
 };
 use crate::error::{AppError, Subject};
 use crate::model::PipelineDetail;
+use crate::server::stale::Known;
 use crate::server::state::{enter, AppState};
 use crate::server::{events, watch};
 
 /// A pipeline's description, by a name from a URL: a malformed name is as unknown as a missing one.
-async fn pipeline_detail(state: &AppState, pipeline: &str) -> Result<PipelineDetail, AppError> {
+async fn pipeline_detail(state: &AppState, pipeline: &str) -> Result<Known<PipelineDetail>, AppError> {
     if !events::valid_name(pipeline) {
         return Err(AppError::not_found(Subject::Pipeline(pipeline)));
     }
@@ -30,23 +30,18 @@ pub(crate) async fn execution_arn(state: &AppState, pipeline: &str, id: &str) ->
 /// The pipelines page: every pipeline with its newest execution.
 pub async fn pipelines() -> Result<PipelinesPage, AppError> {
     let (state, _who) = enter().await?;
-    let pipelines = state.gateway.all_pipelines().await.map_err(AppError::Upstream)?;
-    // The newest execution of each pipeline, asked for concurrently.
-    let lasts =
-        futures::future::join_all(pipelines.iter().map(|p| state.gateway.list_executions(&p.name, None, 1))).await;
-    let rows = pipelines
-        .into_iter()
-        .zip(lasts)
-        .map(|(pipeline, last)| PipelineRow { pipeline, last: last.ok().and_then(|p| p.items.into_iter().next()) })
-        .collect();
-    Ok(PipelinesPage { rows, backend: state.gateway.backend.clone() })
+    let known = state.watchers.home().await.map_err(AppError::Upstream)?;
+    let freshness = known.freshness();
+    Ok(PipelinesPage { rows: known.value, backend: state.gateway.backend.clone(), freshness })
 }
 
 /// One page of a pipeline's executions, filtered and sorted as the query says.
 pub async fn executions(pipeline: &str, query: &ListQuery) -> Result<ExecutionsPage, AppError> {
     use crate::model::ExecStatus;
     let (state, _who) = enter().await?;
-    let detail = pipeline_detail(&state, pipeline).await?;
+    let known = pipeline_detail(&state, pipeline).await?;
+    let mut freshness = known.freshness();
+    let detail = known.value;
     let mut statuses = vec![];
     for s in &query.statuses {
         let st = ExecStatus::parse(s);
@@ -77,11 +72,13 @@ pub async fn executions(pipeline: &str, query: &ListQuery) -> Result<ExecutionsP
         oldest_first: query.oldest_first,
     };
     let size = query.size.unwrap_or(50).clamp(1, 200);
-    let (items, _version) = state
+    let listed = state
         .watchers
         .executions(&detail.summary.name)
         .await
         .map_err(|e| AppError::from_upstream(e, Subject::Pipeline(pipeline)))?;
+    freshness = freshness.and(listed.freshness());
+    let (items, _version) = listed.value;
     let total = items.len();
     let (page, next_cursor, total_matching) = watch::select(&items, &filter, query.cursor.as_deref(), size);
     let parameter_names: Vec<String> = stepline_definition::parse(&detail.definition)
@@ -101,7 +98,15 @@ pub async fn executions(pipeline: &str, query: &ListQuery) -> Result<ExecutionsP
             summary,
         })
         .collect();
-    Ok(ExecutionsPage { pipeline: detail.summary, rows, next_cursor, total_matching, total, parameter_names })
+    Ok(ExecutionsPage {
+        pipeline: detail.summary,
+        rows,
+        next_cursor,
+        total_matching,
+        total,
+        parameter_names,
+        freshness,
+    })
 }
 
 /// One execution: its snapshot and the definition it runs with.
@@ -109,9 +114,9 @@ pub async fn execution(pipeline: &str, id: &str) -> Result<ExecutionPage, AppErr
     let (state, _who) = enter().await?;
     let what = Subject::Execution { pipeline, id };
     let arn = execution_arn(&state, pipeline, id).await?;
-    let view = state.watchers.execution(&arn).await.map_err(|e| AppError::from_upstream(e, what))?;
+    let known = state.watchers.execution(&arn).await.map_err(|e| AppError::from_upstream(e, what))?;
     let definition = state.watchers.definition(&arn).await;
-    Ok(ExecutionPage { view: (*view).clone(), definition })
+    Ok(ExecutionPage { view: (*known.value).clone(), definition, freshness: known.freshness() })
 }
 
 /// What the start form needs: the pipeline and, for a re-run, the source execution.
@@ -120,13 +125,17 @@ pub async fn start_context(pipeline: &str, from: Option<&str>) -> Result<StartPa
     let (state, _who) = enter().await?;
     // The form is built from a description at most a few seconds old; the submission is checked against
     // a fresh one (actions::start_inner).
-    let detail = pipeline_detail(&state, pipeline).await?;
+    let known = pipeline_detail(&state, pipeline).await?;
+    let mut freshness = known.freshness();
+    let detail = known.value;
     let source = match from.filter(|f| !f.is_empty()) {
         None => None,
         Some(id) => {
             let what = Subject::Execution { pipeline, id };
             let arn = execution_arn(&state, &detail.summary.name, id).await?;
-            let view = state.watchers.execution(&arn).await.map_err(|e| AppError::from_upstream(e, what))?;
+            let known = state.watchers.execution(&arn).await.map_err(|e| AppError::from_upstream(e, what))?;
+            freshness = freshness.and(known.freshness());
+            let view = known.value;
             let steps = view.steps.clone().unwrap_or_default();
             let names = |want: &dyn Fn(&StepStatus) -> bool| {
                 steps.iter().filter(|s| want(&s.status)).map(|s| s.name.clone()).collect::<Vec<_>>()
@@ -142,5 +151,5 @@ pub async fn start_context(pipeline: &str, from: Option<&str>) -> Result<StartPa
             })
         }
     };
-    Ok(StartPageData { pipeline: detail, source })
+    Ok(StartPageData { pipeline: detail, source, freshness })
 }

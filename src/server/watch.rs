@@ -7,6 +7,8 @@
 //! - Each pipeline's executions are kept in an index refreshed incrementally from the top of the newest-first
 //!   list, so status filters and sorting (which the API does not offer) run on the server without listing
 //!   every execution again.
+//! - Every view keeps its last good data (`super::stale`): when SageMaker refuses a refresh, pages and
+//!   streams show what is known with its age and the reason, and nobody asks again before the backoff.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -16,13 +18,17 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 use super::gateway::Gateway;
+use super::stale::{Backoff, Kept, KeptMap, Known};
+use crate::api::{Newest, PipelineRow};
 pub use crate::model::ExecutionView;
-use crate::model::{ExecStatus, ExecutionSummary, NameValue, PipelineDetail, Upstream};
+use crate::model::{ExecStatus, ExecutionSummary, NameValue, PipelineDetail, Problem, Upstream};
 
 /// Poll interval while an execution runs.
 const RUNNING_EVERY: Duration = Duration::from_secs(2);
-/// Longest interval when the service keeps throttling.
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How long a running execution's snapshot serves page loads without asking again.
+const EXECUTION_FRESH: Duration = Duration::from_secs(1);
+/// How long the pipelines page is reused.
+const HOME_FRESH: Duration = Duration::from_secs(5);
 /// How long an execution index is fresh enough to answer without a refresh.
 const INDEX_FRESH: Duration = Duration::from_secs(3);
 /// How long a pipeline's description is reused: as long as its index, so a list page is at most that old
@@ -30,9 +36,26 @@ const INDEX_FRESH: Duration = Duration::from_secs(3);
 const PIPELINE_FRESH: Duration = INDEX_FRESH;
 /// Finished executions kept in memory.
 const TERMINAL_CACHE: usize = 2_000;
+/// Last seen snapshots of unfinished executions, and pipeline descriptions, kept to show when a refresh
+/// fails.
+const LAST_SEEN: usize = 1_000;
+
+/// What a live execution stream carries: the last snapshot, and why it is not newer when polling fails.
+#[derive(Clone, Debug, Default)]
+pub struct LiveState {
+    pub view: Option<Arc<ExecutionView>>,
+    pub problem: Option<Problem>,
+}
+
+/// What a live list stream carries: the list's version, and why it is not newer when refreshing fails.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ListState {
+    pub version: u64,
+    pub problem: Option<Problem>,
+}
 
 struct ExecutionWatch {
-    tx: watch::Sender<Option<Arc<ExecutionView>>>,
+    tx: watch::Sender<LiveState>,
 }
 
 #[derive(Default)]
@@ -43,6 +66,9 @@ struct Index {
     refreshed: Option<Instant>,
     /// Bumped whenever a refresh changes something; list streams send it to browsers.
     version: u64,
+    /// When the last refresh succeeded.
+    as_of: Option<DateTime<Utc>>,
+    backoff: Backoff,
 }
 
 /// Finished executions by ARN, and their ARNs oldest first (the first to go when the cache is full).
@@ -52,10 +78,14 @@ pub struct Watchers {
     gateway: Arc<Gateway>,
     executions: Mutex<HashMap<String, Arc<ExecutionWatch>>>,
     finished: Mutex<Finished>,
+    /// The last seen snapshot of each unfinished execution asked for, by ARN.
+    views: KeptMap<String, Arc<ExecutionView>>,
     indexes: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Index>>>>,
-    /// Pipeline descriptions by lower-cased name, with when they were asked.
-    pipelines: Mutex<HashMap<String, (Instant, PipelineDetail)>>,
-    list_streams: Mutex<HashMap<String, watch::Sender<u64>>>,
+    /// Pipeline descriptions by lower-cased name.
+    pipelines: KeptMap<String, PipelineDetail>,
+    /// The pipelines page's rows.
+    home: Kept<Vec<PipelineRow>>,
+    list_streams: Mutex<HashMap<String, watch::Sender<ListState>>>,
     /// Parameters and definitions never change during an execution's life: fetched once.
     parameters: Mutex<HashMap<String, Vec<NameValue>>>,
     definitions: Mutex<HashMap<String, String>>,
@@ -67,12 +97,24 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Set a live problem; whether that is news for the streams (its start, end or cause; not its countdown).
+fn replace(cur: &mut Option<Problem>, new: Option<Problem>) -> bool {
+    let changed = match (&*cur, &new) {
+        (Some(a), Some(b)) => a.error != b.error,
+        (a, b) => a.is_some() != b.is_some(),
+    };
+    *cur = new;
+    changed
+}
+
 /// What one round of a poller found.
 enum Round {
     /// Still changing: look again soon.
     Again,
-    /// Finished for good: stop polling.
+    /// Finished for good (or gone): stop polling.
     Done,
+    /// The refresh failed: look again after this long.
+    Failed(Duration),
 }
 
 /// Why a poller stopped.
@@ -82,22 +124,21 @@ enum Ended {
     Unwatched,
 }
 
-/// The one poll loop of every shared poller: a round every `RUNNING_EVERY`, backing off (doubling up to
-/// `MAX_BACKOFF`) while rounds fail, until a round says it is done or nobody watches. `unwatched` must check
-/// and deregister under the registry's lock, so a new subscriber either joins this poller before it stops
-/// or starts a new one after.
+/// The one poll loop of every shared poller: a round every `RUNNING_EVERY`, or after the backoff a failed
+/// round names, until a round says it is done or nobody watches. `unwatched` must check and deregister
+/// under the registry's lock, so a new subscriber either joins this poller before it stops or starts a
+/// new one after.
 async fn poll_loop<F, Fut>(mut round: F, mut unwatched: impl FnMut() -> bool) -> Ended
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<Round, ()>>,
+    Fut: std::future::Future<Output = Round>,
 {
-    let mut wait = RUNNING_EVERY;
     loop {
-        match round().await {
-            Ok(Round::Done) => return Ended::Done,
-            Ok(Round::Again) => wait = RUNNING_EVERY,
-            Err(()) => wait = (wait * 2).min(MAX_BACKOFF),
-        }
+        let wait = match round().await {
+            Round::Done => return Ended::Done,
+            Round::Again => RUNNING_EVERY,
+            Round::Failed(after) => after.max(Duration::from_secs(1)),
+        };
         tokio::time::sleep(wait).await;
         if unwatched() {
             return Ended::Unwatched;
@@ -111,8 +152,10 @@ impl Watchers {
             gateway,
             executions: Mutex::new(HashMap::new()),
             finished: Mutex::new((HashMap::new(), Vec::new())),
+            views: KeptMap::new(LAST_SEEN),
             indexes: Mutex::new(HashMap::new()),
-            pipelines: Mutex::new(HashMap::new()),
+            pipelines: KeptMap::new(LAST_SEEN),
+            home: Kept::default(),
             list_streams: Mutex::new(HashMap::new()),
             parameters: Mutex::new(HashMap::new()),
             definitions: Mutex::new(HashMap::new()),
@@ -147,17 +190,13 @@ impl Watchers {
         Ok(view)
     }
 
-    /// The current snapshot of an execution: from the finished cache, from its live poller, or fetched.
-    pub async fn execution(&self, arn: &str) -> Result<Arc<ExecutionView>, Upstream> {
+    /// The current snapshot of an execution: from the finished cache, or as last seen (by a page load or
+    /// the live poller) while it is fresh, else fetched; when that fails, as last seen with the reason.
+    pub async fn execution(&self, arn: &str) -> Result<Known<Arc<ExecutionView>>, Upstream> {
         if let Some(v) = self.cached(arn) {
-            return Ok(v);
+            return Ok(Known::fresh(v.clone(), v.fetched_at));
         }
-        // A live poller's snapshot serves a page load only while it is fresh; otherwise ask again.
-        let live = lock(&self.executions).get(arn).and_then(|w| w.tx.borrow().clone());
-        if let Some(v) = live.filter(|v| (Utc::now() - v.fetched_at).num_milliseconds() < 1000) {
-            return Ok(v);
-        }
-        self.fetch(arn).await
+        self.views.get(&arn.to_string(), EXECUTION_FRESH, self.fetch(arn)).await
     }
 
     /// An execution changed because of an action here (stopped, retried, answered): drop what is cached
@@ -169,6 +208,8 @@ impl Watchers {
             f.1.retain(|a| a != arn);
         }
         lock(&self.ends).remove(arn);
+        self.views.invalidate(&arn.to_string());
+        self.home.invalidate();
         let index = self.index(pipeline);
         let mut idx = index.lock().await;
         if let Some(item) = idx.items.iter_mut().find(|e| e.arn == arn) {
@@ -177,8 +218,24 @@ impl Watchers {
         idx.refreshed = None;
     }
 
+    /// Forget how recent everything is: the next request of every view asks SageMaker, even one that
+    /// just failed. What is known stays, to be shown if that fails again. (A "refresh now", and how tests
+    /// skip the freshness windows and backoffs instead of waiting them out.)
+    pub async fn refresh_all(&self) {
+        self.home.invalidate();
+        self.pipelines.invalidate_all();
+        self.views.invalidate_all();
+        let indexes: Vec<_> = lock(&self.indexes).values().cloned().collect();
+        for index in indexes {
+            let mut idx = index.lock().await;
+            idx.refreshed = None;
+            idx.backoff.succeeded();
+        }
+    }
+
     /// A new execution was started here: the next list refreshes at once.
     pub async fn started(&self, pipeline: &str) {
+        self.home.invalidate();
         let index = self.index(pipeline);
         index.lock().await.refreshed = None;
     }
@@ -234,17 +291,22 @@ impl Watchers {
     }
 
     /// Subscribe to an execution's snapshots. Starts its poller if nobody watched it yet.
-    pub fn subscribe(self: &Arc<Self>, arn: &str) -> watch::Receiver<Option<Arc<ExecutionView>>> {
+    pub fn subscribe(self: &Arc<Self>, arn: &str) -> watch::Receiver<LiveState> {
         if let Some(v) = self.cached(arn) {
             // Finished: one snapshot, no poller.
-            let (_tx, rx) = watch::channel(Some(v));
+            let (_tx, rx) = watch::channel(LiveState { view: Some(v), problem: None });
             return rx;
         }
         let mut map = lock(&self.executions);
         if let Some(w) = map.get(arn) {
             return w.tx.subscribe();
         }
-        let (tx, rx) = watch::channel(None);
+        // Start from what is known, so a stream opened while SageMaker fails still shows the last snapshot.
+        let known = self.views.peek(&arn.to_string());
+        let (tx, rx) = watch::channel(LiveState {
+            view: known.as_ref().map(|k| k.value.clone()),
+            problem: known.and_then(|k| k.problem),
+        });
         let w = Arc::new(ExecutionWatch { tx });
         map.insert(arn.to_string(), w.clone());
         drop(map);
@@ -258,16 +320,36 @@ impl Watchers {
         let (this, arn, w) = (&self, &arn, &w);
         let ended = poll_loop(
             || async move {
-                let view = this.fetch(arn).await.map_err(|_| ())?;
-                let done = view.execution.status.is_terminal();
-                w.tx.send_if_modified(|cur| {
-                    let changed = cur.as_ref().is_none_or(|c| c.execution != view.execution || c.steps != view.steps);
-                    if changed {
-                        *cur = Some(view.clone());
+                let key = arn.to_string();
+                let known = match this.views.record(&key, this.fetch(arn).await) {
+                    Ok(known) => known,
+                    // Gone (or refused for good): nothing more to watch.
+                    Err(e) if !e.is_transient() => return Round::Done,
+                    Err(e) => {
+                        let problem = this.views.cell(&key).peek().and_then(|k| k.problem);
+                        let problem = problem.unwrap_or(Problem { error: e, retry_in: 5 });
+                        let wait = Duration::from_secs(problem.retry_in.into());
+                        w.tx.send_if_modified(|cur| replace(&mut cur.problem, Some(problem)));
+                        return Round::Failed(wait);
                     }
-                    changed
+                };
+                let view = known.value;
+                let done = known.problem.is_none() && view.execution.status.is_terminal();
+                let wait = known.problem.as_ref().map(|p| Duration::from_secs(p.retry_in.into()));
+                w.tx.send_if_modified(|cur| {
+                    // Only a real change wakes the streams (every poll makes a new snapshot).
+                    let changed =
+                        cur.view.as_ref().is_none_or(|c| c.execution != view.execution || c.steps != view.steps);
+                    if changed {
+                        cur.view = Some(view.clone());
+                    }
+                    replace(&mut cur.problem, known.problem.clone()) || changed
                 });
-                Ok(if done { Round::Done } else { Round::Again })
+                match (done, wait) {
+                    (true, _) => Round::Done,
+                    (false, Some(wait)) => Round::Failed(wait),
+                    (false, None) => Round::Again,
+                }
             },
             || {
                 let mut map = lock(&this.executions);
@@ -286,32 +368,65 @@ impl Watchers {
     }
 
     /// A pipeline's description (name, definition, parallelism), asked again once it is older than
-    /// `PIPELINE_FRESH`. Only pipelines that exist are remembered, so unknown names cannot grow the map.
-    pub async fn pipeline(&self, name: &str) -> Result<PipelineDetail, Upstream> {
-        let key = name.to_lowercase();
-        if let Some((at, detail)) = lock(&self.pipelines).get(&key) {
-            if at.elapsed() <= PIPELINE_FRESH {
-                return Ok(detail.clone());
-            }
-        }
-        let detail = self.gateway.describe_pipeline(name).await?;
-        lock(&self.pipelines).insert(key, (Instant::now(), detail.clone()));
-        Ok(detail)
+    /// `PIPELINE_FRESH`; as last known, with the reason, while SageMaker refuses. Unknown names are not
+    /// remembered, so they cannot grow the map.
+    pub async fn pipeline(&self, name: &str) -> Result<Known<PipelineDetail>, Upstream> {
+        self.pipelines.get(&name.to_lowercase(), PIPELINE_FRESH, self.gateway.describe_pipeline(name)).await
+    }
+
+    /// The pipelines page: every pipeline with its newest execution, reused for `HOME_FRESH`. A row whose
+    /// newest execution cannot be asked keeps what the last page knew, or says it is not known.
+    pub async fn home(&self) -> Result<Known<Vec<PipelineRow>>, Upstream> {
+        self.home.get(HOME_FRESH, self.fetch_home()).await
+    }
+
+    async fn fetch_home(&self) -> Result<Vec<PipelineRow>, Upstream> {
+        let pipelines = self.gateway.all_pipelines().await?;
+        let before = self.home.peek().map(|k| k.value).unwrap_or_default();
+        let newest =
+            futures::future::join_all(pipelines.iter().map(|p| self.gateway.list_executions(&p.name, None, 1))).await;
+        Ok(pipelines
+            .into_iter()
+            .zip(newest)
+            .map(|(pipeline, page)| {
+                let newest = match page {
+                    Ok(page) => page.items.into_iter().next().map_or(Newest::Never, Newest::Run),
+                    Err(e) => before
+                        .iter()
+                        .find(|r| r.pipeline.arn == pipeline.arn)
+                        .map(|r| r.newest.clone())
+                        .filter(|n| !matches!(n, Newest::Unknown(_)))
+                        .unwrap_or(Newest::Unknown(e)),
+                };
+                PipelineRow { pipeline, newest }
+            })
+            .collect())
     }
 
     fn index(&self, pipeline: &str) -> Arc<tokio::sync::Mutex<Index>> {
         lock(&self.indexes).entry(pipeline.to_lowercase()).or_default().clone()
     }
 
-    /// All executions of a pipeline, newest first, refreshed if older than a few seconds. Returns them with
-    /// the index version.
-    pub async fn executions(&self, pipeline: &str) -> Result<(Vec<ExecutionSummary>, u64), Upstream> {
+    /// All executions of a pipeline, newest first, refreshed if older than a few seconds, with the index
+    /// version. When a refresh fails, what the index holds answers with the reason; an index never loaded
+    /// answers the error alone.
+    pub async fn executions(&self, pipeline: &str) -> Result<Known<(Vec<ExecutionSummary>, u64)>, Upstream> {
         let index = self.index(pipeline);
         let mut idx = index.lock().await;
-        if idx.refreshed.is_none_or(|t| t.elapsed() > INDEX_FRESH) {
-            self.refresh(pipeline, &mut idx).await?;
+        if idx.refreshed.is_none_or(|t| t.elapsed() > INDEX_FRESH) && idx.backoff.due() {
+            match self.refresh(pipeline, &mut idx).await {
+                Ok(()) => idx.backoff.succeeded(),
+                Err(e) if e.is_transient() => idx.backoff.failed(e),
+                Err(e) => return Err(e),
+            }
         }
-        Ok((idx.items.clone(), idx.version))
+        match (idx.as_of, idx.backoff.error()) {
+            (Some(as_of), _) => {
+                Ok(Known { value: (idx.items.clone(), idx.version), as_of, problem: idx.backoff.problem() })
+            }
+            (None, Some(e)) => Err(e.clone()),
+            (None, None) => Err(Upstream::new("NotLoaded", "the executions have not been listed yet")),
+        }
     }
 
     /// Bring an index up to date: list from the top until the pages overlap what is known and every known
@@ -354,23 +469,24 @@ impl Watchers {
             idx.version += 1;
             idx.items = merged;
             if let Some(tx) = lock(&self.list_streams).get(&pipeline.to_lowercase()) {
-                tx.send_replace(idx.version);
+                tx.send_modify(|st| st.version = idx.version);
             }
         }
         idx.complete = true;
         idx.refreshed = Some(Instant::now());
+        idx.as_of = Some(Utc::now());
         Ok(())
     }
 
     /// Subscribe to changes of a pipeline's execution list: a version number that grows. One refresher
     /// per pipeline runs while anybody listens.
-    pub fn subscribe_list(self: &Arc<Self>, pipeline: &str) -> watch::Receiver<u64> {
+    pub fn subscribe_list(self: &Arc<Self>, pipeline: &str) -> watch::Receiver<ListState> {
         let key = pipeline.to_lowercase();
         let mut streams = lock(&self.list_streams);
         if let Some(tx) = streams.get(&key) {
             return tx.subscribe();
         }
-        let (tx, rx) = watch::channel(0);
+        let (tx, rx) = watch::channel(ListState::default());
         streams.insert(key.clone(), tx.clone());
         drop(streams);
         let this = self.clone();
@@ -381,14 +497,25 @@ impl Watchers {
                 || async move {
                     let index = this.index(pipeline);
                     let mut idx = index.lock().await;
-                    this.refresh(pipeline, &mut idx).await.map_err(|_| ())?;
-                    let v = idx.version;
+                    let round = match this.refresh(pipeline, &mut idx).await {
+                        Ok(()) => {
+                            idx.backoff.succeeded();
+                            Round::Again
+                        }
+                        Err(e) if !e.is_transient() => Round::Done,
+                        Err(e) => {
+                            idx.backoff.failed(e);
+                            Round::Failed(idx.backoff.wait().unwrap_or(RUNNING_EVERY))
+                        }
+                    };
+                    let now = ListState { version: idx.version, problem: idx.backoff.problem() };
                     tx.send_if_modified(|cur| {
-                        let changed = *cur != v;
-                        *cur = v;
+                        // A problem's countdown alone is not news; its start and its end are.
+                        let changed = cur.version != now.version || cur.problem.is_some() != now.problem.is_some();
+                        *cur = now;
                         changed
                     });
-                    Ok(Round::Again)
+                    round
                 },
                 || {
                     let mut streams = lock(&this.list_streams);
