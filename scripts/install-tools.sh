@@ -7,6 +7,8 @@
 #   CHROMIUM        the browser the end-to-end tests launch (default /usr/bin/chromium, Debian's package)
 #   STEPLINE_VENV   the Python virtualenv with boto3 and pytest (default ~/.cache/stepline/venv)
 #   the npm packages live in end2end/node_modules of the checkout the script runs from.
+# STEPLINE_INSTALL_ONLY=rust|debian|npm|python runs one part alone (the install test runs the Debian part
+# as a user with sudo).
 # shellcheck source=env.sh
 source "$(dirname "$0")/env.sh"
 cd "$ROOT" || exit 1
@@ -29,54 +31,63 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"
 }
 
-# The Rust toolchain and the wasm32 target come from rust-toolchain.toml. rustup installs a missing
-# toolchain on first use, but does not add a target to a toolchain that is already there: ask explicitly.
-rustup show active-toolchain >/dev/null 2>&1 || rustup toolchain install
-if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
-  log "installing the wasm32-unknown-unknown target"
-  rustup target add wasm32-unknown-unknown
-fi
+install_rust() {
+  # The Rust toolchain and the wasm32 target come from rust-toolchain.toml. rustup installs a missing
+  # toolchain on first use, but does not add a target to a toolchain that is already there: ask explicitly.
+  rustup show active-toolchain >/dev/null 2>&1 || rustup toolchain install
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    log "installing the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  if [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "$CARGO_LEPTOS_VERSION" ]; then
+    log "installing cargo-leptos $CARGO_LEPTOS_VERSION (no_downloads: it must not fetch binaries itself)"
+    echo "    This compiles about 600 crates once: 11 minutes on 2 cores. Later runs skip it."
+    cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+  fi
+  if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+    log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (the version in Cargo.lock)"
+    # Not --locked: one dependency in its lock file is no longer on the registry.
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+  fi
+}
 
-if [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "$CARGO_LEPTOS_VERSION" ]; then
-  log "installing cargo-leptos $CARGO_LEPTOS_VERSION (no_downloads: it must not fetch binaries itself)"
-  echo "    This compiles about 600 crates once: 14 minutes on 2 cores. Later runs skip it."
-  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
-fi
+install_debian() {
+  if [ ! -x "$CHROMIUM" ]; then
+    log "installing Chromium from Debian"
+    apt_install chromium
+    # Debian's package puts it at /usr/bin/chromium; a CHROMIUM pointed elsewhere must be made by its owner.
+    /usr/bin/chromium --version
+  fi
+  # The test command also lints the scripts with Debian's shellcheck.
+  if ! command -v shellcheck >/dev/null 2>&1; then
+    log "installing shellcheck from Debian"
+    apt_install shellcheck
+  fi
+}
 
-if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
-  log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (the version in Cargo.lock)"
-  # Not --locked: one dependency in its lock file is no longer on the registry.
-  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
-fi
+install_npm() {
+  # playwright-core (drives Debian's Chromium; never downloads a browser) and binaryen's wasm-opt.
+  local stamp="$ROOT/end2end/node_modules/.stepline-lock"
+  if [ ! -f "$stamp" ] || ! cmp -s "$ROOT/end2end/package-lock.json" "$stamp"; then
+    log "installing end-to-end test packages from npm"
+    (cd "$ROOT/end2end" && npm ci --no-audit --no-fund)
+    cp "$ROOT/end2end/package-lock.json" "$stamp"
+  fi
+}
 
-if [ ! -x "$CHROMIUM" ]; then
-  log "installing Chromium from Debian"
-  apt_install chromium
-  # Debian's package puts it at /usr/bin/chromium; a CHROMIUM pointed elsewhere must be made by its owner.
-  /usr/bin/chromium --version
-fi
+install_python() {
+  # The emulator's contract is also checked with boto3 (pytest), from PyPI, in a virtualenv of its own.
+  local req="$ROOT/crates/emulator/tests/python/requirements.txt"
+  if [ ! -x "$STEPLINE_VENV/bin/pytest" ] || ! cmp -s "$req" "$STEPLINE_VENV/.stepline-requirements"; then
+    log "installing boto3 and pytest from PyPI into $STEPLINE_VENV"
+    python3 -m venv "$STEPLINE_VENV"
+    "$STEPLINE_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+    cp "$req" "$STEPLINE_VENV/.stepline-requirements"
+  fi
+}
 
-# The test command also lints the scripts with Debian's shellcheck.
-missing=()
-command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
-if [ "${#missing[@]}" -gt 0 ]; then
-  log "installing ${missing[*]} from Debian"
-  apt_install "${missing[@]}"
-fi
-
-# npm packages: playwright-core (drives Debian's Chromium; never downloads a browser) and binaryen's wasm-opt.
-stamp="$ROOT/end2end/node_modules/.stepline-lock"
-if [ ! -f "$stamp" ] || ! cmp -s "$ROOT/end2end/package-lock.json" "$stamp"; then
-  log "installing end-to-end test packages from npm"
-  (cd "$ROOT/end2end" && npm ci --no-audit --no-fund)
-  cp "$ROOT/end2end/package-lock.json" "$stamp"
-fi
-
-# The emulator's contract is also checked with boto3 (pytest), from PyPI, in a virtualenv of its own.
-req="$ROOT/crates/emulator/tests/python/requirements.txt"
-if [ ! -x "$STEPLINE_VENV/bin/pytest" ] || ! cmp -s "$req" "$STEPLINE_VENV/.stepline-requirements"; then
-  log "installing boto3 and pytest from PyPI into $STEPLINE_VENV"
-  python3 -m venv "$STEPLINE_VENV"
-  "$STEPLINE_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$req"
-  cp "$req" "$STEPLINE_VENV/.stepline-requirements"
-fi
+for part in rust debian npm python; do
+  if [ -z "${STEPLINE_INSTALL_ONLY:-}" ] || [ "$STEPLINE_INSTALL_ONLY" = "$part" ]; then
+    "install_$part"
+  fi
+done

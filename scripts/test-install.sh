@@ -52,9 +52,30 @@ STEPLINE_VENV="$venv" bash "$scratch/copy/scripts/install-tools.sh" > "$second" 
 check "the second run exits 0 (it exited $status)" test "$status" = 0
 check "the second run installs nothing" bash -c "! grep -q '^==> installing' '$second'"
 
+# The same Debian branch as a user with sudo. Run as such a user, the first run above already took it; run
+# as root, a throwaway user allowed sudo runs it, and is removed after.
+if [ "$(id -u)" = 0 ]; then
+  user="stepline-install-check"
+  sudo_log="$scratch/sudo.log"
+  command -v sudo >/dev/null 2>&1 || env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends sudo > "$sudo_log" 2>&1
+  id "$user" >/dev/null 2>&1 || useradd --create-home "$user"
+  echo "$user ALL=(root) NOPASSWD: /usr/bin/env" > "/etc/sudoers.d/$user"
+  chmod 0440 "/etc/sudoers.d/$user"
+  trap 'rm -f "/etc/sudoers.d/$user"; userdel -r "$user" 2>/dev/null; rm -rf "$scratch"' EXIT
+  chmod -R a+rX "$scratch"
+  status=0
+  runuser -u "$user" -- env PATH="$PATH" CHROMIUM="$scratch/no-chromium" STEPLINE_INSTALL_ONLY=debian \
+    bash "$scratch/copy/scripts/install-tools.sh" >> "$sudo_log" 2>&1 || status=$?
+  check "a user with sudo installs Debian's packages through sudo (it exited $status)" test "$status" = 0
+  check "that run went through the install branch" grep -q '^==> installing Chromium from Debian' "$sudo_log"
+else
+  echo "running as a user: the first run above took the sudo branch"
+fi
+
 if [ "$failed" -gt 0 ]; then
   echo "--- first run ---"; cat "$first"
   echo "--- second run ---"; cat "$second"
+  [ -f "${sudo_log:-}" ] && { echo "--- as a user with sudo ---"; cat "$sudo_log"; }
 fi
 echo "install: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -8,15 +8,15 @@
 pub mod actions;
 pub mod api;
 pub mod app;
-pub mod codec;
+pub(crate) mod codec;
 pub mod components;
-pub mod console;
+pub(crate) mod console;
 pub mod error;
 pub mod forms;
-pub mod layout;
+pub(crate) mod layout;
 pub mod model;
-pub mod pages;
-pub mod text;
+pub(crate) mod pages;
+pub(crate) mod text;
 
 #[cfg(feature = "ssr")]
 pub mod server;

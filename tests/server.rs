@@ -263,7 +263,15 @@ async fn server_functions_filter_sort_and_page() {
 
 #[tokio::test]
 async fn a_list_page_reloaded_within_seconds_costs_no_upstream_call() {
-    let d = demo_app().await;
+    // A seeded emulator of its own: counting this app's upstream calls needs no other test's traffic on
+    // the same endpoint. (On the shared emulator, with the other tests running, this page's first load
+    // once in a few dozen runs never answered; the same happened before the gateway had time limits. The
+    // cause is not found yet: `send` now fails such a request after a minute instead of hanging.)
+    let emulator = demo::start_emulator().await.unwrap();
+    let client = demo::endpoint_client(&emulator.endpoint_url(), "us-east-1");
+    demo::seed(&emulator, &client, 20.0).await.unwrap();
+    let gateway = Arc::new(Gateway::new(client.clone(), "private"));
+    let d = Demo { app: router::build(AppState::new(options(), gateway.clone())).await, client, gateway };
     let path = "/pipelines/AbalonePipeline?status=Failed";
     let (status, first) = get(&d.app, path).await;
     assert_eq!(status, StatusCode::OK);
@@ -738,4 +746,27 @@ async fn a_start_refused_by_throttling_says_nothing_happened_and_starts_once_whe
     let started: Vec<_> =
         ids_of(&client, "Throttled").await.into_iter().filter(|(name, _)| name == "sent-twice").collect();
     assert_eq!(started.len(), 1, "one execution for one token: {started:?}");
+}
+
+#[tokio::test]
+async fn a_stalled_endpoint_fails_a_page_within_the_time_limit_instead_of_hanging_it() {
+    // Accepts connections and never answers, like an endpoint behind a dead load balancer.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = vec![];
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let app = router::build(AppState::new(
+        options(),
+        Arc::new(Gateway::new(demo::endpoint_client(&url, "us-east-1"), "stalled")),
+    ))
+    .await;
+    let t = std::time::Instant::now();
+    let (status, html) = get(&app, "/").await;
+    assert_eq!(status, StatusCode::OK, "the page renders around the error");
+    assert!(html.contains("Timeout") && html.contains("did not answer in time"), "{html}");
+    assert!(t.elapsed() < std::time::Duration::from_secs(25), "answered after {:?}", t.elapsed());
 }

@@ -18,6 +18,12 @@ export async function executions(pipeline) {
 
 export const idOf = (arn) => arn.split('/').pop();
 
+/** Replace the emulator's scenario: what simulated jobs do, and the faults it injects. */
+export async function scenario(body) {
+  const res = await fetch(`${EMULATOR}/_emulator/scenario`, { method: 'POST', body: JSON.stringify(body) });
+  if (res.status !== 200) throw new Error(`setting the scenario: HTTP ${res.status}: ${await res.text()}`);
+}
+
 /** The execution's status, from DescribePipelineExecution. */
 export async function status(arn) {
   return (await call('DescribePipelineExecution', { PipelineExecutionArn: arn })).PipelineExecutionStatus;

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BASE, launch, openPage, waitForHydration } from './browser.mjs';
-import { EMULATOR, call, idOf, poll } from './sagemaker.mjs';
+import { call, idOf, poll, scenario } from './sagemaker.mjs';
 
 const READS = [
   'ListPipelines',
@@ -20,11 +20,6 @@ after(async () => {
   await scenario({});
   await browser?.close();
 });
-
-async function scenario(body) {
-  const res = await fetch(`${EMULATOR}/_emulator/scenario`, { method: 'POST', body: JSON.stringify(body) });
-  assert.equal(res.status, 200);
-}
 
 /** Reload `path` until `ready(page)` holds (the dashboard's freshness windows and backoffs are seconds). */
 async function reloadUntil(page, path, ready, what, timeoutMs = 30000) {

@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BASE, launch, openPage, waitForHydration } from './browser.mjs';
-import { EMULATOR, call, executions, idOf, notExecuting, status, steps as stepsOf, waitForStatus, waitForStepStatus } from './sagemaker.mjs';
+import { call, executions, idOf, notExecuting, scenario, status, steps as stepsOf, waitForStatus, waitForStepStatus } from './sagemaker.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -11,10 +11,6 @@ after(async () => {
 });
 
 /** Replace the emulator's scenario (what simulated jobs do). */
-async function scenario(body) {
-  const res = await fetch(`${EMULATOR}/_emulator/scenario`, { method: 'POST', body: JSON.stringify(body) });
-  assert.equal(res.status, 200);
-}
 
 /** Short abalone steps, so flows finish in seconds at the demo's speed. */
 const QUICK = ['AbaloneProcess', 'AbaloneTrain', 'AbaloneEval', 'AbaloneRegisterModel-RegisterModel', 'AbaloneCreateModel-CreateModel', 'AbaloneTransform']

@@ -110,6 +110,27 @@ fn owned(s: Option<&str>) -> Option<String> {
     s.map(str::to_string)
 }
 
+/// Every item of every page of a list request (the SDK's paginator, 100 a page), or the first error.
+macro_rules! all_items {
+    ($request:expr, $operation:literal) => {
+        $request
+            .max_results(100)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| upstream($operation, e))
+    };
+}
+
+/// Send an action with the SDK's standard retries: its idempotency token makes a repeated attempt safe.
+macro_rules! act {
+    ($request:expr, $operation:literal) => {
+        $request.customize().config_override(retrying()).send().await.map_err(|e| upstream($operation, e))
+    };
+}
+
 /// Time limits of every call: a stalled endpoint fails a page in seconds instead of hanging it.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -190,18 +211,9 @@ impl Gateway {
         self.calls.by_operation.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Every pipeline, all pages (the SDK's paginator).
+    /// Every pipeline.
     pub async fn all_pipelines(&self) -> Result<Vec<PipelineSummary>, Upstream> {
-        let summaries = self
-            .client
-            .list_pipelines()
-            .max_results(100)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| upstream("ListPipelines", e))?;
+        let summaries = all_items!(self.client.list_pipelines(), "ListPipelines")?;
         Ok(summaries
             .iter()
             .map(|p| PipelineSummary {
@@ -339,33 +351,19 @@ impl Gateway {
 
     /// Every step run of an execution (all pages), in the service's order (newest first).
     pub async fn list_steps(&self, arn: &str) -> Result<Vec<StepRun>, Upstream> {
-        let steps = self
-            .client
-            .list_pipeline_execution_steps()
-            .pipeline_execution_arn(arn)
-            .max_results(100)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| upstream("ListPipelineExecutionSteps", e))?;
+        let steps = all_items!(
+            self.client.list_pipeline_execution_steps().pipeline_execution_arn(arn),
+            "ListPipelineExecutionSteps"
+        )?;
         Ok(steps.iter().map(step_run).collect())
     }
 
     /// Every parameter of an execution, defaults merged, as the service lists them.
     pub async fn list_parameters(&self, arn: &str) -> Result<Vec<NameValue>, Upstream> {
-        let parameters = self
-            .client
-            .list_pipeline_parameters_for_execution()
-            .pipeline_execution_arn(arn)
-            .max_results(100)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| upstream("ListPipelineParametersForExecution", e))?;
+        let parameters = all_items!(
+            self.client.list_pipeline_parameters_for_execution().pipeline_execution_arn(arn),
+            "ListPipelineParametersForExecution"
+        )?;
         Ok(parameters
             .iter()
             .map(|p| NameValue {
@@ -427,27 +425,14 @@ impl Gateway {
             }
             req = req.selective_execution_config(cfg.build());
         }
-        let out = req
-            .customize()
-            .config_override(retrying())
-            .send()
-            .await
-            .map_err(|e| upstream("StartPipelineExecution", e))?;
+        let out = act!(req, "StartPipelineExecution")?;
         out.pipeline_execution_arn
             .ok_or_else(|| Upstream::new("InvalidResponse", "StartPipelineExecution returned no ARN"))
     }
 
     pub async fn stop_execution(&self, arn: &str, token: &str) -> Result<(), Upstream> {
-        self.client
-            .stop_pipeline_execution()
-            .pipeline_execution_arn(arn)
-            .client_request_token(token)
-            .customize()
-            .config_override(retrying())
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| upstream("StopPipelineExecution", e))
+        let req = self.client.stop_pipeline_execution().pipeline_execution_arn(arn).client_request_token(token);
+        act!(req, "StopPipelineExecution").map(|_| ())
     }
 
     pub async fn retry_execution(&self, arn: &str, token: &str, parallelism: Option<i32>) -> Result<(), Upstream> {
@@ -457,12 +442,7 @@ impl Gateway {
                 aws::ParallelismConfiguration::builder().max_parallel_execution_steps(n).build(),
             );
         }
-        req.customize()
-            .config_override(retrying())
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| upstream("RetryPipelineExecution", e))
+        act!(req, "RetryPipelineExecution").map(|_| ())
     }
 
     pub async fn send_step_success(
@@ -479,26 +459,17 @@ impl Gateway {
         for (n, v) in outputs {
             req = req.output_parameters(aws::OutputParameter::builder().name(n).value(v).build());
         }
-        req.customize()
-            .config_override(retrying())
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| upstream("SendPipelineExecutionStepSuccess", e))
+        act!(req, "SendPipelineExecutionStepSuccess").map(|_| ())
     }
 
     pub async fn send_step_failure(&self, callback_token: &str, reason: &str, token: &str) -> Result<(), Upstream> {
-        self.client
+        let req = self
+            .client
             .send_pipeline_execution_step_failure()
             .callback_token(callback_token)
             .failure_reason(reason)
-            .client_request_token(token)
-            .customize()
-            .config_override(retrying())
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| upstream("SendPipelineExecutionStepFailure", e))
+            .client_request_token(token);
+        act!(req, "SendPipelineExecutionStepFailure").map(|_| ())
     }
 }
 
@@ -537,32 +508,20 @@ macro_rules! check_metadata {
 
 pub fn metadata(m: Option<&aws::PipelineExecutionStepMetadata>) -> StepMetadata {
     let Some(m) = m else { return StepMetadata::None };
-    if let Some(j) = m.training_job() {
-        return job(JobKind::Training, j.arn());
-    }
-    if let Some(j) = m.processing_job() {
-        return job(JobKind::Processing, j.arn());
-    }
-    if let Some(j) = m.transform_job() {
-        return job(JobKind::Transform, j.arn());
-    }
-    if let Some(j) = m.tuning_job() {
-        return job(JobKind::Tuning, j.arn());
-    }
-    if let Some(j) = m.auto_ml_job() {
-        return job(JobKind::AutoML, j.arn());
-    }
-    if let Some(j) = m.model() {
-        return job(JobKind::Model, j.arn());
-    }
-    if let Some(j) = m.register_model() {
-        return job(JobKind::ModelPackage, j.arn());
-    }
-    if let Some(j) = m.endpoint() {
-        return job(JobKind::Endpoint, j.arn());
-    }
-    if let Some(j) = m.endpoint_config() {
-        return job(JobKind::EndpointConfig, j.arn());
+    // Steps whose metadata is the ARN of the resource they made.
+    let jobs = [
+        (m.training_job().map(|j| j.arn()), JobKind::Training),
+        (m.processing_job().map(|j| j.arn()), JobKind::Processing),
+        (m.transform_job().map(|j| j.arn()), JobKind::Transform),
+        (m.tuning_job().map(|j| j.arn()), JobKind::Tuning),
+        (m.auto_ml_job().map(|j| j.arn()), JobKind::AutoML),
+        (m.model().map(|j| j.arn()), JobKind::Model),
+        (m.register_model().map(|j| j.arn()), JobKind::ModelPackage),
+        (m.endpoint().map(|j| j.arn()), JobKind::Endpoint),
+        (m.endpoint_config().map(|j| j.arn()), JobKind::EndpointConfig),
+    ];
+    if let Some((arn, kind)) = jobs.into_iter().find_map(|(arn, kind)| arn.map(|a| (a, kind))) {
+        return job(kind, arn);
     }
     if let Some(c) = m.condition() {
         return StepMetadata::Condition { outcome: c.outcome().map(|o| o.as_str() == "True") };

@@ -29,11 +29,6 @@ impl Caller {
             .map(String::from);
         Caller { access_key }
     }
-
-    /// A `UserContext` as the service reports it for IAM callers.
-    pub fn user_context(&self, inner: &Inner) -> Value {
-        user_context(self.access_key.as_deref(), inner)
-    }
 }
 
 /// The `UserContext` of a recorded access key.
