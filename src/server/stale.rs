@@ -203,6 +203,11 @@ impl<T: Clone> Kept<T> {
         st.backoff.succeeded();
     }
 
+    /// Why the last refresh failed and when the next may be tried, value or not.
+    pub fn problem(&self) -> Option<Problem> {
+        lock(&self.state).backoff.problem()
+    }
+
     /// What is known now, without asking anybody.
     pub fn peek(&self) -> Option<Known<T>> {
         let st = lock(&self.state);
@@ -231,7 +236,7 @@ impl<K: Eq + Hash + Clone, T: Clone> KeptMap<K, T> {
     }
 
     /// The cell of `key`, made if there is none.
-    pub fn cell(&self, key: &K) -> Arc<Kept<T>> {
+    fn cell(&self, key: &K) -> Arc<Kept<T>> {
         let mut cells = lock(&self.cells);
         if let Some(c) = cells.0.get(key) {
             return c.clone();
@@ -281,6 +286,10 @@ impl<K: Eq + Hash + Clone, T: Clone> KeptMap<K, T> {
 
     pub fn peek(&self, key: &K) -> Option<Known<T>> {
         lock(&self.cells).0.get(key).and_then(|c| c.peek())
+    }
+
+    pub fn problem(&self, key: &K) -> Option<Problem> {
+        lock(&self.cells).0.get(key).and_then(|c| c.problem())
     }
 
     pub fn invalidate(&self, key: &K) {

@@ -53,22 +53,14 @@ pub async fn executions(pipeline: &str, query: &ListQuery) -> Result<ExecutionsP
         }
         statuses.push(st);
     }
+    // A time bound of the filter, named as the URL names it.
+    let bound = |field: &str, text: &Option<String>| {
+        text.as_deref().filter(|s| !s.is_empty()).map(|s| parse_when(field, s)).transpose().map_err(AppError::Invalid)
+    };
     let filter = watch::ListFilter {
         statuses,
-        after: query
-            .after
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(|s| parse_when("from", s))
-            .transpose()
-            .map_err(AppError::Invalid)?,
-        before: query
-            .before
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(|s| parse_when("to", s))
-            .transpose()
-            .map_err(AppError::Invalid)?,
+        after: bound("from", &query.after)?,
+        before: bound("to", &query.before)?,
         oldest_first: query.oldest_first,
     };
     let size = query.size.unwrap_or(50).clamp(1, 200);

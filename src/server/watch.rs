@@ -194,7 +194,8 @@ impl Watchers {
     /// the live poller) while it is fresh, else fetched; when that fails, as last seen with the reason.
     pub async fn execution(&self, arn: &str) -> Result<Known<Arc<ExecutionView>>, Upstream> {
         if let Some(v) = self.cached(arn) {
-            return Ok(Known::fresh(v.clone(), v.fetched_at));
+            let at = v.fetched_at;
+            return Ok(Known::fresh(v, at));
         }
         self.views.get(&arn.to_string(), EXECUTION_FRESH, self.fetch(arn)).await
     }
@@ -326,8 +327,8 @@ impl Watchers {
                     // Gone (or refused for good): nothing more to watch.
                     Err(e) if !e.is_transient() => return Round::Done,
                     Err(e) => {
-                        let problem = this.views.cell(&key).peek().and_then(|k| k.problem);
-                        let problem = problem.unwrap_or(Problem { error: e, retry_in: 5 });
+                        // Never seen and failing: the cell keeps the backoff (and says when to try again).
+                        let problem = this.views.problem(&key).unwrap_or(Problem { error: e, retry_in: 5 });
                         let wait = Duration::from_secs(problem.retry_in.into());
                         w.tx.send_if_modified(|cur| replace(&mut cur.problem, Some(problem)));
                         return Round::Failed(wait);
