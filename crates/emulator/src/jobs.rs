@@ -19,8 +19,10 @@ impl Default for Account {
 }
 
 impl Account {
+    /// The ARN of a resource, lower-cased as the service writes them (`…:pipeline/abalonepipeline`,
+    /// `…:training-job/pipelines-…-abalonetrain-…`); the resource's name keeps its case elsewhere.
     pub fn arn(&self, resource: &str) -> String {
-        format!("arn:aws:sagemaker:{}:{}:{resource}", self.region, self.account)
+        format!("arn:aws:sagemaker:{}:{}:{}", self.region, self.account, resource.to_lowercase())
     }
 }
 
@@ -42,11 +44,11 @@ pub fn default_duration(step_type: &StepType) -> f64 {
     }
 }
 
-/// The job name SageMaker gives a step's job: `pipelines-<executionId>-<lower-cased step name>-<10 random>`,
-/// cut to the 63 characters job names allow.
+/// The job name SageMaker gives a step's job: `pipelines-<executionId>-<StepName>-<10 random>`, the step's
+/// name in its own case (what CloudWatch log streams are named by), cut to the 63 characters job names
+/// allow. Only the job's ARN is lower-cased.
 pub fn job_name(execution_id: &str, step_name: &str, random10: &str) -> String {
-    let step: String =
-        step_name.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    let step: String = step_name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
     let mut name = format!("pipelines-{execution_id}-{step}");
     let room = 63 - 11;
     if name.len() > room {
@@ -232,7 +234,12 @@ mod tests {
     fn job_names_follow_the_service_and_fit_63_characters() {
         assert_eq!(
             job_name("abc123def456", "AbaloneTrain", "x1y2z3w4v5"),
-            "pipelines-abc123def456-abalonetrain-x1y2z3w4v5"
+            "pipelines-abc123def456-AbaloneTrain-x1y2z3w4v5"
+        );
+        assert_eq!(job_name("abc123def456", "Train_Model", "0123456789"), "pipelines-abc123def456-Train-Model-0123456789");
+        assert_eq!(
+            Account::default().arn("training-job/pipelines-abc123def456-AbaloneTrain-x1y2z3w4v5"),
+            "arn:aws:sagemaker:us-east-1:123456789012:training-job/pipelines-abc123def456-abalonetrain-x1y2z3w4v5"
         );
         let long = job_name("abc123def456", &"S".repeat(64), "0123456789");
         assert!(long.len() <= 63, "{long}");

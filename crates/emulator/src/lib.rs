@@ -20,7 +20,9 @@ pub mod scenario;
 pub mod server;
 pub mod shapes;
 pub mod state;
+pub mod seed;
 pub mod store;
+pub mod strict;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -46,6 +48,11 @@ pub struct EmulatorConfig {
     /// Simulated seconds per real second.
     pub speed: f64,
     pub account: Account,
+    /// Override the scenario's latency and quotas (`--latency`, `--quota`), keeping the rest of it.
+    pub latency: Option<strict::Latency>,
+    pub quotas: Option<strict::Quotas>,
+    /// History to add at start, straight into the store (`--seed`).
+    pub seed: Option<seed::Seed>,
 }
 
 impl Default for EmulatorConfig {
@@ -56,6 +63,9 @@ impl Default for EmulatorConfig {
             scenario: None,
             speed: 60.0,
             account: Account::default(),
+            latency: None,
+            quotas: None,
+            seed: None,
         }
     }
 }
@@ -131,12 +141,22 @@ pub fn build_core(config: &EmulatorConfig) -> Result<Arc<Core>, EmulatorError> {
         speed: config.speed,
         clock: runtime::Clock::wall(),
     };
-    if let Some(s) = &config.scenario {
-        let text = serde_json::to_string(s).map_err(EmulatorError::Encode)?;
-        inner.persist(&[persist::Write::Scenario(&text)])?;
-        inner.scenario = s.clone();
+    let mut scenario = config.scenario.clone();
+    if config.latency.is_some() || config.quotas.is_some() {
+        let s = scenario.get_or_insert_with(|| inner.scenario.clone());
+        s.latency = config.latency.or(s.latency);
+        s.quotas = config.quotas.clone().or(s.quotas.take());
     }
-    Ok(Core::new(inner))
+    if let Some(s) = scenario {
+        let text = serde_json::to_string(&s).map_err(EmulatorError::Encode)?;
+        inner.persist(&[persist::Write::Scenario(&text)])?;
+        inner.scenario = s;
+    }
+    let core = Core::new(inner);
+    if let Some(seed) = &config.seed {
+        seed::apply(&core, seed)?;
+    }
+    Ok(core)
 }
 
 /// Start an emulator on `config.addr`. Running executions found in the data dir carry on.

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use stepline_emulator::seed::Seed;
+use stepline_emulator::strict::{quotas_from_flag, Latency};
 use stepline_emulator::{start, EmulatorConfig, Scenario};
 
 // mimalloc instead of glibc's malloc: many small allocations from two worker threads at once (JSON in and
@@ -11,11 +13,16 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const USAGE: &str = "\
 Usage: stepline-emulator [--addr HOST:PORT] [--data-dir DIR] [--scenario FILE] [--speed N]
+                         [--latency MIN..MAX] [--quota SPEC] [--seed FILE]
 
   --addr HOST:PORT   where to listen (default 127.0.0.1:4566; port 0 picks a free one)
   --data-dir DIR     keep pipelines and executions in DIR so they survive restarts (default: memory only)
   --scenario FILE    a JSON scenario: step durations, failures, property files, callback answers, faults
   --speed N          simulated seconds per real second (default 60)
+  --latency MIN..MAX answer every call after MIN..MAX milliseconds, as the service does (e.g. 50..150)
+  --quota SPEC       request quotas: 'default' (the service-like table) and/or Operation=RATE[/BURST],
+                     comma-separated or repeated; calls over a quota answer ThrottlingException
+  --seed FILE        add a history at start: {\"pipelines\": N, \"executions\": M} (see the README)
 
 Point any AWS client at it, e.g. aws --endpoint-url http://127.0.0.1:4566 sagemaker list-pipelines";
 
@@ -41,6 +48,19 @@ fn parse(args: &[String]) -> Result<Option<EmulatorConfig>, String> {
                 let text =
                     std::fs::read_to_string(&path).map_err(|e| format!("--scenario: cannot read {path}: {e}"))?;
                 config.scenario = Some(Scenario::parse(&text).map_err(|e| format!("--scenario {path}: {e}"))?);
+            }
+            "--latency" => {
+                let v = value()?;
+                config.latency = Some(Latency::parse(&v).map_err(|e| format!("--latency: {e}"))?);
+            }
+            "--quota" | "--quotas" => {
+                let v = value()?;
+                quotas_from_flag(&v, config.quotas.get_or_insert_with(Default::default)).map_err(|e| e.to_string())?;
+            }
+            "--seed" => {
+                let path = value()?;
+                let text = std::fs::read_to_string(&path).map_err(|e| format!("--seed: cannot read {path}: {e}"))?;
+                config.seed = Some(Seed::parse(&text).map_err(|e| format!("--seed {path}: {e}"))?);
             }
             "--speed" => {
                 let v = value()?;

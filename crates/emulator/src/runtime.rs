@@ -15,6 +15,7 @@ use crate::persist::{Db, Write};
 use crate::scenario::{Scenario, StepScenario};
 use crate::state::Epoch;
 use crate::store::Store;
+use crate::strict::Strictness;
 
 /// The wall clock as the wire carries it: seconds with a millisecond fraction.
 pub fn wall_clock() -> Epoch {
@@ -71,6 +72,8 @@ pub struct Inner {
 /// State shared by the HTTP handlers and the scheduler.
 pub struct Core {
     inner: Mutex<Inner>,
+    /// Latency, quotas and call counts (`crate::strict`), configured from the scenario.
+    pub strict: Strictness,
     timers: Mutex<Timers>,
     wake: Notify,
 }
@@ -88,7 +91,9 @@ fn micros(t: Epoch) -> i64 {
 
 impl Core {
     pub fn new(inner: Inner) -> Arc<Core> {
-        Arc::new(Core { inner: Mutex::new(inner), timers: Mutex::new(Timers::default()), wake: Notify::new() })
+        let strict = Strictness::default();
+        strict.configure(inner.scenario.latency, inner.scenario.quotas.clone().unwrap_or_default());
+        Arc::new(Core { inner: Mutex::new(inner), strict, timers: Mutex::new(Timers::default()), wake: Notify::new() })
     }
 
     /// The state. A panic elsewhere never leaves it unusable: the lock's poison is ignored, since every
@@ -182,6 +187,7 @@ impl Core {
             let mut inner = self.lock();
             let text = serde_json::to_string(&scenario).map_err(EmulatorError::Encode)?;
             inner.persist(&[Write::Scenario(&text)])?;
+            self.strict.configure(scenario.latency, scenario.quotas.clone().unwrap_or_default());
             inner.scenario = scenario;
         }
         self.advance_all_running();

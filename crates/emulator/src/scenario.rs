@@ -12,7 +12,8 @@
 //!    "*": {"steps": {"ScoreBatch": {"outputs": {"score": 0.2}},
 //!                    "ManualApproval": {"callback": {"after": 30, "outputs": {"approved": "true"}}}}}}}
 //! ```
-//! Pipeline and step names match case-insensitively; `"*"` applies to every pipeline.
+//! Pipeline and step names match case-insensitively; `"*"` applies to every pipeline. `"latency"` and
+//! `"quotas"` make every call slow and rate-limited as the service's are (see `crate::strict`).
 
 use std::collections::BTreeMap;
 
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{ApiError, EmulatorError};
+use crate::strict::{quotas_from_json, Latency, Quotas};
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -29,6 +31,32 @@ pub struct Scenario {
     /// Errors to answer instead of running an operation, to exercise a client's error handling.
     #[serde(default)]
     pub faults: Vec<Fault>,
+    /// How long every call takes: `{"min_ms": 50, "max_ms": 150}` or `"50..150"`.
+    #[serde(default, deserialize_with = "latency", skip_serializing_if = "Option::is_none")]
+    pub latency: Option<Latency>,
+    /// Request quotas by operation (`"*"` for the rest): `"default"`, or rates and `{"rate", "burst"}`.
+    #[serde(default, deserialize_with = "quotas", skip_serializing_if = "Option::is_none")]
+    pub quotas: Option<Quotas>,
+}
+
+fn latency<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Latency>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(None),
+        Value::String(s) => Latency::parse(&s).map(Some).map_err(serde::de::Error::custom),
+        v => {
+            let l: Latency =
+                serde_json::from_value(v).map_err(|e| serde::de::Error::custom(format!("latency: {e}")))?;
+            l.check().map_err(serde::de::Error::custom)?;
+            Ok(Some(l))
+        }
+    }
+}
+
+fn quotas<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Quotas>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(None),
+        v => quotas_from_json(&v).map(Some).map_err(serde::de::Error::custom),
+    }
 }
 
 /// An injected error: the next `times` calls of `operation` (every call when absent) answer `code`.

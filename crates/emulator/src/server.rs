@@ -1,5 +1,5 @@
 //! The HTTP face of the emulator: AWS JSON 1.1 on `POST /`, routed on `X-Amz-Target` alone, plus a few
-//! `/_emulator/*` control routes for tests and demos (reset, scenario, health).
+//! `/_emulator/*` control routes for tests and demos (reset, scenario, stats, seed, health).
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -17,6 +17,8 @@ use crate::ops::{dispatch, Caller};
 use crate::persist::Write;
 use crate::runtime::{random_lower, Core};
 use crate::scenario::Scenario;
+use crate::seed::Seed;
+use crate::strict::Outcome;
 use crate::store::Store;
 
 /// The largest request body accepted: a maximal PipelineDefinition (1,048,576 characters, each up to 4
@@ -29,6 +31,9 @@ pub fn router(core: Arc<Core>) -> Router {
         .route("/_emulator/health", get(|| async { "ok" }))
         .route("/_emulator/reset", post(reset))
         .route("/_emulator/scenario", post(set_scenario).get(get_scenario))
+        .route("/_emulator/stats", get(stats))
+        .route("/_emulator/stats/reset", post(reset_stats))
+        .route("/_emulator/seed", post(seed))
         .fallback(api)
         .with_state(core)
 }
@@ -83,17 +88,38 @@ async fn api(State(core): State<Arc<Core>>, req: Request) -> Response {
     if !body.is_object() {
         return error_reply(ApiError::serialization("Request body must be a JSON object"));
     }
+    // As slow as the service, then within its quota: a throttled call is counted and answered like the
+    // service's, after the same latency.
+    if let Some(d) = core.strict.delay() {
+        tokio::time::sleep(d).await;
+    }
+    if !core.strict.admit(&operation) {
+        core.strict.record(&operation, Outcome::Throttled);
+        return error_reply(ApiError::throttling());
+    }
     let caller = Caller::from_authorization(parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()));
     let heavy = matches!(operation.as_str(), "CreatePipeline" | "UpdatePipeline" | "StartPipelineExecution");
     // Operations are synchronous and short, so they run right here: handing each to the blocking pool
     // would put dozens of threads on two cores in line for one lock. Only the operations that parse a
     // definition (up to a megabyte) go to the blocking pool. A panic becomes an InternalFailure answer.
+    let counts = core.clone();
+    let name = operation.clone();
     let run = move || std::panic::catch_unwind(AssertUnwindSafe(|| dispatch(&core, &operation, &body, &caller)));
     let result = if heavy { tokio::task::spawn_blocking(run).await.ok() } else { Some(run()) };
-    match result {
-        Some(Ok(Ok(v))) => reply(StatusCode::OK, v, None),
-        Some(Ok(Err(e))) => error_reply(e),
-        _ => error_reply(ApiError::internal("The request could not be processed")),
+    let answer = match result {
+        Some(Ok(Ok(v))) => Ok(v),
+        Some(Ok(Err(e))) => Err(e),
+        _ => Err(ApiError::internal("The request could not be processed")),
+    };
+    let outcome = match &answer {
+        Ok(_) => Outcome::Ok,
+        Err(e) if e.code == "ThrottlingException" => Outcome::Throttled,
+        Err(_) => Outcome::Error,
+    };
+    counts.strict.record(&name, outcome);
+    match answer {
+        Ok(v) => reply(StatusCode::OK, v, None),
+        Err(e) => error_reply(e),
     }
 }
 
@@ -104,12 +130,15 @@ fn target(headers: &HeaderMap) -> Option<String> {
         .then(|| op.to_string())
 }
 
-/// Wipe every pipeline, execution, token and cached result (and the stored scenario).
+/// Wipe every pipeline, execution, token and cached result (and the stored scenario, but for its latency and
+/// quotas).
 async fn reset(State(core): State<Arc<Core>>) -> Response {
     core.clear_timers();
     let mut inner = core.lock();
     inner.store = Store::default();
-    inner.scenario = Scenario::default();
+    // Latency and quotas are how this emulator runs, not state: they stay.
+    let (latency, quotas) = (inner.scenario.latency, inner.scenario.quotas.take());
+    inner.scenario = Scenario { latency, quotas, ..Scenario::default() };
     match inner.persist(&[Write::Reset]) {
         Ok(()) => (StatusCode::OK, Body::from("{}")).into_response(),
         Err(e) => error_reply(e.into()),
@@ -129,6 +158,33 @@ async fn set_scenario(State(core): State<Arc<Core>>, body: Body) -> Response {
     match core.set_scenario(scenario) {
         Ok(()) => (StatusCode::OK, Body::from("{}")).into_response(),
         Err(e) => error_reply(e.into()),
+    }
+}
+
+/// Calls, throttled calls and errors by operation since start or the last reset.
+async fn stats(State(core): State<Arc<Core>>) -> Response {
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], core.strict.stats().to_string()).into_response()
+}
+
+async fn reset_stats(State(core): State<Arc<Core>>) -> Response {
+    core.strict.reset_stats();
+    (StatusCode::OK, Body::from("{}")).into_response()
+}
+
+/// Add history straight into the store (`crate::seed`); answers how many executions were added.
+async fn seed(State(core): State<Arc<Core>>, body: Body) -> Response {
+    let Ok(bytes) = to_bytes(body, MAX_BODY_BYTES).await else {
+        return error_reply(ApiError::serialization("Seed is too large"));
+    };
+    let seed = match Seed::parse(&String::from_utf8_lossy(&bytes)) {
+        Ok(s) => s,
+        Err(e) => return error_reply(e.into()),
+    };
+    match tokio::task::spawn_blocking(move || crate::seed::apply(&core, &seed)).await {
+        Ok(Ok(n)) => (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], json!({"executions": n}).to_string())
+            .into_response(),
+        Ok(Err(e)) => error_reply(e.into()),
+        Err(_) => error_reply(ApiError::internal("Seeding failed")),
     }
 }
 

@@ -61,7 +61,7 @@ def create(sm, name, definition):
 
 def test_abalone_from_create_to_succeeded(sm):
     arn = create(sm, "AbalonePipeline", ABALONE)
-    assert arn == "arn:aws:sagemaker:us-east-1:123456789012:pipeline/AbalonePipeline"
+    assert arn == "arn:aws:sagemaker:us-east-1:123456789012:pipeline/abalonepipeline"
     execution = sm.start_pipeline_execution(PipelineName="AbalonePipeline")["PipelineExecutionArn"]
     assert wait(sm, execution) == "Succeeded"
     described = sm.describe_pipeline_execution(PipelineExecutionArn=execution)
