@@ -162,7 +162,7 @@ async fn start_inner(form: &StartForm) -> Result<String, AppError> {
         .await
         .map_err(AppError::Refused)?;
     state.watchers.started(&name).await;
-    links::execution_arn(&arn).ok_or_else(|| AppError::Server(format!("unexpected execution ARN {arn}")))
+    links::execution_arn_of(&name, &arn).ok_or_else(|| AppError::Server(format!("unexpected execution ARN {arn}")))
 }
 
 #[server(prefix = "/api", endpoint = "stop")]

@@ -22,6 +22,9 @@ pub enum Newest {
     Run(ExecutionSummary),
     /// SageMaker did not say (and nothing was known before): never shown as "never run".
     Unknown(crate::model::Upstream),
+    /// Not asked yet: with many pipelines the newest executions are asked a few at a time, within the
+    /// request quota.
+    Pending,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -66,6 +69,37 @@ pub struct ExecutionsPage {
     /// Parameter names of the pipeline's definition, for the column chooser.
     pub parameter_names: Vec<String>,
     pub freshness: Freshness,
+    /// How much of the pipeline's history the counts and the filter saw.
+    pub coverage: Coverage,
+}
+
+/// How far a listing of executions got: counts and filters are over the `scanned` newest (or oldest, or
+/// in range) unless `complete`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coverage {
+    pub scanned: usize,
+    pub complete: bool,
+    /// Stopped at the most Stepline keeps of one listing.
+    pub capped: bool,
+    /// Listing further is under way (within the request quota).
+    pub scanning: bool,
+}
+
+impl Coverage {
+    /// "newest 20,000 of this pipeline scanned; scanning…", or nothing when the listing is complete.
+    pub fn note(&self, what: &str) -> Option<String> {
+        if self.complete {
+            return None;
+        }
+        let n = crate::text::thousands(self.scanned);
+        Some(if self.capped {
+            format!("{what} {n} executions scanned, the most Stepline keeps of one listing")
+        } else if self.scanning {
+            format!("{what} {n} executions scanned; scanning further…")
+        } else {
+            format!("{what} {n} executions scanned; more exist")
+        })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -356,6 +356,14 @@ pub mod links {
         let pipeline = super::pipeline_of_arn(arn)?;
         Some(execution(pipeline, super::execution_id(arn)))
     }
+
+    /// The execution page for an execution ARN of a pipeline whose name is known: ARNs carry the name
+    /// lower-cased, links use it as it was created.
+    pub fn execution_arn_of(pipeline: &str, arn: &str) -> Option<String> {
+        let in_arn = super::pipeline_of_arn(arn)?;
+        let name = if in_arn.eq_ignore_ascii_case(pipeline) { pipeline } else { in_arn };
+        Some(execution(name, super::execution_id(arn)))
+    }
 }
 
 #[cfg(test)]
@@ -393,6 +401,16 @@ mod tests {
     }
 
     #[test]
+    fn lower_cased_arns_link_to_the_pipeline_as_created() {
+        let arn = "arn:aws:sagemaker:us-east-1:1:pipeline/abalonepipeline/execution/x1";
+        assert_eq!(
+            links::execution_arn_of("AbalonePipeline", arn).as_deref(),
+            Some("/pipelines/AbalonePipeline/executions/x1")
+        );
+        assert_eq!(links::execution_arn_of("Other", arn).as_deref(), Some("/pipelines/abalonepipeline/executions/x1"));
+    }
+
+    #[test]
     fn statuses_round_trip_and_unknown_ones_survive() {
         for s in ExecStatus::ALL {
             assert_eq!(ExecStatus::parse(s.as_str()), s);
@@ -402,6 +420,10 @@ mod tests {
         assert!(StepStatus::parse("Starting").is_running());
     }
 }
+
+/// The code of a request the dashboard's own limiter held back (`server::limiter`): throttling by another
+/// name, said in other words.
+pub const HELD_BACK: &str = "QuotaHeldBack";
 
 /// An error from SageMaker (or from reaching it), with the service's own code and message, shown as they
 /// are: "AccessDeniedException: … is not authorized to perform: sagemaker:ListPipelines".
@@ -430,9 +452,11 @@ impl Upstream {
     /// gateway gives failures where no service answered.
     pub fn kind(&self) -> UpstreamKind {
         match self.code.as_str() {
-            "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded" => {
-                UpstreamKind::Throttled
-            }
+            "ThrottlingException"
+            | "Throttling"
+            | "TooManyRequestsException"
+            | "RequestLimitExceeded"
+            | crate::model::HELD_BACK => UpstreamKind::Throttled,
             "ResourceNotFound" => UpstreamKind::NotFound,
             "AccessDeniedException" | "AccessDenied" => UpstreamKind::AccessDenied,
             "ExpiredToken"
@@ -461,6 +485,9 @@ impl Upstream {
 
     /// The failure in words, for notices: "SageMaker is throttling".
     pub fn summary(&self) -> &'static str {
+        if self.code == HELD_BACK {
+            return "Stepline is pacing its requests to stay inside SageMaker's quota";
+        }
         match self.kind() {
             UpstreamKind::Throttled => "SageMaker is throttling",
             UpstreamKind::NotFound => "SageMaker says it does not exist",

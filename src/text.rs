@@ -34,3 +34,27 @@ mod tests {
         assert_eq!(clip("", 0), "");
     }
 }
+
+/// A count with thousands separators: 20000 → "20,000".
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod thousands_tests {
+    #[test]
+    fn groups_of_three() {
+        assert_eq!(super::thousands(0), "0");
+        assert_eq!(super::thousands(999), "999");
+        assert_eq!(super::thousands(20_000), "20,000");
+        assert_eq!(super::thousands(1_234_567), "1,234,567");
+    }
+}

@@ -281,7 +281,7 @@ fn ExecutionHeader(
         let duration = timefmt::between(e.created, end.or(Some(now.get()))).map(timefmt::duration).unwrap_or_default();
         let selective = e.selective.clone().map(|s| {
             let source = s.source_arn.clone().map(|a| {
-                let href = links::execution_arn(&a).unwrap_or_default();
+                let href = links::execution_arn_of(&e.pipeline_name, &a).unwrap_or_default();
                 view! { " from " <a href=href>{crate::model::execution_id(&a).to_string()}</a> }
             });
             view! { <div><dt>"Selective"</dt><dd>{s.selected_steps.join(", ")}{source}</dd></div> }

@@ -56,6 +56,15 @@ pub fn HomePage() -> impl IntoView {
                             })
                             .collect();
                         let empty = rows.is_empty();
+                        let pending = rows.iter().filter(|r| matches!(r.newest, Newest::Pending)).count();
+                        let pending_note = (pending > 0).then(|| {
+                            format!(
+                                "The newest executions of {} of these {} pipelines are not checked yet: they are asked a few at a \
+                                 time, within SageMaker's request quota. Reload to see more.",
+                                crate::text::thousands(pending),
+                                crate::text::thousands(rows.len())
+                            )
+                        });
                         let body = rows
                             .into_iter()
                             .map(|r| {
@@ -72,6 +81,14 @@ pub fn HomePage() -> impl IntoView {
                                         .into_any()
                                     }
                                     Newest::Never => view! { <span class="muted">"never run"</span> }.into_any(),
+                                    Newest::Pending => {
+                                        let last = r.pipeline.last_execution;
+                                        view! {
+                                            <span class="muted">"not checked yet"</span>
+                                            {last.map(|t| view! { <div class="sub">"last run "<Timestamp at=Some(t)/></div> })}
+                                        }
+                                        .into_any()
+                                    }
                                     Newest::Unknown(e) => {
                                         view! { <span class="muted" title=e.to_string()>{format!("not known ({})", e.code)}</span> }.into_any()
                                     }
@@ -88,6 +105,7 @@ pub fn HomePage() -> impl IntoView {
                             .collect_view();
                         view! {
                             <StaleNotice freshness=page.freshness/>
+                            {pending_note.map(|n| view! { <p class="note" data-testid="pending">{n}</p> })}
                             <table class="data" data-testid="pipelines">
                                 <thead><tr><th>"Pipeline"</th><th>"Description"</th><th>"Last execution"</th><th>"Modified"</th></tr></thead>
                                 <tbody>{body}</tbody>

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::{list_executions, ListQuery, PAGE_SIZES};
+use crate::api::{list_executions, ExecutionsPage, ListQuery, PAGE_SIZES};
 use crate::codec::Json;
 use crate::components::live::{use_event_source, LiveIndicator};
 use crate::components::stale::StaleNotice;
@@ -150,9 +150,10 @@ pub fn PipelinePage() -> impl IntoView {
                                 <button type="submit" class="primary">"Apply"</button>
                             </form>
                             <p class="summary">
-                                {format!("{} of {} executions match", page.total_matching, page.total)}
+                                {summary_line(&page)}
                                 " · "<LiveIndicator state=live freshness=freshness/>
                             </p>
+                            {coverage_note(&page, q.oldest_first).map(|n| view! { <p class="note" data-testid="coverage">{n}</p> })}
                             <StaleNotice freshness=freshness/>
                             <table class="data" data-testid="executions">
                                 <thead><tr><th>"Status"</th><th>"Execution"</th><th>"Started"</th><th>"Ended"</th><th>"Duration"</th>{header_cols}<th>"Failure reason"</th></tr></thead>
@@ -166,4 +167,19 @@ pub fn PipelinePage() -> impl IntoView {
             })}
         </Transition>
     }
+}
+
+/// "12 of 1,000 executions match", said as partial when the listing did not cover the whole history.
+fn summary_line(page: &ExecutionsPage) -> String {
+    let (matching, total) = (crate::text::thousands(page.total_matching), crate::text::thousands(page.total));
+    if page.coverage.complete {
+        format!("{matching} of {total} executions match")
+    } else {
+        format!("{matching} of the {total} executions scanned so far match")
+    }
+}
+
+/// How far the listing behind the page got, when not to the end.
+fn coverage_note(page: &ExecutionsPage, oldest_first: bool) -> Option<String> {
+    page.coverage.note(if oldest_first { "Oldest" } else { "Newest" })
 }

@@ -2,6 +2,8 @@
 
 use std::net::SocketAddr;
 
+use super::limiter::Rate;
+
 pub const USAGE: &str = "\
 Usage: stepline [--addr HOST:PORT] [--endpoint-url URL | --aws] [--region REGION] [--demo-speed N]
 
@@ -12,6 +14,14 @@ Usage: stepline [--addr HOST:PORT] [--endpoint-url URL | --aws] [--region REGION
   --aws                real SageMaker through the standard AWS credential chain and region
   --region REGION      the AWS region (default: from the AWS configuration, else us-east-1)
   --demo-speed N       simulated seconds per real second for the demo's live executions (default 20)
+  --demo-latency MIN..MAX
+                       make the demo's emulator answer after MIN..MAX ms, as SageMaker does (e.g. 50..150)
+  --demo-quota SPEC    request quotas of the demo's emulator: 'default' (service-like) or Op=RATE[/BURST],…
+  --upstream-concurrency N
+                       SageMaker requests in flight at most (default 8)
+  --upstream-rate Op=RATE[/BURST]
+                       requests a second the dashboard allows itself per operation (repeatable; '*' for the
+                       rest); the defaults sit under SageMaker's usual quotas and halve on throttling
   -h, --help           show this help";
 
 #[derive(Clone, Debug, PartialEq)]
@@ -29,6 +39,12 @@ pub struct Config {
     pub addr: SocketAddr,
     pub backend: Backend,
     pub region: Option<String>,
+    /// How strict the demo's emulator is: latency and request quotas (`--demo-latency`, `--demo-quota`).
+    pub demo_latency: Option<stepline_emulator::strict::Latency>,
+    pub demo_quotas: Option<stepline_emulator::strict::Quotas>,
+    /// The gateway's own request limits.
+    pub upstream_concurrency: Option<usize>,
+    pub upstream_rates: Vec<(String, Rate)>,
 }
 
 #[derive(Debug, PartialEq)]
@@ -50,6 +66,10 @@ pub fn parse_args(args: &[String]) -> Result<Parsed, String> {
     let mut aws = false;
     let mut region = None;
     let mut speed = 20.0;
+    let mut demo_latency = None;
+    let mut demo_quotas: Option<stepline_emulator::strict::Quotas> = None;
+    let mut upstream_concurrency = None;
+    let mut upstream_rates = vec![];
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -83,6 +103,26 @@ pub fn parse_args(args: &[String]) -> Result<Parsed, String> {
                     .filter(|s| s.is_finite() && *s > 0.0)
                     .ok_or_else(|| format!("--demo-speed: '{v}' is not a positive number"))?;
             }
+            "--demo-latency" => {
+                let v = value("--demo-latency")?;
+                let l = stepline_emulator::strict::Latency::parse(&v).map_err(|e| format!("--demo-latency: {e}"))?;
+                demo_latency = Some(l);
+            }
+            "--demo-quota" => {
+                let v = value("--demo-quota")?;
+                stepline_emulator::strict::quotas_from_flag(&v, demo_quotas.get_or_insert_with(Default::default))
+                    .map_err(|e| format!("--demo-quota: {e}"))?;
+            }
+            "--upstream-concurrency" => {
+                let v = value("--upstream-concurrency")?;
+                let n = v.parse::<usize>().ok().filter(|n| (1..=256).contains(n));
+                upstream_concurrency =
+                    Some(n.ok_or_else(|| format!("--upstream-concurrency: '{v}' is not a number from 1 to 256"))?);
+            }
+            "--upstream-rate" => {
+                let v = value("--upstream-rate")?;
+                upstream_rates.push(parse_rate(&v)?);
+            }
             other => return Err(format!("unknown argument '{other}'\n\n{USAGE}")),
         }
     }
@@ -92,7 +132,26 @@ pub fn parse_args(args: &[String]) -> Result<Parsed, String> {
         (None, true) => Backend::Aws,
         (None, false) => Backend::Demo { speed },
     };
-    Ok(Parsed::Run(Config { addr, backend, region }))
+    Ok(Parsed::Run(Config { addr, backend, region, demo_latency, demo_quotas, upstream_concurrency, upstream_rates }))
+}
+
+/// `Operation=RATE[/BURST]`: requests a second, and at once.
+fn parse_rate(v: &str) -> Result<(String, Rate), String> {
+    let bad =
+        || format!("--upstream-rate: '{v}' is not Operation=RATE[/BURST] with RATE above 0 (e.g. ListPipelines=2/4)");
+    let (op, spec) = v.split_once('=').ok_or_else(bad)?;
+    let (rate, burst) = match spec.split_once('/') {
+        Some((r, b)) => (r.parse::<f64>().map_err(|_| bad())?, b.parse::<f64>().map_err(|_| bad())?),
+        None => {
+            let r = spec.parse::<f64>().map_err(|_| bad())?;
+            (r, r.max(1.0))
+        }
+    };
+    let valid_op = op == "*" || (!op.is_empty() && op.chars().all(|c| c.is_ascii_alphanumeric()));
+    if !(valid_op && rate.is_finite() && rate > 0.0 && burst.is_finite() && burst >= 1.0) {
+        return Err(bad());
+    }
+    Ok((op.to_string(), Rate { per_second: rate, burst }))
 }
 
 #[cfg(test)]
@@ -141,6 +200,16 @@ mod tests {
         assert!(e.contains("exclude each other"), "{e}");
         let e = parse_args(&args(&["--endpoint-url", "localhost:5000"])).unwrap_err();
         assert!(e.contains("not an http"), "{e}");
+        let e = parse_args(&args(&["--upstream-rate", "ListPipelines=0"])).unwrap_err();
+        assert!(e.contains("--upstream-rate: 'ListPipelines=0'"), "{e}");
+        let e = parse_args(&args(&["--demo-latency", "9..1"])).unwrap_err();
+        assert!(e.contains("--demo-latency"), "{e}");
+        let e = parse_args(&args(&["--upstream-concurrency", "0"])).unwrap_err();
+        assert!(e.contains("from 1 to 256"), "{e}");
+        let c = run(&["--upstream-rate", "ListPipelines=2/4", "--demo-quota", "default", "--demo-latency", "50..150"]);
+        assert_eq!(c.upstream_rates, vec![("ListPipelines".to_string(), Rate { per_second: 2.0, burst: 4.0 })]);
+        assert!(c.demo_quotas.unwrap().contains_key("ListPipelineExecutions"));
+        assert_eq!(c.demo_latency.unwrap().max_ms, 150);
         let e = parse_args(&args(&["--demo-speed", "-1"])).unwrap_err();
         assert!(e.contains("not a positive number"), "{e}");
         assert_eq!(parse_args(&args(&["-h"])).unwrap(), Parsed::Help);

@@ -2,10 +2,14 @@
 //! Each stream subscribes to the shared watcher; the number of upstream calls does not depend on how many
 //! streams are open.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::stream::Stream;
@@ -19,24 +23,42 @@ use super::state::AppState;
 pub async fn execution(
     State(state): State<AppState>,
     Path((pipeline, id)): Path<(String, String)>,
+    Peer(client): Peer,
     headers: axum::http::HeaderMap,
 ) -> Response {
     let _who = identity::from_headers(&headers);
     if !valid_name(&pipeline) || !valid_id(&id) {
-        return (axum::http::StatusCode::NOT_FOUND, "no such execution").into_response();
+        return not_found("no such execution");
     }
+    let slot = match state.streams.take(client) {
+        Ok(slot) => slot,
+        Err(why) => return too_many(why),
+    };
+    // Only for an execution that exists (known from the page that opens the stream, or asked once and
+    // remembered either way): a made-up id starts no poller.
     let arn = match state.gateway.execution_arn(&pipeline, &id).await {
         Ok(arn) => arn,
-        Err(_) => return (axum::http::StatusCode::NOT_FOUND, "no such execution").into_response(),
+        Err(e) if e.is_not_found() => return not_found("no such execution"),
+        Err(e) => return unavailable(&e),
     };
-    let rx = state.watchers.subscribe(&arn);
-    Sse::new(snapshots(rx)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
+    match state.watchers.exists(&arn).await {
+        Ok(()) => {}
+        Err(e) if e.is_not_found() => return not_found("no such execution"),
+        Err(e) => return unavailable(&e),
+    }
+    let rx = match state.watchers.subscribe(&arn) {
+        Ok(rx) => rx,
+        Err(super::watch::Refused::Busy) => return too_many(BUSY),
+    };
+    Sse::new(snapshots(rx, slot)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
 }
 
 fn snapshots(
     mut rx: tokio::sync::watch::Receiver<super::watch::LiveState>,
+    slot: Slot,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     async_stream::stream! {
+        let _slot = slot;
         let mut sent: Option<std::sync::Arc<super::watch::ExecutionView>> = None;
         let mut failing = false;
         loop {
@@ -82,14 +104,28 @@ fn problem_event(problem: &Option<crate::model::Problem>, failing: &mut bool) ->
 pub async fn list(
     State(state): State<AppState>,
     Path(pipeline): Path<String>,
+    Peer(client): Peer,
     headers: axum::http::HeaderMap,
 ) -> Response {
     let _who = identity::from_headers(&headers);
     if !valid_name(&pipeline) {
-        return (axum::http::StatusCode::NOT_FOUND, "no such pipeline").into_response();
+        return not_found("no such pipeline");
     }
-    let mut rx = state.watchers.subscribe_list(&pipeline);
+    let slot = match state.streams.take(client) {
+        Ok(slot) => slot,
+        Err(why) => return too_many(why),
+    };
+    match state.watchers.pipeline_exists(&pipeline).await {
+        Ok(()) => {}
+        Err(e) if e.is_not_found() => return not_found("no such pipeline"),
+        Err(e) => return unavailable(&e),
+    }
+    let mut rx = match state.watchers.subscribe_list(&pipeline) {
+        Ok(rx) => rx,
+        Err(super::watch::Refused::Busy) => return too_many(BUSY),
+    };
     let stream = async_stream::stream! {
+        let _slot = slot;
         let mut failing = false;
         loop {
             let now = rx.borrow_and_update().clone();
@@ -103,6 +139,88 @@ pub async fn list(
         }
     };
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
+}
+
+fn not_found(what: &'static str) -> Response {
+    (StatusCode::NOT_FOUND, what).into_response()
+}
+
+fn too_many(why: &'static str) -> Response {
+    (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "30")], why).into_response()
+}
+
+/// SageMaker could not say whether the thing exists: the browser's EventSource tries again by itself.
+fn unavailable(e: &crate::model::Upstream) -> Response {
+    (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "10")], format!("{}: {e}", e.summary())).into_response()
+}
+
+const BUSY: &str = "This server follows as many live views as it allows; the page still works, reload it to update.";
+
+/// Live streams open at most, in all and from one client address.
+pub const MAX_STREAMS: usize = 2_000;
+pub const MAX_STREAMS_PER_CLIENT: usize = 32;
+
+/// Open streams, counted in all and by client address, so one client (or a runaway script) cannot hold
+/// every stream the server allows.
+#[derive(Default)]
+pub struct StreamSlots {
+    open: Mutex<(usize, HashMap<Option<IpAddr>, usize>)>,
+}
+
+/// One open stream's place; given back when the stream ends.
+pub struct Slot {
+    slots: Arc<StreamSlots>,
+    client: Option<IpAddr>,
+}
+
+impl StreamSlots {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (usize, HashMap<Option<IpAddr>, usize>)> {
+        self.open.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn take(self: &Arc<Self>, client: Option<IpAddr>) -> Result<Slot, &'static str> {
+        let mut open = self.lock();
+        if open.0 >= MAX_STREAMS {
+            return Err("This server has as many live streams open as it allows; reload the page to update it.");
+        }
+        let mine = open.1.entry(client).or_default();
+        if *mine >= MAX_STREAMS_PER_CLIENT {
+            return Err("Too many live views are open from this address; close some tabs of this dashboard.");
+        }
+        *mine += 1;
+        open.0 += 1;
+        Ok(Slot { slots: self.clone(), client })
+    }
+
+    /// Streams open now.
+    pub fn open(&self) -> usize {
+        self.lock().0
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut open = self.slots.lock();
+        open.0 = open.0.saturating_sub(1);
+        if let Some(n) = open.1.get_mut(&self.client) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.1.remove(&self.client);
+            }
+        }
+    }
+}
+
+/// The client's address, when the server was started with connection info (tests that drive the router
+/// directly have none: they count as one client).
+pub struct Peer(pub Option<IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip())))
+    }
 }
 
 /// Pipeline names as the API allows them (plus a little slack), so hostile paths never reach upstream.

@@ -17,6 +17,8 @@ use aws_sdk_sagemaker::types as aws;
 use aws_sdk_sagemaker::Client;
 use chrono::{DateTime, Utc};
 
+use super::limiter::{Limiter, LimiterConfig, LimiterStats};
+use super::scan::Query;
 use crate::model::Upstream;
 use crate::model::{
     execution_id, pipeline_of_arn, ExecStatus, Execution, ExecutionSummary, JobKind, NameValue, PipelineDetail,
@@ -31,8 +33,11 @@ pub struct Page<T> {
 
 pub struct Gateway {
     client: Client,
-    /// Pipeline ARNs by lower-cased name: execution ARNs are built on them.
-    pipeline_arns: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    /// Every request waits here for its turn (`super::limiter`).
+    limiter: Limiter,
+    /// Pipelines by lower-cased name: (the name as created, its ARN). Execution ARNs are built on the ARN,
+    /// and names read from (lower-cased) ARNs are given back their case. Bounded: see `remember_pipeline`.
+    pipeline_arns: std::sync::Mutex<std::collections::HashMap<String, (String, String)>>,
     /// Upstream requests sent since start, retries included, counted by the SDK itself.
     calls: Arc<CallCounter>,
     /// Describes the backend in the page footer: "embedded emulator", an endpoint URL, or "AWS us-east-1".
@@ -110,26 +115,40 @@ fn owned(s: Option<&str>) -> Option<String> {
     s.map(str::to_string)
 }
 
-/// Every item of every page of a list request (the SDK's paginator, 100 a page), or the first error.
+/// Every item of every page of a list request (100 a page, `$field` of each page), each page sent in its
+/// own turn of the limiter, or the first error.
 macro_rules! all_items {
-    ($request:expr, $operation:literal) => {
-        $request
-            .max_results(100)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| upstream($operation, e))
+    ($gateway:expr, $request:expr, $operation:literal, $field:ident) => {{
+        let mut pages = $request.max_results(100).into_paginator().send();
+        let mut all = Vec::new();
+        loop {
+            let turn = $gateway.limiter.turn($operation).await?;
+            let page = pages.next().await.map(|r| r.map_err(|e| upstream($operation, e)));
+            match page {
+                None => {
+                    turn.finish::<()>(&Ok(()));
+                    break;
+                }
+                Some(result) => {
+                    turn.finish(&result);
+                    all.extend(result?.$field.unwrap_or_default());
+                }
+            }
+        }
+        Ok::<_, Upstream>(all)
+    }};
+}
+
+/// Send an action with the SDK's standard retries (its idempotency token makes a repeated attempt safe),
+/// in a turn of the limiter.
+macro_rules! act {
+    ($gateway:expr, $request:expr, $operation:literal) => {
+        $gateway.call($operation, $request.customize().config_override(retrying()).send()).await
     };
 }
 
-/// Send an action with the SDK's standard retries: its idempotency token makes a repeated attempt safe.
-macro_rules! act {
-    ($request:expr, $operation:literal) => {
-        $request.customize().config_override(retrying()).send().await.map_err(|e| upstream($operation, e))
-    };
-}
+/// Pipelines whose name and ARN are remembered at most.
+const MAX_PIPELINES_REMEMBERED: usize = 20_000;
 
 /// Time limits of every call: a stalled endpoint fails a page in seconds instead of hanging it.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -184,6 +203,11 @@ impl Gateway {
     /// page wait and spend more of the account's quota. Actions keep the SDK's retries (`retrying`): their
     /// idempotency tokens make a repeated attempt safe.
     pub fn new(client: Client, backend: impl Into<String>) -> Gateway {
+        Gateway::with_limits(client, backend, LimiterConfig::default())
+    }
+
+    /// As [`Gateway::new`], with other request limits.
+    pub fn with_limits(client: Client, backend: impl Into<String>, limits: LimiterConfig) -> Gateway {
         let calls = Arc::new(CallCounter::default());
         let config = client
             .config()
@@ -198,7 +222,34 @@ impl Gateway {
                     .build(),
             )
             .build();
-        Gateway { client: Client::from_conf(config), pipeline_arns: Default::default(), calls, backend: backend.into() }
+        Gateway {
+            client: Client::from_conf(config),
+            limiter: Limiter::new(limits),
+            pipeline_arns: Default::default(),
+            calls,
+            backend: backend.into(),
+        }
+    }
+
+    /// Send one request in its turn of the limiter, and tell the limiter how it went.
+    async fn call<T, E, R>(
+        &self,
+        operation: &'static str,
+        send: impl std::future::Future<Output = Result<T, SdkError<E, R>>>,
+    ) -> Result<T, Upstream>
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug + 'static,
+    {
+        let turn = self.limiter.turn(operation).await?;
+        let result = send.await.map_err(|e| upstream(operation, e));
+        turn.finish(&result);
+        result
+    }
+
+    /// What the limiter did since start.
+    pub fn limiter_stats(&self) -> LimiterStats {
+        self.limiter.stats()
     }
 
     /// Requests sent upstream since start, retries included.
@@ -213,7 +264,10 @@ impl Gateway {
 
     /// Every pipeline.
     pub async fn all_pipelines(&self) -> Result<Vec<PipelineSummary>, Upstream> {
-        let summaries = all_items!(self.client.list_pipelines(), "ListPipelines")?;
+        let summaries = all_items!(self, self.client.list_pipelines(), "ListPipelines", pipeline_summaries)?;
+        for p in &summaries {
+            self.remember_pipeline(p.pipeline_name().unwrap_or_default(), p.pipeline_arn().unwrap_or_default());
+        }
         Ok(summaries
             .iter()
             .map(|p| PipelineSummary {
@@ -229,16 +283,12 @@ impl Gateway {
     }
 
     pub async fn describe_pipeline(&self, name: &str) -> Result<PipelineDetail, Upstream> {
-        let d = self
-            .client
-            .describe_pipeline()
-            .pipeline_name(name)
-            .send()
-            .await
-            .map_err(|e| upstream("DescribePipeline", e))?;
+        let d = self.call("DescribePipeline", self.client.describe_pipeline().pipeline_name(name).send()).await?;
+        let (echoed, arn) = (d.pipeline_name().unwrap_or(name).to_string(), d.pipeline_arn().unwrap_or_default());
+        self.remember_pipeline(&echoed, arn);
         Ok(PipelineDetail {
             summary: PipelineSummary {
-                name: d.pipeline_name().unwrap_or(name).to_string(),
+                name: echoed,
                 arn: d.pipeline_arn().unwrap_or_default().to_string(),
                 display_name: owned(d.pipeline_display_name()),
                 description: owned(d.pipeline_description()),
@@ -252,36 +302,65 @@ impl Gateway {
         })
     }
 
+    /// Remember a pipeline's name and ARN. Only pipelines that exist get here (from SageMaker's answers),
+    /// and a map past the bound is cleared rather than grown: it refills from the next answers.
+    fn remember_pipeline(&self, name: &str, arn: &str) {
+        if name.is_empty() || arn.is_empty() {
+            return;
+        }
+        let mut map = self.pipeline_arns.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= MAX_PIPELINES_REMEMBERED {
+            map.clear();
+        }
+        map.insert(name.to_lowercase(), (name.to_string(), arn.to_string()));
+    }
+
+    /// The name of a pipeline as it was created, from a name in any case (ARNs carry it lower-cased).
+    pub fn echoed_name(&self, name: &str) -> Option<String> {
+        self.pipeline_arns.lock().unwrap_or_else(|e| e.into_inner()).get(&name.to_lowercase()).map(|(n, _)| n.clone())
+    }
+
     /// The ARN of execution `id` of `pipeline`, from the pipeline's own ARN (asked once, then remembered).
     pub async fn execution_arn(&self, pipeline: &str, id: &str) -> Result<String, Upstream> {
         let key = pipeline.to_lowercase();
-        let known = self.pipeline_arns.lock().unwrap_or_else(|e| e.into_inner()).get(&key).cloned();
+        let known = self.pipeline_arns.lock().unwrap_or_else(|e| e.into_inner()).get(&key).map(|(_, a)| a.clone());
         let pipeline_arn = match known {
             Some(a) => a,
-            None => {
-                let arn = self.describe_pipeline(pipeline).await?.summary.arn;
-                self.pipeline_arns.lock().unwrap_or_else(|e| e.into_inner()).insert(key, arn.clone());
-                arn
-            }
+            None => self.describe_pipeline(pipeline).await?.summary.arn,
         };
         Ok(format!("{pipeline_arn}/execution/{id}"))
     }
 
+    /// A page of a pipeline's executions, newest first.
     pub async fn list_executions(
         &self,
         pipeline: &str,
         next: Option<String>,
         max: i32,
     ) -> Result<Page<ExecutionSummary>, Upstream> {
-        let out = self
+        self.list_executions_in(pipeline, &Query::default(), next, max).await
+    }
+
+    /// A page of a pipeline's executions in a time range and order, as SageMaker filters and sorts them.
+    pub async fn list_executions_in(
+        &self,
+        pipeline: &str,
+        query: &Query,
+        next: Option<String>,
+        max: i32,
+    ) -> Result<Page<ExecutionSummary>, Upstream> {
+        let aws_time = |t: &DateTime<Utc>| AwsTime::from_millis(t.timestamp_millis());
+        let request = self
             .client
             .list_pipeline_executions()
             .pipeline_name(pipeline)
+            .set_created_after(query.after.as_ref().map(aws_time))
+            .set_created_before(query.before.as_ref().map(aws_time))
+            .sort_by(aws::SortPipelineExecutionsBy::CreationTime)
+            .sort_order(if query.oldest_first { aws::SortOrder::Ascending } else { aws::SortOrder::Descending })
             .set_next_token(next)
-            .max_results(max.clamp(1, 100))
-            .send()
-            .await
-            .map_err(|e| upstream("ListPipelineExecutions", e))?;
+            .max_results(max.clamp(1, 100));
+        let out = self.call("ListPipelineExecutions", request.send()).await?;
         let items = out
             .pipeline_execution_summaries()
             .iter()
@@ -304,13 +383,8 @@ impl Gateway {
     }
 
     pub async fn describe_execution(&self, arn: &str) -> Result<Execution, Upstream> {
-        let d = self
-            .client
-            .describe_pipeline_execution()
-            .pipeline_execution_arn(arn)
-            .send()
-            .await
-            .map_err(|e| upstream("DescribePipelineExecution", e))?;
+        let request = self.client.describe_pipeline_execution().pipeline_execution_arn(arn);
+        let d = self.call("DescribePipelineExecution", request.send()).await?;
         let exec_arn = d.pipeline_execution_arn().unwrap_or(arn).to_string();
         let pipeline_arn = d.pipeline_arn().unwrap_or_default().to_string();
         let who = |u: Option<&aws::UserContext>| {
@@ -322,10 +396,11 @@ impl Gateway {
         };
         Ok(Execution {
             id: execution_id(&exec_arn).to_string(),
+            // ARNs carry the name lower-cased: give it back its case when the pipeline is known.
             pipeline_name: pipeline_of_arn(&exec_arn)
                 .or(pipeline_of_arn(&pipeline_arn))
-                .unwrap_or_default()
-                .to_string(),
+                .map(|n| self.echoed_name(n).unwrap_or_else(|| n.to_string()))
+                .unwrap_or_default(),
             arn: exec_arn,
             pipeline_arn,
             display_name: owned(d.pipeline_execution_display_name()),
@@ -352,8 +427,10 @@ impl Gateway {
     /// Every step run of an execution (all pages), in the service's order (newest first).
     pub async fn list_steps(&self, arn: &str) -> Result<Vec<StepRun>, Upstream> {
         let steps = all_items!(
+            self,
             self.client.list_pipeline_execution_steps().pipeline_execution_arn(arn),
-            "ListPipelineExecutionSteps"
+            "ListPipelineExecutionSteps",
+            pipeline_execution_steps
         )?;
         Ok(steps.iter().map(step_run).collect())
     }
@@ -361,8 +438,10 @@ impl Gateway {
     /// Every parameter of an execution, defaults merged, as the service lists them.
     pub async fn list_parameters(&self, arn: &str) -> Result<Vec<NameValue>, Upstream> {
         let parameters = all_items!(
+            self,
             self.client.list_pipeline_parameters_for_execution().pipeline_execution_arn(arn),
-            "ListPipelineParametersForExecution"
+            "ListPipelineParametersForExecution",
+            pipeline_parameters
         )?;
         Ok(parameters
             .iter()
@@ -375,13 +454,8 @@ impl Gateway {
 
     /// The definition an execution runs with (its pipeline version's, not the latest).
     pub async fn execution_definition(&self, arn: &str) -> Result<String, Upstream> {
-        let out = self
-            .client
-            .describe_pipeline_definition_for_execution()
-            .pipeline_execution_arn(arn)
-            .send()
-            .await
-            .map_err(|e| upstream("DescribePipelineDefinitionForExecution", e))?;
+        let request = self.client.describe_pipeline_definition_for_execution().pipeline_execution_arn(arn);
+        let out = self.call("DescribePipelineDefinitionForExecution", request.send()).await?;
         Ok(out.pipeline_definition().unwrap_or_default().to_string())
     }
 }
@@ -425,14 +499,14 @@ impl Gateway {
             }
             req = req.selective_execution_config(cfg.build());
         }
-        let out = act!(req, "StartPipelineExecution")?;
+        let out = act!(self, req, "StartPipelineExecution")?;
         out.pipeline_execution_arn
             .ok_or_else(|| Upstream::new("InvalidResponse", "StartPipelineExecution returned no ARN"))
     }
 
     pub async fn stop_execution(&self, arn: &str, token: &str) -> Result<(), Upstream> {
         let req = self.client.stop_pipeline_execution().pipeline_execution_arn(arn).client_request_token(token);
-        act!(req, "StopPipelineExecution").map(|_| ())
+        act!(self, req, "StopPipelineExecution").map(|_| ())
     }
 
     pub async fn retry_execution(&self, arn: &str, token: &str, parallelism: Option<i32>) -> Result<(), Upstream> {
@@ -442,7 +516,7 @@ impl Gateway {
                 aws::ParallelismConfiguration::builder().max_parallel_execution_steps(n).build(),
             );
         }
-        act!(req, "RetryPipelineExecution").map(|_| ())
+        act!(self, req, "RetryPipelineExecution").map(|_| ())
     }
 
     pub async fn send_step_success(
@@ -459,7 +533,7 @@ impl Gateway {
         for (n, v) in outputs {
             req = req.output_parameters(aws::OutputParameter::builder().name(n).value(v).build());
         }
-        act!(req, "SendPipelineExecutionStepSuccess").map(|_| ())
+        act!(self, req, "SendPipelineExecutionStepSuccess").map(|_| ())
     }
 
     pub async fn send_step_failure(&self, callback_token: &str, reason: &str, token: &str) -> Result<(), Upstream> {
@@ -469,7 +543,7 @@ impl Gateway {
             .callback_token(callback_token)
             .failure_reason(reason)
             .client_request_token(token);
-        act!(req, "SendPipelineExecutionStepFailure").map(|_| ())
+        act!(self, req, "SendPipelineExecutionStepFailure").map(|_| ())
     }
 }
 

@@ -6,7 +6,9 @@ pub mod demo;
 pub mod events;
 pub mod gateway;
 pub mod identity;
+pub mod limiter;
 pub mod router;
+pub mod scan;
 pub mod stale;
 pub mod state;
 pub mod views;
@@ -33,6 +35,11 @@ async fn serve(config: Config) -> Result<(), String> {
     let leptos_options = router::leptos_options(&config)?;
     // The emulator of demo mode lives as long as the server.
     let mut _emulator = None;
+    let mut limits = limiter::LimiterConfig::default();
+    if let Some(n) = config.upstream_concurrency {
+        limits.concurrency = n;
+    }
+    limits.rates.extend(config.upstream_rates.iter().cloned());
     let gateway = match &config.backend {
         Backend::Demo { speed } => {
             let emulator = demo::start_emulator().await?;
@@ -40,13 +47,24 @@ async fn serve(config: Config) -> Result<(), String> {
             let client = demo::endpoint_client(&emulator.endpoint_url(), &region);
             println!("Seeding the built-in SageMaker emulator at {} …", emulator.endpoint_url());
             demo::seed(&emulator, &client, *speed).await?;
-            let g = Gateway::new(client, format!("built-in emulator at {} (demo)", emulator.endpoint_url()));
+            // Strict only once seeded: the history is recorded through the API.
+            if config.demo_latency.is_some() || config.demo_quotas.is_some() {
+                let mut scenario = emulator.core().lock().scenario.clone();
+                scenario.latency = config.demo_latency;
+                scenario.quotas = config.demo_quotas.clone();
+                emulator.core().set_scenario(scenario).map_err(|e| e.to_string())?;
+            }
+            let g = Gateway::with_limits(
+                client,
+                format!("built-in emulator at {} (demo)", emulator.endpoint_url()),
+                limits.clone(),
+            );
             _emulator = Some(emulator);
             g
         }
         Backend::Endpoint(url) => {
             let region = config.region.clone().unwrap_or_else(|| "us-east-1".into());
-            Gateway::new(demo::endpoint_client(url, &region), format!("endpoint {url}"))
+            Gateway::with_limits(demo::endpoint_client(url, &region), format!("endpoint {url}"), limits.clone())
         }
         Backend::Aws => {
             let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
@@ -55,7 +73,7 @@ async fn serve(config: Config) -> Result<(), String> {
             }
             let shared = loader.load().await;
             let region = shared.region().map(|r| r.to_string()).unwrap_or_else(|| "no region set".into());
-            Gateway::new(aws_sdk_sagemaker::Client::new(&shared), format!("AWS {region}"))
+            Gateway::with_limits(aws_sdk_sagemaker::Client::new(&shared), format!("AWS {region}"), limits.clone())
         }
     };
     let state = state::AppState::new(leptos_options, Arc::new(gateway));
@@ -65,7 +83,7 @@ async fn serve(config: Config) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     println!("Stepline listening on http://{local}");
-    axum::serve(listener, app.into_make_service())
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

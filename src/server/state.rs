@@ -13,6 +13,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub gateway: Arc<Gateway>,
     pub watchers: Arc<Watchers>,
+    /// Open live streams, in all and by client.
+    pub streams: Arc<super::events::StreamSlots>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -24,7 +26,7 @@ impl FromRef<AppState> for LeptosOptions {
 impl AppState {
     pub fn new(leptos_options: LeptosOptions, gateway: Arc<Gateway>) -> AppState {
         let watchers = Watchers::new(gateway.clone());
-        AppState { leptos_options, gateway, watchers }
+        AppState { leptos_options, gateway, watchers, streams: Default::default() }
     }
 }
 

@@ -66,13 +66,12 @@ pub async fn executions(pipeline: &str, query: &ListQuery) -> Result<ExecutionsP
     let size = query.size.unwrap_or(50).clamp(1, 200);
     let listed = state
         .watchers
-        .executions(&detail.summary.name)
+        .executions_page(&detail.summary.name, &filter, query.cursor.as_deref(), size)
         .await
         .map_err(|e| AppError::from_upstream(e, Subject::Pipeline(pipeline)))?;
     freshness = freshness.and(listed.freshness());
-    let (items, _version) = listed.value;
-    let total = items.len();
-    let (page, next_cursor, total_matching) = watch::select(&items, &filter, query.cursor.as_deref(), size);
+    let watch::ListedPage { page, next: next_cursor, total_matching, coverage } = listed.value;
+    let total = coverage.scanned;
     let parameter_names: Vec<String> = stepline_definition::parse(&detail.definition)
         .map(|d| d.parameters.iter().map(|p| p.name.clone()).collect())
         .unwrap_or_default();
@@ -98,6 +97,7 @@ pub async fn executions(pipeline: &str, query: &ListQuery) -> Result<ExecutionsP
         total,
         parameter_names,
         freshness,
+        coverage,
     })
 }
 

@@ -3,10 +3,14 @@
 //! - An execution that is watched (by at least one SSE stream) has exactly one poller. It polls fast while
 //!   the execution runs, backs off on throttling, and stops once the execution is finished or nobody
 //!   watches any more. Every viewer receives the same snapshots through a `tokio::sync::watch` channel.
-//! - Finished executions never change: their snapshot is cached and served without any upstream call.
-//! - Each pipeline's executions are kept in an index refreshed incrementally from the top of the newest-first
-//!   list, so status filters and sorting (which the API does not offer) run on the server without listing
-//!   every execution again.
+//! - Finished executions never change: their snapshot is cached and served without any upstream call (a
+//!   `Failed` one only briefly: it may be retried from elsewhere).
+//! - Each pipeline's executions are kept in listings (`super::scan`) refreshed from the top of the
+//!   newest-first list, listed further only as far as a view needs, so status filters (which the API does
+//!   not offer) run on the server; time ranges and "oldest first" are asked of SageMaker itself.
+//! - The pipelines page is a shared view: the list is reused for a few seconds and each pipeline's newest
+//!   execution is asked a few at a time, within the request quota.
+//! - Every cache is bounded (`moka`), and "does not exist" is remembered briefly.
 //! - Every view keeps its last good data (`super::stale`): when SageMaker refuses a refresh, pages and
 //!   streams show what is known with its age and the reason, and nobody asks again before the backoff.
 
@@ -17,28 +21,64 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
+use moka::sync::Cache;
+
 use super::gateway::Gateway;
-use super::stale::{Backoff, Kept, KeptMap, Known};
-use crate::api::{Newest, PipelineRow};
+use super::scan::{Merged, Query, Scan};
+use super::stale::{Kept, KeptMap, Known};
+use crate::api::{Coverage, Newest, PipelineRow};
 pub use crate::model::ExecutionView;
-use crate::model::{ExecStatus, ExecutionSummary, NameValue, PipelineDetail, Problem, Upstream};
+use crate::model::{ExecStatus, ExecutionSummary, NameValue, PipelineDetail, PipelineSummary, Problem, Upstream};
 
 /// Poll interval while an execution runs.
 const RUNNING_EVERY: Duration = Duration::from_secs(2);
+/// How often a watched `Failed` execution is looked at again: it may be retried from Studio or the SDK,
+/// and how long a cached `Failed` view is believed.
+const FAILED_EVERY: Duration = Duration::from_secs(10);
 /// How long a running execution's snapshot serves page loads without asking again.
 const EXECUTION_FRESH: Duration = Duration::from_secs(1);
-/// How long the pipelines page is reused.
-const HOME_FRESH: Duration = Duration::from_secs(5);
+/// How long the list of pipelines is reused; the pipelines page is re-listed at most this often.
+const PIPELINES_FRESH: Duration = Duration::from_secs(15);
+/// How long a row's newest execution is believed while it runs (a finished one stays until the pipeline's
+/// `LastExecutionTime` changes).
+const NEWEST_RUNNING_FRESH: Duration = Duration::from_secs(10);
+/// Newest executions asked while a pipelines page waits, and in each background round after it.
+const NEWEST_PER_PAGE: usize = 20;
+const NEWEST_PER_ROUND: usize = 10;
+/// The background round of the pipelines view, and how long it goes on after the page was last viewed.
+const HOME_ROUND: Duration = Duration::from_secs(5);
+const HOME_IDLE: Duration = Duration::from_secs(120);
 /// How long an execution index is fresh enough to answer without a refresh.
 const INDEX_FRESH: Duration = Duration::from_secs(3);
 /// How long a pipeline's description is reused: as long as its index, so a list page is at most that old
 /// in both halves and its reloads cost no upstream call.
 const PIPELINE_FRESH: Duration = INDEX_FRESH;
-/// Finished executions kept in memory.
-const TERMINAL_CACHE: usize = 2_000;
+/// Pages of a listing one page load may ask for before it answers with what it has.
+const PAGES_PER_REQUEST: usize = 10;
+/// Pages a background scan lists, one a second, before it stops until asked again.
+const PAGES_PER_SCAN: usize = 200;
+/// Top pages listed to meet what is known before a listing starts over.
+const TOP_PAGES: usize = 5;
+/// Listings kept: the main one of each pipeline and the ranges and orders asked for.
+const MAX_LISTINGS: u64 = 64;
+/// How long a range or oldest-first listing is reused before it is listed again.
+const RANGE_FRESH: Duration = Duration::from_secs(30);
+/// Finished executions kept in memory, weighed by their steps.
+const FINISHED_STEPS: u64 = 200_000;
 /// Last seen snapshots of unfinished executions, and pipeline descriptions, kept to show when a refresh
 /// fails.
 const LAST_SEEN: usize = 1_000;
+/// Parameters and end times of executions kept.
+const MAX_PARAMETERS: u64 = 20_000;
+const MAX_ENDS: u64 = 200_000;
+/// Definitions kept, by their size in bytes (each up to 1 MB; one per pipeline version).
+const DEFINITION_BYTES: u64 = 64 * 1024 * 1024;
+/// How long SageMaker's "does not exist" is believed: bogus links and streams cost one call, not one each.
+const MISSING_FOR: Duration = Duration::from_secs(30);
+/// How long a listed running execution's status is believed before it is described again.
+const STATUS_FRESH: Duration = Duration::from_secs(5);
+/// Shared pollers at most (executions and lists together): past it a new live view is refused.
+pub const MAX_POLLERS: usize = 500;
 
 /// What a live execution stream carries: the last snapshot, and why it is not newer when polling fails.
 #[derive(Clone, Debug, Default)]
@@ -54,43 +94,66 @@ pub struct ListState {
     pub problem: Option<Problem>,
 }
 
+/// Why a live view was not started.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// As many pollers run as the server allows.
+    Busy,
+}
+
 struct ExecutionWatch {
     tx: watch::Sender<LiveState>,
 }
 
-#[derive(Default)]
-struct Index {
-    /// Newest first, as the service lists them.
-    items: Vec<ExecutionSummary>,
-    complete: bool,
-    refreshed: Option<Instant>,
-    /// Bumped whenever a refresh changes something; list streams send it to browsers.
-    version: u64,
-    /// When the last refresh succeeded.
-    as_of: Option<DateTime<Utc>>,
-    backoff: Backoff,
+/// A definition is the same for every execution of a pipeline version: kept once per version.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum DefinitionKey {
+    Version(String, i64),
+    /// An endpoint that does not say the version: by execution.
+    Execution(String),
 }
 
-/// Finished executions by ARN, and their ARNs oldest first (the first to go when the cache is full).
-type Finished = (HashMap<String, Arc<ExecutionView>>, Vec<String>);
+/// A pipeline's newest execution as the pipelines page knows it.
+#[derive(Clone)]
+struct NewestEntry {
+    newest: Newest,
+    /// The pipeline's `LastExecutionTime` when it was asked: a change means a newer execution.
+    seen_last: Option<DateTime<Utc>>,
+    checked: Option<Instant>,
+}
+
+type Listing = Arc<tokio::sync::Mutex<Scan>>;
 
 pub struct Watchers {
     gateway: Arc<Gateway>,
     executions: Mutex<HashMap<String, Arc<ExecutionWatch>>>,
-    finished: Mutex<Finished>,
+    /// Finished executions by ARN (a `Failed` one only for `FAILED_EVERY`: it may be retried).
+    finished: Cache<String, Arc<ExecutionView>>,
     /// The last seen snapshot of each unfinished execution asked for, by ARN.
     views: KeptMap<String, Arc<ExecutionView>>,
-    indexes: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Index>>>>,
+    /// Listings of executions by pipeline (lower-cased) and query.
+    listings: Cache<(String, Query), Listing>,
     /// Pipeline descriptions by lower-cased name.
     pipelines: KeptMap<String, PipelineDetail>,
-    /// The pipelines page's rows.
-    home: Kept<Vec<PipelineRow>>,
+    /// Every pipeline, as ListPipelines last said.
+    pipeline_list: Kept<Vec<PipelineSummary>>,
+    /// Newest execution of each pipeline by lower-cased name, filled a few at a time.
+    newest: Mutex<HashMap<String, NewestEntry>>,
+    /// When the pipelines page was last asked for, and whether its background round runs.
+    home_viewed: Mutex<Option<Instant>>,
+    home_running: std::sync::atomic::AtomicBool,
     list_streams: Mutex<HashMap<String, watch::Sender<ListState>>>,
     /// Parameters and definitions never change during an execution's life: fetched once.
-    parameters: Mutex<HashMap<String, Vec<NameValue>>>,
-    definitions: Mutex<HashMap<String, String>>,
+    parameters: Cache<String, Arc<Vec<NameValue>>>,
+    definitions: Cache<DefinitionKey, Arc<str>>,
     /// End times of finished executions (their last modification).
-    ends: Mutex<HashMap<String, Option<DateTime<Utc>>>>,
+    ends: Cache<String, Option<DateTime<Utc>>>,
+    /// Statuses of listed running executions, described a few seconds ago.
+    statuses: Cache<String, (ExecStatus, Option<DateTime<Utc>>)>,
+    /// Names and ARNs SageMaker said do not exist, for `MISSING_FOR`.
+    missing: Cache<String, Upstream>,
+    /// Pipelines whose list rows' end times are being described.
+    filling: Mutex<std::collections::HashSet<String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -113,8 +176,8 @@ enum Round {
     Again,
     /// Finished for good (or gone): stop polling.
     Done,
-    /// The refresh failed: look again after this long.
-    Failed(Duration),
+    /// Look again after this long (the refresh failed and backs off, or the execution changes rarely).
+    After(Duration),
 }
 
 /// Why a poller stopped.
@@ -124,10 +187,10 @@ enum Ended {
     Unwatched,
 }
 
-/// The one poll loop of every shared poller: a round every `RUNNING_EVERY`, or after the backoff a failed
-/// round names, until a round says it is done or nobody watches. `unwatched` must check and deregister
-/// under the registry's lock, so a new subscriber either joins this poller before it stops or starts a
-/// new one after.
+/// The one poll loop of every shared poller: a round every `RUNNING_EVERY`, or after the wait a round
+/// names, until a round says it is done or nobody watches. `unwatched` must check and deregister under
+/// the registry's lock, so a new subscriber either joins this poller before it stops or starts a new one
+/// after.
 async fn poll_loop<F, Fut>(mut round: F, mut unwatched: impl FnMut() -> bool) -> Ended
 where
     F: FnMut() -> Fut,
@@ -137,7 +200,7 @@ where
         let wait = match round().await {
             Round::Done => return Ended::Done,
             Round::Again => RUNNING_EVERY,
-            Round::Failed(after) => after.max(Duration::from_secs(1)),
+            Round::After(after) => after.max(Duration::from_secs(1)),
         };
         tokio::time::sleep(wait).await;
         if unwatched() {
@@ -151,39 +214,89 @@ impl Watchers {
         Arc::new(Watchers {
             gateway,
             executions: Mutex::new(HashMap::new()),
-            finished: Mutex::new((HashMap::new(), Vec::new())),
+            finished: Cache::builder()
+                .max_capacity(FINISHED_STEPS)
+                .weigher(|_, v: &Arc<ExecutionView>| {
+                    1 + v.steps.as_ref().map_or(0, |s| s.len()).min(u32::MAX as usize) as u32
+                })
+                .build(),
             views: KeptMap::new(LAST_SEEN),
-            indexes: Mutex::new(HashMap::new()),
+            listings: Cache::new(MAX_LISTINGS),
             pipelines: KeptMap::new(LAST_SEEN),
-            home: Kept::default(),
+            pipeline_list: Kept::default(),
+            newest: Mutex::new(HashMap::new()),
+            home_viewed: Mutex::new(None),
+            home_running: Default::default(),
             list_streams: Mutex::new(HashMap::new()),
-            parameters: Mutex::new(HashMap::new()),
-            definitions: Mutex::new(HashMap::new()),
-            ends: Mutex::new(HashMap::new()),
+            parameters: Cache::new(MAX_PARAMETERS),
+            definitions: Cache::builder()
+                .max_capacity(DEFINITION_BYTES)
+                .weigher(|_, v: &Arc<str>| v.len().min(u32::MAX as usize) as u32)
+                .build(),
+            ends: Cache::new(MAX_ENDS),
+            statuses: Cache::builder().max_capacity(MAX_ENDS).time_to_live(STATUS_FRESH).build(),
+            missing: Cache::builder().max_capacity(10_000).time_to_live(MISSING_FOR).build(),
+            filling: Mutex::new(Default::default()),
         })
     }
 
+    /// How many entries each cache holds now, for tests and benchmarks of their bounds.
+    pub fn sizes(&self) -> CacheSizes {
+        self.parameters.run_pending_tasks();
+        self.ends.run_pending_tasks();
+        self.statuses.run_pending_tasks();
+        self.missing.run_pending_tasks();
+        self.finished.run_pending_tasks();
+        self.definitions.run_pending_tasks();
+        self.listings.run_pending_tasks();
+        CacheSizes {
+            finished: self.finished.entry_count(),
+            finished_steps: self.finished.weighted_size(),
+            views: self.views.len(),
+            pipelines: self.pipelines.len(),
+            listings: self.listings.entry_count(),
+            listed_executions: self.listings.iter().map(|(_, l)| l.try_lock().map_or(0, |s| s.items.len())).sum(),
+            parameters: self.parameters.entry_count(),
+            definitions: self.definitions.entry_count(),
+            definition_bytes: self.definitions.weighted_size(),
+            ends: self.ends.entry_count(),
+            missing: self.missing.entry_count(),
+            pollers: lock(&self.executions).len() + lock(&self.list_streams).len(),
+        }
+    }
+
+    /// A finished execution's snapshot, unless it is a `Failed` one seen too long ago to rule out a retry.
     fn cached(&self, arn: &str) -> Option<Arc<ExecutionView>> {
-        lock(&self.finished).0.get(arn).cloned()
+        self.finished.get(arn).filter(|v| {
+            v.execution.status != ExecStatus::Failed
+                || (Utc::now() - v.fetched_at).to_std().is_ok_and(|age| age < FAILED_EVERY)
+        })
     }
 
     fn remember(&self, view: &Arc<ExecutionView>) {
-        if !view.execution.status.is_terminal() || view.steps.is_err() {
-            return;
+        if view.execution.status.is_terminal() && view.steps.is_ok() {
+            self.finished.insert(view.execution.arn.clone(), view.clone());
         }
-        let mut f = lock(&self.finished);
-        if f.0.insert(view.execution.arn.clone(), view.clone()).is_none() {
-            f.1.push(view.execution.arn.clone());
-            if f.1.len() > TERMINAL_CACHE {
-                let oldest = f.1.remove(0);
-                f.0.remove(&oldest);
+    }
+
+    /// What SageMaker said of a thing that does not exist, if it said so lately.
+    fn known_missing(&self, key: &str) -> Option<Upstream> {
+        self.missing.get(key)
+    }
+
+    fn note_missing<T>(&self, key: &str, result: &Result<T, Upstream>) {
+        if let Err(e) = result {
+            if e.is_not_found() {
+                self.missing.insert(key.to_string(), e.clone());
             }
         }
     }
 
     /// Fetch a fresh snapshot from upstream.
     async fn fetch(&self, arn: &str) -> Result<Arc<ExecutionView>, Upstream> {
-        let execution = self.gateway.describe_execution(arn).await?;
+        let execution = self.gateway.describe_execution(arn).await;
+        self.note_missing(arn, &execution);
+        let execution = execution?;
         let (steps, parameters) = tokio::join!(self.gateway.list_steps(arn), self.parameters(arn));
         let view = Arc::new(ExecutionView { execution, steps, parameters, fetched_at: Utc::now() });
         self.remember(&view);
@@ -197,115 +310,212 @@ impl Watchers {
             let at = v.fetched_at;
             return Ok(Known::fresh(v, at));
         }
+        if let Some(e) = self.known_missing(arn) {
+            return Err(e);
+        }
         self.views.get(&arn.to_string(), EXECUTION_FRESH, self.fetch(arn)).await
     }
 
-    /// An execution changed because of an action here (stopped, retried, answered): drop what is cached
-    /// about it and make its pipeline's list look at it again.
-    pub async fn touched(&self, pipeline: &str, arn: &str) {
-        {
-            let mut f = lock(&self.finished);
-            f.0.remove(arn);
-            f.1.retain(|a| a != arn);
+    /// Whether an execution exists, from what is known when possible (a live stream asks this before it
+    /// starts a poller, right after the page that opens it was rendered).
+    pub async fn exists(&self, arn: &str) -> Result<(), Upstream> {
+        if self.finished.contains_key(arn) || self.views.peek(&arn.to_string()).is_some() {
+            return Ok(());
         }
-        lock(&self.ends).remove(arn);
+        self.execution(arn).await.map(|_| ())
+    }
+
+    /// An execution changed because of an action here (stopped, retried, answered): drop what is cached
+    /// about it and make its pipeline's lists and row look at it again.
+    pub async fn touched(&self, pipeline: &str, arn: &str) {
+        self.finished.invalidate(arn);
+        self.ends.invalidate(arn);
+        self.statuses.invalidate(arn);
+        self.missing.invalidate(arn);
         self.views.invalidate(&arn.to_string());
-        self.home.invalidate();
-        let index = self.index(pipeline);
-        let mut idx = index.lock().await;
-        if let Some(item) = idx.items.iter_mut().find(|e| e.arn == arn) {
+        self.renew_newest(pipeline);
+        let main = self.listing(pipeline, &Query::default());
+        let mut l = main.lock().await;
+        if let Some(item) = l.items.iter_mut().find(|e| e.arn == arn) {
             item.status = ExecStatus::Executing;
         }
-        idx.refreshed = None;
+        l.refreshed = None;
+        drop(l);
+        self.forget_ranges(pipeline);
     }
 
     /// Forget how recent everything is: the next request of every view asks SageMaker, even one that
     /// just failed. What is known stays, to be shown if that fails again. (A "refresh now", and how tests
     /// skip the freshness windows and backoffs instead of waiting them out.)
     pub async fn refresh_all(&self) {
-        self.home.invalidate();
+        self.pipeline_list.invalidate();
         self.pipelines.invalidate_all();
         self.views.invalidate_all();
-        let indexes: Vec<_> = lock(&self.indexes).values().cloned().collect();
-        for index in indexes {
-            let mut idx = index.lock().await;
-            idx.refreshed = None;
-            idx.backoff.succeeded();
+        self.statuses.invalidate_all();
+        self.missing.invalidate_all();
+        for e in lock(&self.newest).values_mut() {
+            e.checked = None;
+        }
+        let listings: Vec<_> = self.listings.iter().map(|(_, l)| l).collect();
+        for listing in listings {
+            let mut l = listing.lock().await;
+            l.refreshed = None;
+            l.backoff.succeeded();
         }
     }
 
-    /// A new execution was started here: the next list refreshes at once.
+    /// A new execution was started here: the next lists and the pipeline's row refresh at once.
     pub async fn started(&self, pipeline: &str) {
-        self.home.invalidate();
-        let index = self.index(pipeline);
-        index.lock().await.refreshed = None;
+        self.renew_newest(pipeline);
+        self.listing(pipeline, &Query::default()).lock().await.refreshed = None;
+        self.forget_ranges(pipeline);
+    }
+
+    fn forget_ranges(&self, pipeline: &str) {
+        let key = pipeline.to_lowercase();
+        let stale: Vec<_> =
+            self.listings.iter().filter(|(k, _)| k.0 == key && !k.1.is_main()).map(|(k, _)| (*k).clone()).collect();
+        for k in stale {
+            self.listings.invalidate(&k);
+        }
     }
 
     /// An execution's parameters, asked once.
     pub async fn parameters(&self, arn: &str) -> Result<Vec<NameValue>, Upstream> {
-        if let Some(p) = lock(&self.parameters).get(arn) {
-            return Ok(p.clone());
+        if let Some(p) = self.parameters.get(arn) {
+            return Ok((*p).clone());
         }
         let p = self.gateway.list_parameters(arn).await?;
-        lock(&self.parameters).insert(arn.to_string(), p.clone());
+        self.parameters.insert(arn.to_string(), Arc::new(p.clone()));
         Ok(p)
     }
 
-    /// The definition an execution runs with, asked once.
+    /// The definition an execution runs with, asked once per pipeline version.
     pub async fn definition(&self, arn: &str) -> Result<String, Upstream> {
-        if let Some(d) = lock(&self.definitions).get(arn) {
-            return Ok(d.clone());
+        let view = self.cached(arn).or_else(|| self.views.peek(&arn.to_string()).map(|k| k.value));
+        let key = match view.and_then(|v| v.execution.pipeline_version.map(|n| (v.execution.pipeline_name.clone(), n)))
+        {
+            Some((pipeline, version)) => DefinitionKey::Version(pipeline.to_lowercase(), version),
+            None => DefinitionKey::Execution(arn.to_string()),
+        };
+        if let Some(d) = self.definitions.get(&key) {
+            return Ok(d.to_string());
         }
-        let d = self.gateway.execution_definition(arn).await?;
-        lock(&self.definitions).insert(arn.to_string(), d.clone());
-        Ok(d)
+        let d: Arc<str> = self.gateway.execution_definition(arn).await?.into();
+        self.definitions.insert(key, d.clone());
+        Ok(d.to_string())
     }
 
-    /// What a list row needs beyond the summary: the end time of a finished execution and, when parameter
-    /// columns are shown, its parameters. Both are cached, so a warm list costs no upstream call.
+    /// What a list row needs beyond the summary, from what is known only (a list page never waits on one
+    /// call per row): the end time of a finished execution and, when parameter columns are shown, its
+    /// parameters. A finished row whose end is not known yet is described in the background.
     pub async fn row_extras(
-        &self,
+        self: &Arc<Self>,
         arn: &str,
         terminal: bool,
         with_params: bool,
     ) -> (Option<DateTime<Utc>>, Vec<NameValue>) {
-        let end = if terminal {
-            let known = lock(&self.ends).get(arn).cloned();
-            match known {
-                Some(e) => e,
-                None => match self.cached(arn) {
-                    Some(v) => v.execution.modified,
-                    None => match self.gateway.describe_execution(arn).await {
-                        Ok(d) if d.status.is_terminal() => {
-                            lock(&self.ends).insert(arn.to_string(), d.modified);
-                            d.modified
-                        }
-                        _ => None,
-                    },
-                },
-            }
-        } else {
-            None
-        };
+        let end = if terminal { self.end_of(arn) } else { None };
         let params = if with_params { self.parameters(arn).await.unwrap_or_default() } else { vec![] };
         (end, params)
     }
 
-    /// Subscribe to an execution's snapshots. Starts its poller if nobody watched it yet.
-    pub fn subscribe(self: &Arc<Self>, arn: &str) -> watch::Receiver<LiveState> {
-        if let Some(v) = self.cached(arn) {
+    fn end_of(&self, arn: &str) -> Option<DateTime<Utc>> {
+        if let Some(e) = self.ends.get(arn) {
+            return e;
+        }
+        if let Some(v) = self.finished.get(arn) {
+            return v.execution.modified;
+        }
+        if let Some((status, modified)) = self.statuses.get(arn) {
+            if status.is_terminal() {
+                return modified;
+            }
+        }
+        None
+    }
+
+    /// Describe, a few a second in the background, the finished rows of a list page whose end times are not
+    /// known, then tell the list's streams so open pages show them.
+    fn fill_ends(self: &Arc<Self>, pipeline: &str, arns: Vec<String>) {
+        let pipeline = pipeline.to_lowercase();
+        if arns.is_empty() || !lock(&self.filling).insert(pipeline.clone()) {
+            return;
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut found = false;
+            for arn in arns {
+                if this.ends.contains_key(&arn) {
+                    continue;
+                }
+                match this.gateway.describe_execution(&arn).await {
+                    Ok(d) if d.status.is_terminal() => {
+                        this.ends.insert(arn, d.modified);
+                        found = true;
+                    }
+                    Ok(_) => {}
+                    // Throttled or failing: the rest waits for the next page load.
+                    Err(_) => break,
+                }
+            }
+            lock(&this.filling).remove(&pipeline);
+            if found {
+                // New end times are news for open list pages.
+                let main = this.listing(&pipeline, &Query::default());
+                let mut scan = main.lock().await;
+                scan.version += 1;
+                this.announce(&pipeline, Some((scan.version, scan.backoff.problem())));
+            }
+        });
+    }
+
+    /// The status of a listed execution that was running when listed: what its poller or page saw, or
+    /// what SageMaker says now (asked at most every few seconds), so an old running execution does not
+    /// need the list re-paged down to it.
+    async fn status_now(&self, e: &ExecutionSummary) -> ExecStatus {
+        if let Some(v) = self.finished.get(&e.arn) {
+            return v.execution.status.clone();
+        }
+        if let Some(k) = self.views.peek(&e.arn) {
+            if k.problem.is_none() && (Utc::now() - k.value.fetched_at).num_seconds() < STATUS_FRESH.as_secs() as i64 {
+                return k.value.execution.status.clone();
+            }
+        }
+        if let Some((s, _)) = self.statuses.get(&e.arn) {
+            return s;
+        }
+        match self.gateway.describe_execution(&e.arn).await {
+            Ok(d) => {
+                self.statuses.insert(e.arn.clone(), (d.status.clone(), d.modified));
+                if d.status.is_terminal() {
+                    self.ends.insert(e.arn.clone(), d.modified);
+                }
+                d.status
+            }
+            Err(_) => e.status.clone(),
+        }
+    }
+
+    /// Subscribe to an execution's snapshots. Starts its poller if nobody watched it yet; refused when as
+    /// many pollers run as allowed.
+    pub fn subscribe(self: &Arc<Self>, arn: &str) -> Result<watch::Receiver<LiveState>, Refused> {
+        if let Some(v) = self.cached(arn).filter(|v| v.execution.status != ExecStatus::Failed) {
             // Finished: one snapshot, no poller.
             let (_tx, rx) = watch::channel(LiveState { view: Some(v), problem: None });
-            return rx;
+            return Ok(rx);
         }
         let mut map = lock(&self.executions);
         if let Some(w) = map.get(arn) {
-            return w.tx.subscribe();
+            return Ok(w.tx.subscribe());
+        }
+        if map.len() + lock(&self.list_streams).len() >= MAX_POLLERS {
+            return Err(Refused::Busy);
         }
         // Start from what is known, so a stream opened while SageMaker fails still shows the last snapshot.
         let known = self.views.peek(&arn.to_string());
         let (tx, rx) = watch::channel(LiveState {
-            view: known.as_ref().map(|k| k.value.clone()),
+            view: known.as_ref().map(|k| k.value.clone()).or_else(|| self.finished.get(arn)),
             problem: known.and_then(|k| k.problem),
         });
         let w = Arc::new(ExecutionWatch { tx });
@@ -314,7 +524,7 @@ impl Watchers {
         let this = self.clone();
         let arn = arn.to_string();
         tokio::spawn(async move { this.poll(arn, w).await });
-        rx
+        Ok(rx)
     }
 
     async fn poll(self: Arc<Self>, arn: String, w: Arc<ExecutionWatch>) {
@@ -331,11 +541,11 @@ impl Watchers {
                         let problem = this.views.problem(&key).unwrap_or(Problem { error: e, retry_in: 5 });
                         let wait = Duration::from_secs(problem.retry_in.into());
                         w.tx.send_if_modified(|cur| replace(&mut cur.problem, Some(problem)));
-                        return Round::Failed(wait);
+                        return Round::After(wait);
                     }
                 };
                 let view = known.value;
-                let done = known.problem.is_none() && view.execution.status.is_terminal();
+                let status = &view.execution.status;
                 let wait = known.problem.as_ref().map(|p| Duration::from_secs(p.retry_in.into()));
                 w.tx.send_if_modified(|cur| {
                     // Only a real change wakes the streams (every poll makes a new snapshot).
@@ -346,10 +556,12 @@ impl Watchers {
                     }
                     replace(&mut cur.problem, known.problem.clone()) || changed
                 });
-                match (done, wait) {
-                    (true, _) => Round::Done,
-                    (false, Some(wait)) => Round::Failed(wait),
-                    (false, None) => Round::Again,
+                match wait {
+                    Some(wait) => Round::After(wait),
+                    // A failed execution may be retried from elsewhere: looked at again, slowly.
+                    None if *status == ExecStatus::Failed => Round::After(FAILED_EVERY),
+                    None if status.is_terminal() => Round::Done,
+                    None => Round::Again,
                 }
             },
             || {
@@ -369,123 +581,310 @@ impl Watchers {
     }
 
     /// A pipeline's description (name, definition, parallelism), asked again once it is older than
-    /// `PIPELINE_FRESH`; as last known, with the reason, while SageMaker refuses. Unknown names are not
-    /// remembered, so they cannot grow the map.
+    /// `PIPELINE_FRESH`; as last known, with the reason, while SageMaker refuses. Unknown names are
+    /// remembered as such for a short while, never in the descriptions' map.
     pub async fn pipeline(&self, name: &str) -> Result<Known<PipelineDetail>, Upstream> {
-        self.pipelines.get(&name.to_lowercase(), PIPELINE_FRESH, self.gateway.describe_pipeline(name)).await
+        let key = name.to_lowercase();
+        if let Some(e) = self.known_missing(&key) {
+            return Err(e);
+        }
+        let result = self.pipelines.get(&key, PIPELINE_FRESH, self.gateway.describe_pipeline(name)).await;
+        self.note_missing(&key, &result);
+        result
     }
 
-    /// The pipelines page: every pipeline with its newest execution, reused for `HOME_FRESH`. A row whose
-    /// newest execution cannot be asked keeps what the last page knew, or says it is not known.
-    pub async fn home(&self) -> Result<Known<Vec<PipelineRow>>, Upstream> {
-        self.home.get(HOME_FRESH, self.fetch_home()).await
+    /// Whether a pipeline exists, from what is known when possible.
+    pub async fn pipeline_exists(&self, name: &str) -> Result<(), Upstream> {
+        if self.pipelines.peek(&name.to_lowercase()).is_some() {
+            return Ok(());
+        }
+        self.pipeline(name).await.map(|_| ())
     }
 
-    async fn fetch_home(&self) -> Result<Vec<PipelineRow>, Upstream> {
-        let pipelines = self.gateway.all_pipelines().await?;
-        let before = self.home.peek().map(|k| k.value).unwrap_or_default();
-        let newest =
-            futures::future::join_all(pipelines.iter().map(|p| self.gateway.list_executions(&p.name, None, 1))).await;
-        Ok(pipelines
-            .into_iter()
-            .zip(newest)
-            .map(|(pipeline, page)| {
-                let newest = match page {
-                    Ok(page) => page.items.into_iter().next().map_or(Newest::Never, Newest::Run),
-                    Err(e) => before
-                        .iter()
-                        .find(|r| r.pipeline.arn == pipeline.arn)
-                        .map(|r| r.newest.clone())
-                        .filter(|n| !matches!(n, Newest::Unknown(_)))
-                        .unwrap_or(Newest::Unknown(e)),
-                };
-                PipelineRow { pipeline, newest }
+    /// The pipelines page: every pipeline (listed at most every `PIPELINES_FRESH`) with its newest
+    /// execution. Newest executions are asked a few at a time within the request quota: the first
+    /// `NEWEST_PER_PAGE` while the page waits (those never asked first, then those asked longest ago), the
+    /// rest by a background round while the page is being viewed. A reload within the window costs nothing
+    /// upstream; a row not asked yet says so.
+    pub async fn home(self: &Arc<Self>) -> Result<Known<Vec<PipelineRow>>, Upstream> {
+        *lock(&self.home_viewed) = Some(Instant::now());
+        let listed = self.pipeline_list.get(PIPELINES_FRESH, self.gateway.all_pipelines()).await?;
+        // While SageMaker refuses, the rows wait with the list: asking them would only be refused too.
+        if listed.problem.is_none() {
+            self.check_newest(&listed.value, NEWEST_PER_PAGE).await;
+        }
+        self.start_home_round();
+        let newest = lock(&self.newest);
+        let rows = listed
+            .value
+            .iter()
+            .map(|p| PipelineRow {
+                newest: newest.get(&p.name.to_lowercase()).map_or(Newest::Pending, |e| e.newest.clone()),
+                pipeline: p.clone(),
             })
-            .collect())
+            .collect();
+        Ok(Known { value: rows, as_of: listed.as_of, problem: listed.problem })
     }
 
-    fn index(&self, pipeline: &str) -> Arc<tokio::sync::Mutex<Index>> {
-        lock(&self.indexes).entry(pipeline.to_lowercase()).or_default().clone()
+    /// The pipelines whose newest execution must be asked (again), the most needed first.
+    fn due_newest(&self, pipelines: &[PipelineSummary]) -> Vec<PipelineSummary> {
+        let mut newest = lock(&self.newest);
+        let mut due: Vec<(Option<Instant>, &PipelineSummary)> = vec![];
+        for p in pipelines {
+            let key = p.name.to_lowercase();
+            match newest.get(&key) {
+                // Never run, as the listing says: known without asking.
+                None if p.last_execution.is_none() => {
+                    newest.insert(key, NewestEntry { newest: Newest::Never, seen_last: None, checked: None });
+                }
+                None => due.push((None, p)),
+                Some(e) => {
+                    let moved = e.seen_last != p.last_execution;
+                    let running = matches!(&e.newest, Newest::Run(r) if !r.status.is_terminal());
+                    let unsure = matches!(e.newest, Newest::Unknown(_) | Newest::Pending);
+                    let old = e.checked.is_none_or(|t| t.elapsed() > NEWEST_RUNNING_FRESH);
+                    if moved || ((running || unsure) && old) || e.checked.is_none() && p.last_execution.is_some() {
+                        due.push((e.checked, p));
+                    }
+                }
+            }
+        }
+        due.sort_by_key(|(checked, _)| *checked);
+        due.into_iter().map(|(_, p)| p.clone()).collect()
     }
 
-    /// All executions of a pipeline, newest first, refreshed if older than a few seconds, with the index
-    /// version. When a refresh fails, what the index holds answers with the reason; an index never loaded
-    /// answers the error alone.
-    pub async fn executions(&self, pipeline: &str) -> Result<Known<(Vec<ExecutionSummary>, u64)>, Upstream> {
-        let index = self.index(pipeline);
-        let mut idx = index.lock().await;
-        if idx.refreshed.is_none_or(|t| t.elapsed() > INDEX_FRESH) && idx.backoff.due() {
-            match self.refresh(pipeline, &mut idx).await {
-                Ok(()) => idx.backoff.succeeded(),
-                Err(e) if e.is_transient() => idx.backoff.failed(e),
+    /// Ask the newest execution of up to `budget` pipelines that need it, at once (the limiter paces them).
+    async fn check_newest(&self, pipelines: &[PipelineSummary], budget: usize) -> usize {
+        let due: Vec<PipelineSummary> = self.due_newest(pipelines).into_iter().take(budget).collect();
+        let answers =
+            futures::future::join_all(due.iter().map(|p| self.gateway.list_executions(&p.name, None, 1))).await;
+        let mut newest = lock(&self.newest);
+        for (p, answer) in due.iter().zip(answers) {
+            let key = p.name.to_lowercase();
+            let before = newest.get(&key).map(|e| e.newest.clone());
+            let entry = match answer {
+                Ok(page) => NewestEntry {
+                    newest: page.items.into_iter().next().map_or(Newest::Never, Newest::Run),
+                    seen_last: p.last_execution,
+                    checked: Some(Instant::now()),
+                },
+                // What the page knew stays; nothing known becomes "not known" with the reason.
+                Err(e) => NewestEntry {
+                    newest: before
+                        .filter(|n| !matches!(n, Newest::Unknown(_) | Newest::Pending))
+                        .unwrap_or(Newest::Unknown(e)),
+                    seen_last: newest.get(&key).and_then(|e| e.seen_last),
+                    checked: Some(Instant::now()),
+                },
+            };
+            newest.insert(key, entry);
+        }
+        // Pipelines that are gone leave the map.
+        if newest.len() > pipelines.len() * 2 + 100 {
+            let live: std::collections::HashSet<String> = pipelines.iter().map(|p| p.name.to_lowercase()).collect();
+            newest.retain(|k, _| live.contains(k));
+        }
+        due.len()
+    }
+
+    /// A row to ask again soon (after an action here).
+    fn renew_newest(&self, pipeline: &str) {
+        self.pipeline_list.invalidate();
+        if let Some(e) = lock(&self.newest).get_mut(&pipeline.to_lowercase()) {
+            e.checked = None;
+            e.seen_last = None;
+        }
+    }
+
+    /// The background round of the pipelines page: every `HOME_ROUND`, the list when it is due and the
+    /// newest executions of up to `NEWEST_PER_ROUND` pipelines; it ends when nobody viewed the page for
+    /// `HOME_IDLE` and starts again with the next view.
+    fn start_home_round(self: &Arc<Self>) {
+        use std::sync::atomic::Ordering;
+        if self.home_running.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(HOME_ROUND).await;
+                let idle = lock(&this.home_viewed).is_none_or(|t| t.elapsed() > HOME_IDLE);
+                if idle {
+                    break;
+                }
+                let Ok(listed) = this.pipeline_list.get(PIPELINES_FRESH, this.gateway.all_pipelines()).await else {
+                    continue;
+                };
+                this.check_newest(&listed.value, NEWEST_PER_ROUND).await;
+            }
+            this.home_running.store(false, Ordering::SeqCst);
+        });
+    }
+
+    fn listing(&self, pipeline: &str, query: &Query) -> Listing {
+        self.listings
+            .get_with((pipeline.to_lowercase(), query.clone()), || Arc::new(tokio::sync::Mutex::new(Scan::default())))
+    }
+
+    /// Tell a pipeline's list streams that its list changed (or failed to).
+    fn announce(&self, pipeline: &str, state: Option<(u64, Option<Problem>)>) {
+        let Some((version, problem)) = state else { return };
+        if let Some(tx) = lock(&self.list_streams).get(&pipeline.to_lowercase()) {
+            tx.send_if_modified(|st| {
+                let changed = st.version != version || st.problem.is_some() != problem.is_some();
+                st.version = version;
+                st.problem = problem;
+                changed
+            });
+        }
+    }
+
+    /// One page of a pipeline's executions for a view: from the listing of the view's query (the main one
+    /// for newest first without a range; else one asked of SageMaker with `CreatedAfter`, `CreatedBefore`
+    /// and `SortOrder`), listed further while the page is not full, up to `PAGES_PER_REQUEST` pages; then a
+    /// background scan goes on. Running executions on the page get their current status. When a refresh
+    /// fails, what the listing holds answers with the reason; a listing never loaded answers the error.
+    pub async fn executions_page(
+        self: &Arc<Self>,
+        pipeline: &str,
+        filter: &ListFilter,
+        cursor: Option<&str>,
+        size: usize,
+    ) -> Result<Known<ListedPage>, Upstream> {
+        let query = Query { after: filter.after, before: filter.before, oldest_first: filter.oldest_first };
+        let listing = self.listing(pipeline, &query);
+        let mut scan = listing.lock().await;
+        let fresh_for = if query.is_main() { INDEX_FRESH } else { RANGE_FRESH };
+        if scan.refreshed.is_none_or(|t| t.elapsed() > fresh_for) && scan.backoff.due() {
+            match self.refresh(pipeline, &query, &mut scan).await {
+                Ok(()) => scan.backoff.succeeded(),
+                Err(e) if e.is_transient() => scan.backoff.failed(e),
                 Err(e) => return Err(e),
             }
         }
-        match (idx.as_of, idx.backoff.error()) {
-            (Some(as_of), _) => {
-                Ok(Known { value: (idx.items.clone(), idx.version), as_of, problem: idx.backoff.problem() })
+        // The listing is in the query's order already.
+        let filter = &ListFilter { oldest_first: false, ..filter.clone() };
+        let mut pages = 0;
+        loop {
+            let (page, next, _) = select(&scan.items, filter, cursor, size);
+            let full = page.len() >= size.max(1) && next.is_some();
+            if full || !scan.can_go_on() || pages >= PAGES_PER_REQUEST || !scan.backoff.due() {
+                break;
             }
-            (None, Some(e)) => Err(e.clone()),
-            (None, None) => Err(Upstream::new("NotLoaded", "the executions have not been listed yet")),
-        }
-    }
-
-    /// Bring an index up to date: list from the top until the pages overlap what is known and every known
-    /// unfinished execution has been seen again; the first time, list everything.
-    async fn refresh(&self, pipeline: &str, idx: &mut Index) -> Result<(), Upstream> {
-        let oldest_running = idx.items.iter().rposition(|e| !e.status.is_terminal());
-        let mut fresh: Vec<ExecutionSummary> = vec![];
-        let mut next = None;
-        let mut overlap_at = None;
-        for _ in 0..500 {
-            let page = self.gateway.list_executions(pipeline, next, 100).await?;
-            for item in page.items {
-                if overlap_at.is_none() {
-                    if let Some(p) = idx.items.iter().position(|k| k.arn == item.arn) {
-                        overlap_at = Some(p);
-                    }
-                }
-                fresh.push(item);
-            }
-            next = page.next;
-            let seen_running = match (oldest_running, overlap_at) {
-                (None, _) => true,
-                (Some(r), Some(o)) => fresh.len() > r.saturating_sub(o) + 1 || next.is_none(),
-                (Some(_), None) => false,
-            };
-            if next.is_none() || (idx.complete && overlap_at.is_some() && seen_running) {
+            pages += 1;
+            if let Err(e) = self.scan_further(pipeline, &query, &mut scan).await {
+                scan.backoff.failed(e);
                 break;
             }
         }
-        // Keep the known tail below what was just listed.
-        let mut merged = fresh;
-        if next.is_some() {
-            if let Some(last) = merged.last() {
-                if let Some(p) = idx.items.iter().position(|k| k.arn == last.arn) {
-                    merged.extend(idx.items.iter().skip(p + 1).cloned());
+        let Some(as_of) = scan.as_of else {
+            return Err(scan.backoff.error().cloned().unwrap_or_else(|| Upstream::new("NotLoaded", "not listed yet")));
+        };
+        let (mut page, next, total_matching) = select(&scan.items, filter, cursor, size);
+        let (page_short, can_go_on) = (next.is_none(), scan.can_go_on());
+        if page_short && can_go_on && !scan.scanning {
+            scan.scanning = true;
+            self.scan_in_background(pipeline, query.clone(), listing.clone());
+        }
+        let coverage = scan.coverage();
+        let problem = scan.backoff.problem();
+        drop(scan);
+        // Rows are completed only while SageMaker answers: during a backoff the page is what is known.
+        if problem.is_none() {
+            for e in page.iter_mut().filter(|e| !e.status.is_terminal()) {
+                e.status = self.status_now(e).await;
+            }
+            let unknown_ends: Vec<String> = page
+                .iter()
+                .filter(|e| e.status.is_terminal() && self.end_of(&e.arn).is_none())
+                .map(|e| e.arn.clone())
+                .collect();
+            self.fill_ends(pipeline, unknown_ends);
+        }
+        Ok(Known { value: ListedPage { page, next, total_matching, coverage }, as_of, problem })
+    }
+
+    /// Bring a listing up to date: the main one from its top (merged onto what is known, or started over
+    /// when the top has moved on by more than `TOP_PAGES` pages); a range or order from its start.
+    async fn refresh(&self, pipeline: &str, query: &Query, scan: &mut Scan) -> Result<(), Upstream> {
+        let before = scan.version;
+        let mut fresh = vec![];
+        let mut next = None;
+        for _ in 0..TOP_PAGES {
+            let page = self.gateway.list_executions_in(pipeline, query, next.take(), 100).await;
+            if let Err(e) = &page {
+                if e.is_not_found() {
+                    self.missing.insert(pipeline.to_lowercase(), e.clone());
                 }
             }
-        }
-        if merged != idx.items {
-            idx.version += 1;
-            idx.items = merged;
-            if let Some(tx) = lock(&self.list_streams).get(&pipeline.to_lowercase()) {
-                tx.send_modify(|st| st.version = idx.version);
+            let page = page?;
+            fresh.extend(page.items);
+            next = page.next;
+            if !query.is_main() || !scan.started() || next.is_none() {
+                scan.restart(std::mem::take(&mut fresh), next.take());
+                break;
+            }
+            if scan.merge_top(fresh.clone(), next.clone()) == Merged::Joined {
+                break;
             }
         }
-        idx.complete = true;
-        idx.refreshed = Some(Instant::now());
-        idx.as_of = Some(Utc::now());
+        if !fresh.is_empty() {
+            // The top moved on by more than was listed: start over from it.
+            scan.restart(fresh, next);
+        }
+        scan.refreshed = Some(Instant::now());
+        if scan.version != before {
+            self.announce(pipeline, Some((scan.version, None)));
+        }
         Ok(())
     }
 
+    /// List one page further down a listing.
+    async fn scan_further(&self, pipeline: &str, query: &Query, scan: &mut Scan) -> Result<(), Upstream> {
+        let page = self.gateway.list_executions_in(pipeline, query, scan.next.clone(), 100).await?;
+        scan.extend(page.items, page.next);
+        Ok(())
+    }
+
+    /// List further in the background, a page a second, up to `PAGES_PER_SCAN` pages; open list pages are
+    /// told every ten pages and at the end.
+    fn scan_in_background(self: &Arc<Self>, pipeline: &str, query: Query, listing: Listing) {
+        let this = self.clone();
+        let pipeline = pipeline.to_string();
+        tokio::spawn(async move {
+            for n in 1..=PAGES_PER_SCAN {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let mut scan = listing.lock().await;
+                if !scan.can_go_on() || !scan.backoff.due() {
+                    break;
+                }
+                let result = this.scan_further(&pipeline, &query, &mut scan).await;
+                if let Err(e) = result {
+                    scan.backoff.failed(e);
+                    break;
+                }
+                if n % 10 == 0 && query.is_main() {
+                    this.announce(&pipeline, Some((scan.version, None)));
+                }
+            }
+            let mut scan = listing.lock().await;
+            scan.scanning = false;
+            if query.is_main() {
+                this.announce(&pipeline, Some((scan.version, scan.backoff.problem())));
+            }
+        });
+    }
+
     /// Subscribe to changes of a pipeline's execution list: a version number that grows. One refresher
-    /// per pipeline runs while anybody listens.
-    pub fn subscribe_list(self: &Arc<Self>, pipeline: &str) -> watch::Receiver<ListState> {
+    /// per pipeline runs while anybody listens; refused when as many pollers run as allowed.
+    pub fn subscribe_list(self: &Arc<Self>, pipeline: &str) -> Result<watch::Receiver<ListState>, Refused> {
         let key = pipeline.to_lowercase();
         let mut streams = lock(&self.list_streams);
         if let Some(tx) = streams.get(&key) {
-            return tx.subscribe();
+            return Ok(tx.subscribe());
+        }
+        if streams.len() + lock(&self.executions).len() >= MAX_POLLERS {
+            return Err(Refused::Busy);
         }
         let (tx, rx) = watch::channel(ListState::default());
         streams.insert(key.clone(), tx.clone());
@@ -496,20 +895,20 @@ impl Watchers {
             let (this, pipeline, tx, key) = (&this, &pipeline, &tx, &key);
             poll_loop(
                 || async move {
-                    let index = this.index(pipeline);
-                    let mut idx = index.lock().await;
-                    let round = match this.refresh(pipeline, &mut idx).await {
+                    let main = this.listing(pipeline, &Query::default());
+                    let mut scan = main.lock().await;
+                    let round = match this.refresh(pipeline, &Query::default(), &mut scan).await {
                         Ok(()) => {
-                            idx.backoff.succeeded();
+                            scan.backoff.succeeded();
                             Round::Again
                         }
                         Err(e) if !e.is_transient() => Round::Done,
                         Err(e) => {
-                            idx.backoff.failed(e);
-                            Round::Failed(idx.backoff.wait().unwrap_or(RUNNING_EVERY))
+                            scan.backoff.failed(e);
+                            Round::After(scan.backoff.wait().unwrap_or(RUNNING_EVERY))
                         }
                     };
-                    let now = ListState { version: idx.version, problem: idx.backoff.problem() };
+                    let now = ListState { version: scan.version, problem: scan.backoff.problem() };
                     tx.send_if_modified(|cur| {
                         // A problem's countdown alone is not news; its start and its end are.
                         let changed = cur.version != now.version || cur.problem.is_some() != now.problem.is_some();
@@ -529,8 +928,34 @@ impl Watchers {
             )
             .await;
         });
-        rx
+        Ok(rx)
     }
+}
+
+/// A page of a listing, cut for a view.
+#[derive(Clone, Debug)]
+pub struct ListedPage {
+    pub page: Vec<ExecutionSummary>,
+    pub next: Option<String>,
+    pub total_matching: usize,
+    pub coverage: Coverage,
+}
+
+/// How many entries each cache holds (see [`Watchers::sizes`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CacheSizes {
+    pub finished: u64,
+    pub finished_steps: u64,
+    pub views: usize,
+    pub pipelines: usize,
+    pub listings: u64,
+    pub listed_executions: usize,
+    pub parameters: u64,
+    pub definitions: u64,
+    pub definition_bytes: u64,
+    pub ends: u64,
+    pub missing: u64,
+    pub pollers: usize,
 }
 
 /// Which executions a list view shows: a status filter, a time range, an order.

@@ -236,7 +236,10 @@ mod tests {
             job_name("abc123def456", "AbaloneTrain", "x1y2z3w4v5"),
             "pipelines-abc123def456-AbaloneTrain-x1y2z3w4v5"
         );
-        assert_eq!(job_name("abc123def456", "Train_Model", "0123456789"), "pipelines-abc123def456-Train-Model-0123456789");
+        assert_eq!(
+            job_name("abc123def456", "Train_Model", "0123456789"),
+            "pipelines-abc123def456-Train-Model-0123456789"
+        );
         assert_eq!(
             Account::default().arn("training-job/pipelines-abc123def456-AbaloneTrain-x1y2z3w4v5"),
             "arn:aws:sagemaker:us-east-1:123456789012:training-job/pipelines-abc123def456-abalonetrain-x1y2z3w4v5"

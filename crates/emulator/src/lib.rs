@@ -17,10 +17,10 @@ pub mod paging;
 pub mod persist;
 pub mod runtime;
 pub mod scenario;
+pub mod seed;
 pub mod server;
 pub mod shapes;
 pub mod state;
-pub mod seed;
 pub mod store;
 pub mod strict;
 

@@ -114,11 +114,8 @@ pub fn apply(core: &Core, seed: &Seed) -> Result<usize, EmulatorError> {
         .map_err(|e| EmulatorError::Scenario(format!("seed: the definition is not valid: {}", e.message)))?;
     let graph = Graph::new(&plan);
     // The steps a run that took every condition's `if` branch lists, in an order their dependencies allow.
-    let order: Vec<usize> = graph
-        .topo_order()
-        .into_iter()
-        .filter(|&i| plan.steps[i].branch.as_ref().is_none_or(|b| b.outcome))
-        .collect();
+    let order: Vec<usize> =
+        graph.topo_order().into_iter().filter(|&i| plan.steps[i].branch.as_ref().is_none_or(|b| b.outcome)).collect();
     let mut inner = core.lock();
     let now = inner.clock.now();
     let newest_end = now - 3600.0;

@@ -18,8 +18,8 @@ use crate::persist::Write;
 use crate::runtime::{random_lower, Core};
 use crate::scenario::Scenario;
 use crate::seed::Seed;
-use crate::strict::Outcome;
 use crate::store::Store;
+use crate::strict::Outcome;
 
 /// The largest request body accepted: a maximal PipelineDefinition (1,048,576 characters, each up to 4
 /// bytes of UTF-8 or 6 bytes as a JSON escape) fits.
@@ -181,8 +181,10 @@ async fn seed(State(core): State<Arc<Core>>, body: Body) -> Response {
         Err(e) => return error_reply(e.into()),
     };
     match tokio::task::spawn_blocking(move || crate::seed::apply(&core, &seed)).await {
-        Ok(Ok(n)) => (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], json!({"executions": n}).to_string())
-            .into_response(),
+        Ok(Ok(n)) => {
+            (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], json!({"executions": n}).to_string())
+                .into_response()
+        }
         Ok(Err(e)) => error_reply(e.into()),
         Err(_) => error_reply(ApiError::internal("Seeding failed")),
     }

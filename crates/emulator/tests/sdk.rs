@@ -12,7 +12,10 @@ use common::*;
 async fn abalone_runs_from_create_to_succeeded_with_steps_listed_as_the_service_lists_them() {
     let (emu, client) = emulator(20_000.0, None).await;
     let pipeline_arn = create(&client, "AbalonePipeline", ABALONE).await;
-    assert_eq!(pipeline_arn, "arn:aws:sagemaker:us-east-1:123456789012:pipeline/abalonepipeline", "lower-cased as the service does");
+    assert_eq!(
+        pipeline_arn, "arn:aws:sagemaker:us-east-1:123456789012:pipeline/abalonepipeline",
+        "lower-cased as the service does"
+    );
 
     let d = client.describe_pipeline().pipeline_name("abalonepipeline").send().await.unwrap();
     assert_eq!(d.pipeline_name(), Some("AbalonePipeline"), "names compare case-insensitively, echoed as created");

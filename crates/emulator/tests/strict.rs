@@ -92,7 +92,13 @@ async fn every_call_takes_the_configured_latency() {
         assert!(t.elapsed() >= Duration::from_millis(120), "answered after {:?}", t.elapsed());
     }
     // Throttled answers are as slow as the others.
-    control(&emu, "POST", "/_emulator/scenario", r#"{"latency": "120..150", "quotas": {"ListPipelines": {"rate": 0.1, "burst": 1}}}"#).await;
+    control(
+        &emu,
+        "POST",
+        "/_emulator/scenario",
+        r#"{"latency": "120..150", "quotas": {"ListPipelines": {"rate": 0.1, "burst": 1}}}"#,
+    )
+    .await;
     client.list_pipelines().send().await.unwrap();
     let t = Instant::now();
     assert!(client.list_pipelines().send().await.is_err());
