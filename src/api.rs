@@ -108,6 +108,8 @@ pub struct ExecutionPage {
     /// The definition the execution ran with, for the DAG and parameter defaults.
     pub definition: Result<String, crate::model::Upstream>,
     pub freshness: Freshness,
+    /// The execution in SageMaker Studio (`--studio-link`).
+    pub studio: Option<String>,
 }
 
 pub const PAGE_SIZES: [usize; 4] = [25, 50, 100, 200];

@@ -209,6 +209,9 @@ pub enum StepMetadata {
     Job {
         kind: JobKind,
         arn: String,
+        /// The job's name in its own case (the ARN has it lower-cased): what the console and CloudWatch
+        /// log streams are named by.
+        name: String,
     },
     Condition {
         outcome: Option<bool>,

@@ -72,9 +72,8 @@ fn kind_label(kind: JobKind) -> &'static str {
 pub fn MetadataSummary(metadata: StepMetadata) -> impl IntoView {
     match metadata {
         StepMetadata::None => view! { <span class="muted">"—"</span> }.into_any(),
-        StepMetadata::Job { kind, arn } => {
-            let name = arn.rsplit('/').next().unwrap_or(&arn).to_string();
-            match console::job_console(kind, &arn) {
+        StepMetadata::Job { kind, arn, name } => {
+            match console::job_console(kind, &arn, &name) {
                 Some(url) => view! { <a href=url target="_blank" rel="noopener">{format!("{}: {name}", kind_label(kind))}</a> }.into_any(),
                 None => view! { <span>{format!("{}: {name}", kind_label(kind))}</span> }.into_any(),
             }
@@ -117,9 +116,9 @@ pub fn StepDetail(step: StepRun, now: DateTime<Utc>) -> impl IntoView {
     let duration = timefmt::between(step.start, end).map(timefmt::duration);
     let resource = match step.metadata.clone() {
         StepMetadata::None => view! { <p class="muted">"No resource reported for this step."</p> }.into_any(),
-        StepMetadata::Job { kind, arn } => {
-            let console_link = console::job_console(kind, &arn).map(|u| view! { <a href=u target="_blank" rel="noopener">"Open in the AWS console"</a> });
-            let logs = console::job_logs(kind, &arn).map(|u| view! { " · " <a href=u target="_blank" rel="noopener">"CloudWatch logs"</a> });
+        StepMetadata::Job { kind, arn, name } => {
+            let console_link = console::job_console(kind, &arn, &name).map(|u| view! { <a href=u target="_blank" rel="noopener">"Open in the AWS console"</a> });
+            let logs = console::job_logs(kind, &arn, &name).map(|u| view! { " · " <a href=u target="_blank" rel="noopener">"CloudWatch logs"</a> });
             view! {
                 <table class="kv"><tbody>
                     <tr><th>{kind_label(kind)}</th><td class="mono copyable">{arn}</td></tr>

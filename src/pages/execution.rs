@@ -17,7 +17,7 @@ use crate::components::{error::ErrorPanel, status::StatusBadge, time::Timestamp}
 use crate::layout::dag::{self, Dag};
 use crate::layout::gantt::ZOOMS;
 use crate::layout::timefmt;
-use crate::model::{links, ExecutionView, Freshness, Problem, Upstream};
+use crate::model::{links, ExecStatus, ExecutionView, Freshness, Problem, Upstream};
 use crate::pages::title::route_title;
 
 /// The tabs of the execution page, as they stand in the URL (`?tab=`).
@@ -205,7 +205,11 @@ fn ExecutionBody(
     // Live snapshots while the execution runs (and word when SageMaker cannot be asked); a finished one
     // never changes.
     let live =
-        if page.view.execution.status.is_terminal() && page.freshness.problem.is_none() {
+        // A failed execution may still be retried from elsewhere (Studio, the SDK): it stays followed.
+        if page.view.execution.status.is_terminal()
+            && page.view.execution.status != ExecStatus::Failed
+            && page.freshness.problem.is_none()
+        {
             RwSignal::new(crate::components::live::Link::Done)
         } else {
             use_event_source(format!("/events{base}"), &["snapshot", "problem", "resumed"], move |event, data| {
@@ -225,7 +229,7 @@ fn ExecutionBody(
     let now = running_clock(page.view.fetched_at, view_signal);
     let view = Signal::derive(move || view_signal.get());
     view! {
-        <ExecutionHeader view=view now=now live=live freshness=freshness/>
+        <ExecutionHeader view=view now=now live=live freshness=freshness studio=page.studio.clone()/>
         <StaleNotice freshness=freshness/>
         <ActionNotice query=query/>
         <crate::components::actions::ExecutionActions view=view step_types=step_types selected=selected
@@ -274,8 +278,13 @@ fn ExecutionHeader(
     now: RwSignal<chrono::DateTime<chrono::Utc>>,
     live: RwSignal<crate::components::live::Link>,
     freshness: RwSignal<Freshness>,
+    /// The execution in SageMaker Studio, when the server knows the team's Studio address.
+    studio: Option<String>,
 ) -> impl IntoView {
     move || {
+        let studio = studio.clone().map(|href| {
+            view! { <p class="sub"><a href=href target="_blank" rel="noopener">"Open in SageMaker Studio"</a></p> }
+        });
         let e = view.get().execution;
         let end = if e.status.is_terminal() { e.modified } else { None };
         let duration = timefmt::between(e.created, end.or(Some(now.get()))).map(timefmt::duration).unwrap_or_default();
@@ -300,6 +309,7 @@ fn ExecutionHeader(
                 <div>
                     <h1><StatusBadge status=e.status.as_str().to_string() tone=e.status.tone()/>" "{e.display_name.clone().unwrap_or(e.id.clone())}</h1>
                     <p class="muted">{e.description.clone().unwrap_or_default()}</p>
+                    {studio}
                 </div>
                 <LiveIndicator state=live freshness=freshness/>
             </div>

@@ -22,6 +22,9 @@ Usage: stepline [--addr HOST:PORT] [--endpoint-url URL | --aws] [--region REGION
   --upstream-rate Op=RATE[/BURST]
                        requests a second the dashboard allows itself per operation (repeatable; '*' for the
                        rest); the defaults sit under SageMaker's usual quotas and halve on throttling
+  --studio-link TEMPLATE
+                       link each execution to SageMaker Studio: an https URL with {pipeline} and {id},
+                       e.g. https://studio-d-xxxx.studio.us-east-1.sagemaker.aws/pipelines/view/{pipeline}/executions/{id}/graph
   -h, --help           show this help";
 
 #[derive(Clone, Debug, PartialEq)]
@@ -45,6 +48,7 @@ pub struct Config {
     /// The gateway's own request limits.
     pub upstream_concurrency: Option<usize>,
     pub upstream_rates: Vec<(String, Rate)>,
+    pub studio_link: Option<String>,
 }
 
 #[derive(Debug, PartialEq)]
@@ -70,6 +74,7 @@ pub fn parse_args(args: &[String]) -> Result<Parsed, String> {
     let mut demo_quotas: Option<stepline_emulator::strict::Quotas> = None;
     let mut upstream_concurrency = None;
     let mut upstream_rates = vec![];
+    let mut studio_link = None;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -119,6 +124,15 @@ pub fn parse_args(args: &[String]) -> Result<Parsed, String> {
                 upstream_concurrency =
                     Some(n.ok_or_else(|| format!("--upstream-concurrency: '{v}' is not a number from 1 to 256"))?);
             }
+            "--studio-link" => {
+                let v = value("--studio-link")?;
+                if !v.starts_with("https://") || !v.contains("{id}") {
+                    return Err(format!(
+                        "--studio-link: '{v}' is not an https:// URL with {{pipeline}} and {{id}} in it"
+                    ));
+                }
+                studio_link = Some(v);
+            }
             "--upstream-rate" => {
                 let v = value("--upstream-rate")?;
                 upstream_rates.push(parse_rate(&v)?);
@@ -132,7 +146,16 @@ pub fn parse_args(args: &[String]) -> Result<Parsed, String> {
         (None, true) => Backend::Aws,
         (None, false) => Backend::Demo { speed },
     };
-    Ok(Parsed::Run(Config { addr, backend, region, demo_latency, demo_quotas, upstream_concurrency, upstream_rates }))
+    Ok(Parsed::Run(Config {
+        addr,
+        backend,
+        region,
+        demo_latency,
+        demo_quotas,
+        upstream_concurrency,
+        upstream_rates,
+        studio_link,
+    }))
 }
 
 /// `Operation=RATE[/BURST]`: requests a second, and at once.
@@ -210,6 +233,8 @@ mod tests {
         assert_eq!(c.upstream_rates, vec![("ListPipelines".to_string(), Rate { per_second: 2.0, burst: 4.0 })]);
         assert!(c.demo_quotas.unwrap().contains_key("ListPipelineExecutions"));
         assert_eq!(c.demo_latency.unwrap().max_ms, 150);
+        let e = parse_args(&args(&["--studio-link", "http://x/{id}"])).unwrap_err();
+        assert!(e.contains("--studio-link"), "{e}");
         let e = parse_args(&args(&["--demo-speed", "-1"])).unwrap_err();
         assert!(e.contains("not a positive number"), "{e}");
         assert_eq!(parse_args(&args(&["-h"])).unwrap(), Parsed::Help);

@@ -72,7 +72,11 @@ fn snapshots(
             if let Some(event) = problem_event(&current.problem, &mut failing) {
                 yield Ok(event);
             }
-            if current.problem.is_none() && sent.as_ref().is_some_and(|v| v.execution.status.is_terminal()) {
+            // Finished for good; a failed execution may still be retried from elsewhere, so it stays followed.
+            let done = |v: &super::watch::ExecutionView| {
+                v.execution.status.is_terminal() && v.execution.status != crate::model::ExecStatus::Failed
+            };
+            if current.problem.is_none() && sent.as_deref().is_some_and(done) {
                 yield Ok(Event::default().event("end").data("finished"));
                 break;
             }

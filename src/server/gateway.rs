@@ -558,7 +558,7 @@ fn outputs(list: &[aws::OutputParameter]) -> Vec<NameValue> {
 
 fn job(kind: JobKind, arn: Option<&str>) -> StepMetadata {
     match arn {
-        Some(a) => StepMetadata::Job { kind, arn: a.to_string() },
+        Some(a) => StepMetadata::Job { kind, arn: a.to_string(), name: crate::console::resource_name(a).to_string() },
         None => StepMetadata::None,
     }
 }
@@ -638,6 +638,11 @@ pub fn metadata(m: Option<&aws::PipelineExecutionStepMetadata>) -> StepMetadata 
 }
 
 fn step_run(s: &aws::PipelineExecutionStep) -> StepRun {
+    let step_name = s.step_name().unwrap_or_default();
+    let mut metadata = metadata(s.metadata());
+    if let StepMetadata::Job { arn, name, .. } = &mut metadata {
+        *name = crate::console::job_name(arn, step_name);
+    }
     StepRun {
         name: s.step_name().unwrap_or_default().to_string(),
         display_name: owned(s.step_display_name()),
@@ -649,6 +654,6 @@ fn step_run(s: &aws::PipelineExecutionStep) -> StepRun {
         failure_reason: owned(s.failure_reason()),
         cache_source: s.cache_hit_result().and_then(|c| owned(c.source_pipeline_execution_arn())),
         selective_source: s.selective_execution_result().and_then(|c| owned(c.source_pipeline_execution_arn())),
-        metadata: metadata(s.metadata()),
+        metadata,
     }
 }

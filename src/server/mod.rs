@@ -76,7 +76,8 @@ async fn serve(config: Config) -> Result<(), String> {
             Gateway::with_limits(aws_sdk_sagemaker::Client::new(&shared), format!("AWS {region}"), limits.clone())
         }
     };
-    let state = state::AppState::new(leptos_options, Arc::new(gateway));
+    let mut state = state::AppState::new(leptos_options, Arc::new(gateway));
+    state.studio_link = config.studio_link.clone();
     let app = router::build(state).await;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await

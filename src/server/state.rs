@@ -15,6 +15,8 @@ pub struct AppState {
     pub watchers: Arc<Watchers>,
     /// Open live streams, in all and by client.
     pub streams: Arc<super::events::StreamSlots>,
+    /// The template of links to executions in SageMaker Studio (`--studio-link`).
+    pub studio_link: Option<String>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -26,7 +28,7 @@ impl FromRef<AppState> for LeptosOptions {
 impl AppState {
     pub fn new(leptos_options: LeptosOptions, gateway: Arc<Gateway>) -> AppState {
         let watchers = Watchers::new(gateway.clone());
-        AppState { leptos_options, gateway, watchers, streams: Default::default() }
+        AppState { leptos_options, gateway, watchers, streams: Default::default(), studio_link: None }
     }
 }
 

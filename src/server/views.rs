@@ -108,7 +108,12 @@ pub async fn execution(pipeline: &str, id: &str) -> Result<ExecutionPage, AppErr
     let arn = execution_arn(&state, pipeline, id).await?;
     let known = state.watchers.execution(&arn).await.map_err(|e| AppError::from_upstream(e, what))?;
     let definition = state.watchers.definition(&arn).await;
-    Ok(ExecutionPage { view: (*known.value).clone(), definition, freshness: known.freshness() })
+    let view = (*known.value).clone();
+    let studio = state
+        .studio_link
+        .as_deref()
+        .map(|template| crate::console::studio_link(template, &view.execution.pipeline_name, &view.execution.id));
+    Ok(ExecutionPage { view, definition, freshness: known.freshness(), studio })
 }
 
 /// What the start form needs: the pipeline and, for a re-run, the source execution.
