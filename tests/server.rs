@@ -4,10 +4,12 @@
 
 use std::sync::Arc;
 
+mod common;
+
 use axum::body::{to_bytes, Body};
 use axum::http::{Request, StatusCode};
 use axum::Router;
-use leptos::prelude::LeptosOptions;
+use common::{api, get, options};
 use stepline::server::{demo, gateway::Gateway, router, state::AppState};
 use tower::ServiceExt;
 
@@ -24,10 +26,6 @@ struct Demo {
     app: Router,
     client: aws_sdk_sagemaker::Client,
     gateway: Arc<Gateway>,
-}
-
-fn options() -> LeptosOptions {
-    LeptosOptions::builder().output_name("stepline").site_root("target/site").build()
 }
 
 /// One seeded emulator shared by the tests of this file. It runs on a runtime of its own: each test has
@@ -58,36 +56,6 @@ async fn demo_app() -> Demo {
     let gateway = Arc::new(Gateway::new(client.clone(), "test"));
     let app = router::build(AppState::new(options(), gateway.clone())).await;
     Demo { app, client, gateway }
-}
-
-/// One request through the router, answered in full. Every page must answer within a minute (the gateway's
-/// time limits are seconds): a request that does not is a hang, reported with its path.
-async fn send(app: &Router, req: Request<Body>) -> (StatusCode, String) {
-    let what = format!("{} {}", req.method(), req.uri());
-    let answer = async {
-        let res = app.clone().oneshot(req).await.unwrap();
-        let status = res.status();
-        let body = to_bytes(res.into_body(), 16 << 20).await.unwrap();
-        (status, String::from_utf8_lossy(&body).into_owned())
-    };
-    tokio::time::timeout(std::time::Duration::from_secs(60), answer)
-        .await
-        .unwrap_or_else(|_| panic!("{what} was not answered within 60 s"))
-}
-
-async fn get(app: &Router, path: &str) -> (StatusCode, String) {
-    send(app, Request::get(path).header("accept", "text/html").body(Body::empty()).unwrap()).await
-}
-
-async fn api(app: &Router, endpoint: &str, json: &str) -> (StatusCode, String) {
-    send(
-        app,
-        Request::post(format!("/api/{endpoint}"))
-            .header("content-type", "application/json")
-            .body(Body::from(json.to_string()))
-            .unwrap(),
-    )
-    .await
 }
 
 async fn ids_of(client: &aws_sdk_sagemaker::Client, pipeline: &str) -> Vec<(String, String)> {
@@ -298,7 +266,7 @@ async fn a_list_page_reloaded_within_seconds_costs_no_upstream_call() {
     let gateway = Arc::new(Gateway::new(client.clone(), "private"));
     let d = Demo { app: router::build(AppState::new(options(), gateway.clone())).await, client, gateway };
     let path = "/pipelines/AbalonePipeline?status=Failed";
-    let (status, first) = get(&d.app, path).await;
+    let (status, _) = get(&d.app, path).await;
     assert_eq!(status, StatusCode::OK);
     // What the first load set going in the background (end times of its rows) settles first.
     let mut settled = d.gateway.calls();

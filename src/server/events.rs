@@ -35,7 +35,12 @@ pub async fn execution(
         Err(why) => return too_many(why),
     };
     // Only for an execution that exists (known from the page that opens the stream, or asked once and
-    // remembered either way): a made-up id starts no poller.
+    // remembered either way): a made-up name or id starts no poller.
+    match state.watchers.pipeline_exists(&pipeline).await {
+        Ok(()) => {}
+        Err(e) if e.is_not_found() => return not_found("no such execution"),
+        Err(e) => return unavailable(&e),
+    }
     let arn = match state.gateway.execution_arn(&pipeline, &id).await {
         Ok(arn) => arn,
         Err(e) if e.is_not_found() => return not_found("no such execution"),

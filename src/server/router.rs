@@ -39,7 +39,7 @@ pub async fn build(state: AppState) -> Router {
             },
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(axum::middleware::from_fn(pasted_arn_redirect))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), pasted_arn_redirect))
         // gzip or brotli for pages, JS, CSS and wasm; the default predicate leaves event streams alone.
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
@@ -47,15 +47,48 @@ pub async fn build(state: AppState) -> Router {
 
 /// A pipeline or execution ARN pasted into the search box of `/` is answered with a redirect to its page
 /// before anything renders, so the search works without JavaScript (with it, the page navigates itself).
-async fn pasted_arn_redirect(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+/// ARNs carry pipeline names lower-cased: a page addressed by a name in another case than the pipeline's
+/// own is redirected to the name as created (asked once when it is not known), so links and titles match.
+async fn pasted_arn_redirect(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
     use axum::http::{header::LOCATION, HeaderValue, StatusCode};
     use axum::response::IntoResponse;
-    if req.uri().path() == "/" {
+    let path = req.uri().path().to_string();
+    let mut to = None;
+    if path == "/" {
         let query = axum::extract::Query::<std::collections::HashMap<String, String>>::try_from_uri(req.uri()).ok();
-        let to = query.and_then(|q| q.0.get("q").and_then(|q| crate::pages::home::redirect_for(q)));
-        if let Some(location) = to.and_then(|to| HeaderValue::from_str(&to).ok()) {
-            return (StatusCode::FOUND, [(LOCATION, location)]).into_response();
+        to = query.and_then(|q| q.0.get("q").and_then(|q| crate::pages::home::redirect_for(q)));
+        if let Some(pasted) = to.clone() {
+            to = Some(with_echoed_name(&state, &pasted, true).await.unwrap_or(pasted));
+        }
+    } else if req.method() == axum::http::Method::GET {
+        if let Some(canonical) = with_echoed_name(&state, &path, false).await {
+            let query = req.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
+            to = Some(format!("{canonical}{query}"));
         }
     }
+    if let Some(location) = to.and_then(|to| HeaderValue::from_str(&to).ok()) {
+        return (StatusCode::FOUND, [(LOCATION, location)]).into_response();
+    }
     next.run(req).await
+}
+
+/// `path` (`/pipelines/{name}…`) with the pipeline's name as created, when that differs from the one in
+/// the path. Only from what the gateway knows, unless `ask` (a pasted ARN: one DescribePipeline).
+async fn with_echoed_name(state: &AppState, path: &str, ask: bool) -> Option<String> {
+    let rest = path.strip_prefix("/pipelines/")?;
+    let (name, tail) = rest.split_once('/').map_or((rest, ""), |(n, t)| (n, t));
+    if !super::events::valid_name(name) {
+        return None;
+    }
+    let mut echoed = state.gateway.echoed_name(name);
+    if echoed.is_none() && ask {
+        echoed = state.watchers.pipeline(name).await.ok().map(|k| k.value.summary.name);
+    }
+    let echoed = echoed.filter(|e| e != name)?;
+    let tail = if tail.is_empty() { String::new() } else { format!("/{tail}") };
+    Some(format!("/pipelines/{}{tail}", crate::model::links::seg(&echoed)))
 }

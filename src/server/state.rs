@@ -27,7 +27,12 @@ impl FromRef<AppState> for LeptosOptions {
 
 impl AppState {
     pub fn new(leptos_options: LeptosOptions, gateway: Arc<Gateway>) -> AppState {
-        let watchers = Watchers::new(gateway.clone());
+        AppState::with_bounds(leptos_options, gateway, Default::default())
+    }
+
+    /// With other cache bounds (tests of the bounds).
+    pub fn with_bounds(leptos_options: LeptosOptions, gateway: Arc<Gateway>, bounds: super::watch::Bounds) -> AppState {
+        let watchers = Watchers::with_bounds(gateway.clone(), bounds);
         AppState { leptos_options, gateway, watchers, streams: Default::default(), studio_link: None }
     }
 }

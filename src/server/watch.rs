@@ -209,32 +209,60 @@ where
     }
 }
 
+/// How much each cache may hold. The defaults suit a server; tests set small ones to see them kept.
+#[derive(Clone, Debug)]
+pub struct Bounds {
+    pub finished_steps: u64,
+    pub last_seen: usize,
+    pub listings: u64,
+    pub parameters: u64,
+    pub ends: u64,
+    pub definition_bytes: u64,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Bounds {
+            finished_steps: FINISHED_STEPS,
+            last_seen: LAST_SEEN,
+            listings: MAX_LISTINGS,
+            parameters: MAX_PARAMETERS,
+            ends: MAX_ENDS,
+            definition_bytes: DEFINITION_BYTES,
+        }
+    }
+}
+
 impl Watchers {
     pub fn new(gateway: Arc<Gateway>) -> Arc<Watchers> {
+        Watchers::with_bounds(gateway, Bounds::default())
+    }
+
+    pub fn with_bounds(gateway: Arc<Gateway>, b: Bounds) -> Arc<Watchers> {
         Arc::new(Watchers {
             gateway,
             executions: Mutex::new(HashMap::new()),
             finished: Cache::builder()
-                .max_capacity(FINISHED_STEPS)
+                .max_capacity(b.finished_steps)
                 .weigher(|_, v: &Arc<ExecutionView>| {
                     1 + v.steps.as_ref().map_or(0, |s| s.len()).min(u32::MAX as usize) as u32
                 })
                 .build(),
-            views: KeptMap::new(LAST_SEEN),
-            listings: Cache::new(MAX_LISTINGS),
-            pipelines: KeptMap::new(LAST_SEEN),
+            views: KeptMap::new(b.last_seen),
+            listings: Cache::new(b.listings),
+            pipelines: KeptMap::new(b.last_seen),
             pipeline_list: Kept::default(),
             newest: Mutex::new(HashMap::new()),
             home_viewed: Mutex::new(None),
             home_running: Default::default(),
             list_streams: Mutex::new(HashMap::new()),
-            parameters: Cache::new(MAX_PARAMETERS),
+            parameters: Cache::new(b.parameters),
             definitions: Cache::builder()
-                .max_capacity(DEFINITION_BYTES)
+                .max_capacity(b.definition_bytes)
                 .weigher(|_, v: &Arc<str>| v.len().min(u32::MAX as usize) as u32)
                 .build(),
-            ends: Cache::new(MAX_ENDS),
-            statuses: Cache::builder().max_capacity(MAX_ENDS).time_to_live(STATUS_FRESH).build(),
+            ends: Cache::new(b.ends),
+            statuses: Cache::builder().max_capacity(b.ends).time_to_live(STATUS_FRESH).build(),
             missing: Cache::builder().max_capacity(10_000).time_to_live(MISSING_FOR).build(),
             filling: Mutex::new(Default::default()),
         })

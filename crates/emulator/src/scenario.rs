@@ -59,7 +59,8 @@ fn quotas<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Quotas>, D::E
     }
 }
 
-/// An injected error: the next `times` calls of `operation` (every call when absent) answer `code`.
+/// An injected error: the next `times` calls of `operation` (every call when absent; `"*"` for every
+/// operation) answer `code`, each with the given `probability` (always when absent).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Fault {
@@ -69,6 +70,8 @@ pub struct Fault {
     pub message: Option<String>,
     #[serde(default)]
     pub times: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability: Option<f64>,
 }
 
 /// The error codes a fault may name.
@@ -140,6 +143,12 @@ impl Scenario {
     pub fn parse(text: &str) -> Result<Scenario, EmulatorError> {
         let s: Scenario = serde_json::from_str(text).map_err(|e| EmulatorError::Scenario(e.to_string()))?;
         for f in &s.faults {
+            if f.probability.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
+                return Err(EmulatorError::Scenario(format!(
+                    "fault of {}: probability must be between 0 and 1",
+                    f.operation
+                )));
+            }
             if !FAULT_CODES.contains(&f.code.as_str()) {
                 return Err(EmulatorError::Scenario(format!(
                     "fault code '{}' is not one of {}",
@@ -153,7 +162,11 @@ impl Scenario {
 
     /// The error to answer for this call of `operation`, if a fault is armed for it.
     pub fn take_fault(&mut self, operation: &str) -> Option<ApiError> {
-        let pos = self.faults.iter().position(|f| f.operation == operation && f.times != Some(0))?;
+        let pos = self.faults.iter().position(|f| {
+            (f.operation == operation || f.operation == "*")
+                && f.times != Some(0)
+                && f.probability.is_none_or(|p| fastrand::f64() < p)
+        })?;
         let f = &mut self.faults[pos];
         if let Some(n) = f.times.as_mut() {
             *n -= 1;
@@ -235,6 +248,15 @@ mod tests {
         assert!(s.take_fault("DescribePipeline").is_none());
         assert!(s.take_fault("StartPipelineExecution").is_some());
         assert!(s.take_fault("StartPipelineExecution").is_none());
+        let mut half =
+            Scenario::parse(r#"{"faults": [{"operation": "*", "code": "ThrottlingException", "probability": 0.5}]}"#)
+                .unwrap();
+        let hits = (0..2000).filter(|_| half.take_fault("ListPipelines").is_some()).count();
+        assert!((800..1200).contains(&hits), "about half the calls: {hits}");
+        assert!(Scenario::parse(
+            r#"{"faults": [{"operation": "X", "code": "ThrottlingException", "probability": 2}]}"#
+        )
+        .is_err());
         let e = Scenario::parse(r#"{"faults": [{"operation": "X", "code": "Boom"}]}"#).unwrap_err();
         assert!(e.to_string().contains("fault code 'Boom'"), "{e}");
     }

@@ -1,0 +1,42 @@
+//! What the router tests share: Leptos options and requests answered in full, within a time limit.
+#![allow(dead_code)]
+
+use axum::body::{to_bytes, Body};
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use leptos::prelude::LeptosOptions;
+use tower::ServiceExt;
+
+pub fn options() -> LeptosOptions {
+    LeptosOptions::builder().output_name("stepline").site_root("target/site").build()
+}
+
+/// One request through the router, answered in full. Every page must answer within a minute (the gateway's
+/// time limits are seconds): a request that does not is a hang, reported with its path.
+pub async fn send(app: &Router, req: Request<Body>) -> (StatusCode, String) {
+    let what = format!("{} {}", req.method(), req.uri());
+    let answer = async {
+        let res = app.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let body = to_bytes(res.into_body(), 16 << 20).await.unwrap();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(60), answer)
+        .await
+        .unwrap_or_else(|_| panic!("{what} was not answered within 60 s"))
+}
+
+pub async fn get(app: &Router, path: &str) -> (StatusCode, String) {
+    send(app, Request::get(path).header("accept", "text/html").body(Body::empty()).unwrap()).await
+}
+
+pub async fn api(app: &Router, endpoint: &str, json: &str) -> (StatusCode, String) {
+    send(
+        app,
+        Request::post(format!("/api/{endpoint}"))
+            .header("content-type", "application/json")
+            .body(Body::from(json.to_string()))
+            .unwrap(),
+    )
+    .await
+}
