@@ -6,12 +6,19 @@
 //! b. server time to render the execution page of a ~300-step and a ~2,000-step execution;
 //! c. the executions list of a pipeline with 5,000 executions, filtered by status, cold and warm;
 //! d. server memory with 200 open SSE streams (the clients run in a child process, so only the server's
-//!    side is in this process's VmRSS).
+//!    side is in this process's VmRSS);
+//! e–h. against an emulator as strict as SageMaker (see `dashboard/quota.rs`).
+//!
+//! `STEPLINE_BENCH_LATENCY=50..150` gives parts a–d's emulator that latency per call;
+//! `STEPLINE_BENCH_WATCH_SECS` sets part g's window (default 300).
 //!
 //! Every wait is bounded; the whole run stops by itself. Exit status 1 if a page render is not a 200 or a
 //! measurement could not be made.
 
 #![recursion_limit = "512"]
+
+#[path = "dashboard/quota.rs"]
+mod quota;
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::io::{self, BufRead, Read, Write as _};
@@ -31,7 +38,7 @@ use tokio::net::TcpStream;
 /// How long each SSE measurement of part a reads its streams.
 const SSE_WINDOW: Duration = Duration::from_secs(30);
 /// The whole run is cut off after this long.
-const OVERALL_LIMIT: Duration = Duration::from_secs(1200);
+const OVERALL_LIMIT: Duration = Duration::from_secs(3600);
 const CHILD_ENV: &str = "STEPLINE_BENCH_SSE_CHILD";
 
 type Res<T> = Result<T, String>;
@@ -442,6 +449,8 @@ struct Bench {
     gateway: Arc<Gateway>,
     client: aws_sdk_sagemaker::Client,
     core: Arc<Core>,
+    /// Every call of the emulator takes this long (`STEPLINE_BENCH_LATENCY`).
+    latency: Option<stepline_emulator::strict::Latency>,
 }
 
 async fn run() -> Res<bool> {
@@ -458,13 +467,18 @@ async fn run() -> Res<bool> {
     tokio::spawn(async move {
         let _ = axum::serve(listener, app.into_make_service()).await;
     });
-    let b = Bench { addr, gateway, client, core };
+    let latency = std::env::var("STEPLINE_BENCH_LATENCY")
+        .ok()
+        .map(|v| stepline_emulator::strict::Latency::parse(&v).map_err(|e| e.to_string()))
+        .transpose()?;
+    core.strict.configure(latency, Default::default());
+    let b = Bench { addr, gateway, client, core, latency };
     eprintln!("dashboard on http://{addr}, emulator on {}", emulator.endpoint_url());
 
     let mut ok = true;
     let mut sections: Vec<(char, Vec<String>)> = vec![];
     // STEPLINE_BENCH_PARTS=bc (say) runs only some parts; all by default.
-    let parts = std::env::var("STEPLINE_BENCH_PARTS").unwrap_or_else(|_| "abcd".into());
+    let parts = std::env::var("STEPLINE_BENCH_PARTS").unwrap_or_else(|_| "abcdefgh".into());
     let want = |c: char| parts.contains(c);
 
     // b runs the clock fast and c at speed 1e6; d and a need the wall clock at speed 1.
@@ -487,6 +501,19 @@ async fn run() -> Res<bool> {
     if want('a') {
         eprintln!("a. upstream calls with 1 and 100 SSE clients ({} s each) …", SSE_WINDOW.as_secs());
         sections.push(('a', sse_calls(&b).await?));
+    }
+    if want('e') {
+        eprintln!("e. / with 1,000 pipelines against a strict emulator …");
+        sections.push(('e', quota::home_1000().await?));
+    }
+    if want('f') || want('h') {
+        eprintln!("f/h. a pipeline with 100,000 executions against a strict emulator …");
+        sections.push(('f', quota::history_100000(want('h')).await?));
+    }
+    if want('g') {
+        let secs = std::env::var("STEPLINE_BENCH_WATCH_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
+        eprintln!("g. 20 running executions × 10 viewers for {secs} s against a strict emulator …");
+        sections.push(('g', quota::watched_20x10(Duration::from_secs(secs)).await?));
     }
     sections.sort_by_key(|(k, _)| *k);
     let rows: Vec<String> = sections.into_iter().flat_map(|(_, r)| r).collect();
@@ -594,7 +621,8 @@ async fn list_5000(b: &Bench) -> Res<Vec<String>> {
     let fail = Scenario::parse(&json!({"pipelines": {P: {"steps": {"S": {"fail": {"reason": "x"}}}}}}).to_string())
         .map_err(|e| e.to_string())?;
     let t = Instant::now();
-    for (count, scenario) in [(FAILED, fail), (TOTAL - FAILED, Scenario::default())] {
+    for (count, mut scenario) in [(FAILED, fail), (TOTAL - FAILED, Scenario::default())] {
+        scenario.latency = b.latency;
         b.core.set_scenario(scenario).map_err(|e| e.to_string())?;
         let results: Vec<Res<String>> =
             futures::stream::iter(0..count).map(|_| start(&b.client, P)).buffer_unordered(16).collect().await;

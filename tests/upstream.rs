@@ -156,22 +156,27 @@ async fn bogus_streams_start_no_poller_and_streams_are_capped_per_client() {
     assert_eq!(state.watchers.sizes().pollers, 0, "no poller for things that do not exist");
     assert!(state.gateway.calls() - before <= 4, "each unknown name asked once: {}", state.gateway.calls() - before);
 
-    // A real one streams; past the per-client cap a clear 429.
+    // A real one streams; past the per-client cap a clear 429, for that client only.
     let path = format!("/events/pipelines/Real/executions/{id}");
+    let from = |last: u8| {
+        let peer = axum::extract::ConnectInfo(std::net::SocketAddr::from(([10, 0, 0, last], 40000)));
+        Request::get(&path).extension(peer).body(Body::empty()).unwrap()
+    };
     let mut open = vec![];
     for _ in 0..stepline::server::events::MAX_STREAMS_PER_CLIENT {
-        let res = app.clone().oneshot(Request::get(&path).body(Body::empty()).unwrap()).await.unwrap();
+        let res = app.clone().oneshot(from(7)).await.unwrap();
         assert_eq!(res.status(), StatusCode::OK);
         open.push(res);
     }
     assert_eq!(state.watchers.sizes().pollers, 1, "one poller however many watch");
-    let (status, body) = get(&app, &path).await;
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
-    assert!(body.contains("Too many live views"), "{body}");
+    let res = app.clone().oneshot(from(7)).await.unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body = axum::body::to_bytes(res.into_body(), 1 << 16).await.unwrap();
+    assert!(String::from_utf8_lossy(&body).contains("Too many live views"), "{body:?}");
+    assert_eq!(app.clone().oneshot(from(8)).await.unwrap().status(), StatusCode::OK, "another client is not refused");
     open.clear();
     assert_eq!(state.streams.open(), 0, "closed streams give their places back");
-    let res = app.clone().oneshot(Request::get(&path).body(Body::empty()).unwrap()).await.unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(app.clone().oneshot(from(7)).await.unwrap().status(), StatusCode::OK);
 }
 
 #[tokio::test]
