@@ -82,3 +82,34 @@ test('while SageMaker throttles every read, each page shows what it knew with it
     await noJs.close();
   }
 });
+
+test('with SageMaker latency on and the quota spent, the live badge turns paused and back by itself', async () => {
+  const started = await call('StartPipelineExecution', {
+    PipelineName: 'ControlFlowPipeline',
+    PipelineExecutionDisplayName: `quota-${Date.now()}`,
+    ClientRequestToken: `quota-${Date.now()}-0123456789abcdef0123456789`,
+  });
+  const execution = `/pipelines/ControlFlowPipeline/executions/${idOf(started.PipelineExecutionArn)}`;
+  const { context, page } = await openPage(browser);
+  const badge = `(document.querySelector('[data-testid="live-state"]')?.textContent ?? '')`;
+  try {
+    await scenario({ latency: '50..150' });
+    await page.goto(`${BASE}${execution}`);
+    await waitForHydration(page);
+    await page.waitForFunction(`${badge} !== '' && !/paused/.test(${badge})`, null, { timeout: 20000 });
+    // The account's quota for the poller's reads is spent elsewhere (one call in twenty seconds left).
+    const spent = { rate: 0.05, burst: 1 };
+    await scenario({
+      latency: '50..150',
+      quotas: { DescribePipelineExecution: spent, ListPipelineExecutionSteps: spent, ListPipelineParametersForExecution: spent },
+    });
+    await page.waitForFunction(`/paused — .*(throttling|pacing)/.test(${badge})`, null, { timeout: 30000 });
+    // The quota is back: the badge turns live again with no reload.
+    await scenario({ latency: '50..150' });
+    await page.waitForFunction(`!/paused/.test(${badge})`, null, { timeout: 60000 });
+    assert.deepEqual(page.problems.filter((p) => !/http 503/.test(p)), []);
+  } finally {
+    await scenario({});
+    await context.close();
+  }
+});

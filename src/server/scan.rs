@@ -40,6 +40,8 @@ pub struct Scan {
     pub capped: bool,
     /// A scan further down runs in the background.
     pub scanning: bool,
+    /// A request is asking SageMaker for this listing now (`super::watch` never holds the lock meanwhile).
+    pub busy: bool,
     pub refreshed: Option<Instant>,
     /// When the last listing succeeded.
     pub as_of: Option<DateTime<Utc>>,

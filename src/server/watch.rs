@@ -122,7 +122,33 @@ struct NewestEntry {
     checked: Option<Instant>,
 }
 
-type Listing = Arc<tokio::sync::Mutex<Scan>>;
+/// One listing behind a lock that is never held across an upstream call: a refresh marks the listing busy,
+/// asks SageMaker with the lock released, and merges under the lock; whoever comes meanwhile answers from
+/// what is known (or, for a listing never loaded, waits for `listed`).
+#[derive(Default)]
+struct ListingCell {
+    scan: Mutex<Scan>,
+    listed: tokio::sync::Notify,
+}
+
+type Listing = Arc<ListingCell>;
+
+impl ListingCell {
+    fn scan(&self) -> MutexGuard<'_, Scan> {
+        lock(&self.scan)
+    }
+}
+
+/// Clears a listing's busy mark however its request ends (a closed page drops the request midway), and wakes
+/// those waiting for it.
+struct Busy<'a>(&'a ListingCell);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.scan().busy = false;
+        self.0.listed.notify_waiters();
+    }
+}
 
 pub struct Watchers {
     gateway: Arc<Gateway>,
@@ -283,7 +309,7 @@ impl Watchers {
             views: self.views.len(),
             pipelines: self.pipelines.len(),
             listings: self.listings.entry_count(),
-            listed_executions: self.listings.iter().map(|(_, l)| l.try_lock().map_or(0, |s| s.items.len())).sum(),
+            listed_executions: self.listings.iter().map(|(_, l)| l.scan().items.len()).sum(),
             parameters: self.parameters.entry_count(),
             definitions: self.definitions.entry_count(),
             definition_bytes: self.definitions.weighted_size(),
@@ -363,7 +389,7 @@ impl Watchers {
         self.views.invalidate(&arn.to_string());
         self.renew_newest(pipeline);
         let main = self.listing(pipeline, &Query::default());
-        let mut l = main.lock().await;
+        let mut l = main.scan();
         if let Some(item) = l.items.iter_mut().find(|e| e.arn == arn) {
             item.status = ExecStatus::Executing;
         }
@@ -386,7 +412,7 @@ impl Watchers {
         }
         let listings: Vec<_> = self.listings.iter().map(|(_, l)| l).collect();
         for listing in listings {
-            let mut l = listing.lock().await;
+            let mut l = listing.scan();
             l.refreshed = None;
             l.backoff.succeeded();
         }
@@ -395,7 +421,7 @@ impl Watchers {
     /// A new execution was started here: the next lists and the pipeline's row refresh at once.
     pub async fn started(&self, pipeline: &str) {
         self.renew_newest(pipeline);
-        self.listing(pipeline, &Query::default()).lock().await.refreshed = None;
+        self.listing(pipeline, &Query::default()).scan().refreshed = None;
         self.forget_ranges(pipeline);
     }
 
@@ -491,7 +517,7 @@ impl Watchers {
             if found {
                 // New end times are news for open list pages.
                 let main = this.listing(&pipeline, &Query::default());
-                let mut scan = main.lock().await;
+                let mut scan = main.scan();
                 scan.version += 1;
                 this.announce(&pipeline, Some((scan.version, scan.backoff.problem())));
             }
@@ -750,8 +776,7 @@ impl Watchers {
     }
 
     fn listing(&self, pipeline: &str, query: &Query) -> Listing {
-        self.listings
-            .get_with((pipeline.to_lowercase(), query.clone()), || Arc::new(tokio::sync::Mutex::new(Scan::default())))
+        self.listings.get_with((pipeline.to_lowercase(), query.clone()), Default::default)
     }
 
     /// Tell a pipeline's list streams that its list changed (or failed to).
@@ -781,42 +806,33 @@ impl Watchers {
     ) -> Result<Known<ListedPage>, Upstream> {
         let query = Query { after: filter.after, before: filter.before, oldest_first: filter.oldest_first };
         let listing = self.listing(pipeline, &query);
-        let mut scan = listing.lock().await;
         let fresh_for = if query.is_main() { INDEX_FRESH } else { RANGE_FRESH };
-        if scan.refreshed.is_none_or(|t| t.elapsed() > fresh_for) && scan.backoff.due() {
-            match self.refresh(pipeline, &query, &mut scan).await {
-                Ok(()) => scan.backoff.succeeded(),
-                Err(e) if e.is_transient() => scan.backoff.failed(e),
-                Err(e) => return Err(e),
-            }
-        }
+        self.bring_up_to_date(pipeline, &query, &listing, fresh_for).await?;
         // The listing is in the query's order already.
         let filter = &ListFilter { oldest_first: false, ..filter.clone() };
-        let mut pages = 0;
-        loop {
-            let (page, next, _) = select(&scan.items, filter, cursor, size);
-            let full = page.len() >= size.max(1) && next.is_some();
-            if full || !scan.can_go_on() || pages >= PAGES_PER_REQUEST || !scan.backoff.due() {
-                break;
-            }
-            pages += 1;
-            if let Err(e) = self.scan_further(pipeline, &query, &mut scan).await {
-                scan.backoff.failed(e);
+        for _ in 0..PAGES_PER_REQUEST {
+            let enough = {
+                let scan = listing.scan();
+                let (page, next, _) = select(&scan.items, filter, cursor, size);
+                (page.len() >= size.max(1) && next.is_some()) || !scan.can_go_on() || !scan.backoff.due()
+            };
+            if enough || !self.scan_further(pipeline, &query, &listing).await {
                 break;
             }
         }
-        let Some(as_of) = scan.as_of else {
-            return Err(scan.backoff.error().cloned().unwrap_or_else(|| Upstream::new("NotLoaded", "not listed yet")));
+        let (as_of, (mut page, next, total_matching), coverage, problem) = {
+            let mut scan = listing.scan();
+            let Some(as_of) = scan.as_of else {
+                let e = scan.backoff.error().cloned();
+                return Err(e.unwrap_or_else(|| Upstream::new("NotLoaded", "not listed yet")));
+            };
+            let selected = select(&scan.items, filter, cursor, size);
+            if selected.1.is_none() && scan.can_go_on() && !scan.scanning {
+                scan.scanning = true;
+                self.scan_in_background(pipeline, query.clone(), listing.clone());
+            }
+            (as_of, selected, scan.coverage(), scan.backoff.problem())
         };
-        let (mut page, next, total_matching) = select(&scan.items, filter, cursor, size);
-        let (page_short, can_go_on) = (next.is_none(), scan.can_go_on());
-        if page_short && can_go_on && !scan.scanning {
-            scan.scanning = true;
-            self.scan_in_background(pipeline, query.clone(), listing.clone());
-        }
-        let coverage = scan.coverage();
-        let problem = scan.backoff.problem();
-        drop(scan);
         // Rows are completed only while SageMaker answers: during a backoff the page is what is known.
         if problem.is_none() {
             for e in page.iter_mut().filter(|e| !e.status.is_terminal()) {
@@ -832,10 +848,53 @@ impl Watchers {
         Ok(Known { value: ListedPage { page, next, total_matching, coverage }, as_of, problem })
     }
 
+    /// Refresh a listing when it is older than `fresh_for` and may be asked: one request refreshes, those
+    /// that come meanwhile answer from what is known (or wait, when nothing is known yet). A final error
+    /// (the pipeline is gone) is returned; a transient one is kept in the listing's backoff.
+    async fn bring_up_to_date(
+        &self,
+        pipeline: &str,
+        query: &Query,
+        listing: &ListingCell,
+        fresh_for: Duration,
+    ) -> Result<(), Upstream> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(45);
+        loop {
+            let waiting = {
+                let mut scan = listing.scan();
+                let due = scan.refreshed.is_none_or(|t| t.elapsed() > fresh_for) && scan.backoff.due();
+                if !due || (scan.busy && scan.started()) {
+                    return Ok(());
+                }
+                if scan.busy {
+                    Some(listing.listed.notified())
+                } else {
+                    scan.busy = true;
+                    None
+                }
+            };
+            match waiting {
+                Some(listed) => {
+                    if tokio::time::timeout_at(deadline, listed).await.is_err() {
+                        return Ok(());
+                    }
+                }
+                None => break,
+            }
+        }
+        let _busy = Busy(listing);
+        match self.refresh(pipeline, query, listing).await {
+            Ok(()) => listing.scan().backoff.succeeded(),
+            Err(e) if e.is_transient() => listing.scan().backoff.failed(e),
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+
     /// Bring a listing up to date: the main one from its top (merged onto what is known, or started over
-    /// when the top has moved on by more than `TOP_PAGES` pages); a range or order from its start.
-    async fn refresh(&self, pipeline: &str, query: &Query, scan: &mut Scan) -> Result<(), Upstream> {
-        let before = scan.version;
+    /// when the top has moved on by more than `TOP_PAGES` pages); a range or order from its start. The
+    /// listing's lock is taken only between the calls.
+    async fn refresh(&self, pipeline: &str, query: &Query, listing: &ListingCell) -> Result<(), Upstream> {
         let mut fresh = vec![];
         let mut next = None;
         for _ in 0..TOP_PAGES {
@@ -848,30 +907,56 @@ impl Watchers {
             let page = page?;
             fresh.extend(page.items);
             next = page.next;
+            let mut scan = listing.scan();
+            let before = scan.version;
             if !query.is_main() || !scan.started() || next.is_none() {
                 scan.restart(std::mem::take(&mut fresh), next.take());
-                break;
+            } else if scan.merge_top(fresh.clone(), next.clone()) != Merged::Joined {
+                continue;
             }
-            if scan.merge_top(fresh.clone(), next.clone()) == Merged::Joined {
-                break;
-            }
+            self.listed(pipeline, &mut scan, before);
+            return Ok(());
         }
-        if !fresh.is_empty() {
-            // The top moved on by more than was listed: start over from it.
-            scan.restart(fresh, next);
-        }
-        scan.refreshed = Some(Instant::now());
-        if scan.version != before {
-            self.announce(pipeline, Some((scan.version, None)));
-        }
+        // The top moved on by more than was listed: start over from it.
+        let mut scan = listing.scan();
+        let before = scan.version;
+        scan.restart(fresh, next);
+        self.listed(pipeline, &mut scan, before);
         Ok(())
     }
 
-    /// List one page further down a listing.
-    async fn scan_further(&self, pipeline: &str, query: &Query, scan: &mut Scan) -> Result<(), Upstream> {
-        let page = self.gateway.list_executions_in(pipeline, query, scan.next.clone(), 100).await?;
-        scan.extend(page.items, page.next);
-        Ok(())
+    fn listed(&self, pipeline: &str, scan: &mut Scan, version_before: u64) {
+        scan.refreshed = Some(Instant::now());
+        if scan.version != version_before {
+            self.announce(pipeline, Some((scan.version, None)));
+        }
+    }
+
+    /// List one page further down a listing, unless another request is listing it: whether it did.
+    async fn scan_further(&self, pipeline: &str, query: &Query, listing: &ListingCell) -> bool {
+        let token = {
+            let mut scan = listing.scan();
+            if scan.busy || !scan.can_go_on() || !scan.backoff.due() {
+                return false;
+            }
+            scan.busy = true;
+            scan.next.clone()
+        };
+        let _busy = Busy(listing);
+        let result = self.gateway.list_executions_in(pipeline, query, token.clone(), 100).await;
+        let mut scan = listing.scan();
+        match result {
+            // Unless the listing started over meanwhile.
+            Ok(page) if scan.next == token => {
+                scan.extend(page.items, page.next);
+                true
+            }
+            Ok(_) => true,
+            Err(e) => {
+                scan.backoff.failed(e);
+                false
+            }
+        }
     }
 
     /// List further in the background, a page a second, up to `PAGES_PER_SCAN` pages; open list pages are
@@ -882,23 +967,31 @@ impl Watchers {
         tokio::spawn(async move {
             for n in 1..=PAGES_PER_SCAN {
                 tokio::time::sleep(Duration::from_secs(1)).await;
-                let mut scan = listing.lock().await;
-                if !scan.can_go_on() || !scan.backoff.due() {
+                let (busy, can_go_on) = {
+                    let scan = listing.scan();
+                    (scan.busy, scan.can_go_on() && scan.backoff.due())
+                };
+                if !can_go_on {
                     break;
                 }
-                let result = this.scan_further(&pipeline, &query, &mut scan).await;
-                if let Err(e) = result {
-                    scan.backoff.failed(e);
+                if busy {
+                    continue;
+                }
+                if !this.scan_further(&pipeline, &query, &listing).await {
                     break;
                 }
                 if n % 10 == 0 && query.is_main() {
-                    this.announce(&pipeline, Some((scan.version, None)));
+                    let version = listing.scan().version;
+                    this.announce(&pipeline, Some((version, None)));
                 }
             }
-            let mut scan = listing.lock().await;
-            scan.scanning = false;
+            let (version, problem) = {
+                let mut scan = listing.scan();
+                scan.scanning = false;
+                (scan.version, scan.backoff.problem())
+            };
             if query.is_main() {
-                this.announce(&pipeline, Some((scan.version, scan.backoff.problem())));
+                this.announce(&pipeline, Some((version, problem)));
             }
         });
     }
@@ -924,17 +1017,14 @@ impl Watchers {
             poll_loop(
                 || async move {
                     let main = this.listing(pipeline, &Query::default());
-                    let mut scan = main.lock().await;
-                    let round = match this.refresh(pipeline, &Query::default(), &mut scan).await {
-                        Ok(()) => {
-                            scan.backoff.succeeded();
-                            Round::Again
-                        }
-                        Err(e) if !e.is_transient() => Round::Done,
-                        Err(e) => {
-                            scan.backoff.failed(e);
-                            Round::After(scan.backoff.wait().unwrap_or(RUNNING_EVERY))
-                        }
+                    // Due at every round; a refresh a page load is making meanwhile counts as this one.
+                    if this.bring_up_to_date(pipeline, &Query::default(), &main, Duration::ZERO).await.is_err() {
+                        return Round::Done;
+                    }
+                    let scan = main.scan();
+                    let round = match scan.backoff.wait() {
+                        Some(wait) => Round::After(wait),
+                        None => Round::Again,
                     };
                     let now = ListState { version: scan.version, problem: scan.backoff.problem() };
                     tx.send_if_modified(|cur| {
