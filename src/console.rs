@@ -24,6 +24,7 @@ fn console(partition: &str, region: &str, path: &str) -> String {
 }
 
 /// The name part of a resource ARN (lower-cased when SageMaker wrote the ARN).
+#[cfg(feature = "ssr")]
 pub fn resource_name(arn: &str) -> &str {
     parts(arn).map_or(arn, |(_, _, _, name)| name)
 }
@@ -33,6 +34,7 @@ pub fn resource_name(arn: &str) -> &str {
 /// other than letters and digits as `-`) and writes its ARN lower-cased; console pages and CloudWatch log
 /// streams go by the real name. The step's own name gives the case back exactly, with no upstream call.
 /// A job not named that way keeps the name the ARN has.
+#[cfg(feature = "ssr")]
 pub fn job_name(arn: &str, step_name: &str) -> String {
     let lower = resource_name(arn);
     let step: String = step_name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
@@ -74,6 +76,7 @@ pub fn job_console(kind: JobKind, arn: &str, name: &str) -> Option<String> {
 
 /// An execution in SageMaker Studio, from the link template given with `--studio-link` (its `{pipeline}`
 /// and `{id}` filled in): Studio's address depends on the team's domain, which no API of the pipeline tells.
+#[cfg(feature = "ssr")]
 pub fn studio_link(template: &str, pipeline: &str, id: &str) -> String {
     template.replace("{pipeline}", &crate::model::links::seg(pipeline)).replace("{id}", &crate::model::links::seg(id))
 }
