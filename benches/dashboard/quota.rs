@@ -120,7 +120,7 @@ pub async fn history_100000(crawl: bool) -> Res<Vec<String>> {
         ("oldest first", "/pipelines/Big?order=oldest".to_string()),
     ] {
         let (took, html, calls, throttled) = s.load(&path).await?;
-        let shown = html.matches("data-status=").count();
+        let shown = html.matches("data-execution=").count();
         let note = html
             .find("data-testid=\"coverage\"")
             .map(|i| html[i..].split('>').nth(1).unwrap_or("").split('<').next().unwrap_or("").to_string())
@@ -145,10 +145,12 @@ pub async fn history_100000(crawl: bool) -> Res<Vec<String>> {
             let r = http_get(s.addr, &path, &[("accept", "text/html"), ("accept-encoding", "identity")]).await?;
             times.push(ms(t1.elapsed()));
             let html = r.text();
-            seen += html.matches("data-status=").count();
-            let next = html
-                .find("cursor=")
-                .map(|i| html[i + 7..].chars().take_while(|c| c.is_ascii_alphanumeric()).collect::<String>());
+            seen += html.matches("data-execution=").count();
+            // The "Next page" link's cursor.
+            let next = html.find("rel=\"next\"").and_then(|i| {
+                let at = html[..i].rfind("cursor=")? + "cursor=".len();
+                Some(html[at..].chars().take_while(|c| c.is_ascii_alphanumeric()).collect::<String>())
+            });
             match next {
                 Some(c) if !c.is_empty() && c != cursor => cursor = c,
                 _ => break,

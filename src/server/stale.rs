@@ -228,11 +228,29 @@ type Cells<K, T> = (HashMap<K, Arc<Kept<T>>>, VecDeque<K>);
 pub struct KeptMap<K, T> {
     capacity: usize,
     cells: Mutex<Cells<K, T>>,
+    /// Keys never seen being fetched now, and where their answer will be: requests that come meanwhile
+    /// wait for that one answer instead of asking again (a page opened by a hundred viewers at once).
+    inflight: Mutex<HashMap<K, Answer<T>>>,
+}
+
+type Answer<T> = tokio::sync::watch::Receiver<Option<Result<Known<T>, Upstream>>>;
+
+/// Takes a key off the in-flight map however its fetch ends.
+struct Landed<'a, K: Eq + Hash, T>(&'a Mutex<HashMap<K, Answer<T>>>, K);
+
+impl<K: Eq + Hash, T> Drop for Landed<'_, K, T> {
+    fn drop(&mut self) {
+        lock(self.0).remove(&self.1);
+    }
 }
 
 impl<K: Eq + Hash + Clone, T: Clone> KeptMap<K, T> {
     pub fn new(capacity: usize) -> KeptMap<K, T> {
-        KeptMap { capacity: capacity.max(1), cells: Mutex::new((HashMap::new(), VecDeque::new())) }
+        KeptMap {
+            capacity: capacity.max(1),
+            cells: Mutex::new((HashMap::new(), VecDeque::new())),
+            inflight: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The cell of `key`, made if there is none.
@@ -268,10 +286,26 @@ impl<K: Eq + Hash + Clone, T: Clone> KeptMap<K, T> {
                 }
                 result
             }
-            None => match fetch.await {
-                Err(e) if !e.is_transient() => Err(e),
-                result => self.record(key, result),
-            },
+            None => {
+                let following = lock(&self.inflight).get(key).cloned();
+                if let Some(mut answer) = following {
+                    if let Ok(landed) = answer.wait_for(Option::is_some).await {
+                        if let Some(result) = landed.clone() {
+                            return result;
+                        }
+                    }
+                    // The request that was asking went away before its answer: ask here.
+                }
+                let (tx, rx) = tokio::sync::watch::channel(None);
+                lock(&self.inflight).insert(key.clone(), rx);
+                let _landed = Landed(&self.inflight, key.clone());
+                let result = match fetch.await {
+                    Err(e) if !e.is_transient() => Err(e),
+                    result => self.record(key, result),
+                };
+                let _ = tx.send(Some(result.clone()));
+                result
+            }
         }
     }
 
@@ -409,6 +443,29 @@ mod tests {
             kept.invalidate();
             assert_eq!(kept.get(Duration::from_secs(60), async { Ok(3) }).await.unwrap().value, 3);
         });
+    }
+
+    #[tokio::test]
+    async fn requests_for_a_key_never_seen_share_one_fetch() {
+        let map: Arc<KeptMap<String, u32>> = Arc::new(KeptMap::new(10));
+        let calls = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let (map, calls) = (map.clone(), calls.clone());
+                tokio::spawn(async move {
+                    let fetch = async {
+                        calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        Ok(7)
+                    };
+                    map.get(&"k".to_string(), Duration::from_secs(5), fetch).await.map(|k| k.value)
+                })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), Ok(7));
+        }
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1, "one fetch for twenty requests");
     }
 
     #[test]

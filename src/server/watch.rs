@@ -44,7 +44,7 @@ const PIPELINES_FRESH: Duration = Duration::from_secs(15);
 const NEWEST_RUNNING_FRESH: Duration = Duration::from_secs(10);
 /// Newest executions asked while a pipelines page waits, and in each background round after it.
 const NEWEST_PER_PAGE: usize = 20;
-const NEWEST_PER_ROUND: usize = 10;
+const NEWEST_PER_ROUND: usize = 12;
 /// The background round of the pipelines view, and how long it goes on after the page was last viewed.
 const HOME_ROUND: Duration = Duration::from_secs(5);
 const HOME_IDLE: Duration = Duration::from_secs(120);
@@ -663,8 +663,10 @@ impl Watchers {
     pub async fn home(self: &Arc<Self>) -> Result<Known<Vec<PipelineRow>>, Upstream> {
         *lock(&self.home_viewed) = Some(Instant::now());
         let listed = self.pipeline_list.get(PIPELINES_FRESH, self.gateway.all_pipelines()).await?;
-        // While SageMaker refuses, the rows wait with the list: asking them would only be refused too.
-        if listed.problem.is_none() {
+        // The first view asks the rows it can while it waits; after it the background round does, so a
+        // reload costs nothing. While SageMaker refuses, the rows wait with the list.
+        let round_running = self.home_running.load(std::sync::atomic::Ordering::SeqCst);
+        if listed.problem.is_none() && !round_running {
             self.check_newest(&listed.value, NEWEST_PER_PAGE).await;
         }
         self.start_home_round();
@@ -814,7 +816,9 @@ impl Watchers {
             let enough = {
                 let scan = listing.scan();
                 let (page, next, _) = select(&scan.items, filter, cursor, size);
-                (page.len() >= size.max(1) && next.is_some()) || !scan.can_go_on() || !scan.backoff.due()
+                // A background scan under way lists for this page too: it answers with what is known.
+                let full = page.len() >= size.max(1) && next.is_some();
+                full || scan.scanning || !scan.can_go_on() || !scan.backoff.due()
             };
             if enough || !self.scan_further(pipeline, &query, &listing).await {
                 break;
