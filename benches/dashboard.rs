@@ -36,7 +36,7 @@ use stepline_emulator::{Core, Scenario};
 use tokio::net::TcpStream;
 
 /// How long each SSE measurement of part a reads its streams.
-const SSE_WINDOW: Duration = Duration::from_secs(30);
+const SSE_WINDOW: Duration = Duration::from_secs(60);
 /// The whole run is cut off after this long.
 const OVERALL_LIMIT: Duration = Duration::from_secs(3600);
 const CHILD_ENV: &str = "STEPLINE_BENCH_SSE_CHILD";

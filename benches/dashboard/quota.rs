@@ -139,7 +139,7 @@ pub async fn history_100000(crawl: bool) -> Res<Vec<String>> {
             let path = if cursor.is_empty() {
                 "/pipelines/Big?size=200".to_string()
             } else {
-                format!("/pipelines/Big?size=200&cursor={cursor}")
+                format!("/pipelines/Big?size=200&after={cursor}")
             };
             let t1 = Instant::now();
             let r = http_get(s.addr, &path, &[("accept", "text/html"), ("accept-encoding", "identity")]).await?;
@@ -148,7 +148,7 @@ pub async fn history_100000(crawl: bool) -> Res<Vec<String>> {
             seen += html.matches("data-execution=").count();
             // The "Next page" link's cursor.
             let next = html.find("rel=\"next\"").and_then(|i| {
-                let at = html[..i].rfind("cursor=")? + "cursor=".len();
+                let at = html[..i].rfind("after=")? + "after=".len();
                 Some(html[at..].chars().take_while(|c| c.is_ascii_alphanumeric()).collect::<String>())
             });
             match next {

@@ -23,12 +23,12 @@ pub fn DagView(
         .edges
         .iter()
         .map(|e| {
-            let class = match e.branch {
-                Some(true) => "edge branch-if",
-                Some(false) => "edge branch-else",
-                None => "edge",
+            let (class, arrow) = match e.branch {
+                Some(true) => ("edge branch-if", "url(#arrow-if)"),
+                Some(false) => ("edge branch-else", "url(#arrow-else)"),
+                None => ("edge", "url(#arrow)"),
             };
-            view! { <path class=class d=e.path.clone()></path> }
+            view! { <path class=class d=e.path.clone() marker-end=arrow></path> }
         })
         .collect_view();
     let nodes = d
@@ -57,8 +57,20 @@ pub fn DagView(
         .collect_view();
     view! {
         <div class="dag-scroll" data-testid="dag">
-            <svg class="dag" width=d.width height=d.height viewBox=format!("0 0 {} {}", d.width, d.height) role="img"
+            <svg class="dag" width=d.width height=d.height viewBox=format!("0 0 {} {}", d.width, d.height) role="group"
                 aria-label=format!("Graph of {} steps", d.nodes.len())>
+                // Arrowheads say which way each dependency goes; a marker takes its colour from itself.
+                <defs>
+                    <marker id="arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" markerHeight="7" orient="auto">
+                        <path d="M0,0 L8,4 L0,8 z" class="arrow"></path>
+                    </marker>
+                    <marker id="arrow-if" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" markerHeight="7" orient="auto">
+                        <path d="M0,0 L8,4 L0,8 z" class="arrow arrow-if"></path>
+                    </marker>
+                    <marker id="arrow-else" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" markerHeight="7" orient="auto">
+                        <path d="M0,0 L8,4 L0,8 z" class="arrow arrow-else"></path>
+                    </marker>
+                </defs>
                 <g class="edges">{edges}</g>
                 <g class="nodes">{nodes}</g>
             </svg>

@@ -16,26 +16,17 @@ pub fn GanttChart(
     href_for: Callback<String, String>,
 ) -> impl IntoView {
     let g = gantt::layout(&steps, now, zoom);
-    let total_w = LABEL_WIDTH + g.width + 20.0;
+    // Room after the longest bar for its marks ("3 attempts · → else"), so no label is cut at the edge.
+    let marks_end =
+        g.bars.iter().map(|b| b.x + b.w + 6.0 + gantt::text_width(&marks_of(b).join(" · "))).fold(g.width, f64::max);
+    let total_w = LABEL_WIDTH + marks_end + 12.0;
     let height = g.height + 4.0;
     let rows = g
         .bars
         .iter()
         .map(|b| {
             let y = AXIS_HEIGHT + b.row as f64 * ROW_HEIGHT;
-            let mut marks = vec![];
-            if b.cached {
-                marks.push("from cache".to_string());
-            }
-            if b.reused {
-                marks.push("reused".to_string());
-            }
-            if b.attempts > 1 {
-                marks.push(format!("{} attempts", b.attempts));
-            }
-            if let Some(o) = b.outcome {
-                marks.push(if o { "→ if".into() } else { "→ else".into() });
-            }
+            let marks = marks_of(b);
             let title = format!(
                 "{} · {}{}",
                 b.name,
@@ -88,11 +79,29 @@ pub fn GanttChart(
             <svg class="gantt gantt-axis" width=total_w height=AXIS_HEIGHT viewBox=format!("0 0 {total_w} {AXIS_HEIGHT}") aria-hidden="true">
                 <g class="axis">{ticks}</g>
             </svg>
-            <svg class="gantt" width=total_w height=rows_h viewBox=format!("0 {AXIS_HEIGHT} {total_w} {rows_h}") role="img"
+            <svg class="gantt" width=total_w height=rows_h viewBox=format!("0 {AXIS_HEIGHT} {total_w} {rows_h}") role="group"
                 aria-label=format!("Timeline of {} steps", g.bars.len())>
                 <g class="grid">{grid}</g>
                 <g class="rows">{rows}</g>
             </svg>
         </div>
     }
+}
+
+/// What a bar says after it: cache hits, reuse, retries, a condition's branch.
+fn marks_of(b: &gantt::Bar) -> Vec<String> {
+    let mut marks = vec![];
+    if b.cached {
+        marks.push("from cache".to_string());
+    }
+    if b.reused {
+        marks.push("reused".to_string());
+    }
+    if b.attempts > 1 {
+        marks.push(format!("{} attempts", b.attempts));
+    }
+    if let Some(o) = b.outcome {
+        marks.push(if o { "→ if".into() } else { "→ else".into() });
+    }
+    marks
 }

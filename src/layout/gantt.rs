@@ -88,6 +88,12 @@ pub fn layout(steps: &[StepRun], now: DateTime<Utc>, zoom: u32) -> Gantt {
 }
 
 /// Ticks at a round interval, about one per 110 pixels.
+/// About how wide a row's text is drawn (11 px sans-serif: 6.5 px a character on average), to leave room
+/// for it after a bar.
+pub fn text_width(text: &str) -> f64 {
+    text.chars().count() as f64 * 6.5
+}
+
 fn ticks(span_secs: f64, scale: f64) -> Vec<Tick> {
     const STEPS: [f64; 16] =
         [0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0];
@@ -172,6 +178,12 @@ mod tests {
         assert_eq!(labels.first(), Some(&"0s"));
         assert!(labels.contains(&"10m"), "{labels:?}");
         assert!(g.ticks.windows(2).all(|w| w[1].x - w[0].x >= 100.0));
+    }
+
+    #[test]
+    fn text_is_given_room_by_its_length() {
+        assert_eq!(text_width(""), 0.0);
+        assert!(text_width("3 attempts · → else") > text_width("→ if"));
     }
 
     #[test]

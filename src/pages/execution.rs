@@ -295,11 +295,28 @@ fn ExecutionHeader(
             });
             view! { <div><dt>"Selective"</dt><dd>{s.selected_steps.join(", ")}{source}</dd></div> }
         });
+        // SageMaker's reason for a failed execution is often only "Step failure: One or multiple steps
+        // failed.": the failed steps are named with their own reasons, each a link to the step.
+        let failed_steps: Vec<_> = view
+            .get()
+            .steps
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|s| s.status == crate::model::StepStatus::Failed)
+            .map(|s| {
+                let href = format!("?tab=steps&step={}", links::seg(&s.name));
+                let reason = s.failure_reason.clone().unwrap_or_else(|| "no reason given".into());
+                view! { <li><a href=href class="strong">{s.name.clone()}</a>": "<span class="mono">{reason}</span></li> }
+            })
+            .collect();
         let failure = e.failure_reason.clone().map(|r| {
+            let steps = (!failed_steps.is_empty())
+                .then(|| view! { <ul class="failed-steps" data-testid="failed-steps">{failed_steps}</ul> });
             view! {
                 <div class="failure" data-testid="failure-reason">
                     <h3>"Failure reason"</h3>
                     <pre class="copyable">{r}</pre>
+                    {steps}
                 </div>
             }
         });

@@ -109,7 +109,13 @@ pub fn PipelinePage() -> impl IntoView {
                                 let reason = e.failure_reason.clone().map(|f| {
                                     view! { <span title=f.clone()>{crate::text::clip(&f, 140)}</span> }
                                 });
-                                let params = r.params.iter().map(|v| view! { <td class="param mono">{v.clone().unwrap_or_default()}</td> }).collect_view();
+                                // Each value names its column: on a phone the rows become cards without the header.
+                                let params = r
+                                    .params
+                                    .iter()
+                                    .zip(&columns)
+                                    .map(|(v, c)| view! { <td class="param mono" data-label=c.clone()>{v.clone().unwrap_or_default()}</td> })
+                                    .collect_view();
                                 view! {
                                     <tr data-execution=e.id.clone()>
                                         <td><StatusBadge status=e.status.as_str().to_string() tone=e.status.tone()/></td>
@@ -143,7 +149,7 @@ pub fn PipelinePage() -> impl IntoView {
                                     <label>" to "<input type="text" name="to" value=q.before.clone().unwrap_or_default() placeholder="2026-11-24T08:00" size="16"/></label>
                                 </fieldset>
                                 <fieldset><legend>"Order"</legend>
-                                    <select name="order"><option value="newest" selected=!q.oldest_first>"Newest first"</option><option value="oldest" selected=q.oldest_first>"Oldest first"</option></select>
+                                    <select name="order" aria-label="Order"><option value="newest" selected=!q.oldest_first>"Newest first"</option><option value="oldest" selected=q.oldest_first>"Oldest first"</option></select>
                                     <select name="size" aria-label="Page size">{size_options}</select>
                                 </fieldset>
                                 <fieldset><legend>"Parameter columns"</legend>{column_boxes}</fieldset>

@@ -43,7 +43,7 @@ const PIPELINES_FRESH: Duration = Duration::from_secs(15);
 /// `LastExecutionTime` changes).
 const NEWEST_RUNNING_FRESH: Duration = Duration::from_secs(10);
 /// Newest executions asked while a pipelines page waits, and in each background round after it.
-const NEWEST_PER_PAGE: usize = 20;
+const NEWEST_PER_PAGE: usize = 10;
 const NEWEST_PER_ROUND: usize = 12;
 /// The background round of the pipelines view, and how long it goes on after the page was last viewed.
 const HOME_ROUND: Duration = Duration::from_secs(5);
