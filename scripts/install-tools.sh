@@ -66,7 +66,8 @@ install_debian() {
 }
 
 install_npm() {
-  # playwright-core (drives Debian's Chromium; never downloads a browser) and binaryen's wasm-opt.
+  # playwright-core (drives Debian's Chromium; never downloads a browser), binaryen's wasm-opt, and axe-core
+  # (the accessibility rules the end-to-end suite checks every page against).
   local stamp="$ROOT/end2end/node_modules/.stepline-lock"
   if [ ! -f "$stamp" ] || ! cmp -s "$ROOT/end2end/package-lock.json" "$stamp"; then
     log "installing end-to-end test packages from npm"
