@@ -4,70 +4,25 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { BASE, launch, openPage, waitForHydration } from './browser.mjs';
-import { executions, idOf } from './sagemaker.mjs';
+import { BASE, launch, waitForHydration } from './browser.mjs';
+import { PAGES, abalone, control, openInTheme, seededIds } from './pages.mjs';
 
 const require = createRequire(import.meta.url);
 const AXE = require.resolve('axe-core/axe.min.js');
 
 let browser;
-/** Execution ids of the seeded runs the pages below show. */
-const ids = {};
+/** Execution ids of the seeded runs the pages show. */
+let ids = {};
 before(async () => {
   browser = await launch();
-  for (const [key, pipeline, display] of [
-    ['failed', 'AbalonePipeline', 'strict-threshold'],
-    ['waiting', 'ControlFlowPipeline', 'awaiting-approval'],
-  ]) {
-    const e = (await executions(pipeline)).find((x) => x.PipelineExecutionDisplayName === display);
-    assert.ok(e, `seeded execution ${display} of ${pipeline} exists`);
-    ids[key] = idOf(e.PipelineExecutionArn);
-  }
+  ids = await seededIds();
 });
 after(async () => { await browser?.close(); });
 
-const abalone = () => `/pipelines/AbalonePipeline/executions/${ids.failed}`;
-const control = () => `/pipelines/ControlFlowPipeline/executions/${ids.waiting}`;
-
-/**
- * Every page and tab, as [name, path, summary]: `path` is a function because the execution ids are known only
- * in `before`; `summary`, when given, is the selector of a <summary> clicked first (a menu shown open).
- */
-const PAGES = [
-  ['pipelines', () => '/'],
-  ['executions of a pipeline', () => '/pipelines/AbalonePipeline'],
-  ['executions with parameter columns', () => '/pipelines/AbalonePipeline?cols=InputData,TrainingInstanceType,MseThreshold'],
-  ['start form', () => '/pipelines/AbalonePipeline/start'],
-  ['start form, re-run from a failure', () => `/pipelines/AbalonePipeline/start?from=${ids.failed}&mode=failure`],
-  ['execution, timeline tab', () => `${abalone()}?tab=timeline`],
-  ['execution, graph tab', () => `${abalone()}?tab=graph`],
-  ['execution, steps tab', () => `${abalone()}?tab=steps`],
-  ['execution, timeline with a step selected', () => `${abalone()}?tab=timeline&step=AbaloneTrain`],
-  ['execution, graph with a failed step selected', () => `${abalone()}?tab=graph&step=AbaloneMSEFail`],
-  ['execution, steps with a step selected', () => `${abalone()}?tab=steps&step=AbaloneEval`],
-  ['execution, re-run menu open', () => `${abalone()}?tab=timeline&step=AbaloneEval`, '[data-testid=rerun-menu] > summary'],
-  ['execution waiting on its callback', () => `${control()}?tab=timeline&step=ManualApproval`],
-  ['execution waiting on its callback, graph tab', () => `${control()}?tab=graph&step=ManualApproval`],
-  ['execution waiting on its callback, confirming a stop', () => `${control()}?tab=steps&confirm=stop`],
-];
-
 const THEMES = ['light', 'dark'];
 
-/** A page in `theme`: the system preference (colorScheme) and the stored, pinned choice both say it. */
-async function open(path, theme, summary, options = {}) {
-  const { context, page } = await openPage(browser, { colorScheme: theme, reducedMotion: 'reduce', ...options });
-  await context.addInitScript((t) => { try { localStorage.setItem('stepline-theme', t); } catch {} }, theme);
-  await page.goto(`${BASE}${path}`);
-  await waitForHydration(page);
-  await page.waitForFunction((t) => document.documentElement.dataset.theme === t, theme);
-  if (summary) {
-    await page.locator(summary).click();
-    await page.waitForFunction((s) => document.querySelector(s).parentElement.open, summary);
-  }
-  // Let the live indicator connect and anything hydration changes settle before looking.
-  await page.waitForTimeout(300);
-  return { context, page };
-}
+/** `path` in `theme` (see pages.mjs), optionally with a menu open or other context options. */
+const open = (path, theme, summary, options = {}) => openInTheme(browser, path, theme, { summary, ...options });
 
 /** axe-core's WCAG 2 A and AA violations on the page, as { id, impact, nodes: [{ target }] }. */
 async function axe(page) {
@@ -89,11 +44,11 @@ function describe(violations) {
 }
 
 for (const theme of THEMES) {
-  for (const [name, path, summary] of PAGES) {
+  for (const { name, path, summary } of PAGES) {
     test(`axe finds no WCAG 2 A/AA violation: ${name}, ${theme} theme`, async () => {
-      const { context, page } = await open(path(), theme, summary);
+      const { context, page } = await open(path(ids), theme, summary);
       const violations = await axe(page);
-      assert.equal(violations.length, 0, `${path()} (${theme}):\n${describe(violations)}`);
+      assert.equal(violations.length, 0, `${path(ids)} (${theme}):\n${describe(violations)}`);
       assert.deepEqual(page.problems, []);
       await context.close();
     });
@@ -138,8 +93,8 @@ function layoutProblems() {
 
 test('at 390 px no page scrolls sideways, table text stays readable, the top bar keeps its controls and axe finds nothing', async () => {
   const failures = [];
-  for (const [name, path, summary] of PAGES) {
-    const { context, page } = await open(path(), 'light', summary, { viewport: { width: 390, height: 844 } });
+  for (const { name, path, summary } of PAGES) {
+    const { context, page } = await open(path(ids), 'light', summary, { viewport: { width: 390, height: 844 } });
     const toggle = await page.getByTestId('theme-toggle').boundingBox();
     if (!toggle || toggle.x < 0 || toggle.x + toggle.width > 390) failures.push(`${name}: the theme button is not within the screen (${JSON.stringify(toggle)})`);
     for (const p of await page.evaluate(layoutProblems)) failures.push(`${name}: ${p}`);
@@ -150,4 +105,71 @@ test('at 390 px no page scrolls sideways, table text stays readable, the top bar
     await context.close();
   }
   assert.deepEqual(failures, []);
+});
+
+/** The element that has the keyboard focus, described for assertions. */
+const focused = (page) => page.evaluate(() => {
+  const a = document.activeElement;
+  return { tag: a?.tagName, text: (a?.textContent ?? '').trim(), testid: a?.dataset?.testid ?? a?.closest('[data-testid]')?.dataset.testid };
+});
+
+test('the re-run menu and the stop confirmation keep and give back the keyboard focus', async () => {
+  const { context, page } = await open(`${abalone(ids)}?tab=timeline`, 'light');
+  try {
+    // The menu opens from the keyboard and Escape closes it with the focus back on its summary.
+    await page.focus('[data-testid=rerun-menu] > summary');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.querySelector('[data-testid=rerun-menu]').open);
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(() => !document.querySelector('[data-testid=rerun-menu]').open);
+    assert.deepEqual(await focused(page), { tag: 'SUMMARY', text: 'Re-run…', testid: 'rerun-menu' });
+    // Every step row of the timeline is a link reached by the keyboard, named by its step.
+    const rows = await page.$$eval('[data-testid=gantt] a[data-step]', (as) => as.map((a) => ({ href: a.getAttribute('href'), name: a.querySelector('title')?.textContent })));
+    assert.ok(rows.length > 3 && rows.every((r) => r.href && r.name), JSON.stringify(rows));
+  } finally {
+    await context.close();
+  }
+
+  const confirm = await open(`${control(ids)}?tab=steps`, 'light');
+  try {
+    const p = confirm.page;
+    await p.locator('[data-testid=stop-link]').click();
+    // The confirmation takes the focus, and Tab goes round its two controls as in a dialog.
+    await p.waitForFunction(() => document.activeElement?.closest('[data-testid=stop-confirm]'));
+    assert.equal((await focused(p)).text, 'Stop');
+    await p.keyboard.press('Tab');
+    assert.equal((await focused(p)).text, 'Cancel');
+    await p.keyboard.press('Tab');
+    assert.equal((await focused(p)).text, 'Stop');
+    await p.keyboard.press('Shift+Tab');
+    assert.equal((await focused(p)).text, 'Cancel');
+    // Escape cancels it and gives the focus back to the "Stop…" link; nothing was stopped.
+    await p.keyboard.press('Escape');
+    await p.waitForFunction(() => document.querySelector('[data-testid=stop-confirm]') === null);
+    await p.waitForFunction(() => document.activeElement?.dataset?.testid === 'stop-link');
+    assert.doesNotMatch(p.url(), /confirm=stop/);
+  } finally {
+    await confirm.context.close();
+  }
+});
+
+test('a failed execution names its failed steps, no timeline mark is cut, and graph edges show their direction', async () => {
+  const { context, page } = await open(`${abalone(ids)}?tab=timeline`, 'light');
+  try {
+    const failed = await page.locator('[data-testid=failed-steps] li').allTextContents();
+    assert.ok(failed.some((t) => /^AbaloneMSEFail: .+/.test(t)), `failed steps with their reasons: ${JSON.stringify(failed)}`);
+    const cut = await page.$$eval('[data-testid=gantt] svg.gantt:not(.gantt-axis)', (svgs) => svgs.flatMap((svg) => {
+      const width = svg.viewBox.baseVal.width;
+      return [...svg.querySelectorAll('.row-mark, .row-label')]
+        .filter((t) => t.textContent.trim() && t.getBBox().x + t.getBBox().width > width)
+        .map((t) => t.textContent);
+    }));
+    assert.deepEqual(cut, [], 'every label ends inside the chart');
+    await page.goto(`${BASE}${abalone(ids)}?tab=graph`);
+    await waitForHydration(page);
+    const edges = await page.$$eval('[data-testid=dag] path.edge', (ps) => ps.map((p) => p.getAttribute('marker-end')));
+    assert.ok(edges.length > 3 && edges.every((m) => /^url\(#arrow/.test(m ?? '')), JSON.stringify(edges));
+  } finally {
+    await context.close();
+  }
 });

@@ -57,6 +57,31 @@ pub fn ExecutionActions(
     declared_outputs: Callback<String, Vec<(String, ParameterType)>>,
 ) -> impl IntoView {
     let (stop, retry) = (Posting::new(), Posting::new());
+    // Focus follows the confirmation: onto its Stop button when it opens, back to the "Stop…" link when it
+    // is cancelled (a page loaded with it open focuses the button through `autofocus`).
+    #[cfg(feature = "hydrate")]
+    {
+        let was_open = StoredValue::new(confirm_stop.get_untracked());
+        Effect::new(move |_| {
+            let open = confirm_stop.get();
+            if open != was_open.get_value() {
+                was_open.set_value(open);
+                let target =
+                    if open { "[data-testid=stop-confirm] button[type=submit]" } else { "[data-testid=stop-link]" };
+                request_animation_frame(move || {
+                    use wasm_bindgen::JsCast;
+                    if let Some(el) = document()
+                        .query_selector(target)
+                        .ok()
+                        .flatten()
+                        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+                    {
+                        let _ = el.focus();
+                    }
+                });
+            }
+        });
+    }
     move || {
         let v = view.get();
         let e = v.execution.clone();
@@ -95,7 +120,7 @@ pub fn ExecutionActions(
                             <input type="hidden" name="pipeline" value=stop_p/>
                             <input type="hidden" name="id" value=stop_i/>
                             <input type="hidden" name="token" value=new_token()/>
-                            <button type="submit" class="danger" disabled=move || stop.pending.get()>"Stop"</button>
+                            <button type="submit" class="danger" autofocus disabled=move || stop.pending.get()>"Stop"</button>
                         </PostForm>
                         <a class="button" href=base.clone()>"Cancel"</a>
                         <PostError posting=stop/>

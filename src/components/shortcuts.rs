@@ -61,6 +61,58 @@ pub fn execution_key(query: &str, key: &str, steps_in_order: &[String]) -> Optio
     Some(pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&"))
 }
 
+/// Escape closes an open re-run menu (focus back on its summary) or cancels a stop confirmation (the page
+/// puts focus back on the "Stop…" link). Whether it did either.
+#[cfg(feature = "hydrate")]
+fn close_open_menu_or_confirm() -> bool {
+    use wasm_bindgen::JsCast;
+    let doc = document();
+    if let Some(menu) = doc.query_selector("details.rerun[open]").ok().flatten() {
+        let _ = menu.remove_attribute("open");
+        if let Some(summary) =
+            menu.query_selector("summary").ok().flatten().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = summary.focus();
+        }
+        return true;
+    }
+    if let Some(cancel) = doc
+        .query_selector("[data-testid=stop-confirm] a.button")
+        .ok()
+        .flatten()
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+    {
+        cancel.click();
+        return true;
+    }
+    false
+}
+
+/// Tab and Shift+Tab go round the stop confirmation's controls while it is open, as in a dialog.
+#[cfg(feature = "hydrate")]
+fn keep_focus_in_confirm(ev: &web_sys::KeyboardEvent) {
+    use wasm_bindgen::JsCast;
+    let doc = document();
+    let Some(confirm) = doc.query_selector("[data-testid=stop-confirm]").ok().flatten() else { return };
+    let Ok(list) = confirm.query_selector_all("button, a[href]") else { return };
+    let items: Vec<web_sys::HtmlElement> =
+        (0..list.length()).filter_map(|i| list.item(i)).filter_map(|n| n.dyn_into().ok()).collect();
+    let (Some(first), Some(last)) = (items.first(), items.last()) else { return };
+    let active = doc.active_element();
+    let is = |e: &web_sys::HtmlElement| active.as_ref().is_some_and(|a| a.is_same_node(Some(e)));
+    let inside = active.as_ref().is_some_and(|a| confirm.contains(Some(a)));
+    let to = match (ev.shift_key(), inside) {
+        (_, false) => Some(first),
+        (true, true) if is(first) => Some(last),
+        (false, true) if is(last) => Some(first),
+        _ => None,
+    };
+    if let Some(to) = to {
+        ev.prevent_default();
+        let _ = to.focus();
+    }
+}
+
 /// Listens for shortcuts after hydration and shows the cheat sheet.
 #[component]
 pub fn Shortcuts() -> impl IntoView {
@@ -128,9 +180,13 @@ pub fn Shortcuts() -> impl IntoView {
                         b.click();
                     }
                 }
+                "Tab" => keep_focus_in_confirm(&ev),
                 _ => {
                     if key == "Escape" && open.get_untracked() {
                         open.set(false);
+                        return;
+                    }
+                    if key == "Escape" && close_open_menu_or_confirm() {
                         return;
                     }
                     let loc = window().location();
