@@ -824,7 +824,7 @@ impl Watchers {
                 break;
             }
         }
-        let (as_of, (mut page, next, total_matching), coverage, problem) = {
+        let (as_of, (mut page, next, total_matching), coverage, problem, fresh_top) = {
             let mut scan = listing.scan();
             let Some(as_of) = scan.as_of else {
                 let e = scan.backoff.error().cloned();
@@ -835,11 +835,17 @@ impl Watchers {
                 scan.scanning = true;
                 self.scan_in_background(pipeline, query.clone(), listing.clone());
             }
-            (as_of, selected, scan.coverage(), scan.backoff.problem())
+            // The top page of the main listing was listed seconds ago: its statuses are current.
+            let fresh_top: std::collections::HashSet<String> = if query.is_main() {
+                scan.items.iter().take(100).map(|e| e.arn.clone()).collect()
+            } else {
+                Default::default()
+            };
+            (as_of, selected, scan.coverage(), scan.backoff.problem(), fresh_top)
         };
         // Rows are completed only while SageMaker answers: during a backoff the page is what is known.
         if problem.is_none() {
-            for e in page.iter_mut().filter(|e| !e.status.is_terminal()) {
+            for e in page.iter_mut().filter(|e| !e.status.is_terminal() && !fresh_top.contains(&e.arn)) {
                 e.status = self.status_now(e).await;
             }
             let unknown_ends: Vec<String> = page
