@@ -453,12 +453,8 @@ struct Bench {
     latency: Option<stepline_emulator::strict::Latency>,
 }
 
-async fn run() -> Res<bool> {
-    let started = chrono::Utc::now();
-    let load_start = loadavg();
-    let emulator = demo::start_emulator().await?;
-    let core = emulator.core();
-    let client = demo::endpoint_client(&emulator.endpoint_url(), "us-east-1");
+/// The dashboard over `client`'s endpoint, served on a free loopback port: its gateway and its address.
+async fn serve_dashboard(client: &aws_sdk_sagemaker::Client) -> Res<(Arc<Gateway>, SocketAddr)> {
     let gateway = Arc::new(Gateway::new(client.clone(), "bench"));
     let options = LeptosOptions::builder().output_name("stepline").site_root("target/site").build();
     let app = router::build(AppState::new(options, gateway.clone())).await;
@@ -467,6 +463,16 @@ async fn run() -> Res<bool> {
     tokio::spawn(async move {
         let _ = axum::serve(listener, app.into_make_service()).await;
     });
+    Ok((gateway, addr))
+}
+
+async fn run() -> Res<bool> {
+    let started = chrono::Utc::now();
+    let load_start = loadavg();
+    let emulator = demo::start_emulator().await?;
+    let core = emulator.core();
+    let client = demo::endpoint_client(&emulator.endpoint_url(), "us-east-1");
+    let (gateway, addr) = serve_dashboard(&client).await?;
     let latency = std::env::var("STEPLINE_BENCH_LATENCY")
         .ok()
         .map(|v| stepline_emulator::strict::Latency::parse(&v).map_err(|e| e.to_string()))

@@ -9,9 +9,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use leptos::prelude::LeptosOptions;
 use serde_json::Value;
-use stepline::server::{demo, gateway::Gateway, router, state::AppState};
+use stepline::server::{demo, gateway::Gateway};
 use stepline_emulator::seed::Seed;
 use stepline_emulator::strict::{default_quotas, Latency};
 use stepline_emulator::{start, EmulatorConfig, RunningEmulator};
@@ -39,14 +38,7 @@ impl Strict {
         };
         let emulator = start(config).await.map_err(|e| e.to_string())?;
         let client = demo::endpoint_client(&emulator.endpoint_url(), "us-east-1");
-        let gateway = Arc::new(Gateway::new(client.clone(), "bench"));
-        let options = LeptosOptions::builder().output_name("stepline").site_root("target/site").build();
-        let app = router::build(AppState::new(options, gateway.clone())).await;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app.into_make_service()).await;
-        });
+        let (gateway, addr) = super::serve_dashboard(&client).await?;
         Ok(Strict { emulator, gateway, addr, client })
     }
 
