@@ -36,20 +36,16 @@ pub async fn execution(
     };
     // Only for an execution that exists (known from the page that opens the stream, or asked once and
     // remembered either way): a made-up name or id starts no poller.
-    match state.watchers.pipeline_exists(&pipeline).await {
-        Ok(()) => {}
-        Err(e) if e.is_not_found() => return not_found("no such execution"),
-        Err(e) => return unavailable(&e),
+    const MISSING: &str = "no such execution";
+    if let Err(e) = state.watchers.pipeline_exists(&pipeline).await {
+        return refusal(&e, MISSING);
     }
     let arn = match state.gateway.execution_arn(&pipeline, &id).await {
         Ok(arn) => arn,
-        Err(e) if e.is_not_found() => return not_found("no such execution"),
-        Err(e) => return unavailable(&e),
+        Err(e) => return refusal(&e, MISSING),
     };
-    match state.watchers.exists(&arn).await {
-        Ok(()) => {}
-        Err(e) if e.is_not_found() => return not_found("no such execution"),
-        Err(e) => return unavailable(&e),
+    if let Err(e) = state.watchers.exists(&arn).await {
+        return refusal(&e, MISSING);
     }
     let rx = match state.watchers.subscribe(&arn) {
         Ok(rx) => rx,
@@ -124,10 +120,8 @@ pub async fn list(
         Ok(slot) => slot,
         Err(why) => return too_many(why),
     };
-    match state.watchers.pipeline_exists(&pipeline).await {
-        Ok(()) => {}
-        Err(e) if e.is_not_found() => return not_found("no such pipeline"),
-        Err(e) => return unavailable(&e),
+    if let Err(e) = state.watchers.pipeline_exists(&pipeline).await {
+        return refusal(&e, "no such pipeline");
     }
     let mut rx = match state.watchers.subscribe_list(&pipeline) {
         Ok(rx) => rx,
@@ -158,8 +152,12 @@ fn too_many(why: &'static str) -> Response {
     (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "30")], why).into_response()
 }
 
-/// SageMaker could not say whether the thing exists: the browser's EventSource tries again by itself.
-fn unavailable(e: &crate::model::Upstream) -> Response {
+/// A stream not opened because of what SageMaker said: 404 for a thing that does not exist; 503 while it
+/// cannot say (the browser's EventSource tries again by itself).
+fn refusal(e: &crate::model::Upstream, missing: &'static str) -> Response {
+    if e.is_not_found() {
+        return not_found(missing);
+    }
     (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "10")], format!("{}: {e}", e.summary())).into_response()
 }
 

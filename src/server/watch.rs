@@ -464,7 +464,7 @@ impl Watchers {
     /// call per row): the end time of a finished execution and, when parameter columns are shown, its
     /// parameters. A finished row whose end is not known yet is described in the background.
     pub async fn row_extras(
-        self: &Arc<Self>,
+        &self,
         arn: &str,
         terminal: bool,
         with_params: bool,
