@@ -457,7 +457,7 @@ struct Bench {
 async fn serve_dashboard(client: &aws_sdk_sagemaker::Client) -> Res<(Arc<Gateway>, SocketAddr)> {
     let gateway = Arc::new(Gateway::new(client.clone(), "bench"));
     let options = LeptosOptions::builder().output_name("stepline").site_root("target/site").build();
-    let app = router::build(AppState::new(options, gateway.clone())).await;
+    let app = router::build(AppState::new(options, gateway.clone()).await).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     tokio::spawn(async move {

@@ -58,6 +58,11 @@ install_debian() {
     # Debian's package puts it at /usr/bin/chromium; a CHROMIUM pointed elsewhere must be made by its owner.
     /usr/bin/chromium --version
   fi
+  # The activity log's tests also run against PostgreSQL's server (scripts/postgres.sh starts one).
+  if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+    log "installing PostgreSQL from Debian"
+    apt_install postgresql
+  fi
   # The test command also lints the scripts with Debian's shellcheck.
   if ! command -v shellcheck >/dev/null 2>&1; then
     log "installing shellcheck from Debian"

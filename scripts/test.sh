@@ -64,6 +64,15 @@ if wants install; then
 fi
 
 if wants rust; then
+  # The activity log's tests run against a real PostgreSQL too: Debian's, on a loopback port, thrown away after.
+  pg_dir="$(mktemp -d)"
+  pg_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  if STEPLINE_TEST_DATABASE_URL="$(scripts/postgres.sh start "$pg_dir" "$pg_port")"; then
+    export STEPLINE_TEST_DATABASE_URL
+    cleanup+=("scripts/postgres.sh stop $pg_dir")
+  else
+    echo "PostgreSQL could not be started (see $pg_dir): its tests say SKIPPED"
+  fi
   log "Rust tests (all workspace members)"
   cargo test --release --workspace --features ssr
 fi
@@ -93,7 +102,9 @@ if wants e2e; then
   export STEPLINE_URL="http://127.0.0.1:$port"
   log "starting Stepline on $STEPLINE_URL"
   server_log="$CARGO_TARGET_DIR/e2e-server.log"
-  LEPTOS_SITE_ADDR="127.0.0.1:$port" "$CARGO_TARGET_DIR/release/stepline" > "$server_log" 2>&1 &
+  data_dir="$(mktemp -d)"
+  cleanup+=("rm -rf $data_dir")
+  LEPTOS_SITE_ADDR="127.0.0.1:$port" "$CARGO_TARGET_DIR/release/stepline" --data-dir "$data_dir" > "$server_log" 2>&1 &
   server=$!
   cleanup+=("kill $server 2>/dev/null || true")
   for _ in $(seq 1 300); do

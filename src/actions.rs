@@ -17,27 +17,20 @@ pub struct StartState {
     pub errors: Vec<FieldError>,
 }
 
-/// A fresh idempotency token for a form being rendered.
+/// A fresh idempotency token for a form being rendered: 40 characters from a CSPRNG (the operating
+/// system's on the server, `crypto.getRandomValues` in the browser), never `Math.random` — a token a page
+/// can predict is one it can replay.
 pub fn new_token() -> String {
+    let mut bytes = [0u8; 40];
     #[cfg(feature = "ssr")]
-    {
-        stepline_emulator::runtime::random_alnum(40)
+    let _ = getrandom::fill(&mut bytes);
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    if let Some(crypto) = web_sys::window().and_then(|w| w.crypto().ok()) {
+        let _ = crypto.get_random_values_with_u8_array(&mut bytes);
     }
-    #[cfg(not(feature = "ssr"))]
-    {
-        // Forms are rendered on the server; a browser-made form (after client navigation) draws from
-        // the browser's random source.
-        let mut s = String::with_capacity(40);
-        const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-        #[cfg(feature = "hydrate")]
-        for _ in 0..40 {
-            let i = (js_sys::Math::random() * CHARS.len() as f64) as usize % CHARS.len();
-            s.push(CHARS[i] as char);
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = CHARS;
-        s
-    }
+    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    // 256 = 4 * 62 + 8: the modulo bias leaves about 5.9 bits a character, over 230 in all.
+    bytes.iter().map(|b| CHARS[*b as usize % CHARS.len()] as char).collect()
 }
 
 #[cfg(feature = "ssr")]
@@ -107,13 +100,37 @@ pub async fn start_execution(form: StartForm) -> Result<String, AppError> {
     .await
 }
 
+/// Start (or re-run steps of) an execution: allowed to operators of the pipeline, recorded either way.
 #[cfg(feature = "ssr")]
 async fn start_inner(form: &StartForm) -> Result<String, AppError> {
+    use crate::model::activity::Action;
+    let (state, who) = crate::server::state::enter().await?;
+    let selective = !form.steps.is_empty() || !form.source.trim().is_empty();
+    let action = if selective { Action::Rerun } else { Action::Start };
+    let role = who.operate(&form.pipeline, action, None).await?;
+    let mut started = None;
+    let result = start_checked(&state, form, &mut started).await;
+    let detail = serde_json::json!({
+        "parameters": form.params,
+        "display_name": Some(&form.display_name).filter(|s| !s.is_empty()),
+        "version": Some(&form.version).filter(|s| !s.is_empty()),
+        "steps": form.steps.keys().collect::<Vec<_>>(),
+        "source": Some(&form.source).filter(|s| !s.is_empty()),
+    });
+    who.record(Some(role), action, &form.pipeline, started.as_deref(), result.as_ref().map(|_| ()), detail).await?;
+    result
+}
+
+#[cfg(feature = "ssr")]
+async fn start_checked(
+    state: &crate::server::state::AppState,
+    form: &StartForm,
+    started: &mut Option<String>,
+) -> Result<String, AppError> {
     use crate::forms::check_start;
     use crate::model::links;
     use crate::server::events;
     use crate::server::gateway::Start;
-    let (state, _who) = crate::server::state::enter().await?;
     if !events::valid_name(&form.pipeline) {
         return Err(AppError::not_found(crate::error::Subject::Pipeline(&form.pipeline)));
     }
@@ -161,6 +178,7 @@ async fn start_inner(form: &StartForm) -> Result<String, AppError> {
         )
         .await
         .map_err(AppError::Refused)?;
+    *started = Some(arn.clone());
     state.watchers.started(&name).await;
     links::execution_arn_of(&name, &arn).ok_or_else(|| AppError::Server(format!("unexpected execution ARN {arn}")))
 }
@@ -168,8 +186,12 @@ async fn start_inner(form: &StartForm) -> Result<String, AppError> {
 #[server(prefix = "/api", endpoint = "stop")]
 pub async fn stop_execution(pipeline: String, id: String, token: String) -> Result<String, AppError> {
     let result = async {
-        let (state, arn) = resolve(&pipeline, &id, &token).await?;
-        state.gateway.stop_execution(&arn, &token).await.map_err(AppError::Refused)?;
+        use crate::model::activity::Action;
+        let (state, who, role, arn) = resolve(&pipeline, &id, &token, Action::Stop).await?;
+        let done = state.gateway.stop_execution(&arn, &token).await.map_err(AppError::Refused);
+        who.record(Some(role), Action::Stop, &pipeline, Some(&arn), done.as_ref().map(|_| ()), serde_json::Value::Null)
+            .await?;
+        done?;
         state.watchers.touched(&pipeline, &arn).await;
         Ok(server::execution_page(&pipeline, &id, Some(("notice", "stopping"))))
     }
@@ -194,8 +216,12 @@ pub async fn retry_execution(
                 ))
             })?),
         };
-        let (state, arn) = resolve(&pipeline, &id, &token).await?;
-        state.gateway.retry_execution(&arn, &token, parallelism).await.map_err(AppError::Refused)?;
+        use crate::model::activity::Action;
+        let (state, who, role, arn) = resolve(&pipeline, &id, &token, Action::Retry).await?;
+        let done = state.gateway.retry_execution(&arn, &token, parallelism).await.map_err(AppError::Refused);
+        let detail = serde_json::json!({ "parallelism": parallelism });
+        who.record(Some(role), Action::Retry, &pipeline, Some(&arn), done.as_ref().map(|_| ()), detail).await?;
+        done?;
         state.watchers.touched(&pipeline, &arn).await;
         Ok(server::execution_page(&pipeline, &id, Some(("notice", "retrying"))))
     }
@@ -210,48 +236,23 @@ pub async fn answer_callback(form: CallbackForm) -> Result<String, AppError> {
     server::finish(result, |e| server::execution_page(&pipeline, &id, Some(("error", &e.to_string())))).await
 }
 
+/// Answer a waiting callback step. The step's token is looked up here, by execution and step, in a fresh
+/// snapshot: a form can only answer the step it names while that step waits, and never sees the token.
 #[cfg(feature = "ssr")]
 async fn callback_inner(form: &CallbackForm) -> Result<String, AppError> {
-    use crate::forms::{check_callback, CallbackAnswer};
-    use crate::model::{StepMetadata, StepStatus};
-    use stepline_definition::ParameterType;
-    let (state, arn) = resolve(&form.pipeline, &form.id, &form.token).await?;
-    // The step must be waiting with exactly this token: a form can only answer what it shows.
-    // An answer is checked against what SageMaker says now, never against a snapshot kept while it refused.
-    let known = state.watchers.execution(&arn).await.map_err(AppError::Refused)?;
-    if let Some(p) = known.problem {
-        return Err(AppError::Refused(p.error));
-    }
-    let view = known.value;
-    let steps = view.steps.clone().map_err(AppError::Upstream)?;
-    let waiting = steps.iter().find(|s| {
-        s.name == form.step
-            && s.status == StepStatus::Executing
-            && matches!(&s.metadata, StepMetadata::Callback { token: Some(t), .. } if *t == form.callback_token)
-    });
-    if waiting.is_none() {
-        return Err(AppError::Invalid(format!(
-            "Step '{}' is not waiting for an answer with this token.",
-            crate::text::clip(&form.step, 64)
-        )));
-    }
-    let definition = state.watchers.definition(&arn).await.map_err(AppError::Upstream)?;
-    let declared: Vec<(String, ParameterType)> = stepline_definition::parse(&definition)
-        .ok()
-        .and_then(|d| {
-            d.step(&form.step)
-                .map(|s| s.output_parameters.iter().map(|o| (o.output_name.clone(), o.output_type)).collect())
-        })
-        .unwrap_or_default();
-    match check_callback(form, &declared).map_err(AppError::Form)? {
-        CallbackAnswer::Approve(outputs) => {
-            state.gateway.send_step_success(&form.callback_token, &outputs, &form.token).await
+    use crate::model::activity::Action;
+    let action = if form.decision == "reject" { Action::Reject } else { Action::Approve };
+    let (state, who, role, arn) = resolve(&form.pipeline, &form.id, &form.token, action).await?;
+    let result = answer_checked(&state, form, &arn).await;
+    let detail = match &result {
+        Ok(crate::forms::CallbackAnswer::Approve(outputs)) => {
+            serde_json::json!({ "step": form.step, "outputs": outputs })
         }
-        CallbackAnswer::Reject(reason) => {
-            state.gateway.send_step_failure(&form.callback_token, &reason, &form.token).await
-        }
-    }
-    .map_err(AppError::Refused)?;
+        Ok(crate::forms::CallbackAnswer::Reject(reason)) => serde_json::json!({ "step": form.step, "reason": reason }),
+        Err(_) => serde_json::json!({ "step": crate::text::clip(&form.step, 64) }),
+    };
+    who.record(Some(role), action, &form.pipeline, Some(&arn), result.as_ref().map(|_| ()), detail).await?;
+    result?;
     state.watchers.touched(&form.pipeline, &arn).await;
     Ok(server::execution_page(
         &form.pipeline,
@@ -260,13 +261,68 @@ async fn callback_inner(form: &CallbackForm) -> Result<String, AppError> {
     ))
 }
 
+#[cfg(feature = "ssr")]
+async fn answer_checked(
+    state: &crate::server::state::AppState,
+    form: &CallbackForm,
+    arn: &str,
+) -> Result<crate::forms::CallbackAnswer, AppError> {
+    use crate::forms::{check_callback, CallbackAnswer};
+    use crate::model::{StepMetadata, StepStatus};
+    use stepline_definition::ParameterType;
+    // An answer is checked against what SageMaker says now, never against a snapshot kept while it refused.
+    let known = state.watchers.execution(arn).await.map_err(AppError::Refused)?;
+    if let Some(p) = known.problem {
+        return Err(AppError::Refused(p.error));
+    }
+    let view = known.value;
+    let steps = view.steps.clone().map_err(AppError::Upstream)?;
+    let callback_token = steps.iter().find_map(|s| match &s.metadata {
+        StepMetadata::Callback { token: Some(t), .. } if s.name == form.step && s.status == StepStatus::Executing => {
+            Some(t.clone())
+        }
+        _ => None,
+    });
+    let Some(callback_token) = callback_token else {
+        return Err(AppError::Invalid(format!(
+            "Step '{}' is not waiting for an answer.",
+            crate::text::clip(&form.step, 64)
+        )));
+    };
+    let definition = state.watchers.definition(arn).await.map_err(AppError::Upstream)?;
+    let declared: Vec<(String, ParameterType)> = stepline_definition::parse(&definition)
+        .ok()
+        .and_then(|d| {
+            d.step(&form.step)
+                .map(|s| s.output_parameters.iter().map(|o| (o.output_name.clone(), o.output_type)).collect())
+        })
+        .unwrap_or_default();
+    let answer = check_callback(form, &declared).map_err(AppError::Form)?;
+    match &answer {
+        CallbackAnswer::Approve(outputs) => {
+            state.gateway.send_step_success(&callback_token, outputs, &form.token).await
+        }
+        CallbackAnswer::Reject(reason) => state.gateway.send_step_failure(&callback_token, reason, &form.token).await,
+    }
+    .map_err(AppError::Refused)?;
+    Ok(answer)
+}
+
 /// Check the common fields of an execution action and find the execution's ARN.
 #[cfg(feature = "ssr")]
-async fn resolve(pipeline: &str, id: &str, token: &str) -> Result<(crate::server::state::AppState, String), AppError> {
-    let (state, _who) = crate::server::state::enter().await?;
+async fn resolve(
+    pipeline: &str,
+    id: &str,
+    token: &str,
+    action: crate::model::activity::Action,
+) -> Result<(crate::server::state::AppState, crate::server::access::Who, crate::model::access::Role, String), AppError>
+{
+    let (state, who) = crate::server::state::enter().await?;
+    // Authorization first: nothing about a pipeline is looked up for someone who may not act on it.
+    let role = who.operate(pipeline, action, None).await?;
     if !crate::forms::valid_token(token) {
         return Err(AppError::Invalid("The form is out of date: reload the page and submit again.".into()));
     }
     let arn = crate::server::views::execution_arn(&state, pipeline, id).await.map_err(AppError::refused)?;
-    Ok((state, arn))
+    Ok((state, who, role, arn))
 }

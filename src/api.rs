@@ -29,9 +29,13 @@ pub enum Newest {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PipelinesPage {
+    /// The pipelines the person may read.
     pub rows: Vec<PipelineRow>,
     pub backend: String,
     pub freshness: Freshness,
+    pub me: crate::model::access::Me,
+    /// The person has no grant at all: the page says so and whom to ask.
+    pub no_grant: bool,
 }
 
 /// The query of an executions list, as it stands in the URL.
@@ -56,6 +60,9 @@ pub struct ExecutionRow {
     pub end: Option<chrono::DateTime<chrono::Utc>>,
     /// Values of the chosen parameter columns, in the order asked.
     pub params: Vec<Option<String>>,
+    /// Who started it: the person, when started through Stepline; else SageMaker's `CreatedBy` when
+    /// known (it is not in the list's answer).
+    pub started_by: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -71,6 +78,7 @@ pub struct ExecutionsPage {
     pub freshness: Freshness,
     /// How much of the pipeline's history the counts and the filter saw.
     pub coverage: Coverage,
+    pub me: crate::model::access::Me,
 }
 
 /// How far a listing of executions got: counts and filters are over the `scanned` newest (or oldest, or
@@ -110,6 +118,11 @@ pub struct ExecutionPage {
     pub freshness: Freshness,
     /// The execution in SageMaker Studio (`--studio-link`).
     pub studio: Option<String>,
+    pub me: crate::model::access::Me,
+    /// What people did to it through Stepline, oldest first.
+    pub history: Vec<crate::model::activity::Entry>,
+    /// Callback tokens are shown only to operators; for others they are removed from `view`.
+    pub tokens_hidden: bool,
 }
 
 pub const PAGE_SIZES: [usize; 4] = [25, 50, 100, 200];
@@ -205,6 +218,7 @@ pub struct StartPageData {
     pub pipeline: PipelineDetail,
     pub source: Option<SourceExecution>,
     pub freshness: Freshness,
+    pub me: crate::model::access::Me,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -221,6 +235,24 @@ pub struct SourceExecution {
 #[server(prefix = "/api", endpoint = "start_context", input = leptos::server_fn::codec::Json)]
 pub async fn start_context(pipeline: String, from: Option<String>) -> Result<StartPageData, AppError> {
     crate::error::answer(crate::server::views::start_context(&pipeline, from.as_deref()).await)
+}
+
+/// The activity page: a page of records, the filter it answers and who reads it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ActivityData {
+    pub page: crate::model::activity::Page,
+    pub me: crate::model::access::Me,
+}
+
+#[server(prefix = "/api", endpoint = "activity", input = leptos::server_fn::codec::Json)]
+pub async fn activity_log(filter: crate::model::activity::Filter) -> Result<ActivityData, AppError> {
+    crate::error::answer(crate::server::views::activity(&filter).await)
+}
+
+/// Who is looking, and their role on `pipeline` (or everywhere): for the top bar.
+#[server(prefix = "/api", endpoint = "whoami", input = leptos::server_fn::codec::Json)]
+pub async fn whoami(pipeline: Option<String>) -> Result<crate::model::access::Me, AppError> {
+    crate::error::answer(crate::server::views::whoami(pipeline.as_deref()).await)
 }
 
 #[cfg(test)]

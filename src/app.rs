@@ -11,7 +11,8 @@ use crate::components::shortcuts::Shortcuts;
 use crate::components::theme::ThemeToggle;
 use crate::components::time::{TimeZoneChoice, TimeZoneToggle};
 use crate::pages::{
-    execution::ExecutionPage, home::HomePage, not_found::NotFound, pipeline::PipelinePage, start::StartPage,
+    activity::ActivityPage, execution::ExecutionPage, home::HomePage, not_found::NotFound, pipeline::PipelinePage,
+    start::StartPage,
 };
 
 const THEME_BOOT: &str = "try{var t=localStorage.getItem('stepline-theme');if(t==='light'||t==='dark')document.documentElement.dataset.theme=t}catch(e){}";
@@ -30,7 +31,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <HydrationScripts options/>
                 <MetaTags/>
                 // Apply a pinned theme before the first paint, so a dark-mode user never sees a white flash.
-                <script>{THEME_BOOT}</script>
+                <script nonce=leptos::nonce::use_nonce()>{THEME_BOOT}</script>
             </head>
             <body>
                 <App/>
@@ -51,7 +52,9 @@ pub fn App() -> impl IntoView {
                 <A href="/" attr:class="brand">"Stepline"</A>
                 <nav class="topnav">
                     <A href="/">"Pipelines"</A>
+                    <A href="/activity">"Activity"</A>
                 </nav>
+                <crate::components::me::WhoAmI/>
                 <span class="keys-hint" title="Keyboard shortcuts"><kbd>"?"</kbd>" shortcuts"</span>
                 <TimeZoneToggle/>
                 <ThemeToggle/>
@@ -62,6 +65,7 @@ pub fn App() -> impl IntoView {
                     // Async rendering: the whole page (and its status code) is ready before the first byte, so
                     // links open complete, with or without WebAssembly.
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/activity") view=ActivityPage ssr=SsrMode::Async/>
                     <Route path=path!("/pipelines/:pipeline") view=PipelinePage ssr=SsrMode::Async/>
                     <Route path=path!("/pipelines/:pipeline/start") view=StartPage ssr=SsrMode::Async/>
                     <Route path=path!("/pipelines/:pipeline/executions/:id") view=ExecutionPage ssr=SsrMode::Async/>

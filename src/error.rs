@@ -19,6 +19,8 @@ pub enum AppError {
     Invalid(String),
     /// A form with problems, each naming its field.
     Form(Vec<crate::forms::FieldError>),
+    /// The person may read this but not do it: the message names the role needed and whom to ask.
+    Forbidden(String),
     /// Anything else, including transport failures between the browser and this server.
     Server(String),
 }
@@ -76,6 +78,7 @@ impl AppError {
             AppError::Invalid(_) | AppError::Form(_) => StatusCode::BAD_REQUEST,
             AppError::Upstream(u) | AppError::Refused(u) if u.is_throttling() => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Upstream(_) | AppError::Refused(_) => StatusCode::BAD_GATEWAY,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Server(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -119,6 +122,7 @@ impl std::fmt::Display for AppError {
             AppError::Form(errors) => {
                 write!(f, "{}", errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" "))
             }
+            AppError::Forbidden(m) => write!(f, "{m}"),
             AppError::Server(m) => write!(f, "{m}"),
         }
     }

@@ -185,9 +185,9 @@ pub fn check_start(form: &StartForm, def: &Definition, graph: &Graph) -> Result<
 pub struct CallbackForm {
     pub pipeline: String,
     pub id: String,
+    /// The waiting step: its callback token is looked up on the server (tokens are secrets, and a form
+    /// can only answer the step it names while that step waits).
     pub step: String,
-    /// The step's 10-character callback token.
-    pub callback_token: String,
     /// The idempotency token of this form.
     pub token: String,
     /// "approve" or "reject".
@@ -210,11 +210,6 @@ pub fn check_callback(
     let mut errors = vec![];
     if !valid_token(&form.token) {
         errors.push(err("token", "The form is out of date: reload the page and submit again."));
-    }
-    if form.callback_token.len() != limits::CALLBACK_TOKEN_LEN
-        || !form.callback_token.chars().all(|c| c.is_ascii_alphanumeric())
-    {
-        errors.push(err("callback_token", "This step is not waiting for an answer (its callback token is not valid)."));
     }
     match form.decision.as_str() {
         "reject" => {
@@ -369,12 +364,7 @@ mod tests {
     #[test]
     fn callback_answers() {
         let declared = vec![("approved".to_string(), ParameterType::Boolean)];
-        let mut f = CallbackForm {
-            callback_token: "AbCdEf1234".into(),
-            token: "t".repeat(40),
-            decision: "approve".into(),
-            ..Default::default()
-        };
+        let mut f = CallbackForm { token: "t".repeat(40), decision: "approve".into(), ..Default::default() };
         f.outputs.insert("approved".into(), "true".into());
         assert_eq!(
             check_callback(&f, &declared).unwrap(),

@@ -1,5 +1,7 @@
 //! Domain types shared by the server and the browser. The SageMaker gateway turns SDK responses into these;
 //! pages and components only ever see these, never the AWS SDK.
+pub mod access;
+pub mod activity;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -54,7 +54,7 @@ async fn demo_app() -> Demo {
     let url = tokio::task::spawn_blocking(shared_emulator).await.unwrap();
     let client = demo::endpoint_client(&url, "us-east-1");
     let gateway = Arc::new(Gateway::new(client.clone(), "test"));
-    let app = router::build(AppState::new(options(), gateway.clone())).await;
+    let app = router::build(AppState::new(options(), gateway.clone()).await).await;
     Demo { app, client, gateway }
 }
 
@@ -264,7 +264,7 @@ async fn a_list_page_reloaded_within_seconds_costs_no_upstream_call() {
     let client = demo::endpoint_client(&emulator.endpoint_url(), "us-east-1");
     demo::seed(&emulator, &client, 20.0).await.unwrap();
     let gateway = Arc::new(Gateway::new(client.clone(), "private"));
-    let d = Demo { app: router::build(AppState::new(options(), gateway.clone())).await, client, gateway };
+    let d = Demo { app: router::build(AppState::new(options(), gateway.clone()).await).await, client, gateway };
     let path = "/pipelines/AbalonePipeline?status=Failed";
     let (status, _) = get(&d.app, path).await;
     assert_eq!(status, StatusCode::OK);
@@ -369,7 +369,7 @@ async fn an_endpoint_without_steps_gives_a_clear_note_not_a_broken_page() {
         .unwrap();
     let arn =
         client.start_pipeline_execution().pipeline_name("P").send().await.unwrap().pipeline_execution_arn.unwrap();
-    let app = router::build(AppState::new(options(), Arc::new(Gateway::new(client, "moto-like")))).await;
+    let app = router::build(AppState::new(options(), Arc::new(Gateway::new(client, "moto-like"))).await).await;
     let (status, html) = get(&app, &format!("/pipelines/P/executions/{}", arn.rsplit('/').next().unwrap())).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Steps unavailable from this endpoint"), "{html}");
@@ -380,7 +380,7 @@ async fn an_endpoint_without_steps_gives_a_clear_note_not_a_broken_page() {
 async fn a_dead_endpoint_and_access_denied_are_shown_with_their_codes() {
     let _turn = one_at_a_time().await;
     let dead = demo::endpoint_client("http://127.0.0.1:9", "us-east-1");
-    let app = router::build(AppState::new(options(), Arc::new(Gateway::new(dead, "dead")))).await;
+    let app = router::build(AppState::new(options(), Arc::new(Gateway::new(dead, "dead"))).await).await;
     let (status, html) = get(&app, "/").await;
     assert_eq!(status, StatusCode::OK, "the page renders around the error");
     assert!(html.contains("EndpointUnreachable"), "{html}");
@@ -396,7 +396,7 @@ async fn a_dead_endpoint_and_access_denied_are_shown_with_their_codes() {
             .unwrap(),
         )
         .unwrap();
-    let app = router::build(AppState::new(options(), Arc::new(Gateway::new(client, "denied")))).await;
+    let app = router::build(AppState::new(options(), Arc::new(Gateway::new(client, "denied"))).await).await;
     let (_, html) = get(&app, "/").await;
     assert!(html.contains("AccessDeniedException"), "{html}");
     assert!(html.contains("is not authorized to perform: sagemaker:ListPipelines"), "{html}");
@@ -604,24 +604,24 @@ async fn hostile_stop_retry_and_callback_requests() {
     let (status, body, _) =
         form_post(&d.app, "retry", &[("pipeline", "AbalonePipeline"), ("id", finished)], "application/json").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "a missing field is the caller's error: {body}");
-    // A callback form naming a step that is not waiting, or a token that is not that step's, is refused.
+    // A callback form naming a step that is not waiting is refused; the token is looked up on the server,
+    // so one posted with the form is never used.
     let cf = ids_of(&d.client, "ControlFlowPipeline").await;
     let (_, waiting) = &cf[0];
-    let callback = |tok: &'static str, step: &'static str| {
+    let callback = |step: &'static str| {
         vec![
             ("form[pipeline]", "ControlFlowPipeline"),
             ("form[id]", waiting.as_str()),
             ("form[step]", step),
-            ("form[callback_token]", tok),
+            ("form[callback_token]", "AAAAAAAAAA"),
             ("form[token]", token),
             ("form[decision]", "approve"),
         ]
     };
-    let (status, body, _) =
-        form_post(&d.app, "callback", &callback("AAAAAAAAAA", "ManualApproval"), "application/json").await;
+    let (status, body, _) = form_post(&d.app, "callback", &callback("ScoreBatch"), "application/json").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(body.contains("not waiting for an answer with this token"), "{body}");
-    let (status, _, _) = form_post(&d.app, "callback", &callback("<b>\"'</b>", "ScoreBatch"), "application/json").await;
+    assert!(body.contains("Step 'ScoreBatch' is not waiting for an answer"), "{body}");
+    let (status, _, _) = form_post(&d.app, "callback", &callback("<b>\"'</b>"), "application/json").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
@@ -662,7 +662,7 @@ async fn private_app() -> (stepline_emulator::RunningEmulator, AppState, Router,
         .pipeline_execution_arn
         .unwrap();
     let id = arn.rsplit('/').next().unwrap().to_string();
-    let state = AppState::new(options(), Arc::new(Gateway::new(client, "private")));
+    let state = AppState::new(options(), Arc::new(Gateway::new(client, "private"))).await;
     let app = router::build(state.clone()).await;
     (emulator, state, app, id)
 }
@@ -774,10 +774,9 @@ async fn a_stalled_endpoint_fails_a_page_within_the_time_limit_instead_of_hangin
             held.push(socket);
         }
     });
-    let app = router::build(AppState::new(
-        options(),
-        Arc::new(Gateway::new(demo::endpoint_client(&url, "us-east-1"), "stalled")),
-    ))
+    let app = router::build(
+        AppState::new(options(), Arc::new(Gateway::new(demo::endpoint_client(&url, "us-east-1"), "stalled"))).await,
+    )
     .await;
     let t = std::time::Instant::now();
     let (status, html) = get(&app, "/").await;

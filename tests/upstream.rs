@@ -26,7 +26,7 @@ async fn emulator_with(config: EmulatorConfig) -> (RunningEmulator, aws_sdk_sage
 
 async fn app_over(client: &aws_sdk_sagemaker::Client, limits: LimiterConfig, bounds: Bounds) -> (AppState, Router) {
     let gateway = Arc::new(Gateway::with_limits(client.clone(), "test", limits));
-    let state = AppState::with_bounds(options(), gateway, bounds);
+    let state = AppState::with_bounds(options(), gateway, bounds).await;
     (state.clone(), router::build(state).await)
 }
 

@@ -55,6 +55,8 @@ pub fn ExecutionActions(
     selected: Signal<Option<String>>,
     confirm_stop: Signal<bool>,
     declared_outputs: Callback<String, Vec<(String, ParameterType)>>,
+    /// Who is looking: a viewer sees the actions disabled, with the reason.
+    me: crate::model::access::Me,
 ) -> impl IntoView {
     let (stop, retry) = (Posting::new(), Posting::new());
     // Focus follows the confirmation: onto its Stop button when it opens, back to the "Stop…" link when it
@@ -82,10 +84,14 @@ pub fn ExecutionActions(
             }
         });
     }
+    let denied = me.cannot_operate();
     move || {
         let v = view.get();
         let e = v.execution.clone();
         let steps = v.steps.clone().unwrap_or_default();
+        if let Some(why) = denied.clone() {
+            return viewer_actions(&e.status, &steps, why).into_any();
+        }
         let base = links::execution(&e.pipeline_name, &e.id);
         let sel = selected.get();
         let menu_item = |mode: RerunMode, label: String| {
@@ -145,10 +151,7 @@ pub fn ExecutionActions(
         });
         let waiting: Vec<StepRun> = steps
             .iter()
-            .filter(|s| {
-                s.status == StepStatus::Executing
-                    && matches!(&s.metadata, StepMetadata::Callback { token: Some(_), .. })
-            })
+            .filter(|s| s.status == StepStatus::Executing && matches!(&s.metadata, StepMetadata::Callback { .. }))
             .cloned()
             .collect();
         let callbacks = waiting
@@ -180,6 +183,37 @@ pub fn ExecutionActions(
             {stopping_note}
             {callbacks}
         }
+        .into_any()
+    }
+}
+
+/// The actions as a viewer sees them: there, disabled, with the reason (the server refuses them anyway).
+fn viewer_actions(status: &ExecStatus, steps: &[StepRun], why: String) -> impl IntoView {
+    let waiting: Vec<String> = steps
+        .iter()
+        .filter(|s| s.status == StepStatus::Executing && matches!(&s.metadata, StepMetadata::Callback { .. }))
+        .map(|s| s.name.clone())
+        .collect();
+    let (w1, w2, w3) = (why.clone(), why.clone(), why.clone());
+    view! {
+        <div class="actions" data-testid="actions">
+            {(*status == ExecStatus::Executing).then(|| view! {
+                <button type="button" class="danger" disabled title=w1 data-testid="stop-link">"Stop…"</button>
+            })}
+            {(*status == ExecStatus::Failed).then(|| view! {
+                <button type="button" class="primary" disabled title=w2>"Retry"</button>
+            })}
+            <button type="button" disabled title=w3>"Re-run…"</button>
+        </div>
+        <p class="why-disabled" data-testid="no-operate">{why.clone()}</p>
+        {waiting.into_iter().map(|name| view! {
+            <section class="callback" data-testid="callback-panel" data-step=name.clone()>
+                <h3>{format!("Callback step {name} is waiting for an answer")}</h3>
+                <button type="button" class="primary" disabled title=why.clone()>"Approve"</button>
+                " "
+                <button type="button" class="danger" disabled title=why.clone()>"Reject"</button>
+            </section>
+        }).collect_view()}
     }
 }
 
@@ -192,10 +226,6 @@ pub fn CallbackPanel(
     outputs: Vec<(String, ParameterType)>,
 ) -> impl IntoView {
     let (approve, reject) = (Posting::new(), Posting::new());
-    let token = match &step.metadata {
-        StepMetadata::Callback { token, .. } => token.clone().unwrap_or_default(),
-        _ => String::new(),
-    };
     let fields = outputs
         .iter()
         .map(|(name, ty)| {
@@ -209,14 +239,13 @@ pub fn CallbackPanel(
         })
         .collect_view();
     let hidden = {
-        let (pipeline, id, step_name, token) = (pipeline.clone(), id.clone(), step.name.clone(), token.clone());
+        let (pipeline, id, step_name) = (pipeline.clone(), id.clone(), step.name.clone());
         move |decision: &'static str| {
-            let (p, i, s, t) = (pipeline.clone(), id.clone(), step_name.clone(), token.clone());
+            let (p, i, s) = (pipeline.clone(), id.clone(), step_name.clone());
             view! {
                 <input type="hidden" name="form[pipeline]" value=p/>
                 <input type="hidden" name="form[id]" value=i/>
                 <input type="hidden" name="form[step]" value=s/>
-                <input type="hidden" name="form[callback_token]" value=t/>
                 <input type="hidden" name="form[token]" value=new_token()/>
                 <input type="hidden" name="form[decision]" value=decision/>
             }

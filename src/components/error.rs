@@ -24,6 +24,7 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
         AppError::Form(errors) => {
             ("Invalid request".to_string(), errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join(" "))
         }
+        AppError::Forbidden(m) => ("Not allowed".to_string(), m.clone()),
         AppError::Server(m) => ("Error".to_string(), m.clone()),
     };
     view! {

@@ -5,6 +5,7 @@ pub mod dag;
 pub mod error;
 pub mod gantt;
 pub mod live;
+pub mod me;
 pub mod post_form;
 pub mod shortcuts;
 pub mod stale;

@@ -233,7 +233,7 @@ fn ExecutionBody(
         <StaleNotice freshness=freshness/>
         <ActionNotice query=query/>
         <crate::components::actions::ExecutionActions view=view step_types=step_types selected=selected
-            confirm_stop=confirm_stop declared_outputs=declared_outputs/>
+            confirm_stop=confirm_stop declared_outputs=declared_outputs me=page.me.clone()/>
         <section><h2>"Parameters"</h2><ParameterTable view=view facts=facts.clone()/></section>
         <section class="runs">
             <RunTabs state=state base=base.clone()/>
@@ -242,7 +242,49 @@ fn ExecutionBody(
                 <SelectedStep view=view state=state now=now/>
             </div>
         </section>
+        <History entries=page.history.clone()/>
     }
+}
+
+/// What people did to this execution through Stepline: started by …, stopped by …, approved by ….
+#[component]
+fn History(entries: Vec<crate::model::activity::Entry>) -> impl IntoView {
+    use crate::model::activity::Outcome;
+    if entries.is_empty() {
+        return ().into_any();
+    }
+    let rows = entries
+        .into_iter()
+        .map(|e| {
+            let what = match e.outcome {
+                Outcome::Done => e.action.past().to_string(),
+                other => format!(
+                    "tried to {} ({}{})",
+                    e.action.label(),
+                    other.label(),
+                    e.error_code.as_deref().map(|c| format!(": {c}")).unwrap_or_default()
+                ),
+            };
+            let detail = match &e.detail {
+                serde_json::Value::Null => String::new(),
+                d => crate::text::clip(&d.to_string(), 200),
+            };
+            view! {
+                <li>
+                    <crate::components::time::Timestamp at=Some(e.at)/>" "
+                    <strong>{e.user.clone()}</strong>" "{what}
+                    {(!detail.is_empty()).then(|| view! { " " <code class="detail">{detail}</code> })}
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="history" data-testid="history">
+            <h2>"History"</h2>
+            <ul class="history-list">{rows}</ul>
+        </section>
+    }
+    .into_any()
 }
 
 /// Running bars grow: a clock ticks once a second while the execution runs (in the browser only). It starts

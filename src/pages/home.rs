@@ -44,6 +44,16 @@ pub fn HomePage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
+                    Ok(page) if page.no_grant => {
+                        let ask = page.me.contact.clone().unwrap_or_else(|| "the people who run Stepline".into());
+                        view! {
+                            <div class="notice" data-testid="no-grant" role="status">
+                                <strong>{format!("You ({}) have no access to any pipeline yet.", page.me.user)}</strong>
+                                <p>{format!("Ask {ask} to add you (or one of your groups) to Stepline's policy.")}</p>
+                            </div>
+                        }
+                        .into_any()
+                    }
                     Ok(page) => {
                         let needle = q().to_lowercase();
                         let rows: Vec<_> = page

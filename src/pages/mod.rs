@@ -1,5 +1,6 @@
 //! One module per route.
 
+pub mod activity;
 pub mod execution;
 pub mod home;
 pub mod not_found;

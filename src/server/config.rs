@@ -1,31 +1,12 @@
-//! Command-line configuration. Kept as a pure function of the arguments so it is tested directly.
+//! Command-line configuration, with `clap`: every flag is also an environment variable (`STEPLINE_…`).
+//! Parsing is a pure function of the arguments (and the environment clap reads), so it is tested directly.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
 
 use super::limiter::Rate;
-
-pub const USAGE: &str = "\
-Usage: stepline [--addr HOST:PORT] [--endpoint-url URL | --aws] [--region REGION] [--demo-speed N]
-
-  --addr HOST:PORT     where the dashboard listens (default: LEPTOS_SITE_ADDR, else 127.0.0.1:3000)
-  (no backend flag)    demo mode: the built-in SageMaker emulator on a loopback port, seeded with example
-                       pipelines and a history of executions
-  --endpoint-url URL   any SageMaker-compatible endpoint (the standalone stepline-emulator, moto's server)
-  --aws                real SageMaker through the standard AWS credential chain and region
-  --region REGION      the AWS region (default: from the AWS configuration, else us-east-1)
-  --demo-speed N       simulated seconds per real second for the demo's live executions (default 20)
-  --demo-latency MIN..MAX
-                       make the demo's emulator answer after MIN..MAX ms, as SageMaker does (e.g. 50..150)
-  --demo-quota SPEC    request quotas of the demo's emulator: 'default' (service-like) or Op=RATE[/BURST],…
-  --upstream-concurrency N
-                       SageMaker requests in flight at most (default 8)
-  --upstream-rate Op=RATE[/BURST]
-                       requests a second the dashboard allows itself per operation (repeatable; '*' for the
-                       rest); the defaults sit under SageMaker's usual quotas and halve on throttling
-  --studio-link TEMPLATE
-                       link each execution to SageMaker Studio: an https URL with {pipeline} and {id},
-                       e.g. https://studio-d-xxxx.studio.us-east-1.sagemaker.aws/pipelines/view/{pipeline}/executions/{id}/graph
-  -h, --help           show this help";
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Backend {
@@ -35,6 +16,163 @@ pub enum Backend {
     Endpoint(String),
     /// Real SageMaker.
     Aws,
+}
+
+/// How people are identified (see `access`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum AuthMode {
+    /// No login: everyone is "anonymous" with the operator role. Only on a loopback address.
+    #[default]
+    None,
+    /// Built-in OpenID Connect login against any provider.
+    Oidc,
+    /// Identity from an authenticating proxy (oauth2-proxy, an AWS ALB), trusted only when verified.
+    Proxy,
+}
+
+/// The arguments as clap reads them; [`Config`] is what the server uses.
+#[derive(Debug, Parser)]
+#[command(
+    name = "stepline",
+    version,
+    about = "A web dashboard for Amazon SageMaker Pipelines executions.",
+    after_help = "With no backend flag Stepline runs on its built-in SageMaker emulator (demo mode), seeded with \
+                  example pipelines and a history of executions."
+)]
+struct Args {
+    /// Where the dashboard listens [default: LEPTOS_SITE_ADDR, else 127.0.0.1:3000]
+    #[arg(long, env = "STEPLINE_ADDR", value_name = "HOST:PORT")]
+    addr: Option<SocketAddr>,
+    /// Any SageMaker-compatible endpoint (the standalone stepline-emulator, moto's server)
+    #[arg(long, env = "STEPLINE_ENDPOINT_URL", value_name = "URL", value_parser = http_url, conflicts_with = "aws")]
+    endpoint_url: Option<String>,
+    /// Real SageMaker through the standard AWS credential chain and region
+    #[arg(long, env = "STEPLINE_AWS")]
+    aws: bool,
+    /// The AWS region [default: from the AWS configuration, else us-east-1]
+    #[arg(long, env = "STEPLINE_REGION")]
+    region: Option<String>,
+    /// Simulated seconds per real second for the demo's live executions
+    #[arg(long, env = "STEPLINE_DEMO_SPEED", default_value_t = 20.0, value_parser = positive)]
+    demo_speed: f64,
+    /// Make the demo's emulator answer after MIN..MAX ms, as SageMaker does (e.g. 50..150)
+    #[arg(long, env = "STEPLINE_DEMO_LATENCY", value_name = "MIN..MAX", value_parser = latency)]
+    demo_latency: Option<stepline_emulator::strict::Latency>,
+    /// Request quotas of the demo's emulator: 'default' (service-like) or Op=RATE[/BURST],…
+    #[arg(long, env = "STEPLINE_DEMO_QUOTA", value_name = "SPEC")]
+    demo_quota: Vec<String>,
+    /// SageMaker requests in flight at most [default: 8]
+    #[arg(long, env = "STEPLINE_UPSTREAM_CONCURRENCY", value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    upstream_concurrency: Option<u16>,
+    /// Requests a second the dashboard allows itself per operation ('*' for the rest); the defaults sit
+    /// under SageMaker's usual quotas and halve on throttling
+    #[arg(long, env = "STEPLINE_UPSTREAM_RATE", value_name = "Op=RATE[/BURST]", value_delimiter = ',',
+          value_parser = parse_rate)]
+    upstream_rate: Vec<(String, Rate)>,
+    /// Link each execution to SageMaker Studio: an https URL with {pipeline} and {id}
+    #[arg(long, env = "STEPLINE_STUDIO_LINK", value_name = "TEMPLATE", value_parser = studio_template)]
+    studio_link: Option<String>,
+
+    /// How people are identified: none (loopback only), oidc (built-in login) or proxy
+    #[arg(long, env = "STEPLINE_AUTH", value_enum, default_value_t = AuthMode::None)]
+    auth: AuthMode,
+    /// The address people open Stepline at (e.g. https://stepline.example.com): the login's redirect URI is
+    /// {public-url}/auth/callback, and requests for another host are refused
+    #[arg(long, env = "STEPLINE_PUBLIC_URL", value_name = "URL", value_parser = http_url)]
+    public_url: Option<String>,
+    /// The OpenID provider's issuer URL (oidc)
+    #[arg(long, env = "STEPLINE_OIDC_ISSUER", value_name = "URL", value_parser = http_url)]
+    oidc_issuer: Option<String>,
+    /// The client id registered with the provider (oidc)
+    #[arg(long, env = "STEPLINE_OIDC_CLIENT_ID", value_name = "ID")]
+    oidc_client_id: Option<String>,
+    /// The client secret (oidc); prefer STEPLINE_OIDC_CLIENT_SECRET or --oidc-client-secret-file
+    #[arg(long, env = "STEPLINE_OIDC_CLIENT_SECRET", value_name = "SECRET", hide_env_values = true)]
+    oidc_client_secret: Option<String>,
+    /// A file holding the client secret (oidc)
+    #[arg(long, env = "STEPLINE_OIDC_CLIENT_SECRET_FILE", value_name = "FILE", conflicts_with = "oidc_client_secret")]
+    oidc_client_secret_file: Option<PathBuf>,
+    /// The ID token claim that lists the user's groups (oidc)
+    #[arg(long, env = "STEPLINE_OIDC_GROUPS_CLAIM", value_name = "CLAIM", default_value = "groups")]
+    oidc_groups_claim: String,
+    /// Peers whose identity headers are trusted (proxy): the TCP peer's address, never X-Forwarded-For
+    #[arg(long, env = "STEPLINE_TRUSTED_PROXY", value_name = "CIDR", value_delimiter = ',')]
+    trusted_proxy: Vec<ipnet::IpNet>,
+    /// The ARN of the AWS load balancer whose signed x-amzn-oidc-data is trusted (proxy)
+    #[arg(long, env = "STEPLINE_ALB_ARN", value_name = "ARN")]
+    alb_arn: Option<String>,
+    /// Where the load balancer's public keys are [default: https://public-keys.auth.elb.{region}.amazonaws.com]
+    #[arg(long, env = "STEPLINE_ALB_KEYS_URL", value_name = "URL", value_parser = http_url)]
+    alb_keys_url: Option<String>,
+    /// Roles and teams: a TOML policy file, reloaded when it changes (without one, everyone who logs in
+    /// is a viewer of every pipeline)
+    #[arg(long, env = "STEPLINE_POLICY", value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Where the activity log and sessions are kept in SQLite [default: the user's data directory]
+    #[arg(long, env = "STEPLINE_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// PostgreSQL instead of SQLite: postgres://user:password@host/db
+    #[arg(long, env = "STEPLINE_DATABASE_URL", value_name = "URL", hide_env_values = true,
+          value_parser = postgres_url)]
+    database_url: Option<String>,
+    /// Make each action with credentials from sts:AssumeRole on this role, its SourceIdentity the user
+    #[arg(long, env = "STEPLINE_ACT_ROLE", value_name = "ARN", value_parser = role_arn)]
+    act_role: Option<String>,
+    /// How long a login lasts, in hours
+    #[arg(long, env = "STEPLINE_SESSION_HOURS", default_value_t = 12,
+          value_parser = clap::value_parser!(u32).range(1..=720))]
+    session_hours: u32,
+}
+
+/// Login and authorization settings (see `access`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AccessConfig {
+    pub auth: AuthMode,
+    pub public_url: Option<String>,
+    pub oidc: Option<OidcConfig>,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub alb_arn: Option<String>,
+    pub alb_keys_url: Option<String>,
+    pub policy: Option<PathBuf>,
+    pub session_hours: u32,
+}
+
+#[derive(Clone, PartialEq)]
+pub struct OidcConfig {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Option<String>,
+    pub groups_claim: String,
+}
+
+// The secret never reaches a log line, even through `{:?}` of the configuration.
+impl std::fmt::Debug for OidcConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcConfig")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "<hidden>"))
+            .field("groups_claim", &self.groups_claim)
+            .finish()
+    }
+}
+
+/// Where the activity log and sessions live.
+#[derive(Clone, PartialEq)]
+pub enum Database {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(p) => write!(f, "Sqlite({})", p.display()),
+            // A database URL may hold a password.
+            Database::Postgres(_) => write!(f, "Postgres(<url hidden>)"),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -49,12 +187,16 @@ pub struct Config {
     pub upstream_concurrency: Option<usize>,
     pub upstream_rates: Vec<(String, Rate)>,
     pub studio_link: Option<String>,
+    pub access: AccessConfig,
+    pub database: Database,
+    pub act_role: Option<String>,
 }
 
 #[derive(Debug, PartialEq)]
 pub enum Parsed {
-    Run(Config),
-    Help,
+    Run(Box<Config>),
+    /// Help or version text, to print and exit successfully.
+    Print(String),
 }
 
 fn default_addr() -> SocketAddr {
@@ -64,104 +206,147 @@ fn default_addr() -> SocketAddr {
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3000)))
 }
 
+/// Parse the arguments (without the program's name). Errors name the flag and say what would do.
 pub fn parse_args(args: &[String]) -> Result<Parsed, String> {
-    let mut addr = default_addr();
-    let mut endpoint = None;
-    let mut aws = false;
-    let mut region = None;
-    let mut speed = 20.0;
-    let mut demo_latency = None;
-    let mut demo_quotas: Option<stepline_emulator::strict::Quotas> = None;
-    let mut upstream_concurrency = None;
-    let mut upstream_rates = vec![];
-    let mut studio_link = None;
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = |name: &str| -> Result<String, String> {
-            inline.clone().or_else(|| it.next().cloned()).ok_or_else(|| format!("{name} needs a value\n\n{USAGE}"))
-        };
-        match flag {
-            "-h" | "--help" => return Ok(Parsed::Help),
-            "--addr" => {
-                let v = value("--addr")?;
-                addr =
-                    v.parse().map_err(|_| format!("--addr: '{v}' is not a HOST:PORT address like 127.0.0.1:3000"))?;
-            }
-            "--endpoint-url" => {
-                let v = value("--endpoint-url")?;
-                if !(v.starts_with("http://") || v.starts_with("https://")) {
-                    return Err(format!("--endpoint-url: '{v}' is not an http:// or https:// URL"));
-                }
-                endpoint = Some(v.trim_end_matches('/').to_string());
-            }
-            "--aws" => aws = true,
-            "--region" => region = Some(value("--region")?),
-            "--demo-speed" => {
-                let v = value("--demo-speed")?;
-                speed = v
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|s| s.is_finite() && *s > 0.0)
-                    .ok_or_else(|| format!("--demo-speed: '{v}' is not a positive number"))?;
-            }
-            "--demo-latency" => {
-                let v = value("--demo-latency")?;
-                let l = stepline_emulator::strict::Latency::parse(&v).map_err(|e| format!("--demo-latency: {e}"))?;
-                demo_latency = Some(l);
-            }
-            "--demo-quota" => {
-                let v = value("--demo-quota")?;
-                stepline_emulator::strict::quotas_from_flag(&v, demo_quotas.get_or_insert_with(Default::default))
-                    .map_err(|e| format!("--demo-quota: {e}"))?;
-            }
-            "--upstream-concurrency" => {
-                let v = value("--upstream-concurrency")?;
-                let n = v.parse::<usize>().ok().filter(|n| (1..=256).contains(n));
-                upstream_concurrency =
-                    Some(n.ok_or_else(|| format!("--upstream-concurrency: '{v}' is not a number from 1 to 256"))?);
-            }
-            "--studio-link" => {
-                let v = value("--studio-link")?;
-                if !v.starts_with("https://") || !v.contains("{id}") {
-                    return Err(format!(
-                        "--studio-link: '{v}' is not an https:// URL with {{pipeline}} and {{id}} in it"
-                    ));
-                }
-                studio_link = Some(v);
-            }
-            "--upstream-rate" => {
-                let v = value("--upstream-rate")?;
-                upstream_rates.push(parse_rate(&v)?);
-            }
-            other => return Err(format!("unknown argument '{other}'\n\n{USAGE}")),
+    let argv = std::iter::once("stepline".to_string()).chain(args.iter().cloned());
+    let a = match Args::try_parse_from(argv) {
+        Ok(a) => a,
+        Err(e) => {
+            use clap::error::ErrorKind::*;
+            return match e.kind() {
+                DisplayHelp | DisplayVersion => Ok(Parsed::Print(e.render().to_string())),
+                _ => Err(e.render().to_string().trim_start_matches("error: ").trim_end().to_string()),
+            };
         }
-    }
-    let backend = match (endpoint, aws) {
-        (Some(_), true) => return Err("--endpoint-url and --aws exclude each other: choose one backend".into()),
-        (Some(url), false) => Backend::Endpoint(url),
-        (None, true) => Backend::Aws,
-        (None, false) => Backend::Demo { speed },
     };
-    Ok(Parsed::Run(Config {
+    let addr = a.addr.unwrap_or_else(default_addr);
+    let backend = match (a.endpoint_url, a.aws) {
+        (Some(url), _) => Backend::Endpoint(url),
+        (None, true) => Backend::Aws,
+        (None, false) => Backend::Demo { speed: a.demo_speed },
+    };
+    let mut demo_quotas: Option<stepline_emulator::strict::Quotas> = None;
+    for spec in &a.demo_quota {
+        stepline_emulator::strict::quotas_from_flag(spec, demo_quotas.get_or_insert_with(Default::default))
+            .map_err(|e| format!("invalid value '{spec}' for '--demo-quota': {e}"))?;
+    }
+    let oidc = match a.auth {
+        AuthMode::Oidc => {
+            let issuer = a.oidc_issuer.ok_or("--auth oidc needs --oidc-issuer URL (the provider's issuer)")?;
+            let client_id = a.oidc_client_id.ok_or("--auth oidc needs --oidc-client-id ID")?;
+            let client_secret = match a.oidc_client_secret_file {
+                Some(path) => Some(
+                    std::fs::read_to_string(&path)
+                        .map_err(|e| format!("--oidc-client-secret-file: cannot read {}: {e}", path.display()))?
+                        .trim()
+                        .to_string(),
+                ),
+                None => a.oidc_client_secret,
+            };
+            if a.public_url.is_none() {
+                return Err(
+                    "--auth oidc needs --public-url URL: the login's redirect URI is {public-url}/auth/callback".into(),
+                );
+            }
+            Some(OidcConfig { issuer, client_id, client_secret, groups_claim: a.oidc_groups_claim })
+        }
+        _ => None,
+    };
+    match a.auth {
+        AuthMode::None if !addr.ip().is_loopback() => {
+            return Err(format!(
+                "--auth none lets everyone who can reach {addr} act as an operator, so it is allowed only on a \
+                 loopback address. Choose --auth oidc (built-in login) or --auth proxy (behind oauth2-proxy or an \
+                 AWS ALB), or listen on 127.0.0.1"
+            ));
+        }
+        AuthMode::Proxy if a.trusted_proxy.is_empty() && a.alb_arn.is_none() => {
+            return Err("--auth proxy needs --trusted-proxy CIDR (the proxy's address, e.g. 10.0.0.0/8) or \
+                        --alb-arn ARN (the load balancer that signs x-amzn-oidc-data)"
+                .into());
+        }
+        _ => {}
+    }
+    let database = match a.database_url {
+        Some(url) => Database::Postgres(url),
+        None => Database::Sqlite(a.data_dir.unwrap_or_else(default_data_dir).join("stepline.db")),
+    };
+    Ok(Parsed::Run(Box::new(Config {
         addr,
         backend,
-        region,
-        demo_latency,
+        region: a.region,
+        demo_latency: a.demo_latency,
         demo_quotas,
-        upstream_concurrency,
-        upstream_rates,
-        studio_link,
-    }))
+        upstream_concurrency: a.upstream_concurrency.map(usize::from),
+        upstream_rates: a.upstream_rate,
+        studio_link: a.studio_link,
+        access: AccessConfig {
+            auth: a.auth,
+            public_url: a.public_url,
+            oidc,
+            trusted_proxies: a.trusted_proxy,
+            alb_arn: a.alb_arn,
+            alb_keys_url: a.alb_keys_url,
+            policy: a.policy,
+            session_hours: a.session_hours,
+        },
+        database,
+        act_role: a.act_role,
+    })))
+}
+
+/// `$XDG_DATA_HOME/stepline`, else `~/.local/share/stepline`, else `./stepline-data`.
+fn default_data_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d).join("stepline");
+    }
+    match std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        Some(home) => PathBuf::from(home).join(".local/share/stepline"),
+        None => PathBuf::from("stepline-data"),
+    }
+}
+
+fn http_url(v: &str) -> Result<String, String> {
+    if !(v.starts_with("http://") || v.starts_with("https://")) || v.len() < 10 {
+        return Err(format!("'{v}' is not an http:// or https:// URL"));
+    }
+    Ok(v.trim_end_matches('/').to_string())
+}
+
+fn postgres_url(v: &str) -> Result<String, String> {
+    if !(v.starts_with("postgres://") || v.starts_with("postgresql://")) {
+        return Err("not a postgres:// URL (SQLite needs no URL: see --data-dir)".into());
+    }
+    Ok(v.to_string())
+}
+
+fn role_arn(v: &str) -> Result<String, String> {
+    let ok = v.split(':').collect::<Vec<_>>();
+    if ok.len() == 6 && ok[0] == "arn" && ok[2] == "iam" && ok[5].starts_with("role/") && ok[4].len() == 12 {
+        Ok(v.to_string())
+    } else {
+        Err(format!("'{v}' is not an IAM role ARN like arn:aws:iam::123456789012:role/stepline-actions"))
+    }
+}
+
+fn positive(v: &str) -> Result<f64, String> {
+    v.parse::<f64>().ok().filter(|s| s.is_finite() && *s > 0.0).ok_or_else(|| format!("'{v}' is not a positive number"))
+}
+
+fn latency(v: &str) -> Result<stepline_emulator::strict::Latency, String> {
+    stepline_emulator::strict::Latency::parse(v).map_err(|e| e.to_string())
+}
+
+fn studio_template(v: &str) -> Result<String, String> {
+    if !v.starts_with("https://") || !v.contains("{id}") {
+        return Err(format!("'{v}' is not an https:// URL with {{pipeline}} and {{id}} in it"));
+    }
+    Ok(v.to_string())
 }
 
 /// `Operation=RATE[/BURST]`: requests a second, and at once.
 fn parse_rate(v: &str) -> Result<(String, Rate), String> {
-    let bad =
-        || format!("--upstream-rate: '{v}' is not Operation=RATE[/BURST] with RATE above 0 (e.g. ListPipelines=2/4)");
+    let bad = || format!("'{v}' is not Operation=RATE[/BURST] with RATE above 0 (e.g. ListPipelines=2/4)");
     let (op, spec) = v.split_once('=').ok_or_else(bad)?;
     let (rate, burst) = match spec.split_once('/') {
         Some((r, b)) => (r.parse::<f64>().map_err(|_| bad())?, b.parse::<f64>().map_err(|_| bad())?),
@@ -187,9 +372,13 @@ mod tests {
 
     fn run(v: &[&str]) -> Config {
         match parse_args(&args(v)).unwrap() {
-            Parsed::Run(c) => c,
-            Parsed::Help => panic!("expected a run configuration"),
+            Parsed::Run(c) => *c,
+            Parsed::Print(_) => panic!("expected a run configuration"),
         }
+    }
+
+    fn err(v: &[&str]) -> String {
+        parse_args(&args(v)).unwrap_err()
     }
 
     #[test]
@@ -213,30 +402,112 @@ mod tests {
 
     #[test]
     fn bad_input_is_named() {
-        let e = parse_args(&args(&["--addr", "nope"])).unwrap_err();
-        assert!(e.contains("'nope' is not a HOST:PORT"), "{e}");
-        let e = parse_args(&args(&["--frobnicate"])).unwrap_err();
-        assert!(e.contains("unknown argument '--frobnicate'"), "{e}");
-        let e = parse_args(&args(&["--addr"])).unwrap_err();
-        assert!(e.contains("--addr needs a value"), "{e}");
-        let e = parse_args(&args(&["--aws", "--endpoint-url", "http://x"])).unwrap_err();
-        assert!(e.contains("exclude each other"), "{e}");
-        let e = parse_args(&args(&["--endpoint-url", "localhost:5000"])).unwrap_err();
+        let e = err(&["--addr", "nope"]);
+        assert!(e.contains("'nope'") && e.contains("--addr"), "{e}");
+        let e = err(&["--frobnicate"]);
+        assert!(e.contains("unexpected argument '--frobnicate'"), "{e}");
+        let e = err(&["--addr"]);
+        assert!(e.contains("--addr") && e.contains("value is required"), "{e}");
+        let e = err(&["--aws", "--endpoint-url", "http://x.example"]);
+        assert!(e.contains("cannot be used with"), "{e}");
+        let e = err(&["--endpoint-url", "localhost:5000"]);
         assert!(e.contains("not an http"), "{e}");
-        let e = parse_args(&args(&["--upstream-rate", "ListPipelines=0"])).unwrap_err();
-        assert!(e.contains("--upstream-rate: 'ListPipelines=0'"), "{e}");
-        let e = parse_args(&args(&["--demo-latency", "9..1"])).unwrap_err();
+        let e = err(&["--upstream-rate", "ListPipelines=0"]);
+        assert!(e.contains("'ListPipelines=0'") && e.contains("--upstream-rate"), "{e}");
+        let e = err(&["--demo-latency", "9..1"]);
         assert!(e.contains("--demo-latency"), "{e}");
-        let e = parse_args(&args(&["--upstream-concurrency", "0"])).unwrap_err();
-        assert!(e.contains("from 1 to 256"), "{e}");
+        let e = err(&["--upstream-concurrency", "0"]);
+        assert!(e.contains("--upstream-concurrency") && e.contains("1..=256"), "{e}");
+        let e = err(&["--demo-quota", "Nope=x"]);
+        assert!(e.contains("--demo-quota"), "{e}");
         let c = run(&["--upstream-rate", "ListPipelines=2/4", "--demo-quota", "default", "--demo-latency", "50..150"]);
         assert_eq!(c.upstream_rates, vec![("ListPipelines".to_string(), Rate { per_second: 2.0, burst: 4.0 })]);
         assert!(c.demo_quotas.unwrap().contains_key("ListPipelineExecutions"));
         assert_eq!(c.demo_latency.unwrap().max_ms, 150);
-        let e = parse_args(&args(&["--studio-link", "http://x/{id}"])).unwrap_err();
+        let e = err(&["--studio-link", "http://x/{id}"]);
         assert!(e.contains("--studio-link"), "{e}");
-        let e = parse_args(&args(&["--demo-speed", "-1"])).unwrap_err();
-        assert!(e.contains("not a positive number"), "{e}");
-        assert_eq!(parse_args(&args(&["-h"])).unwrap(), Parsed::Help);
+        let e = err(&["--demo-speed=-1"]);
+        assert!(e.contains("--demo-speed"), "{e}");
+        let e = err(&["--act-role", "arn:aws:iam::1:user/x"]);
+        assert!(e.contains("not an IAM role ARN"), "{e}");
+        let e = err(&["--database-url", "mysql://x"]);
+        assert!(e.contains("not a postgres:// URL"), "{e}");
+        let e = err(&["--auth", "magic"]);
+        assert!(e.contains("'magic'") && e.contains("none, oidc, proxy"), "{e}");
+        match parse_args(&args(&["-h"])).unwrap() {
+            Parsed::Print(help) => {
+                for flag in ["--auth", "--policy", "--database-url", "STEPLINE_ACT_ROLE", "[default: 12]"] {
+                    assert!(help.contains(flag), "help lists {flag}: {help}");
+                }
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn no_login_only_on_loopback() {
+        let e = err(&["--addr", "0.0.0.0:3000"]);
+        assert!(e.contains("--auth none") && e.contains("--auth oidc") && e.contains("--auth proxy"), "{e}");
+        assert_eq!(run(&["--addr", "[::1]:3000"]).access.auth, AuthMode::None);
+        let e = err(&["--addr", "0.0.0.0:3000", "--auth", "proxy"]);
+        assert!(e.contains("--trusted-proxy"), "{e}");
+        let c = run(&["--addr", "0.0.0.0:3000", "--auth", "proxy", "--trusted-proxy", "10.0.0.0/8,192.168.1.7/32"]);
+        assert_eq!(c.access.trusted_proxies.len(), 2);
+        let e = err(&["--auth", "proxy", "--trusted-proxy", "10.0.0.300/8"]);
+        assert!(e.contains("--trusted-proxy"), "{e}");
+    }
+
+    #[test]
+    fn oidc_needs_its_provider_and_keeps_the_secret_out_of_debug_output() {
+        let e = err(&["--auth", "oidc"]);
+        assert!(e.contains("--oidc-issuer"), "{e}");
+        let e = err(&["--auth", "oidc", "--oidc-issuer", "https://id.example.com", "--oidc-client-id", "s"]);
+        assert!(e.contains("--public-url"), "{e}");
+        let dir = std::env::temp_dir().join(format!("stepline-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let secret = dir.join("secret");
+        std::fs::write(&secret, "s3cr3t-value\n").unwrap();
+        let c = run(&[
+            "--auth",
+            "oidc",
+            "--oidc-issuer",
+            "https://id.example.com/",
+            "--oidc-client-id",
+            "stepline",
+            "--oidc-client-secret-file",
+            secret.to_str().unwrap(),
+            "--public-url",
+            "https://stepline.example.com",
+            "--database-url",
+            "postgres://u:pw@db/stepline",
+        ]);
+        let oidc = c.access.oidc.clone().unwrap();
+        assert_eq!(oidc.issuer, "https://id.example.com");
+        assert_eq!(oidc.client_secret.as_deref(), Some("s3cr3t-value"));
+        assert_eq!(oidc.groups_claim, "groups");
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("s3cr3t") && !debug.contains(":pw@"), "{debug}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn environment_variables_stand_for_flags_and_flags_win() {
+        // Only this test reads STEPLINE_SESSION_HOURS, so setting it does not disturb the others.
+        std::env::set_var("STEPLINE_SESSION_HOURS", "3");
+        assert_eq!(run(&[]).access.session_hours, 3);
+        assert_eq!(run(&["--session-hours", "5"]).access.session_hours, 5);
+        std::env::set_var("STEPLINE_SESSION_HOURS", "0");
+        let e = err(&[]);
+        assert!(e.contains("--session-hours"), "{e}");
+        std::env::remove_var("STEPLINE_SESSION_HOURS");
+        assert_eq!(run(&[]).access.session_hours, 12);
+    }
+
+    #[test]
+    fn the_data_dir_holds_the_database() {
+        assert_eq!(
+            run(&["--data-dir", "/srv/stepline"]).database,
+            Database::Sqlite("/srv/stepline/stepline.db".into())
+        );
     }
 }

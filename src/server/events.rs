@@ -14,7 +14,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::stream::Stream;
 
-use super::identity;
+use super::access::Who;
 use super::state::AppState;
 
 /// `/events/pipelines/{pipeline}/executions/{id}`: a `snapshot` event with the execution view as JSON
@@ -24,12 +24,14 @@ pub async fn execution(
     State(state): State<AppState>,
     Path((pipeline, id)): Path<(String, String)>,
     Peer(client): Peer,
-    headers: axum::http::HeaderMap,
+    who: Who,
 ) -> Response {
-    let _who = identity::from_headers(&headers);
     if !valid_name(&pipeline) || !valid_id(&id) {
         return not_found("no such execution");
     }
+    // A pipeline the person may not read answers as one that does not exist.
+    let Ok(role) = who.read(&pipeline).await else { return not_found("no such execution") };
+    let hide_tokens = role < crate::model::access::Role::Operator;
     let slot = match state.streams.take(client) {
         Ok(slot) => slot,
         Err(why) => return too_many(why),
@@ -51,12 +53,15 @@ pub async fn execution(
         Ok(rx) => rx,
         Err(super::watch::Refused::Busy) => return too_many(BUSY),
     };
-    Sse::new(snapshots(rx, slot)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
+    Sse::new(snapshots(rx, slot, hide_tokens))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
 }
 
 fn snapshots(
     mut rx: tokio::sync::watch::Receiver<super::watch::LiveState>,
     slot: Slot,
+    hide_tokens: bool,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     async_stream::stream! {
         let _slot = slot;
@@ -65,7 +70,14 @@ fn snapshots(
         loop {
             let current = rx.borrow_and_update().clone();
             if let Some(view) = current.view.filter(|v| sent.as_ref().is_none_or(|s| !std::sync::Arc::ptr_eq(s, v))) {
-                if let Ok(json) = serde_json::to_string(&*view) {
+                let json = if hide_tokens {
+                    let mut v = (*view).clone();
+                    super::views::hide_callback_tokens(&mut v);
+                    serde_json::to_string(&v)
+                } else {
+                    serde_json::to_string(&*view)
+                };
+                if let Ok(json) = json {
                     yield Ok(Event::default().event("snapshot").data(json));
                 }
                 sent = Some(view);
@@ -110,10 +122,9 @@ pub async fn list(
     State(state): State<AppState>,
     Path(pipeline): Path<String>,
     Peer(client): Peer,
-    headers: axum::http::HeaderMap,
+    who: Who,
 ) -> Response {
-    let _who = identity::from_headers(&headers);
-    if !valid_name(&pipeline) {
+    if !valid_name(&pipeline) || who.read(&pipeline).await.is_err() {
         return not_found("no such pipeline");
     }
     let slot = match state.streams.take(client) {

@@ -320,6 +320,25 @@ impl Gateway {
         self.pipeline_arns.lock().unwrap_or_else(|e| e.into_inner()).get(&name.to_lowercase()).map(|(n, _)| n.clone())
     }
 
+    /// A pipeline's tags, for grants of the policy that name tags.
+    pub async fn pipeline_tags(&self, name: &str) -> Result<Vec<(String, String)>, Upstream> {
+        let known = self
+            .pipeline_arns
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&name.to_lowercase())
+            .map(|(_, a)| a.clone());
+        let arn = match known {
+            Some(a) => a,
+            None => self.describe_pipeline(name).await?.summary.arn,
+        };
+        let tags = all_items!(self, self.client.list_tags().resource_arn(&arn), "ListTags", tags)?;
+        Ok(tags
+            .iter()
+            .map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string()))
+            .collect())
+    }
+
     /// The ARN of execution `id` of `pipeline`, from the pipeline's own ARN (asked once, then remembered).
     pub async fn execution_arn(&self, pipeline: &str, id: &str) -> Result<String, Upstream> {
         let key = pipeline.to_lowercase();
@@ -389,8 +408,10 @@ impl Gateway {
         let pipeline_arn = d.pipeline_arn().unwrap_or_default().to_string();
         let who = |u: Option<&aws::UserContext>| {
             u.and_then(|u| {
+                // The person behind an assumed role (its SourceIdentity) before the role's own ARN.
                 u.user_profile_name()
                     .map(String::from)
+                    .or_else(|| u.iam_identity().and_then(|i| i.source_identity()).map(String::from))
                     .or_else(|| u.iam_identity().and_then(|i| i.arn()).map(String::from))
             })
         };
@@ -655,5 +676,14 @@ fn step_run(s: &aws::PipelineExecutionStep) -> StepRun {
         cache_source: s.cache_hit_result().and_then(|c| owned(c.source_pipeline_execution_arn())),
         selective_source: s.selective_execution_result().and_then(|c| owned(c.source_pipeline_execution_arn())),
         metadata,
+    }
+}
+
+impl super::access::Tags for Gateway {
+    fn tags<'a>(
+        &'a self,
+        pipeline: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<Vec<(String, String)>, Upstream>> {
+        Box::pin(self.pipeline_tags(pipeline))
     }
 }

@@ -1,16 +1,18 @@
 //! Everything that runs only on the server: configuration, the SageMaker gateway, shared watchers, the
 //! demo, identity, live streams and the HTTP router.
 
+pub mod access;
 pub mod config;
 pub mod demo;
 pub mod events;
+pub mod exports;
 pub mod gateway;
-pub mod identity;
 pub mod limiter;
 pub mod router;
 pub mod scan;
 pub mod stale;
 pub mod state;
+pub mod store;
 pub mod views;
 pub mod watch;
 
@@ -22,11 +24,11 @@ use gateway::Gateway;
 /// Parse the command line, connect to the backend and serve until Ctrl-C.
 pub async fn run(args: Vec<String>) -> Result<(), String> {
     let config = match config::parse_args(&args)? {
-        config::Parsed::Help => {
-            println!("{}", config::USAGE);
+        config::Parsed::Print(text) => {
+            println!("{}", text.trim_end());
             return Ok(());
         }
-        config::Parsed::Run(config) => config,
+        config::Parsed::Run(config) => *config,
     };
     serve(config).await
 }
@@ -76,7 +78,28 @@ async fn serve(config: Config) -> Result<(), String> {
             Gateway::with_limits(aws_sdk_sagemaker::Client::new(&shared), format!("AWS {region}"), limits.clone())
         }
     };
-    let mut state = state::AppState::new(leptos_options, Arc::new(gateway));
+    let db = store::Db::open(&config.database).await?;
+    let access = Arc::new(access::Access::new(&config.access, db.clone()).await?);
+    println!(
+        "Access: {}; activity log in {}",
+        match config.access.auth {
+            config::AuthMode::None => "no login (loopback only), everyone operates",
+            config::AuthMode::Oidc => "OpenID Connect login",
+            config::AuthMode::Proxy => "identity from the authenticating proxy",
+        },
+        match &config.database {
+            config::Database::Sqlite(p) => p.display().to_string(),
+            config::Database::Postgres(_) => "PostgreSQL".to_string(),
+        }
+    );
+    // Expired sessions and abandoned logins are forgotten every hour.
+    tokio::spawn(async move {
+        loop {
+            let _ = db.purge_expired().await;
+            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        }
+    });
+    let mut state = state::AppState::with_access(leptos_options, Arc::new(gateway), access, Default::default());
     state.studio_link = config.studio_link.clone();
     let app = router::build(state).await;
     let listener = tokio::net::TcpListener::bind(config.addr)

@@ -1,14 +1,14 @@
 //! The axum router: Leptos pages, server functions, live streams and static files. Built by a function so
 //! tests drive it with `tower::ServiceExt::oneshot` without opening a socket.
 
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
 use super::config::Config;
-use super::events;
 use super::state::AppState;
+use super::{access, events, exports};
 use crate::app::{shell, App};
 
 /// Leptos settings: from cargo-leptos's environment when it launched us, else defaults that match
@@ -26,23 +26,36 @@ pub async fn build(state: AppState) -> Router {
         .route("/events/pipelines/{pipeline}/executions", get(events::list))
         .route("/events/pipelines/{pipeline}/executions/{id}", get(events::execution))
         .route("/healthz", get(|| async { "ok" }))
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            {
-                let state = state.clone();
-                move || provide_context(state.clone())
-            },
-            {
-                let options = state.leptos_options.clone();
-                move || shell(options.clone())
-            },
-        )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .route("/auth/login", get(access::oidc::login))
+        .route("/auth/callback", get(access::oidc::callback))
+        .route("/auth/logout", post(access::oidc::logout))
+        .route("/auth/logged-out", get(access::oidc::logged_out))
+        .route("/activity.csv", get(exports::csv))
+        .route("/activity.jsonl", get(exports::json_lines))
+        .leptos_routes_with_context(&state, routes, page_context(state.clone()), {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(page_context(state.clone()), shell))
         .layer(axum::middleware::from_fn_with_state(state.clone(), pasted_arn_redirect))
+        // Before everything else: who is asking, from where, for which host (see `access`).
+        .layer(axum::middleware::from_fn_with_state(state.access.clone(), access::guard))
         // gzip or brotli for pages, JS, CSS and wasm; the default predicate leaves event streams alone.
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
+}
+
+/// What every rendered page has in context: the shared state; and the page's Content-Security-Policy,
+/// which names the per-request nonce Leptos gives the page's inline scripts.
+fn page_context(state: AppState) -> impl Fn() + Clone + Send + Sync + 'static {
+    move || {
+        provide_context(state.clone());
+        if let (Some(nonce), Some(res)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
+            if let Ok(v) = axum::http::HeaderValue::from_str(&access::csp(&nonce)) {
+                res.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, v);
+            }
+        }
+    }
 }
 
 /// A pipeline or execution ARN pasted into the search box of `/` is answered with a redirect to its page
@@ -57,15 +70,16 @@ async fn pasted_arn_redirect(
     use axum::http::{header::LOCATION, HeaderValue, StatusCode};
     use axum::response::IntoResponse;
     let path = req.uri().path().to_string();
+    let who = req.extensions().get::<access::Identity>().cloned();
     let mut to = None;
     if path == "/" {
         let query = axum::extract::Query::<std::collections::HashMap<String, String>>::try_from_uri(req.uri()).ok();
         to = query.and_then(|q| q.0.get("q").and_then(|q| crate::pages::home::redirect_for(q)));
         if let Some(pasted) = to.clone() {
-            to = Some(with_echoed_name(&state, &pasted, true).await.unwrap_or(pasted));
+            to = Some(with_echoed_name(&state, who.as_ref(), &pasted, true).await.unwrap_or(pasted));
         }
     } else if req.method() == axum::http::Method::GET {
-        if let Some(canonical) = with_echoed_name(&state, &path, false).await {
+        if let Some(canonical) = with_echoed_name(&state, who.as_ref(), &path, false).await {
             let query = req.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
             to = Some(format!("{canonical}{query}"));
         }
@@ -78,12 +92,14 @@ async fn pasted_arn_redirect(
 
 /// `path` (`/pipelines/{name}…`) with the pipeline's name as created, when that differs from the one in
 /// the path. Only from what the gateway knows, unless `ask` (a pasted ARN: one DescribePipeline).
-async fn with_echoed_name(state: &AppState, path: &str, ask: bool) -> Option<String> {
+async fn with_echoed_name(state: &AppState, who: Option<&access::Identity>, path: &str, ask: bool) -> Option<String> {
     let rest = path.strip_prefix("/pipelines/")?;
     let (name, tail) = rest.split_once('/').map_or((rest, ""), |(n, t)| (n, t));
     if !super::events::valid_name(name) {
         return None;
     }
+    // A pipeline the person may not read is not even told apart from one that does not exist.
+    state.access.role(who?, name).await?;
     let mut echoed = state.gateway.echoed_name(name);
     if echoed.is_none() && ask {
         echoed = state.watchers.pipeline(name).await.ok().map(|k| k.value.summary.name);

@@ -17,6 +17,8 @@ pub struct AppState {
     pub streams: Arc<super::events::StreamSlots>,
     /// The template of links to executions in SageMaker Studio (`--studio-link`).
     pub studio_link: Option<String>,
+    /// Who may do what, the activity log and sessions.
+    pub access: Arc<super::access::Access>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -26,14 +28,31 @@ impl FromRef<AppState> for LeptosOptions {
 }
 
 impl AppState {
-    pub fn new(leptos_options: LeptosOptions, gateway: Arc<Gateway>) -> AppState {
-        AppState::with_bounds(leptos_options, gateway, Default::default())
+    /// Without login (everyone operates everything), the activity log in memory: tests and benchmarks.
+    pub async fn new(leptos_options: LeptosOptions, gateway: Arc<Gateway>) -> AppState {
+        AppState::with_bounds(leptos_options, gateway, Default::default()).await
     }
 
     /// With other cache bounds (tests of the bounds).
-    pub fn with_bounds(leptos_options: LeptosOptions, gateway: Arc<Gateway>, bounds: super::watch::Bounds) -> AppState {
+    pub async fn with_bounds(
+        leptos_options: LeptosOptions,
+        gateway: Arc<Gateway>,
+        bounds: super::watch::Bounds,
+    ) -> AppState {
+        let db = super::store::Db::memory().await.expect("an in-memory SQLite database opens");
+        let access = super::access::Access::local(db);
+        AppState::with_access(leptos_options, gateway, Arc::new(access), bounds)
+    }
+
+    pub fn with_access(
+        leptos_options: LeptosOptions,
+        gateway: Arc<Gateway>,
+        access: Arc<super::access::Access>,
+        bounds: super::watch::Bounds,
+    ) -> AppState {
         let watchers = Watchers::with_bounds(gateway.clone(), bounds);
-        AppState { leptos_options, gateway, watchers, streams: Default::default(), studio_link: None }
+        access.set_tags(gateway.clone());
+        AppState { leptos_options, gateway, watchers, streams: Default::default(), studio_link: None, access }
     }
 }
 
@@ -43,8 +62,10 @@ pub fn app_state() -> Result<AppState, crate::error::AppError> {
         .ok_or_else(|| crate::error::AppError::Server("server state is missing".into()))
 }
 
-/// The one door of every server function and page: the shared state, and who is asking.
-pub async fn enter() -> Result<(AppState, super::identity::Identity), crate::error::AppError> {
-    let who = super::identity::current().await;
-    Ok((app_state()?, who))
+/// The one door of every server function and page: the shared state, and who is asking (as the access
+/// guard identified them; without that identity nothing is served).
+pub async fn enter() -> Result<(AppState, super::access::Who), crate::error::AppError> {
+    let state = app_state()?;
+    let who = super::access::Who::current(state.access.clone()).await?;
+    Ok((state, who))
 }

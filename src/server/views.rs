@@ -5,6 +5,7 @@ use crate::api::{
     parse_when, ExecutionPage, ExecutionRow, ExecutionsPage, ListQuery, PipelinesPage, SourceExecution, StartPageData,
 };
 use crate::error::{AppError, Subject};
+use crate::model::access::Role;
 use crate::model::PipelineDetail;
 use crate::server::stale::Known;
 use crate::server::state::{enter, AppState};
@@ -29,16 +30,27 @@ pub(crate) async fn execution_arn(state: &AppState, pipeline: &str, id: &str) ->
 
 /// The pipelines page: every pipeline with its newest execution.
 pub async fn pipelines() -> Result<PipelinesPage, AppError> {
-    let (state, _who) = enter().await?;
+    let (state, who) = enter().await?;
     let known = state.watchers.home().await.map_err(AppError::Upstream)?;
     let freshness = known.freshness();
-    Ok(PipelinesPage { rows: known.value, backend: state.gateway.backend.clone(), freshness })
+    // Only the pipelines the person may read; the others are not even named.
+    let roles = futures::future::join_all(known.value.iter().map(|r| who.role(&r.pipeline.name))).await;
+    let rows: Vec<_> = known.value.into_iter().zip(roles).filter(|(_, role)| role.is_some()).map(|(r, _)| r).collect();
+    let (everywhere, knows) = who.everywhere();
+    Ok(PipelinesPage {
+        rows,
+        backend: state.gateway.backend.clone(),
+        freshness,
+        me: who.me(everywhere),
+        no_grant: !knows,
+    })
 }
 
 /// One page of a pipeline's executions, filtered and sorted as the query says.
 pub async fn executions(pipeline: &str, query: &ListQuery) -> Result<ExecutionsPage, AppError> {
     use crate::model::ExecStatus;
-    let (state, _who) = enter().await?;
+    let (state, who) = enter().await?;
+    let role = who.read(pipeline).await?;
     let known = pipeline_detail(&state, pipeline).await?;
     let mut freshness = known.freshness();
     let detail = known.value;
@@ -80,12 +92,16 @@ pub async fn executions(pipeline: &str, query: &ListQuery) -> Result<ExecutionsP
         page.iter().map(|e| state.watchers.row_extras(&e.arn, e.status.is_terminal(), !columns.is_empty())),
     )
     .await;
+    let arns: Vec<String> = page.iter().map(|e| e.arn.clone()).collect();
+    // Who started them through Stepline; a log that cannot be read leaves SageMaker's CreatedBy.
+    let people = state.access.db.started_by(&arns).await.unwrap_or_default();
     let rows = page
         .into_iter()
         .zip(extras)
         .map(|(summary, (end, params))| ExecutionRow {
             end: if summary.status.is_terminal() { end } else { None },
             params: columns.iter().map(|c| params.iter().find(|p| &p.name == c).map(|p| p.value.clone())).collect(),
+            started_by: people.get(&summary.arn).cloned().or_else(|| state.watchers.creator_of(&summary.arn)),
             summary,
         })
         .collect();
@@ -98,28 +114,44 @@ pub async fn executions(pipeline: &str, query: &ListQuery) -> Result<ExecutionsP
         parameter_names,
         freshness,
         coverage,
+        me: who.me(Some(role)),
     })
 }
 
 /// One execution: its snapshot and the definition it runs with.
 pub async fn execution(pipeline: &str, id: &str) -> Result<ExecutionPage, AppError> {
-    let (state, _who) = enter().await?;
+    let (state, who) = enter().await?;
+    let role = who.read(pipeline).await?;
     let what = Subject::Execution { pipeline, id };
     let arn = execution_arn(&state, pipeline, id).await?;
     let known = state.watchers.execution(&arn).await.map_err(|e| AppError::from_upstream(e, what))?;
     let definition = state.watchers.definition(&arn).await;
-    let view = (*known.value).clone();
+    let mut view = (*known.value).clone();
+    let tokens_hidden = role < Role::Operator;
+    if tokens_hidden {
+        hide_callback_tokens(&mut view);
+    }
     let studio = state
         .studio_link
         .as_deref()
         .map(|template| crate::console::studio_link(template, &view.execution.pipeline_name, &view.execution.id));
-    Ok(ExecutionPage { view, definition, freshness: known.freshness(), studio })
+    let history = state.access.db.history(&arn).await.unwrap_or_default();
+    Ok(ExecutionPage {
+        view,
+        definition,
+        freshness: known.freshness(),
+        studio,
+        me: who.me(Some(role)),
+        history,
+        tokens_hidden,
+    })
 }
 
 /// What the start form needs: the pipeline and, for a re-run, the source execution.
 pub async fn start_context(pipeline: &str, from: Option<&str>) -> Result<StartPageData, AppError> {
     use crate::model::StepStatus;
-    let (state, _who) = enter().await?;
+    let (state, who) = enter().await?;
+    let role = who.read(pipeline).await?;
     // The form is built from a description at most a few seconds old; the submission is checked against
     // a fresh one (actions::start_inner).
     let known = pipeline_detail(&state, pipeline).await?;
@@ -148,5 +180,53 @@ pub async fn start_context(pipeline: &str, from: Option<&str>) -> Result<StartPa
             })
         }
     };
-    Ok(StartPageData { pipeline: detail, source, freshness })
+    Ok(StartPageData { pipeline: detail, source, freshness, me: who.me(Some(role)) })
+}
+
+/// Callback tokens are secrets: whoever holds one can answer the step from anywhere. Only operators of
+/// the pipeline see them.
+pub fn hide_callback_tokens(view: &mut crate::model::ExecutionView) {
+    if let Ok(steps) = view.steps.as_mut() {
+        for s in steps.iter_mut() {
+            if let crate::model::StepMetadata::Callback { token, .. } = &mut s.metadata {
+                *token = None;
+            }
+        }
+    }
+}
+
+/// A page of the activity log: everything for admins; for others their own records and those of the
+/// pipelines they may read.
+pub async fn activity(filter: &crate::model::activity::Filter) -> Result<crate::api::ActivityData, AppError> {
+    let (state, who) = enter().await?;
+    let scope = activity_scope(&state, &who).await?;
+    let page =
+        state.access.db.page(filter, &scope, crate::server::store::activity::PAGE).await.map_err(AppError::Server)?;
+    let (everywhere, _) = who.everywhere();
+    Ok(crate::api::ActivityData { page, me: who.me(everywhere) })
+}
+
+/// Whose records `who` may see.
+pub async fn activity_scope(
+    state: &AppState,
+    who: &crate::server::access::Who,
+) -> Result<crate::server::store::activity::Scope, AppError> {
+    use crate::server::store::activity::Scope;
+    if who.everywhere().0 == Some(Role::Admin) {
+        return Ok(Scope::Everything);
+    }
+    let names = state.watchers.pipeline_names().await.map_err(AppError::Upstream)?;
+    let roles = futures::future::join_all(names.iter().map(|n| who.role(n))).await;
+    let pipelines = names.into_iter().zip(roles).filter(|(_, r)| r.is_some()).map(|(n, _)| n).collect();
+    Ok(Scope::Readable { user: who.identity.user.clone(), pipelines })
+}
+
+/// The person and their role on `pipeline` (or everywhere).
+pub async fn whoami(pipeline: Option<&str>) -> Result<crate::model::access::Me, AppError> {
+    let (_, who) = enter().await?;
+    let role = match pipeline.filter(|p| events::valid_name(p)) {
+        Some(p) => who.role(p).await,
+        None => who.everywhere().0,
+    };
+    Ok(who.me(role))
 }

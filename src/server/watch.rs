@@ -174,6 +174,8 @@ pub struct Watchers {
     definitions: Cache<DefinitionKey, Arc<str>>,
     /// End times of finished executions (their last modification).
     ends: Cache<String, Option<DateTime<Utc>>>,
+    /// Who created each described execution (SageMaker's `CreatedBy`), for the lists' "Started by".
+    creators: Cache<String, Option<String>>,
     /// Statuses of listed running executions, described a few seconds ago.
     statuses: Cache<String, (ExecStatus, Option<DateTime<Utc>>)>,
     /// Names and ARNs SageMaker said do not exist, for `MISSING_FOR`.
@@ -288,6 +290,7 @@ impl Watchers {
                 .weigher(|_, v: &Arc<str>| v.len().min(u32::MAX as usize) as u32)
                 .build(),
             ends: Cache::new(b.ends),
+            creators: Cache::new(b.ends),
             statuses: Cache::builder().max_capacity(b.ends).time_to_live(STATUS_FRESH).build(),
             missing: Cache::builder().max_capacity(10_000).time_to_live(MISSING_FOR).build(),
             filling: Mutex::new(Default::default()),
@@ -351,6 +354,7 @@ impl Watchers {
         let execution = self.gateway.describe_execution(arn).await;
         self.note_missing(arn, &execution);
         let execution = execution?;
+        self.creators.insert(arn.to_string(), execution.created_by.clone());
         let (steps, parameters) = tokio::join!(self.gateway.list_steps(arn), self.parameters(arn));
         let view = Arc::new(ExecutionView { execution, steps, parameters, fetched_at: Utc::now() });
         self.remember(&view);
@@ -474,6 +478,11 @@ impl Watchers {
         (end, params)
     }
 
+    /// Who created an execution, as SageMaker said when it was last described (never asked for this).
+    pub fn creator_of(&self, arn: &str) -> Option<String> {
+        self.creators.get(arn).flatten().or_else(|| self.finished.get(arn).and_then(|v| v.execution.created_by.clone()))
+    }
+
     fn end_of(&self, arn: &str) -> Option<DateTime<Utc>> {
         if let Some(e) = self.ends.get(arn) {
             return e;
@@ -505,6 +514,7 @@ impl Watchers {
                 }
                 match this.gateway.describe_execution(&arn).await {
                     Ok(d) if d.status.is_terminal() => {
+                        this.creators.insert(arn.clone(), d.created_by.clone());
                         this.ends.insert(arn, d.modified);
                         found = true;
                     }
@@ -541,6 +551,7 @@ impl Watchers {
         }
         match self.gateway.describe_execution(&e.arn).await {
             Ok(d) => {
+                self.creators.insert(e.arn.clone(), d.created_by.clone());
                 self.statuses.insert(e.arn.clone(), (d.status.clone(), d.modified));
                 if d.status.is_terminal() {
                     self.ends.insert(e.arn.clone(), d.modified);
@@ -653,6 +664,13 @@ impl Watchers {
             return Ok(());
         }
         self.pipeline(name).await.map(|_| ())
+    }
+
+    /// The names of every pipeline (the list kept for the pipelines page: at most one listing per
+    /// `PIPELINES_FRESH`).
+    pub async fn pipeline_names(&self) -> Result<Vec<String>, Upstream> {
+        let listed = self.pipeline_list.get(PIPELINES_FRESH, self.gateway.all_pipelines()).await?;
+        Ok(listed.value.iter().map(|p| p.name.clone()).collect())
     }
 
     /// The pipelines page: every pipeline (listed at most every `PIPELINES_FRESH`) with its newest

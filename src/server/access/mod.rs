@@ -1,0 +1,552 @@
+//! Team access: who is asking, and what they may do. The one module every request passes through.
+//!
+//! [`guard`] runs before every route: it names the request (a request id), refuses requests for another
+//! host (421) and cross-site requests that would change something (403), learns the identity (no login on
+//! loopback, a session of the built-in OpenID Connect login, or a verified proxy) or sends the browser to
+//! log in, and sets the security headers. Server functions and streams then ask [`Who`] before anything
+//! else: a pipeline the person may not read answers exactly as an unknown one (404); an action their role
+//! does not allow answers 403 and is recorded.
+
+pub mod oidc;
+pub mod origin;
+pub mod policy;
+pub mod proxy;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::{AppError, Subject};
+use crate::model::access::{Me, Role};
+use crate::model::activity::{Action, Outcome};
+use crate::server::config::{AccessConfig, AuthMode};
+use crate::server::store::activity::Record;
+use crate::server::store::Db;
+use origin::Site;
+use policy::{Decision, Person, Policy};
+
+/// Who is asking: learned once per request by [`guard`], read by everything after it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    pub user: String,
+    pub groups: Vec<String>,
+    /// Logged in through Stepline's own login (so it can log out).
+    pub session: bool,
+}
+
+impl Identity {
+    pub fn anonymous() -> Identity {
+        Identity { user: "anonymous".into(), groups: vec![], session: false }
+    }
+
+    fn person(&self) -> Person<'_> {
+        Person { user: &self.user, groups: &self.groups }
+    }
+}
+
+/// The request's id: in the activity log, the `x-request-id` header and error messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestId(pub String);
+
+/// The pipelines' tags, for grants that name tags (asked through the gateway, cached).
+pub trait Tags: Send + Sync {
+    fn tags<'a>(
+        &'a self,
+        pipeline: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<Vec<(String, String)>, crate::model::Upstream>>;
+}
+
+/// Everything access needs: the mode, the site, the policy, the database and how tags are asked.
+pub struct Access {
+    pub mode: AuthMode,
+    pub site: Site,
+    pub db: Db,
+    policy: PolicyFile,
+    proxy: Option<proxy::Proxy>,
+    pub oidc: Option<oidc::Oidc>,
+    tags: RwLock<Option<Arc<dyn Tags>>>,
+    tag_cache: moka::sync::Cache<String, Arc<Vec<(String, String)>>>,
+    /// Cookies only over https (`--public-url https://…`).
+    pub secure_cookies: bool,
+    pub session_hours: u32,
+}
+
+/// The policy in force, reloaded when its file changes (checked at most every 2 s).
+struct PolicyFile {
+    path: Option<std::path::PathBuf>,
+    current: RwLock<(Arc<Policy>, Option<SystemTime>, std::time::Instant)>,
+}
+
+impl PolicyFile {
+    fn fixed(policy: Policy) -> PolicyFile {
+        PolicyFile { path: None, current: RwLock::new((Arc::new(policy), None, std::time::Instant::now())) }
+    }
+
+    fn load(path: &std::path::Path) -> Result<(Policy, Option<SystemTime>), String> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| format!("cannot read the policy {}: {e}", path.display()))?;
+        let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        let policy = Policy::parse(&text).map_err(|e| format!("the policy {}: {e}", path.display()))?;
+        Ok((policy, modified))
+    }
+
+    fn get(&self) -> Arc<Policy> {
+        let Some(path) = &self.path else {
+            return self.current.read().unwrap_or_else(|e| e.into_inner()).0.clone();
+        };
+        {
+            let cur = self.current.read().unwrap_or_else(|e| e.into_inner());
+            if cur.2.elapsed() < Duration::from_secs(2) {
+                return cur.0.clone();
+            }
+        }
+        let mut cur = self.current.write().unwrap_or_else(|e| e.into_inner());
+        cur.2 = std::time::Instant::now();
+        let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        if modified != cur.1 {
+            // A policy that no longer parses keeps the last good one in force (and says so once).
+            match PolicyFile::load(path) {
+                Ok((policy, m)) => {
+                    println!("stepline: the policy {} was reloaded", path.display());
+                    *cur = (Arc::new(policy), m, std::time::Instant::now());
+                }
+                Err(e) => {
+                    eprintln!("stepline: {e}; the previous policy stays in force");
+                    cur.1 = modified;
+                }
+            }
+        }
+        cur.0.clone()
+    }
+}
+
+impl Access {
+    /// From the configuration: reads the policy, prepares the login or the proxy's verification.
+    pub async fn new(config: &AccessConfig, db: Db) -> Result<Access, String> {
+        let site = match &config.public_url {
+            Some(url) => Site::from_public_url(url)?,
+            None if config.auth == AuthMode::None => Site::Loopback,
+            None => {
+                return Err(format!(
+                    "--auth {} needs --public-url URL: requests for any other host are refused",
+                    if config.auth == AuthMode::Oidc { "oidc" } else { "proxy" }
+                ))
+            }
+        };
+        let policy = match (&config.policy, config.auth) {
+            (Some(path), _) => {
+                let (policy, modified) = PolicyFile::load(path)?;
+                PolicyFile {
+                    path: Some(path.clone()),
+                    current: RwLock::new((Arc::new(policy), modified, std::time::Instant::now())),
+                }
+            }
+            (None, AuthMode::None) => PolicyFile::fixed(Policy::operators_everywhere()),
+            (None, _) => PolicyFile::fixed(Policy::viewers_everywhere()),
+        };
+        let proxy = match config.auth {
+            AuthMode::Proxy => Some(proxy::Proxy::new(config)?),
+            _ => None,
+        };
+        let oidc = match (&config.oidc, config.auth) {
+            (Some(o), AuthMode::Oidc) => {
+                Some(oidc::Oidc::discover(o, config.public_url.as_deref().unwrap_or_default()).await?)
+            }
+            _ => None,
+        };
+        Ok(Access {
+            mode: config.auth,
+            site,
+            db,
+            policy,
+            proxy,
+            oidc,
+            tags: RwLock::new(None),
+            tag_cache: moka::sync::Cache::builder().max_capacity(10_000).time_to_live(Duration::from_secs(300)).build(),
+            secure_cookies: config.public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
+            session_hours: config.session_hours.max(1),
+        })
+    }
+
+    /// No login, everyone operates everything: the demo on loopback, tests and benchmarks.
+    pub fn local(db: Db) -> Access {
+        Access {
+            mode: AuthMode::None,
+            site: Site::Loopback,
+            db,
+            policy: PolicyFile::fixed(Policy::operators_everywhere()),
+            proxy: None,
+            oidc: None,
+            tags: RwLock::new(None),
+            tag_cache: moka::sync::Cache::new(1),
+            secure_cookies: false,
+            session_hours: 12,
+        }
+    }
+
+    /// With another policy (tests of authorization).
+    pub fn with_policy(mut self, policy: Policy) -> Access {
+        self.policy = PolicyFile::fixed(policy);
+        self
+    }
+
+    /// Where the pipelines' tags come from (the gateway), once it exists.
+    pub fn set_tags(&self, source: Arc<dyn Tags>) {
+        *self.tags.write().unwrap_or_else(|e| e.into_inner()) = Some(source);
+    }
+
+    pub fn policy(&self) -> Arc<Policy> {
+        self.policy.get()
+    }
+
+    /// The person's role on `pipeline`: by name, and by its tags when a grant needs them.
+    pub async fn role(&self, who: &Identity, pipeline: &str) -> Option<Role> {
+        let policy = self.policy();
+        match policy.decide(&who.person(), pipeline, None) {
+            Decision::Role(r) => r,
+            Decision::NeedsTags => {
+                let tags = self.tags_of(pipeline).await;
+                match policy.decide(&who.person(), pipeline, tags.as_deref().map(|t| t.as_slice())) {
+                    Decision::Role(r) => r,
+                    // Tags unknown (SageMaker did not say): only what the name gives.
+                    Decision::NeedsTags => match policy.decide(&who.person(), pipeline, Some(&[])) {
+                        Decision::Role(r) => r,
+                        Decision::NeedsTags => None,
+                    },
+                }
+            }
+        }
+    }
+
+    async fn tags_of(&self, pipeline: &str) -> Option<Arc<Vec<(String, String)>>> {
+        let key = pipeline.to_lowercase();
+        if let Some(t) = self.tag_cache.get(&key) {
+            return Some(t);
+        }
+        let source = self.tags.read().unwrap_or_else(|e| e.into_inner()).clone()?;
+        match source.tags(pipeline).await {
+            Ok(t) => {
+                let t = Arc::new(t);
+                self.tag_cache.insert(key, t.clone());
+                Some(t)
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// Append to the activity log. A record that cannot be written is an error of the request: an action
+    /// is never answered as done without its record.
+    pub async fn record(&self, r: Record<'_>) -> Result<(), AppError> {
+        self.db.append(&r).await.map(|_| ()).map_err(|e| {
+            eprintln!("stepline: {e}");
+            AppError::Server(format!(
+                "{e}. What was asked may have been done: check the execution before sending it again."
+            ))
+        })
+    }
+}
+
+/// The identity and request id of a server function or page being served, with access to decide.
+#[derive(Clone)]
+pub struct Who {
+    pub identity: Identity,
+    pub request_id: String,
+    access: Arc<Access>,
+}
+
+impl Who {
+    /// From inside a server function or server rendering. Fails closed: without the guard's identity
+    /// (a route it did not cover) nothing is served.
+    pub async fn current(access: Arc<Access>) -> Result<Who, AppError> {
+        let parts = leptos_axum::extract::<axum::http::request::Parts>()
+            .await
+            .map_err(|_| AppError::Server("the request could not be read".into()))?;
+        Who::from_parts(&parts.extensions, access)
+    }
+
+    pub fn from_parts(ext: &axum::http::Extensions, access: Arc<Access>) -> Result<Who, AppError> {
+        let identity = ext
+            .get::<Identity>()
+            .cloned()
+            .ok_or_else(|| AppError::Server("no identity for this request: it did not pass the access guard".into()))?;
+        let request_id = ext.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+        Ok(Who { identity, request_id, access })
+    }
+
+    pub fn access(&self) -> &Access {
+        &self.access
+    }
+
+    pub async fn role(&self, pipeline: &str) -> Option<Role> {
+        self.access.role(&self.identity, pipeline).await
+    }
+
+    /// The person may read `pipeline`, or it answers as an unknown pipeline.
+    pub async fn read(&self, pipeline: &str) -> Result<Role, AppError> {
+        self.role(pipeline).await.ok_or_else(|| AppError::not_found(Subject::Pipeline(pipeline)))
+    }
+
+    /// The person may take `action` on `pipeline` (operator), or a recorded refusal: 404 when they may not
+    /// even read it, 403 naming the role needed when they may read it.
+    pub async fn operate(&self, pipeline: &str, action: Action, execution_arn: Option<&str>) -> Result<Role, AppError> {
+        let role = self.role(pipeline).await;
+        if role.is_some_and(|r| r >= Role::Operator) {
+            return Ok(role.unwrap_or(Role::Operator));
+        }
+        self.access
+            .record(Record {
+                user: &self.identity.user,
+                role,
+                action,
+                outcome: Outcome::Denied,
+                pipeline: Some(pipeline),
+                execution_arn,
+                request_id: &self.request_id,
+                error_code: Some("AccessDenied"),
+                detail: serde_json::Value::Null,
+            })
+            .await?;
+        match role {
+            None => Err(AppError::not_found(Subject::Pipeline(pipeline))),
+            Some(_) => Err(AppError::Forbidden(self.me(role).cannot_operate().unwrap_or_default())),
+        }
+    }
+
+    /// Record an action's outcome (before its answer is sent).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn record(
+        &self,
+        role: Option<Role>,
+        action: Action,
+        pipeline: &str,
+        execution_arn: Option<&str>,
+        result: Result<(), &AppError>,
+        detail: serde_json::Value,
+    ) -> Result<(), AppError> {
+        let (outcome, code) = match result {
+            Ok(()) => (Outcome::Done, None),
+            Err(e) => outcome_of(e),
+        };
+        self.access
+            .record(Record {
+                user: &self.identity.user,
+                role,
+                action,
+                outcome,
+                pipeline: Some(pipeline),
+                execution_arn,
+                request_id: &self.request_id,
+                error_code: code.as_deref(),
+                detail,
+            })
+            .await
+    }
+
+    /// What a page says of the person, with their role there (`None` outside a pipeline).
+    pub fn me(&self, role: Option<Role>) -> Me {
+        Me {
+            user: self.identity.user.clone(),
+            role,
+            can_log_out: self.identity.session,
+            contact: self.access.policy().contact.clone(),
+        }
+    }
+
+    /// The role outside any pipeline, and whether the person has any grant at all.
+    pub fn everywhere(&self) -> (Option<Role>, bool) {
+        let policy = self.access.policy();
+        (policy.everywhere(&self.identity.person()), policy.knows(&self.identity.person()))
+    }
+}
+
+/// Handlers outside Leptos (streams, exports) take `Who` as an extractor: a request without the guard's
+/// identity is refused.
+impl axum::extract::FromRequestParts<crate::server::state::AppState> for Who {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &crate::server::state::AppState,
+    ) -> Result<Who, Response> {
+        Who::from_parts(&parts.extensions, state.access.clone())
+            .map_err(|e| plain(StatusCode::UNAUTHORIZED, &e.to_string()))
+    }
+}
+
+/// An error's outcome and code for the activity log.
+fn outcome_of(e: &AppError) -> (Outcome, Option<String>) {
+    match e {
+        AppError::Upstream(u) | AppError::Refused(u) => (Outcome::Refused, Some(u.code.clone())),
+        AppError::Form(_) | AppError::Invalid(_) => (Outcome::Invalid, Some("InvalidInput".into())),
+        AppError::Forbidden(_) => (Outcome::Denied, Some("AccessDenied".into())),
+        AppError::NotFound(_) => (Outcome::Refused, Some("ResourceNotFound".into())),
+        AppError::Server(_) => (Outcome::Refused, Some("ServerError".into())),
+    }
+}
+
+/// Paths served to anyone: health, the login itself, and static files (nothing in them is private).
+fn public_path(path: &str) -> bool {
+    path == "/healthz"
+        || path == "/readyz"
+        || path.starts_with("/auth/")
+        || path.starts_with("/pkg/")
+        || path == "/favicon.svg"
+        || path == "/robots.txt"
+}
+
+/// The guard every request passes (see the module's comment).
+pub async fn guard(State(access): State<Arc<Access>>, mut req: Request, next: Next) -> Response {
+    let request_id = crate::server::store::random_token(8);
+    let nonce = crate::server::store::random_token(16);
+    let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let mut res = if !access.site.host_allowed(host.as_deref().or(req.uri().authority().map(|a| a.as_str()))) {
+        plain(
+            StatusCode::MISDIRECTED_REQUEST,
+            "This server does not answer for that host name. Open Stepline at its own address.",
+        )
+    } else {
+        req.extensions_mut().insert(RequestId(request_id.clone()));
+        let path = req.uri().path().to_string();
+        if public_path(&path) {
+            next.run(req).await
+        } else {
+            let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+            match identify(&access, req.headers(), peer).await {
+                Ok(Some(identity)) => {
+                    if let Err(why) = access.site.origin_allowed(req.method(), req.headers()) {
+                        deny_cross_site(&access, &identity, &request_id, &path, why).await
+                    } else {
+                        req.extensions_mut().insert(identity);
+                        next.run(req).await
+                    }
+                }
+                Ok(None) => login_needed(&access, &req),
+                Err(why) => plain(StatusCode::UNAUTHORIZED, &why),
+            }
+        }
+    };
+    security_headers(res.headers_mut(), &nonce, &request_id);
+    res
+}
+
+/// The identity of a request, `None` when it has none (log in first), or why it was refused.
+async fn identify(
+    access: &Access,
+    headers: &HeaderMap,
+    peer: Option<std::net::IpAddr>,
+) -> Result<Option<Identity>, String> {
+    match access.mode {
+        AuthMode::None => Ok(Some(Identity::anonymous())),
+        AuthMode::Proxy => match &access.proxy {
+            Some(p) => p.identify(headers, peer).await.map(Some),
+            None => Err("the proxy's identity cannot be verified".into()),
+        },
+        AuthMode::Oidc => {
+            let Some(id) = oidc::session_cookie(headers) else { return Ok(None) };
+            match access.db.session(&id).await {
+                Ok(Some(s)) => Ok(Some(Identity { user: s.user, groups: s.groups, session: true })),
+                Ok(None) => Ok(None),
+                Err(e) => Err(format!("Sessions cannot be read right now ({e}); try again in a moment.")),
+            }
+        }
+    }
+}
+
+/// Not logged in: a page opened in the browser goes to the login and comes back; anything else is told.
+fn login_needed(access: &Access, req: &Request) -> Response {
+    let page = req.method() == Method::GET
+        && req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
+    if access.mode == AuthMode::Oidc && page {
+        let back = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        let to = format!("/auth/login?next={}", crate::model::links::seg(back));
+        return (StatusCode::FOUND, [(header::LOCATION, to)]).into_response();
+    }
+    plain(StatusCode::UNAUTHORIZED, "Log in first: open Stepline in the browser and log in, then try again.")
+}
+
+async fn deny_cross_site(access: &Access, who: &Identity, request_id: &str, path: &str, why: &str) -> Response {
+    let pipeline = path.strip_prefix("/pipelines/").map(|p| p.split('/').next().unwrap_or_default());
+    let _ = access
+        .record(Record {
+            user: &who.user,
+            role: None,
+            action: action_of_path(path),
+            outcome: Outcome::Denied,
+            pipeline,
+            execution_arn: None,
+            request_id,
+            error_code: Some("CrossSite"),
+            detail: serde_json::json!({ "path": crate::text::clip(path, 200) }),
+        })
+        .await;
+    plain(StatusCode::FORBIDDEN, &format!("Refused: {why}. Nothing was done."))
+}
+
+/// The action a refused post would have been, by its server function's path.
+fn action_of_path(path: &str) -> Action {
+    match path.rsplit('/').next().unwrap_or_default() {
+        p if p.starts_with("stop") => Action::Stop,
+        p if p.starts_with("retry") => Action::Retry,
+        p if p.starts_with("callback") => Action::Approve,
+        p if p.starts_with("logout") => Action::Logout,
+        _ => Action::Start,
+    }
+}
+
+fn plain(status: StatusCode, text: &str) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text.to_string()).into_response()
+}
+
+/// The Content-Security-Policy of every response: scripts only from here and the page's own inline ones
+/// (by nonce), WebAssembly compiled from here, no framing, forms only to here.
+pub fn csp(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+fn security_headers(h: &mut HeaderMap, nonce: &str, request_id: &str) {
+    // A rendered page has set its own (with the nonce of its inline scripts); everything else gets one
+    // with a nonce nothing uses.
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        if let Ok(v) = HeaderValue::from_str(&csp(nonce)) {
+            h.insert(header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-request-id", v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_paths_are_only_health_login_and_static_files() {
+        for p in ["/healthz", "/auth/login", "/auth/callback", "/pkg/stepline.wasm", "/favicon.svg"] {
+            assert!(public_path(p), "{p}");
+        }
+        for p in ["/", "/api/stop", "/events/pipelines/x/executions", "/pipelines/x", "/activity", "/authx", "/pkgx"] {
+            assert!(!public_path(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn the_csp_allows_only_this_origin_and_the_nonce() {
+        let c = csp("abc");
+        assert!(c.contains("script-src 'self' 'nonce-abc' 'wasm-unsafe-eval'"));
+        assert!(c.contains("frame-ancestors 'none'") && !c.contains("unsafe-eval'") || c.contains("wasm-unsafe-eval"));
+        assert!(!c.contains("script-src 'self' 'unsafe-inline'"));
+    }
+}

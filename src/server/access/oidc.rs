@@ -1,0 +1,322 @@
+//! The built-in OpenID Connect login: authorization code with PKCE and a nonce, against any provider
+//! (Okta, Entra ID, Google, Cognito, Keycloak). `/auth/login?next=…` leaves for the provider, which comes
+//! back to `/auth/callback`; the ID token is verified (issuer, audience, signature, expiry, nonce), a
+//! server-side session is made and its id set in an HttpOnly cookie, and the browser returns where it
+//! was going. `/auth/logout` (a form post) ends the session.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use base64::Engine;
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::{
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl,
+    Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+};
+
+use super::{Access, RequestId};
+use crate::model::activity::{Action, Outcome};
+use crate::server::config::OidcConfig;
+use crate::server::state::AppState;
+use crate::server::store::activity::Record;
+use crate::server::store::sessions::{LoginState, SessionUser};
+
+/// The session cookie. `__Host-` over https: only this host, path `/`, `Secure` (browsers enforce it).
+const COOKIE: &str = "stepline_session";
+const COOKIE_SECURE: &str = "__Host-stepline_session";
+
+type Client =
+    CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
+
+pub struct Oidc {
+    client: Client,
+    http: reqwest::Client,
+    groups_claim: String,
+}
+
+impl Oidc {
+    /// Read the provider's discovery document (at start: a wrong issuer is found at once).
+    pub async fn discover(config: &OidcConfig, public_url: &str) -> Result<Oidc, String> {
+        let http = reqwest::Client::builder()
+            // Following redirects would open the door to SSRF through the provider's answers.
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .map_err(|e| format!("the HTTP client for the login: {e}"))?;
+        let issuer = IssuerUrl::new(config.issuer.clone()).map_err(|e| format!("--oidc-issuer: {e}"))?;
+        let metadata = CoreProviderMetadata::discover_async(issuer, &http)
+            .await
+            .map_err(|e| format!("--oidc-issuer {}: the provider's discovery document: {e}", config.issuer))?;
+        let redirect = RedirectUrl::new(format!("{}/auth/callback", public_url.trim_end_matches('/')))
+            .map_err(|e| format!("--public-url: {e}"))?;
+        let client = CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(config.client_id.clone()),
+            config.client_secret.clone().map(ClientSecret::new),
+        )
+        .set_redirect_uri(redirect);
+        Ok(Oidc { client, http, groups_claim: config.groups_claim.clone() })
+    }
+}
+
+/// The session id from the request's cookie, if any.
+pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE || *k == COOKIE_SECURE)
+        .map(|(_, v)| v.to_string())
+        .filter(|v| v.len() == 64 && v.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+fn cookie_name(access: &Access) -> &'static str {
+    if access.secure_cookies {
+        COOKIE_SECURE
+    } else {
+        COOKIE
+    }
+}
+
+fn set_cookie(access: &Access, value: &str, max_age: i64) -> HeaderValue {
+    let secure = if access.secure_cookies { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+        cookie_name(access)
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// Where to return after login: a path of this site only (never `//host` or a full URL).
+pub fn safe_return(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.contains(['\r', '\n']) => {
+            crate::text::clip(n, 2000)
+        }
+        _ => "/".into(),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+}
+
+/// `/auth/login`: leave for the provider with a fresh state, nonce and PKCE challenge.
+pub async fn login(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
+    let access = state.access.clone();
+    let Some(oidc) = &access.oidc else {
+        return (StatusCode::NOT_FOUND, "This Stepline has no login of its own.").into_response();
+    };
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, csrf, nonce) = oidc
+        .client
+        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+        .add_scope(Scope::new("email".into()))
+        .add_scope(Scope::new("profile".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+    let login = LoginState {
+        nonce: nonce.secret().clone(),
+        pkce_verifier: verifier.secret().clone(),
+        return_to: safe_return(q.next.as_deref()),
+    };
+    if let Err(e) = access.db.put_login(csrf.secret(), &login).await {
+        return (StatusCode::SERVICE_UNAVAILABLE, format!("{e}; try again in a moment.")).into_response();
+    }
+    (StatusCode::FOUND, [(header::LOCATION, url.to_string())]).into_response()
+}
+
+#[derive(serde::Deserialize)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// `/auth/callback`: check the answer against the login under way, verify the ID token, open a session.
+pub async fn callback(
+    State(state): State<AppState>,
+    axum::Extension(request_id): axum::Extension<RequestId>,
+    Query(q): Query<CallbackQuery>,
+) -> Response {
+    let access = state.access.clone();
+    match finish_login(&access, &q).await {
+        Ok((who, return_to)) => {
+            let session = match access.db.create_session(&who, access.session_hours).await {
+                Ok(id) => id,
+                Err(e) => return failed_login(&format!("{e}; try again in a moment.")),
+            };
+            let _ = access
+                .record(Record {
+                    user: &who.user,
+                    role: None,
+                    action: Action::Login,
+                    outcome: Outcome::Done,
+                    pipeline: None,
+                    execution_arn: None,
+                    request_id: &request_id.0,
+                    error_code: None,
+                    detail: serde_json::json!({ "groups": who.groups }),
+                })
+                .await;
+            let mut res = (StatusCode::FOUND, [(header::LOCATION, return_to)]).into_response();
+            res.headers_mut()
+                .append(header::SET_COOKIE, set_cookie(&access, &session, i64::from(access.session_hours) * 3600));
+            res
+        }
+        Err(why) => failed_login(&why),
+    }
+}
+
+async fn finish_login(access: &Access, q: &CallbackQuery) -> Result<(SessionUser, String), String> {
+    let oidc = access.oidc.as_ref().ok_or("This Stepline has no login of its own.")?;
+    if let Some(e) = &q.error {
+        let detail = q.error_description.as_deref().unwrap_or_default();
+        return Err(format!(
+            "The identity provider refused the login: {} {}",
+            crate::text::clip(e, 100),
+            crate::text::clip(detail, 300)
+        ));
+    }
+    let (Some(code), Some(csrf)) = (&q.code, &q.state) else {
+        return Err("The identity provider's answer has no code or state.".into());
+    };
+    // The state is good once: a replayed or forged answer finds nothing.
+    let login = access.db.take_login(csrf).await?.ok_or("This login has expired or was already used; start again.")?;
+    let token = oidc
+        .client
+        .exchange_code(AuthorizationCode::new(code.clone()))
+        .map_err(|e| format!("The provider has no token endpoint: {e}"))?
+        .set_pkce_verifier(PkceCodeVerifier::new(login.pkce_verifier.clone()))
+        .request_async(&oidc.http)
+        .await
+        .map_err(|e| format!("The provider did not accept the login code: {e}"))?;
+    let id_token = token.id_token().ok_or("The provider answered without an ID token.")?;
+    let verifier = oidc.client.id_token_verifier();
+    let claims = id_token
+        .claims(&verifier, &Nonce::new(login.nonce.clone()))
+        .map_err(|e| format!("The ID token does not verify: {e}"))?;
+    let user = claims
+        .preferred_username()
+        .map(|u| u.as_str().to_string())
+        .or_else(|| claims.email().map(|e| e.as_str().to_string()))
+        .unwrap_or_else(|| claims.subject().as_str().to_string());
+    let user: String = user.trim().chars().filter(|c| !c.is_control()).take(128).collect();
+    if user.is_empty() {
+        return Err("The ID token names no user.".into());
+    }
+    // The token has verified: its payload (for the groups claim, which the provider names as it likes) is
+    // read from the same bytes.
+    let groups = groups_of(&id_token.to_string(), &oidc.groups_claim);
+    Ok((SessionUser { user, groups }, login.return_to))
+}
+
+/// The groups claim of a (verified) JWT's payload: an array of strings, or one comma-separated string.
+fn groups_of(jwt: &str, claim: &str) -> Vec<String> {
+    let payload = jwt.split('.').nth(1).unwrap_or_default();
+    let Ok(bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')) else {
+        return vec![];
+    };
+    let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    let clean = |g: &str| g.trim().chars().filter(|c| !c.is_control()).take(128).collect::<String>();
+    match value.get(claim) {
+        Some(serde_json::Value::Array(a)) => a.iter().filter_map(|g| g.as_str()).map(clean).take(256).collect(),
+        Some(serde_json::Value::String(s)) => s.split(',').map(clean).filter(|g| !g.is_empty()).collect(),
+        _ => vec![],
+    }
+}
+
+fn failed_login(why: &str) -> Response {
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Login failed · Stepline</title>\
+         <link rel=\"stylesheet\" href=\"/pkg/stepline.css\"></head><body><main class=\"content\"><h1>Login failed</h1>\
+         <p class=\"error-message\" data-testid=\"login-error\">{}</p><p><a href=\"/auth/login\">Log in again</a></p>\
+         </main></body></html>",
+        crate::pages::title::escape_html(why)
+    );
+    (StatusCode::UNAUTHORIZED, Html(body)).into_response()
+}
+
+/// `POST /auth/logout`: end the session (the guard has checked the post is not cross-site).
+pub async fn logout(
+    State(state): State<AppState>,
+    axum::Extension(request_id): axum::Extension<RequestId>,
+    headers: HeaderMap,
+) -> Response {
+    let access: Arc<Access> = state.access.clone();
+    if let Err(why) = access.site.origin_allowed(&axum::http::Method::POST, &headers) {
+        return (StatusCode::FORBIDDEN, format!("Refused: {why}.")).into_response();
+    }
+    if let Some(id) = session_cookie(&headers) {
+        if let Ok(Some(who)) = access.db.session(&id).await {
+            let _ = access
+                .record(Record {
+                    user: &who.user,
+                    role: None,
+                    action: Action::Logout,
+                    outcome: Outcome::Done,
+                    pipeline: None,
+                    execution_arn: None,
+                    request_id: &request_id.0,
+                    error_code: None,
+                    detail: serde_json::Value::Null,
+                })
+                .await;
+        }
+        let _ = access.db.end_session(&id).await;
+    }
+    let mut res = (StatusCode::SEE_OTHER, [(header::LOCATION, "/auth/logged-out")]).into_response();
+    res.headers_mut().append(header::SET_COOKIE, set_cookie(&access, "", 0));
+    res
+}
+
+/// `/auth/logged-out`: said plainly, with the way back.
+pub async fn logged_out() -> Html<&'static str> {
+    Html(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Logged out · Stepline</title>\
+         <link rel=\"stylesheet\" href=\"/pkg/stepline.css\"></head><body><main class=\"content\"><h1>You are logged out</h1>\
+         <p><a href=\"/auth/login\" data-testid=\"login-again\">Log in again</a></p></main></body></html>",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_returned_to() {
+        assert_eq!(safe_return(Some("/pipelines/A?x=1#f")), "/pipelines/A?x=1#f");
+        for bad in ["//evil.example/", "https://evil.example", "/\\evil.example", "javascript:alert(1)", ""] {
+            assert_eq!(safe_return(Some(bad)), "/", "{bad}");
+        }
+        assert_eq!(safe_return(None), "/");
+    }
+
+    #[test]
+    fn session_cookies_are_read_only_in_their_shape() {
+        let id = "a".repeat(64);
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, format!("theme=dark; stepline_session={id}").parse().unwrap());
+        assert_eq!(session_cookie(&h), Some(id.clone()));
+        h.insert(header::COOKIE, "stepline_session=../../etc".parse().unwrap());
+        assert_eq!(session_cookie(&h), None);
+        h.insert(header::COOKIE, format!("__Host-stepline_session={id}").parse().unwrap());
+        assert_eq!(session_cookie(&h), Some(id));
+    }
+
+    #[test]
+    fn groups_come_from_the_named_claim() {
+        let enc = |v: &serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+        let jwt = format!("x.{}.y", enc(&serde_json::json!({"groups": ["a", "b"], "roles": "r1, r2"})));
+        assert_eq!(groups_of(&jwt, "groups"), vec!["a", "b"]);
+        assert_eq!(groups_of(&jwt, "roles"), vec!["r1", "r2"]);
+        assert!(groups_of(&jwt, "cognito:groups").is_empty());
+        assert!(groups_of("garbage", "groups").is_empty());
+    }
+}

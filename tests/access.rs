@@ -1,0 +1,421 @@
+//! Team access through the real router: identity from a trusted proxy, a policy of viewers, operators and
+//! an admin, the activity log, and the cross-site and host checks — against the embedded emulator seeded
+//! as in demo mode.
+#![cfg(feature = "ssr")]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+mod common;
+
+use axum::body::{to_bytes, Body};
+use axum::extract::ConnectInfo;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use common::options;
+use stepline::server::access::Access;
+use stepline::server::config::{AccessConfig, AuthMode};
+use stepline::server::store::Db;
+use stepline::server::{demo, gateway::Gateway, router, state::AppState};
+use tower::ServiceExt;
+
+const POLICY: &str = r##"
+contact = "#ml-platform"
+
+[[grant]]
+users = ["vera"]
+role = "viewer"
+pipelines = ["Abalone*", "ControlFlow*"]
+
+[[grant]]
+groups = ["flow-ops"]
+role = "operator"
+pipelines = ["ControlFlow*", "Abalone*"]
+
+[[grant]]
+groups = ["platform"]
+role = "admin"
+"##;
+
+const PROXY: [u8; 4] = [127, 0, 0, 1];
+const HOST: &str = "stepline.test";
+
+struct App {
+    router: Router,
+    client: aws_sdk_sagemaker::Client,
+    db: Db,
+}
+
+/// A dashboard in proxy mode (the proxy at 127.0.0.1) with `POLICY`, over a freshly seeded emulator.
+async fn app() -> App {
+    let emulator = demo::start_emulator().await.unwrap();
+    let client = demo::endpoint_client(&emulator.endpoint_url(), "us-east-1");
+    demo::seed(&emulator, &client, 20.0).await.unwrap();
+    // The emulator lives as long as the test's runtime.
+    std::mem::forget(emulator);
+    let dir = std::env::temp_dir().join(format!("stepline-access-{}-{}", std::process::id(), fastrand_u64()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let policy = dir.join("policy.toml");
+    std::fs::write(&policy, POLICY).unwrap();
+    let config = AccessConfig {
+        auth: AuthMode::Proxy,
+        public_url: Some(format!("http://{HOST}")),
+        trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
+        policy: Some(policy),
+        session_hours: 12,
+        ..Default::default()
+    };
+    let db = Db::memory().await.unwrap();
+    let access = Arc::new(Access::new(&config, db.clone()).await.unwrap());
+    let gateway = Arc::new(Gateway::new(client.clone(), "test"));
+    let state = AppState::with_access(options(), gateway, access, Default::default());
+    App { router: router::build(state).await, client, db }
+}
+
+fn fastrand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64);
+    h.finish()
+}
+
+/// A request as the proxy forwards it for `user` in `groups` (or from an untrusted peer when `user` is None).
+fn request(method: &str, path: &str, user: Option<(&str, &str)>) -> axum::http::request::Builder {
+    let peer: SocketAddr = match user {
+        Some(_) => (PROXY, 40000).into(),
+        None => ([192, 0, 2, 7], 40000).into(),
+    };
+    let mut b = Request::builder().method(method).uri(path).header("host", HOST).extension(ConnectInfo(peer));
+    if let Some((u, g)) = user {
+        b = b.header("x-forwarded-user", u).header("x-forwarded-groups", g);
+    }
+    b
+}
+
+async fn send(app: &Router, req: Request<Body>) -> (StatusCode, String, axum::http::HeaderMap) {
+    let res = tokio::time::timeout(std::time::Duration::from_secs(60), app.clone().oneshot(req))
+        .await
+        .expect("answered within 60 s")
+        .unwrap();
+    let (status, headers) = (res.status(), res.headers().clone());
+    let body = to_bytes(res.into_body(), 16 << 20).await.unwrap();
+    (status, String::from_utf8_lossy(&body).into_owned(), headers)
+}
+
+async fn page(app: &Router, path: &str, user: (&str, &str)) -> (StatusCode, String) {
+    let (s, b, _) =
+        send(app, request("GET", path, Some(user)).header("accept", "text/html").body(Body::empty()).unwrap()).await;
+    (s, b)
+}
+
+async fn post_form(
+    app: &Router,
+    endpoint: &str,
+    user: (&str, &str),
+    fields: &[(&str, &str)],
+    site: &str,
+) -> (StatusCode, String) {
+    let body = fields.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&");
+    let req = request("POST", &format!("/api/{endpoint}"), Some(user))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .header("sec-fetch-site", site)
+        .body(Body::from(body))
+        .unwrap();
+    let (s, b, _) = send(app, req).await;
+    (s, b)
+}
+
+fn enc(s: &str) -> String {
+    stepline::model::links::seg(s)
+}
+
+async fn executions(client: &aws_sdk_sagemaker::Client, pipeline: &str) -> Vec<(String, String)> {
+    let out = client.list_pipeline_executions().pipeline_name(pipeline).max_results(100).send().await.unwrap();
+    out.pipeline_execution_summaries()
+        .iter()
+        .map(|s| {
+            let arn = s.pipeline_execution_arn().unwrap().to_string();
+            (arn.clone(), s.pipeline_execution_status().map(|x| x.as_str().to_string()).unwrap_or_default())
+        })
+        .collect()
+}
+
+/// The demo's execution waiting on its callback step.
+async fn awaiting_approval(client: &aws_sdk_sagemaker::Client) -> String {
+    let out =
+        client.list_pipeline_executions().pipeline_name("ControlFlowPipeline").max_results(100).send().await.unwrap();
+    out.pipeline_execution_summaries()
+        .iter()
+        .find(|s| s.pipeline_execution_display_name() == Some("awaiting-approval"))
+        .and_then(|s| s.pipeline_execution_arn())
+        .expect("the demo's awaiting-approval execution")
+        .to_string()
+}
+
+/// The callback token of `arn`'s ManualApproval step, once it waits (polled: the demo's clock runs).
+async fn waiting_token(client: &aws_sdk_sagemaker::Client, arn: &str) -> String {
+    for _ in 0..200 {
+        let steps = client.list_pipeline_execution_steps().pipeline_execution_arn(arn).send().await.unwrap();
+        let token = steps.pipeline_execution_steps().iter().find_map(|s| {
+            let waiting =
+                s.step_name() == Some("ManualApproval") && s.step_status().map(|x| x.as_str()) == Some("Executing");
+            s.metadata()
+                .and_then(|m| m.callback())
+                .and_then(|c| c.callback_token())
+                .filter(|_| waiting)
+                .map(String::from)
+        });
+        if let Some(t) = token {
+            return t;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("ManualApproval of {arn} never waited for an answer")
+}
+
+fn id_of(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap()
+}
+
+const TOKEN: &str = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcd";
+
+/// The Rust paths of every route the router serves: Leptos pages, server functions and the routes
+/// `router.rs` adds (read from its source, so a route added there is walked here too).
+fn every_route() -> Vec<(String, String)> {
+    let mut routes = vec![];
+    for r in leptos_axum::generate_route_list(stepline::app::App) {
+        let path = r.path().replace(":pipeline", "AbalonePipeline").replace(":id", "abcdef123456");
+        routes.push(("GET".to_string(), path));
+    }
+    for (path, method) in leptos::server_fn::axum::server_fn_paths() {
+        routes.push((method.to_string(), path.to_string()));
+    }
+    let source = include_str!("../src/server/router.rs");
+    for line in source.lines().filter(|l| l.trim_start().starts_with(".route(\"")) {
+        let path = line.split('"').nth(1).unwrap();
+        let method = if line.contains("post(") { "POST" } else { "GET" };
+        let path = path.replace("{pipeline}", "AbalonePipeline").replace("{id}", "abcdef123456");
+        routes.push((method.to_string(), path));
+    }
+    routes
+}
+
+#[tokio::test]
+async fn every_route_and_server_function_refuses_a_request_without_an_identity() {
+    let a = app().await;
+    let routes = every_route();
+    assert!(routes.len() >= 18, "the walk found the routes: {routes:?}");
+    let mut walked = 0;
+    for (method, path) in routes {
+        // Served to anyone by design: health and the login itself (which has nothing to give away).
+        if path == "/healthz" || path.starts_with("/auth/") {
+            continue;
+        }
+        let req = request(&method, &path, None)
+            .header("content-type", "application/json")
+            .header("x-forwarded-user", "mallory")
+            .body(Body::from("{}"))
+            .unwrap();
+        let (status, body, _) = send(&a.router, req).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path} without a verified identity: {body}");
+        walked += 1;
+    }
+    assert!(walked >= 15);
+    // Nothing reached SageMaker or the log for them.
+    let log = a.db.page(&Default::default(), &stepline::server::store::activity::Scope::Everything, 10).await.unwrap();
+    assert!(log.entries.is_empty(), "{:?}", log.entries);
+}
+
+#[tokio::test]
+async fn pipelines_outside_a_grant_are_invisible_and_a_viewer_cannot_act() {
+    let a = app().await;
+    let vera = ("vera", "");
+    let (status, html) = page(&a.router, "/", vera).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("href=\"/pipelines/AbalonePipeline\"")
+            && html.contains("href=\"/pipelines/ControlFlowPipeline\"")
+    );
+    assert!(!html.contains("FeatureFactoryPipeline"), "a pipeline outside her grants is not even named");
+    assert!(html.contains("data-testid=\"me\"") && html.contains("vera"), "the top bar names her");
+    // Its pages, server functions and streams answer exactly as a name that does not exist.
+    let (hidden, hidden_body) = page(&a.router, "/pipelines/FeatureFactoryPipeline", vera).await;
+    let (unknown, unknown_body) = page(&a.router, "/pipelines/NoSuchPipeline", vera).await;
+    assert_eq!((hidden, unknown), (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND));
+    assert_eq!(
+        hidden_body.replace("FeatureFactoryPipeline", "X").len(),
+        unknown_body.replace("NoSuchPipeline", "X").len(),
+        "the same page either way"
+    );
+    let (status, _, _) = send(
+        &a.router,
+        request("GET", "/events/pipelines/FeatureFactoryPipeline/executions", Some(vera)).body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // A viewer's execution page shows the actions disabled, with the reason; the server refuses them anyway.
+    let running = executions(&a.client, "AbalonePipeline").await;
+    let (arn, _) = running.iter().find(|(_, s)| s == "Executing").expect("the demo has a running execution").clone();
+    let (status, html) = page(&a.router, &format!("/pipelines/AbalonePipeline/executions/{}", id_of(&arn)), vera).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("data-testid=\"no-operate\"") && html.contains("#ml-platform"), "the reason and whom to ask");
+    assert!(html.contains("disabled") && !html.contains("action=\"/api/stop\""), "no live stop form for a viewer");
+    let (status, body) = post_form(
+        &a.router,
+        "stop",
+        vera,
+        &[("pipeline", "AbalonePipeline"), ("id", id_of(&arn)), ("token", TOKEN)],
+        "same-origin",
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("operator role"), "{body}");
+    let after = executions(&a.client, "AbalonePipeline").await;
+    assert!(after.iter().any(|(a2, s)| *a2 == arn && s == "Executing"), "nothing was stopped");
+    // The refusal is on record.
+    let log = a.db.page(&Default::default(), &stepline::server::store::activity::Scope::Everything, 10).await.unwrap();
+    let e = &log.entries[0];
+    assert_eq!((e.user.as_str(), e.action.label(), e.outcome.label()), ("vera", "stop", "denied"));
+    assert_eq!(e.error_code.as_deref(), Some("AccessDenied"));
+    // Callback tokens are secrets: a viewer's page never carries one.
+    let cf_arn = awaiting_approval(&a.client).await;
+    let token = waiting_token(&a.client, &cf_arn).await;
+    let cf_page = format!("/pipelines/ControlFlowPipeline/executions/{}", id_of(&cf_arn));
+    let (_, html) = page(&a.router, &cf_page, vera).await;
+    assert!(!html.contains(&token), "a viewer sees no callback token");
+    let (_, html) = page(&a.router, &cf_page, ("olga", "flow-ops")).await;
+    assert!(html.contains(&token), "an operator of the pipeline does");
+    // Someone with no grant at all is told so, and whom to ask.
+    let (status, html) = page(&a.router, "/", ("nobody", "")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("data-testid=\"no-grant\"") && html.contains("#ml-platform"), "{html}");
+}
+
+#[tokio::test]
+async fn operators_act_and_every_action_is_on_record() {
+    let a = app().await;
+    let olga = ("olga", "flow-ops");
+    // Answer the waiting callback step: the token is found on the server.
+    let cf_arn = awaiting_approval(&a.client).await;
+    waiting_token(&a.client, &cf_arn).await;
+    let (status, body) = post_form(
+        &a.router,
+        "callback",
+        olga,
+        &[
+            ("form[pipeline]", "ControlFlowPipeline"),
+            ("form[id]", id_of(&cf_arn)),
+            ("form[step]", "ManualApproval"),
+            ("form[token]", TOKEN),
+            ("form[decision]", "reject"),
+            ("form[reason]", "not this week"),
+        ],
+        "same-origin",
+    )
+    .await;
+    assert!(status.is_success() || status.is_redirection(), "{status} {body}");
+    // Start one.
+    let token2 = "Zz".repeat(20);
+    let (status, body) = post_form(
+        &a.router,
+        "start",
+        olga,
+        &[("form[pipeline]", "AbalonePipeline"), ("form[token]", &token2), ("form[display_name]", "olga-run")],
+        "same-origin",
+    )
+    .await;
+    assert!(status.is_success() || status.is_redirection(), "{status} {body}");
+    let log = a.db.page(&Default::default(), &stepline::server::store::activity::Scope::Everything, 10).await.unwrap();
+    let actions: Vec<(&str, &str, &str)> =
+        log.entries.iter().map(|e| (e.user.as_str(), e.action.label(), e.outcome.label())).collect();
+    assert_eq!(actions, vec![("olga", "start", "done"), ("olga", "reject", "done")], "newest first");
+    assert_eq!(log.entries[1].detail["reason"], "not this week");
+    assert_eq!(log.entries[0].role, "operator");
+    let started = log.entries[0].execution_arn.clone().expect("the started execution's ARN");
+    // The execution page's history, the list's "Started by", and the activity page.
+    let (_, html) =
+        page(&a.router, &format!("/pipelines/ControlFlowPipeline/executions/{}", id_of(&cf_arn)), olga).await;
+    let history = html.split("data-testid=\"history\"").nth(1).expect("a History section");
+    let history = history.split("</section>").next().unwrap().replace("<!>", "");
+    assert!(history.contains("<strong>olga</strong>") && history.contains("rejected"), "{history}");
+    let (_, html) = page(&a.router, "/pipelines/AbalonePipeline", olga).await;
+    let row = html.split("<tr").find(|r| r.contains(id_of(&started))).expect("the new row");
+    assert!(row.contains("olga"), "started by olga: {row}");
+    let (status, html) = page(&a.router, "/activity?user=olga&action=reject", ("root", "platform")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(html.matches("data-action=\"reject\"").count(), 1);
+    assert_eq!(html.matches("data-action=\"start\"").count(), 0, "the filter applies");
+    // Exports carry the same records, as CSV and JSON Lines.
+    let (status, csv, headers) = send(
+        &a.router,
+        request("GET", "/activity.csv?user=olga", Some(("root", "platform"))).body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert_eq!(csv.lines().count(), 3, "a header and two records: {csv}");
+    let (_, jsonl, _) =
+        send(&a.router, request("GET", "/activity.jsonl", Some(("root", "platform"))).body(Body::empty()).unwrap())
+            .await;
+    for line in jsonl.lines() {
+        let e: stepline::model::activity::Entry = serde_json::from_str(line).unwrap();
+        assert_eq!(e.user, "olga");
+    }
+    // A user who may read neither pipeline sees none of it.
+    let (_, html) = page(&a.router, "/activity", ("nobody", "")).await;
+    assert_eq!(html.matches("data-action=").count(), 0, "{html}");
+    let (_, body) = post_form(
+        &a.router,
+        "start",
+        olga,
+        &[("form[pipeline]", "AbalonePipeline"), ("form[token]", "bad")],
+        "cross-site",
+    )
+    .await;
+    assert!(body.contains("Refused"), "{body}");
+}
+
+#[tokio::test]
+async fn cross_site_posts_other_hosts_and_framing_are_refused() {
+    let a = app().await;
+    let olga = ("olga", "flow-ops");
+    let running = executions(&a.client, "AbalonePipeline").await;
+    let (arn, _) = running.iter().find(|(_, s)| s == "Executing").unwrap().clone();
+    let stop = [("pipeline", "AbalonePipeline"), ("id", id_of(&arn)), ("token", TOKEN)];
+    let (status, body) = post_form(&a.router, "stop", olga, &stop, "cross-site").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("Nothing was done"), "{body}");
+    // An old browser's post names its origin instead.
+    let req = request("POST", "/api/stop", Some(olga))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", "https://evil.example")
+        .body(Body::from(format!("pipeline=AbalonePipeline&id={}&token={TOKEN}", id_of(&arn))))
+        .unwrap();
+    assert_eq!(send(&a.router, req).await.0, StatusCode::FORBIDDEN);
+    let after = executions(&a.client, "AbalonePipeline").await;
+    assert!(after.iter().any(|(a2, s)| *a2 == arn && s == "Executing"), "nothing was stopped");
+    let log = a.db.page(&Default::default(), &stepline::server::store::activity::Scope::Everything, 10).await.unwrap();
+    assert!(log.entries.iter().all(|e| e.error_code.as_deref() == Some("CrossSite") && e.outcome.label() == "denied"));
+    assert_eq!(log.entries.len(), 2);
+    // DNS rebinding: a page served for another host name is refused.
+    let req = Request::get("/")
+        .header("host", "evil.example")
+        .extension(ConnectInfo(SocketAddr::from((PROXY, 1))))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&a.router, req).await.0, StatusCode::MISDIRECTED_REQUEST);
+    // Security headers, and the page's inline scripts carry the nonce its policy names.
+    let (status, html, headers) = send(&a.router, request("GET", "/", Some(olga)).body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    let csp = headers["content-security-policy"].to_str().unwrap().to_string();
+    let nonce = csp.split("'nonce-").nth(1).and_then(|n| n.split('\'').next()).unwrap();
+    assert!(csp.contains("frame-ancestors 'none'"));
+    assert!(html.contains(&format!("nonce=\"{nonce}\"")), "inline scripts carry the nonce");
+    assert!(!html.contains("<script>"), "no inline script without it");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert!(headers.contains_key("referrer-policy") && headers.contains_key("x-request-id"));
+    // The same-origin post goes through (it is the pipeline's operator).
+    let (status, body) = post_form(&a.router, "stop", olga, &stop, "same-origin").await;
+    assert!(status.is_success() || status.is_redirection(), "{status} {body}");
+}
