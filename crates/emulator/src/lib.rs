@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod ops;
 pub mod paging;
 pub mod persist;
+pub mod query;
 pub mod runtime;
 pub mod scenario;
 pub mod seed;
