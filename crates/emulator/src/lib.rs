@@ -20,6 +20,7 @@ pub mod runtime;
 pub mod scenario;
 pub mod seed;
 pub mod server;
+pub mod sessions;
 pub mod shapes;
 pub mod state;
 pub mod store;
@@ -126,6 +127,9 @@ pub fn build_core(config: &EmulatorConfig) -> Result<Arc<Core>, EmulatorError> {
             }
             for runs in store.cache.values_mut() {
                 runs.sort_by(|a, b| a.finished.total_cmp(&b.finished));
+            }
+            for session in loaded.sessions {
+                store.sessions.insert(session);
             }
             if let Some(text) = loaded.scenario {
                 scenario = Scenario::parse(&text)?;
