@@ -8,6 +8,9 @@
 //! Layers, top to bottom: `server` (HTTP) → `ops` (the 15 operations, validated by `shapes` against the
 //! botocore model) → `store` (state) and `engine` (execution semantics, pure) ← `runtime` (the lock and
 //! the scheduler) → `persist` (SQLite, with `--data-dir`).
+//!
+//! The same endpoint serves STS (`sts`, in the awsQuery protocol of `query`): `AssumeRole` issues credentials
+//! whose role session (`sessions`), SourceIdentity included, names the caller in CreatedBy and LastModifiedBy.
 
 pub mod engine;
 pub mod error;
@@ -25,6 +28,7 @@ pub mod shapes;
 pub mod state;
 pub mod store;
 pub mod strict;
+pub mod sts;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
