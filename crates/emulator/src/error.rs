@@ -12,7 +12,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError { status, code, message: message.into() }
     }
     pub fn validation(message: impl Into<String>) -> Self {
@@ -35,6 +35,22 @@ impl ApiError {
     }
     pub fn throttling() -> Self {
         Self::new(StatusCode::BAD_REQUEST, "ThrottlingException", "Rate exceeded")
+    }
+    /// Temporary credentials (from the emulator's STS) past their expiry.
+    pub fn expired_token() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "ExpiredTokenException",
+            "The security token included in the request is expired",
+        )
+    }
+    /// Temporary credentials sent without the session token they were issued with.
+    pub fn unrecognized_client() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "UnrecognizedClientException",
+            "The security token included in the request is invalid.",
+        )
     }
     pub fn unknown_operation(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "UnknownOperationException", message)

@@ -8,6 +8,9 @@
 //! Layers, top to bottom: `server` (HTTP) → `ops` (the 15 operations, validated by `shapes` against the
 //! botocore model) → `store` (state) and `engine` (execution semantics, pure) ← `runtime` (the lock and
 //! the scheduler) → `persist` (SQLite, with `--data-dir`).
+//!
+//! The same endpoint serves STS (`sts`, in the awsQuery protocol of `query`): `AssumeRole` issues credentials
+//! whose role session (`sessions`), SourceIdentity included, names the caller in CreatedBy and LastModifiedBy.
 
 pub mod engine;
 pub mod error;
@@ -15,14 +18,17 @@ pub mod jobs;
 pub mod ops;
 pub mod paging;
 pub mod persist;
+pub mod query;
 pub mod runtime;
 pub mod scenario;
 pub mod seed;
 pub mod server;
+pub mod sessions;
 pub mod shapes;
 pub mod state;
 pub mod store;
 pub mod strict;
+pub mod sts;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -125,6 +131,9 @@ pub fn build_core(config: &EmulatorConfig) -> Result<Arc<Core>, EmulatorError> {
             }
             for runs in store.cache.values_mut() {
                 runs.sort_by(|a, b| a.finished.total_cmp(&b.finished));
+            }
+            for session in loaded.sessions {
+                store.sessions.insert(session);
             }
             if let Some(text) = loaded.scenario {
                 scenario = Scenario::parse(&text)?;

@@ -1,6 +1,6 @@
 //! Durability: every record the emulator acknowledges is written to SQLite before the answer leaves, so a
-//! restart (even after `kill -9`) finds every pipeline, execution, step, callback answer and idempotency
-//! token again, and running executions carry on from where they were.
+//! restart (even after `kill -9`) finds every pipeline, execution, step, callback answer, idempotency
+//! token and issued STS session again, and running executions carry on from where they were.
 //!
 //! Records are stored as JSON documents keyed by their identity; steps have their own rows so a step
 //! transition rewrites one small row, not the whole execution.
@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::engine::CachedRun;
 use crate::error::EmulatorError;
+use crate::sessions::Session;
 use crate::state::{Execution, Pipeline, StepRun};
 
 pub struct Db {
@@ -25,6 +26,8 @@ pub struct Loaded {
     pub idempotency: Vec<(String, String, Value)>,
     pub cache: Vec<(String, String, String, CachedRun)>,
     pub scenario: Option<String>,
+    /// Issued STS sessions, oldest first.
+    pub sessions: Vec<Session>,
 }
 
 impl Db {
@@ -45,7 +48,8 @@ impl Db {
              CREATE TABLE IF NOT EXISTS cache (pipeline TEXT NOT NULL, step TEXT NOT NULL, key TEXT NOT NULL,
                                                execution TEXT NOT NULL, finished REAL NOT NULL, doc TEXT NOT NULL,
                                                PRIMARY KEY (pipeline, step, key, execution));
-             CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);",
+             CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS sessions (key TEXT PRIMARY KEY, doc TEXT NOT NULL);",
         )
         .map_err(|source| EmulatorError::Open { path, source })?;
         Ok(Db { conn })
@@ -120,7 +124,14 @@ impl Db {
             .conn
             .query_row("SELECT value FROM settings WHERE name = 'scenario'", [], |r| r.get::<_, String>(0))
             .ok();
-        Ok(Loaded { pipelines, executions, idempotency, cache, scenario })
+        let mut sessions: Vec<Session> = vec![];
+        let mut stmt = self.conn.prepare("SELECT doc FROM sessions").map_err(err)?;
+        for doc in stmt.query_map([], |r| r.get::<_, String>(0)).map_err(err)? {
+            let doc = doc.map_err(err)?;
+            sessions.push(serde_json::from_str(&doc).map_err(corrupt("session"))?);
+        }
+        sessions.sort_by(|a, b| a.issued.total_cmp(&b.issued));
+        Ok(Loaded { pipelines, executions, idempotency, cache, scenario, sessions })
     }
 
     /// Apply a batch of writes in one transaction.
@@ -187,10 +198,21 @@ impl Db {
                     tx.execute("INSERT OR REPLACE INTO settings (name, value) VALUES ('scenario', ?1)", params![text])
                         .map_err(err)?;
                 }
+                Write::Session(session) => {
+                    let doc = serde_json::to_string(session).map_err(EmulatorError::Encode)?;
+                    tx.execute(
+                        "INSERT OR REPLACE INTO sessions (key, doc) VALUES (?1, ?2)",
+                        params![session.access_key, doc],
+                    )
+                    .map_err(err)?;
+                }
+                Write::ForgetSession(key) => {
+                    tx.execute("DELETE FROM sessions WHERE key = ?1", params![key]).map_err(err)?;
+                }
                 Write::Reset => {
                     tx.execute_batch(
                         "DELETE FROM pipelines; DELETE FROM executions; DELETE FROM steps; DELETE FROM idempotency;
-                         DELETE FROM cache; DELETE FROM settings;",
+                         DELETE FROM cache; DELETE FROM settings; DELETE FROM sessions;",
                     )
                     .map_err(err)?;
                 }
@@ -222,5 +244,7 @@ pub enum Write<'a> {
         run: &'a CachedRun,
     },
     Scenario(&'a str),
+    Session(&'a Session),
+    ForgetSession(&'a str),
     Reset,
 }

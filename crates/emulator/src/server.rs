@@ -1,5 +1,6 @@
-//! The HTTP face of the emulator: AWS JSON 1.1 on `POST /`, routed on `X-Amz-Target` alone, plus a few
-//! `/_emulator/*` control routes for tests and demos (reset, scenario, stats, seed, health).
+//! The HTTP face of the emulator: AWS JSON 1.1 on `POST /`, routed on `X-Amz-Target` alone; STS's awsQuery
+//! requests (a form body, no `X-Amz-Target`) on the same `POST /`; plus a few `/_emulator/*` control routes for
+//! tests and demos (reset, scenario, stats, seed, health).
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -15,11 +16,13 @@ use serde_json::{json, Value};
 use crate::error::ApiError;
 use crate::ops::{dispatch, Caller};
 use crate::persist::Write;
+use crate::query::{self, Params};
 use crate::runtime::{random_lower, Core};
 use crate::scenario::Scenario;
 use crate::seed::Seed;
 use crate::store::Store;
 use crate::strict::Outcome;
+use crate::sts;
 
 /// The largest request body accepted: a maximal PipelineDefinition (1,048,576 characters, each up to 4
 /// bytes of UTF-8 or 6 bytes as a JSON escape) fits.
@@ -38,7 +41,7 @@ pub fn router(core: Arc<Core>) -> Router {
         .with_state(core)
 }
 
-fn request_id() -> String {
+pub(crate) fn request_id() -> String {
     let r = random_lower(32);
     format!("{}-{}-{}-{}-{}", &r[0..8], &r[8..12], &r[12..16], &r[16..20], &r[20..32])
 }
@@ -65,6 +68,9 @@ async fn api(State(core): State<Arc<Core>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     if parts.method != axum::http::Method::POST {
         return error_reply(ApiError::unknown_operation("The SageMaker API accepts POST requests only"));
+    }
+    if parts.headers.get("x-amz-target").is_none() && is_form(&parts.headers) {
+        return query_api(core, &parts.headers, body).await;
     }
     let Some(operation) = target(&parts.headers) else {
         return error_reply(ApiError::unknown_operation(
@@ -97,7 +103,7 @@ async fn api(State(core): State<Arc<Core>>, req: Request) -> Response {
         core.strict.record(&operation, Outcome::Throttled);
         return error_reply(ApiError::throttling());
     }
-    let caller = Caller::from_authorization(parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()));
+    let caller = Caller::from_headers(&parts.headers);
     let heavy = matches!(operation.as_str(), "CreatePipeline" | "UpdatePipeline" | "StartPipelineExecution");
     // Operations are synchronous and short, so they run right here: handing each to the blocking pool
     // would put dozens of threads on two cores in line for one lock. Only the operations that parse a
@@ -120,6 +126,70 @@ async fn api(State(core): State<Arc<Core>>, req: Request) -> Response {
     match answer {
         Ok(v) => reply(StatusCode::OK, v, None),
         Err(e) => error_reply(e),
+    }
+}
+
+/// An awsQuery request: what the SDKs send STS.
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
+}
+
+fn xml_reply(status: StatusCode, body: String, request_id: &str) -> Response {
+    let mut resp = (status, body).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-amzn-requestid", v);
+    }
+    resp
+}
+
+fn xml_error(e: &ApiError, request_id: &str) -> Response {
+    xml_reply(e.status, query::error_response(e, sts::NAMESPACE, request_id), request_id)
+}
+
+/// An STS call (`crate::sts`): the same latency, quotas and counts as the SageMaker operations, by action
+/// name; a throttled call answers STS's `Throttling`.
+async fn query_api(core: Arc<Core>, headers: &HeaderMap, body: Body) -> Response {
+    let request_id = request_id();
+    let params: Params = match to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => match query::parse_form(&bytes) {
+            Ok(p) => p,
+            Err(why) => {
+                return xml_error(&sts::malformed(format!("The request body is malformed: {why}")), &request_id)
+            }
+        },
+        Err(_) => {
+            let e = sts::malformed(format!("Request body is larger than {MAX_BODY_BYTES} bytes"));
+            return xml_error(&e, &request_id);
+        }
+    };
+    // Counted and held to a quota by its action, when the action is a name at all (as SageMaker targets are).
+    let name = params
+        .get("Action")
+        .filter(|a| !a.is_empty() && a.len() <= 64 && a.chars().all(|c| c.is_ascii_alphanumeric()))
+        .cloned();
+    if let Some(d) = core.strict.delay() {
+        tokio::time::sleep(d).await;
+    }
+    if let Some(name) = &name {
+        if !core.strict.admit(name) {
+            core.strict.record(name, Outcome::Throttled);
+            return xml_error(&sts::throttling(), &request_id);
+        }
+    }
+    let caller = Caller::from_headers(headers);
+    let answer = std::panic::catch_unwind(AssertUnwindSafe(|| sts::call(&core, &params, &caller, &request_id)))
+        .unwrap_or_else(|_| Err(sts::internal()));
+    if let Some(name) = &name {
+        core.strict.record(name, if answer.is_ok() { Outcome::Ok } else { Outcome::Error });
+    }
+    match answer {
+        Ok(xml) => xml_reply(StatusCode::OK, xml, &request_id),
+        Err(e) => xml_error(&e, &request_id),
     }
 }
 

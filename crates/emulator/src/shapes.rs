@@ -35,6 +35,15 @@ pub fn model() -> &'static Model {
     MODEL.get_or_init(|| Model::parse(MODEL_JSON).expect("the compiled-in service model is valid"))
 }
 
+/// STS's botocore model (`crates/emulator/sts-shapes.json`: AssumeRole and GetCallerIdentity with the shapes
+/// they reach), for `crate::sts`: the same validator gives STS's constraint messages, which have the same form.
+pub fn sts_model() -> &'static Model {
+    static MODEL: OnceLock<Model> = OnceLock::new();
+    MODEL.get_or_init(|| Model::parse(STS_MODEL_JSON).expect("the compiled-in STS model is valid"))
+}
+
+const STS_MODEL_JSON: &str = include_str!("../sts-shapes.json");
+
 impl Model {
     fn parse(text: &str) -> Result<Model, String> {
         let root: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
@@ -366,6 +375,21 @@ mod tests {
                         "PipelineParameters": [{"Name": "MseThreshold", "Value": "3.0"}]}),
             )
             .unwrap();
+    }
+
+    #[test]
+    fn the_sts_model_parses_and_checks_assume_role() {
+        let m = sts_model();
+        assert!(m.operation("AssumeRole").is_some() && m.operation("GetCallerIdentity").is_some());
+        let e = m
+            .validate_input(
+                "AssumeRole",
+                &json!({"RoleArn": "arn:aws:iam::123456789012:role/R", "RoleSessionName": "a b", "DurationSeconds": 60}),
+            )
+            .unwrap_err();
+        assert!(e.message.starts_with("2 validation errors detected: "), "{}", e.message);
+        assert!(e.message.contains("Value 'a b' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*"), "{}", e.message);
+        assert!(e.message.contains("Value '60' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"), "{}", e.message);
     }
 
     #[test]

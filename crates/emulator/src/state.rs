@@ -7,6 +7,29 @@ use serde_json::Value;
 /// Seconds since the Unix epoch with a millisecond fraction: the wire format of every timestamp.
 pub type Epoch = f64;
 
+/// Who made a recorded change: what SageMaker's `UserContext.IamIdentity` names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Principal {
+    /// A long-term access key, shown as the IAM user `arn:aws:iam::<account>:user/<key>`. Stored as the bare
+    /// key: records written before the emulator served STS hold exactly this, and still read.
+    Key(String),
+    /// A role session of credentials the emulator's STS issued, resolved when the call was made: the record
+    /// names the person after the credentials expired or were forgotten.
+    Session(SessionIdentity),
+}
+
+/// An assumed-role session as `IamIdentity` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionIdentity {
+    /// `arn:aws:sts::<account>:assumed-role/<role name>/<session name>`.
+    pub arn: String,
+    /// `<role id>:<session name>`.
+    pub principal_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_identity: Option<String>,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Pipeline {
     /// The name as it was created; lookups compare case-insensitively.
@@ -20,11 +43,11 @@ pub struct Pipeline {
     pub last_run: Option<Epoch>,
     pub parallelism: Option<i64>,
     pub tags: Vec<Value>,
-    /// The access key of the caller that created it and of the last one that changed it.
+    /// The caller that created it and the last one that changed it.
     #[serde(default)]
-    pub created_by: Option<String>,
+    pub created_by: Option<Principal>,
     #[serde(default)]
-    pub modified_by: Option<String>,
+    pub modified_by: Option<Principal>,
     /// Every definition the pipeline has had; version id n is `versions[n - 1]`.
     pub versions: Vec<PipelineVersion>,
 }
@@ -102,10 +125,11 @@ pub struct Execution {
     pub experiment_name: String,
     pub trial_name: String,
     pub stop_requested: bool,
+    /// The caller that started it and the last one that stopped or retried it.
     #[serde(default)]
-    pub created_by: Option<String>,
+    pub created_by: Option<Principal>,
     #[serde(default)]
-    pub modified_by: Option<String>,
+    pub modified_by: Option<Principal>,
     /// One entry per step of the definition, in definition order.
     pub steps: Vec<StepRun>,
 }
@@ -219,5 +243,27 @@ impl StepRun {
         let attempt = self.attempt;
         *self = StepRun::new(&name);
         self.attempt = attempt;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn principals_read_as_bare_keys_or_sessions_and_write_back_the_same() {
+        // A record from before STS: the bare access key.
+        let old: Principal = serde_json::from_str(r#""AKIDOLD""#).unwrap();
+        assert_eq!(old, Principal::Key("AKIDOLD".into()));
+        assert_eq!(serde_json::to_string(&old).unwrap(), r#""AKIDOLD""#);
+        let session = Principal::Session(SessionIdentity {
+            arn: "arn:aws:sts::123456789012:assumed-role/R/alice".into(),
+            principal_id: "AROAEXAMPLE:alice".into(),
+            source_identity: Some("alice@example.com".into()),
+        });
+        let text = serde_json::to_string(&session).unwrap();
+        assert_eq!(serde_json::from_str::<Principal>(&text).unwrap(), session);
+        let none: Option<Principal> = serde_json::from_str("null").unwrap();
+        assert_eq!(none, None);
     }
 }

@@ -1,5 +1,5 @@
 //! The in-memory state of the service and its lookups: pipelines by name, executions by id, callback tokens,
-//! idempotency tokens and the step cache. Everything here is guarded by one lock in `runtime.rs`.
+//! idempotency tokens, the step cache and the STS sessions. Everything here is guarded by one lock in `runtime.rs`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -9,6 +9,7 @@ use stepline_definition::{Definition, Graph};
 
 use crate::engine::CachedRun;
 use crate::error::{ApiError, ApiResult};
+use crate::sessions::Sessions;
 use crate::state::{Execution, Pipeline};
 
 /// A parsed definition with its dependency graph, shared by every execution of that version.
@@ -31,6 +32,8 @@ pub struct Store {
     pub idempotency: HashMap<(String, String), Value>,
     /// (pipeline lower-cased, step, key) → successful runs, newest last.
     pub cache: HashMap<(String, String, String), Vec<CachedRun>>,
+    /// Credentials issued by the emulator's STS, by access key.
+    pub sessions: Sessions,
     plans: HashMap<(String, i64), Arc<Plan>>,
 }
 

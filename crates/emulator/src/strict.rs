@@ -100,6 +100,10 @@ pub const DEFAULT_QUOTAS: &[(&str, f64, f64)] = &[
     ("CreatePipeline", 1.0, 5.0),
     ("UpdatePipeline", 1.0, 5.0),
     ("DeletePipeline", 1.0, 5.0),
+    // STS publishes its quota: 600 requests a second per account and region (shared by its operations on
+    // the service; a bucket each here).
+    ("AssumeRole", 600.0, 600.0),
+    ("GetCallerIdentity", 600.0, 600.0),
     ("*", 5.0, 10.0),
 ];
 

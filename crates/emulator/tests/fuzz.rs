@@ -190,7 +190,7 @@ fn check_error(op: &str, body: &Value, e: &ApiError) -> Result<(), TestCaseError
 
 /// Dispatch one call; Ok answers are objects that conform to the operation's output shape.
 fn call(core: &Core, op: &str, body: &Value) -> Result<Option<Value>, TestCaseError> {
-    match dispatch(core, op, body, &Caller { access_key: Some("AKIDFUZZ".into()) }) {
+    match dispatch(core, op, body, &Caller { access_key: Some("AKIDFUZZ".into()), ..Caller::default() }) {
         Ok(v) => {
             prop_assert!(v.is_object(), "{op} {body}: answered a non-object {v}");
             if let Err(e) = model().validate_output(op, &v) {

@@ -4,15 +4,15 @@
 use serde_json::{json, Value};
 use stepline_definition::{check_selection, evaluate, join_string, resolve_parameters};
 
-use super::{change_execution, i, remember, remembered, s, sort_and_page, t, user_context, Caller};
+use super::{change_execution, i, remember, remembered, s, sort_and_page, t, user_context};
 use crate::engine::ExecutionScope;
 use crate::error::{ApiError, ApiResult};
 use crate::paging;
 use crate::persist::Write;
 use crate::runtime::{random_lower, Core, Inner};
-use crate::state::{Execution, ExecutionStatus, SelectiveConfig, StepPhase, StepRun};
+use crate::state::{Execution, ExecutionStatus, Principal, SelectiveConfig, StepPhase, StepRun};
 
-pub fn start(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
+pub fn start(core: &Core, body: &Value, by: Option<&Principal>) -> ApiResult<Value> {
     let id = {
         let mut inner = core.lock();
         let token = s(body, "ClientRequestToken");
@@ -134,8 +134,8 @@ pub fn start(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
             experiment_name: String::new(),
             trial_name: String::new(),
             stop_requested: false,
-            created_by: caller.key(),
-            modified_by: caller.key(),
+            created_by: by.cloned(),
+            modified_by: by.cloned(),
             steps: std::mem::take(&mut steps),
         };
         let (experiment, trial) = experiment_config(&ex, def, at)?;
@@ -234,8 +234,8 @@ pub fn describe(core: &Core, body: &Value) -> ApiResult<Value> {
         "FailureReason": ex.failure_reason,
         "CreationTime": ex.created,
         "LastModifiedTime": ex.modified,
-        "CreatedBy": user_context(ex.created_by.as_deref(), &inner),
-        "LastModifiedBy": user_context(ex.modified_by.as_deref(), &inner),
+        "CreatedBy": user_context(ex.created_by.as_ref(), &inner),
+        "LastModifiedBy": user_context(ex.modified_by.as_ref(), &inner),
         "ParallelismConfiguration": ex.parallelism.map(|n| json!({"MaxParallelExecutionSteps": n})),
         "SelectiveExecutionConfig": ex.selective.as_ref().map(|c| json!({
             "SourcePipelineExecutionArn": c.source_arn,
@@ -282,14 +282,16 @@ pub fn list(core: &Core, body: &Value) -> ApiResult<Value> {
     Ok(json!({"PipelineExecutionSummaries": summaries, "NextToken": next}))
 }
 
-pub fn stop(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
+/// Stop and retry change the execution on the caller's behalf, so they name the caller in LastModifiedBy.
+/// A callback answer (`steps.rs`) does not: it answers a step, and its sender is usually a worker's role.
+pub fn stop(core: &Core, body: &Value, by: Option<&Principal>) -> ApiResult<Value> {
     let arn = s(body, "PipelineExecutionArn").unwrap_or_default();
     let find = |inner: &Inner| Ok((inner.store.execution_id(arn)?, ()));
     change_execution(core, "StopPipelineExecution", s(body, "ClientRequestToken"), find, |ex, (), _| {
         match ex.status {
             ExecutionStatus::Executing => {
                 ex.stop_requested = true;
-                ex.modified_by = caller.key();
+                ex.modified_by = by.cloned();
                 Ok(())
             }
             // A second stop of an execution that is already stopping changes nothing.
@@ -303,7 +305,7 @@ pub fn stop(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
     })
 }
 
-pub fn retry(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
+pub fn retry(core: &Core, body: &Value, by: Option<&Principal>) -> ApiResult<Value> {
     let arn = s(body, "PipelineExecutionArn").unwrap_or_default();
     let find = |inner: &Inner| Ok((inner.store.execution_id(arn)?, ()));
     change_execution(core, "RetryPipelineExecution", s(body, "ClientRequestToken"), find, |ex, (), at| {
@@ -328,7 +330,7 @@ pub fn retry(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
         if let Some(n) = body.pointer("/ParallelismConfiguration/MaxParallelExecutionSteps").and_then(Value::as_i64) {
             ex.parallelism = Some(n);
         }
-        ex.modified_by = caller.key();
+        ex.modified_by = by.cloned();
         Ok(())
     })
 }

@@ -8,16 +8,21 @@ mod steps;
 
 use serde_json::{json, Map, Value};
 
+use axum::http::HeaderMap;
+
 use crate::error::{ApiError, ApiResult};
 use crate::persist::Write;
 use crate::runtime::{Core, Inner};
+use crate::sessions::{self, Refusal};
 use crate::shapes::model;
-use crate::state::{Epoch, Execution};
+use crate::state::{Epoch, Execution, Principal};
 
-/// Who is calling, from the SigV4 `Authorization` header (the access key id), for CreatedBy fields.
+/// Who is calling, as the request says: the access key id of the SigV4 `Authorization` header and the
+/// `X-Amz-Security-Token` of temporary credentials. No signature is checked.
 #[derive(Clone, Debug, Default)]
 pub struct Caller {
     pub access_key: Option<String>,
+    pub session_token: Option<String>,
 }
 
 impl Caller {
@@ -27,23 +32,52 @@ impl Caller {
             .and_then(|c| c.split('/').next())
             .filter(|k| !k.is_empty() && k.len() <= 128 && k.chars().all(|c| c.is_ascii_alphanumeric()))
             .map(String::from);
-        Caller { access_key }
+        Caller { access_key, session_token: None }
+    }
+
+    pub fn from_headers(headers: &HeaderMap) -> Caller {
+        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let mut caller = Caller::from_authorization(text("authorization"));
+        caller.session_token = text("x-amz-security-token").map(String::from);
+        caller
     }
 }
 
-/// The `UserContext` of a recorded access key.
-pub fn user_context(access_key: Option<&str>, inner: &Inner) -> Value {
-    let key = access_key.unwrap_or("anonymous");
+/// How records name the caller: a plain key as itself, credentials the emulator's STS issued as their role
+/// session. Expired credentials, or temporary ones sent without their session token, are refused.
+pub fn identify(core: &Core, caller: &Caller) -> ApiResult<Option<Principal>> {
+    let Some(key) = caller.access_key.as_deref() else { return Ok(None) };
+    if !sessions::is_temporary_key(key) {
+        return Ok(Some(Principal::Key(key.to_string())));
+    }
+    let inner = core.lock();
+    let now = inner.clock.now();
+    match inner.store.sessions.who(Some(key), caller.session_token.as_deref(), now) {
+        Ok(who) => Ok(who.principal()),
+        Err(Refusal::Expired) => Err(ApiError::expired_token()),
+        Err(Refusal::InvalidToken) => Err(ApiError::unrecognized_client()),
+    }
+}
+
+/// The `UserContext` of a recorded caller: an IAM user for a plain key (`anonymous` when the request was not
+/// signed), the assumed-role session with its SourceIdentity for credentials from the emulator's STS.
+pub fn user_context(by: Option<&Principal>, inner: &Inner) -> Value {
+    match by {
+        Some(Principal::Session(s)) => json!({"IamIdentity": {
+            "Arn": s.arn,
+            "PrincipalId": s.principal_id,
+            "SourceIdentity": s.source_identity,
+        }}),
+        Some(Principal::Key(key)) => user(key, inner),
+        None => user("anonymous", inner),
+    }
+}
+
+fn user(key: &str, inner: &Inner) -> Value {
     json!({"IamIdentity": {
         "Arn": format!("arn:aws:iam::{}:user/{key}", inner.account.account),
         "PrincipalId": key,
     }})
-}
-
-impl Caller {
-    pub fn key(&self) -> Option<String> {
-        self.access_key.clone()
-    }
 }
 
 /// Run one operation.
@@ -52,21 +86,24 @@ pub fn dispatch(core: &Core, operation: &str, body: &Value, caller: &Caller) -> 
     if m.operation(operation).is_none() {
         return Err(ApiError::unknown_operation(format!("Operation '{operation}' is not supported by this service")));
     }
+    // Who is asking is settled first, as on the service: expired credentials are refused whatever they ask.
+    let who = identify(core, caller)?;
+    let by = who.as_ref();
     m.validate_input(operation, body)?;
     if let Some(fault) = core.lock().scenario.take_fault(operation) {
         return Err(fault);
     }
     let out = match operation {
-        "CreatePipeline" => pipelines::create(core, body, caller),
-        "UpdatePipeline" => pipelines::update(core, body, caller),
+        "CreatePipeline" => pipelines::create(core, body, by),
+        "UpdatePipeline" => pipelines::update(core, body, by),
         "DeletePipeline" => pipelines::delete(core, body),
         "DescribePipeline" => pipelines::describe(core, body),
         "ListPipelines" => pipelines::list(core, body),
-        "StartPipelineExecution" => executions::start(core, body, caller),
+        "StartPipelineExecution" => executions::start(core, body, by),
         "DescribePipelineExecution" => executions::describe(core, body),
         "ListPipelineExecutions" => executions::list(core, body),
-        "StopPipelineExecution" => executions::stop(core, body, caller),
-        "RetryPipelineExecution" => executions::retry(core, body, caller),
+        "StopPipelineExecution" => executions::stop(core, body, by),
+        "RetryPipelineExecution" => executions::retry(core, body, by),
         "ListPipelineParametersForExecution" => executions::parameters(core, body),
         "DescribePipelineDefinitionForExecution" => executions::definition(core, body),
         "ListPipelineExecutionSteps" => steps::list(core, body),

@@ -2,11 +2,11 @@
 
 use serde_json::{json, Value};
 
-use super::{i, remember, remembered, s, sort_and_page, t, user_context, Caller};
+use super::{i, remember, remembered, s, sort_and_page, t, user_context};
 use crate::error::{ApiError, ApiResult};
 use crate::persist::Write;
 use crate::runtime::Core;
-use crate::state::{Pipeline, PipelineVersion};
+use crate::state::{Pipeline, PipelineVersion, Principal};
 
 /// The definition text of a create or update request, checked before anything is stored.
 fn definition_text(body: &Value, required: bool) -> ApiResult<Option<String>> {
@@ -28,7 +28,7 @@ fn definition_text(body: &Value, required: bool) -> ApiResult<Option<String>> {
     }
 }
 
-pub fn create(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
+pub fn create(core: &Core, body: &Value, by: Option<&Principal>) -> ApiResult<Value> {
     let mut inner = core.lock();
     let token = s(body, "ClientRequestToken");
     if let Some(answer) = remembered(&inner, "CreatePipeline", token) {
@@ -53,8 +53,8 @@ pub fn create(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
         last_run: None,
         parallelism: body.pointer("/ParallelismConfiguration/MaxParallelExecutionSteps").and_then(Value::as_i64),
         tags: body.get("Tags").and_then(Value::as_array).cloned().unwrap_or_default(),
-        created_by: caller.key(),
-        modified_by: caller.key(),
+        created_by: by.cloned(),
+        modified_by: by.cloned(),
         versions: vec![PipelineVersion { id: 1, definition, created: at }],
     };
     let answer = json!({"PipelineArn": pipeline.arn});
@@ -64,13 +64,13 @@ pub fn create(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
     Ok(answer)
 }
 
-pub fn update(core: &Core, body: &Value, caller: &Caller) -> ApiResult<Value> {
+pub fn update(core: &Core, body: &Value, by: Option<&Principal>) -> ApiResult<Value> {
     let mut inner = core.lock();
     let name = s(body, "PipelineName").unwrap_or_default();
     let definition = definition_text(body, false)?;
     let at = inner.clock.now();
     let p = inner.store.pipeline_mut(name)?;
-    p.modified_by = caller.key();
+    p.modified_by = by.cloned();
     // Every update makes a new version; executions keep the version they started with.
     let text = definition.unwrap_or_else(|| p.versions.last().map(|v| v.definition.clone()).unwrap_or_default());
     let id = p.latest_version() + 1;
@@ -145,8 +145,8 @@ pub fn describe(core: &Core, body: &Value) -> ApiResult<Value> {
         "CreationTime": p.created,
         "LastModifiedTime": p.modified,
         "LastRunTime": p.last_run,
-        "CreatedBy": user_context(p.created_by.as_deref(), &inner),
-        "LastModifiedBy": user_context(p.modified_by.as_deref(), &inner),
+        "CreatedBy": user_context(p.created_by.as_ref(), &inner),
+        "LastModifiedBy": user_context(p.modified_by.as_ref(), &inner),
         "ParallelismConfiguration": p.parallelism.map(|n| json!({"MaxParallelExecutionSteps": n})),
     }))
 }

@@ -167,3 +167,39 @@ def test_scenario_failures_retry_and_fault_injection(sm):
     assert wait(sm, execution) == "Succeeded"
     # botocore retries a throttled call by itself: the one injected throttle is absorbed.
     assert sm.list_pipelines()["PipelineSummaries"][0]["PipelineName"] == "AbalonePipeline"
+
+
+def test_sts_assume_role_names_the_person_in_created_by(sm):
+    sts = boto3.client(
+        "sts",
+        endpoint_url=URL,
+        region_name="us-east-1",
+        aws_access_key_id="AKIDBOTO3TEST",
+        aws_secret_access_key="secret",
+    )
+    assert sts.get_caller_identity()["Arn"] == "arn:aws:iam::123456789012:user/AKIDBOTO3TEST"
+    out = sts.assume_role(
+        RoleArn="arn:aws:iam::123456789012:role/PipelineRunner",
+        RoleSessionName="alice",
+        SourceIdentity="alice@example.com",
+    )
+    creds = out["Credentials"]
+    assert creds["AccessKeyId"].startswith("ASIA") and creds["Expiration"].year >= 2024
+    session_arn = "arn:aws:sts::123456789012:assumed-role/PipelineRunner/alice"
+    assert out["AssumedRoleUser"]["Arn"] == session_arn and out["SourceIdentity"] == "alice@example.com"
+    keys = dict(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+    me = boto3.client("sts", endpoint_url=URL, region_name="us-east-1", **keys).get_caller_identity()
+    assert me["Arn"] == session_arn and me["Account"] == "123456789012"
+    alice = boto3.client("sagemaker", endpoint_url=URL, region_name="us-east-1", **keys)
+    create(alice, "AbalonePipeline", ABALONE)
+    execution = alice.start_pipeline_execution(PipelineName="AbalonePipeline")["PipelineExecutionArn"]
+    who = sm.describe_pipeline_execution(PipelineExecutionArn=execution)["CreatedBy"]["IamIdentity"]
+    assert who["Arn"] == session_arn and who["SourceIdentity"] == "alice@example.com"
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        sts.assume_role(RoleArn="arn:aws:iam::123456789012:user/bob", RoleSessionName="alice")
+    assert err.value.response["Error"]["Code"] == "ValidationError"
+    assert "'roleArn'" in err.value.response["Error"]["Message"]
