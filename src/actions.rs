@@ -109,7 +109,7 @@ async fn start_inner(form: &StartForm) -> Result<String, AppError> {
     let action = if selective { Action::Rerun } else { Action::Start };
     let role = who.operate(&form.pipeline, action, None).await?;
     let mut started = None;
-    let result = start_checked(&state, form, &mut started).await;
+    let result = who.acting(start_checked(&state, form, &mut started)).await;
     let detail = serde_json::json!({
         "parameters": form.params,
         "display_name": Some(&form.display_name).filter(|s| !s.is_empty()),
@@ -188,7 +188,7 @@ pub async fn stop_execution(pipeline: String, id: String, token: String) -> Resu
     let result = async {
         use crate::model::activity::Action;
         let (state, who, role, arn) = resolve(&pipeline, &id, &token, Action::Stop).await?;
-        let done = state.gateway.stop_execution(&arn, &token).await.map_err(AppError::Refused);
+        let done = who.acting(state.gateway.stop_execution(&arn, &token)).await.map_err(AppError::Refused);
         who.record(Some(role), Action::Stop, &pipeline, Some(&arn), done.as_ref().map(|_| ()), serde_json::Value::Null)
             .await?;
         done?;
@@ -218,7 +218,8 @@ pub async fn retry_execution(
         };
         use crate::model::activity::Action;
         let (state, who, role, arn) = resolve(&pipeline, &id, &token, Action::Retry).await?;
-        let done = state.gateway.retry_execution(&arn, &token, parallelism).await.map_err(AppError::Refused);
+        let done =
+            who.acting(state.gateway.retry_execution(&arn, &token, parallelism)).await.map_err(AppError::Refused);
         let detail = serde_json::json!({ "parallelism": parallelism });
         who.record(Some(role), Action::Retry, &pipeline, Some(&arn), done.as_ref().map(|_| ()), detail).await?;
         done?;
@@ -243,7 +244,7 @@ async fn callback_inner(form: &CallbackForm) -> Result<String, AppError> {
     use crate::model::activity::Action;
     let action = if form.decision == "reject" { Action::Reject } else { Action::Approve };
     let (state, who, role, arn) = resolve(&form.pipeline, &form.id, &form.token, action).await?;
-    let result = answer_checked(&state, form, &arn).await;
+    let result = who.acting(answer_checked(&state, form, &arn)).await;
     let detail = match &result {
         Ok(crate::forms::CallbackAnswer::Approve(outputs)) => {
             serde_json::json!({ "step": form.step, "outputs": outputs })

@@ -14,6 +14,7 @@ use axum::http::{Request, StatusCode};
 use axum::Router;
 use common::options;
 use stepline::server::access::Access;
+use stepline::server::acting::ActRole;
 use stepline::server::config::{AccessConfig, AuthMode};
 use stepline::server::store::Db;
 use stepline::server::{demo, gateway::Gateway, router, state::AppState};
@@ -37,6 +38,7 @@ groups = ["platform"]
 role = "admin"
 "##;
 
+const ROLE: &str = "arn:aws:iam::123456789012:role/stepline-actions";
 const PROXY: [u8; 4] = [127, 0, 0, 1];
 const HOST: &str = "stepline.test";
 
@@ -48,9 +50,15 @@ struct App {
 
 /// A dashboard in proxy mode (the proxy at 127.0.0.1) with `POLICY`, over a freshly seeded emulator.
 async fn app() -> App {
+    app_acting(false).await
+}
+
+/// As [`app`]; with `act_role`, actions are taken with credentials assumed for each person.
+async fn app_acting(act_role: bool) -> App {
     let emulator = demo::start_emulator().await.unwrap();
     let client = demo::endpoint_client(&emulator.endpoint_url(), "us-east-1");
     demo::seed(&emulator, &client, 20.0).await.unwrap();
+    let emulator_url = emulator.endpoint_url();
     // The emulator lives as long as the test's runtime.
     std::mem::forget(emulator);
     let dir = std::env::temp_dir().join(format!("stepline-access-{}-{}", std::process::id(), fastrand_u64()));
@@ -67,8 +75,12 @@ async fn app() -> App {
     };
     let db = Db::memory().await.unwrap();
     let access = Arc::new(Access::new(&config, db.clone()).await.unwrap());
-    let gateway = Arc::new(Gateway::new(client.clone(), "test"));
-    let state = AppState::with_access(options(), gateway, access, Default::default());
+    let mut gateway = Gateway::new(client.clone(), "test");
+    if act_role {
+        let sts = demo::sts_client(&emulator_url, "us-east-1");
+        gateway = gateway.with_act_role(ActRole::new(ROLE.into(), sts));
+    }
+    let state = AppState::with_access(options(), Arc::new(gateway), access, Default::default());
     App { router: router::build(state).await, client, db }
 }
 
@@ -418,4 +430,39 @@ async fn cross_site_posts_other_hosts_and_framing_are_refused() {
     // The same-origin post goes through (it is the pipeline's operator).
     let (status, body) = post_form(&a.router, "stop", olga, &stop, "same-origin").await;
     assert!(status.is_success() || status.is_redirection(), "{status} {body}");
+}
+
+#[tokio::test]
+async fn with_an_act_role_sagemaker_itself_names_the_person() {
+    let a = app_acting(true).await;
+    let olga = ("olga", "flow-ops");
+    let token = "Qq".repeat(20);
+    let (status, body) = post_form(
+        &a.router,
+        "start",
+        olga,
+        &[("form[pipeline]", "AbalonePipeline"), ("form[token]", &token), ("form[display_name]", "as-olga")],
+        "same-origin",
+    )
+    .await;
+    assert!(status.is_success() || status.is_redirection(), "{status} {body}");
+    let log = a.db.page(&Default::default(), &stepline::server::store::activity::Scope::Everything, 1).await.unwrap();
+    let arn = log.entries[0].execution_arn.clone().expect("started");
+    let d = a.client.describe_pipeline_execution().pipeline_execution_arn(&arn).send().await.unwrap();
+    let who = d.created_by().and_then(|c| c.iam_identity()).expect("CreatedBy names an IAM identity");
+    assert_eq!(who.source_identity(), Some("olga"), "{who:?}");
+    assert!(who.arn().unwrap_or_default().contains(":assumed-role/stepline-actions/olga"), "{who:?}");
+    // A stop is hers too; and the list's "Started by" says so from SageMaker's own record as well.
+    let (status, body) = post_form(
+        &a.router,
+        "stop",
+        olga,
+        &[("pipeline", "AbalonePipeline"), ("id", id_of(&arn)), ("token", TOKEN)],
+        "same-origin",
+    )
+    .await;
+    assert!(status.is_success() || status.is_redirection(), "{status} {body}");
+    let d = a.client.describe_pipeline_execution().pipeline_execution_arn(&arn).send().await.unwrap();
+    let who = d.last_modified_by().and_then(|c| c.iam_identity()).expect("LastModifiedBy");
+    assert_eq!(who.source_identity(), Some("olga"));
 }

@@ -22,7 +22,9 @@ after(async () => { await browser?.close(); });
 const THEMES = ['light', 'dark'];
 
 /** `path` in `theme` (see pages.mjs), optionally with a menu open or other context options. */
-const open = (path, theme, summary, options = {}) => openInTheme(browser, path, theme, { summary, ...options });
+// axe-core is injected as a script of the test's own; the pages' Content-Security-Policy would (rightly)
+// refuse it, so these contexts bypass it — the other suites run with it in force.
+const open = (path, theme, summary, options = {}) => openInTheme(browser, path, theme, { summary, bypassCSP: true, ...options });
 
 /** axe-core's WCAG 2 A and AA violations on the page, as { id, impact, nodes: [{ target }] }. */
 async function axe(page) {

@@ -97,6 +97,8 @@ before(async () => {
     '--public-url', BASE,
     '--policy', join(scratch, 'policy.toml'),
     '--data-dir', join(scratch, 'data'),
+    // Each action with the person's own credentials: SageMaker's records name them (SourceIdentity).
+    '--act-role', 'arn:aws:iam::123456789012:role/stepline-actions',
   ], { env: { ...process.env, STEPLINE_OIDC_CLIENT_SECRET: 'not-a-real-secret' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   stepline.stdout.on('data', (d) => { out += d; });
@@ -210,6 +212,10 @@ test('an operator of the team approves a waiting step and stops a run; a cross-s
   const deadline = Date.now() + 20000;
   while (Date.now() < deadline && (await statusOf(target.PipelineExecutionArn)) === 'Executing') await new Promise((r) => setTimeout(r, 200));
   assert.notEqual(await statusOf(target.PipelineExecutionArn), 'Executing', 'stopped');
+  // With --act-role, SageMaker itself says who stopped it.
+  const described = await call('DescribePipelineExecution', { PipelineExecutionArn: target.PipelineExecutionArn });
+  assert.equal(described.LastModifiedBy?.IamIdentity?.SourceIdentity, 'olga', JSON.stringify(described.LastModifiedBy));
+  assert.match(described.LastModifiedBy.IamIdentity.Arn, /assumed-role\/stepline-actions\/olga$/);
   // The execution's history names her.
   await page.goto(`${BASE}/pipelines/ControlFlowPipeline/executions/${idOf(waiting.PipelineExecutionArn)}`);
   assert.match(await page.textContent('[data-testid=history]'), /olga\s+approved/);

@@ -28,6 +28,17 @@ pub fn endpoint_client(url: &str, region: &str) -> Client {
     Client::from_conf(config)
 }
 
+/// An STS client for the same endpoint (the emulator serves STS too), with the same demo credentials.
+pub fn sts_client(url: &str, region: &str) -> aws_sdk_sts::Client {
+    let config = aws_sdk_sts::Config::builder()
+        .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+        .region(aws_sdk_sts::config::Region::new(region.to_string()))
+        .credentials_provider(Credentials::new("AKIDSTEPLINEDEMO", "stepline-demo", None, None, "stepline-demo"))
+        .endpoint_url(url)
+        .build();
+    aws_sdk_sts::Client::from_conf(config)
+}
+
 /// Start the embedded emulator on a free loopback port.
 pub async fn start_emulator() -> Result<RunningEmulator, String> {
     stepline_emulator::start(EmulatorConfig { speed: 1.0, ..EmulatorConfig::default() })

@@ -42,6 +42,8 @@ pub struct Gateway {
     calls: Arc<CallCounter>,
     /// Describes the backend in the page footer: "embedded emulator", an endpoint URL, or "AWS us-east-1".
     pub backend: String,
+    /// `--act-role`: actions are sent with the person's own credentials.
+    act_role: Option<super::acting::ActRole>,
 }
 
 /// Turn an SDK error into what the page shows: the service's own code and message, or a clear word for
@@ -142,9 +144,10 @@ macro_rules! all_items {
 /// Send an action with the SDK's standard retries (its idempotency token makes a repeated attempt safe),
 /// in a turn of the limiter.
 macro_rules! act {
-    ($gateway:expr, $request:expr, $operation:literal) => {
-        $gateway.call($operation, $request.customize().config_override(retrying()).send()).await
-    };
+    ($gateway:expr, $request:expr, $operation:literal) => {{
+        let config = $gateway.acting_config().await?;
+        $gateway.call($operation, $request.customize().config_override(config).send()).await
+    }};
 }
 
 /// Pipelines whose name and ARN are remembered at most.
@@ -228,6 +231,7 @@ impl Gateway {
             pipeline_arns: Default::default(),
             calls,
             backend: backend.into(),
+            act_role: None,
         }
     }
 
@@ -245,6 +249,36 @@ impl Gateway {
         let result = send.await.map_err(|e| upstream(operation, e));
         turn.finish(&result);
         result
+    }
+
+    /// Send every action with credentials of `role` assumed for the person taking it (`--act-role`).
+    pub fn with_act_role(mut self, role: super::acting::ActRole) -> Gateway {
+        self.act_role = Some(role);
+        self
+    }
+
+    /// The configuration an action is sent with: the SDK's standard retries (its idempotency token makes a
+    /// repeated attempt safe) and, with `--act-role`, the person's own credentials. An action with no
+    /// person to act for is refused rather than sent as the dashboard's role.
+    async fn acting_config(&self) -> Result<aws_sdk_sagemaker::config::Builder, Upstream> {
+        let config = retrying();
+        let Some(role) = &self.act_role else { return Ok(config) };
+        let person = super::acting::person().ok_or_else(|| {
+            Upstream::new(
+                "AccessDenied",
+                "Stepline acts only on behalf of a person (--act-role), and this action had none",
+            )
+        })?;
+        let creds = match role.credentials(&person).await? {
+            Some(c) => c,
+            None => {
+                let turn = self.limiter.turn("AssumeRole").await?;
+                let result = role.assume(&person).await;
+                turn.finish(&result);
+                result?
+            }
+        };
+        Ok(config.credentials_provider(creds))
     }
 
     /// What the limiter did since start.

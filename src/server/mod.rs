@@ -2,6 +2,7 @@
 //! demo, identity, live streams and the HTTP router.
 
 pub mod access;
+pub mod acting;
 pub mod config;
 pub mod demo;
 pub mod events;
@@ -42,7 +43,7 @@ async fn serve(config: Config) -> Result<(), String> {
         limits.concurrency = n;
     }
     limits.rates.extend(config.upstream_rates.iter().cloned());
-    let gateway = match &config.backend {
+    let (gateway, sts) = match &config.backend {
         Backend::Demo { speed } => {
             let emulator = demo::start_emulator().await?;
             let region = config.region.clone().unwrap_or_else(|| "us-east-1".into());
@@ -61,12 +62,15 @@ async fn serve(config: Config) -> Result<(), String> {
                 format!("built-in emulator at {} (demo)", emulator.endpoint_url()),
                 limits.clone(),
             );
+            let sts = demo::sts_client(&emulator.endpoint_url(), &region);
             _emulator = Some(emulator);
-            g
+            (g, sts)
         }
         Backend::Endpoint(url) => {
             let region = config.region.clone().unwrap_or_else(|| "us-east-1".into());
-            Gateway::with_limits(demo::endpoint_client(url, &region), format!("endpoint {url}"), limits.clone())
+            let g =
+                Gateway::with_limits(demo::endpoint_client(url, &region), format!("endpoint {url}"), limits.clone());
+            (g, demo::sts_client(url, &region))
         }
         Backend::Aws => {
             let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
@@ -75,8 +79,17 @@ async fn serve(config: Config) -> Result<(), String> {
             }
             let shared = loader.load().await;
             let region = shared.region().map(|r| r.to_string()).unwrap_or_else(|| "no region set".into());
-            Gateway::with_limits(aws_sdk_sagemaker::Client::new(&shared), format!("AWS {region}"), limits.clone())
+            let g =
+                Gateway::with_limits(aws_sdk_sagemaker::Client::new(&shared), format!("AWS {region}"), limits.clone());
+            (g, aws_sdk_sts::Client::new(&shared))
         }
+    };
+    let gateway = match &config.act_role {
+        Some(role) => {
+            println!("Actions are taken as each person: AssumeRole on {role} with their SourceIdentity");
+            gateway.with_act_role(acting::ActRole::new(role.clone(), sts))
+        }
+        None => gateway,
     };
     let db = store::Db::open(&config.database).await?;
     let access = Arc::new(access::Access::new(&config.access, db.clone()).await?);

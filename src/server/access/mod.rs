@@ -347,6 +347,11 @@ impl Who {
             .await
     }
 
+    /// Run an action on the person's behalf (with `--act-role`, with their own credentials).
+    pub async fn acting<F: std::future::Future>(&self, f: F) -> F::Output {
+        crate::server::acting::as_person(&self.identity.user, f).await
+    }
+
     /// What a page says of the person, with their role there (`None` outside a pipeline).
     pub fn me(&self, role: Option<Role>) -> Me {
         Me {
