@@ -89,7 +89,6 @@ async fn run() -> Res<Vec<String>> {
         }
     }
     std::fs::remove_dir_all(&scratch).ok();
-    rows.push(activity_page(db, what).await?);
     Ok(rows)
 }
 
@@ -225,14 +224,12 @@ async fn login_overhead() -> Res<Vec<String>> {
         let (mut a, mut b) = (vec![], vec![]);
         for i in 0..240 {
             for (app, times, with_cookie) in [(&none, &mut a, false), (&oidc, &mut b, true)] {
-                let mut req = Request::builder()
-                    .method(method)
-                    .uri(&path)
-                    .header("accept", "text/html")
-                    .header("host", "127.0.0.1");
-                if method == "POST" {
-                    req = req.header("content-type", "application/json");
-                }
+                let mut req = Request::builder().method(method).uri(&path).header("host", "127.0.0.1");
+                req = if method == "POST" {
+                    req.header("content-type", "application/json")
+                } else {
+                    req.header("accept", "text/html")
+                };
                 if with_cookie {
                     req = req.header("cookie", &cookie);
                 }
@@ -240,12 +237,16 @@ async fn login_overhead() -> Res<Vec<String>> {
                 let t = Instant::now();
                 let res = app.clone().oneshot(req).await.map_err(|e| e.to_string())?;
                 let status = res.status();
-                let _ = to_bytes(res.into_body(), 64 << 20).await;
+                let location = res.headers().get("location").map(|l| format!("{l:?}")).unwrap_or_default();
+                let body_bytes = to_bytes(res.into_body(), 64 << 20).await.unwrap_or_default();
                 if i >= 40 {
                     times.push(ms(t.elapsed()));
                 }
                 if !status.is_success() {
-                    return Err(format!("{name}: HTTP {status}"));
+                    return Err(format!(
+                        "{name}: HTTP {status} {location} (login: {with_cookie}): {}",
+                        String::from_utf8_lossy(&body_bytes)
+                    ));
                 }
             }
         }
@@ -368,5 +369,6 @@ async fn million(db: &Db, what: &str) -> Res<Vec<String>> {
             load.as_secs_f64()
         ));
     }
+    rows.push(activity_page(db, what).await?);
     Ok(rows)
 }

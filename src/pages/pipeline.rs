@@ -123,6 +123,7 @@ pub fn PipelinePage() -> impl IntoView {
                                         <td><Timestamp at=e.start/></td>
                                         <td><Timestamp at=r.end/></td>
                                         <td class="num">{duration}</td>
+                                        <td class="by" data-testid="started-by" data-label="Started by">{r.started_by.clone().unwrap_or_default()}</td>
                                         {params}
                                         <td class="reason">{reason}</td>
                                     </tr>
@@ -162,7 +163,7 @@ pub fn PipelinePage() -> impl IntoView {
                             {coverage_note(&page, q.oldest_first).map(|n| view! { <p class="note" data-testid="coverage">{n}</p> })}
                             <StaleNotice freshness=freshness/>
                             <table class="data" data-testid="executions">
-                                <thead><tr><th>"Status"</th><th>"Execution"</th><th>"Started"</th><th>"Ended"</th><th>"Duration"</th>{header_cols}<th>"Failure reason"</th></tr></thead>
+                                <thead><tr><th>"Status"</th><th>"Execution"</th><th>"Started"</th><th>"Ended"</th><th>"Duration"</th><th>"Started by"</th>{header_cols}<th>"Failure reason"</th></tr></thead>
                                 <tbody>{rows}</tbody>
                             </table>
                             <nav class="pager">{first}{next}</nav>

@@ -269,6 +269,7 @@ pub async fn logout(
                 })
                 .await;
         }
+        access.forget_session(&id);
         let _ = access.db.end_session(&id).await;
     }
     let mut res = (StatusCode::SEE_OTHER, [(header::LOCATION, "/auth/logged-out")]).into_response();

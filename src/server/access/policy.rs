@@ -126,8 +126,8 @@ impl Policy {
     }
 
     fn applies(grant: &Grant, who: &Person) -> bool {
-        let user = who.user.to_lowercase();
-        grant.users.iter().any(|u| u == "*" || *u == user) || grant.groups.iter().any(|g| who.groups.contains(g))
+        grant.users.iter().any(|u| u == "*" || u.eq_ignore_ascii_case(who.user) || *u == who.user.to_lowercase())
+            || grant.groups.iter().any(|g| who.groups.contains(g))
     }
 
     /// The person's role for the pipeline `name`, with its `tags` when known.
