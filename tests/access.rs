@@ -353,7 +353,11 @@ async fn operators_act_and_every_action_is_on_record() {
     assert!(history.contains("<strong>olga</strong>") && history.contains("rejected"), "{history}");
     let (_, html) = page(&a.router, "/pipelines/AbalonePipeline", olga).await;
     let row = html.split("<tr").find(|r| r.contains(id_of(&started))).expect("the new row");
-    let by = row.split("data-testid=\"started-by\"").nth(1).and_then(|c| c.split("</td>").next()).expect("the Started by cell");
+    let by = row
+        .split("data-testid=\"started-by\"")
+        .nth(1)
+        .and_then(|c| c.split("</td>").next())
+        .expect("the Started by cell");
     assert!(by.contains(">olga"), "started by olga: {by}");
     let (status, html) = page(&a.router, "/activity?user=olga&action=reject", ("root", "platform")).await;
     assert_eq!(status, StatusCode::OK);
