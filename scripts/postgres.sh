@@ -11,8 +11,11 @@ if [ -z "$cmd" ] || [ -z "$dir" ]; then
   echo "usage: scripts/postgres.sh start DIR [PORT] | stop DIR" >&2
   exit 2
 fi
-bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
-if [ -z "$bin" ] || [ ! -x "$bin/postgres" ]; then
+bin=""
+for d in /usr/lib/postgresql/*/bin; do
+  if [ -x "$d/postgres" ]; then bin="$d"; fi
+done
+if [ -z "$bin" ]; then
   echo "PostgreSQL's server is not installed (Debian package postgresql)" >&2
   exit 3
 fi

@@ -34,6 +34,11 @@ role = "operator"
 pipelines = ["ControlFlow*", "Abalone*"]
 
 [[grant]]
+groups = ["fraud-ds"]
+role = "operator"
+tags = { team = "fraud" }
+
+[[grant]]
 groups = ["platform"]
 role = "admin"
 "##;
@@ -470,4 +475,32 @@ async fn with_an_act_role_sagemaker_itself_names_the_person() {
     let d = a.client.describe_pipeline_execution().pipeline_execution_arn(&arn).send().await.unwrap();
     let who = d.last_modified_by().and_then(|c| c.iam_identity()).expect("LastModifiedBy");
     assert_eq!(who.source_identity(), Some("olga"));
+}
+
+#[tokio::test]
+async fn grants_by_tag_follow_the_pipelines_own_tags() {
+    let a = app().await;
+    let definition = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/definitions/abalone.json")).unwrap();
+    for (name, team) in [("FraudScoring", "fraud"), ("ChurnScoring", "churn")] {
+        a.client
+            .create_pipeline()
+            .pipeline_name(name)
+            .pipeline_definition(&definition)
+            .role_arn("arn:aws:iam::123456789012:role/SageMakerPipelineRole")
+            .client_request_token(format!("create-{name}-0123456789abcdef0123456789"))
+            .tags(aws_sdk_sagemaker::types::Tag::builder().key("team").value(team).build())
+            .send()
+            .await
+            .unwrap();
+    }
+    let tess = ("tess", "fraud-ds");
+    let (status, html) = page(&a.router, "/", tess).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("href=\"/pipelines/FraudScoring\""), "tagged team=fraud: listed");
+    assert!(!html.contains("ChurnScoring") && !html.contains("AbalonePipeline"), "other teams' pipelines are not");
+    let (status, _) = page(&a.router, "/pipelines/ChurnScoring", tess).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, html) = page(&a.router, "/pipelines/FraudScoring", tess).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("operator"), "her role on it is in the top bar");
 }

@@ -5,7 +5,7 @@
 //! when their dependencies finish, conditions pick branches, jobs fail and retry, caches hit, callbacks
 //! wait, stops and retries follow the service's rules. Job steps are simulated; a scenario says how.
 //!
-//! Layers, top to bottom: `server` (HTTP) → `ops` (the 15 operations, validated by `shapes` against the
+//! Layers, top to bottom: `server` (HTTP) → `ops` (the 16 operations, validated by `shapes` against the
 //! botocore model) → `store` (state) and `engine` (execution semantics, pure) ← `runtime` (the lock and
 //! the scheduler) → `persist` (SQLite, with `--data-dir`).
 //!

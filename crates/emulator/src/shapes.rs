@@ -2,7 +2,7 @@
 //! compiled in).
 //!
 //! Rather than hand-writing a check per member, the emulator walks each request against the model the AWS
-//! SDKs are generated from, so every required flag, length, pattern, range and enum of all 15 operations is
+//! SDKs are generated from, so every required flag, length, pattern, range and enum of all 16 operations is
 //! enforced exactly as declared, with the service's message format:
 //! `1 validation error detected: Value 'x' at 'pipelineName' failed to satisfy constraint: …`.
 //! Type mismatches (a string where a number belongs) are `SerializationException`s, as on the real service.
@@ -32,8 +32,21 @@ pub struct Operation {
 /// The model, parsed once per process.
 pub fn model() -> &'static Model {
     static MODEL: OnceLock<Model> = OnceLock::new();
-    MODEL.get_or_init(|| Model::parse(MODEL_JSON).expect("the compiled-in service model is valid"))
+    MODEL.get_or_init(|| {
+        let mut m = Model::parse(MODEL_JSON).expect("the compiled-in service model is valid");
+        // ListTags (a pipeline's tags, which team access reads) comes from SageMaker's model of the tag
+        // operations; its shapes join the pipeline operations' where they are not already there.
+        let tags = Model::parse(TAGS_MODEL_JSON).expect("the compiled-in tags model is valid");
+        for (k, v) in tags.shapes {
+            m.shapes.entry(k).or_insert(v);
+        }
+        m.operations.extend(tags.operations);
+        m.patterns.extend(tags.patterns);
+        m
+    })
 }
+
+const TAGS_MODEL_JSON: &str = include_str!("../tags-shapes.json");
 
 /// STS's botocore model (`crates/emulator/sts-shapes.json`: AssumeRole and GetCallerIdentity with the shapes
 /// they reach), for `crate::sts`: the same validator gives STS's constraint messages, which have the same form.
@@ -314,8 +327,10 @@ mod tests {
     fn every_operation_of_the_contract_is_in_the_model() {
         let mut names: Vec<&str> = model().operation_names().collect();
         names.sort();
-        assert_eq!(names.len(), 15);
-        assert!(names.contains(&"SendPipelineExecutionStepFailure"));
+        // The 15 of the Pipelines execution API, and ListTags.
+        assert_eq!(names.len(), 16);
+        assert!(names.contains(&"SendPipelineExecutionStepFailure") && names.contains(&"ListTags"));
+        assert!(model().validate_input("ListTags", &json!({"ResourceArn": "not-an-arn"})).is_err());
     }
 
     #[test]

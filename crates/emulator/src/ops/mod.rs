@@ -1,4 +1,4 @@
-//! The 15 operations. `dispatch` validates the body against the model, applies injected faults, and calls
+//! The 16 operations. `dispatch` validates the body against the model, applies injected faults, and calls
 //! the operation; each operation reads and changes the store under one lock and writes what it changed
 //! before it answers.
 
@@ -99,6 +99,7 @@ pub fn dispatch(core: &Core, operation: &str, body: &Value, caller: &Caller) -> 
         "DeletePipeline" => pipelines::delete(core, body),
         "DescribePipeline" => pipelines::describe(core, body),
         "ListPipelines" => pipelines::list(core, body),
+        "ListTags" => pipelines::list_tags(core, body),
         "StartPipelineExecution" => executions::start(core, body, by),
         "DescribePipelineExecution" => executions::describe(core, body),
         "ListPipelineExecutions" => executions::list(core, body),

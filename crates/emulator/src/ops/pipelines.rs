@@ -151,6 +151,17 @@ pub fn describe(core: &Core, body: &Value) -> ApiResult<Value> {
     }))
 }
 
+/// The tags of a pipeline (by its ARN), as given when it was created; other resources have none here.
+pub fn list_tags(core: &Core, body: &Value) -> ApiResult<Value> {
+    let inner = core.lock();
+    let arn = s(body, "ResourceArn").unwrap_or_default();
+    if !arn.contains(":pipeline/") || arn.contains("/execution/") {
+        return Ok(json!({ "Tags": [] }));
+    }
+    let p = inner.store.pipeline(arn)?;
+    Ok(json!({ "Tags": p.tags }))
+}
+
 pub fn list(core: &Core, body: &Value) -> ApiResult<Value> {
     let inner = core.lock();
     let prefix = s(body, "PipelineNamePrefix").map(str::to_lowercase);
