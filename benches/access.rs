@@ -332,7 +332,7 @@ async fn million(db: &Db, what: &str) -> Res<Vec<String>> {
         }
         sqlx::query(&sql).execute(&mut *tx).await.map_err(|e| e.to_string())?;
         n += batch;
-        if n % 100_000 == 0 {
+        if n.is_multiple_of(100_000) {
             tx.commit().await.map_err(|e| e.to_string())?;
             tx = db.pool().begin().await.map_err(|e| e.to_string())?;
         }

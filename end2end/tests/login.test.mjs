@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OAuth2Server } from 'oauth2-mock-server';
 import { launch, openPage, waitForHydration } from './browser.mjs';
+import { callAt, idOf } from './sagemaker.mjs';
 
 const POLICY = `
 contact = "#ml-platform"
@@ -48,18 +49,8 @@ function freePort() {
   });
 }
 
-async function call(operation, body = {}) {
-  const res = await fetch(EMULATOR, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `SageMaker.${operation}` },
-    body: JSON.stringify(body),
-  });
-  const json = await res.json();
-  if (res.status !== 200) throw new Error(`${operation}: ${json.__type}: ${json.message}`);
-  return json;
-}
+const call = (operation, body = {}) => callAt(EMULATOR, operation, body);
 const executions = async (pipeline) => (await call('ListPipelineExecutions', { PipelineName: pipeline, MaxResults: 100 })).PipelineExecutionSummaries;
-const idOf = (arn) => arn.split('/').pop();
 const running = async (pipeline) => (await executions(pipeline)).find((e) => e.PipelineExecutionStatus === 'Executing');
 const awaitingApproval = async () => (await executions('ControlFlowPipeline')).find((e) => e.PipelineExecutionDisplayName === 'awaiting-approval');
 /** The token of the waiting execution's ManualApproval step, once it waits (the demo's clock runs). */

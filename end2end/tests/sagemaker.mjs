@@ -2,7 +2,12 @@
 export const EMULATOR = process.env.STEPLINE_EMULATOR_URL;
 
 export async function call(operation, body = {}) {
-  const res = await fetch(EMULATOR, {
+  return callAt(EMULATOR, operation, body);
+}
+
+/** The same call to another emulator (a second Stepline's own, in the login tests). */
+export async function callAt(endpoint, operation, body = {}) {
+  const res = await fetch(endpoint, {
     method: 'POST',
     headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `SageMaker.${operation}` },
     body: JSON.stringify(body),
