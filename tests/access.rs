@@ -226,7 +226,7 @@ async fn every_route_and_server_function_refuses_a_request_without_an_identity()
     let mut walked = 0;
     for (method, path) in routes {
         // Served to anyone by design: health and the login itself (which has nothing to give away).
-        if path == "/healthz" || path.starts_with("/auth/") {
+        if path == "/healthz" || path == "/readyz" || path.starts_with("/auth/") {
             continue;
         }
         let req = request(&method, &path, None)

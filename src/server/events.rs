@@ -53,9 +53,36 @@ pub async fn execution(
         Ok(rx) => rx,
         Err(super::watch::Refused::Busy) => return too_many(BUSY),
     };
-    Sse::new(snapshots(rx, slot, hide_tokens))
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
-        .into_response()
+    unbuffered(
+        Sse::new(snapshots(rx, slot, hide_tokens)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))),
+    )
+}
+
+/// A stream's response, telling a buffering proxy (nginx) to pass each event on at once.
+fn unbuffered(sse: impl IntoResponse) -> Response {
+    ([("x-accel-buffering", "no")], sse).into_response()
+}
+
+/// What a stream waits for between events.
+enum Next {
+    Changed,
+    /// The watcher is gone (the execution finished and was dropped).
+    Gone,
+    /// The server is shutting down.
+    Closing,
+}
+
+async fn next<T>(rx: &mut tokio::sync::watch::Receiver<T>, closing: &mut tokio::sync::watch::Receiver<bool>) -> Next {
+    tokio::select! {
+        changed = rx.changed() => if changed.is_ok() { Next::Changed } else { Next::Gone },
+        _ = closing.wait_for(|c| *c) => Next::Closing,
+    }
+}
+
+/// Sent to every open stream when the server shuts down: the browser's EventSource reconnects by itself
+/// (to this server once restarted, or to another replica).
+fn reconnect() -> Event {
+    Event::default().event("reconnect").retry(Duration::from_secs(2)).data("the server is restarting")
 }
 
 fn snapshots(
@@ -64,6 +91,7 @@ fn snapshots(
     hide_tokens: bool,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     async_stream::stream! {
+        let mut closing = slot.closing();
         let _slot = slot;
         let mut sent: Option<std::sync::Arc<super::watch::ExecutionView>> = None;
         let mut failing = false;
@@ -93,8 +121,13 @@ fn snapshots(
                 yield Ok(Event::default().event("end").data("finished"));
                 break;
             }
-            if rx.changed().await.is_err() {
-                break;
+            match next(&mut rx, &mut closing).await {
+                Next::Changed => {}
+                Next::Gone => break,
+                Next::Closing => {
+                    yield Ok(reconnect());
+                    break;
+                }
             }
         }
     }
@@ -139,6 +172,7 @@ pub async fn list(
         Err(super::watch::Refused::Busy) => return too_many(BUSY),
     };
     let stream = async_stream::stream! {
+        let mut closing = slot.closing();
         let _slot = slot;
         let mut failing = false;
         loop {
@@ -147,12 +181,17 @@ pub async fn list(
             if let Some(event) = problem_event(&now.problem, &mut failing) {
                 yield Ok(event);
             }
-            if rx.changed().await.is_err() {
-                break;
+            match next(&mut rx, &mut closing).await {
+                Next::Changed => {}
+                Next::Gone => break,
+                Next::Closing => {
+                    yield Ok(reconnect());
+                    break;
+                }
             }
         }
     };
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
+    unbuffered(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
 fn not_found(what: &'static str) -> Response {
@@ -183,6 +222,8 @@ pub const MAX_STREAMS_PER_CLIENT: usize = 32;
 #[derive(Default)]
 pub struct StreamSlots {
     open: Mutex<(usize, HashMap<Option<IpAddr>, usize>)>,
+    /// Set once at shutdown: every stream says "reconnect" and ends.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 /// One open stream's place; given back when the stream ends.
@@ -216,6 +257,17 @@ impl StreamSlots {
     /// Streams open now.
     pub fn open(&self) -> usize {
         self.lock().0
+    }
+
+    /// Tell every open stream to end with a `reconnect` event (at shutdown).
+    pub fn close_all(&self) {
+        self.closing.send_replace(true);
+    }
+}
+
+impl Slot {
+    fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.slots.closing.subscribe()
     }
 }
 

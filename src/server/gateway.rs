@@ -296,6 +296,11 @@ impl Gateway {
         self.calls.by_operation.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// Whether SageMaker answers with these credentials: one ListPipelines of one item.
+    pub async fn ready(&self) -> Result<(), Upstream> {
+        self.call("ListPipelines", self.client.list_pipelines().max_results(1).send()).await.map(|_| ())
+    }
+
     /// Every pipeline.
     pub async fn all_pipelines(&self) -> Result<Vec<PipelineSummary>, Upstream> {
         let summaries = all_items!(self, self.client.list_pipelines(), "ListPipelines", pipeline_summaries)?;

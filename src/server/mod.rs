@@ -8,6 +8,7 @@ pub mod demo;
 pub mod events;
 pub mod exports;
 pub mod gateway;
+pub mod health;
 pub mod limiter;
 pub mod router;
 pub mod scan;
@@ -32,6 +33,25 @@ pub async fn run(args: Vec<String>) -> Result<(), String> {
         config::Parsed::Run(config) => *config,
     };
     serve(config).await
+}
+
+/// How long requests in flight may take to finish after SIGTERM or Ctrl-C.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(8);
+
+/// SIGTERM (a container's stop) or Ctrl-C.
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
 }
 
 async fn serve(config: Config) -> Result<(), String> {
@@ -114,6 +134,7 @@ async fn serve(config: Config) -> Result<(), String> {
     });
     let mut state = state::AppState::with_access(leptos_options, Arc::new(gateway), access, Default::default());
     state.studio_link = config.studio_link.clone();
+    let streams = state.streams.clone();
     let app = router::build(state).await;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
@@ -121,8 +142,16 @@ async fn serve(config: Config) -> Result<(), String> {
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     println!("Stepline listening on http://{local}");
     axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            println!("Stepline is shutting down: open streams are told to reconnect; in-flight requests finish");
+            streams.close_all();
+            // Whatever has not finished by then is cut: a container gets SIGKILL soon after anyway.
+            tokio::spawn(async {
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+                eprintln!("stepline: requests still open after {} s; exiting", SHUTDOWN_GRACE.as_secs());
+                std::process::exit(0);
+            });
         })
         .await
         .map_err(|e| format!("server error: {e}"))

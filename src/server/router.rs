@@ -8,7 +8,7 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 
 use super::config::Config;
 use super::state::AppState;
-use super::{access, events, exports};
+use super::{access, events, exports, health};
 use crate::app::{shell, App};
 
 /// Leptos settings: from cargo-leptos's environment when it launched us, else defaults that match
@@ -25,7 +25,8 @@ pub async fn build(state: AppState) -> Router {
     Router::new()
         .route("/events/pipelines/{pipeline}/executions", get(events::list))
         .route("/events/pipelines/{pipeline}/executions/{id}", get(events::execution))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .route("/auth/login", get(access::oidc::login))
         .route("/auth/callback", get(access::oidc::callback))
         .route("/auth/logout", post(access::oidc::logout))

@@ -19,6 +19,8 @@ pub struct AppState {
     pub studio_link: Option<String>,
     /// Who may do what, the activity log and sessions.
     pub access: Arc<super::access::Access>,
+    /// The last readiness check (`/readyz`).
+    pub ready: Arc<super::health::Readiness>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -52,7 +54,15 @@ impl AppState {
     ) -> AppState {
         let watchers = Watchers::with_bounds(gateway.clone(), bounds);
         access.set_tags(gateway.clone());
-        AppState { leptos_options, gateway, watchers, streams: Default::default(), studio_link: None, access }
+        AppState {
+            leptos_options,
+            gateway,
+            watchers,
+            streams: Default::default(),
+            studio_link: None,
+            access,
+            ready: Default::default(),
+        }
     }
 }
 
