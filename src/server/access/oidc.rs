@@ -128,7 +128,34 @@ pub async fn login(State(state): State<AppState>, Query(q): Query<LoginQuery>) -
     if let Err(e) = access.db.put_login(csrf.secret(), &login).await {
         return (StatusCode::SERVICE_UNAVAILABLE, format!("{e}; try again in a moment.")).into_response();
     }
-    (StatusCode::FOUND, [(header::LOCATION, url.to_string())]).into_response()
+    let mut res = (StatusCode::FOUND, [(header::LOCATION, url.to_string())]).into_response();
+    // The login is bound to this browser: an answer carrying a state made in another browser (an
+    // attacker's own login, replayed to log the victim into the attacker's account) is refused.
+    res.headers_mut().append(header::SET_COOKIE, login_cookie(&access, csrf.secret(), 600));
+    res
+}
+
+const LOGIN_COOKIE: &str = "stepline_login";
+
+fn login_cookie(access: &Access, state: &str, max_age: i64) -> HeaderValue {
+    let secure = if access.secure_cookies { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{LOGIN_COOKIE}={}; Path=/auth/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+        crate::server::store::digest(state)
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// Whether the browser answering is the one that started the login with `state`.
+fn same_browser(headers: &HeaderMap, state: &str) -> bool {
+    let want = crate::server::store::digest(state);
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .any(|(k, v)| k == LOGIN_COOKIE && v == want)
 }
 
 #[derive(serde::Deserialize)]
@@ -143,9 +170,13 @@ pub struct CallbackQuery {
 pub async fn callback(
     State(state): State<AppState>,
     axum::Extension(request_id): axum::Extension<RequestId>,
+    headers: HeaderMap,
     Query(q): Query<CallbackQuery>,
 ) -> Response {
     let access = state.access.clone();
+    if q.error.is_none() && !q.state.as_deref().is_some_and(|s| same_browser(&headers, s)) {
+        return failed_login("This login was not started in this browser (or took over ten minutes); start again.");
+    }
     match finish_login(&access, &q).await {
         Ok((who, return_to)) => {
             let session = match access.db.create_session(&who, access.session_hours).await {
@@ -168,6 +199,7 @@ pub async fn callback(
             let mut res = (StatusCode::FOUND, [(header::LOCATION, return_to)]).into_response();
             res.headers_mut()
                 .append(header::SET_COOKIE, set_cookie(&access, &session, i64::from(access.session_hours) * 3600));
+            res.headers_mut().append(header::SET_COOKIE, login_cookie(&access, "", 0));
             res
         }
         Err(why) => failed_login(&why),
@@ -309,6 +341,16 @@ mod tests {
         assert_eq!(session_cookie(&h), None);
         h.insert(header::COOKIE, format!("__Host-stepline_session={id}").parse().unwrap());
         assert_eq!(session_cookie(&h), Some(id));
+    }
+
+    #[test]
+    fn a_login_answer_is_taken_only_from_the_browser_that_started_it() {
+        let mut h = HeaderMap::new();
+        assert!(!same_browser(&h, "state-1"));
+        let cookie = format!("{LOGIN_COOKIE}={}", crate::server::store::digest("state-1"));
+        h.insert(header::COOKIE, cookie.parse().unwrap());
+        assert!(same_browser(&h, "state-1"));
+        assert!(!same_browser(&h, "state-2"), "an attacker's own state does not match the victim's cookie");
     }
 
     #[test]
