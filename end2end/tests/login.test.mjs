@@ -141,6 +141,10 @@ test('a shared link opened while logged out lands on the same view after login',
   const res = await fetch(`${BASE}${path}`, { headers: { accept: 'text/html' }, redirect: 'manual' });
   assert.equal(res.status, 302);
   assert.match(res.headers.get('location'), /^\/auth\/login\?next=/);
+  // An answer that did not start in this browser (a login CSRF: someone else's code and state) is refused.
+  const forged = await fetch(`${BASE}/auth/callback?code=someone-elses-code&state=someone-elses-state`, { redirect: 'manual' });
+  assert.equal(forged.status, 401);
+  assert.match(await forged.text(), /not started in this browser/);
   // …and, in the browser, comes back to exactly that view.
   const { context, page } = await loggedIn('vera', path);
   assert.equal(page.url(), `${BASE}${path}`);
