@@ -370,15 +370,24 @@ mod tests {
         v.iter().map(|s| s.to_string()).collect()
     }
 
+    /// clap reads the environment on every parse: the test that sets variables holds this lock while
+    /// they are set, and every other parse waits for it.
+    static ENV: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn parse(v: &[&str]) -> Result<Parsed, String> {
+        let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
+        parse_args(&args(v))
+    }
+
     fn run(v: &[&str]) -> Config {
-        match parse_args(&args(v)).unwrap() {
+        match parse(v).unwrap() {
             Parsed::Run(c) => *c,
             Parsed::Print(_) => panic!("expected a run configuration"),
         }
     }
 
     fn err(v: &[&str]) -> String {
-        parse_args(&args(v)).unwrap_err()
+        parse(v).unwrap_err()
     }
 
     #[test]
@@ -434,7 +443,7 @@ mod tests {
         assert!(e.contains("not a postgres:// URL"), "{e}");
         let e = err(&["--auth", "magic"]);
         assert!(e.contains("'magic'") && e.contains("none, oidc, proxy"), "{e}");
-        match parse_args(&args(&["-h"])).unwrap() {
+        match parse(&["-h"]).unwrap() {
             Parsed::Print(help) => {
                 for flag in ["--auth", "--policy", "--database-url", "STEPLINE_ACT_ROLE", "[default: 12]"] {
                     assert!(help.contains(flag), "help lists {flag}: {help}");
@@ -492,15 +501,20 @@ mod tests {
 
     #[test]
     fn environment_variables_stand_for_flags_and_flags_win() {
-        // Only this test reads STEPLINE_SESSION_HOURS, so setting it does not disturb the others.
+        let parse_here = |v: &[&str]| parse_args(&args(v));
+        let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
         std::env::set_var("STEPLINE_SESSION_HOURS", "3");
-        assert_eq!(run(&[]).access.session_hours, 3);
-        assert_eq!(run(&["--session-hours", "5"]).access.session_hours, 5);
+        let hours = |p: Result<Parsed, String>| match p {
+            Ok(Parsed::Run(c)) => c.access.session_hours,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(hours(parse_here(&[])), 3);
+        assert_eq!(hours(parse_here(&["--session-hours", "5"])), 5);
         std::env::set_var("STEPLINE_SESSION_HOURS", "0");
-        let e = err(&[]);
+        let e = parse_here(&[]).unwrap_err();
         assert!(e.contains("--session-hours"), "{e}");
         std::env::remove_var("STEPLINE_SESSION_HOURS");
-        assert_eq!(run(&[]).access.session_hours, 12);
+        assert_eq!(hours(parse_here(&[])), 12);
     }
 
     #[test]

@@ -61,14 +61,19 @@ impl Oidc {
     }
 }
 
-/// The session id from the request's cookie, if any.
-pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+/// The request's cookies, as (name, value) pairs.
+fn cookies(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|c| c.trim().split_once('='))
+}
+
+/// The session id from the request's cookie, if any.
+pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    cookies(headers)
         .find(|(k, _)| *k == COOKIE || *k == COOKIE_SECURE)
         .map(|(_, v)| v.to_string())
         .filter(|v| v.len() == 64 && v.chars().all(|c| c.is_ascii_hexdigit()))
@@ -149,13 +154,7 @@ fn login_cookie(access: &Access, state: &str, max_age: i64) -> HeaderValue {
 /// Whether the browser answering is the one that started the login with `state`.
 fn same_browser(headers: &HeaderMap, state: &str) -> bool {
     let want = crate::server::store::digest(state);
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .any(|(k, v)| k == LOGIN_COOKIE && v == want)
+    cookies(headers).any(|(k, v)| k == LOGIN_COOKIE && v == want)
 }
 
 #[derive(serde::Deserialize)]
