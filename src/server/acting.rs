@@ -43,13 +43,10 @@ impl ActRole {
         ActRole { role_arn, sts, kept: Mutex::new(HashMap::new()) }
     }
 
-    /// The person's credentials for the role: kept until five minutes before they expire.
-    pub async fn credentials(&self, user: &str) -> Result<Option<Credentials>, Upstream> {
-        let fresh = |c: &Credentials| c.expiry().is_some_and(|e| e > SystemTime::now() + RENEW_BEFORE);
-        if let Some(c) = self.kept.lock().unwrap_or_else(|e| e.into_inner()).get(user).filter(|c| fresh(c)) {
-            return Ok(Some(c.clone()));
-        }
-        Ok(None)
+    /// The person's credentials for the role, if kept and not within five minutes of expiring.
+    pub fn kept(&self, user: &str) -> Option<Credentials> {
+        let fresh = |c: &&Credentials| c.expiry().is_some_and(|e| e > SystemTime::now() + RENEW_BEFORE);
+        self.kept.lock().unwrap_or_else(|e| e.into_inner()).get(user).filter(fresh).cloned()
     }
 
     /// Ask STS for the person's credentials (the gateway gives this call its turn in the limiter).

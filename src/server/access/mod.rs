@@ -198,12 +198,6 @@ impl Access {
         }
     }
 
-    /// With another policy (tests of authorization).
-    pub fn with_policy(mut self, policy: Policy) -> Access {
-        self.policy = PolicyFile::fixed(policy);
-        self
-    }
-
     /// Forget a session kept in memory (at logout).
     pub fn forget_session(&self, id: &str) {
         self.sessions.invalidate(id);

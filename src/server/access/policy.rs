@@ -170,11 +170,6 @@ impl Policy {
     pub fn knows(&self, who: &Person) -> bool {
         self.grants.iter().any(|g| Self::applies(g, who))
     }
-
-    /// Whether any grant looks at tags (else the tags API is never asked).
-    pub fn uses_tags(&self) -> bool {
-        self.grants.iter().any(|g| !g.tags.is_empty())
-    }
 }
 
 /// A pipeline-name glob: `*` any run of characters, `?` one; compared case-insensitively, as SageMaker
@@ -347,7 +342,5 @@ role = "admin"
         let anyone = person("x", &none);
         assert_eq!(Policy::viewers_everywhere().decide(&anyone, "p", None), Decision::Role(Some(Role::Viewer)));
         assert_eq!(Policy::operators_everywhere().everywhere(&anyone), Some(Role::Operator));
-        assert!(!Policy::operators_everywhere().uses_tags());
-        assert!(Policy::parse(POLICY).unwrap().uses_tags());
     }
 }
