@@ -237,6 +237,41 @@ pub async fn start_context(pipeline: String, from: Option<String>) -> Result<Sta
     crate::error::answer(crate::server::views::start_context(&pipeline, from.as_deref()).await)
 }
 
+/// The job a step started, described (None for a step without one).
+#[server(prefix = "/api", endpoint = "step_job", input = leptos::server_fn::codec::Json)]
+pub async fn step_job(
+    pipeline: String,
+    id: String,
+    step: String,
+) -> Result<Option<crate::model::jobs::JobDetail>, AppError> {
+    crate::error::answer(crate::server::step_views::job(&pipeline, &id, &step).await)
+}
+
+/// The logs tab of a step: a stream's newest lines (or those before line `before`) and a search in it.
+#[server(prefix = "/api", endpoint = "step_logs", input = leptos::server_fn::codec::Json)]
+pub async fn step_logs(
+    pipeline: String,
+    id: String,
+    step: String,
+    stream: Option<String>,
+    before: Option<u64>,
+    query: Option<String>,
+) -> Result<crate::model::logs::LogsPage, AppError> {
+    crate::error::answer(
+        crate::server::step_views::logs(&pipeline, &id, &step, stream.as_deref(), before, query.as_deref()).await,
+    )
+}
+
+/// The lines of a failed step's log that say why it failed.
+#[server(prefix = "/api", endpoint = "failure_excerpt", input = leptos::server_fn::codec::Json)]
+pub async fn failure_excerpt(
+    pipeline: String,
+    id: String,
+    step: String,
+) -> Result<Option<Vec<crate::model::logs::LogLine>>, AppError> {
+    crate::error::answer(crate::server::step_views::failure_excerpt(&pipeline, &id, &step).await)
+}
+
 /// The activity page: a page of records, the filter it answers and who reads it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ActivityData {

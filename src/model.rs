@@ -2,6 +2,8 @@
 //! pages and components only ever see these, never the AWS SDK.
 pub mod access;
 pub mod activity;
+pub mod jobs;
+pub mod logs;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -190,7 +192,7 @@ pub struct NameValue {
 }
 
 /// A job's kind, for its console and log links.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum JobKind {
     Training,
     Processing,

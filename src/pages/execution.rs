@@ -11,13 +11,14 @@ use crate::codec::Json;
 use crate::components::dag::DagView;
 use crate::components::gantt::GanttChart;
 use crate::components::live::{use_event_source, LiveIndicator};
+use crate::components::logs::StepLogs;
 use crate::components::stale::StaleNotice;
 use crate::components::steps::{StepDetail, StepTable};
 use crate::components::{error::ErrorPanel, status::StatusBadge, time::Timestamp};
 use crate::layout::dag::{self, Dag};
 use crate::layout::gantt::ZOOMS;
 use crate::layout::timefmt;
-use crate::model::{links, ExecStatus, ExecutionView, Freshness, Problem, Upstream};
+use crate::model::{links, ExecStatus, ExecutionView, Freshness, Problem, StepMetadata, Upstream};
 use crate::pages::title::route_title;
 
 /// The tabs of the execution page, as they stand in the URL (`?tab=`).
@@ -26,16 +27,19 @@ pub enum Tab {
     Timeline,
     Graph,
     Steps,
+    /// The selected step's job logs.
+    Logs,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 3] = [Tab::Timeline, Tab::Graph, Tab::Steps];
+    pub const ALL: [Tab; 4] = [Tab::Timeline, Tab::Graph, Tab::Steps, Tab::Logs];
 
     /// Reads `?tab=`; anything unknown is the timeline, the page's default.
     pub fn parse(s: Option<&str>) -> Tab {
         match s {
             Some("graph") => Tab::Graph,
             Some("steps") => Tab::Steps,
+            Some("logs") => Tab::Logs,
             _ => Tab::Timeline,
         }
     }
@@ -45,6 +49,7 @@ impl Tab {
             Tab::Timeline => "gantt",
             Tab::Graph => "graph",
             Tab::Steps => "steps",
+            Tab::Logs => "logs",
         }
     }
 
@@ -53,6 +58,7 @@ impl Tab {
             Tab::Timeline => "Timeline",
             Tab::Graph => "Graph",
             Tab::Steps => "Steps",
+            Tab::Logs => "Logs",
         }
     }
 }
@@ -348,7 +354,9 @@ fn ExecutionHeader(
             .map(|s| {
                 let href = format!("?tab=steps&step={}", links::seg(&s.name));
                 let reason = s.failure_reason.clone().unwrap_or_else(|| "no reason given".into());
-                view! { <li><a href=href class="strong">{s.name.clone()}</a>": "<span class="mono">{reason}</span></li> }
+                let logs = matches!(&s.metadata, StepMetadata::Job { kind, .. } if crate::model::jobs::log_group(*kind).is_some())
+                    .then(|| view! { <FailureLog pipeline=e.pipeline_name.clone() id=e.id.clone() step=s.name.clone()/> });
+                view! { <li><a href=href class="strong">{s.name.clone()}</a>": "<span class="mono">{reason}</span>{logs}</li> }
             })
             .collect();
         let failure = e.failure_reason.clone().map(|r| {
@@ -473,6 +481,18 @@ fn RunView(
 ) -> impl IntoView {
     move || {
         let s = state.get();
+        // The logs tab follows its own stream: it is not redrawn with each snapshot of the execution.
+        if s.tab == Tab::Logs {
+            let e = view.with_untracked(|v| (v.execution.pipeline_name.clone(), v.execution.id.clone()));
+            return match s.step.clone() {
+                Some(step) => view! { <StepLogs pipeline=e.0 id=e.1 step=step/> }.into_any(),
+                None => {
+                    let b = base.clone();
+                    let state = s.clone();
+                    (move || logs_hint(view.get(), &state, &b)).into_any()
+                }
+            };
+        }
         let v = view.get();
         let href_state = s.clone();
         let b = base.clone();
@@ -490,8 +510,27 @@ fn RunView(
             Tab::Steps => view! { <StepTable steps=steps now=now.get() selected=s.step.clone() href_for=href_for/> }.into_any(),
             Tab::Timeline if steps.is_empty() => view! { <p class="muted">"No step has started yet."</p> }.into_any(),
             Tab::Timeline => view! { <GanttChart steps=steps now=now.get() zoom=s.zoom selected=s.step.clone() href_for=href_for/> }.into_any(),
+            Tab::Logs => ().into_any(),
         }
     }
+}
+
+/// The logs tab with no step chosen: the steps whose jobs write logs, each a link to its logs.
+fn logs_hint(v: ExecutionView, state: &ViewState, base: &str) -> AnyView {
+    let steps = v.steps.unwrap_or_default();
+    let with_logs: Vec<_> = steps
+        .into_iter()
+        .filter(|st| matches!(&st.metadata, StepMetadata::Job { kind, .. } if crate::model::jobs::log_group(*kind).is_some()))
+        .map(|st| {
+            let href = state.href(base, Some(Tab::Logs), Some(Some(&st.name)), None);
+            view! { <li><a href=href>{st.name.clone()}</a>" "<StatusBadge status=st.status.as_str().to_string() tone=st.status.tone()/></li> }
+        })
+        .collect();
+    if with_logs.is_empty() {
+        return view! { <p class="muted" data-testid="logs-hint">"No step of this execution has written job logs yet."</p> }.into_any();
+    }
+    view! { <div data-testid="logs-hint"><p>"Choose a step to read its job's logs:"</p><ul>{with_logs}</ul></div> }
+        .into_any()
 }
 
 /// The panel of the step selected in the URL (`?step=`).
@@ -501,13 +540,82 @@ fn SelectedStep(
     state: Signal<ViewState>,
     now: RwSignal<chrono::DateTime<chrono::Utc>>,
 ) -> impl IntoView {
-    move || {
+    let detail = move || {
         let name = state.get().step?;
         let steps = view.get().steps.ok()?;
         Some(match steps.into_iter().find(|st| st.name == name) {
             Some(step) => view! { <StepDetail step=step now=now.get()/> }.into_any(),
             None => view! { <section class="step-detail"><h3>{name}</h3><p class="muted">"This step has not run in this execution."</p></section> }.into_any(),
         })
+    };
+    // The job is asked again only when the step's status changes, not with every snapshot.
+    let job_key = Memo::new(move |_| {
+        let s = state.get();
+        let name = s.step?;
+        let v = view.get();
+        let step = v.steps.ok()?.into_iter().find(|st| st.name == name)?;
+        let job = matches!(&step.metadata, StepMetadata::Job { kind, .. } if crate::model::jobs::describable(*kind));
+        let logs =
+            matches!(&step.metadata, StepMetadata::Job { kind, .. } if crate::model::jobs::log_group(*kind).is_some());
+        Some((v.execution.pipeline_name, v.execution.id, name, step.status, job, logs, s.tab == Tab::Logs))
+    });
+    let job = move || {
+        let (pipeline, id, name, _, job, logs, on_logs) = job_key.get()?;
+        let logs_link = (logs && !on_logs).then(|| {
+            let href = format!("{}?tab=logs&step={}", links::execution(&pipeline, &id), links::seg(&name));
+            view! { <p><a class="button" href=href data-testid="step-logs-link">"Logs"</a></p> }
+        });
+        let panel = job.then(|| view! { <JobSection pipeline=pipeline id=id step=name/> });
+        Some(view! { <div class="step-job">{logs_link}{panel}</div> })
+    };
+    view! { <div class="step-side">{detail}{job}</div> }
+}
+
+/// The last lines of a failed step's log that say why (its traceback), one click from the whole log.
+#[component]
+fn FailureLog(pipeline: String, id: String, step: String) -> impl IntoView {
+    let href = format!("{}?tab=logs&step={}", links::execution(&pipeline, &id), links::seg(&step));
+    let data = Resource::<_, Json>::new_with_options(
+        move || (pipeline.clone(), id.clone(), step.clone()),
+        |(p, i, s)| crate::api::failure_excerpt(p, i, s),
+        false,
+    );
+    view! {
+        <Transition fallback=|| ()>
+            {move || {
+                let href = href.clone();
+                Suspend::new(async move {
+                    let lines = data.await.ok().flatten().filter(|l| !l.is_empty())?;
+                    let first = lines.first().map(|l| l.n).unwrap_or(1);
+                    let text: String = lines.iter().map(|l| crate::model::logs::strip_ansi(&l.text) + "\n").collect();
+                    Some(view! {
+                        <pre class="failure-log" data-testid="failure-log">{text}</pre>
+                        <a href=format!("{href}#L{first}") data-testid="failure-log-link">"Full log"</a>
+                    })
+                })
+            }}
+        </Transition>
+    }
+}
+
+/// The selected step's job, described by its Describe call.
+#[component]
+fn JobSection(pipeline: String, id: String, step: String) -> impl IntoView {
+    let data = Resource::<_, Json>::new_with_options(
+        move || (pipeline.clone(), id.clone(), step.clone()),
+        |(p, i, s)| crate::api::step_job(p, i, s),
+        false,
+    );
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading the job…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(Some(job)) => view! { <crate::components::job::JobPanel job=job/> }.into_any(),
+                    Ok(None) => ().into_any(),
+                    Err(e) => view! { <p class="upstream-note" role="status">{format!("The job could not be described: {e}")}</p> }.into_any(),
+                }
+            })}
+        </Transition>
     }
 }
 

@@ -39,6 +39,17 @@ pub fn sts_client(url: &str, region: &str) -> aws_sdk_sts::Client {
     aws_sdk_sts::Client::from_conf(config)
 }
 
+/// A CloudWatch Logs client for the same endpoint (the emulator serves the job logs too).
+pub fn logs_client(url: &str, region: &str) -> aws_sdk_cloudwatchlogs::Client {
+    let config = aws_sdk_cloudwatchlogs::Config::builder()
+        .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
+        .region(aws_sdk_cloudwatchlogs::config::Region::new(region.to_string()))
+        .credentials_provider(Credentials::new("AKIDSTEPLINEDEMO", "stepline-demo", None, None, "stepline-demo"))
+        .endpoint_url(url)
+        .build();
+    aws_sdk_cloudwatchlogs::Client::from_conf(config)
+}
+
 /// Start the embedded emulator on a free loopback port.
 pub async fn start_emulator() -> Result<RunningEmulator, String> {
     stepline_emulator::start(EmulatorConfig { speed: 1.0, ..EmulatorConfig::default() })

@@ -266,7 +266,7 @@ impl StreamSlots {
 }
 
 impl Slot {
-    fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+    pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
         self.slots.closing.subscribe()
     }
 }

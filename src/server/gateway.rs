@@ -25,6 +25,9 @@ use crate::model::{
     PipelineSummary, SelectiveConfig, StepMetadata, StepRun, StepStatus,
 };
 
+mod jobs;
+pub mod logs;
+
 /// A page of results and the token of the next one.
 pub struct Page<T> {
     pub items: Vec<T>,
@@ -44,6 +47,8 @@ pub struct Gateway {
     pub backend: String,
     /// `--act-role`: actions are sent with the person's own credentials.
     act_role: Option<super::acting::ActRole>,
+    /// CloudWatch Logs, for a step's job logs (`logs`): absent, the logs tab says it is not configured.
+    logs: Option<aws_sdk_cloudwatchlogs::Client>,
 }
 
 /// Turn an SDK error into what the page shows: the service's own code and message, or a clear word for
@@ -232,7 +237,27 @@ impl Gateway {
             calls,
             backend: backend.into(),
             act_role: None,
+            logs: None,
         }
+    }
+
+    /// Read job logs through `client`, counted, limited and timed like SageMaker's calls.
+    pub fn with_logs(mut self, client: aws_sdk_cloudwatchlogs::Client) -> Gateway {
+        let config = client
+            .config()
+            .to_builder()
+            .interceptor(CountCalls(self.calls.clone()))
+            .retry_config(aws_sdk_cloudwatchlogs::config::retry::RetryConfig::disabled())
+            .timeout_config(
+                aws_sdk_cloudwatchlogs::config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                    .operation_timeout(OPERATION_TIMEOUT)
+                    .build(),
+            )
+            .build();
+        self.logs = Some(aws_sdk_cloudwatchlogs::Client::from_conf(config));
+        self
     }
 
     /// Send one request in its turn of the limiter, and tell the limiter how it went.

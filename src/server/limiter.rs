@@ -39,6 +39,15 @@ pub const DEFAULT_RATES: &[(&str, f64, f64)] = &[
     ("RetryPipelineExecution", 1.6, 4.0),
     ("SendPipelineExecutionStepSuccess", 1.6, 4.0),
     ("SendPipelineExecutionStepFailure", 1.6, 4.0),
+    // A step's job and its CloudWatch logs (the emulator's table has the service's own figures).
+    ("DescribeTrainingJob", 8.0, 10.0),
+    ("DescribeProcessingJob", 8.0, 10.0),
+    ("DescribeTransformJob", 8.0, 10.0),
+    ("DescribeHyperParameterTuningJob", 8.0, 10.0),
+    ("DescribeModelPackage", 8.0, 10.0),
+    ("DescribeLogStreams", 20.0, 25.0),
+    ("GetLogEvents", 20.0, 25.0),
+    ("FilterLogEvents", 4.0, 5.0),
 ];
 /// For an operation not in the table.
 const OTHER_RATE: Rate = Rate { per_second: 4.0, burst: 5.0 };

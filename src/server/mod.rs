@@ -10,10 +10,13 @@ pub mod exports;
 pub mod gateway;
 pub mod health;
 pub mod limiter;
+pub mod logbook;
+pub mod reuse;
 pub mod router;
 pub mod scan;
 pub mod stale;
 pub mod state;
+pub mod step_views;
 pub mod store;
 pub mod views;
 pub mod watch;
@@ -81,7 +84,8 @@ async fn serve(config: Config) -> Result<(), String> {
                 client,
                 format!("built-in emulator at {} (demo)", emulator.endpoint_url()),
                 limits.clone(),
-            );
+            )
+            .with_logs(demo::logs_client(&emulator.endpoint_url(), &region));
             let sts = demo::sts_client(&emulator.endpoint_url(), &region);
             _emulator = Some(emulator);
             (g, sts)
@@ -89,7 +93,8 @@ async fn serve(config: Config) -> Result<(), String> {
         Backend::Endpoint(url) => {
             let region = config.region.clone().unwrap_or_else(|| "us-east-1".into());
             let g =
-                Gateway::with_limits(demo::endpoint_client(url, &region), format!("endpoint {url}"), limits.clone());
+                Gateway::with_limits(demo::endpoint_client(url, &region), format!("endpoint {url}"), limits.clone())
+                    .with_logs(demo::logs_client(url, &region));
             (g, demo::sts_client(url, &region))
         }
         Backend::Aws => {
@@ -100,7 +105,8 @@ async fn serve(config: Config) -> Result<(), String> {
             let shared = loader.load().await;
             let region = shared.region().map(|r| r.to_string()).unwrap_or_else(|| "no region set".into());
             let g =
-                Gateway::with_limits(aws_sdk_sagemaker::Client::new(&shared), format!("AWS {region}"), limits.clone());
+                Gateway::with_limits(aws_sdk_sagemaker::Client::new(&shared), format!("AWS {region}"), limits.clone())
+                    .with_logs(aws_sdk_cloudwatchlogs::Client::new(&shared));
             (g, aws_sdk_sts::Client::new(&shared))
         }
     };

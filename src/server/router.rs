@@ -8,7 +8,7 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 
 use super::config::Config;
 use super::state::AppState;
-use super::{access, events, exports, health};
+use super::{access, events, exports, health, step_views};
 use crate::app::{shell, App};
 
 /// Leptos settings: from cargo-leptos's environment when it launched us, else defaults that match
@@ -25,6 +25,8 @@ pub async fn build(state: AppState) -> Router {
     Router::new()
         .route("/events/pipelines/{pipeline}/executions", get(events::list))
         .route("/events/pipelines/{pipeline}/executions/{id}", get(events::execution))
+        .route("/events/pipelines/{pipeline}/executions/{id}/steps/{step}/logs", get(step_views::tail))
+        .route("/pipelines/{pipeline}/executions/{id}/steps/{step}/logs.txt", get(step_views::download))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/auth/login", get(access::oidc::login))

@@ -21,6 +21,8 @@ pub struct AppState {
     pub access: Arc<super::access::Access>,
     /// The last readiness check (`/readyz`).
     pub ready: Arc<super::health::Readiness>,
+    /// Steps' jobs and logs, shared by every viewer.
+    pub books: Arc<super::step_views::StepBooks>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -62,6 +64,7 @@ impl AppState {
             studio_link: None,
             access,
             ready: Default::default(),
+            books: Default::default(),
         }
     }
 }
