@@ -262,6 +262,19 @@ pub async fn step_logs(
     )
 }
 
+/// Up to `count` lines of a step's log stream before line `before` (the whole-log view pages with it).
+#[server(prefix = "/api", endpoint = "log_lines", input = leptos::server_fn::codec::Json)]
+pub async fn log_lines(
+    pipeline: String,
+    id: String,
+    step: String,
+    stream: String,
+    before: u64,
+    count: usize,
+) -> Result<Vec<crate::model::logs::LogLine>, AppError> {
+    crate::error::answer(crate::server::step_views::lines(&pipeline, &id, &step, &stream, before, count).await)
+}
+
 /// The lines of a failed step's log that say why it failed.
 #[server(prefix = "/api", endpoint = "failure_excerpt", input = leptos::server_fn::codec::Json)]
 pub async fn failure_excerpt(

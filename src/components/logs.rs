@@ -228,9 +228,43 @@ fn LogsBody(page: LogsPage, base: String) -> impl IntoView {
     let terms = page.search.as_ref().map(|s| search_terms(&s.query)).unwrap_or_default();
     let hidden_stream = stream.clone().unwrap_or_default();
     let summary = format!("{} lines", crate::text::thousands(page.total as usize));
+    // Past VIRTUAL_FROM lines (the whole-log view) only the rows on screen are drawn: each line keeps one
+    // row of a fixed height (long lines scroll sideways), so the window follows the scroll position exactly.
+    let scroll = RwSignal::new(0.0f64);
+    let viewport = RwSignal::new(800.0f64);
+    let is_virtual = move || lines.with(|l| l.len() > VIRTUAL_FROM);
     let lines_view = move || {
         let terms = terms.clone();
-        lines.get().into_iter().map(move |l| line_view(l, &terms, true)).collect_view()
+        if !is_virtual() {
+            return lines.get().into_iter().map(move |l| line_view(l, &terms, true)).collect_view().into_any();
+        }
+        let (first, last, n) = window(lines.with(|l| l.len()), scroll.get(), viewport.get());
+        let rows = lines.with(|l| l[first..last].to_vec());
+        view! {
+            <div style=format!("height:{}px", first as f64 * ROW_PX)></div>
+            {rows.into_iter().map(|l| line_view(l, &terms, true)).collect_view()}
+            <div style=format!("height:{}px", (n - last) as f64 * ROW_PX)></div>
+        }
+        .into_any()
+    };
+    let on_scroll = move |ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            if let Some(el) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok()) {
+                scroll.set(el.scroll_top() as f64);
+                viewport.set(el.client_height() as f64);
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (ev, scroll, viewport);
+    };
+    let whole = WholeLog {
+        lines,
+        pipeline: page.pipeline.clone(),
+        id: page.id.clone(),
+        step: step.clone(),
+        stream: stream.clone().unwrap_or_default(),
     };
     view! {
         <section class="logs" data-testid="logs">
@@ -250,14 +284,94 @@ fn LogsBody(page: LogsPage, base: String) -> impl IntoView {
                 {newest}
                 <a class="button" href=download download="" data-testid="download-log">"Download"</a>
                 <CopyButton lines=lines/>
+                <WholeLogButton whole=whole/>
                 <span class="muted" data-testid="log-total">{summary}</span>
                 {following.then(|| view! { <LiveIndicator state=live freshness=freshness/> })}
             </div>
             {search}
-            <div class="log" data-testid="log-lines" role="log" aria-live="off">{lines_view}</div>
+            <div class="log" class:virtual=is_virtual data-testid="log-lines" role="log" aria-live="off" tabindex="0" on:scroll=on_scroll>{lines_view}</div>
         </section>
     }
     .into_any()
+}
+
+/// Lines past which only the rows on screen are drawn.
+pub const VIRTUAL_FROM: usize = 2_000;
+/// The height of one row in the whole-log view (`.log.virtual .ll` in the style sheet).
+const ROW_PX: f64 = 19.0;
+/// Rows drawn above and below the screen, so a fast scroll does not show blank space.
+const OVERSCAN: usize = 60;
+
+/// The rows to draw of `n` for a scroll position and a viewport height: `(first, last, n)`, `last`
+/// excluded.
+pub fn window(n: usize, scroll_top: f64, viewport: f64) -> (usize, usize, usize) {
+    let top = (scroll_top.max(0.0) / ROW_PX) as usize;
+    let first = top.saturating_sub(OVERSCAN).min(n);
+    let last = (top + (viewport.max(0.0) / ROW_PX).ceil() as usize + OVERSCAN).min(n);
+    (first, last.max(first), n)
+}
+
+/// What the whole-log view needs to page the stream back to its first line.
+#[derive(Clone)]
+struct WholeLog {
+    lines: RwSignal<Vec<LogLine>>,
+    pipeline: String,
+    id: String,
+    step: String,
+    stream: String,
+}
+
+/// Loads the whole stream into the view (pages of 50,000 lines, newest first), drawn as a window. Shown
+/// only with JavaScript, when earlier lines exist; without it, "Load earlier lines" pages through.
+#[component]
+fn WholeLogButton(whole: WholeLog) -> impl IntoView {
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    let loading = RwSignal::new(false);
+    let lines = whole.lines;
+    let load = move |_| {
+        if loading.get_untracked() {
+            return;
+        }
+        loading.set(true);
+        let w = whole.clone();
+        leptos::task::spawn_local(async move {
+            loop {
+                let Some(first) = w.lines.with_untracked(|l| l.first().map(|l| l.n)) else { break };
+                if first <= 1 {
+                    break;
+                }
+                match crate::api::log_lines(
+                    w.pipeline.clone(),
+                    w.id.clone(),
+                    w.step.clone(),
+                    w.stream.clone(),
+                    first,
+                    50_000,
+                )
+                .await
+                {
+                    Ok(page) if !page.is_empty() => w.lines.update(|l| {
+                        let mut all = page;
+                        all.append(l);
+                        *l = all;
+                    }),
+                    _ => break,
+                }
+            }
+            loading.set(false);
+        });
+    };
+    move || {
+        let more = lines.with(|l| l.first().is_some_and(|l| l.n > 1));
+        (hydrated.get() && more).then(|| {
+            view! {
+                <button type="button" class="button" on:click=load.clone() disabled=move || loading.get() data-testid="whole-log">
+                    {move || if loading.get() { "Loading the whole log…" } else { "Whole log" }}
+                </button>
+            }
+        })
+    }
 }
 
 /// Copies the lines shown (as plain text, without colours) to the clipboard. Needs JavaScript; without it
@@ -302,5 +416,31 @@ fn scroll_to_end() {
                 request_animation_frame(move || el.set_scroll_top(el.scroll_height()));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_covers_the_screen_and_a_margin() {
+        // 100,000 rows, scrolled to row 50,000, a screen of 40 rows.
+        let (first, last, n) = window(100_000, 50_000.0 * ROW_PX, 40.0 * ROW_PX);
+        assert_eq!((first, last, n), (50_000 - OVERSCAN, 50_000 + 40 + OVERSCAN, 100_000));
+        assert_eq!(window(100_000, 0.0, 40.0 * ROW_PX), (0, 40 + OVERSCAN, 100_000));
+        // Past the end (a scroll position from before the lines were replaced) stays in bounds.
+        let (first, last, _) = window(10, 1e9, 800.0);
+        assert!(first <= last && last <= 10);
+    }
+
+    #[test]
+    fn tab_links_carry_only_what_is_chosen() {
+        assert_eq!(
+            href("/pipelines/P/executions/e", "Train", None, None, None),
+            "/pipelines/P/executions/e?tab=logs&step=Train"
+        );
+        let h = href("/b", "A B", Some("job/algo-1-1700000000"), Some(42), Some("loss nan"));
+        assert!(h.starts_with("/b?tab=logs&step=A%20B&stream=job%2Falgo-1-1700000000&before=42&q=loss%20nan"), "{h}");
     }
 }

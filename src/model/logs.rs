@@ -66,6 +66,8 @@ pub enum LogsState {
 /// The logs tab of a step.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LogsPage {
+    pub pipeline: String,
+    pub id: String,
     pub step: String,
     pub job: Option<String>,
     pub group: Option<String>,
@@ -85,8 +87,10 @@ pub struct LogsPage {
 }
 
 impl LogsPage {
-    pub fn empty(step: &str, state: LogsState) -> LogsPage {
+    pub fn empty(pipeline: &str, id: &str, step: &str, state: LogsState) -> LogsPage {
         LogsPage {
+            pipeline: pipeline.to_string(),
+            id: id.to_string(),
             step: step.to_string(),
             job: None,
             group: None,
@@ -284,7 +288,7 @@ mod tests {
                 Styled { text: "bad".into(), fg: Some(31), bold: true, mark: false },
             ]
         );
-        assert_eq!(strip_ansi("a\u{1b}[999;xmb\u{1b}"), "ab");
+        assert_eq!(strip_ansi("a\u{1b}[999;12mb\u{1b}"), "ab");
         // Markup is text: nothing here interprets it.
         assert_eq!(strip_ansi("<b>&amp;</b>"), "<b>&amp;</b>");
     }

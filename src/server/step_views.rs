@@ -164,7 +164,7 @@ pub async fn logs(
     let (state, who) = enter().await?;
     who.read(pipeline).await?;
     let located = locate(&state, pipeline, id, step).await?;
-    let mut page = LogsPage::empty(step, LogsState::Ready);
+    let mut page = LogsPage::empty(pipeline, id, step, LogsState::Ready);
     page.running = located.running();
     let (group, _job, streams) = match streams_of(&state, &located, &mut page).await {
         Ok(Some(found)) => found,
@@ -206,6 +206,30 @@ pub async fn logs(
     Ok(page)
 }
 
+/// Lines of the logs tab in larger pages, for the browser's whole-log view: `count` (at most
+/// [`MAX_PAGE`]) lines before line `before`.
+pub async fn lines(
+    pipeline: &str,
+    id: &str,
+    step: &str,
+    stream: &str,
+    before: u64,
+    count: usize,
+) -> Result<Vec<LogLine>, AppError> {
+    let (state, who) = enter().await?;
+    who.read(pipeline).await?;
+    let (located, key) = stream_of(&state, pipeline, id, step, Some(stream)).await?;
+    let log = state.books.logs.stream(key);
+    let slice = log
+        .slice(&state.gateway, located.running(), Some(before), count.min(MAX_PAGE))
+        .await
+        .map_err(AppError::Upstream)?;
+    Ok(slice.lines)
+}
+
+/// Lines one call of [`lines`] answers at most.
+pub const MAX_PAGE: usize = 50_000;
+
 /// The last lines of a failed step's log that tell why: from its last traceback or error line near the
 /// end, else its last few lines. None when the step has no log to read.
 pub async fn failure_excerpt(pipeline: &str, id: &str, step: &str) -> Result<Option<Vec<LogLine>>, AppError> {
@@ -240,7 +264,7 @@ async fn stream_of(
     stream: Option<&str>,
 ) -> Result<(Located, StreamKey), AppError> {
     let located = locate(state, pipeline, id, step).await?;
-    let mut page = LogsPage::empty(step, LogsState::Ready);
+    let mut page = LogsPage::empty(pipeline, id, step, LogsState::Ready);
     let (group, _, streams) = match streams_of(state, &located, &mut page).await {
         Ok(Some(found)) => found,
         Ok(None) | Err(_) => return Err(AppError::NotFound("This step has no log stream".into())),
