@@ -336,8 +336,7 @@ fn WholeLogButton(whole: WholeLog) -> impl IntoView {
         loading.set(true);
         let w = whole.clone();
         leptos::task::spawn_local(async move {
-            loop {
-                let Some(first) = w.lines.with_untracked(|l| l.first().map(|l| l.n)) else { break };
+            while let Some(first) = w.lines.with_untracked(|l| l.first().map(|l| l.n)) {
                 if first <= 1 {
                     break;
                 }
