@@ -232,11 +232,13 @@ fn LogsBody(page: LogsPage, base: String) -> impl IntoView {
     // row of a fixed height (long lines scroll sideways), so the window follows the scroll position exactly.
     let scroll = RwSignal::new(0.0f64);
     let viewport = RwSignal::new(800.0f64);
-    let is_virtual = move || lines.with(|l| l.len() > VIRTUAL_FROM);
+    // A memo: the drawing below is redone when the mode flips, not with every line added.
+    let is_virtual = Memo::new(move |_| lines.with(|l| l.len() > VIRTUAL_FROM));
     let lines_view = move || {
         let terms = terms.clone();
-        if !is_virtual() {
-            return lines.get().into_iter().map(move |l| line_view(l, &terms, true)).collect_view().into_any();
+        if !is_virtual.get() {
+            // Keyed by line number: a live update adds its rows and leaves the others alone.
+            return view! { <For each=move || lines.get() key=|l| l.n children=move |l| line_view(l, &terms, true)/> }.into_any();
         }
         let (first, last, n) = window(lines.with(|l| l.len()), scroll.get(), viewport.get());
         let rows = lines.with(|l| l[first..last].to_vec());
