@@ -38,7 +38,11 @@ fn training(name: &str) -> Value {
 
 async fn get(app: &axum::Router, path: &str) -> (Duration, usize, String) {
     let t = Instant::now();
-    let res = app.clone().oneshot(Request::get(path).header("accept", "text/html").body(Body::empty()).unwrap()).await.unwrap();
+    let res = app
+        .clone()
+        .oneshot(Request::get(path).header("accept", "text/html").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     let body = to_bytes(res.into_body(), 64 << 20).await.unwrap();
     (t.elapsed(), body.len(), String::from_utf8_lossy(&body).into_owned())
 }
@@ -63,7 +67,8 @@ struct Setup {
 
 async fn setup(speed: f64, steps: Value) -> Setup {
     let scenario: Scenario = serde_json::from_value(json!({
-        "pipelines": {"P": {"steps": steps}}, "latency": "50..150", "quotas": "default"})).unwrap();
+        "pipelines": {"P": {"steps": steps}}, "latency": "50..150", "quotas": "default"}))
+    .unwrap();
     let emulator =
         stepline_emulator::start(EmulatorConfig { speed, scenario: Some(scenario), ..EmulatorConfig::default() })
             .await
@@ -71,17 +76,36 @@ async fn setup(speed: f64, steps: Value) -> Setup {
     let url = emulator.endpoint_url();
     let client = demo::endpoint_client(&url, "us-east-1");
     let definition = json!({"Version": "2020-12-01", "Parameters": [], "Steps": [training("Train")]}).to_string();
-    client.create_pipeline().pipeline_name("P").pipeline_definition(definition).role_arn(ROLE).client_request_token("c").send().await.unwrap();
+    client
+        .create_pipeline()
+        .pipeline_name("P")
+        .pipeline_definition(definition)
+        .role_arn(ROLE)
+        .client_request_token("c")
+        .send()
+        .await
+        .unwrap();
     let gateway = Arc::new(Gateway::new(client.clone(), "bench").with_logs(demo::logs_client(&url, "us-east-1")));
     let app = router::build(AppState::new(options(), gateway.clone()).await).await;
     Setup { app, gateway, client, _emulator: emulator }
 }
 
 async fn run(s: &Setup, status: &str) -> String {
-    let arn = s.client.start_pipeline_execution().pipeline_name("P").client_request_token(format!("s{:?}", Instant::now())).send().await.unwrap().pipeline_execution_arn.unwrap();
+    let arn = s
+        .client
+        .start_pipeline_execution()
+        .pipeline_name("P")
+        .client_request_token(format!("s{:?}", Instant::now()))
+        .send()
+        .await
+        .unwrap()
+        .pipeline_execution_arn
+        .unwrap();
     for _ in 0..2000 {
         let out = s.client.list_pipeline_execution_steps().pipeline_execution_arn(&arn).send().await;
-        if out.is_ok_and(|o| o.pipeline_execution_steps().iter().any(|st| st.step_status().map(|x| x.as_str()) == Some(status))) {
+        if out.is_ok_and(|o| {
+            o.pipeline_execution_steps().iter().any(|st| st.step_status().map(|x| x.as_str()) == Some(status))
+        }) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -108,12 +132,27 @@ async fn part_l() {
     warm.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let page: Value = {
         let req = json!({"pipeline": "P", "id": id, "step": "Train", "stream": null, "before": null, "query": null});
-        let res = s.app.clone().oneshot(Request::post("/api/step_logs").header("content-type", "application/json").body(Body::from(req.to_string())).unwrap()).await.unwrap();
+        let res = s
+            .app
+            .clone()
+            .oneshot(
+                Request::post("/api/step_logs")
+                    .header("content-type", "application/json")
+                    .body(Body::from(req.to_string()))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
         serde_json::from_slice(&to_bytes(res.into_body(), 64 << 20).await.unwrap()).unwrap()
     };
     let stream = page["stream"].as_str().unwrap().to_string();
     let first = page["lines"][0]["n"].as_u64().unwrap();
-    let (t1, b1) = post(&s.app, "log_lines", json!({"pipeline": "P", "id": id, "step": "Train", "stream": stream, "before": first, "count": 50000})).await;
+    let (t1, b1) = post(
+        &s.app,
+        "log_lines",
+        json!({"pipeline": "P", "id": id, "step": "Train", "stream": stream, "before": first, "count": 50000}),
+    )
+    .await;
     println!("l. logs tab, {} lines: cold {:.0} ms ({cold_calls} GetLogEvents), warm median {:.1} ms, p95 {:.1} ms, {} KB of HTML; a 50,000-line page for the whole-log view {:.0} ms, {} KB of JSON",
         page["total"], cold.as_secs_f64() * 1000.0, warm[10], warm[18], bytes / 1024, t1.as_secs_f64() * 1000.0, b1 / 1024);
 }
@@ -148,7 +187,17 @@ async fn parts_m_n() {
     let mut stream = None;
     for _ in 0..100 {
         let req = json!({"pipeline": "P", "id": id, "step": "Train", "stream": null, "before": null, "query": null});
-        let res = s.app.clone().oneshot(Request::post("/api/step_logs").header("content-type", "application/json").body(Body::from(req.to_string())).unwrap()).await.unwrap();
+        let res = s
+            .app
+            .clone()
+            .oneshot(
+                Request::post("/api/step_logs")
+                    .header("content-type", "application/json")
+                    .body(Body::from(req.to_string()))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
         let page: Value = serde_json::from_slice(&to_bytes(res.into_body(), 64 << 20).await.unwrap()).unwrap();
         if let Some(st) = page["stream"].as_str() {
             stream = Some((st.to_string(), page["total"].as_u64().unwrap_or(0)));
@@ -157,7 +206,10 @@ async fn parts_m_n() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let (stream, total) = stream.expect("the job writes a stream");
-    let url = format!("/events/pipelines/P/executions/{id}/steps/Train/logs?stream={}&after={total}", stepline::model::links::seg(&stream));
+    let url = format!(
+        "/events/pipelines/P/executions/{id}/steps/Train/logs?stream={}&after={total}",
+        stepline::model::links::seg(&stream)
+    );
     let window = Duration::from_secs(30);
 
     let before = calls(&s.gateway, "GetLogEvents");

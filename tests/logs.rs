@@ -168,7 +168,8 @@ async fn a_failed_step_shows_its_traceback_and_its_whole_log_downloads() {
     step_reaches(&f, "PrepPipeline", &id, "Prep", &["Failed"]).await;
 
     // The job, described.
-    let (status, job) = api(&f.app, "step_job", &json!({"pipeline": "PrepPipeline", "id": id, "step": "Prep"}).to_string()).await;
+    let (status, job) =
+        api(&f.app, "step_job", &json!({"pipeline": "PrepPipeline", "id": id, "step": "Prep"}).to_string()).await;
     assert_eq!(status, StatusCode::OK, "{job}");
     let job: Value = serde_json::from_str(&job).unwrap();
     assert_eq!(job["status"], "Failed");
@@ -234,7 +235,8 @@ async fn a_training_job_shows_its_metrics_transitions_and_a_stream_per_instance(
     .await;
     let id = start(&f, "TrainPipeline").await;
     step_reaches(&f, "TrainPipeline", &id, "Train", &["Succeeded"]).await;
-    let (status, job) = api(&f.app, "step_job", &json!({"pipeline": "TrainPipeline", "id": id, "step": "Train"}).to_string()).await;
+    let (status, job) =
+        api(&f.app, "step_job", &json!({"pipeline": "TrainPipeline", "id": id, "step": "Train"}).to_string()).await;
     assert_eq!(status, StatusCode::OK, "{job}");
     let job: Value = serde_json::from_str(&job).unwrap();
     assert_eq!(job["status"], "Completed");
@@ -285,9 +287,13 @@ async fn search_finds_a_line_deep_in_a_100000_line_log() {
     let phrase = plain.split_whitespace().take(6).collect::<Vec<_>>().join(" ");
     let page = logs_page(&f, "BigPipeline", &id, "Train", Some(&format!("\"{phrase}\""))).await;
     let matches = page["search"]["matches"].as_array().unwrap();
-    assert!(matches.iter().any(|m| m["n"].as_u64() == Some(n) && m["text"] == target.as_str()), "line {n} found: {page:?}");
+    assert!(
+        matches.iter().any(|m| m["n"].as_u64() == Some(n) && m["text"] == target.as_str()),
+        "line {n} found: {page:?}"
+    );
     // Without JavaScript the page of earlier lines ends where asked.
-    let (_, html) = get(&f.app, &format!("/pipelines/BigPipeline/executions/{id}?tab=logs&step=Train&before={}", n + 20)).await;
+    let (_, html) =
+        get(&f.app, &format!("/pipelines/BigPipeline/executions/{id}?tab=logs&step=Train&before={}", n + 20)).await;
     assert!(html.contains(&format!("id=\"L{n}\"")));
     assert!(!html.contains(&format!("id=\"L{}\"", n + 20)));
 }

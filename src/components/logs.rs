@@ -238,7 +238,8 @@ fn LogsBody(page: LogsPage, base: String) -> impl IntoView {
         let terms = terms.clone();
         if !is_virtual.get() {
             // Keyed by line number: a live update adds its rows and leaves the others alone.
-            return view! { <For each=move || lines.get() key=|l| l.n children=move |l| line_view(l, &terms, true)/> }.into_any();
+            return view! { <For each=move || lines.get() key=|l| l.n children=move |l| line_view(l, &terms, true)/> }
+                .into_any();
         }
         let (first, last, n) = window(lines.with(|l| l.len()), scroll.get(), viewport.get());
         let rows = lines.with(|l| l[first..last].to_vec());

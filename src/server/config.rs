@@ -1,5 +1,8 @@
-//! Command-line configuration, with `clap`: every flag is also an environment variable (`STEPLINE_…`).
-//! Parsing is a pure function of the arguments (and the environment clap reads), so it is tested directly.
+//! Command-line configuration, with `clap`: every flag is also an environment variable (`STEPLINE_…`) and a
+//! key of an optional TOML file (`--config FILE`, keys named as the flags without their dashes:
+//! `demo-speed = 5`). Flags win over the environment, which wins over the file: the file's values become
+//! the flags' defaults. Parsing is a pure function of the arguments, the environment clap reads and the
+//! file, so it is tested directly.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -40,6 +43,10 @@ pub enum AuthMode {
                   example pipelines and a history of executions."
 )]
 struct Args {
+    /// A TOML file of settings: each key a flag's long name (`auth = "oidc"`, `trusted-proxy = ["10.0.0.0/8"]`);
+    /// flags and environment variables override it
+    #[arg(long, env = "STEPLINE_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Where the dashboard listens [default: LEPTOS_SITE_ADDR, else 127.0.0.1:3000]
     #[arg(long, env = "STEPLINE_ADDR", value_name = "HOST:PORT")]
     addr: Option<SocketAddr>,
@@ -208,8 +215,13 @@ fn default_addr() -> SocketAddr {
 
 /// Parse the arguments (without the program's name). Errors name the flag and say what would do.
 pub fn parse_args(args: &[String]) -> Result<Parsed, String> {
-    let argv = std::iter::once("stepline".to_string()).chain(args.iter().cloned());
-    let a = match Args::try_parse_from(argv) {
+    let argv: Vec<String> = std::iter::once("stepline".to_string()).chain(args.iter().cloned()).collect();
+    let mut command = <Args as clap::CommandFactory>::command();
+    if let Some(path) = config_file(args) {
+        command = with_file_defaults(command, &path)?;
+    }
+    let parsed = command.try_get_matches_from(argv).and_then(|m| <Args as clap::FromArgMatches>::from_arg_matches(&m));
+    let a = match parsed {
         Ok(a) => a,
         Err(e) => {
             use clap::error::ErrorKind::*;
@@ -293,6 +305,52 @@ pub fn parse_args(args: &[String]) -> Result<Parsed, String> {
         database,
         act_role: a.act_role,
     })))
+}
+
+/// The config file named by `--config FILE`, `--config=FILE` or `STEPLINE_CONFIG` (the flag wins).
+fn config_file(args: &[String]) -> Option<PathBuf> {
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--config" {
+            return it.next().map(PathBuf::from);
+        }
+        if let Some(v) = a.strip_prefix("--config=") {
+            return Some(PathBuf::from(v));
+        }
+    }
+    std::env::var_os("STEPLINE_CONFIG").filter(|v| !v.is_empty()).map(PathBuf::from)
+}
+
+/// The command with the file's values as its flags' defaults. A key that is no flag, or a value that is
+/// neither a string, a number, a boolean nor a list of them, is refused naming the key and the file.
+fn with_file_defaults(mut command: clap::Command, path: &std::path::Path) -> Result<clap::Command, String> {
+    let where_ = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("--config: cannot read {where_}: {e}"))?;
+    let table: toml::Table = text.parse().map_err(|e| format!("--config: {where_} is not valid TOML: {e}"))?;
+    let scalar = |key: &str, v: &toml::Value| -> Result<String, String> {
+        match v {
+            toml::Value::String(s) => Ok(s.clone()),
+            toml::Value::Integer(i) => Ok(i.to_string()),
+            toml::Value::Float(f) => Ok(f.to_string()),
+            toml::Value::Boolean(b) => Ok(b.to_string()),
+            _ => Err(format!("--config: in {where_}, '{key}' must be a string, a number or a boolean")),
+        }
+    };
+    for (key, value) in &table {
+        let id = key.replace('-', "_");
+        let known = command.get_arguments().any(|a| a.get_id().as_str() == id && a.get_long().is_some());
+        if !known || id == "config" {
+            return Err(format!(
+                "--config: in {where_}, '{key}' is not a setting (keys are the flags' names, e.g. demo-speed)"
+            ));
+        }
+        let values: Vec<String> = match value {
+            toml::Value::Array(items) => items.iter().map(|v| scalar(key, v)).collect::<Result<_, _>>()?,
+            v => vec![scalar(key, v)?],
+        };
+        command = command.mut_arg(id, |a| a.default_values(values));
+    }
+    Ok(command)
 }
 
 /// `$XDG_DATA_HOME/stepline`, else `~/.local/share/stepline`, else `./stepline-data`.
@@ -515,6 +573,56 @@ mod tests {
         assert!(e.contains("--session-hours"), "{e}");
         std::env::remove_var("STEPLINE_SESSION_HOURS");
         assert_eq!(hours(parse_here(&[])), 12);
+    }
+
+    #[test]
+    fn a_config_file_gives_defaults_that_the_environment_and_flags_override() {
+        let dir = std::env::temp_dir().join(format!("stepline-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("stepline.toml");
+        std::fs::write(
+            &file,
+            "demo-speed = 7.5\nsession-hours = 4\nstudio-link = \"https://studio.example/{pipeline}/{id}\"\n\
+             upstream-rate = [\"ListPipelines=2\", \"DescribePipeline=3/6\"]\nregion = \"eu-west-1\"\n",
+        )
+        .unwrap();
+        let f = file.to_str().unwrap();
+        let c = run(&["--config", f]);
+        assert_eq!(c.backend, Backend::Demo { speed: 7.5 });
+        assert_eq!(c.access.session_hours, 4);
+        assert_eq!(c.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(c.studio_link.as_deref(), Some("https://studio.example/{pipeline}/{id}"));
+        assert_eq!(c.upstream_rates.len(), 2);
+        // Flags win over the file.
+        let c = run(&[&format!("--config={f}"), "--session-hours", "9"]);
+        assert_eq!(c.access.session_hours, 9);
+        {
+            // The environment wins over the file, and names the file itself.
+            let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
+            std::env::set_var("STEPLINE_SESSION_HOURS", "6");
+            std::env::set_var("STEPLINE_CONFIG", f);
+            let c = match parse_args(&[]) {
+                Ok(Parsed::Run(c)) => c,
+                other => panic!("{other:?}"),
+            };
+            std::env::remove_var("STEPLINE_SESSION_HOURS");
+            std::env::remove_var("STEPLINE_CONFIG");
+            assert_eq!(c.access.session_hours, 6);
+            assert_eq!(c.backend, Backend::Demo { speed: 7.5 });
+        }
+        // Bad files and bad values are refused, naming what is wrong.
+        std::fs::write(&file, "demo-sped = 3\n").unwrap();
+        let e = err(&["--config", f]);
+        assert!(e.contains("'demo-sped' is not a setting"), "{e}");
+        std::fs::write(&file, "session-hours = 0\n").unwrap();
+        let e = err(&["--config", f]);
+        assert!(e.contains("--session-hours"), "{e}");
+        std::fs::write(&file, "auth = [\n").unwrap();
+        assert!(err(&["--config", f]).contains("is not valid TOML"));
+        std::fs::write(&file, "policy = { a = 1 }\n").unwrap();
+        assert!(err(&["--config", f]).contains("'policy' must be"));
+        assert!(err(&["--config", "/nonexistent/stepline.toml"]).contains("cannot read"));
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

@@ -55,9 +55,18 @@ impl Located {
         }
     }
 
+    /// Whether the step's log may still grow: it runs, or it ended moments ago (CloudWatch takes a few
+    /// seconds to make the last events readable).
     fn running(&self) -> bool {
-        self.run.status.is_running()
+        may_grow(&self.run)
     }
+}
+
+/// How long after its step ended a stream is still read again.
+const INGESTION_GRACE: chrono::TimeDelta = chrono::TimeDelta::seconds(15);
+
+fn may_grow(run: &StepRun) -> bool {
+    run.status.is_running() || run.end.is_none_or(|end| chrono::Utc::now() - end < INGESTION_GRACE)
 }
 
 async fn locate(state: &AppState, pipeline: &str, id: &str, step: &str) -> Result<Located, AppError> {
@@ -385,7 +394,7 @@ pub async fn tail(
         Box::pin(async move {
             match watchers.execution(&arn).await {
                 Ok(known) => match &known.value.steps {
-                    Ok(steps) => steps.iter().find(|s| s.name == step).is_some_and(|s| s.status.is_running()),
+                    Ok(steps) => steps.iter().find(|s| s.name == step).is_some_and(may_grow),
                     Err(_) => true,
                 },
                 // Not known: keep following; the poller stops when nobody listens.
