@@ -14,6 +14,7 @@
 
 pub mod engine;
 pub mod error;
+pub mod job_view;
 pub mod jobs;
 pub mod ops;
 pub mod paging;
@@ -29,6 +30,7 @@ pub mod state;
 pub mod store;
 pub mod strict;
 pub mod sts;
+pub mod tuning;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -118,6 +118,7 @@ pub fn delete(core: &Core, body: &Value) -> ApiResult<Value> {
         inner.store.executions.remove(id);
     }
     inner.store.callbacks.retain(|_, (ex, _)| !ids.contains(ex));
+    inner.store.forget_jobs(&ids);
     inner.store.pipelines.remove(&key);
     inner.store.forget_plans(&p.name);
     let answer = json!({"PipelineArn": p.arn});
