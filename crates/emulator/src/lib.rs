@@ -16,6 +16,8 @@ pub mod engine;
 pub mod error;
 pub mod job_view;
 pub mod jobs;
+pub mod log_query;
+pub mod logs;
 pub mod ops;
 pub mod paging;
 pub mod persist;
