@@ -12,6 +12,7 @@
 //! The same endpoint serves STS (`sts`, in the awsQuery protocol of `query`): `AssumeRole` issues credentials
 //! whose role session (`sessions`), SourceIdentity included, names the caller in CreatedBy and LastModifiedBy.
 
+pub mod describe;
 pub mod engine;
 pub mod error;
 pub mod job_view;
