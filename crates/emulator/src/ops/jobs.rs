@@ -1,6 +1,6 @@
 //! DescribeTrainingJob, DescribeProcessingJob, DescribeTransformJob, DescribeHyperParameterTuningJob and
 //! DescribeModelPackage: the jobs pipeline steps created, found by their names in the job index, described
-//! by `crate::describe` at the service's current time.
+//! by `crate::describe` at the service's current time. Also the lookups the job logs share.
 
 use serde_json::Value;
 
@@ -26,6 +26,19 @@ pub(crate) fn job_at(inner: &Inner, at: &JobRef, now: Epoch) -> Option<Job> {
 pub(crate) fn find(inner: &Inner, kind: JobKind, name: &str, now: Epoch) -> Option<Job> {
     let at = inner.store.jobs.get(&key(kind, name))?;
     job_at(inner, at, now).filter(|j| j.kind == kind)
+}
+
+/// Every job of a kind the service has created by `now`.
+pub(crate) fn all_of(inner: &Inner, kind: JobKind, now: Epoch) -> Vec<Job> {
+    let prefix = format!("{}/", kind.resource());
+    inner
+        .store
+        .jobs
+        .range(prefix.clone()..)
+        .take_while(|(k, _)| k.starts_with(&prefix))
+        .filter_map(|(_, at)| job_at(inner, at, now))
+        .filter(|j| j.kind == kind)
+        .collect()
 }
 
 /// What the service answers for a job it does not have, by kind (its own words for each).

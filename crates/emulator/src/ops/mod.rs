@@ -1,11 +1,14 @@
-//! The 23 operations. `dispatch` validates the body against the model, applies injected faults, and calls
-//! the operation; each operation reads and changes the store under one lock and writes what it changed
-//! before it answers.
+//! The 23 SageMaker operations, and CloudWatch Logs' three (`logs::dispatch`). `dispatch` validates the body
+//! against the model, applies injected faults, and calls the operation; each operation reads and changes the
+//! store under one lock and writes what it changed before it answers.
 
 mod executions;
 mod jobs;
+mod logs;
 mod pipelines;
 mod steps;
+
+pub use logs::dispatch as dispatch_logs;
 
 use serde_json::{json, Map, Value};
 
