@@ -81,7 +81,7 @@ async fn setup(speed: f64, steps: Value) -> Setup {
         .pipeline_name("P")
         .pipeline_definition(definition)
         .role_arn(ROLE)
-        .client_request_token("c")
+        .client_request_token("create-p-0000000000000000000000000000")
         .send()
         .await
         .unwrap();
@@ -95,7 +95,7 @@ async fn run(s: &Setup, status: &str) -> String {
         .client
         .start_pipeline_execution()
         .pipeline_name("P")
-        .client_request_token(format!("s{:?}", Instant::now()))
+        .client_request_token(format!("start-{:0>40}", chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)))
         .send()
         .await
         .unwrap()

@@ -20,6 +20,13 @@ use tower::ServiceExt;
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/SageMakerPipelineRole";
 
+/// The tests of this file take turns: the live one counts calls and lines over seconds, which the 100,000-line
+/// one would otherwise slow down on a small machine.
+async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    TURN.lock().await
+}
+
 struct Fixture {
     app: Router,
     gateway: Arc<Gateway>,
@@ -70,7 +77,7 @@ async fn fixture(speed: f64, scenario: Value, pipelines: &[(&str, Vec<Value>)]) 
             .pipeline_name(*name)
             .pipeline_definition(definition)
             .role_arn(ROLE)
-            .client_request_token(format!("create-{name}"))
+            .client_request_token(format!("{:0>40}", format!("create-{name}")))
             .send()
             .await
             .unwrap();
@@ -85,7 +92,7 @@ async fn start(f: &Fixture, pipeline: &str) -> String {
         .client
         .start_pipeline_execution()
         .pipeline_name(pipeline)
-        .client_request_token(format!("start-{pipeline}-{}", rand_suffix()))
+        .client_request_token(format!("{:0>40}", format!("start-{pipeline}-{}", rand_suffix())))
         .send()
         .await
         .unwrap()
@@ -158,6 +165,7 @@ async fn logs_page(f: &Fixture, pipeline: &str, id: &str, step: &str, query: Opt
 
 #[tokio::test]
 async fn a_failed_step_shows_its_traceback_and_its_whole_log_downloads() {
+    let _turn = one_at_a_time().await;
     let f = fixture(
         600.0,
         json!({"pipelines": {"PrepPipeline": {"steps": {"Prep": {"duration": 120, "fail": {"reason": "ValueError: column 'rings' is missing"}}}}}}),
@@ -227,6 +235,7 @@ async fn a_failed_step_shows_its_traceback_and_its_whole_log_downloads() {
 
 #[tokio::test]
 async fn a_training_job_shows_its_metrics_transitions_and_a_stream_per_instance() {
+    let _turn = one_at_a_time().await;
     let f = fixture(
         600.0,
         json!({"pipelines": {"TrainPipeline": {"steps": {"Train": {"duration": 300, "metrics": {"validation:rmse": 2.125}}}}}}),
@@ -259,6 +268,7 @@ async fn a_training_job_shows_its_metrics_transitions_and_a_stream_per_instance(
 
 #[tokio::test]
 async fn search_finds_a_line_deep_in_a_100000_line_log() {
+    let _turn = one_at_a_time().await;
     let f = fixture(
         6000.0,
         json!({"pipelines": {"BigPipeline": {"steps": {"Train": {"duration": 600, "log_lines": 100000}}}}}),
@@ -322,6 +332,7 @@ fn get_log_events(g: &Gateway) -> u64 {
 
 #[tokio::test]
 async fn a_running_step_log_grows_live_and_a_hundred_followers_cost_what_one_does() {
+    let _turn = one_at_a_time().await;
     let f = fixture(
         60.0,
         json!({"pipelines": {"LivePipeline": {"steps": {"Train": {"duration": 36000, "log_lines": 20000}}}}}),
@@ -369,12 +380,14 @@ async fn a_running_step_log_grows_live_and_a_hundred_followers_cost_what_one_doe
     let seen_all =
         futures::future::join_all(responses.into_iter().map(|r| tail_numbers(r, Duration::from_secs(6)))).await;
     let many = get_log_events(&f.gateway) - before_many;
-    assert!(seen_all.iter().all(|s| !s.is_empty()), "every follower got lines");
+    let empty = seen_all.iter().filter(|s| s.is_empty()).count();
+    assert_eq!(empty, 0, "every follower got lines ({many} calls, one follower cost {one})");
     assert!(many <= one + 2, "100 followers cost {many} GetLogEvents, one cost {one}");
 }
 
 #[tokio::test]
 async fn access_denied_on_the_logs_names_the_missing_action() {
+    let _turn = one_at_a_time().await;
     let f = fixture(
         600.0,
         json!({"pipelines": {"DeniedPipeline": {"steps": {"Prep": {"duration": 60}}}},
@@ -389,5 +402,5 @@ async fn access_denied_on_the_logs_names_the_missing_action() {
     assert_eq!(status, StatusCode::OK, "the rest of the page still renders");
     assert!(html.contains("data-testid=\"logs-denied\""), "{}", &html[html.len().saturating_sub(3000)..]);
     assert!(html.contains("logs:GetLogEvents"));
-    assert!(html.contains("data-testid=\"parameters\""));
+    assert!(html.contains("data-testid=\"execution-meta\""), "the rest of the page is there");
 }

@@ -11,7 +11,7 @@ after(async () => { await scenario({}); await browser?.close(); });
 
 async function startAbalone(name) {
   const out = await call('StartPipelineExecution', {
-    PipelineName: 'AbalonePipeline', PipelineExecutionDisplayName: name, ClientRequestToken: `${name}-${Date.now()}`,
+    PipelineName: 'AbalonePipeline', PipelineExecutionDisplayName: name, ClientRequestToken: `${name}-${Date.now()}`.padEnd(40, '0'),
   });
   return out.PipelineExecutionArn;
 }
@@ -56,7 +56,7 @@ test("a running step's log grows in the browser without a reload", async () => {
   assert.ok(at >= 0);
   assert.equal(Number(numbers[at + 1]), Number(lastBefore) + 1);
   assert.deepEqual(page.problems, []);
-  await call('StopPipelineExecution', { PipelineExecutionArn: arn, ClientRequestToken: `stop-${Date.now()}` });
+  await call('StopPipelineExecution', { PipelineExecutionArn: arn, ClientRequestToken: `stop-${Date.now()}`.padEnd(40, '0') });
   await context.close();
 });
 
