@@ -91,10 +91,10 @@ impl StreamLog {
         }
     }
 
-    /// Read what CloudWatch has after the buffer's token; the new lines.
-    async fn catch_up(&self, gateway: &Gateway, buf: &mut Buffer) -> Result<Vec<LogLine>, Upstream> {
+    /// Read what CloudWatch has after the buffer's token, at most `pages` pages; the new lines.
+    async fn catch_up(&self, gateway: &Gateway, buf: &mut Buffer, pages: usize) -> Result<Vec<LogLine>, Upstream> {
         let mut new = Vec::new();
-        for _ in 0..MAX_PAGES {
+        for _ in 0..pages {
             let chunk = gateway.log_events(&self.key.group, &self.key.stream, buf.token.clone()).await?;
             let at_end = chunk.events.is_empty() || chunk.next.is_none() || chunk.next == buf.token;
             for (at, text) in chunk.events {
@@ -131,7 +131,7 @@ impl StreamLog {
         let mut buf = self.buf.lock().await;
         let stale = buf.read_at.is_none_or(|t| t.elapsed() >= FRESH || !running);
         if !buf.complete && stale {
-            let new = self.catch_up(gateway, &mut buf).await;
+            let new = self.catch_up(gateway, &mut buf, MAX_PAGES).await;
             match new {
                 Ok(new) => {
                     if !new.is_empty() && self.following.load(Ordering::Relaxed) {
@@ -198,7 +198,11 @@ impl StreamLog {
                 let _ = self.tx.send(Tail::End);
                 break;
             }
-            match self.catch_up(&gateway, &mut buf).await {
+            // While the job runs, one page a tick: CloudWatch only says a stream has nothing newer by giving
+            // back the token it was sent, and asking that every tick would double the calls. What a full page
+            // leaves behind is read at the next tick; after the job ended, everything is read.
+            let pages = if still { 1 } else { MAX_PAGES };
+            match self.catch_up(&gateway, &mut buf, pages).await {
                 Ok(new) => {
                     failing = false;
                     if !new.is_empty() {
