@@ -346,9 +346,9 @@ fn ExecutionHeader(
             .into_iter()
             .filter(|s| s.status == crate::model::StepStatus::Failed)
             .map(|s| {
-                let href = format!("?tab=steps&step={}", links::seg(&s.name));
+                let href = format!("?tab=steps&step={}", links::seg(&s.key()));
                 let reason = s.failure_reason.clone().unwrap_or_else(|| "no reason given".into());
-                view! { <li><a href=href class="strong">{s.name.clone()}</a>": "<span class="mono">{reason}</span></li> }
+                view! { <li><a href=href class="strong">{s.key()}</a>": "<span class="mono">{reason}</span></li> }
             })
             .collect();
         let failure = e.failure_reason.clone().map(|r| {
@@ -504,7 +504,7 @@ fn SelectedStep(
     move || {
         let name = state.get().step?;
         let steps = view.get().steps.ok()?;
-        Some(match steps.into_iter().find(|st| st.name == name) {
+        Some(match steps.into_iter().find(|st| st.key() == name) {
             Some(step) => view! { <StepDetail step=step now=now.get()/> }.into_any(),
             None => view! { <section class="step-detail"><h3>{name}</h3><p class="muted">"This step has not run in this execution."</p></section> }.into_any(),
         })
