@@ -2,6 +2,7 @@
 //! pages and components only ever see these, never the AWS SDK.
 pub mod access;
 pub mod activity;
+pub mod version;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -474,6 +475,11 @@ pub mod links {
 
     pub fn execution(pipeline: &str, id: &str) -> String {
         format!("/pipelines/{}/executions/{}", seg(pipeline), seg(id))
+    }
+
+    /// An execution's definition against the pipeline's latest.
+    pub fn definition(pipeline: &str, id: &str) -> String {
+        format!("{}/definition", execution(pipeline, id))
     }
 
     /// The execution page for an execution ARN.

@@ -155,6 +155,9 @@ macro_rules! act {
     }};
 }
 
+// After the macros: the versions' calls page with `all_items!`.
+mod versions;
+
 /// Pipelines whose name and ARN are remembered at most.
 const MAX_PIPELINES_REMEMBERED: usize = 20_000;
 
