@@ -229,7 +229,7 @@ fn ExecutionBody(
     let now = running_clock(page.view.fetched_at, view_signal);
     let view = Signal::derive(move || view_signal.get());
     view! {
-        <ExecutionHeader view=view now=now live=live freshness=freshness studio=page.studio.clone()/>
+        <ExecutionHeader view=view now=now live=live freshness=freshness studio=page.studio.clone() latest_version=page.latest_version/>
         <StaleNotice freshness=freshness/>
         <ActionNotice query=query/>
         <crate::components::actions::ExecutionActions view=view step_types=step_types selected=selected
@@ -322,6 +322,8 @@ fn ExecutionHeader(
     freshness: RwSignal<Freshness>,
     /// The execution in SageMaker Studio, when the server knows the team's Studio address.
     studio: Option<String>,
+    /// The pipeline's newest version, when SageMaker lists them.
+    latest_version: Option<i64>,
 ) -> impl IntoView {
     move || {
         let studio = studio.clone().map(|href| {
@@ -379,7 +381,7 @@ fn ExecutionHeader(
                 <div><dt>"Duration"</dt><dd>{duration}</dd></div>
                 <div><dt>"Created by"</dt><dd>{or_dash(e.created_by.clone())}</dd></div>
                 <div><dt>"Modified by"</dt><dd>{or_dash(e.modified_by.clone())}</dd></div>
-                <div><dt>"Pipeline version"</dt><dd>{or_dash(e.pipeline_version.map(|v| v.to_string()))}</dd></div>
+                <div><dt>"Pipeline version"</dt><dd data-testid="pipeline-version">{version_standing(&e, latest_version)}</dd></div>
                 <div><dt>"Parallelism"</dt><dd>{e.parallelism.map(|v| format!("{v} steps at once")).unwrap_or_else(|| "pipeline default".into())}</dd></div>
                 <div><dt>"Experiment"</dt><dd>{format!("{} / {}", e.experiment_name.clone().unwrap_or_default(), e.trial_name.clone().unwrap_or_default())}</dd></div>
                 {e.mlflow_experiment.clone().map(|m| view! { <div><dt>"MLflow"</dt><dd>{m}" "<span class="mono sub">{e.mlflow_arn.clone().unwrap_or_default()}</span></dd></div> })}
@@ -388,6 +390,17 @@ fn ExecutionHeader(
             {failure}
         }
     }
+}
+
+/// The version an execution ran, marked latest or older, with a link to what changed since when it is not
+/// known to be the latest.
+fn version_standing(e: &crate::model::Execution, latest: Option<i64>) -> impl IntoView {
+    let text = crate::model::version::standing(e.pipeline_version, latest);
+    let link = e.pipeline_version.filter(|v| latest != Some(*v)).map(|_| {
+        let href = links::definition(&e.pipeline_name, &e.id);
+        view! { " · " <a href=href data-testid="definition-diff-link">"compare with the latest definition"</a> }
+    });
+    view! { {text}{link} }
 }
 
 /// What an action just did (`?notice=`) or why it was refused (`?error=`), after a plain form post.
