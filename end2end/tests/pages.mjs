@@ -41,6 +41,7 @@ export const PAGES = [
   { slug: 'execution-timeline-step-selected', name: 'execution, timeline with a step selected', path: (ids) => `${abalone(ids)}?tab=timeline&step=AbaloneTrain` },
   { slug: 'execution-graph-failed-step-selected', name: 'execution, graph with a failed step selected', path: (ids) => `${abalone(ids)}?tab=graph&step=AbaloneMSEFail` },
   { slug: 'execution-steps-step-selected', name: 'execution, steps with a step selected', path: (ids) => `${abalone(ids)}?tab=steps&step=AbaloneEval` },
+  { slug: 'execution-definition', name: 'execution, its definition against the latest', path: (ids) => `${abalone(ids)}/definition` },
   { slug: 'execution-rerun-menu-open', name: 'execution, re-run menu open', path: (ids) => `${abalone(ids)}?tab=timeline&step=AbaloneEval`, summary: '[data-testid=rerun-menu] > summary' },
   { slug: 'waiting-timeline', name: 'execution waiting on its callback', path: (ids) => `${control(ids)}?tab=timeline&step=ManualApproval` },
   { slug: 'waiting-graph', name: 'execution waiting on its callback, graph tab', path: (ids) => `${control(ids)}?tab=graph&step=ManualApproval` },
