@@ -15,9 +15,10 @@ use stepline_definition::{
     PathSegment, Scope, StepDef, StepType,
 };
 
+use crate::job_view::package_group;
 use crate::jobs::{self, Account, JobContext};
 use crate::scenario::StepScenario;
-use crate::state::{CallbackAnswer, Epoch, Execution, ExecutionStatus, StepPhase, StepRun};
+use crate::state::{CallbackAnswer, Epoch, Execution, ExecutionStatus, JobRun, JobStatus, StepPhase, StepRun};
 
 /// The failure reason of an execution whose job step failed, as the service words it.
 pub const STEP_FAILURE: &str = "Step failure: One or multiple steps failed.";
@@ -51,6 +52,8 @@ pub trait World {
     fn callback_token(&mut self) -> String;
     fn cached_run(&self, pipeline: &str, step: &str, key: &str, not_before: Epoch) -> Option<CachedRun>;
     fn remember_run(&mut self, pipeline: &str, step: &str, key: &str, run: CachedRun);
+    /// The next version of a model package group (case-insensitive), from 1.
+    fn next_package_version(&mut self, group: &str) -> u32;
 }
 
 /// The result of one call to [`advance`].
@@ -140,6 +143,14 @@ fn step_transition(ex: &mut Execution, def: &Definition, i: usize, world: &mut d
         run.phase = StepPhase::Stopping;
         run.deadline = Some(deadline);
         run.dirty = true;
+        // A retry still waiting out its interval never creates its job.
+        if run.jobs.last().is_some_and(|j| j.created > now && j.started.is_none()) {
+            run.jobs.pop();
+        }
+        if let Some(job) = run.current_job_mut().filter(|j| !j.status.is_done()) {
+            job.status = JobStatus::Stopping;
+            job.stopping = Some(now);
+        }
         return true;
     }
 
@@ -150,6 +161,9 @@ fn step_transition(ex: &mut Execution, def: &Definition, i: usize, world: &mut d
     match run.phase {
         StepPhase::Stopping => {
             let run = &mut ex.steps[i];
+            if let Some(job) = run.current_job_mut().filter(|j| !j.status.is_done()) {
+                job.end(JobStatus::Stopped, deadline, None);
+            }
             finish(run, StepPhase::Stopped, Some("Step was stopped.".into()), deadline);
             true
         }
@@ -257,8 +271,18 @@ fn start_attempt(ex: &mut Execution, sd: &StepDef, i: usize, world: &mut dyn Wor
     run.exception_type = None;
     run.dirty = true;
     if !sd.step_type.is_control_flow() {
-        let name = jobs::job_name(&ex.id, &sd.name, &world.random_lower(10));
-        ex.steps[i].job_name = Some(name);
+        let name = jobs::job_name_for(&sd.step_type, &ex.id, &sd.name, &world.random_lower(10));
+        let run = &mut ex.steps[i];
+        // Each attempt is a job of its own; it exists from when the attempt begins.
+        run.jobs.push(JobRun::new(&name, sd.step_type.as_str(), attempt, now));
+        run.job_name = Some(name);
+    }
+}
+
+/// The current attempt's job was never created after all (a cache hit, arguments that do not resolve).
+fn discard_job(run: &mut StepRun) {
+    if run.current_job_mut().is_some_and(|j| j.started.is_none()) {
+        run.jobs.pop();
     }
 }
 
@@ -287,6 +311,7 @@ fn begin_executing(ex: &mut Execution, def: &Definition, sd: &StepDef, i: usize,
             Err(e) => {
                 let run = &mut ex.steps[i];
                 run.phase = StepPhase::Executing;
+                discard_job(run);
                 finish(run, StepPhase::Failed, Some(format!("Failed to resolve the step's arguments: {e}")), at);
                 return;
             }
@@ -300,6 +325,7 @@ fn begin_executing(ex: &mut Execution, def: &Definition, sd: &StepDef, i: usize,
         if let Some(hit) = world.cached_run(&ex.pipeline_name, &sd.name, &key, at - window) {
             let run = &mut ex.steps[i];
             run.phase = StepPhase::Executing;
+            discard_job(run);
             run.cache_source = Some(hit.execution_arn);
             run.metadata = hit.metadata;
             run.properties = hit.properties;
@@ -339,6 +365,8 @@ fn begin_executing(ex: &mut Execution, def: &Definition, sd: &StepDef, i: usize,
         }
         _ => {
             let job_name = run.job_name.clone().unwrap_or_default();
+            let version =
+                (sd.step_type == StepType::RegisterModel).then(|| world.next_package_version(&package_group(&args)));
             let ctx = JobContext {
                 account: &account,
                 step_type: &sd.step_type,
@@ -346,12 +374,24 @@ fn begin_executing(ex: &mut Execution, def: &Definition, sd: &StepDef, i: usize,
                 arguments: &args,
                 job_name: &job_name,
                 execution_id: &ex.id,
+                metrics: &scenario.metrics,
+                package_version: version.unwrap_or(1),
             };
             let props = jobs::properties(&ctx, "InProgress");
             let run = &mut ex.steps[i];
             run.metadata = jobs::metadata(&ctx, &props);
             run.properties = props;
             run.deadline = Some(finish_at);
+            // The job's instances are up and its work (and its log) begins; what the scenario asks of it is
+            // kept with it, so a later scenario does not rewrite its history.
+            if let Some(job) = run.current_job_mut() {
+                job.started = Some(at);
+                job.due = Some(finish_at);
+                job.arguments = args;
+                job.log_lines = scenario.log_lines;
+                job.metrics = scenario.metrics.clone();
+                job.package_version = version;
+            }
         }
     }
 }
@@ -488,6 +528,9 @@ fn complete_job(
             Some(delay) => {
                 // The failed attempt's job is finished; the next attempt starts after the interval, the step
                 // staying Executing with AttemptCount moving on, as the service reports it.
+                if let Some(job) = ex.steps[i].current_job_mut() {
+                    job.end(JobStatus::Failed, at, Some(reason.clone()));
+                }
                 let next_start = at + real(world, delay);
                 start_attempt(ex, sd, i, world, next_start, attempt + 1);
                 // The step shows Starting (of its next attempt) until the interval ends.
@@ -499,6 +542,9 @@ fn complete_job(
             None => {
                 let run = &mut ex.steps[i];
                 run.exception_type = Some(exception);
+                if let Some(job) = run.current_job_mut() {
+                    job.end(JobStatus::Failed, at, Some(reason.clone()));
+                }
                 if let Some(props) = run.properties.as_object_mut() {
                     for (k, v) in props.iter_mut() {
                         if k.ends_with("JobStatus") {
@@ -513,6 +559,9 @@ fn complete_job(
     }
 
     let run = &mut ex.steps[i];
+    if let Some(job) = run.current_job_mut() {
+        job.end(JobStatus::Completed, at, None);
+    }
     if let Some(props) = run.properties.as_object_mut() {
         for (k, v) in props.iter_mut() {
             if k.ends_with("JobStatus") {

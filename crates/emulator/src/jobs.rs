@@ -1,6 +1,9 @@
 //! Simulated SageMaker resources behind job steps: how long each kind runs by default, how its job is
-//! named, what its Describe response holds (read by `{"Get": "Steps.X.<path>"}`) and the step `Metadata`
+//! named, what its Describe response holds (read by `{"Get": "Steps.X.<path>"}`, and the base of the
+//! Describe*Job answers in `crate::describe`), the metrics a training job reports, and the step `Metadata`
 //! member that ListPipelineExecutionSteps reports.
+
+use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 use stepline_definition::StepType;
@@ -24,6 +27,30 @@ impl Account {
     pub fn arn(&self, resource: &str) -> String {
         format!("arn:aws:sagemaker:{}:{}:{}", self.region, self.account, resource.to_lowercase())
     }
+}
+
+/// A stable 64-bit fingerprint of some text (FNV-1a, then mixed): what the simulated jobs draw their
+/// "random" details from, so that the same job always looks the same.
+pub fn fingerprint(text: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    mix(h, 0)
+}
+
+/// Two numbers into one well-spread one (splitmix64's finaliser).
+pub fn mix(a: u64, b: u64) -> u64 {
+    let mut z = a ^ b.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A number in [0, 1) drawn from a fingerprint.
+pub fn unit(h: u64) -> f64 {
+    (h >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Default run time of a step type, in simulated seconds: roughly what such jobs take on small data.
@@ -58,6 +85,134 @@ pub fn job_name(execution_id: &str, step_name: &str, random10: &str) -> String {
     format!("{name}-{random10}")
 }
 
+/// The job name of a step of any type: tuning and AutoML job names are at most 32 characters, so theirs is
+/// `<executionId>-<StepName cut to 8>-<10 random>`; every other job is named by [`job_name`].
+pub fn job_name_for(step_type: &StepType, execution_id: &str, step_name: &str, random10: &str) -> String {
+    if !matches!(step_type, StepType::Tuning | StepType::AutoMl) {
+        return job_name(execution_id, step_name, random10);
+    }
+    let step: String = step_name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(8).collect::<String>();
+    let step = step.trim_matches('-');
+    let exec: String = execution_id.chars().filter(char::is_ascii_alphanumeric).take(12).collect();
+    let name = if step.is_empty() { format!("{exec}-{random10}") } else { format!("{exec}-{step}-{random10}") };
+    name.chars().take(32).collect::<String>().trim_end_matches('-').to_string()
+}
+
+/// The jobs with a Describe operation here, by the resource type of their ARNs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    Training,
+    Processing,
+    Transform,
+    Tuning,
+    ModelPackage,
+}
+
+impl JobKind {
+    /// The kind of job a step type creates: check steps run processing jobs, RegisterModel registers a
+    /// model package version.
+    pub fn of(step_type: &StepType) -> Option<JobKind> {
+        Some(match step_type {
+            StepType::Training => JobKind::Training,
+            StepType::Processing | StepType::QualityCheck | StepType::ClarifyCheck => JobKind::Processing,
+            StepType::Transform => JobKind::Transform,
+            StepType::Tuning => JobKind::Tuning,
+            StepType::RegisterModel => JobKind::ModelPackage,
+            _ => return None,
+        })
+    }
+
+    /// The resource type in the job's ARN, which also keys the job index.
+    pub fn resource(self) -> &'static str {
+        match self {
+            JobKind::Training => "training-job",
+            JobKind::Processing => "processing-job",
+            JobKind::Transform => "transform-job",
+            JobKind::Tuning => "hyper-parameter-tuning-job",
+            JobKind::ModelPackage => "model-package",
+        }
+    }
+
+    /// The step type whose properties describe this kind of job.
+    pub fn step_type(self) -> StepType {
+        match self {
+            JobKind::Training => StepType::Training,
+            JobKind::Processing => StepType::Processing,
+            JobKind::Transform => StepType::Transform,
+            JobKind::Tuning => StepType::Tuning,
+            JobKind::ModelPackage => StepType::RegisterModel,
+        }
+    }
+}
+
+/// Whether a smaller value of the metric is the better one (losses and errors), by its name.
+pub fn lower_is_better(metric: &str) -> bool {
+    let m = metric.to_ascii_lowercase();
+    ["loss", "rmse", "mse", "mae", "mape", "error", "perplexity", "logloss"].iter().any(|k| m.contains(k))
+}
+
+/// A plausible final value of a metric nobody gave a value for, by its name: abalone-like regression errors
+/// (`validation:rmse` 2.1, `mse` 4.6 as the evaluation report's default), small losses, scores near 0.9.
+pub fn default_metric_value(metric: &str) -> f64 {
+    let m = metric.to_ascii_lowercase();
+    let value = if m.contains("rmse") {
+        2.1
+    } else if m.contains("mse") {
+        4.6
+    } else if m.contains("mae") {
+        1.6
+    } else if m.contains("loss") {
+        0.35
+    } else if m.contains("error") {
+        0.12
+    } else if m.contains("auc") {
+        0.93
+    } else if m.contains("recall") {
+        0.87
+    } else if m.contains("f1") {
+        0.88
+    } else {
+        0.91
+    };
+    // What a model scores on its training data is a little better than on held-out data.
+    match (m.starts_with("train"), lower_is_better(&m)) {
+        (true, true) => value * 0.9,
+        (true, false) => (value * 1.03).min(0.999),
+        _ => value,
+    }
+}
+
+/// The final metrics of a training job: its `AlgorithmSpecification.MetricDefinitions` names, then any other
+/// the scenario gives a value for, valued by the scenario or [`default_metric_value`]; XGBoost's
+/// `train:rmse` and `validation:rmse` when nothing names one.
+pub fn final_metrics(arguments: &Value, scenario: &BTreeMap<String, f64>) -> Vec<(String, f64)> {
+    let mut names: Vec<String> = arguments
+        .pointer("/AlgorithmSpecification/MetricDefinitions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d.get("Name").and_then(Value::as_str))
+        .filter(|n| !n.is_empty())
+        .map(String::from)
+        .collect();
+    for n in scenario.keys() {
+        if !names.contains(n) {
+            names.push(n.clone());
+        }
+    }
+    if names.is_empty() {
+        names = vec!["train:rmse".into(), "validation:rmse".into()];
+    }
+    names.truncate(40);
+    names
+        .into_iter()
+        .map(|n| {
+            let v = scenario.get(&n).copied().unwrap_or_else(|| default_metric_value(&n));
+            (n, v)
+        })
+        .collect()
+}
+
 /// What the engine needs to describe one attempt of a job step.
 pub struct JobContext<'a> {
     pub account: &'a Account,
@@ -67,6 +222,10 @@ pub struct JobContext<'a> {
     pub arguments: &'a Value,
     pub job_name: &'a str,
     pub execution_id: &'a str,
+    /// Final metric values the scenario gives (Training).
+    pub metrics: &'a BTreeMap<String, f64>,
+    /// The model package version a RegisterModel step registers.
+    pub package_version: u32,
 }
 
 /// The step resource's Describe response: the arguments echoed back plus the fields SageMaker adds.
@@ -94,7 +253,11 @@ pub fn properties(ctx: &JobContext, status: &str) -> Value {
                 "ModelArtifacts",
                 json!({"S3ModelArtifacts": format!("{}/{name}/output/model.tar.gz", out.trim_end_matches('/'))}),
             );
-            set(&mut props, "FinalMetricDataList", json!([{"MetricName": "validation:rmse", "Value": 2.1}]));
+            let metrics: Vec<Value> = final_metrics(ctx.arguments, ctx.metrics)
+                .into_iter()
+                .map(|(n, v)| json!({"MetricName": n, "Value": v}))
+                .collect();
+            set(&mut props, "FinalMetricDataList", Value::Array(metrics));
         }
         StepType::Processing => {
             set(&mut props, "ProcessingJobName", json!(name));
@@ -114,11 +277,8 @@ pub fn properties(ctx: &JobContext, status: &str) -> Value {
                 json!(ctx.account.arn(&format!("hyper-parameter-tuning-job/{name}"))),
             );
             set(&mut props, "HyperParameterTuningJobStatus", json!(status));
-            set(
-                &mut props,
-                "BestTrainingJob",
-                json!({"TrainingJobName": format!("{name}-001-best"), "TrainingJobStatus": "Completed"}),
-            );
+            let best = crate::tuning::Tuning::of(ctx.arguments, name, ctx.metrics).best_trial_name();
+            set(&mut props, "BestTrainingJob", json!({"TrainingJobName": best, "TrainingJobStatus": "Completed"}));
         }
         StepType::AutoMl => {
             set(&mut props, "AutoMLJobName", json!(name));
@@ -134,7 +294,7 @@ pub fn properties(ctx: &JobContext, status: &str) -> Value {
             set(
                 &mut props,
                 "ModelPackageArn",
-                json!(ctx.account.arn(&format!("model-package/{}/1", group.to_ascii_lowercase()))),
+                json!(ctx.account.arn(&format!("model-package/{group}/{}", ctx.package_version))),
             );
             set(&mut props, "ModelPackageStatus", json!("Completed"));
         }
@@ -250,6 +410,26 @@ mod tests {
     }
 
     #[test]
+    fn tuning_job_names_fit_32_characters() {
+        let n = job_name_for(&StepType::Tuning, "abc123def456", "HyperParameterTuning", "x1y2z3w4v5");
+        assert_eq!(n, "abc123def456-HyperPar-x1y2z3w4v5");
+        assert!(n.len() <= 32);
+        assert_eq!(job_name_for(&StepType::Training, "e", "T", "r"), job_name("e", "T", "r"));
+    }
+
+    #[test]
+    fn metrics_come_from_definitions_and_the_scenario() {
+        let args = json!({"AlgorithmSpecification": {"MetricDefinitions": [{"Name": "validation:auc", "Regex": "auc: ([0-9.]+)"}]}});
+        let scenario: BTreeMap<String, f64> =
+            [("validation:auc".to_string(), 0.77), ("epoch:loss".to_string(), 0.2)].into();
+        assert_eq!(final_metrics(&args, &scenario), vec![("validation:auc".into(), 0.77), ("epoch:loss".into(), 0.2)]);
+        let plain = final_metrics(&json!({}), &BTreeMap::new());
+        assert_eq!(plain[1], ("validation:rmse".to_string(), 2.1));
+        assert!(plain[0].1 < 2.1, "training error below validation error");
+        assert!(lower_is_better("validation:rmse") && !lower_is_better("validation:auc"));
+    }
+
+    #[test]
     fn training_exposes_model_artifacts_under_the_output_path() {
         let account = Account::default();
         let args = json!({"OutputDataConfig": {"S3OutputPath": "s3://bucket/models/"}});
@@ -260,6 +440,8 @@ mod tests {
             arguments: &args,
             job_name: "pipelines-e-t-r",
             execution_id: "e",
+            metrics: &BTreeMap::new(),
+            package_version: 1,
         };
         let p = properties(&ctx, "Completed");
         assert_eq!(
@@ -296,6 +478,8 @@ mod tests {
                 arguments: &args,
                 job_name: "j-abc",
                 execution_id: "e",
+                metrics: &BTreeMap::new(),
+                package_version: 1,
             };
             let m = metadata(&ctx, &properties(&ctx, "Completed")).unwrap();
             assert!(m.get(member).is_some(), "{ty}: {m}");

@@ -5,16 +5,25 @@
 //! when their dependencies finish, conditions pick branches, jobs fail and retry, caches hit, callbacks
 //! wait, stops and retries follow the service's rules. Job steps are simulated; a scenario says how.
 //!
-//! Layers, top to bottom: `server` (HTTP) → `ops` (the 16 operations, validated by `shapes` against the
+//! Layers, top to bottom: `server` (HTTP) → `ops` (the 23 operations, validated by `shapes` against the
 //! botocore model) → `store` (state) and `engine` (execution semantics, pure) ← `runtime` (the lock and
 //! the scheduler) → `persist` (SQLite, with `--data-dir`).
+//!
+//! The jobs steps create are records of their own (`state::JobRun`), described by `describe` (on `jobs`'
+//! properties; `job_view`, `tuning` for a tuning job's trials), and write CloudWatch logs simulated line by
+//! line (`logs`), which the same endpoint serves as CloudWatch Logs (`ops::dispatch_logs`, read by
+//! `log_query`).
 //!
 //! The same endpoint serves STS (`sts`, in the awsQuery protocol of `query`): `AssumeRole` issues credentials
 //! whose role session (`sessions`), SourceIdentity included, names the caller in CreatedBy and LastModifiedBy.
 
+pub mod describe;
 pub mod engine;
 pub mod error;
+pub mod job_view;
 pub mod jobs;
+pub mod log_query;
+pub mod logs;
 pub mod ops;
 pub mod paging;
 pub mod persist;
@@ -29,6 +38,7 @@ pub mod state;
 pub mod store;
 pub mod strict;
 pub mod sts;
+pub mod tuning;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

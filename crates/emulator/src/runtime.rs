@@ -259,6 +259,7 @@ impl Inner {
                 scenario: &self.scenario,
                 cache: &mut self.store.cache,
                 fresh: &mut fresh_cache,
+                package_versions: &mut self.store.package_versions,
             };
             engine::advance(&mut ex, &plan.definition, &plan.graph, &mut world, now)
         };
@@ -275,6 +276,7 @@ impl Inner {
             }
         }
         self.store.index_callbacks(&ex);
+        self.store.index_jobs(&ex);
         self.store.executions.insert(id.to_string(), ex);
         out.next
     }
@@ -287,6 +289,7 @@ struct WorldView<'a> {
     scenario: &'a Scenario,
     cache: &'a mut HashMap<(String, String, String), Vec<CachedRun>>,
     fresh: &'a mut Vec<(String, String, String, CachedRun)>,
+    package_versions: &'a mut HashMap<String, u32>,
 }
 
 impl World for WorldView<'_> {
@@ -309,6 +312,11 @@ impl World for WorldView<'_> {
         self.cache
             .get(&(pipeline.to_lowercase(), step.to_string(), key.to_string()))
             .and_then(|runs| runs.iter().rev().find(|r| r.finished >= not_before).cloned())
+    }
+    fn next_package_version(&mut self, group: &str) -> u32 {
+        let top = self.package_versions.entry(group.to_lowercase()).or_insert(0);
+        *top += 1;
+        *top
     }
     fn remember_run(&mut self, pipeline: &str, step: &str, key: &str, run: CachedRun) {
         let k = (pipeline.to_lowercase(), step.to_string(), key.to_string());

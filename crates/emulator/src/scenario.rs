@@ -13,7 +13,9 @@
 //!                    "ManualApproval": {"callback": {"after": 30, "outputs": {"approved": "true"}}}}}}}
 //! ```
 //! Pipeline and step names match case-insensitively; `"*"` applies to every pipeline. `"latency"` and
-//! `"quotas"` make every call slow and rate-limited as the service's are (see `crate::strict`).
+//! `"quotas"` make every call slow and rate-limited as the service's are (see `crate::strict`). A job step may
+//! also set `"metrics"` (final metric values by name) and `"log_lines"` (lines of CloudWatch log per instance,
+//! see `crate::logs`); faults apply to the CloudWatch Logs operations too (`"operation": "GetLogEvents"`).
 
 use std::collections::BTreeMap;
 
@@ -74,8 +76,13 @@ pub struct Fault {
     pub probability: Option<f64>,
 }
 
-/// The error codes a fault may name.
-const FAULT_CODES: [&str; 7] = [
+/// The most lines of log a scenario may ask of one instance of a job.
+pub const MAX_LOG_LINES: u64 = 10_000_000;
+
+/// The error codes a fault may name. On CloudWatch Logs operations the SageMaker codes read as Logs' own
+/// (`ResourceNotFound` as `ResourceNotFoundException`, `ValidationException` as `InvalidParameterException`);
+/// the last three are Logs' codes, for scenarios written in its terms.
+const FAULT_CODES: [&str; 10] = [
     "ThrottlingException",
     "ResourceLimitExceeded",
     "ConflictException",
@@ -83,6 +90,9 @@ const FAULT_CODES: [&str; 7] = [
     "AccessDeniedException",
     "ResourceNotFound",
     "InternalFailure",
+    "ResourceNotFoundException",
+    "InvalidParameterException",
+    "ServiceUnavailableException",
 ];
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -108,6 +118,14 @@ pub struct StepScenario {
     pub outputs: BTreeMap<String, Value>,
     #[serde(default)]
     pub callback: Option<CallbackScenario>,
+    /// Final metric values of a Training step's job (and a Tuning step's objective), by metric name; the
+    /// job's log reports them at its last epoch.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metrics: BTreeMap<String, f64>,
+    /// About how many lines of log each instance of the step's job writes over its run (a few hundred when
+    /// absent), at most 10,000,000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_lines: Option<u64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -142,6 +160,20 @@ pub struct CallbackScenario {
 impl Scenario {
     pub fn parse(text: &str) -> Result<Scenario, EmulatorError> {
         let s: Scenario = serde_json::from_str(text).map_err(|e| EmulatorError::Scenario(e.to_string()))?;
+        for (pipeline, p) in &s.pipelines {
+            for (step, st) in &p.steps {
+                if st.log_lines.is_some_and(|n| !(1..=MAX_LOG_LINES).contains(&n)) {
+                    return Err(EmulatorError::Scenario(format!(
+                        "{pipeline}.{step}: log_lines must be between 1 and {MAX_LOG_LINES}"
+                    )));
+                }
+                if let Some((name, _)) = st.metrics.iter().find(|(n, v)| n.is_empty() || !v.is_finite()) {
+                    return Err(EmulatorError::Scenario(format!(
+                        "{pipeline}.{step}: metric '{name}' needs a name and a finite value"
+                    )));
+                }
+            }
+        }
         for f in &s.faults {
             if f.probability.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
                 return Err(EmulatorError::Scenario(format!(
@@ -160,8 +192,14 @@ impl Scenario {
         Ok(s)
     }
 
-    /// The error to answer for this call of `operation`, if a fault is armed for it.
+    /// The error to answer for this call of SageMaker's `operation`, if a fault is armed for it.
     pub fn take_fault(&mut self, operation: &str) -> Option<ApiError> {
+        self.take_fault_of("sagemaker", operation)
+    }
+
+    /// The error to answer for this call of `operation` of a service (`sagemaker`, `logs`: the prefix of its
+    /// IAM actions, which an AccessDenied message names), if a fault is armed for it.
+    pub fn take_fault_of(&mut self, service: &str, operation: &str) -> Option<ApiError> {
         let pos = self.faults.iter().position(|f| {
             (f.operation == operation || f.operation == "*")
                 && f.times != Some(0)
@@ -181,10 +219,25 @@ impl Scenario {
             "ValidationException" => ApiError::validation(msg.unwrap_or_else(|| "Invalid request".into())),
             "AccessDeniedException" => ApiError::access_denied(msg.unwrap_or_else(|| {
                 format!(
-                    "User: arn:aws:iam::123456789012:user/emulator is not authorized to perform: sagemaker:{operation}"
+                    "User: arn:aws:iam::123456789012:user/emulator is not authorized to perform: {service}:{operation}"
                 )
             })),
             "ResourceNotFound" => ApiError::not_found(msg.unwrap_or_else(|| "Resource not found".into())),
+            "ResourceNotFoundException" => ApiError::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                "ResourceNotFoundException",
+                msg.unwrap_or_else(|| "The specified resource does not exist.".into()),
+            ),
+            "InvalidParameterException" => ApiError::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                "InvalidParameterException",
+                msg.unwrap_or_else(|| "A parameter is specified incorrectly.".into()),
+            ),
+            "ServiceUnavailableException" => ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailableException",
+                msg.unwrap_or_else(|| "The service cannot complete the request.".into()),
+            ),
             _ => ApiError::internal(msg.unwrap_or_else(|| "An internal error occurred".into())),
         })
     }
@@ -259,6 +312,23 @@ mod tests {
         .is_err());
         let e = Scenario::parse(r#"{"faults": [{"operation": "X", "code": "Boom"}]}"#).unwrap_err();
         assert!(e.to_string().contains("fault code 'Boom'"), "{e}");
+    }
+
+    #[test]
+    fn log_lines_and_metrics_are_checked() {
+        let s = Scenario::parse(
+            r#"{"pipelines": {"*": {"steps": {"T": {"log_lines": 100000, "metrics": {"validation:auc": 0.91}}}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(s.step("P", "t").log_lines, Some(100_000));
+        assert_eq!(s.step("P", "t").metrics["validation:auc"], 0.91);
+        let e = Scenario::parse(r#"{"pipelines": {"*": {"steps": {"T": {"log_lines": 0}}}}}"#).unwrap_err();
+        assert!(e.to_string().contains("log_lines must be between 1 and 10000000"), "{e}");
+        let mut f =
+            Scenario::parse(r#"{"faults": [{"operation": "GetLogEvents", "code": "AccessDeniedException"}]}"#).unwrap();
+        let e = f.take_fault_of("logs", "GetLogEvents").unwrap();
+        assert_eq!(e.code, "AccessDeniedException");
+        assert!(e.message.ends_with("not authorized to perform: logs:GetLogEvents"), "{}", e.message);
     }
 
     #[test]

@@ -219,6 +219,7 @@ fn execution(
     }
     let mut at = start;
     let mut failure = None;
+    let no_metrics = std::collections::BTreeMap::new();
     for (k, &i) in order.iter().enumerate() {
         let def = &plan.steps[i];
         let length = (jobs::default_duration(&def.step_type) * (0.7 + fastrand::f64() * 0.6)).round();
@@ -233,6 +234,8 @@ fn execution(
             arguments: &def.arguments,
             job_name: &job_name,
             execution_id: &id,
+            metrics: &no_metrics,
+            package_version: 1,
         };
         if is_job(&def.step_type) || def.step_type == StepType::Model || def.step_type == StepType::RegisterModel {
             run.metadata = jobs::metadata(&ctx, &jobs::properties(&ctx, "Completed"));

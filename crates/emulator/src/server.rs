@@ -1,6 +1,7 @@
-//! The HTTP face of the emulator: AWS JSON 1.1 on `POST /`, routed on `X-Amz-Target` alone; STS's awsQuery
-//! requests (a form body, no `X-Amz-Target`) on the same `POST /`; plus a few `/_emulator/*` control routes for
-//! tests and demos (reset, scenario, stats, seed, health).
+//! The HTTP face of the emulator: AWS JSON 1.1 on `POST /`, routed on `X-Amz-Target` alone (`SageMaker.<Op>`,
+//! and CloudWatch Logs' `Logs_20140328.<Op>`); STS's awsQuery requests (a form body, no `X-Amz-Target`) on the
+//! same `POST /`; plus a few `/_emulator/*` control routes for tests and demos (reset, scenario, stats, seed,
+//! health).
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use axum::Router;
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
-use crate::ops::{dispatch, Caller};
+use crate::ops::{dispatch, dispatch_logs, Caller};
 use crate::persist::Write;
 use crate::query::{self, Params};
 use crate::runtime::{random_lower, Core};
@@ -72,9 +73,9 @@ async fn api(State(core): State<Arc<Core>>, req: Request) -> Response {
     if parts.headers.get("x-amz-target").is_none() && is_form(&parts.headers) {
         return query_api(core, &parts.headers, body).await;
     }
-    let Some(operation) = target(&parts.headers) else {
+    let Some((service, operation)) = target(&parts.headers) else {
         return error_reply(ApiError::unknown_operation(
-            "Missing or malformed X-Amz-Target header: expected SageMaker.<Operation>",
+            "Missing or malformed X-Amz-Target header: expected SageMaker.<Operation> or Logs_20140328.<Operation>",
         ));
     };
     let bytes = match to_bytes(body, MAX_BODY_BYTES).await {
@@ -110,7 +111,12 @@ async fn api(State(core): State<Arc<Core>>, req: Request) -> Response {
     // definition (up to a megabyte) go to the blocking pool. A panic becomes an InternalFailure answer.
     let counts = core.clone();
     let name = operation.clone();
-    let run = move || std::panic::catch_unwind(AssertUnwindSafe(|| dispatch(&core, &operation, &body, &caller)));
+    let run = move || {
+        std::panic::catch_unwind(AssertUnwindSafe(|| match service {
+            Service::SageMaker => dispatch(&core, &operation, &body, &caller),
+            Service::Logs => dispatch_logs(&core, &operation, &body, &caller),
+        }))
+    };
     let result = if heavy { tokio::task::spawn_blocking(run).await.ok() } else { Some(run()) };
     let answer = match result {
         Some(Ok(Ok(v))) => Ok(v),
@@ -193,11 +199,23 @@ async fn query_api(core: Arc<Core>, headers: &HeaderMap, body: Body) -> Response
     }
 }
 
-fn target(headers: &HeaderMap) -> Option<String> {
+/// The services of the JSON protocol on this endpoint.
+#[derive(Clone, Copy)]
+enum Service {
+    SageMaker,
+    Logs,
+}
+
+fn target(headers: &HeaderMap) -> Option<(Service, String)> {
     let t = headers.get("x-amz-target")?.to_str().ok()?;
     let (service, op) = t.split_once('.')?;
-    (service == "SageMaker" && !op.is_empty() && op.len() <= 64 && op.chars().all(|c| c.is_ascii_alphanumeric()))
-        .then(|| op.to_string())
+    let service = match service {
+        "SageMaker" => Service::SageMaker,
+        "Logs_20140328" => Service::Logs,
+        _ => return None,
+    };
+    (!op.is_empty() && op.len() <= 64 && op.chars().all(|c| c.is_ascii_alphanumeric()))
+        .then(|| (service, op.to_string()))
 }
 
 /// Wipe every pipeline, execution, token and cached result (and the stored scenario, but for its latency and

@@ -1,8 +1,8 @@
-//! Input validation driven by the botocore service model (`crates/definition/pipelines-shapes.json`,
-//! compiled in).
+//! Input validation driven by the botocore service models (`crates/definition/pipelines-shapes.json`, and
+//! `tags-shapes.json`, `jobs-shapes.json`, `logs-shapes.json`, `sts-shapes.json` here), compiled in.
 //!
 //! Rather than hand-writing a check per member, the emulator walks each request against the model the AWS
-//! SDKs are generated from, so every required flag, length, pattern, range and enum of all 16 operations is
+//! SDKs are generated from, so every required flag, length, pattern, range and enum of every operation is
 //! enforced exactly as declared, with the service's message format:
 //! `1 validation error detected: Value 'x' at 'pipelineName' failed to satisfy constraint: …`.
 //! Type mismatches (a string where a number belongs) are `SerializationException`s, as on the real service.
@@ -21,7 +21,7 @@ const MODEL_JSON: &str = stepline_definition::PIPELINES_MODEL;
 pub struct Model {
     shapes: HashMap<String, Value>,
     operations: HashMap<String, Operation>,
-    patterns: HashMap<String, Regex>,
+    patterns: HashMap<String, Pattern>,
 }
 
 pub struct Operation {
@@ -42,11 +42,29 @@ pub fn model() -> &'static Model {
         }
         m.operations.extend(tags.operations);
         m.patterns.extend(tags.patterns);
+        // The jobs behind pipeline steps (Describe*Job, DescribeModelPackage), ListPipelineVersions and
+        // AddTags, from the same service model; no shape of theirs differs from one already there.
+        let jobs = Model::parse(JOBS_MODEL_JSON).expect("the compiled-in jobs model is valid");
+        for (k, v) in jobs.shapes {
+            m.shapes.entry(k).or_insert(v);
+        }
+        m.operations.extend(jobs.operations);
+        m.patterns.extend(jobs.patterns);
         m
     })
 }
 
 const TAGS_MODEL_JSON: &str = include_str!("../tags-shapes.json");
+const JOBS_MODEL_JSON: &str = include_str!("../jobs-shapes.json");
+
+/// CloudWatch Logs' botocore model (`crates/emulator/logs-shapes.json`: DescribeLogStreams, GetLogEvents and
+/// FilterLogEvents with the shapes they reach), for the job logs served on the same endpoint.
+pub fn logs_model() -> &'static Model {
+    static MODEL: OnceLock<Model> = OnceLock::new();
+    MODEL.get_or_init(|| Model::parse(LOGS_MODEL_JSON).expect("the compiled-in Logs model is valid"))
+}
+
+const LOGS_MODEL_JSON: &str = include_str!("../logs-shapes.json");
 
 /// STS's botocore model (`crates/emulator/sts-shapes.json`: AssumeRole and GetCallerIdentity with the shapes
 /// they reach), for `crate::sts`: the same validator gives STS's constraint messages, which have the same form.
@@ -80,9 +98,7 @@ impl Model {
         let mut patterns = HashMap::new();
         for shape in shapes.values() {
             if let Some(p) = shape.get("pattern").and_then(Value::as_str) {
-                // Model patterns match the whole value.
-                let re = Regex::new(&format!("^(?:{p})$")).map_err(|e| format!("pattern {p}: {e}"))?;
-                patterns.insert(p.to_string(), re);
+                patterns.insert(p.to_string(), Pattern::new(p)?);
             }
         }
         Ok(Model { shapes, operations, patterns })
@@ -119,6 +135,68 @@ impl Model {
         let mut found = Problems::default();
         self.check(shape, body, "", &mut found);
         found.into_result()
+    }
+
+    /// `value` as an answer may carry it in `shape_name`: members the model does not have and values that break
+    /// its constraints are left out, and so is a structure that loses a required member (None when `value`
+    /// itself does not fit). Job descriptions echo a step's arguments, which a definition may fill with
+    /// anything; the service would have refused those at CreateTrainingJob, so they are not shown.
+    pub fn conform(&self, shape_name: &str, value: &Value) -> Option<Value> {
+        let Some(shape) = self.shapes.get(shape_name) else { return Some(value.clone()) };
+        let target = |m: &Value| m.get("shape").and_then(Value::as_str).map(String::from);
+        match shape.get("type").and_then(Value::as_str).unwrap_or("") {
+            "structure" => {
+                let obj = value.as_object()?;
+                let members = shape.get("members").and_then(Value::as_object);
+                let mut out = serde_json::Map::new();
+                for (name, v) in obj.iter().filter(|(_, v)| !v.is_null()) {
+                    let Some(t) = members.and_then(|m| m.get(name)).and_then(target) else { continue };
+                    if let Some(kept) = self.conform(&t, v) {
+                        out.insert(name.clone(), kept);
+                    }
+                }
+                let required = shape.get("required").and_then(Value::as_array).into_iter().flatten();
+                for req in required.filter_map(Value::as_str) {
+                    if !out.contains_key(req) {
+                        return None;
+                    }
+                }
+                Some(Value::Object(out))
+            }
+            "list" => {
+                let items = value.as_array()?;
+                let member = shape.get("member").and_then(target)?;
+                let mut kept: Vec<Value> = items.iter().filter_map(|x| self.conform(&member, x)).collect();
+                if let Some(max) = shape.get("max").and_then(Value::as_u64) {
+                    kept.truncate(max as usize);
+                }
+                let min = shape.get("min").and_then(Value::as_u64).unwrap_or(0);
+                (kept.len() as u64 >= min).then_some(Value::Array(kept))
+            }
+            "map" => {
+                let entries = value.as_object()?;
+                let key = shape.get("key").and_then(target);
+                let val = shape.get("value").and_then(target)?;
+                let mut out = serde_json::Map::new();
+                for (k, v) in entries {
+                    let key_fits = key.as_deref().is_none_or(|ks| self.fits(ks, &Value::String(k.clone())));
+                    if let (true, Some(kept)) = (key_fits, self.conform(&val, v)) {
+                        out.insert(k.clone(), kept);
+                    }
+                }
+                let size = out.len() as u64;
+                let fits = shape.get("min").and_then(Value::as_u64).is_none_or(|m| size >= m)
+                    && shape.get("max").and_then(Value::as_u64).is_none_or(|m| size <= m);
+                fits.then_some(Value::Object(out))
+            }
+            _ => self.fits(shape_name, value).then(|| value.clone()),
+        }
+    }
+
+    fn fits(&self, shape_name: &str, value: &Value) -> bool {
+        let mut found = Problems::default();
+        self.check(shape_name, value, "", &mut found);
+        found.constraints.is_empty() && found.serialization.is_none()
     }
 
     fn check(&self, shape_name: &str, value: &Value, path: &str, found: &mut Problems) {
@@ -178,7 +256,7 @@ impl Model {
                 self.check_size(shape, s.chars().count(), &shown, path, found, "length");
                 if let Some(p) = shape.get("pattern").and_then(Value::as_str) {
                     if let Some(re) = self.patterns.get(p) {
-                        if !re.is_match(s) {
+                        if !re.matches(s) {
                             found.constraint(
                                 shown.clone(),
                                 path,
@@ -225,6 +303,7 @@ impl Model {
                 }
             }
             "boolean" if !value.is_boolean() => found.serialization(path, "a boolean"),
+            "float" | "double" if !value.is_number() => found.serialization(path, "a number"),
             "timestamp" if !value.is_number() => found.serialization(path, "a timestamp in epoch seconds"),
             _ => {}
         }
@@ -247,6 +326,79 @@ impl Model {
             }
         }
     }
+}
+
+/// A model pattern, compiled for Rust's regex engine. botocore's patterns are Java regular expressions, and a
+/// few of the job shapes use what Rust's engine lacks; those are rewritten to the same language:
+/// `\p{Alnum}` (ASCII letters and digits), UTF-16 surrogate pairs (`\uD800\uDC00-\uDBFF\uDFFF`, the
+/// supplementary planes), a one-character negative look-behind `(?<!c)` (an empty group takes its place and
+/// the character before it is checked after the match), and a whole pattern that is one class repeated
+/// `{m,n}` times (which would compile to more than the engine's size limit: the class is matched `*` and the
+/// count checked).
+pub struct Pattern {
+    re: Regex,
+    /// Named empty groups standing for `(?<!c)`: the character that must not come before each.
+    not_after: Vec<(String, char)>,
+    /// Characters allowed, when the pattern was one repeated class.
+    count: Option<(usize, usize)>,
+}
+
+impl Pattern {
+    pub fn new(java: &str) -> Result<Pattern, String> {
+        let mut text = java.replace("\\p{Alnum}", "[[:alnum:]]");
+        text = surrogates_to_code_points(&text);
+        let mut not_after = vec![];
+        while let Some(at) = text.find("(?<!") {
+            let rest = &text[at + 4..];
+            let (c, len) = match rest.strip_prefix('\\') {
+                Some(r) => (r.chars().next().ok_or("dangling look-behind")?, 2),
+                None => (rest.chars().next().ok_or("dangling look-behind")?, 1),
+            };
+            if !rest[len..].starts_with(')') {
+                return Err(format!("pattern {java}: only a one-character look-behind is supported"));
+            }
+            let name = format!("lookbehind{}", not_after.len());
+            text.replace_range(at..at + 4 + len + 1, &format!("(?P<{name}>)"));
+            not_after.push((name, c));
+        }
+        let mut count = None;
+        static REPEATED_CLASS: OnceLock<Regex> = OnceLock::new();
+        let repeated = REPEATED_CLASS.get_or_init(|| Regex::new(r"^(\[[^\]]*\])\{(\d+),(\d+)\}$").expect("valid"));
+        if let Some(c) = repeated.captures(&text) {
+            let (min, max) = (c[2].parse().unwrap_or(0), c[3].parse().unwrap_or(usize::MAX));
+            count = Some((min, max));
+            text = format!("{}*", &c[1]);
+        }
+        // Model patterns match the whole value.
+        let re = Regex::new(&format!("^(?:{text})$")).map_err(|e| format!("pattern {java}: {e}"))?;
+        Ok(Pattern { re, not_after, count })
+    }
+
+    pub fn matches(&self, s: &str) -> bool {
+        if let Some((min, max)) = self.count {
+            let n = s.chars().count();
+            if n < min || n > max {
+                return false;
+            }
+        }
+        if self.not_after.is_empty() {
+            return self.re.is_match(s);
+        }
+        let Some(caps) = self.re.captures(s) else { return false };
+        self.not_after.iter().all(|(name, c)| caps.name(name).is_none_or(|m| !s[..m.start()].ends_with(*c)))
+    }
+}
+
+/// `\uD800\uDC00` (a UTF-16 surrogate pair, as Java writes a code point above U+FFFF) → `\x{10000}`.
+fn surrogates_to_code_points(text: &str) -> String {
+    static PAIR: OnceLock<Regex> = OnceLock::new();
+    let pair = PAIR.get_or_init(|| Regex::new(r"\\u(D[89AB][0-9A-F]{2})\\u(D[C-F][0-9A-F]{2})").expect("valid"));
+    pair.replace_all(text, |c: &regex::Captures| {
+        let hi = u32::from_str_radix(&c[1], 16).unwrap_or(0xD800);
+        let lo = u32::from_str_radix(&c[2], 16).unwrap_or(0xDC00);
+        format!("\\x{{{:X}}}", 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
+    })
+    .into_owned()
 }
 
 /// Member paths are written as the service writes them: lower camel case, dot separated.
@@ -327,9 +479,14 @@ mod tests {
     fn every_operation_of_the_contract_is_in_the_model() {
         let mut names: Vec<&str> = model().operation_names().collect();
         names.sort();
-        // The 15 of the Pipelines execution API, and ListTags.
-        assert_eq!(names.len(), 16);
+        // The 15 of the Pipelines execution API, ListTags, and the 7 of the jobs behind steps: Describe of
+        // training, processing, transform and tuning jobs and of model packages, ListPipelineVersions, AddTags.
+        assert_eq!(names.len(), 23);
         assert!(names.contains(&"SendPipelineExecutionStepFailure") && names.contains(&"ListTags"));
+        assert!(names.contains(&"DescribeTrainingJob") && names.contains(&"ListPipelineVersions"));
+        let mut logs: Vec<&str> = logs_model().operation_names().collect();
+        logs.sort();
+        assert_eq!(logs, ["DescribeLogStreams", "FilterLogEvents", "GetLogEvents"]);
         assert!(model().validate_input("ListTags", &json!({"ResourceArn": "not-an-arn"})).is_err());
     }
 
@@ -405,6 +562,44 @@ mod tests {
         assert!(e.message.starts_with("2 validation errors detected: "), "{}", e.message);
         assert!(e.message.contains("Value 'a b' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*"), "{}", e.message);
         assert!(e.message.contains("Value '60' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"), "{}", e.message);
+    }
+
+    #[test]
+    fn java_patterns_of_the_job_shapes_keep_their_meaning() {
+        // (?<!-): a name may not end in a dash, before an optional version.
+        let versioned = Pattern::new("(arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:[a-z\\-]*\\/)?([a-zA-Z0-9]([a-zA-Z0-9-]){0,62})(?<!-)(\\/[0-9]{1,9})?").unwrap();
+        assert!(versioned.matches("AbaloneModels/3"));
+        assert!(versioned.matches("arn:aws:sagemaker:us-east-1:123456789012:model-package/abalonemodels/3"));
+        assert!(versioned.matches("Abalone-Models"));
+        assert!(!versioned.matches("AbaloneModels-/3"));
+        assert!(!versioned.matches("AbaloneModels-"));
+        let lambda = Pattern::new("arn:[\\p{Alnum}\\-]+:lambda:[\\p{Alnum}\\-]+:[0-9]{12}:function:.*").unwrap();
+        assert!(lambda.matches("arn:aws:lambda:us-east-1:123456789012:function:f"));
+        assert!(!lambda.matches("arn:aws:lambda:us_east_1:123456789012:function:f"));
+        let supplementary = Pattern::new("[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\t]*").unwrap();
+        assert!(supplementary.matches("catalog 💥"));
+        assert!(!supplementary.matches("a\u{1}b"));
+        let long = Pattern::new("[\\p{L}\\p{M}\\p{Z}\\p{N}\\p{P}]{0,1024}").unwrap();
+        assert!(long.matches("s3://bucket/key.tar.gz") && long.matches(""));
+        assert!(!long.matches(&"a".repeat(1025)) && !long.matches("a$b"));
+    }
+
+    #[test]
+    fn conform_keeps_what_the_output_shape_allows() {
+        let m = model();
+        let echoed = json!({"TrainingJobName": "j", "TrainingJobArn": "arn:aws:sagemaker:us-east-1:123456789012:training-job/j",
+            "ModelArtifacts": {"S3ModelArtifacts": "s3://b/m.tar.gz"}, "TrainingJobStatus": "Completed", "SecondaryStatus": "Completed",
+            "StoppingCondition": {"MaxRuntimeInSeconds": 60}, "CreationTime": 1.5,
+            "ResourceConfig": {"InstanceType": "ml.nope", "InstanceCount": 1, "VolumeSizeInGB": 30},
+            "HyperParameters": {"eta": "0.2", "bad": 7}, "Unknown": true, "RoleArn": {"not": "a string"}});
+        let kept = m.conform("DescribeTrainingJobResponse", &echoed).unwrap();
+        m.validate_output("DescribeTrainingJob", &kept).unwrap();
+        assert!(kept.get("Unknown").is_none() && kept.get("RoleArn").is_none());
+        assert_eq!(kept["ResourceConfig"], json!({"InstanceCount": 1, "VolumeSizeInGB": 30}));
+        assert_eq!(kept["HyperParameters"], json!({"eta": "0.2"}));
+        let mut missing = echoed.clone();
+        missing.as_object_mut().unwrap().remove("SecondaryStatus");
+        assert!(m.conform("DescribeTrainingJobResponse", &missing).is_none(), "a required member is gone");
     }
 
     #[test]

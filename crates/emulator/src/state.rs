@@ -1,6 +1,8 @@
 //! The emulator's records: pipelines with their versions, executions and step runs. Plain data with serde,
 //! so the same structs are what the persistence layer writes and reads back after a restart.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -207,6 +209,10 @@ pub struct StepRun {
     pub callback_answer: Option<CallbackAnswer>,
     /// The job of the current attempt (name) for job steps.
     pub job_name: Option<String>,
+    /// Every job the step's attempts created, oldest first: each attempt is a job of its own, which the
+    /// service keeps (Describe*Job, its logs) after the step has moved on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jobs: Vec<JobRun>,
     /// Set by the engine when the record changed and must be written to disk.
     #[serde(skip)]
     pub dirty: bool,
@@ -232,17 +238,118 @@ impl StepRun {
             callback_token: None,
             callback_answer: None,
             job_name: None,
+            jobs: vec![],
             dirty: true,
         }
     }
 
     /// Back to the state of a step that never ran (used when a failed execution is retried). The attempt
-    /// count carries on, as the service's AttemptCount does.
+    /// count carries on, as the service's AttemptCount does, and the jobs of earlier attempts stay.
     pub fn reset(&mut self) {
         let name = std::mem::take(&mut self.name);
         let attempt = self.attempt;
+        let jobs = std::mem::take(&mut self.jobs);
         *self = StepRun::new(&name);
         self.attempt = attempt;
+        self.jobs = jobs;
+    }
+
+    /// The job of the current attempt, if the attempt made one.
+    pub fn current_job_mut(&mut self) -> Option<&mut JobRun> {
+        let name = self.job_name.as_deref()?;
+        self.jobs.last_mut().filter(|j| j.name == name)
+    }
+}
+
+/// Where a job is in its life, as its Describe*Job status says it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobStatus {
+    InProgress,
+    Stopping,
+    Completed,
+    Failed,
+    Stopped,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::InProgress => "InProgress",
+            JobStatus::Stopping => "Stopping",
+            JobStatus::Completed => "Completed",
+            JobStatus::Failed => "Failed",
+            JobStatus::Stopped => "Stopped",
+        }
+    }
+
+    pub fn is_done(self) -> bool {
+        matches!(self, JobStatus::Completed | JobStatus::Failed | JobStatus::Stopped)
+    }
+}
+
+/// One job of a step attempt (training, processing, transform, tuning job, model package…). Times are the
+/// service's clock, like every time on the wire.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobRun {
+    pub name: String,
+    /// The type of the step that made it (`Training`, `Tuning`, …), which says what kind of job it is.
+    pub step_type: String,
+    pub attempt: u32,
+    /// CreationTime: when the attempt began (a retry's, after its interval).
+    pub created: Epoch,
+    /// When its instances were up and its work began (its log streams start then).
+    #[serde(default)]
+    pub started: Option<Epoch>,
+    /// When the scenario's duration ends it; its work (and its log) is spread until then.
+    #[serde(default)]
+    pub due: Option<Epoch>,
+    /// When a stop request reached it: its work stops there.
+    #[serde(default)]
+    pub stopping: Option<Epoch>,
+    #[serde(default)]
+    pub ended: Option<Epoch>,
+    pub status: JobStatus,
+    #[serde(default)]
+    pub failure_reason: Option<String>,
+    /// The step's arguments as this attempt resolved them (null until it started).
+    #[serde(default)]
+    pub arguments: Value,
+    /// What the scenario asked of it when it started: lines of log per instance, final metric values.
+    #[serde(default)]
+    pub log_lines: Option<u64>,
+    #[serde(default)]
+    pub metrics: BTreeMap<String, f64>,
+    /// A RegisterModel step's version in its model package group.
+    #[serde(default)]
+    pub package_version: Option<u32>,
+}
+
+impl JobRun {
+    pub fn new(name: &str, step_type: &str, attempt: u32, created: Epoch) -> JobRun {
+        JobRun {
+            name: name.to_string(),
+            step_type: step_type.to_string(),
+            attempt,
+            created,
+            started: None,
+            due: None,
+            stopping: None,
+            ended: None,
+            status: JobStatus::InProgress,
+            failure_reason: None,
+            arguments: Value::Null,
+            log_lines: None,
+            metrics: BTreeMap::new(),
+            package_version: None,
+        }
+    }
+
+    pub fn end(&mut self, status: JobStatus, at: Epoch, reason: Option<String>) {
+        self.status = status;
+        self.ended = Some(at);
+        if reason.is_some() {
+            self.failure_reason = reason;
+        }
     }
 }
 

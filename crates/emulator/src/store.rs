@@ -1,5 +1,6 @@
 //! The in-memory state of the service and its lookups: pipelines by name, executions by id, callback tokens,
-//! idempotency tokens, the step cache and the STS sessions. Everything here is guarded by one lock in `runtime.rs`.
+//! jobs by name, idempotency tokens, the step cache and the STS sessions. Everything here is guarded by one
+//! lock in `runtime.rs`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -28,6 +29,11 @@ pub struct Store {
     pub by_pipeline: HashMap<String, Vec<String>>,
     /// Callback token → (execution id, step name).
     pub callbacks: HashMap<String, (String, String)>,
+    /// Jobs by `<resource type>/<name lower-cased>` (`crate::job_view::key`), in order, so a kind's jobs
+    /// are one range: where each one's record is.
+    pub jobs: BTreeMap<String, JobRef>,
+    /// The highest version registered in each model package group (lower-cased).
+    pub package_versions: HashMap<String, u32>,
     /// (operation, token) → the first answer.
     pub idempotency: HashMap<(String, String), Value>,
     /// (pipeline lower-cased, step, key) → successful runs, newest last.
@@ -35,6 +41,16 @@ pub struct Store {
     /// Credentials issued by the emulator's STS, by access key.
     pub sessions: Sessions,
     plans: HashMap<(String, i64), Arc<Plan>>,
+}
+
+/// Where a job's record is: the step of an execution, the job among the step's, and for a training job a
+/// tuning job ran, which trial.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobRef {
+    pub execution: String,
+    pub step: usize,
+    pub job: usize,
+    pub trial: Option<u32>,
 }
 
 /// Split a pipeline name or ARN into the name.
@@ -113,6 +129,7 @@ impl Store {
 
     pub fn insert_execution(&mut self, ex: Execution) {
         self.index_callbacks(&ex);
+        self.index_jobs(&ex);
         let ids = self.by_pipeline.entry(ex.pipeline_name.to_lowercase()).or_default();
         if !ids.contains(&ex.id) {
             ids.push(ex.id.clone());
@@ -127,6 +144,28 @@ impl Store {
                 self.callbacks.entry(t.clone()).or_insert_with(|| (ex.id.clone(), s.name.clone()));
             }
         }
+    }
+
+    /// Keep the job index in step with an execution's jobs (and the model package versions they registered).
+    pub fn index_jobs(&mut self, ex: &Execution) {
+        for (step, run) in ex.steps.iter().enumerate() {
+            for (job, record) in run.jobs.iter().enumerate() {
+                for (key, trial) in crate::job_view::keys(record) {
+                    let at = JobRef { execution: ex.id.clone(), step, job, trial };
+                    self.jobs.entry(key).or_insert(at);
+                }
+                if let Some(v) = record.package_version {
+                    let group = crate::job_view::package_group(&record.arguments).to_lowercase();
+                    let top = self.package_versions.entry(group).or_insert(0);
+                    *top = (*top).max(v);
+                }
+            }
+        }
+    }
+
+    /// Forget the jobs of executions that are gone.
+    pub fn forget_jobs(&mut self, executions: &[String]) {
+        self.jobs.retain(|_, at| !executions.contains(&at.execution));
     }
 
     /// Executions of a pipeline that are still running.

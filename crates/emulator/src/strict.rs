@@ -100,6 +100,20 @@ pub const DEFAULT_QUOTAS: &[(&str, f64, f64)] = &[
     ("CreatePipeline", 1.0, 5.0),
     ("UpdatePipeline", 1.0, 5.0),
     ("DeletePipeline", 1.0, 5.0),
+    // The jobs behind steps: reads of one job like the other reads, ListPipelineVersions like the lists.
+    ("DescribeTrainingJob", 10.0, 20.0),
+    ("DescribeProcessingJob", 10.0, 20.0),
+    ("DescribeTransformJob", 10.0, 20.0),
+    ("DescribeHyperParameterTuningJob", 10.0, 20.0),
+    ("DescribeModelPackage", 10.0, 20.0),
+    ("ListPipelineVersions", 5.0, 10.0),
+    ("ListTags", 5.0, 10.0),
+    ("AddTags", 2.0, 5.0),
+    // CloudWatch Logs publishes its quotas, per account and region: GetLogEvents and DescribeLogStreams 25
+    // transactions a second, FilterLogEvents 5 (not adjustable); a second's worth at once.
+    ("GetLogEvents", 25.0, 25.0),
+    ("DescribeLogStreams", 25.0, 25.0),
+    ("FilterLogEvents", 5.0, 5.0),
     // STS publishes its quota: 600 requests a second per account and region (shared by its operations on
     // the service; a bucket each here).
     ("AssumeRole", 600.0, 600.0),

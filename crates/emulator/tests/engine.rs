@@ -7,7 +7,7 @@ use stepline_definition::{parse, Definition, Graph};
 use stepline_emulator::engine::{advance, CachedRun, World, STEP_FAILURE};
 use stepline_emulator::jobs::Account;
 use stepline_emulator::scenario::{Scenario, StepScenario};
-use stepline_emulator::state::{CallbackAnswer, Execution, ExecutionStatus, StepPhase, StepRun};
+use stepline_emulator::state::{CallbackAnswer, Execution, ExecutionStatus, JobStatus, StepPhase, StepRun};
 
 const ABALONE: &str = include_str!("../../../definitions/abalone.json");
 const CONTROL_FLOW: &str = include_str!("../../../definitions/control-flow.json");
@@ -17,6 +17,7 @@ struct TestWorld {
     account: Account,
     cache: HashMap<(String, String, String), Vec<CachedRun>>,
     counter: u64,
+    packages: HashMap<String, u32>,
 }
 
 impl TestWorld {
@@ -26,6 +27,7 @@ impl TestWorld {
             account: Account::default(),
             cache: HashMap::new(),
             counter: 0,
+            packages: HashMap::new(),
         }
     }
 }
@@ -55,6 +57,11 @@ impl World for TestWorld {
     }
     fn remember_run(&mut self, pipeline: &str, step: &str, key: &str, run: CachedRun) {
         self.cache.entry((pipeline.to_lowercase(), step.into(), key.into())).or_default().push(run);
+    }
+    fn next_package_version(&mut self, group: &str) -> u32 {
+        let top = self.packages.entry(group.to_lowercase()).or_insert(0);
+        *top += 1;
+        *top
     }
 }
 
@@ -175,6 +182,59 @@ fn a_transient_failure_is_retried_to_success() {
     run(&mut ex, &d, &g, &mut w, 1000.0, 1e9);
     assert_eq!(ex.status, ExecutionStatus::Succeeded);
     assert_eq!(step(&ex, "AbaloneTrain").attempt, 2);
+}
+
+#[test]
+fn every_attempt_is_a_job_of_its_own_with_its_times_and_outcome() {
+    let (d, g) = abalone();
+    let mut w = TestWorld::new(
+        r#"{"pipelines": {"*": {"steps": {"AbaloneTrain": {"fail": {"attempts": 1, "reason": "CapacityError: none left", "exception": "SageMaker.CAPACITY_ERROR"},
+                                                         "log_lines": 5000, "metrics": {"validation:rmse": 1.7}},
+                                         "AbaloneRegisterModel-RegisterModel": {"duration": 5}}}}}"#,
+    );
+    let mut ex = execution(&d, "aaaaaaaaaaa6", &[]);
+    run(&mut ex, &d, &g, &mut w, 1000.0, 1e9);
+    assert_eq!(ex.status, ExecutionStatus::Succeeded);
+    let train = step(&ex, "AbaloneTrain");
+    assert_eq!(train.jobs.len(), 2, "a failed attempt and the one that succeeded");
+    let (first, second) = (&train.jobs[0], &train.jobs[1]);
+    assert_ne!(first.name, second.name);
+    assert_eq!(train.job_name.as_deref(), Some(second.name.as_str()));
+    assert_eq!((first.status, first.attempt), (JobStatus::Failed, 1));
+    assert_eq!(first.failure_reason.as_deref(), Some("CapacityError: none left"));
+    assert_eq!((second.status, second.attempt), (JobStatus::Completed, 2));
+    assert!(first.created < first.started.unwrap() && first.ended.unwrap() <= second.created);
+    assert_eq!(second.ended, second.due, "a job runs for the scenario's duration");
+    assert_eq!(second.arguments["HyperParameters"]["max_depth"], "5", "the arguments as resolved");
+    assert_eq!((second.log_lines, second.metrics["validation:rmse"]), (Some(5000), 1.7));
+    // The training step's properties report the scenario's metric.
+    assert_eq!(
+        train.properties["FinalMetricDataList"][0],
+        serde_json::json!({"MetricName": "validation:rmse", "Value": 1.7})
+    );
+    // RegisterModel registers a version of its group.
+    let register = step(&ex, "AbaloneRegisterModel-RegisterModel");
+    assert_eq!(register.jobs[0].package_version, Some(1));
+    assert!(register.metadata.as_ref().unwrap()["RegisterModel"]["Arn"]
+        .as_str()
+        .unwrap()
+        .ends_with(":model-package/abalonemodelpackagegroupname/1"));
+    // Control-flow steps create no job.
+    assert!(step(&ex, "AbaloneMSECond").jobs.is_empty());
+}
+
+#[test]
+fn a_stopped_job_records_when_it_was_asked_to_stop() {
+    let (d, g) = abalone();
+    let mut w = TestWorld::new("{}");
+    let mut ex = execution(&d, "aaaaaaaaaaa7", &[]);
+    run(&mut ex, &d, &g, &mut w, 1000.0, 1100.0);
+    ex.stop_requested = true;
+    run(&mut ex, &d, &g, &mut w, 1100.0, 1e9);
+    assert_eq!(ex.status, ExecutionStatus::Stopped);
+    let job = &step(&ex, "AbaloneProcess").jobs[0];
+    assert_eq!((job.status, job.stopping), (JobStatus::Stopped, Some(1100.0)));
+    assert!(job.ended.unwrap() > 1100.0 && job.ended.unwrap() < job.due.unwrap());
 }
 
 #[test]

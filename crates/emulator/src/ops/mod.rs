@@ -1,16 +1,21 @@
-//! The 16 operations. `dispatch` validates the body against the model, applies injected faults, and calls
-//! the operation; each operation reads and changes the store under one lock and writes what it changed
-//! before it answers.
+//! The 23 SageMaker operations, and CloudWatch Logs' three (`logs::dispatch`). `dispatch` validates the body
+//! against the model, applies injected faults, and calls the operation; each operation reads and changes the
+//! store under one lock and writes what it changed before it answers.
 
 mod executions;
+mod jobs;
+mod logs;
 mod pipelines;
 mod steps;
+
+pub use logs::dispatch as dispatch_logs;
 
 use serde_json::{json, Map, Value};
 
 use axum::http::HeaderMap;
 
 use crate::error::{ApiError, ApiResult};
+use crate::jobs::JobKind;
 use crate::persist::Write;
 use crate::runtime::{Core, Inner};
 use crate::sessions::{self, Refusal};
@@ -100,6 +105,13 @@ pub fn dispatch(core: &Core, operation: &str, body: &Value, caller: &Caller) -> 
         "DescribePipeline" => pipelines::describe(core, body),
         "ListPipelines" => pipelines::list(core, body),
         "ListTags" => pipelines::list_tags(core, body),
+        "AddTags" => pipelines::add_tags(core, body),
+        "ListPipelineVersions" => pipelines::versions(core, body),
+        "DescribeTrainingJob" => jobs::describe(core, body, JobKind::Training),
+        "DescribeProcessingJob" => jobs::describe(core, body, JobKind::Processing),
+        "DescribeTransformJob" => jobs::describe(core, body, JobKind::Transform),
+        "DescribeHyperParameterTuningJob" => jobs::describe(core, body, JobKind::Tuning),
+        "DescribeModelPackage" => jobs::describe(core, body, JobKind::ModelPackage),
         "StartPipelineExecution" => executions::start(core, body, by),
         "DescribePipelineExecution" => executions::describe(core, body),
         "ListPipelineExecutions" => executions::list(core, body),

@@ -1,4 +1,5 @@
-//! CreatePipeline, UpdatePipeline, DeletePipeline, DescribePipeline, ListPipelines.
+//! CreatePipeline, UpdatePipeline, DeletePipeline, DescribePipeline, ListPipelines, ListPipelineVersions,
+//! and the tags of pipelines: ListTags, AddTags.
 
 use serde_json::{json, Value};
 
@@ -118,6 +119,7 @@ pub fn delete(core: &Core, body: &Value) -> ApiResult<Value> {
         inner.store.executions.remove(id);
     }
     inner.store.callbacks.retain(|_, (ex, _)| !ids.contains(ex));
+    inner.store.forget_jobs(&ids);
     inner.store.pipelines.remove(&key);
     inner.store.forget_plans(&p.name);
     let answer = json!({"PipelineArn": p.arn});
@@ -160,6 +162,69 @@ pub fn list_tags(core: &Core, body: &Value) -> ApiResult<Value> {
     }
     let p = inner.store.pipeline(arn)?;
     Ok(json!({ "Tags": p.tags }))
+}
+
+/// Add tags to a pipeline (by its ARN); a tag with a key it already has replaces that tag. Other resources
+/// take no tags here.
+pub fn add_tags(core: &Core, body: &Value) -> ApiResult<Value> {
+    let mut inner = core.lock();
+    let arn = s(body, "ResourceArn").unwrap_or_default();
+    let given: Vec<Value> = body.get("Tags").and_then(Value::as_array).cloned().unwrap_or_default();
+    if !arn.contains(":pipeline/") || arn.contains("/execution/") {
+        return Err(ApiError::validation(format!(
+            "AddTags is supported for pipelines only by this emulator; {arn} is not a pipeline's ARN."
+        )));
+    }
+    let p = inner.store.pipeline_mut(arn)?;
+    let key = |t: &Value| t.get("Key").and_then(Value::as_str).map(String::from);
+    let mut tags = p.tags.clone();
+    for t in &given {
+        tags.retain(|old| key(old) != key(t));
+        tags.push(t.clone());
+    }
+    if tags.len() > 50 {
+        return Err(ApiError::limit(format!("A resource can have at most 50 tags; {arn} would have {}.", tags.len())));
+    }
+    p.tags = tags;
+    let p = p.clone();
+    inner.persist(&[Write::Pipeline(&p)])?;
+    Ok(json!({ "Tags": given }))
+}
+
+/// The versions of a pipeline: each definition it has had, with the newest execution started on it.
+pub fn versions(core: &Core, body: &Value) -> ApiResult<Value> {
+    let inner = core.lock();
+    let p = inner.store.pipeline(s(body, "PipelineName").unwrap_or_default())?;
+    let after = t(body, "CreatedAfter");
+    let before = t(body, "CreatedBefore");
+    let items: Vec<&PipelineVersion> = p
+        .versions
+        .iter()
+        .filter(|v| after.is_none_or(|a| v.created > a) && before.is_none_or(|b| v.created < b))
+        .collect();
+    let order = |a: &&PipelineVersion, b: &&PipelineVersion| a.created.total_cmp(&b.created).then(a.id.cmp(&b.id));
+    let (page, next) = sort_and_page(items, body, order, |v| v.id.to_string())?;
+    let ids = inner.store.by_pipeline.get(&p.name.to_lowercase());
+    let last_execution = |version: i64| {
+        ids.into_iter()
+            .flatten()
+            .filter_map(|id| inner.store.executions.get(id))
+            .filter(|e| e.version_id == version)
+            .max_by(|a, b| a.created.total_cmp(&b.created))
+            .map(|e| e.arn.clone())
+    };
+    let summaries: Vec<Value> = page
+        .iter()
+        .map(|v| {
+            json!({
+                "PipelineArn": p.arn,
+                "PipelineVersionId": v.id,
+                "CreationTime": v.created,
+                "LastExecutionPipelineExecutionArn": last_execution(v.id),
+            })
+        })
+        .collect();
+    Ok(json!({"PipelineVersionSummaries": summaries, "NextToken": next}))
 }
 
 pub fn list(core: &Core, body: &Value) -> ApiResult<Value> {
