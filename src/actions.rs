@@ -134,11 +134,23 @@ async fn start_checked(
     if !events::valid_name(&form.pipeline) {
         return Err(AppError::not_found(crate::error::Subject::Pipeline(&form.pipeline)));
     }
-    let detail = state
+    let mut detail = state
         .gateway
         .describe_pipeline(&form.pipeline)
         .await
         .map_err(|e| AppError::from_upstream(e, crate::error::Subject::Pipeline(&form.pipeline)).refused())?;
+    // The form is checked against the definition of the version it starts (a version never changes, so
+    // a kept copy is as good as a fresh one); a malformed number is check_start's to report.
+    if let Some(version) = form.version.trim().parse::<i64>().ok().filter(|n| *n >= 1) {
+        detail.definition =
+            state.watchers.version_definition(&detail.summary.name, version).await.map_err(|e| match e {
+                e if e.is_not_found() => AppError::Form(vec![FieldError {
+                    field: "version".into(),
+                    message: format!("Pipeline version {version} does not exist."),
+                }]),
+                e => AppError::Refused(e),
+            })?;
+    }
     let def = stepline_definition::parse(&detail.definition)
         .map_err(|e| AppError::Invalid(format!("The pipeline's definition cannot be read: {}", e.message)))?;
     let graph = stepline_definition::Graph::new(&def);

@@ -123,6 +123,9 @@ pub struct ExecutionPage {
     pub history: Vec<crate::model::activity::Entry>,
     /// Callback tokens are shown only to operators; for others they are removed from `view`.
     pub tokens_hidden: bool,
+    /// The pipeline's newest version, when SageMaker lists them: the header says whether the execution
+    /// ran it.
+    pub latest_version: Option<i64>,
 }
 
 pub const PAGE_SIZES: [usize; 4] = [25, 50, 100, 200];
@@ -215,10 +218,16 @@ impl ListQuery {
 /// that execution's parameters and step outcomes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StartPageData {
+    /// The pipeline; its definition is the chosen version's (`version`).
     pub pipeline: PipelineDetail,
     pub source: Option<SourceExecution>,
     pub freshness: Freshness,
     pub me: crate::model::access::Me,
+    /// Every version of the pipeline, newest first, or why SageMaker did not list them (the form then
+    /// takes a version number).
+    pub versions: Result<Vec<crate::model::version::PipelineVersion>, crate::model::Upstream>,
+    /// The version the form is for: its parameters and steps are that version's. `None` is the latest.
+    pub version: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -230,11 +239,38 @@ pub struct SourceExecution {
     pub parameters: Vec<crate::model::NameValue>,
     pub failed_steps: Vec<String>,
     pub succeeded_steps: Vec<String>,
+    /// The version it ran: a re-run's form is for it unless another is chosen.
+    pub pipeline_version: Option<i64>,
 }
 
 #[server(prefix = "/api", endpoint = "start_context", input = leptos::server_fn::codec::Json)]
-pub async fn start_context(pipeline: String, from: Option<String>) -> Result<StartPageData, AppError> {
-    crate::error::answer(crate::server::views::start_context(&pipeline, from.as_deref()).await)
+pub async fn start_context(
+    pipeline: String,
+    from: Option<String>,
+    version: Option<crate::model::version::Pick>,
+) -> Result<StartPageData, AppError> {
+    crate::error::answer(crate::server::views::start_context(&pipeline, from.as_deref(), version).await)
+}
+
+/// The definition an execution ran with against the pipeline's latest, line by line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DefinitionDiffPage {
+    /// The pipeline's name as it was created, and the execution's id and display name.
+    pub pipeline: String,
+    pub id: String,
+    pub display_name: Option<String>,
+    /// The version the execution ran, and the newest (when SageMaker lists the versions).
+    pub version: Option<i64>,
+    pub latest: Option<i64>,
+    /// From the execution's definition to the latest, both pretty-printed.
+    pub diff: crate::diff::LineDiff,
+    pub freshness: Freshness,
+    pub me: crate::model::access::Me,
+}
+
+#[server(prefix = "/api", endpoint = "definition_diff", input = leptos::server_fn::codec::Json)]
+pub async fn definition_diff(pipeline: String, id: String) -> Result<DefinitionDiffPage, AppError> {
+    crate::error::answer(crate::server::views::definition_diff(&pipeline, &id).await)
 }
 
 /// The job a step started, described (None for a step without one).

@@ -11,8 +11,8 @@ use crate::components::shortcuts::Shortcuts;
 use crate::components::theme::ThemeToggle;
 use crate::components::time::{TimeZoneChoice, TimeZoneToggle};
 use crate::pages::{
-    activity::ActivityPage, execution::ExecutionPage, home::HomePage, not_found::NotFound, pipeline::PipelinePage,
-    start::StartPage,
+    activity::ActivityPage, definition::DefinitionPage, execution::ExecutionPage, home::HomePage, not_found::NotFound,
+    pipeline::PipelinePage, start::StartPage,
 };
 
 const THEME_BOOT: &str = "try{var t=localStorage.getItem('stepline-theme');if(t==='light'||t==='dark')document.documentElement.dataset.theme=t}catch(e){}";
@@ -69,6 +69,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/pipelines/:pipeline") view=PipelinePage ssr=SsrMode::Async/>
                     <Route path=path!("/pipelines/:pipeline/start") view=StartPage ssr=SsrMode::Async/>
                     <Route path=path!("/pipelines/:pipeline/executions/:id") view=ExecutionPage ssr=SsrMode::Async/>
+                    <Route path=path!("/pipelines/:pipeline/executions/:id/definition") view=DefinitionPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -69,7 +69,13 @@ pub fn job_console(kind: JobKind, arn: &str, name: &str) -> Option<String> {
                 &format!("sagemaker/home?region={region}#/model-packages/{group}"),
             ));
         }
-        JobKind::Other => return None,
+        // No console page known to take these by name: the ARN is shown instead.
+        JobKind::InferenceComponent
+        | JobKind::BedrockCustomModel
+        | JobKind::BedrockCustomModelDeployment
+        | JobKind::BedrockProvisionedThroughput
+        | JobKind::BedrockModelImport
+        | JobKind::Other => return None,
     };
     Some(console(partition, region, &format!("sagemaker/home?region={region}#/{section}/{name}")))
 }

@@ -11,6 +11,7 @@ pub mod app;
 pub(crate) mod codec;
 pub mod components;
 pub(crate) mod console;
+pub mod diff;
 pub mod error;
 pub mod forms;
 pub(crate) mod layout;

@@ -4,6 +4,7 @@ pub mod access;
 pub mod activity;
 pub mod jobs;
 pub mod logs;
+pub mod version;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -203,7 +204,30 @@ pub enum JobKind {
     ModelPackage,
     Endpoint,
     EndpointConfig,
+    /// A SageMaker inference component (an endpoint's model copies).
+    InferenceComponent,
+    /// Amazon Bedrock resources a pipeline step made.
+    BedrockCustomModel,
+    BedrockCustomModelDeployment,
+    BedrockProvisionedThroughput,
+    BedrockModelImport,
     Other,
+}
+
+impl JobKind {
+    /// The kind of a SageMaker job by the resource type in its ARN (`training-job/…`), for the metadata of
+    /// the generic Job step, which names only the ARN.
+    pub fn of_arn(arn: &str) -> JobKind {
+        let resource = arn.splitn(6, ':').nth(5).unwrap_or_default();
+        match resource.split('/').next().unwrap_or_default() {
+            "training-job" => JobKind::Training,
+            "processing-job" => JobKind::Processing,
+            "transform-job" => JobKind::Transform,
+            "hyper-parameter-tuning-job" => JobKind::Tuning,
+            "automl-job" => JobKind::AutoML,
+            _ => JobKind::Other,
+        }
+    }
 }
 
 /// The `Metadata` of a step run, one variant per kind of step.
@@ -245,15 +269,84 @@ pub enum StepMetadata {
         violation_report: Option<String>,
         baseline_constraints: Option<String>,
         baseline_statistics: Option<String>,
+        /// The baselines the check compared against (`BaselineUsedForDriftCheck…`).
+        drift_constraints: Option<String>,
+        drift_statistics: Option<String>,
         model_package_group: Option<String>,
         skip_check: Option<bool>,
         register_new_baseline: Option<bool>,
+    },
+    EmrServerless {
+        application_id: Option<String>,
+        job_run_id: Option<String>,
+        job_run_name: Option<String>,
+        log_path: Option<String>,
+    },
+    /// The lineage entities a step made: each map is name → ARN (sorted by name), and the associations
+    /// between them.
+    Lineage {
+        actions: Vec<NameValue>,
+        artifacts: Vec<NameValue>,
+        contexts: Vec<NameValue>,
+        associations: Vec<Association>,
+    },
+    Athena {
+        query_execution_id: Option<String>,
+        output_location: Option<String>,
+    },
+    /// What a Cleanup step deleted (the S3 outputs of upstream steps), could not delete, and skipped.
+    Cleanup {
+        cleaned: Vec<String>,
+        failed: Vec<CleanupFailure>,
+        skipped: Vec<String>,
+    },
+    /// A ForEach step's own run: its iterations are step runs of their own (`StepRun::iteration`).
+    ForEach {
+        status: Option<StepStatus>,
+        input_items: Option<i32>,
+        total_steps: Option<i32>,
+        succeeded_steps: Option<i32>,
+        failed_steps: Option<i32>,
+        stopped_steps: Option<i32>,
+        /// The body step and iteration the ForEach's selector picked.
+        selected: Option<ForEachSelection>,
     },
     /// A kind this version does not render specially; its name and ARN if it has one.
     Other {
         kind: String,
         arn: Option<String>,
     },
+}
+
+/// A lineage association: an edge from one entity to another.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Association {
+    pub source: Option<String>,
+    pub destination: Option<String>,
+}
+
+/// An upstream step whose outputs a Cleanup step could not delete, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CleanupFailure {
+    pub step: Option<String>,
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForEachSelection {
+    pub step: Option<String>,
+    pub index: Option<i32>,
+}
+
+/// Which iteration of a ForEach step a step run is (`IterationContext`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Iteration {
+    /// The ForEach step that made it.
+    pub parent: Option<String>,
+    pub index: Option<i32>,
+    /// The input item it works on, as SageMaker wrote it (up to 12,800 characters).
+    pub item: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -269,6 +362,9 @@ pub struct StepRun {
     pub cache_source: Option<String>,
     pub selective_source: Option<String>,
     pub metadata: StepMetadata,
+    /// Set on each iteration of a ForEach step: its runs share the body step's name.
+    #[serde(default)]
+    pub iteration: Option<Iteration>,
 }
 
 impl StepRun {
@@ -286,6 +382,31 @@ impl StepRun {
             cache_source: None,
             selective_source: None,
             metadata: StepMetadata::None,
+            iteration: None,
+        }
+    }
+
+    /// What tells this run apart from every other of the execution, in the URL (`?step=`) and in the
+    /// charts: the step's name, and for an iteration of a ForEach step its index too (`Train[3]`; step
+    /// names have no brackets).
+    pub fn key(&self) -> String {
+        match self.iteration.as_ref().and_then(|i| i.index) {
+            Some(index) => format!("{}[{index}]", self.name),
+            None => self.name.clone(),
+        }
+    }
+
+    /// The run's name as the page shows it: the display name (else the name), and for an iteration its
+    /// index and, briefly, its item: "Train [3] us-east-1".
+    pub fn label(&self) -> String {
+        let name = self.display_name.clone().unwrap_or_else(|| self.name.clone());
+        match &self.iteration {
+            None => name,
+            Some(i) => {
+                let index = i.index.map(|n| format!(" [{n}]")).unwrap_or_else(|| " [?]".into());
+                let item = i.item.as_deref().map(|t| format!(" {}", crate::text::clip(t, 24))).unwrap_or_default();
+                format!("{name}{index}{item}")
+            }
         }
     }
 }
@@ -358,6 +479,11 @@ pub mod links {
         format!("/pipelines/{}/executions/{}", seg(pipeline), seg(id))
     }
 
+    /// An execution's definition against the pipeline's latest.
+    pub fn definition(pipeline: &str, id: &str) -> String {
+        format!("{}/definition", execution(pipeline, id))
+    }
+
     /// The execution page for an execution ARN.
     pub fn execution_arn(arn: &str) -> Option<String> {
         let pipeline = super::pipeline_of_arn(arn)?;
@@ -425,6 +551,41 @@ mod tests {
         assert_eq!(ExecStatus::parse("Paused").as_str(), "Paused");
         assert!(ExecStatus::Failed.is_terminal() && !ExecStatus::Stopping.is_terminal());
         assert!(StepStatus::parse("Starting").is_running());
+    }
+
+    #[test]
+    fn iterations_of_a_step_have_keys_and_labels_of_their_own() {
+        let plain = StepRun::named("Train", StepStatus::Succeeded);
+        assert_eq!((plain.key(), plain.label()), ("Train".to_string(), "Train".to_string()));
+        let third = StepRun {
+            iteration: Some(Iteration {
+                parent: Some("PerRegion".into()),
+                index: Some(3),
+                item: Some("us-east-1".into()),
+            }),
+            ..plain.clone()
+        };
+        assert_eq!(third.key(), "Train[3]");
+        assert_eq!(third.label(), "Train [3] us-east-1");
+        let long = StepRun {
+            display_name: Some("Train model".into()),
+            iteration: Some(Iteration { parent: None, index: Some(0), item: Some("x".repeat(100)) }),
+            ..plain
+        };
+        assert_eq!(long.key(), "Train[0]");
+        assert_eq!(long.label(), format!("Train model [0] {}…", "x".repeat(23)));
+    }
+
+    #[test]
+    fn generic_jobs_are_known_by_their_arn() {
+        let arn = |t: &str| format!("arn:aws:sagemaker:us-east-1:1:{t}/pipelines-abc-x");
+        assert_eq!(JobKind::of_arn(&arn("training-job")), JobKind::Training);
+        assert_eq!(JobKind::of_arn(&arn("processing-job")), JobKind::Processing);
+        assert_eq!(JobKind::of_arn(&arn("transform-job")), JobKind::Transform);
+        assert_eq!(JobKind::of_arn(&arn("hyper-parameter-tuning-job")), JobKind::Tuning);
+        assert_eq!(JobKind::of_arn(&arn("automl-job")), JobKind::AutoML);
+        assert_eq!(JobKind::of_arn(&arn("mystery")), JobKind::Other);
+        assert_eq!(JobKind::of_arn("not an arn"), JobKind::Other);
     }
 }
 

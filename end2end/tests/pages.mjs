@@ -43,6 +43,7 @@ export const PAGES = [
   { slug: 'execution-steps-step-selected', name: 'execution, steps with a step selected', path: (ids) => `${abalone(ids)}?tab=steps&step=AbaloneEval` },
   { slug: 'execution-logs', name: 'execution, logs tab of a training step', path: (ids) => `${abalone(ids)}?tab=logs&step=AbaloneTrain` },
   { slug: 'execution-logs-search', name: 'execution, logs tab with a search', path: (ids) => `${abalone(ids)}?tab=logs&step=AbaloneTrain&q=epoch` },
+  { slug: 'execution-definition', name: 'execution, its definition against the latest', path: (ids) => `${abalone(ids)}/definition` },
   { slug: 'execution-rerun-menu-open', name: 'execution, re-run menu open', path: (ids) => `${abalone(ids)}?tab=timeline&step=AbaloneEval`, summary: '[data-testid=rerun-menu] > summary' },
   { slug: 'waiting-timeline', name: 'execution waiting on its callback', path: (ids) => `${control(ids)}?tab=timeline&step=ManualApproval` },
   { slug: 'waiting-graph', name: 'execution waiting on its callback, graph tab', path: (ids) => `${control(ids)}?tab=graph&step=ManualApproval` },

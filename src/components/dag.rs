@@ -18,7 +18,9 @@ pub fn DagView(
     href_for: Callback<String, String>,
 ) -> impl IntoView {
     let d = &dag;
-    let runs: HashMap<&str, &StepRun> = steps.iter().map(|s| (s.name.as_str(), s)).collect();
+    // A node is a step of the definition: the iterations of a ForEach body are not nodes of their own.
+    let runs: HashMap<&str, &StepRun> =
+        steps.iter().filter(|s| s.iteration.is_none()).map(|s| (s.name.as_str(), s)).collect();
     let edges = d
         .edges
         .iter()

@@ -29,7 +29,7 @@ pub fn GanttChart(
             let marks = marks_of(b);
             let title = format!(
                 "{} · {}{}",
-                b.name,
+                b.label,
                 b.duration.map(timefmt::duration).unwrap_or_default(),
                 if marks.is_empty() { String::new() } else { format!(" · {}", marks.join(", ")) }
             );
@@ -39,7 +39,7 @@ pub fn GanttChart(
                 if b.running { " running" } else { "" }
             );
             let bar_class = format!("bar tone-{}{}", b.tone, if b.cached || b.reused { " reused" } else { "" });
-            let label = crate::text::clip(&b.name, 30);
+            let label = crate::text::clip(&b.label, 30);
             let mark_text = marks.join(" · ");
             let mark_x = LABEL_WIDTH + b.x + b.w + 6.0;
             view! {

@@ -13,7 +13,10 @@ pub const ZOOMS: [u32; 6] = [1, 2, 4, 8, 16, 32];
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Bar {
+    /// The run's key (`StepRun::key`): what its link selects.
     pub name: String,
+    /// What its row says (`StepRun::label`).
+    pub label: String,
     pub row: usize,
     /// Left edge and width inside the time area, in pixels.
     pub x: f64,
@@ -49,7 +52,9 @@ pub fn layout(steps: &[StepRun], now: DateTime<Utc>, zoom: u32) -> Gantt {
     let zoom = f64::from(zoom.clamp(1, 64));
     let width = BASE_WIDTH * zoom;
     let mut runs: Vec<&StepRun> = steps.iter().filter(|s| s.start.is_some()).collect();
-    runs.sort_by(|a, b| a.start.cmp(&b.start).then_with(|| a.name.cmp(&b.name)));
+    // Iterations of a ForEach step share a name and often a start: their index orders them.
+    let index = |s: &StepRun| s.iteration.as_ref().and_then(|i| i.index);
+    runs.sort_by(|a, b| a.start.cmp(&b.start).then_with(|| a.name.cmp(&b.name)).then_with(|| index(a).cmp(&index(b))));
     let t0 = runs.first().and_then(|s| s.start);
     let end_of = |s: &StepRun| if s.status.is_running() { Some(now) } else { s.end.or(s.start) };
     let t1 = runs.iter().filter_map(|s| end_of(s)).max();
@@ -66,7 +71,8 @@ pub fn layout(steps: &[StepRun], now: DateTime<Utc>, zoom: u32) -> Gantt {
             let start = s.start.map(secs_from_t0).unwrap_or(0.0);
             let end = end_of(s).map(secs_from_t0).unwrap_or(start);
             Bar {
-                name: s.name.clone(),
+                name: s.key(),
+                label: s.label(),
                 row,
                 x: start * scale,
                 w: ((end - start) * scale).max(2.0),
@@ -184,6 +190,18 @@ mod tests {
     fn text_is_given_room_by_its_length() {
         assert_eq!(text_width(""), 0.0);
         assert!(text_width("3 attempts · → else") > text_width("→ if"));
+    }
+
+    #[test]
+    fn iterations_of_a_for_each_step_are_rows_of_their_own() {
+        let iteration = |i: i32| StepRun {
+            iteration: Some(crate::model::Iteration { parent: Some("PerRegion".into()), index: Some(i), item: None }),
+            ..run("Train", 10, Some(20), StepStatus::Succeeded)
+        };
+        let steps = vec![iteration(1), run("PerRegion", 0, Some(30), StepStatus::Succeeded), iteration(0)];
+        let g = layout(&steps, DateTime::from_timestamp(1_800_000_100, 0).unwrap(), 1);
+        let rows: Vec<(&str, &str)> = g.bars.iter().map(|b| (b.name.as_str(), b.label.as_str())).collect();
+        assert_eq!(rows, [("PerRegion", "PerRegion"), ("Train[0]", "Train [0]"), ("Train[1]", "Train [1]")]);
     }
 
     #[test]

@@ -235,7 +235,7 @@ fn ExecutionBody(
     let now = running_clock(page.view.fetched_at, view_signal);
     let view = Signal::derive(move || view_signal.get());
     view! {
-        <ExecutionHeader view=view now=now live=live freshness=freshness studio=page.studio.clone()/>
+        <ExecutionHeader view=view now=now live=live freshness=freshness studio=page.studio.clone() latest_version=page.latest_version/>
         <StaleNotice freshness=freshness/>
         <ActionNotice query=query/>
         <crate::components::actions::ExecutionActions view=view step_types=step_types selected=selected
@@ -328,6 +328,8 @@ fn ExecutionHeader(
     freshness: RwSignal<Freshness>,
     /// The execution in SageMaker Studio, when the server knows the team's Studio address.
     studio: Option<String>,
+    /// The pipeline's newest version, when SageMaker lists them.
+    latest_version: Option<i64>,
 ) -> impl IntoView {
     move || {
         let studio = studio.clone().map(|href| {
@@ -352,11 +354,11 @@ fn ExecutionHeader(
             .into_iter()
             .filter(|s| s.status == crate::model::StepStatus::Failed)
             .map(|s| {
-                let href = format!("?tab=steps&step={}", links::seg(&s.name));
+                let href = format!("?tab=steps&step={}", links::seg(&s.key()));
                 let reason = s.failure_reason.clone().unwrap_or_else(|| "no reason given".into());
                 let logs = matches!(&s.metadata, StepMetadata::Job { kind, .. } if crate::model::jobs::log_group(*kind).is_some())
-                    .then(|| view! { <FailureLog pipeline=e.pipeline_name.clone() id=e.id.clone() step=s.name.clone()/> });
-                view! { <li><a href=href class="strong">{s.name.clone()}</a>": "<span class="mono">{reason}</span>{logs}</li> }
+                    .then(|| view! { <FailureLog pipeline=e.pipeline_name.clone() id=e.id.clone() step=s.key()/> });
+                view! { <li><a href=href class="strong">{s.key()}</a>": "<span class="mono">{reason}</span>{logs}</li> }
             })
             .collect();
         let failure = e.failure_reason.clone().map(|r| {
@@ -387,7 +389,7 @@ fn ExecutionHeader(
                 <div><dt>"Duration"</dt><dd>{duration}</dd></div>
                 <div><dt>"Created by"</dt><dd>{or_dash(e.created_by.clone())}</dd></div>
                 <div><dt>"Modified by"</dt><dd>{or_dash(e.modified_by.clone())}</dd></div>
-                <div><dt>"Pipeline version"</dt><dd>{or_dash(e.pipeline_version.map(|v| v.to_string()))}</dd></div>
+                <div><dt>"Pipeline version"</dt><dd data-testid="pipeline-version">{version_standing(&e, latest_version)}</dd></div>
                 <div><dt>"Parallelism"</dt><dd>{e.parallelism.map(|v| format!("{v} steps at once")).unwrap_or_else(|| "pipeline default".into())}</dd></div>
                 <div><dt>"Experiment"</dt><dd>{format!("{} / {}", e.experiment_name.clone().unwrap_or_default(), e.trial_name.clone().unwrap_or_default())}</dd></div>
                 {e.mlflow_experiment.clone().map(|m| view! { <div><dt>"MLflow"</dt><dd>{m}" "<span class="mono sub">{e.mlflow_arn.clone().unwrap_or_default()}</span></dd></div> })}
@@ -396,6 +398,17 @@ fn ExecutionHeader(
             {failure}
         }
     }
+}
+
+/// The version an execution ran, marked latest or older, with a link to what changed since when it is not
+/// known to be the latest.
+fn version_standing(e: &crate::model::Execution, latest: Option<i64>) -> impl IntoView {
+    let text = crate::model::version::standing(e.pipeline_version, latest);
+    let link = e.pipeline_version.filter(|v| latest != Some(*v)).map(|_| {
+        let href = links::definition(&e.pipeline_name, &e.id);
+        view! { " · " <a href=href data-testid="definition-diff-link">"compare with the latest definition"</a> }
+    });
+    view! { {text}{link} }
 }
 
 /// What an action just did (`?notice=`) or why it was refused (`?error=`), after a plain form post.
@@ -522,8 +535,8 @@ fn logs_hint(v: ExecutionView, state: &ViewState, base: &str) -> AnyView {
         .into_iter()
         .filter(|st| matches!(&st.metadata, StepMetadata::Job { kind, .. } if crate::model::jobs::log_group(*kind).is_some()))
         .map(|st| {
-            let href = state.href(base, Some(Tab::Logs), Some(Some(&st.name)), None);
-            view! { <li><a href=href>{st.name.clone()}</a>" "<StatusBadge status=st.status.as_str().to_string() tone=st.status.tone()/></li> }
+            let href = state.href(base, Some(Tab::Logs), Some(Some(&st.key())), None);
+            view! { <li><a href=href>{st.key()}</a>" "<StatusBadge status=st.status.as_str().to_string() tone=st.status.tone()/></li> }
         })
         .collect();
     if with_logs.is_empty() {
@@ -543,7 +556,7 @@ fn SelectedStep(
     let detail = move || {
         let name = state.get().step?;
         let steps = view.get().steps.ok()?;
-        Some(match steps.into_iter().find(|st| st.name == name) {
+        Some(match steps.into_iter().find(|st| st.key() == name) {
             Some(step) => view! { <StepDetail step=step now=now.get()/> }.into_any(),
             None => view! { <section class="step-detail"><h3>{name}</h3><p class="muted">"This step has not run in this execution."</p></section> }.into_any(),
         })
@@ -553,7 +566,7 @@ fn SelectedStep(
         let s = state.get();
         let name = s.step?;
         let v = view.get();
-        let step = v.steps.ok()?.into_iter().find(|st| st.name == name)?;
+        let step = v.steps.ok()?.into_iter().find(|st| st.key() == name)?;
         let job = matches!(&step.metadata, StepMetadata::Job { kind, .. } if crate::model::jobs::describable(*kind));
         let logs =
             matches!(&step.metadata, StepMetadata::Job { kind, .. } if crate::model::jobs::log_group(*kind).is_some());

@@ -14,6 +14,7 @@ use crate::components::post_form::{PostForm, Posting};
 use crate::components::stale::StaleNotice;
 use crate::forms::{check_start, initial_selection, FieldError, RerunMode, StartForm};
 use crate::model::links;
+use crate::model::version::{self, Pick};
 use crate::pages::title::route_title;
 use stepline_definition::{limits, Definition, Graph, ParameterType};
 
@@ -26,7 +27,19 @@ pub fn StartPage() -> impl IntoView {
     let query = use_query_map();
     let pipeline = move || params.read().get("pipeline").unwrap_or_default();
     let from = move || query.read().get("from").filter(|f| !f.is_empty());
-    let data = Resource::<_, Json>::new_with_options(move || (pipeline(), from()), |(p, f)| start_context(p, f), false);
+    // The version the form is for: the URL's pick, else the one a refused submission was for.
+    let pick = move || {
+        let q = query.read();
+        q.get("version").and_then(|v| Pick::parse(&v)).or_else(|| {
+            let refused = q.get("state").and_then(|s| crate::codec::from_json::<StartState>(&s).ok())?;
+            Some(Pick::parse(&refused.form.version).unwrap_or(Pick::Latest))
+        })
+    };
+    let data = Resource::<_, Json>::new_with_options(
+        move || (pipeline(), from(), pick()),
+        |(p, f, v)| start_context(p, f, v),
+        false,
+    );
     view! {
         <Title text=route_title(params, |p| format!("Start {}", p.get("pipeline").unwrap_or_default()))/>
         <nav class="crumbs"><a href="/">"Pipelines"</a>" / "<a href=move || links::pipeline(&pipeline())>{pipeline}</a>" / "<span>"Start"</span></nav>
@@ -40,7 +53,12 @@ pub fn StartPage() -> impl IntoView {
                         let mode = q.get("mode").and_then(|m| RerunMode::parse(&m));
                         let step = q.get("step");
                         let picked: Vec<String> = q.get("steps").map(|s| s.split(',').filter(|x| !x.is_empty()).map(String::from).collect()).unwrap_or_default();
-                        view! { <StartBody ctx=ctx state=state mode=mode step=step picked=picked/> }.into_any()
+                        // What choosing another version keeps of this address.
+                        let keep: Vec<(String, String)> = ["from", "mode", "step", "steps"]
+                            .into_iter()
+                            .filter_map(|k| q.get(k).filter(|v| !v.is_empty()).map(|v| (k.to_string(), v)))
+                            .collect();
+                        view! { <StartBody ctx=ctx state=state mode=mode step=step picked=picked keep=keep/> }.into_any()
                     }
                 }
             })}
@@ -55,6 +73,8 @@ fn StartBody(
     mode: Option<RerunMode>,
     step: Option<String>,
     picked: Vec<String>,
+    /// Query parameters a change of version keeps (the re-run's source, mode and steps).
+    keep: Vec<(String, String)>,
 ) -> impl IntoView {
     let def = match stepline_definition::parse(&ctx.pipeline.definition) {
         Ok(d) => d,
@@ -175,13 +195,16 @@ fn StartBody(
     let pending = posting.pending;
     #[cfg(feature = "hydrate")]
     keep_across_reloads(&name, &initial, came_with_values, form_state, posting);
+    let chooser = version_chooser(&ctx, &name, &keep, field_error("version".into()));
     view! {
         <h1>{title}</h1>
         <StaleNotice freshness=ctx.freshness.clone()/>
+        {chooser}
         <div on:input=on_input on:change=on_input>
             <PostForm to=StartExecution::PATH posting=posting attr:id="start-form" attr:class="start-form" attr:data-testid="start-form">
                 <input type="hidden" name="form[pipeline]" value=name.clone()/>
                 <input type="hidden" name="form[token]" value=initial.token.clone()/>
+                <input type="hidden" name="form[version]" value=initial.version.clone()/>
                 {top_errors}
                 <section>
                     <h2>"Parameters"</h2>
@@ -200,9 +223,6 @@ fn StartBody(
                     <div class="field"><label for="max_parallel">"Parallel steps"</label>
                         <input id="max_parallel" name="form[max_parallel]" type="number" min="1" step="1" value=initial.max_parallel.clone() placeholder=ctx.pipeline.parallelism.map(|p| p.to_string()).unwrap_or_else(|| "pipeline default".into())/>
                         {field_error("max_parallel".into())}</div>
-                    <div class="field"><label for="version">"Pipeline version"</label>
-                        <input id="version" name="form[version]" type="number" min="1" step="1" value=initial.version.clone() placeholder="latest"/>
-                        {field_error("version".into())}</div>
                     <div class="field"><label for="mlflow">"MLflow experiment"</label>
                         <input id="mlflow" name="form[mlflow_experiment]" type="text" maxlength=limits::MLFLOW_EXPERIMENT_MAX value=initial.mlflow_experiment.clone()/>
                         {field_error("mlflow_experiment".into())}</div>
@@ -225,10 +245,13 @@ fn initial_form(
     step: Option<&str>,
     picked: &[String],
 ) -> StartForm {
+    let version = ctx.version.map(|v| v.to_string()).unwrap_or_default();
     if let Some(s) = refused {
-        return s.form.clone();
+        // The form is the refused one, for the version this page shows.
+        return StartForm { version, ..s.form.clone() };
     }
-    let mut f = StartForm { pipeline: ctx.pipeline.summary.name.clone(), token: new_token(), ..Default::default() };
+    let mut f =
+        StartForm { pipeline: ctx.pipeline.summary.name.clone(), token: new_token(), version, ..Default::default() };
     for p in &def.parameters {
         let from_source =
             ctx.source.as_ref().and_then(|s| s.parameters.iter().find(|x| x.name == p.name)).map(|x| x.value.clone());
@@ -245,6 +268,73 @@ fn initial_form(
         }
     }
     f
+}
+
+/// The version the form is for, chosen by a form of its own (a GET of this page with `?version=`): the
+/// parameters and steps follow the chosen version's definition, with or without JavaScript (with it, a
+/// choice goes there at once). An endpoint that does not list versions leaves a number to type.
+fn version_chooser(
+    ctx: &StartPageData,
+    pipeline: &str,
+    keep: &[(String, String)],
+    error: impl Fn() -> Option<AnyView> + Send + Sync + 'static,
+) -> impl IntoView {
+    let action = format!("{}/start", links::pipeline(pipeline));
+    let chosen = ctx.version;
+    let control = match &ctx.versions {
+        Ok(versions) => {
+            let latest = version::latest(versions);
+            let mut options = vec![(
+                Pick::Latest.query(),
+                latest.map(|n| format!("latest (v{n})")).unwrap_or_else(|| "latest".into()),
+                chosen.is_none(),
+            )];
+            // A version the list does not have yet (it is a few seconds old) is still offered when chosen.
+            if let Some(n) = chosen.filter(|n| !versions.iter().any(|v| v.id == *n)) {
+                options.push((n.to_string(), format!("v{n}"), true));
+            }
+            options.extend(versions.iter().map(|v| (v.id.to_string(), version::option_label(v), chosen == Some(v.id))));
+            let options = options
+                .into_iter()
+                .map(|(value, label, selected)| view! { <option value=value selected=selected>{label}</option> })
+                .collect_view();
+            let navigate = leptos_router::hooks::use_navigate();
+            let base = chooser_href(&action, keep);
+            let on_change = move |ev: leptos::ev::Event| {
+                let value = event_target_value(&ev);
+                navigate(&format!("{base}version={}", links::seg(&value)), Default::default());
+            };
+            view! { <select id="version" name="version" on:change=on_change>{options}</select> }.into_any()
+        }
+        Err(e) => view! {
+            <input id="version" name="version" type="number" min="1" step="1" value=chosen.map(|n| n.to_string()).unwrap_or_default() placeholder="latest"/>
+            <span class="hint">{format!("SageMaker did not list the versions ({}): type a version number, or leave it empty for the latest.", e.code)}</span>
+        }
+        .into_any(),
+    };
+    let hidden =
+        keep.iter().map(|(k, v)| view! { <input type="hidden" name=k.clone() value=v.clone()/> }).collect_view();
+    view! {
+        <form method="get" action=action class="version-form" data-testid="version-form">
+            {hidden}
+            <div class="field">
+                <label for="version">"Pipeline version"</label>
+                {control}
+                <button type="submit">"Use this version"</button>
+                <span class="hint">"The parameters and steps below are this version's."</span>
+                {error}
+            </div>
+        </form>
+    }
+}
+
+/// The start page's address with the kept query parameters, ready for one more: `…/start?from=x&`.
+fn chooser_href(action: &str, keep: &[(String, String)]) -> String {
+    let mut href = format!("{action}?");
+    for (k, v) in keep {
+        href.push_str(&format!("{k}={}&", links::seg(v)));
+    }
+    href
 }
 
 /// The page's heading: what this start will do.
@@ -303,6 +393,7 @@ fn keep_across_reloads(
 ) {
     let key = format!("stepline-start-{pipeline}");
     let fresh = initial.token.clone();
+    let version = initial.version.clone();
     let key_for_restore = key.clone();
     Effect::new(move |_| {
         use wasm_bindgen::JsCast;
@@ -311,6 +402,10 @@ fn keep_across_reloads(
         }
         let saved = window().session_storage().ok().flatten().and_then(|s| s.get_item(&key_for_restore).ok().flatten());
         let Some(mut saved) = saved.and_then(|s| crate::codec::from_json::<StartForm>(&s).ok()) else { return };
+        // Values typed for another version's parameters are not this form's.
+        if saved.version != version {
+            return;
+        }
         saved.token = fresh.clone();
         if let Some(form) =
             document().get_element_by_id("start-form").and_then(|e| e.dyn_into::<web_sys::HtmlFormElement>().ok())

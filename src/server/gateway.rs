@@ -21,12 +21,16 @@ use super::limiter::{Limiter, LimiterConfig, LimiterStats};
 use super::scan::Query;
 use crate::model::Upstream;
 use crate::model::{
-    execution_id, pipeline_of_arn, ExecStatus, Execution, ExecutionSummary, JobKind, NameValue, PipelineDetail,
-    PipelineSummary, SelectiveConfig, StepMetadata, StepRun, StepStatus,
+    execution_id, pipeline_of_arn, ExecStatus, Execution, ExecutionSummary, NameValue, PipelineDetail, PipelineSummary,
+    SelectiveConfig, StepRun,
 };
 
 mod jobs;
 pub mod logs;
+mod steps;
+
+pub use steps::metadata;
+use steps::step_run;
 
 /// A page of results and the token of the next one.
 pub struct Page<T> {
@@ -154,6 +158,9 @@ macro_rules! act {
         $gateway.call($operation, $request.customize().config_override(config).send()).await
     }};
 }
+
+// After the macros: the versions' calls page with `all_items!`.
+mod versions;
 
 /// Pipelines whose name and ARN are remembered at most.
 const MAX_PIPELINES_REMEMBERED: usize = 20_000;
@@ -629,117 +636,6 @@ impl Gateway {
             .failure_reason(reason)
             .client_request_token(token);
         act!(self, req, "SendPipelineExecutionStepFailure").map(|_| ())
-    }
-}
-
-fn outputs(list: &[aws::OutputParameter]) -> Vec<NameValue> {
-    list.iter()
-        .map(|o| NameValue {
-            name: o.name().unwrap_or_default().to_string(),
-            value: o.value().unwrap_or_default().to_string(),
-        })
-        .collect()
-}
-
-fn job(kind: JobKind, arn: Option<&str>) -> StepMetadata {
-    match arn {
-        Some(a) => StepMetadata::Job { kind, arn: a.to_string(), name: crate::console::resource_name(a).to_string() },
-        None => StepMetadata::None,
-    }
-}
-
-/// Quality and Clarify check metadata share their members (the SDK has a type for each).
-macro_rules! check_metadata {
-    ($kind:literal, $q:expr, $statistics:expr) => {
-        StepMetadata::Check {
-            kind: $kind.into(),
-            check_type: owned($q.check_type()),
-            job_arn: owned($q.check_job_arn()),
-            violation_report: owned($q.violation_report()),
-            baseline_constraints: owned($q.calculated_baseline_constraints()),
-            baseline_statistics: $statistics,
-            model_package_group: owned($q.model_package_group_name()),
-            skip_check: $q.skip_check(),
-            register_new_baseline: $q.register_new_baseline(),
-        }
-    };
-}
-
-pub fn metadata(m: Option<&aws::PipelineExecutionStepMetadata>) -> StepMetadata {
-    let Some(m) = m else { return StepMetadata::None };
-    // Steps whose metadata is the ARN of the resource they made.
-    let jobs = [
-        (m.training_job().map(|j| j.arn()), JobKind::Training),
-        (m.processing_job().map(|j| j.arn()), JobKind::Processing),
-        (m.transform_job().map(|j| j.arn()), JobKind::Transform),
-        (m.tuning_job().map(|j| j.arn()), JobKind::Tuning),
-        (m.auto_ml_job().map(|j| j.arn()), JobKind::AutoML),
-        (m.model().map(|j| j.arn()), JobKind::Model),
-        (m.register_model().map(|j| j.arn()), JobKind::ModelPackage),
-        (m.endpoint().map(|j| j.arn()), JobKind::Endpoint),
-        (m.endpoint_config().map(|j| j.arn()), JobKind::EndpointConfig),
-    ];
-    if let Some((arn, kind)) = jobs.into_iter().find_map(|(arn, kind)| arn.map(|a| (a, kind))) {
-        return job(kind, arn);
-    }
-    if let Some(c) = m.condition() {
-        return StepMetadata::Condition { outcome: c.outcome().map(|o| o.as_str() == "True") };
-    }
-    if let Some(c) = m.callback() {
-        return StepMetadata::Callback {
-            token: owned(c.callback_token()),
-            queue_url: owned(c.sqs_queue_url()),
-            outputs: outputs(c.output_parameters()),
-        };
-    }
-    if let Some(l) = m.lambda() {
-        return StepMetadata::Lambda { arn: owned(l.arn()), outputs: outputs(l.output_parameters()) };
-    }
-    if let Some(f) = m.fail() {
-        return StepMetadata::Fail { message: owned(f.error_message()) };
-    }
-    if let Some(e) = m.emr() {
-        return StepMetadata::Emr {
-            cluster_id: owned(e.cluster_id()),
-            step_id: owned(e.step_id()),
-            step_name: owned(e.step_name()),
-            log_path: owned(e.log_file_path()),
-        };
-    }
-    if let Some(q) = m.quality_check() {
-        return check_metadata!("QualityCheck", q, owned(q.calculated_baseline_statistics()));
-    }
-    if let Some(q) = m.clarify_check() {
-        // Clarify checks calculate constraints only.
-        return check_metadata!("ClarifyCheck", q, None);
-    }
-    if let Some(j) = m.job() {
-        return StepMetadata::Other { kind: "Job".into(), arn: owned(j.arn()) };
-    }
-    if m.emr_serverless().is_some() {
-        return StepMetadata::Other { kind: "EMRServerless".into(), arn: None };
-    }
-    StepMetadata::None
-}
-
-fn step_run(s: &aws::PipelineExecutionStep) -> StepRun {
-    let step_name = s.step_name().unwrap_or_default();
-    let mut metadata = metadata(s.metadata());
-    if let StepMetadata::Job { arn, name, .. } = &mut metadata {
-        *name = crate::console::job_name(arn, step_name);
-    }
-    StepRun {
-        name: s.step_name().unwrap_or_default().to_string(),
-        display_name: owned(s.step_display_name()),
-        description: owned(s.step_description()),
-        status: StepStatus::parse(s.step_status().map(|x| x.as_str()).unwrap_or("")),
-        start: time(s.start_time()),
-        end: time(s.end_time()),
-        attempts: s.attempt_count(),
-        failure_reason: owned(s.failure_reason()),
-        cache_source: s.cache_hit_result().and_then(|c| owned(c.source_pipeline_execution_arn())),
-        selective_source: s.selective_execution_result().and_then(|c| owned(c.source_pipeline_execution_arn())),
-        metadata,
     }
 }
 

@@ -77,9 +77,16 @@ async fn locate(state: &AppState, pipeline: &str, id: &str, step: &str) -> Resul
         .await
         .map_err(|e| AppError::from_upstream(e, Subject::Execution { pipeline, id }))?;
     let steps = known.value.steps.as_ref().map_err(|e| AppError::Upstream(e.clone()))?;
-    let run = steps.iter().find(|s| s.name == step).cloned().ok_or_else(|| {
-        AppError::NotFound(format!("Step '{}' has not run in this execution", crate::text::clip(step, crate::text::ID)))
-    })?;
+    // A ForEach iteration is asked for by its key (`Train[3]`); other steps by their name.
+    let run =
+        steps.iter().find(|s| s.key() == step).or_else(|| steps.iter().find(|s| s.name == step)).cloned().ok_or_else(
+            || {
+                AppError::NotFound(format!(
+                    "Step '{}' has not run in this execution",
+                    crate::text::clip(step, crate::text::ID)
+                ))
+            },
+        )?;
     Ok(Located { exec_arn, run })
 }
 
@@ -157,6 +164,9 @@ fn no_logs_reason(metadata: &StepMetadata) -> String {
         StepMetadata::Check { kind, .. } => kind.clone(),
         StepMetadata::Other { kind, .. } => kind.clone(),
         StepMetadata::None => "This".into(),
+        // EMR Serverless, Athena, lineage, Cleanup, ForEach, inference components, Bedrock…: named as
+        // SageMaker names the metadata member.
+        other => format!("{other:?}").split([' ', '{', '(']).next().unwrap_or("This").to_string(),
     };
     format!("{kind} steps write no container logs of their own to CloudWatch")
 }
@@ -388,13 +398,13 @@ pub async fn tail(
     let log = state.books.logs.stream(key);
     let exec_arn = located.exec_arn.clone();
     let watchers = state.watchers.clone();
-    let step_name = step.clone();
+    let step_name = located.run.key();
     let running: Running = Arc::new(move || {
         let (watchers, arn, step) = (watchers.clone(), exec_arn.clone(), step_name.clone());
         Box::pin(async move {
             match watchers.execution(&arn).await {
                 Ok(known) => match &known.value.steps {
-                    Ok(steps) => steps.iter().find(|s| s.name == step).is_some_and(may_grow),
+                    Ok(steps) => steps.iter().find(|s| s.key() == step).is_some_and(may_grow),
                     Err(_) => true,
                 },
                 // Not known: keep following; the poller stops when nobody listens.

@@ -136,6 +136,7 @@ pub async fn execution(pipeline: &str, id: &str) -> Result<ExecutionPage, AppErr
         .as_deref()
         .map(|template| crate::console::studio_link(template, &view.execution.pipeline_name, &view.execution.id));
     let history = state.access.db.history(&arn).await.unwrap_or_default();
+    let latest_version = latest_version(&state, &view.execution.pipeline_name).await;
     Ok(ExecutionPage {
         view,
         definition,
@@ -144,11 +145,71 @@ pub async fn execution(pipeline: &str, id: &str) -> Result<ExecutionPage, AppErr
         me: who.me(Some(role)),
         history,
         tokens_hidden,
+        latest_version,
     })
 }
 
-/// What the start form needs: the pipeline and, for a re-run, the source execution.
-pub async fn start_context(pipeline: &str, from: Option<&str>) -> Result<StartPageData, AppError> {
+/// A pipeline's newest version, when SageMaker lists them (a page says less without it, never fails).
+async fn latest_version(state: &AppState, pipeline: &str) -> Option<i64> {
+    let known = state.watchers.versions(pipeline).await.ok()?;
+    known.value.ok().and_then(|v| crate::model::version::latest(&v))
+}
+
+/// A version of a pipeline that SageMaker says does not exist is a page that does not exist.
+fn version_error(e: crate::model::Upstream, pipeline: &str, version: i64) -> AppError {
+    if e.is_not_found() {
+        AppError::NotFound(format!(
+            "Version {version} of pipeline '{}'",
+            crate::text::clip(pipeline, crate::text::NAME)
+        ))
+    } else {
+        AppError::Upstream(e)
+    }
+}
+
+/// The definition an execution ran with against the pipeline's latest, line by line (both pretty-printed).
+pub async fn definition_diff(pipeline: &str, id: &str) -> Result<crate::api::DefinitionDiffPage, AppError> {
+    let (state, who) = enter().await?;
+    let role = who.read(pipeline).await?;
+    let what = Subject::Execution { pipeline, id };
+    let arn = execution_arn(&state, pipeline, id).await?;
+    let known = state.watchers.execution(&arn).await.map_err(|e| AppError::from_upstream(e, what))?;
+    let mut freshness = known.freshness();
+    let execution = known.value.execution.clone();
+    let name = execution.pipeline_name.clone();
+    let ran = state.watchers.definition(&arn).await.map_err(|e| AppError::from_upstream(e, what))?;
+    let latest = latest_version(&state, &name).await;
+    // The latest definition by its number when the versions are listed (the same cache as every version's);
+    // else the pipeline's description, which is the latest.
+    let newest = match latest {
+        Some(n) if execution.pipeline_version == Some(n) => ran.clone(),
+        Some(n) => state.watchers.version_definition(&name, n).await.map_err(|e| version_error(e, &name, n))?,
+        None => {
+            let detail = pipeline_detail(&state, &name).await?;
+            freshness = freshness.and(detail.freshness());
+            detail.value.definition
+        }
+    };
+    let diff = crate::diff::lines(&crate::diff::pretty_json(&ran), &crate::diff::pretty_json(&newest), 3);
+    Ok(crate::api::DefinitionDiffPage {
+        pipeline: name,
+        id: execution.id.clone(),
+        display_name: execution.display_name.clone(),
+        version: execution.pipeline_version,
+        latest,
+        diff,
+        freshness,
+        me: who.me(Some(role)),
+    })
+}
+
+/// What the start form needs: the pipeline at the chosen version and, for a re-run, the source execution.
+pub async fn start_context(
+    pipeline: &str,
+    from: Option<&str>,
+    pick: Option<crate::model::version::Pick>,
+) -> Result<StartPageData, AppError> {
+    use crate::model::version::Pick;
     use crate::model::StepStatus;
     let (state, who) = enter().await?;
     let role = who.read(pipeline).await?;
@@ -156,7 +217,7 @@ pub async fn start_context(pipeline: &str, from: Option<&str>) -> Result<StartPa
     // a fresh one (actions::start_inner).
     let known = pipeline_detail(&state, pipeline).await?;
     let mut freshness = known.freshness();
-    let detail = known.value;
+    let mut detail = known.value;
     let source = match from.filter(|f| !f.is_empty()) {
         None => None,
         Some(id) => {
@@ -177,10 +238,30 @@ pub async fn start_context(pipeline: &str, from: Option<&str>) -> Result<StartPa
                 parameters: view.parameters.clone().unwrap_or_default(),
                 failed_steps: names(&|s| matches!(s, StepStatus::Failed | StepStatus::Stopped)),
                 succeeded_steps: names(&|s| *s == StepStatus::Succeeded),
+                pipeline_version: view.execution.pipeline_version,
             })
         }
     };
-    Ok(StartPageData { pipeline: detail, source, freshness, me: who.me(Some(role)) })
+    let name = detail.summary.name.clone();
+    // An endpoint that does not list versions leaves the form a version number to type.
+    let versions = match state.watchers.versions(&name).await {
+        Ok(known) => {
+            freshness = freshness.and(known.freshness());
+            known.value
+        }
+        Err(e) => Err(e),
+    };
+    // A re-run is for the version its source ran, unless the URL picks another.
+    let version = match pick {
+        Some(Pick::Latest) => None,
+        Some(Pick::Version(n)) => Some(n),
+        None => source.as_ref().and_then(|s| s.pipeline_version),
+    };
+    if let Some(n) = version {
+        detail.definition =
+            state.watchers.version_definition(&name, n).await.map_err(|e| version_error(e, &name, n))?;
+    }
+    Ok(StartPageData { pipeline: detail, source, freshness, me: who.me(Some(role)), versions, version })
 }
 
 /// Callback tokens are secrets: whoever holds one can answer the step from anywhere. Only operators of

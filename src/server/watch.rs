@@ -30,6 +30,9 @@ use crate::api::{Coverage, Newest, PipelineRow};
 pub use crate::model::ExecutionView;
 use crate::model::{ExecStatus, ExecutionSummary, NameValue, PipelineDetail, PipelineSummary, Problem, Upstream};
 
+mod versions;
+pub use versions::Versions;
+
 /// Poll interval while an execution runs.
 const RUNNING_EVERY: Duration = Duration::from_secs(2);
 /// How often a watched `Failed` execution is looked at again: it may be retried from Studio or the SDK,
@@ -161,6 +164,8 @@ pub struct Watchers {
     listings: Cache<(String, Query), Listing>,
     /// Pipeline descriptions by lower-cased name.
     pipelines: KeptMap<String, PipelineDetail>,
+    /// Pipeline versions by lower-cased name (`versions`).
+    versions: KeptMap<String, Versions>,
     /// Every pipeline, as ListPipelines last said.
     pipeline_list: Kept<Vec<PipelineSummary>>,
     /// Newest execution of each pipeline by lower-cased name, filled a few at a time.
@@ -279,6 +284,7 @@ impl Watchers {
             views: KeptMap::new(b.last_seen),
             listings: Cache::new(b.listings),
             pipelines: KeptMap::new(b.last_seen),
+            versions: KeptMap::new(b.last_seen),
             pipeline_list: Kept::default(),
             newest: Mutex::new(HashMap::new()),
             home_viewed: Mutex::new(None),
