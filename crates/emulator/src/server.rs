@@ -105,10 +105,15 @@ async fn api(State(core): State<Arc<Core>>, req: Request) -> Response {
         return error_reply(ApiError::throttling());
     }
     let caller = Caller::from_headers(&parts.headers);
-    let heavy = matches!(operation.as_str(), "CreatePipeline" | "UpdatePipeline" | "StartPipelineExecution");
+    let heavy = matches!(
+        (service, operation.as_str()),
+        (Service::SageMaker, "CreatePipeline" | "UpdatePipeline" | "StartPipelineExecution")
+            | (Service::Logs, "FilterLogEvents")
+    );
     // Operations are synchronous and short, so they run right here: handing each to the blocking pool
     // would put dozens of threads on two cores in line for one lock. Only the operations that parse a
-    // definition (up to a megabyte) go to the blocking pool. A panic becomes an InternalFailure answer.
+    // definition (up to a megabyte), and FilterLogEvents (which may compute a million lines of log, without
+    // the lock), go to the blocking pool. A panic becomes an InternalFailure answer.
     let counts = core.clone();
     let name = operation.clone();
     let run = move || {

@@ -92,5 +92,24 @@ async fn everything_acknowledged_survives_kill_9_and_running_executions_carry_on
     assert_eq!(wait_for(&client, &waiting, terminal).await, PipelineExecutionStatus::Succeeded);
     let listed = steps(&client, &waiting).await;
     assert_eq!(step(&listed, "ManualApproval").step_status(), Some(&StepStatus::Succeeded));
+    // The jobs are still described and their logs read; model package versions carry on from the records.
+    let train = training_job_name(&client, &running, "AbaloneTrain").await;
+    let d = client.describe_training_job().training_job_name(&train).send().await.unwrap();
+    assert_eq!(d.training_job_status().map(|s| s.as_str()), Some("Completed"));
+    let logs = logs_client_for(&emu.url, true);
+    let streams = logs
+        .describe_log_streams()
+        .log_group_name("/aws/sagemaker/TrainingJobs")
+        .log_stream_name_prefix(&train)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(streams.log_streams().len(), 1);
+    let again = start_execution(&client, "AbalonePipeline", &[]).await;
+    assert_eq!(wait_for(&client, &again, terminal).await, PipelineExecutionStatus::Succeeded);
+    let listed = steps(&client, &again).await;
+    let package =
+        step(&listed, "AbaloneRegisterModel-RegisterModel").metadata().unwrap().register_model().unwrap().arn();
+    assert!(package.unwrap().ends_with(":model-package/abalonemodelpackagegroupname/2"), "{package:?}");
     emu.kill9();
 }

@@ -20,9 +20,9 @@ use proptest::sample::Index;
 use proptest::strategy::Union;
 use serde_json::{json, Map, Value};
 use stepline_emulator::error::ApiError;
-use stepline_emulator::ops::{dispatch, Caller};
+use stepline_emulator::ops::{dispatch, dispatch_logs, Caller};
 use stepline_emulator::runtime::wall_clock as now;
-use stepline_emulator::shapes::model;
+use stepline_emulator::shapes::{logs_model, model};
 use stepline_emulator::{build_core, Core, EmulatorConfig};
 use tower::ServiceExt;
 
@@ -50,7 +50,7 @@ const ALLOWED: [&str; 9] = [
 
 /// Strings that only exist once the fixture runs (ARNs with random ids, tokens) are generated as
 /// placeholders `"\u{1}pool:<n>"` and substituted per case.
-const POOL_LEN: usize = 16;
+const POOL_LEN: usize = 21;
 const PLACEHOLDER: &str = "\u{1}pool:";
 
 struct Fixture {
@@ -141,6 +141,21 @@ fn fixture() -> Fixture {
     let params_page =
         page_token("ListPipelineParametersForExecution", json!({"PipelineExecutionArn": succeeded, "MaxResults": 2}));
     let (head, id) = succeeded.rsplit_once('/').unwrap();
+    // The jobs of the succeeded execution, by kind, and the model package it registered.
+    let job = |step: &str| {
+        let inner = core.lock();
+        let ex = inner.store.executions.get(id).unwrap();
+        ex.steps.iter().find(|s| s.name == step).and_then(|s| s.job_name.clone()).expect("the step ran a job")
+    };
+    let (training, processing, transform) = (job("AbaloneTrain"), job("AbaloneProcess"), job("AbaloneTransform"));
+    let steps = ok(&core, "ListPipelineExecutionSteps", json!({"PipelineExecutionArn": succeeded}));
+    let package = steps["PipelineExecutionSteps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|s| s.pointer("/Metadata/RegisterModel/Arn").and_then(Value::as_str))
+        .expect("abalone registers its model")
+        .to_string();
     let pool = vec![
         "AbalonePipeline".to_string(),
         abalone_arn,
@@ -158,6 +173,11 @@ fn fixture() -> Fixture {
         CONTROL_FLOW.to_string(),
         format!("{head}/zzzzzzzzzzzz"),
         format!("{}/{id}", head.replace("AbalonePipeline", "ABALONEPIPELINE")),
+        training.clone(),
+        processing,
+        transform,
+        package,
+        training.to_uppercase(),
     ];
     assert_eq!(pool.len(), POOL_LEN);
     Fixture { core, pool }
@@ -606,6 +626,13 @@ fn targeted(member: &str) -> Option<BoxedStrategy<Value>> {
         }
         "PipelineNamePrefix" => words(&["Abalone", "abal", "C", "Nope", ""]),
         "PipelineExecutionArn" | "SourcePipelineExecutionArn" => pool(&[4, 5, 6, 14, 15]),
+        "TrainingJobName" | "ProcessingJobName" | "TransformJobName" | "HyperParameterTuningJobName" => {
+            prop_oneof![4 => pool(&[16, 17, 18, 20]), 1 => words(&["nope", "pipelines-x-y-z"])].boxed()
+        }
+        "ModelPackageName" => {
+            prop_oneof![4 => pool(&[19]), 1 => words(&["AbaloneModelPackageGroupName/1", "G/9", "G"])].boxed()
+        }
+        "ResourceArn" => pool(&[1, 3, 4, 19]),
         "CallbackToken" => prop_oneof![4 => pool(&[7]), 1 => "[A-Za-z0-9]{10}".boxed()].boxed(),
         "NextToken" => pool(&[8, 9, 10, 11]),
         "ClientRequestToken" => prop_oneof![
@@ -913,6 +940,216 @@ proptest! {
             }
         }
         check_service(&f.core)?;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// (c) CloudWatch Logs on the same endpoint.
+// ---------------------------------------------------------------------------------------------------------
+
+/// Every error code a Logs answer may carry (none of them InternalFailure).
+const LOGS_ALLOWED: [&str; 4] =
+    ["InvalidParameterException", "ResourceNotFoundException", "SerializationException", "UnknownOperationException"];
+const LOGS_PLACEHOLDER: &str = "\u{2}logs:";
+const GROUPS: [&str; 3] =
+    ["/aws/sagemaker/TrainingJobs", "/aws/sagemaker/ProcessingJobs", "/aws/sagemaker/TransformJobs"];
+
+/// Live stream names and tokens of the fixture's job logs: `[training stream, processing stream, transform
+/// stream, its data log, a forward token, a backward token (both of the training stream), a filter token]`.
+fn logs_pool(core: &Core) -> Vec<String> {
+    let call = |op: &str, body: Value| {
+        dispatch_logs(core, op, &body, &Caller::default()).unwrap_or_else(|e| panic!("fixture {op} {body}: {e}"))
+    };
+    let first = |group: &str, k: usize| {
+        call("DescribeLogStreams", json!({"logGroupName": group}))["logStreams"][k]["logStreamName"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let training = first(GROUPS[0], 0);
+    let page = call("GetLogEvents", json!({"logGroupName": GROUPS[0], "logStreamName": training, "limit": 3}));
+    let filter = call("FilterLogEvents", json!({"logGroupName": GROUPS[0], "limit": 2}));
+    vec![
+        training,
+        first(GROUPS[1], 0),
+        first(GROUPS[2], 0),
+        first(GROUPS[2], 1),
+        page["nextForwardToken"].as_str().unwrap().to_string(),
+        page["nextBackwardToken"].as_str().unwrap().to_string(),
+        filter["nextToken"].as_str().unwrap().to_string(),
+    ]
+}
+
+fn logs_string(choices: Vec<String>) -> BoxedStrategy<Value> {
+    prop_oneof![4 => prop::sample::select(choices), 1 => arb_string()].prop_map(Value::String).boxed()
+}
+
+fn live(indices: &[usize]) -> Vec<String> {
+    indices.iter().map(|n| format!("{LOGS_PLACEHOLDER}{n}")).collect()
+}
+
+/// A Logs request body: the members of the three operations with live, edge and wrong values.
+fn logs_body() -> BoxedStrategy<Value> {
+    let mut groups: Vec<String> = GROUPS.iter().map(|g| g.to_string()).collect();
+    groups.extend(["/nope".into(), "".into(), "bad group!".into()]);
+    let identifiers = vec![
+        "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/TrainingJobs".to_string(),
+        "arn:aws:logs:us-east-1:999999999999:log-group:/aws/sagemaker/TrainingJobs".to_string(),
+        "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/TrainingJobs:*".to_string(),
+        "/aws/sagemaker/ProcessingJobs".to_string(),
+    ];
+    let mut streams = live(&[0, 1, 2, 3]);
+    streams.extend(["nope/algo-1-1".into(), "".into(), "a:b*".into()]);
+    let mut tokens = live(&[4, 5, 6]);
+    tokens.extend(["f/123".into(), "b/".into(), "".into(), format!("f/{}", "9".repeat(56))]);
+    let patterns: Vec<String> = [
+        "",
+        "epoch",
+        "\"validation:rmse\"",
+        "?ERROR ?INFO",
+        "-WARNING epoch",
+        "\"open",
+        "{ $.x = 1 }",
+        "[a, b]",
+        "?",
+        "-",
+    ]
+    .iter()
+    .map(|p| p.to_string())
+    .collect();
+    let times = prop_oneof![
+        prop::sample::select(vec![0i64, -1, 1, i64::MAX, 1_700_000_000_000, 4_000_000_000_000]).prop_map(|n| json!(n)),
+        any::<i64>().prop_map(|n| json!(n)),
+        Just(json!("soon")),
+    ];
+    let limits = prop::sample::select(vec![-1i64, 0, 1, 2, 50, 51, 10_000, 10_001]).prop_map(|n| json!(n));
+    let member = |name: &'static str, v: BoxedStrategy<Value>| {
+        prop::option::weighted(0.5, v).prop_map(move |v| v.map(|v| (name.to_string(), v))).boxed()
+    };
+    let parts: Vec<BoxedStrategy<Option<(String, Value)>>> = vec![
+        member("logGroupName", logs_string(groups)),
+        prop::option::weighted(0.1, logs_string(identifiers))
+            .prop_map(|v| v.map(|v| ("logGroupIdentifier".to_string(), v)))
+            .boxed(),
+        member("logStreamName", logs_string(streams.clone())),
+        prop::option::weighted(0.2, prop::collection::vec(logs_string(streams.clone()), 0..3).prop_map(Value::Array))
+            .prop_map(|v| v.map(|v| ("logStreamNames".to_string(), v)))
+            .boxed(),
+        prop::option::weighted(0.3, logs_string(vec!["pipelines-".into(), "".into(), "nope".into()]))
+            .prop_map(|v| v.map(|v| ("logStreamNamePrefix".to_string(), v)))
+            .boxed(),
+        member("startTime", times.clone().boxed()),
+        member("endTime", times.boxed()),
+        member("nextToken", logs_string(tokens)),
+        member("limit", limits.boxed()),
+        member("startFromHead", any::<bool>().prop_map(Value::Bool).boxed()),
+        member("descending", any::<bool>().prop_map(Value::Bool).boxed()),
+        member("orderBy", logs_string(vec!["LogStreamName".into(), "LastEventTime".into(), "Bogus".into()])),
+        member("filterPattern", logs_string(patterns)),
+        member("interleaved", arb_leaf()),
+    ];
+    prop_oneof![
+        5 => well_formed_logs_body(),
+        4 => parts.prop_map(|p| Value::Object(p.into_iter().flatten().collect())),
+        1 => arb_json(),
+    ]
+    .boxed()
+}
+
+/// A Logs request body of valid values, mostly naming live streams, so that the operations answer.
+fn well_formed_logs_body() -> BoxedStrategy<Value> {
+    let pick = |v: Vec<Value>| prop::sample::select(v).boxed();
+    let member = |name: &'static str, p: f64, v: BoxedStrategy<Value>| {
+        prop::option::weighted(p, v).prop_map(move |v| v.map(|v| (name.to_string(), v))).boxed()
+    };
+    let streams: Vec<Value> = live(&[0, 1, 2, 3]).into_iter().map(Value::String).collect();
+    let parts: Vec<BoxedStrategy<Option<(String, Value)>>> = vec![
+        member("logStreamNames", 0.1, prop::collection::vec(pick(streams), 1..3).prop_map(Value::Array).boxed()),
+        member("logStreamNamePrefix", 0.1, pick(vec![json!("pipelines-"), json!("nope")])),
+        member("startTime", 0.2, pick(vec![json!(0), json!(1_700_000_000_000i64), json!(4_000_000_000_000i64)])),
+        member("endTime", 0.2, pick(vec![json!(1_700_000_000_000i64), json!(4_000_000_000_000i64)])),
+        member("nextToken", 0.3, pick(live(&[4, 5, 6]).into_iter().map(Value::String).collect())),
+        member("limit", 0.5, pick(vec![json!(1), json!(2), json!(50), json!(10_000)])),
+        member("startFromHead", 0.5, any::<bool>().prop_map(Value::Bool).boxed()),
+        member("descending", 0.3, any::<bool>().prop_map(Value::Bool).boxed()),
+        member("orderBy", 0.2, pick(vec![json!("LogStreamName"), json!("LastEventTime")])),
+        member(
+            "filterPattern",
+            0.5,
+            pick(vec![
+                json!(""),
+                json!("epoch"),
+                json!("\"Reporting training\""),
+                json!("?ERROR ?INFO"),
+                json!("-WARNING epoch"),
+            ]),
+        ),
+    ];
+    // A group and one of its streams, mostly the training stream the tokens are of.
+    let pairs = vec![(0usize, 0usize), (0, 0), (0, 0), (1, 1), (2, 2), (2, 3)];
+    (parts, prop::sample::select(pairs), prop::bool::weighted(0.95))
+        .prop_map(|(p, (group, stream), named)| {
+            let mut body: Map<String, Value> = p.into_iter().flatten().collect();
+            body.insert("logGroupName".into(), json!(GROUPS[group]));
+            if named {
+                body.insert("logStreamName".into(), json!(format!("{LOGS_PLACEHOLDER}{stream}")));
+            }
+            Value::Object(body)
+        })
+        .boxed()
+}
+
+fn substitute_logs(v: &mut Value, pool: &[String]) {
+    match v {
+        Value::String(s) => {
+            if let Some(n) = s.strip_prefix(LOGS_PLACEHOLDER).and_then(|n| n.parse::<usize>().ok()) {
+                *s = pool[n % pool.len()].clone();
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| substitute_logs(x, pool)),
+        Value::Object(m) => m.values_mut().for_each(|x| substitute_logs(x, pool)),
+        _ => {}
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Logs requests over HTTP: a 200 whose body conforms to the operation's output shape, or a 400 with one of
+    /// Logs' error codes (never InternalFailure), whatever the members hold.
+    #[test]
+    fn logs_requests_get_logs_answers(cases in prop::collection::vec((prop::sample::select(vec!["DescribeLogStreams", "GetLogEvents", "FilterLogEvents", "PutLogEvents"]), logs_body()), 1..6)) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let f = fixture();
+        let pool = logs_pool(&f.core);
+        let app = stepline_emulator::server::router(f.core.clone());
+        for (op, mut body) in cases {
+            substitute_logs(&mut body, &pool);
+            let req = Request::builder()
+                .method("POST")
+                .uri("/")
+                .header("content-type", "application/x-amz-json-1.1")
+                .header("x-amz-target", format!("Logs_20140328.{op}"))
+                .body(Body::from(body.to_string()))
+                .unwrap();
+            let resp = rt.block_on(app.clone().oneshot(req)).unwrap();
+            let status = resp.status();
+            let bytes = rt.block_on(resp.into_body().collect()).unwrap().to_bytes();
+            let answer: Value = serde_json::from_slice(&bytes).map_err(|e| TestCaseError::fail(format!("{op} {body}: not JSON ({e})")))?;
+            match status {
+                StatusCode::OK => {
+                    if let Err(e) = logs_model().validate_output(op, &answer) {
+                        return Err(TestCaseError::fail(format!("{op} {body}: the answer does not conform: {e}")));
+                    }
+                }
+                StatusCode::BAD_REQUEST => {
+                    let code = answer["__type"].as_str().unwrap_or_default();
+                    prop_assert!(LOGS_ALLOWED.contains(&code), "{} {}: {}", op, body, answer);
+                    prop_assert!(answer["message"].as_str().is_some_and(|m| !m.is_empty()), "{} {}: {}", op, body, answer);
+                }
+                other => prop_assert!(false, "{} {}: status {}: {}", op, body, other, answer),
+            }
+        }
     }
 }
 

@@ -59,6 +59,15 @@ async fn malformed_requests_get_json_errors() {
     assert_error(&raw(a, None, b"{}").await, "UnknownOperationException");
     assert_error(&raw(a, Some("SageMaker.DeleteEverything"), b"{}").await, "UnknownOperationException");
     assert_error(&raw(a, Some("Other.ListPipelines"), b"{}").await, "UnknownOperationException");
+    // CloudWatch Logs on the same endpoint answers in its own terms.
+    assert_error(&raw(a, Some("Logs_20140328.PutLogEvents"), b"{}").await, "UnknownOperationException");
+    let r = raw(a, Some("Logs_20140328.GetLogEvents"), b"{}").await;
+    assert_error(&r, "InvalidParameterException");
+    assert!(r.body["message"].as_str().unwrap().contains("Value null at 'logStreamName' failed to satisfy constraint"));
+    assert_error(&raw(a, Some("Logs_20140328.GetLogEvents"), br#"{"limit": "ten"}"#).await, "SerializationException");
+    let r =
+        raw(a, Some("Logs_20140328.DescribeLogStreams"), br#"{"logGroupName": "/aws/sagemaker/TrainingJobs"}"#).await;
+    assert_error(&r, "ResourceNotFoundException");
     assert_error(
         &raw(a, Some("SageMaker.DescribePipeline"), br#"{"PipelineName": {"nested": true}}"#).await,
         "SerializationException",

@@ -513,3 +513,278 @@ async fn stop_during_a_lambda_step_lets_it_finish_then_stops() {
     assert!(listed.iter().all(|s| s.step_name() != Some("ManualApproval")), "nothing starts after a stop");
     emu.shutdown().await;
 }
+
+/// The name of a step's job, from the ARN in its metadata (lower-cased) through the job's Describe, which
+/// answers it in its own case.
+async fn processing_job_name(client: &aws_sdk_sagemaker::Client, arn: &str, step_name: &str) -> String {
+    let listed = steps(client, arn).await;
+    let job_arn = step(&listed, step_name).metadata().unwrap().processing_job().unwrap().arn().unwrap().to_string();
+    let lower = job_arn.rsplit('/').next().unwrap();
+    let d = client.describe_processing_job().processing_job_name(lower).send().await.unwrap();
+    d.processing_job_name().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn the_jobs_of_every_kind_describe_while_running_and_after_completion() {
+    let scenario = r#"{"pipelines": {"*": {"steps": {
+        "Prep": {"duration": 100}, "Train": {"duration": 1200, "metrics": {"validation:auc": 0.93}},
+        "Tune": {"duration": 60}, "Score": {"duration": 30}, "Register": {"duration": 5}}}}}"#;
+    let (emu, client) = emulator(300.0, Some(scenario)).await;
+    create(&client, "Jobs", JOBS).await;
+    let arn = start_execution(&client, "Jobs", &[]).await;
+    let id = arn.rsplit('/').next().unwrap().to_string();
+    wait_for_step(&client, &arn, "Train", "Executing").await;
+
+    // A training job while it runs.
+    let name = training_job_name(&client, &arn, "Train").await;
+    assert!(name.starts_with(&format!("pipelines-{id}-Train-")), "{name}");
+    let d = client.describe_training_job().training_job_name(&name).send().await.unwrap();
+    assert_eq!(d.training_job_status().unwrap().as_str(), "InProgress");
+    assert!(
+        ["Downloading", "Training"].contains(&d.secondary_status().unwrap().as_str()),
+        "{:?}",
+        d.secondary_status()
+    );
+    let transitions = d.secondary_status_transitions();
+    assert_eq!(transitions[0].status().unwrap().as_str(), "Starting");
+    assert!(transitions[0].end_time().is_some() && transitions.last().unwrap().end_time().is_none());
+    assert!(d.final_metric_data_list().is_empty(), "final metrics come at the end");
+    assert!(
+        d.training_start_time().is_some() && d.training_end_time().is_none() && d.training_time_in_seconds().is_none()
+    );
+    assert_eq!(
+        d.training_job_arn().unwrap(),
+        format!("arn:aws:sagemaker:us-east-1:123456789012:training-job/{}", name.to_lowercase())
+    );
+    let resources = d.resource_config().unwrap();
+    assert_eq!((resources.instance_type().unwrap().as_str(), resources.instance_count()), ("ml.m5.2xlarge", Some(2)));
+    assert_eq!(d.hyper_parameters().unwrap()["eta"], "0.2");
+    assert_eq!(
+        d.algorithm_specification().unwrap().training_image(),
+        Some("683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1")
+    );
+    assert_eq!(
+        d.input_data_config()[0].data_source().unwrap().s3_data_source().unwrap().s3_uri(),
+        Some("s3://bucket/train")
+    );
+    assert_eq!(
+        d.model_artifacts().unwrap().s3_model_artifacts(),
+        Some(format!("s3://bucket/models/{name}/output/model.tar.gz").as_str())
+    );
+    assert_eq!(d.stopping_condition().unwrap().max_runtime_in_seconds(), Some(3600));
+
+    // The processing job before it has finished by now.
+    let prep = processing_job_name(&client, &arn, "Prep").await;
+    let p = client.describe_processing_job().processing_job_name(&prep).send().await.unwrap();
+    assert_eq!(p.processing_job_status().unwrap().as_str(), "Completed");
+    assert!(p.processing_end_time().unwrap().as_secs_f64() > p.processing_start_time().unwrap().as_secs_f64());
+    assert!(p.processing_start_time().unwrap().as_secs_f64() > p.creation_time().unwrap().as_secs_f64());
+    assert_eq!(p.processing_resources().unwrap().cluster_config().unwrap().instance_count(), Some(1));
+    assert_eq!(p.processing_inputs()[0].s3_input().unwrap().s3_uri(), Some("s3://bucket/raw"));
+    assert!(p.app_specification().unwrap().image_uri().unwrap().contains("sagemaker-scikit-learn"));
+    assert!(p.exit_message().is_none() && p.failure_reason().is_none());
+
+    assert_eq!(wait_for(&client, &arn, terminal).await, PipelineExecutionStatus::Succeeded);
+    let d = client.describe_training_job().training_job_name(&name).send().await.unwrap();
+    assert_eq!(d.training_job_status().unwrap().as_str(), "Completed");
+    assert_eq!(d.secondary_status().unwrap().as_str(), "Completed");
+    let statuses: Vec<&str> = d.secondary_status_transitions().iter().map(|t| t.status().unwrap().as_str()).collect();
+    assert_eq!(statuses, ["Starting", "Downloading", "Training", "Uploading", "Completed"]);
+    assert!(d.secondary_status_transitions().iter().all(|t| t.end_time().is_some() && t.status_message().is_some()));
+    let metrics: Vec<(&str, f32)> =
+        d.final_metric_data_list().iter().map(|m| (m.metric_name().unwrap(), m.value().unwrap())).collect();
+    assert_eq!(metrics[0], ("validation:auc", 0.93));
+    assert_eq!(metrics[1].0, "train:loss");
+    let trained = d.training_time_in_seconds().unwrap();
+    assert!((3..=6).contains(&trained), "1200 simulated seconds at 300 per second: {trained}");
+    assert!(d.billable_time_in_seconds().unwrap() < trained, "managed spot training bills less");
+    assert!(d.training_end_time().unwrap().as_secs_f64() > d.training_start_time().unwrap().as_secs_f64());
+
+    // The tuning job, its best training job, and that training job itself.
+    let listed = steps(&client, &arn).await;
+    let tuning_arn = step(&listed, "Tune").metadata().unwrap().tuning_job().unwrap().arn().unwrap().to_string();
+    let tuning_name = tuning_arn.rsplit('/').next().unwrap();
+    assert!(tuning_name.len() <= 32, "{tuning_name}");
+    let t =
+        client.describe_hyper_parameter_tuning_job().hyper_parameter_tuning_job_name(tuning_name).send().await.unwrap();
+    assert_eq!(t.hyper_parameter_tuning_job_status().unwrap().as_str(), "Completed");
+    assert_eq!(t.training_job_status_counters().unwrap().completed(), Some(4));
+    let best = t.best_training_job().unwrap();
+    let objective = best.final_hyper_parameter_tuning_job_objective_metric().unwrap();
+    assert_eq!(objective.metric_name(), Some("validation:auc"));
+    let b = client.describe_training_job().training_job_name(best.training_job_name().unwrap()).send().await.unwrap();
+    assert_eq!(b.tuning_job_arn(), Some(tuning_arn.as_str()));
+    assert_eq!(b.training_job_status().unwrap().as_str(), "Completed");
+    let tuned = b.hyper_parameters().unwrap();
+    assert_eq!(tuned["epochs"], "4");
+    assert_eq!(Some(&tuned["eta"]), best.tuned_hyper_parameters().unwrap().get("eta"));
+    let value = b.final_metric_data_list().iter().find(|m| m.metric_name() == Some("validation:auc")).unwrap().value();
+    assert_eq!(value, objective.value());
+
+    // The transform job and the registered model package.
+    let score_arn = step(&listed, "Score").metadata().unwrap().transform_job().unwrap().arn().unwrap().to_string();
+    let s =
+        client.describe_transform_job().transform_job_name(score_arn.rsplit('/').next().unwrap()).send().await.unwrap();
+    assert_eq!(s.transform_job_status().unwrap().as_str(), "Completed");
+    assert_eq!(s.model_name(), Some("scoring-model"));
+    assert_eq!(s.transform_resources().unwrap().instance_count(), Some(1));
+    assert_eq!(
+        s.transform_input().unwrap().data_source().unwrap().s3_data_source().unwrap().s3_uri(),
+        Some("s3://bucket/batch")
+    );
+    let package_arn =
+        step(&listed, "Register").metadata().unwrap().register_model().unwrap().arn().unwrap().to_string();
+    assert_eq!(package_arn, "arn:aws:sagemaker:us-east-1:123456789012:model-package/scoringmodels/1");
+    let m = client.describe_model_package().model_package_name(&package_arn).send().await.unwrap();
+    assert_eq!(m.model_approval_status().unwrap().as_str(), "Approved", "from the step's arguments");
+    assert_eq!((m.model_package_group_name(), m.model_package_version()), (Some("ScoringModels"), Some(1)));
+    assert_eq!(m.model_package_status().unwrap().as_str(), "Completed");
+    assert_eq!(
+        m.inference_specification().unwrap().containers()[0].model_data_url(),
+        Some(format!("s3://bucket/models/{name}/output/model.tar.gz").as_str())
+    );
+    assert_eq!(m.metadata_properties().unwrap().generated_by(), Some(arn.as_str()));
+
+    // Jobs that do not exist, in the service's words.
+    let e = client.describe_training_job().training_job_name("nope").send().await.unwrap_err();
+    assert_eq!(code(&e), ("ValidationException".into(), "Requested resource not found.".into()));
+    let e = client.describe_processing_job().processing_job_name("nope").send().await.unwrap_err();
+    assert_eq!(code(&e), ("ValidationException".into(), "Could not find requested job with name nope".into()));
+    let e = client.describe_transform_job().transform_job_name("nope").send().await.unwrap_err();
+    assert_eq!(code(&e).0, "ValidationException");
+    let e =
+        client.describe_hyper_parameter_tuning_job().hyper_parameter_tuning_job_name("nope").send().await.unwrap_err();
+    assert_eq!(code(&e), ("ResourceNotFound".into(), "Amazon SageMaker can't find a tuning job with name nope".into()));
+    let e = client.describe_model_package().model_package_name("ScoringModels/9").send().await.unwrap_err();
+    assert_eq!(code(&e).0, "ValidationException");
+    // A training job by the name of a processing job is not one.
+    let e = client.describe_training_job().training_job_name(&prep).send().await.unwrap_err();
+    assert_eq!(code(&e).0, "ValidationException");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn failed_jobs_describe_their_failure() {
+    let scenario = r#"{"pipelines": {
+        "TrainFails": {"steps": {"Train": {"fail": {"reason": "AlgorithmError: loss diverged", "exception": "Step.OTHER"}}}},
+        "PrepFails": {"steps": {"Prep": {"fail": {"reason": "disk full"}}}}}}"#;
+    let (emu, client) = emulator(20_000.0, Some(scenario)).await;
+    create(&client, "TrainFails", JOBS).await;
+    create(&client, "PrepFails", JOBS).await;
+    let a = start_execution(&client, "TrainFails", &[]).await;
+    let b = start_execution(&client, "PrepFails", &[]).await;
+    assert_eq!(wait_for(&client, &a, terminal).await, PipelineExecutionStatus::Failed);
+    assert_eq!(wait_for(&client, &b, terminal).await, PipelineExecutionStatus::Failed);
+    let name = training_job_name(&client, &a, "Train").await;
+    let d = client.describe_training_job().training_job_name(&name).send().await.unwrap();
+    assert_eq!(d.training_job_status().unwrap().as_str(), "Failed");
+    assert_eq!(d.failure_reason(), Some("AlgorithmError: loss diverged"));
+    assert_eq!(d.secondary_status().unwrap().as_str(), "Failed");
+    let last = d.secondary_status_transitions().last().unwrap();
+    assert_eq!(last.status_message(), Some("AlgorithmError: loss diverged"));
+    let statuses: Vec<&str> = d.secondary_status_transitions().iter().map(|t| t.status().unwrap().as_str()).collect();
+    assert_eq!(statuses, ["Starting", "Downloading", "Training", "Failed"], "a failed job uploads nothing");
+    assert!(d.final_metric_data_list().is_empty());
+    assert!(d.training_time_in_seconds().is_some() && d.training_end_time().is_some());
+
+    let listed = steps(&client, &b).await;
+    let prep_arn = step(&listed, "Prep").metadata().unwrap().processing_job().unwrap().arn().unwrap().to_string();
+    let p = client
+        .describe_processing_job()
+        .processing_job_name(prep_arn.rsplit('/').next().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(p.processing_job_status().unwrap().as_str(), "Failed");
+    assert_eq!(p.failure_reason(), Some("disk full"));
+    assert_eq!(p.exit_message(), Some("RuntimeError: disk full"), "the last line of the job's traceback");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn pipeline_versions_list_with_their_last_execution_and_model_packages_count_up() {
+    let (emu, client) = emulator(20_000.0, None).await;
+    let pipeline_arn = create(&client, "Jobs", JOBS).await;
+    for _ in 0..2 {
+        // Versions a few milliseconds apart, as edits are.
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        client.update_pipeline().pipeline_name("Jobs").pipeline_definition(JOBS).send().await.unwrap();
+    }
+    let on_first = client
+        .start_pipeline_execution()
+        .pipeline_name("Jobs")
+        .pipeline_version_id(1)
+        .send()
+        .await
+        .unwrap()
+        .pipeline_execution_arn
+        .unwrap();
+    wait_for(&client, &on_first, terminal).await;
+    let pending = start_execution(&client, "Jobs", &[("ApprovalStatus", "PendingManualApproval")]).await;
+    wait_for(&client, &pending, terminal).await;
+
+    let v = client.list_pipeline_versions().pipeline_name("Jobs").send().await.unwrap();
+    let ids: Vec<i64> = v.pipeline_version_summaries().iter().map(|s| s.pipeline_version_id().unwrap()).collect();
+    assert_eq!(ids, [3, 2, 1], "newest first");
+    let summaries = v.pipeline_version_summaries();
+    assert_eq!(summaries[0].last_execution_pipeline_execution_arn(), Some(pending.as_str()));
+    assert_eq!(summaries[1].last_execution_pipeline_execution_arn(), None);
+    assert_eq!(summaries[2].last_execution_pipeline_execution_arn(), Some(on_first.as_str()));
+    assert!(summaries.iter().all(|s| s.pipeline_arn() == Some(pipeline_arn.as_str()) && s.creation_time().is_some()));
+    let asc = client
+        .list_pipeline_versions()
+        .pipeline_name("Jobs")
+        .sort_order(SortOrder::Ascending)
+        .max_results(2)
+        .send()
+        .await
+        .unwrap();
+    let first: Vec<i64> = asc.pipeline_version_summaries().iter().map(|s| s.pipeline_version_id().unwrap()).collect();
+    assert_eq!(first, [1, 2]);
+    let rest = client
+        .list_pipeline_versions()
+        .pipeline_name("Jobs")
+        .sort_order(SortOrder::Ascending)
+        .max_results(2)
+        .next_token(asc.next_token().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rest.pipeline_version_summaries()[0].pipeline_version_id(), Some(3));
+    assert!(rest.next_token().is_none());
+    let after = client
+        .list_pipeline_versions()
+        .pipeline_name("Jobs")
+        .created_after(*summaries[2].creation_time().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.pipeline_version_summaries().len(), 2);
+    let e = client.list_pipeline_versions().pipeline_name("Nope").send().await.unwrap_err();
+    assert_eq!(code(&e).0, "ResourceNotFound");
+
+    // Each registration is the next version of its group; its approval status is the step's argument.
+    let m = client.describe_model_package().model_package_name("ScoringModels/2").send().await.unwrap();
+    assert_eq!(m.model_approval_status().unwrap().as_str(), "PendingManualApproval");
+    assert_eq!(m.model_package_arn(), Some("arn:aws:sagemaker:us-east-1:123456789012:model-package/scoringmodels/2"));
+
+    // Tags added to a pipeline replace those of the same key.
+    client.add_tags().resource_arn(&pipeline_arn).tags(tag("team", "ml")).send().await.unwrap();
+    let added = client
+        .add_tags()
+        .resource_arn(&pipeline_arn)
+        .tags(tag("team", "data"))
+        .tags(tag("env", "dev"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.tags().len(), 2);
+    let listed = client.list_tags().resource_arn(&pipeline_arn).send().await.unwrap();
+    let tags: Vec<(&str, &str)> = listed.tags().iter().map(|t| (t.key().unwrap(), t.value().unwrap())).collect();
+    assert_eq!(tags, [("team", "data"), ("env", "dev")]);
+    emu.shutdown().await;
+}
+
+fn tag(key: &str, value: &str) -> aws_sdk_sagemaker::types::Tag {
+    aws_sdk_sagemaker::types::Tag::builder().key(key).value(value).build()
+}

@@ -127,3 +127,85 @@ pub async fn wait_for_step(client: &Client, arn: &str, name: &str, status: &str)
 pub fn code<E: aws_sdk_sagemaker::error::ProvideErrorMetadata>(e: &E) -> (String, String) {
     (e.code().unwrap_or("").to_string(), e.message().unwrap_or("").to_string())
 }
+
+/// A pipeline with a job of every kind that has a Describe operation and logs: processing (1 instance),
+/// training (2 instances, managed spot, metric definitions, retried on capacity errors), tuning (4 trials,
+/// 2 at a time), transform, and a model package registered as the parameter says.
+pub const JOBS: &str = r#"{"Version": "2020-12-01",
+ "Parameters": [{"Name": "ApprovalStatus", "Type": "String", "DefaultValue": "Approved"}],
+ "Steps": [
+  {"Name": "Prep", "Type": "Processing", "Arguments": {
+     "ProcessingResources": {"ClusterConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30}},
+     "AppSpecification": {"ImageUri": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+                          "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/prep.py"]},
+     "RoleArn": "arn:aws:iam::123456789012:role/SageMakerPipelineRole",
+     "ProcessingInputs": [{"InputName": "raw", "AppManaged": false, "S3Input": {"S3Uri": "s3://bucket/raw", "LocalPath": "/opt/ml/processing/input", "S3DataType": "S3Prefix", "S3InputMode": "File"}}],
+     "ProcessingOutputConfig": {"Outputs": [{"OutputName": "train", "AppManaged": false, "S3Output": {"S3Uri": "s3://bucket/train", "LocalPath": "/opt/ml/processing/train", "S3UploadMode": "EndOfJob"}}]}}},
+  {"Name": "Train", "Type": "Training", "DependsOn": ["Prep"], "Arguments": {
+     "AlgorithmSpecification": {"TrainingImage": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1", "TrainingInputMode": "File",
+        "MetricDefinitions": [{"Name": "validation:auc", "Regex": "validation:auc: ([0-9.]+)"}, {"Name": "train:loss", "Regex": "loss: ([0-9.]+)"}]},
+     "HyperParameters": {"epochs": "8", "eta": "0.2"},
+     "EnableManagedSpotTraining": true,
+     "StoppingCondition": {"MaxRuntimeInSeconds": 3600, "MaxWaitTimeInSeconds": 7200},
+     "ResourceConfig": {"InstanceType": "ml.m5.2xlarge", "InstanceCount": 2, "VolumeSizeInGB": 30},
+     "RoleArn": "arn:aws:iam::123456789012:role/SageMakerPipelineRole",
+     "InputDataConfig": [{"ChannelName": "train", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+        "S3Uri": {"Get": "Steps.Prep.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"}}}}],
+     "OutputDataConfig": {"S3OutputPath": "s3://bucket/models"}},
+   "RetryPolicies": [{"ExceptionType": ["SageMaker.CAPACITY_ERROR"], "IntervalSeconds": 1, "BackoffRate": 1.0, "MaxAttempts": 2}]},
+  {"Name": "Tune", "Type": "Tuning", "DependsOn": ["Prep"], "Arguments": {
+     "HyperParameterTuningJobConfig": {"Strategy": "Bayesian",
+        "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "validation:auc"},
+        "ResourceLimits": {"MaxNumberOfTrainingJobs": 4, "MaxParallelTrainingJobs": 2},
+        "ParameterRanges": {"ContinuousParameterRanges": [{"Name": "eta", "MinValue": "0.1", "MaxValue": "0.5"}]}},
+     "TrainingJobDefinition": {"StaticHyperParameters": {"epochs": "4"},
+        "AlgorithmSpecification": {"TrainingImage": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1", "TrainingInputMode": "File"},
+        "RoleArn": "arn:aws:iam::123456789012:role/SageMakerPipelineRole", "OutputDataConfig": {"S3OutputPath": "s3://bucket/tuning"},
+        "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 3600}}}},
+  {"Name": "Score", "Type": "Transform", "DependsOn": ["Train"], "Arguments": {
+     "ModelName": "scoring-model",
+     "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bucket/batch"}}, "ContentType": "text/csv"},
+     "TransformOutput": {"S3OutputPath": "s3://bucket/scores"},
+     "TransformResources": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1}}},
+  {"Name": "Register", "Type": "RegisterModel", "DependsOn": ["Train"], "Arguments": {
+     "ModelPackageGroupName": "ScoringModels", "ModelApprovalStatus": {"Get": "Parameters.ApprovalStatus"},
+     "InferenceSpecification": {"Containers": [{"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+        "ModelDataUrl": {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}}],
+        "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]}}}
+ ]}"#;
+
+/// A CloudWatch Logs client pointed at the emulator; `retries` false to see every refusal.
+pub fn logs_client_for(endpoint: &str, retries: bool) -> aws_sdk_cloudwatchlogs::Client {
+    use aws_sdk_cloudwatchlogs::config::retry::RetryConfig;
+    let mut config = aws_sdk_cloudwatchlogs::Config::builder()
+        .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
+        .region(aws_sdk_cloudwatchlogs::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_cloudwatchlogs::config::Credentials::new(
+            "AKIDSTEPLINETEST",
+            "secret",
+            None,
+            None,
+            "test",
+        ))
+        .endpoint_url(endpoint);
+    if !retries {
+        config = config.retry_config(RetryConfig::disabled());
+    }
+    aws_sdk_cloudwatchlogs::Client::from_conf(config.build())
+}
+
+/// The name of a step's current job, in its own case: the step's metadata has the job's ARN, which is
+/// lower-cased; the Describe of the job answers its name.
+pub async fn training_job_name(client: &Client, arn: &str, step_name: &str) -> String {
+    let listed = steps(client, arn).await;
+    let job_arn = step(&listed, step_name).metadata().unwrap().training_job().unwrap().arn().unwrap().to_string();
+    let lower = job_arn.rsplit('/').next().unwrap().to_string();
+    let d = client.describe_training_job().training_job_name(lower).send().await.expect("describe training job");
+    d.training_job_name().unwrap().to_string()
+}
+
+/// Wait until a step of an execution has a status and return the listing.
+pub async fn wait_for_terminal(client: &Client, arn: &str) -> PipelineExecutionStatus {
+    wait_for(client, arn, terminal).await
+}

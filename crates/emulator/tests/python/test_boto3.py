@@ -203,3 +203,116 @@ def test_sts_assume_role_names_the_person_in_created_by(sm):
         sts.assume_role(RoleArn="arn:aws:iam::123456789012:user/bob", RoleSessionName="alice")
     assert err.value.response["Error"]["Code"] == "ValidationError"
     assert "'roleArn'" in err.value.response["Error"]["Message"]
+
+
+TRAINING_LOGS = "/aws/sagemaker/TrainingJobs"
+
+
+@pytest.fixture()
+def logs():
+    return boto3.client(
+        "logs",
+        endpoint_url=URL,
+        region_name="us-east-1",
+        aws_access_key_id="AKIDBOTO3TEST",
+        aws_secret_access_key="secret",
+    )
+
+
+def wait_step(sm, execution, name, status, seconds=30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for s in all_steps(sm, execution):
+            if s["StepName"] == name and s["StepStatus"] == status:
+                return s
+        time.sleep(0.02)
+    raise AssertionError(f"{name} never became {status}")
+
+
+def training_job(sm, step):
+    """The step's training job name in its own case (the metadata's ARN is lower-cased)."""
+    lower = step["Metadata"]["TrainingJob"]["Arn"].rsplit("/", 1)[1]
+    return sm.describe_training_job(TrainingJobName=lower)["TrainingJobName"]
+
+
+def test_job_log_tokens_repeat_at_the_end_and_carry_on_as_the_stream_grows(sm, logs):
+    # 60,000 simulated seconds are 3 s at the test's speed: the log grows while it is read.
+    scenario = {"pipelines": {"*": {"steps": {"AbaloneTrain": {"duration": 60000, "log_lines": 3000}}}}}
+    post("/_emulator/scenario", json.dumps(scenario).encode())
+    create(sm, "AbalonePipeline", ABALONE)
+    execution = sm.start_pipeline_execution(PipelineName="AbalonePipeline")["PipelineExecutionArn"]
+    job = training_job(sm, wait_step(sm, execution, "AbaloneTrain", "Executing"))
+    started = int(sm.describe_training_job(TrainingJobName=job)["TrainingStartTime"].timestamp())
+    streams = logs.describe_log_streams(logGroupName=TRAINING_LOGS, logStreamNamePrefix=job)["logStreams"]
+    assert [s["logStreamName"] for s in streams] == [f"{job}/algo-1-{started}"]
+    stream = streams[0]["logStreamName"]
+
+    read, token = [], None
+    while True:
+        kwargs = {"nextToken": token} if token else {}
+        page = logs.get_log_events(logGroupName=TRAINING_LOGS, logStreamName=stream, startFromHead=True, limit=200, **kwargs)
+        read += [e["message"] for e in page["events"]]
+        if page["nextForwardToken"] == token:
+            break
+        token = page["nextForwardToken"]
+    assert token.startswith("f/") and len(token) == 58
+    assert 0 < len(read) < 3000, "still running"
+    time.sleep(0.5)
+    later = logs.get_log_events(logGroupName=TRAINING_LOGS, logStreamName=stream, nextToken=token)
+    assert later["events"], "the same token returns what was written since"
+
+    assert wait(sm, execution) == "Succeeded"
+    tail = logs.get_log_events(logGroupName=TRAINING_LOGS, logStreamName=stream, limit=5)
+    assert tail["events"][-1]["message"].endswith("Reporting training SUCCESS")
+    before = logs.get_log_events(logGroupName=TRAINING_LOGS, logStreamName=stream, limit=5, nextToken=tail["nextBackwardToken"])
+    assert len(before["events"]) == 5
+    assert before["events"][-1]["timestamp"] <= tail["events"][0]["timestamp"]
+    everything, token = [], None
+    while True:
+        kwargs = {"nextToken": token} if token else {}
+        page = logs.get_log_events(logGroupName=TRAINING_LOGS, logStreamName=stream, startFromHead=True, **kwargs)
+        everything += [e["message"] for e in page["events"]]
+        if page["nextForwardToken"] == token:
+            break
+        token = page["nextForwardToken"]
+    assert len(everything) == 3003 and everything[: len(read)] == read
+    assert [e["message"] for e in before["events"] + tail["events"]] == everything[-10:]
+
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        logs.get_log_events(logGroupName=TRAINING_LOGS, logStreamName=stream, nextToken="f/123")
+    assert err.value.response["Error"]["Code"] == "InvalidParameterException"
+
+
+def test_filter_log_events_finds_the_failure_and_pages_the_whole_log(sm, logs):
+    scenario = {
+        "pipelines": {"*": {"steps": {"AbaloneTrain": {
+            "log_lines": 20000, "fail": {"reason": "AlgorithmError: out of memory", "exception": "Step.OTHER"}}}}},
+        "faults": [{"operation": "FilterLogEvents", "code": "AccessDeniedException", "times": 1}],
+    }
+    post("/_emulator/scenario", json.dumps(scenario).encode())
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        logs.filter_log_events(logGroupName=TRAINING_LOGS)
+    assert err.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "logs:FilterLogEvents" in err.value.response["Error"]["Message"]
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        logs.filter_log_events(logGroupName=TRAINING_LOGS)
+    assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert err.value.response["Error"]["Message"] == "The specified log group does not exist."
+
+    create(sm, "AbalonePipeline", ABALONE)
+    execution = sm.start_pipeline_execution(PipelineName="AbalonePipeline")["PipelineExecutionArn"]
+    assert wait(sm, execution) == "Failed"
+    train = next(s for s in all_steps(sm, execution) if s["StepName"] == "AbaloneTrain")
+    job = training_job(sm, train)
+    assert sm.describe_training_job(TrainingJobName=job)["FailureReason"] == "AlgorithmError: out of memory"
+
+    found = logs.filter_log_events(logGroupName=TRAINING_LOGS, filterPattern='"AlgorithmError: out of memory"')
+    assert [e["message"] for e in found["events"]] == ["AlgorithmError: out of memory"]
+    assert found["events"][0]["logStreamName"].startswith(f"{job}/algo-1-")
+    paginator = logs.get_paginator("filter_log_events")
+    events = [e for page in paginator.paginate(logGroupName=TRAINING_LOGS, logStreamNamePrefix=job) for e in page["events"]]
+    assert len(events) == 20000 + 10, "the run's lines and the failure's"
+    assert len({e["eventId"] for e in events}) == len(events)
+    assert [e["timestamp"] for e in events] == sorted(e["timestamp"] for e in events)
+    epochs = logs.filter_log_events(logGroupName=TRAINING_LOGS, logStreamNamePrefix=job, filterPattern='epoch "validation:rmse:"')
+    assert len(epochs["events"]) == 50, "num_round 50: one summary per round"
