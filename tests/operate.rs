@@ -66,8 +66,9 @@ async fn sigterm_with_50_open_streams_tells_each_to_reconnect_and_exits_in_time(
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("Stepline listening on http://") {
-                let _ = tx.send(url.to_string());
+            // A log line: a time and a level come before the words.
+            if let Some((_, url)) = line.split_once("Stepline listening on http://") {
+                let _ = tx.send(url.split_whitespace().next().unwrap_or_default().to_string());
             }
         }
     });

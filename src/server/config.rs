@@ -33,6 +33,16 @@ pub enum AuthMode {
     Proxy,
 }
 
+/// How log lines are written (see `observe`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per line, for a log collector.
+    Json,
+}
+
 /// The arguments as clap reads them; [`Config`] is what the server uses.
 #[derive(Debug, Parser)]
 #[command(
@@ -130,6 +140,10 @@ struct Args {
     #[arg(long, env = "STEPLINE_SESSION_HOURS", default_value_t = 12,
           value_parser = clap::value_parser!(u32).range(1..=720))]
     session_hours: u32,
+    /// How log lines are written: text (for people) or json (for a collector); RUST_LOG filters them
+    /// [default RUST_LOG: info]
+    #[arg(long, env = "STEPLINE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
 }
 
 /// Login and authorization settings (see `access`).
@@ -197,6 +211,7 @@ pub struct Config {
     pub access: AccessConfig,
     pub database: Database,
     pub act_role: Option<String>,
+    pub log_format: LogFormat,
 }
 
 #[derive(Debug, PartialEq)]
@@ -304,6 +319,7 @@ pub fn parse_args(args: &[String]) -> Result<Parsed, String> {
         },
         database,
         act_role: a.act_role,
+        log_format: a.log_format,
     })))
 }
 
@@ -623,6 +639,14 @@ mod tests {
         assert!(err(&["--config", f]).contains("'policy' must be"));
         assert!(err(&["--config", "/nonexistent/stepline.toml"]).contains("cannot read"));
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn log_format_is_text_unless_json_is_asked() {
+        assert_eq!(run(&[]).log_format, LogFormat::Text);
+        assert_eq!(run(&["--log-format", "json"]).log_format, LogFormat::Json);
+        let e = err(&["--log-format", "xml"]);
+        assert!(e.contains("'xml'") && e.contains("text, json"), "{e}");
     }
 
     #[test]

@@ -140,6 +140,9 @@ pub struct Turn<'a> {
     limiter: &'a Limiter,
     operation: &'static str,
     _slot: OwnedSemaphorePermit,
+    /// When the turn was given, and how long it was waited for: every call's log line and metrics.
+    given: Instant,
+    waited: Duration,
 }
 
 impl Turn<'_> {
@@ -147,6 +150,8 @@ impl Turn<'_> {
     pub fn finish<T>(self, result: &Result<T, Upstream>) {
         let throttled = matches!(result, Err(e) if e.is_throttling() && e.code != HELD_BACK);
         self.limiter.report(self.operation, throttled);
+        let answer = result.as_ref().map(|_| ());
+        crate::server::observe::record::upstream_call(self.operation, answer, self.given.elapsed(), self.waited);
     }
 }
 
@@ -171,6 +176,7 @@ impl Limiter {
     /// Wait for a turn to send one `operation` request, or refuse when that turn is more than `max_wait`
     /// away. No lock is held while waiting.
     pub async fn turn(&self, operation: &'static str) -> Result<Turn<'_>, Upstream> {
+        let asked = Instant::now();
         let wait = {
             let mut buckets = self.buckets();
             let now = Instant::now();
@@ -188,6 +194,7 @@ impl Limiter {
             if wait > self.config.max_wait {
                 drop(buckets);
                 self.stats_mut().held_back += 1;
+                crate::server::observe::record::held_back(operation);
                 return Err(Upstream::new(
                     HELD_BACK,
                     format!(
@@ -205,7 +212,9 @@ impl Limiter {
             tokio::time::sleep(wait).await;
         }
         let slot = self.slots.clone().acquire_owned().await.map_err(|_| Upstream::new(HELD_BACK, "closed"))?;
-        Ok(Turn { limiter: self, operation, _slot: slot })
+        let waited = asked.elapsed();
+        crate::server::observe::record::limiter_wait(operation, waited);
+        Ok(Turn { limiter: self, operation, _slot: slot, given: Instant::now(), waited })
     }
 
     fn report(&self, operation: &str, throttled: bool) {

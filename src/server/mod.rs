@@ -11,6 +11,7 @@ pub mod gateway;
 pub mod health;
 pub mod limiter;
 pub mod logbook;
+pub mod observe;
 pub mod reuse;
 pub mod router;
 pub mod scan;
@@ -58,6 +59,9 @@ async fn shutdown_signal() {
 }
 
 async fn serve(config: Config) -> Result<(), String> {
+    observe::logging::init(config.log_format)?;
+    observe::prometheus::install()?;
+    observe::prometheus::spawn_upkeep();
     let leptos_options = router::leptos_options(&config)?;
     // The emulator of demo mode lives as long as the server.
     let mut _emulator = None;
@@ -71,7 +75,7 @@ async fn serve(config: Config) -> Result<(), String> {
             let emulator = demo::start_emulator().await?;
             let region = config.region.clone().unwrap_or_else(|| "us-east-1".into());
             let client = demo::endpoint_client(&emulator.endpoint_url(), &region);
-            println!("Seeding the built-in SageMaker emulator at {} …", emulator.endpoint_url());
+            tracing::info!("Seeding the built-in SageMaker emulator at {} …", emulator.endpoint_url());
             demo::seed(&emulator, &client, *speed).await?;
             // Strict only once seeded: the history is recorded through the API.
             if config.demo_latency.is_some() || config.demo_quotas.is_some() {
@@ -112,14 +116,14 @@ async fn serve(config: Config) -> Result<(), String> {
     };
     let gateway = match &config.act_role {
         Some(role) => {
-            println!("Actions are taken as each person: AssumeRole on {role} with their SourceIdentity");
+            tracing::info!("Actions are taken as each person: AssumeRole on {role} with their SourceIdentity");
             gateway.with_act_role(acting::ActRole::new(role.clone(), sts))
         }
         None => gateway,
     };
     let db = store::Db::open(&config.database).await?;
     let access = Arc::new(access::Access::new(&config.access, db.clone()).await?);
-    println!(
+    tracing::info!(
         "Access: {}; activity log in {}",
         match config.access.auth {
             config::AuthMode::None => "no login (loopback only), everyone operates",
@@ -146,16 +150,16 @@ async fn serve(config: Config) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    println!("Stepline listening on http://{local}");
+    tracing::info!("Stepline listening on http://{local}");
     axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
-            println!("Stepline is shutting down: open streams are told to reconnect; in-flight requests finish");
+            tracing::info!("Stepline is shutting down: open streams are told to reconnect; in-flight requests finish");
             streams.close_all();
             // Whatever has not finished by then is cut: a container gets SIGKILL soon after anyway.
             tokio::spawn(async {
                 tokio::time::sleep(SHUTDOWN_GRACE).await;
-                eprintln!("stepline: requests still open after {} s; exiting", SHUTDOWN_GRACE.as_secs());
+                tracing::warn!("requests still open after {} s; exiting", SHUTDOWN_GRACE.as_secs());
                 std::process::exit(0);
             });
         })

@@ -8,7 +8,7 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 
 use super::config::Config;
 use super::state::AppState;
-use super::{access, events, exports, health, step_views};
+use super::{access, events, exports, health, observe, step_views};
 use crate::app::{shell, App};
 
 /// Leptos settings: from cargo-leptos's environment when it launched us, else defaults that match
@@ -22,6 +22,7 @@ pub fn leptos_options(config: &Config) -> Result<LeptosOptions, String> {
 
 pub async fn build(state: AppState) -> Router {
     let routes = generate_route_list(App);
+    let pages = observe::requests::Routes::new(routes.iter().map(|r| r.path().to_string()));
     Router::new()
         .route("/events/pipelines/{pipeline}/executions", get(events::list))
         .route("/events/pipelines/{pipeline}/executions/{id}", get(events::execution))
@@ -29,6 +30,7 @@ pub async fn build(state: AppState) -> Router {
         .route("/pipelines/{pipeline}/executions/{id}/steps/{step}/logs.txt", get(step_views::download))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(observe::prometheus::metrics))
         .route("/auth/login", get(access::oidc::login))
         .route("/auth/callback", get(access::oidc::callback))
         .route("/auth/logout", post(access::oidc::logout))
@@ -43,6 +45,8 @@ pub async fn build(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), pasted_arn_redirect))
         // Before everything else: who is asking, from where, for which host (see `access`).
         .layer(axum::middleware::from_fn_with_state(state.access.clone(), access::guard))
+        // Right outside it: one log line and the metrics of every request, refused ones too.
+        .layer(axum::middleware::from_fn_with_state(pages, observe::requests::layer))
         // gzip or brotli for pages, JS, CSS and wasm; the default predicate leaves event streams alone.
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)

@@ -119,11 +119,11 @@ impl PolicyFile {
             // A policy that no longer parses keeps the last good one in force (and says so once).
             match PolicyFile::load(path) {
                 Ok((policy, m)) => {
-                    println!("stepline: the policy {} was reloaded", path.display());
+                    tracing::info!("the policy {} was reloaded", path.display());
                     *cur = (Arc::new(policy), m, std::time::Instant::now());
                 }
                 Err(e) => {
-                    eprintln!("stepline: {e}; the previous policy stays in force");
+                    tracing::error!("{e}; the previous policy stays in force");
                     cur.1 = modified;
                 }
             }
@@ -251,7 +251,7 @@ impl Access {
     /// is never answered as done without its record.
     pub async fn record(&self, r: Record<'_>) -> Result<(), AppError> {
         self.db.append(&r).await.map(|_| ()).map_err(|e| {
-            eprintln!("stepline: {e}");
+            tracing::error!(request_id = r.request_id, "{e}");
             AppError::Server(format!(
                 "{e}. What was asked may have been done: check the execution before sending it again."
             ))
@@ -402,10 +402,12 @@ fn outcome_of(e: &AppError) -> (Outcome, Option<String>) {
     }
 }
 
-/// Paths served to anyone: health, the login itself, and static files (nothing in them is private).
+/// Paths served to anyone: health, metrics (no names or ids in them), the login itself, and static files
+/// (nothing in them is private).
 fn public_path(path: &str) -> bool {
     path == "/healthz"
         || path == "/readyz"
+        || path == "/metrics"
         || path.starts_with("/auth/")
         || path.starts_with("/pkg/")
         || path == "/favicon.svg"
@@ -431,12 +433,16 @@ pub async fn guard(State(access): State<Arc<Access>>, mut req: Request, next: Ne
             let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
             match identify(&access, req.headers(), peer).await {
                 Ok(Some(identity)) => {
-                    if let Err(why) = access.site.origin_allowed(req.method(), req.headers()) {
+                    // Left on the answer too, for the request's log line (`observe::requests`).
+                    let asking = identity.clone();
+                    let mut res = if let Err(why) = access.site.origin_allowed(req.method(), req.headers()) {
                         deny_cross_site(&access, &identity, &request_id, &path, why).await
                     } else {
                         req.extensions_mut().insert(identity);
                         next.run(req).await
-                    }
+                    };
+                    res.extensions_mut().insert(asking);
+                    res
                 }
                 Ok(None) => login_needed(&access, &req),
                 Err(why) => plain(StatusCode::UNAUTHORIZED, &why),
@@ -555,10 +561,19 @@ mod tests {
 
     #[test]
     fn public_paths_are_only_health_login_and_static_files() {
-        for p in ["/healthz", "/auth/login", "/auth/callback", "/pkg/stepline.wasm", "/favicon.svg"] {
+        for p in ["/healthz", "/metrics", "/auth/login", "/auth/callback", "/pkg/stepline.wasm", "/favicon.svg"] {
             assert!(public_path(p), "{p}");
         }
-        for p in ["/", "/api/stop", "/events/pipelines/x/executions", "/pipelines/x", "/activity", "/authx", "/pkgx"] {
+        for p in [
+            "/",
+            "/api/stop",
+            "/events/pipelines/x/executions",
+            "/pipelines/x",
+            "/activity",
+            "/authx",
+            "/pkgx",
+            "/metricsx",
+        ] {
             assert!(!public_path(p), "{p}");
         }
     }

@@ -57,8 +57,9 @@ impl Db {
         .bind(r.detail.to_string())
         .fetch_one(self.pool())
         .await
-        .map_err(|e| format!("the activity log could not be written: {e}"))?;
-        row.try_get::<i64, _>(0).map_err(|e| e.to_string())
+        .map_err(|e| format!("the activity log could not be written: {e}"));
+        crate::server::observe::record::activity_write(r.action.label(), row.is_ok());
+        row?.try_get::<i64, _>(0).map_err(|e| e.to_string())
     }
 
     /// A page of records matching `filter`, newest first, within `scope`.
