@@ -95,11 +95,25 @@ impl Line<'_> {
             }
         }
         let kind = self.kind.label();
-        metrics::counter!(HTTP_REQUESTS, "kind" => kind, "route" => route.to_string(), "method" => method.to_string(),
+        let route = metrics::SharedString::from_shared(Arc::<str>::from(route));
+        metrics::counter!(HTTP_REQUESTS, "kind" => kind, "route" => route.clone(), "method" => method_label(method),
             "status" => status.to_string())
         .increment(1);
-        metrics::histogram!(HTTP_DURATION, "kind" => kind, "route" => route.to_string())
-            .record(self.took.as_secs_f64());
+        metrics::histogram!(HTTP_DURATION, "kind" => kind, "route" => route).record(self.took.as_secs_f64());
+    }
+}
+
+/// A method as a label: any client may send any method token, and a label must not grow without bound.
+fn method_label(method: &str) -> &'static str {
+    match method {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "PATCH" => "PATCH",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
     }
 }
 
@@ -141,5 +155,12 @@ mod tests {
         );
         assert_eq!(r.classify(Some("/healthz")), ("/healthz", Kind::Other));
         assert_eq!(r.classify(None), (FALLBACK, Kind::Static));
+    }
+
+    #[test]
+    fn methods_beyond_the_usual_ones_share_one_label() {
+        assert_eq!(method_label("GET"), "GET");
+        assert_eq!(method_label("PROPFIND"), "other");
+        assert_eq!(method_label("get"), "other");
     }
 }
