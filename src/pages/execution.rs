@@ -573,13 +573,17 @@ fn SelectedStep(
         Some((v.execution.pipeline_name, v.execution.id, name, step.status, job, logs, s.tab == Tab::Logs))
     });
     let job = move || {
-        let (pipeline, id, name, _, job, logs, on_logs) = job_key.get()?;
+        let (pipeline, id, name, status, job, logs, on_logs) = job_key.get()?;
         let logs_link = (logs && !on_logs).then(|| {
             let href = format!("{}?tab=logs&step={}", links::execution(&pipeline, &id), links::seg(&name));
             view! { <p><a class="button" href=href data-testid="step-logs-link">"Logs"</a></p> }
         });
+        // A failed step shows why in its own words: the end of its log, under its failure reason.
+        let failure = (logs && !on_logs && status == crate::model::StepStatus::Failed).then(|| {
+            view! { <FailureLog pipeline=pipeline.clone() id=id.clone() step=name.clone()/> }
+        });
         let panel = job.then(|| view! { <JobSection pipeline=pipeline id=id step=name/> });
-        Some(view! { <div class="step-job">{logs_link}{panel}</div> })
+        Some(view! { <div class="step-job">{failure}{logs_link}{panel}</div> })
     };
     view! { <div class="step-side">{detail}{job}</div> }
 }
