@@ -412,11 +412,11 @@ impl<'a> Stream<'a> {
         if self.data_log {
             return self.data_line(i, ts, h);
         }
-        let startup = self.startup(ts);
         let total = self.base_total();
-        let s = (startup.len() as u64).min(total);
+        let s = self.startup_len().min(total);
         if i < s {
-            return startup[i as usize].clone();
+            // Only the first lines need the start-up block.
+            return self.startup(ts).swap_remove(i as usize);
         }
         let body = total - s;
         let b = i - s;
@@ -427,7 +427,16 @@ impl<'a> Stream<'a> {
         }
     }
 
-    /// How a job starts: the image, the instance, the command.
+    /// Lines of [`Self::startup`].
+    fn startup_len(&self) -> u64 {
+        match self.log.kind {
+            JobKind::Training => 13,
+            JobKind::Processing => 7,
+            _ => 9,
+        }
+    }
+
+    /// How a job starts: the image, the instance, the command ([`Self::startup_len`] lines).
     fn startup(&self, ts: i64) -> Vec<String> {
         let log = self.log;
         let host = self.host();
@@ -817,6 +826,16 @@ mod tests {
         assert_eq!(names.len(), 2);
         assert!(names[0].starts_with("pipelines-abc-Train-x1y2z3w4v5/i-0") && names[0].ends_with("-1002"), "{names:?}");
         assert_eq!(names[1], format!("{}/data-log", names[0]));
+    }
+
+    #[test]
+    fn start_up_blocks_are_as_long_as_said() {
+        for kind in [JobKind::Training, JobKind::Processing, JobKind::Transform] {
+            let j = job(kind, JobStatus::InProgress, None, 1);
+            let log = JobLog::of(&j).unwrap();
+            let s = log.streams()[0];
+            assert_eq!(s.startup(0).len() as u64, s.startup_len(), "{kind:?}");
+        }
     }
 
     #[test]
