@@ -58,6 +58,22 @@ async fn post(app: &axum::Router, endpoint: &str, body: Value) -> (Duration, usi
     (t.elapsed(), body.len())
 }
 
+/// The logs tab's data for step Train of execution `id`, as the page's server function answers it.
+async fn logs_page(app: &axum::Router, id: &str) -> Value {
+    let req = json!({"pipeline": "P", "id": id, "step": "Train", "stream": null, "before": null, "query": null});
+    let res = app
+        .clone()
+        .oneshot(
+            Request::post("/api/step_logs")
+                .header("content-type", "application/json")
+                .body(Body::from(req.to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    serde_json::from_slice(&to_bytes(res.into_body(), 64 << 20).await.unwrap()).unwrap()
+}
+
 struct Setup {
     app: axum::Router,
     gateway: Arc<Gateway>,
@@ -130,21 +146,7 @@ async fn part_l() {
         warm.push(get(&s.app, &path).await.0.as_secs_f64() * 1000.0);
     }
     warm.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let page: Value = {
-        let req = json!({"pipeline": "P", "id": id, "step": "Train", "stream": null, "before": null, "query": null});
-        let res = s
-            .app
-            .clone()
-            .oneshot(
-                Request::post("/api/step_logs")
-                    .header("content-type", "application/json")
-                    .body(Body::from(req.to_string()))
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
-        serde_json::from_slice(&to_bytes(res.into_body(), 64 << 20).await.unwrap()).unwrap()
-    };
+    let page = logs_page(&s.app, &id).await;
     let stream = page["stream"].as_str().unwrap().to_string();
     let first = page["lines"][0]["n"].as_u64().unwrap();
     let (t1, b1) = post(
@@ -186,19 +188,7 @@ async fn parts_m_n() {
     let id = run(&s, "Executing").await;
     let mut stream = None;
     for _ in 0..100 {
-        let req = json!({"pipeline": "P", "id": id, "step": "Train", "stream": null, "before": null, "query": null});
-        let res = s
-            .app
-            .clone()
-            .oneshot(
-                Request::post("/api/step_logs")
-                    .header("content-type", "application/json")
-                    .body(Body::from(req.to_string()))
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
-        let page: Value = serde_json::from_slice(&to_bytes(res.into_body(), 64 << 20).await.unwrap()).unwrap();
+        let page = logs_page(&s.app, &id).await;
         if let Some(st) = page["stream"].as_str() {
             stream = Some((st.to_string(), page["total"].as_u64().unwrap_or(0)));
             break;

@@ -57,6 +57,36 @@ pub struct JobDetail {
 }
 
 impl JobDetail {
+    /// A job known only by its kind, name, ARN and status; the Describe call fills in the rest.
+    pub fn empty(kind: JobKind, name: &str, arn: Option<&str>, status: Option<&str>) -> JobDetail {
+        JobDetail {
+            kind,
+            name: name.to_string(),
+            arn: arn.unwrap_or_default().to_string(),
+            status: status.unwrap_or("Unknown").to_string(),
+            secondary: None,
+            transitions: vec![],
+            failure_reason: None,
+            exit_message: None,
+            instance_type: None,
+            instance_count: None,
+            created: None,
+            started: None,
+            ended: None,
+            training_seconds: None,
+            billable_seconds: None,
+            spot: false,
+            metrics: vec![],
+            hyperparameters: vec![],
+            inputs: vec![],
+            outputs: vec![],
+            model_artifacts: None,
+            image: None,
+            best_training_job: None,
+            approval: None,
+        }
+    }
+
     /// A job that will not change any more: its description can be kept.
     pub fn is_terminal(&self) -> bool {
         matches!(self.status.as_str(), "Completed" | "Failed" | "Stopped")
@@ -98,32 +128,7 @@ mod tests {
     use super::*;
 
     fn job(kind: JobKind, status: &str) -> JobDetail {
-        JobDetail {
-            kind,
-            name: "j".into(),
-            arn: "a".into(),
-            status: status.into(),
-            secondary: None,
-            transitions: vec![],
-            failure_reason: None,
-            exit_message: None,
-            instance_type: None,
-            instance_count: None,
-            created: None,
-            started: None,
-            ended: None,
-            training_seconds: None,
-            billable_seconds: None,
-            spot: false,
-            metrics: vec![],
-            hyperparameters: vec![],
-            inputs: vec![],
-            outputs: vec![],
-            model_artifacts: None,
-            image: None,
-            best_training_job: None,
-            approval: None,
-        }
+        JobDetail::empty(kind, "j", Some("a"), Some(status))
     }
 
     #[test]

@@ -6,37 +6,6 @@ use super::{owned, time, Gateway};
 use crate::model::jobs::{JobDetail, Metric, Transition};
 use crate::model::{JobKind, NameValue, Upstream};
 
-impl JobDetail {
-    fn new(kind: JobKind, name: &str, arn: Option<&str>, status: Option<&str>) -> JobDetail {
-        JobDetail {
-            kind,
-            name: name.to_string(),
-            arn: arn.unwrap_or_default().to_string(),
-            status: status.unwrap_or("Unknown").to_string(),
-            secondary: None,
-            transitions: vec![],
-            failure_reason: None,
-            exit_message: None,
-            instance_type: None,
-            instance_count: None,
-            created: None,
-            started: None,
-            ended: None,
-            training_seconds: None,
-            billable_seconds: None,
-            spot: false,
-            metrics: vec![],
-            hyperparameters: vec![],
-            inputs: vec![],
-            outputs: vec![],
-            model_artifacts: None,
-            image: None,
-            best_training_job: None,
-            approval: None,
-        }
-    }
-}
-
 fn pair(name: Option<&str>, value: Option<&str>) -> Option<NameValue> {
     Some(NameValue { name: name.unwrap_or_default().to_string(), value: value?.to_string() })
 }
@@ -59,7 +28,7 @@ impl Gateway {
         let d = self
             .call("DescribeTrainingJob", self.client.describe_training_job().training_job_name(name).send())
             .await?;
-        let mut j = JobDetail::new(
+        let mut j = JobDetail::empty(
             JobKind::Training,
             d.training_job_name().unwrap_or(name),
             d.training_job_arn(),
@@ -118,7 +87,7 @@ impl Gateway {
         let d = self
             .call("DescribeProcessingJob", self.client.describe_processing_job().processing_job_name(name).send())
             .await?;
-        let mut j = JobDetail::new(
+        let mut j = JobDetail::empty(
             JobKind::Processing,
             d.processing_job_name().unwrap_or(name),
             d.processing_job_arn(),
@@ -153,7 +122,7 @@ impl Gateway {
         let d = self
             .call("DescribeTransformJob", self.client.describe_transform_job().transform_job_name(name).send())
             .await?;
-        let mut j = JobDetail::new(
+        let mut j = JobDetail::empty(
             JobKind::Transform,
             d.transform_job_name().unwrap_or(name),
             d.transform_job_arn(),
@@ -186,7 +155,7 @@ impl Gateway {
                 self.client.describe_hyper_parameter_tuning_job().hyper_parameter_tuning_job_name(name).send(),
             )
             .await?;
-        let mut j = JobDetail::new(
+        let mut j = JobDetail::empty(
             JobKind::Tuning,
             d.hyper_parameter_tuning_job_name().unwrap_or(name),
             d.hyper_parameter_tuning_job_arn(),
@@ -217,7 +186,7 @@ impl Gateway {
         let d = self
             .call("DescribeModelPackage", self.client.describe_model_package().model_package_name(name).send())
             .await?;
-        let mut j = JobDetail::new(
+        let mut j = JobDetail::empty(
             JobKind::ModelPackage,
             d.model_package_name().unwrap_or(name),
             d.model_package_arn(),
