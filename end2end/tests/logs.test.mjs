@@ -44,7 +44,7 @@ test("a running step's log grows in the browser without a reload", async () => {
   await waitForHydration(page);
   const first = await lineCount(page);
   const lastBefore = await page.getByTestId('log-lines').locator('.ll .ln').last().textContent();
-  await page.getByTestId('live-state').filter({ hasText: 'live' }).waitFor({ timeout: 10000 });
+  await page.getByTestId('logs').getByTestId('live-state').filter({ hasText: 'live' }).waitFor({ timeout: 10000 });
   await page.waitForFunction(
     ([n]) => document.querySelectorAll('[data-testid=log-lines] .ll').length > n + 5,
     [first],
@@ -106,7 +106,10 @@ test("a failed step's traceback is in the execution's header, one click from the
   assert.match(await excerpt.textContent(), /Traceback \(most recent call last\)|Error/);
   await page.getByTestId('failure-log-link').first().click();
   await page.waitForURL(/tab=logs&step=AbaloneTrain#L\d+/);
-  const target = page.locator('.ll:target');
+  // The link names the line; after a client-side navigation the browser does not apply :target, so the
+  // line is found by the id the URL's fragment names.
+  const id = new URL(page.url()).hash.slice(1);
+  const target = page.locator(`[id="${id}"]`);
   await target.waitFor();
   assert.match(await target.textContent(), /Traceback|Error/);
   assert.deepEqual(page.problems, []);
