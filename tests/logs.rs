@@ -384,7 +384,9 @@ async fn a_running_step_log_grows_live_and_a_hundred_followers_cost_what_one_doe
     let many = get_log_events(&f.gateway) - before_many;
     let empty = seen_all.iter().filter(|s| s.is_empty()).count();
     assert_eq!(empty, 0, "every follower got lines ({many} calls, one follower cost {one})");
-    assert!(many <= one + 2, "100 followers cost {many} GetLogEvents, one cost {one}");
+    // Unshared, a hundred followers would cost about a hundred times as much; the margin is for a loaded
+    // machine, where the poll ticks of two 6 s windows differ by a call or two (BENCHMARKS.md has the ratio).
+    assert!(many <= 2 * one + 2, "100 followers cost {many} GetLogEvents, one cost {one}");
 }
 
 #[tokio::test]
