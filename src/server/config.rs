@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
+use stepline_emulator::settings_file;
 
 use super::limiter::Rate;
 
@@ -231,21 +232,11 @@ fn default_addr() -> SocketAddr {
 /// Parse the arguments (without the program's name). Errors name the flag and say what would do.
 pub fn parse_args(args: &[String]) -> Result<Parsed, String> {
     let argv: Vec<String> = std::iter::once("stepline".to_string()).chain(args.iter().cloned()).collect();
-    let mut command = <Args as clap::CommandFactory>::command();
-    if let Some(path) = config_file(args) {
-        command = with_file_defaults(command, &path)?;
-    }
-    let parsed = command.try_get_matches_from(argv).and_then(|m| <Args as clap::FromArgMatches>::from_arg_matches(&m));
-    let a = match parsed {
-        Ok(a) => a,
-        Err(e) => {
-            use clap::error::ErrorKind::*;
-            return match e.kind() {
-                DisplayHelp | DisplayVersion => Ok(Parsed::Print(e.render().to_string())),
-                _ => Err(e.render().to_string().trim_start_matches("error: ").trim_end().to_string()),
-            };
-        }
+    let matches = match settings_file::matches(<Args as clap::CommandFactory>::command(), &argv, "STEPLINE_CONFIG")? {
+        Ok(m) => m,
+        Err(text) => return Ok(Parsed::Print(text)),
     };
+    let a = <Args as clap::FromArgMatches>::from_arg_matches(&matches).map_err(|e| settings_file::clap_message(&e))?;
     let addr = a.addr.unwrap_or_else(default_addr);
     let backend = match (a.endpoint_url, a.aws) {
         (Some(url), _) => Backend::Endpoint(url),
@@ -321,52 +312,6 @@ pub fn parse_args(args: &[String]) -> Result<Parsed, String> {
         act_role: a.act_role,
         log_format: a.log_format,
     })))
-}
-
-/// The config file named by `--config FILE`, `--config=FILE` or `STEPLINE_CONFIG` (the flag wins).
-fn config_file(args: &[String]) -> Option<PathBuf> {
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        if a == "--config" {
-            return it.next().map(PathBuf::from);
-        }
-        if let Some(v) = a.strip_prefix("--config=") {
-            return Some(PathBuf::from(v));
-        }
-    }
-    std::env::var_os("STEPLINE_CONFIG").filter(|v| !v.is_empty()).map(PathBuf::from)
-}
-
-/// The command with the file's values as its flags' defaults. A key that is no flag, or a value that is
-/// neither a string, a number, a boolean nor a list of them, is refused naming the key and the file.
-fn with_file_defaults(mut command: clap::Command, path: &std::path::Path) -> Result<clap::Command, String> {
-    let where_ = path.display();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("--config: cannot read {where_}: {e}"))?;
-    let table: toml::Table = text.parse().map_err(|e| format!("--config: {where_} is not valid TOML: {e}"))?;
-    let scalar = |key: &str, v: &toml::Value| -> Result<String, String> {
-        match v {
-            toml::Value::String(s) => Ok(s.clone()),
-            toml::Value::Integer(i) => Ok(i.to_string()),
-            toml::Value::Float(f) => Ok(f.to_string()),
-            toml::Value::Boolean(b) => Ok(b.to_string()),
-            _ => Err(format!("--config: in {where_}, '{key}' must be a string, a number or a boolean")),
-        }
-    };
-    for (key, value) in &table {
-        let id = key.replace('-', "_");
-        let known = command.get_arguments().any(|a| a.get_id().as_str() == id && a.get_long().is_some());
-        if !known || id == "config" {
-            return Err(format!(
-                "--config: in {where_}, '{key}' is not a setting (keys are the flags' names, e.g. demo-speed)"
-            ));
-        }
-        let values: Vec<String> = match value {
-            toml::Value::Array(items) => items.iter().map(|v| scalar(key, v)).collect::<Result<_, _>>()?,
-            v => vec![scalar(key, v)?],
-        };
-        command = command.mut_arg(id, |a| a.default_values(values));
-    }
-    Ok(command)
 }
 
 /// `$XDG_DATA_HOME/stepline`, else `~/.local/share/stepline`, else `./stepline-data`.

@@ -17,6 +17,7 @@
 //! The same endpoint serves STS (`sts`, in the awsQuery protocol of `query`): `AssumeRole` issues credentials
 //! whose role session (`sessions`), SourceIdentity included, names the caller in CreatedBy and LastModifiedBy.
 
+pub mod cli;
 pub mod describe;
 pub mod engine;
 pub mod error;
@@ -33,6 +34,7 @@ pub mod scenario;
 pub mod seed;
 pub mod server;
 pub mod sessions;
+pub mod settings_file;
 pub mod shapes;
 pub mod state;
 pub mod store;
