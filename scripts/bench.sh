@@ -37,9 +37,11 @@ timeout 3600 bash -c 'source scripts/env.sh && build_release_site'
 # Snapshot the release site and binary at once: a debug `cargo leptos build` (scripts/test.sh e2e) writes
 # the same target/site, and a wasm from another build need not hydrate the release server's pages.
 site="$out/site"
-rm -rf "$site" "$out/stepline"
+rm -rf "$site" "$out/stepline" "$out/hash.txt"
 cp -a "$LEPTOS_SITE_ROOT" "$site"
 cp "$CARGO_TARGET_DIR/release/stepline" "$out/stepline"
+# The content hashes of the site's file names, read beside the binary (see src/server/assets.rs).
+cp "$CARGO_TARGET_DIR/release/hash.txt" "$out/hash.txt"
 
 log "building the server bench (cargo bench --no-run)"
 wait_for_cargo

@@ -14,10 +14,11 @@
 #   └── stepline/
 #       ├── bin/stepline            the dashboard (the server; serves the site below)
 #       ├── bin/stepline-emulator   the standalone SageMaker Pipelines emulator
-#       ├── bin/hash.txt            only when the site was built with hashed file names (LEPTOS_HASH_FILES):
-#       │                           Leptos reads it next to the running binary
+#       ├── bin/hash.txt            when file names are hashed (Cargo.toml's hash-files, or LEPTOS_HASH_FILES):
+#       │                           the hashes of this build, read beside the running binary
 #       └── site/                   the Leptos site root: run with LEPTOS_SITE_ROOT=<this directory>
-#           ├── pkg/                stepline.wasm, stepline.js, stepline.css, each also .br and .gz
+#           ├── pkg/                the JS, wasm and CSS (stepline.<hash>.wasm …, or stepline.wasm … unhashed),
+#           │                       each also .br and .gz
 #           └── favicon.svg …       the files of public/
 #
 # <version> is the stepline package's version in Cargo.toml, <arch> is `uname -m` (x86_64 on the usual
@@ -64,13 +65,33 @@ if [ "$build" = 1 ]; then
   build_release_site
   cargo build --release --workspace --features ssr --bins
 fi
+# Hashed file names (cargo-leptos's `hash-files`, or LEPTOS_HASH_FILES, which it reads too): the JS, wasm and
+# CSS are named after their content and hash.txt, beside the server binary, names them.
+hashed="${LEPTOS_HASH_FILES:-$(awk '/^\[/ { in_leptos = ($0 == "[package.metadata.leptos]") }
+  in_leptos && /^hash-files *= *true/ { print "true"; exit }' Cargo.toml)}"
 missing=()
 for f in "$release/stepline" "$release/stepline-emulator"; do
   if [ ! -x "$f" ]; then missing+=("$f"); fi
 done
-for f in "$pkg/$LEPTOS_OUTPUT_NAME.wasm" "$pkg/$LEPTOS_OUTPUT_NAME.js" "$pkg/$LEPTOS_OUTPUT_NAME.css"; do
-  if [ ! -f "$f" ]; then missing+=("$f"); fi
-done
+hashes=()
+if [ "$hashed" = true ]; then
+  if [ -f "$release/hash.txt" ]; then
+    for ext in js wasm css; do
+      hash="$(awk -v kind="$ext" -F': *' '$1 == kind { sub(/[ \t\r]+$/, "", $2); print $2; exit }' "$release/hash.txt")"
+      if [ -z "$hash" ] || [ ! -f "$pkg/$LEPTOS_OUTPUT_NAME.$hash.$ext" ]; then
+        why="the $ext file that $release/hash.txt names (${hash:-none}) in $pkg"
+        missing+=("$why: the site and the binary are from different builds")
+      fi
+      hashes+=("$hash")
+    done
+  else
+    missing+=("$release/hash.txt")
+  fi
+else
+  for ext in js wasm css; do
+    if [ ! -f "$pkg/$LEPTOS_OUTPUT_NAME.$ext" ]; then missing+=("$pkg/$LEPTOS_OUTPUT_NAME.$ext"); fi
+  done
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
   printf 'bundle: missing %s\n' "${missing[@]}" >&2
   echo "bundle: build first (scripts/bundle.sh without --no-build, or make run)" >&2
@@ -81,10 +102,19 @@ stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/stepline/bin" "$stage/stepline/site"
 cp "$release/stepline" "$release/stepline-emulator" "$stage/stepline/bin/"
-# cargo-leptos writes hash.txt next to the server binary when file names are hashed; Leptos looks for it
-# next to the binary that runs.
-if [ -f "$release/hash.txt" ]; then cp "$release/hash.txt" "$stage/stepline/bin/"; fi
 cp -R "$LEPTOS_SITE_ROOT/." "$stage/stepline/site/"
+if [ "$hashed" = true ]; then
+  # Leptos reads hash.txt beside the binary that runs (and Stepline turns hashing on when it is there).
+  cp "$release/hash.txt" "$stage/stepline/bin/"
+  # Hashed files of earlier builds may linger in the site: only this build's go in (and their .br, .gz).
+  for f in "$stage/stepline/site/$LEPTOS_SITE_PKG_DIR/$LEPTOS_OUTPUT_NAME".*; do
+    [ -e "$f" ] || continue
+    rest="${f##*/}"
+    rest="${rest#"$LEPTOS_OUTPUT_NAME".}"
+    hash="${rest%%.*}"
+    if [ "${#hash}" -eq 22 ] && [[ " ${hashes[*]} " != *" $hash "* ]]; then rm -f "$f"; fi
+  done
+fi
 chmod -R u=rwX,go=rX "$stage/stepline"
 
 # The same inputs give the same bytes: names sorted, no owners, every time the last commit's.

@@ -2,7 +2,7 @@
 # Runs every test: the lints (formatting, clippy on both targets, shellcheck), the install script's every
 # branch, the Rust suites of all workspace members, the emulator's contract with boto3, and the end-to-end
 # suite in headless Chromium against a real server on a free loopback port.
-# `scripts/test.sh lint|install|rust|boto3|e2e` runs one part.
+# `scripts/test.sh lint|install|rust|boto3|bundle|e2e` runs one part.
 #
 # Everything on the server side is built in the release profile, the one `make run` uses: whichever of the
 # two README commands runs second reuses what the first compiled.
@@ -11,8 +11,8 @@ source "$(dirname "$0")/env.sh"
 cd "$ROOT" || exit 1
 part="${1:-all}"
 case "$part" in
-  all|lint|install|rust|boto3|e2e) ;;
-  *) echo "usage: scripts/test.sh [all|lint|install|rust|boto3|e2e]" >&2; exit 2 ;;
+  all|lint|install|rust|boto3|bundle|e2e) ;;
+  *) echo "usage: scripts/test.sh [all|lint|install|rust|boto3|bundle|e2e]" >&2; exit 2 ;;
 esac
 wants() { [ "$part" = all ] || [ "$part" = "$1" ]; }
 
@@ -79,7 +79,7 @@ fi
 
 # The release site and every binary of the workspace, built as `make run` builds them (cargo-leptos's server
 # build and `cargo build --workspace --bins` share every unit), for the boto3 and end-to-end parts.
-if wants boto3 || wants e2e; then
+if wants boto3 || wants bundle || wants e2e; then
   log "building the release site and binaries (the ones make run serves)"
   build_release_site
   cargo build --release --workspace --features ssr --bins
@@ -95,6 +95,11 @@ if wants boto3; then
   STEPLINE_EMULATOR_URL="$(awk '/listening/ {print $NF}' "$out")"
   export STEPLINE_EMULATOR_URL
   "$STEPLINE_VENV/bin/pytest" -q "$ROOT/crates/emulator/tests/python"
+fi
+
+if wants bundle; then
+  log "the release bundle, unpacked and run as a new user would (scripts/test-bundle.sh)"
+  scripts/test-bundle.sh
 fi
 
 if wants e2e; then

@@ -1,7 +1,7 @@
 //! The HTML shell, the router and the layout shared by every page.
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
     path, SsrMode,
@@ -28,6 +28,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
                 <AutoReload options=options.clone()/>
+                // The stylesheet under its content-hashed name when the site has them (see server::assets).
+                <HashedStylesheet options=options.clone() id="stepline"/>
                 <HydrationScripts options/>
                 <MetaTags/>
                 // Apply a pinned theme before the first paint, so a dark-mode user never sees a white flash.
@@ -45,7 +47,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     TimeZoneChoice::provide();
     view! {
-        <Stylesheet id="stepline" href="/pkg/stepline.css"/>
         <Title formatter=crate::pages::title::document_title/>
         <Router>
             <header class="topbar">

@@ -428,6 +428,20 @@ async fn cross_site_posts_other_hosts_and_framing_are_refused() {
         .body(Body::empty())
         .unwrap();
     assert_eq!(send(&a.router, req).await.0, StatusCode::MISDIRECTED_REQUEST);
+    // A probe or a scrape names the pod by its address: those answer for any host.
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        let req = Request::get(path)
+            .header("host", "10.1.2.3:3000")
+            .extension(ConnectInfo(SocketAddr::from((PROXY, 1))))
+            .body(Body::empty())
+            .unwrap();
+        let status = send(&a.router, req).await.0;
+        // (No metrics recorder is installed in this test: /metrics answers 404 here, past the host check.)
+        assert_ne!(status, StatusCode::MISDIRECTED_REQUEST, "{path}");
+        if path == "/healthz" {
+            assert_eq!(status, StatusCode::OK);
+        }
+    }
     // Security headers, and the page's inline scripts carry the nonce its policy names.
     let (status, html, headers) = send(&a.router, request("GET", "/", Some(olga)).body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::OK);

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod acting;
+pub mod assets;
 pub mod config;
 pub mod demo;
 pub mod events;

@@ -8,7 +8,7 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 
 use super::config::Config;
 use super::state::AppState;
-use super::{access, events, exports, health, observe, step_views};
+use super::{access, assets, events, exports, health, observe, step_views};
 use crate::app::{shell, App};
 
 /// Leptos settings: from cargo-leptos's environment when it launched us, else defaults that match
@@ -17,6 +17,7 @@ pub fn leptos_options(config: &Config) -> Result<LeptosOptions, String> {
     let conf = get_configuration(None).map_err(|e| format!("leptos configuration: {e}"))?;
     let mut options = conf.leptos_options;
     options.site_addr = config.addr;
+    super::assets::settle(&mut options)?;
     Ok(options)
 }
 
@@ -42,6 +43,11 @@ pub async fn build(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(page_context(state.clone()), shell))
+        // Content-hashed files are kept by browsers for a year (see `assets`).
+        .layer(axum::middleware::from_fn_with_state(
+            std::sync::Arc::<str>::from(state.leptos_options.site_pkg_dir.as_ref()),
+            assets::caching,
+        ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), pasted_arn_redirect))
         // Before everything else: who is asking, from where, for which host (see `access`).
         .layer(axum::middleware::from_fn_with_state(state.access.clone(), access::guard))

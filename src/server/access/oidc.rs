@@ -174,13 +174,16 @@ pub async fn callback(
 ) -> Response {
     let access = state.access.clone();
     if q.error.is_none() && !q.state.as_deref().is_some_and(|s| same_browser(&headers, s)) {
-        return failed_login("This login was not started in this browser (or took over ten minutes); start again.");
+        return failed_login(
+            &state,
+            "This login was not started in this browser (or took over ten minutes); start again.",
+        );
     }
     match finish_login(&access, &q).await {
         Ok((who, return_to)) => {
             let session = match access.db.create_session(&who, access.session_hours).await {
                 Ok(id) => id,
-                Err(e) => return failed_login(&format!("{e}; try again in a moment.")),
+                Err(e) => return failed_login(&state, &format!("{e}; try again in a moment.")),
             };
             let _ = access
                 .record(Record {
@@ -201,7 +204,7 @@ pub async fn callback(
             res.headers_mut().append(header::SET_COOKIE, login_cookie(&access, "", 0));
             res
         }
-        Err(why) => failed_login(&why),
+        Err(why) => failed_login(&state, &why),
     }
 }
 
@@ -263,12 +266,13 @@ fn groups_of(jwt: &str, claim: &str) -> Vec<String> {
     }
 }
 
-fn failed_login(why: &str) -> Response {
+fn failed_login(state: &AppState, why: &str) -> Response {
     let body = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Login failed · Stepline</title>\
-         <link rel=\"stylesheet\" href=\"/pkg/stepline.css\"></head><body><main class=\"content\"><h1>Login failed</h1>\
+         <link rel=\"stylesheet\" href=\"{}\"></head><body><main class=\"content\"><h1>Login failed</h1>\
          <p class=\"error-message\" data-testid=\"login-error\">{}</p><p><a href=\"/auth/login\">Log in again</a></p>\
          </main></body></html>",
+        crate::server::assets::stylesheet_path(&state.leptos_options),
         crate::pages::title::escape_html(why)
     );
     (StatusCode::UNAUTHORIZED, Html(body)).into_response()
@@ -309,12 +313,13 @@ pub async fn logout(
 }
 
 /// `/auth/logged-out`: said plainly, with the way back.
-pub async fn logged_out() -> Html<&'static str> {
-    Html(
+pub async fn logged_out(State(state): State<AppState>) -> Html<String> {
+    Html(format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Logged out · Stepline</title>\
-         <link rel=\"stylesheet\" href=\"/pkg/stepline.css\"></head><body><main class=\"content\"><h1>You are logged out</h1>\
+         <link rel=\"stylesheet\" href=\"{}\"></head><body><main class=\"content\"><h1>You are logged out</h1>\
          <p><a href=\"/auth/login\" data-testid=\"login-again\">Log in again</a></p></main></body></html>",
-    )
+        crate::server::assets::stylesheet_path(&state.leptos_options)
+    ))
 }
 
 #[cfg(test)]
