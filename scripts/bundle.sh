@@ -16,7 +16,8 @@
 #       ├── bin/stepline-emulator   the standalone SageMaker Pipelines emulator
 #       ├── bin/hash.txt            when file names are hashed (Cargo.toml's hash-files, or LEPTOS_HASH_FILES):
 #       │                           the hashes of this build, read beside the running binary
-#       └── site/                   the Leptos site root: run with LEPTOS_SITE_ROOT=<this directory>
+#       └── site/                   the Leptos site root, found by bin/stepline beside itself (LEPTOS_SITE_ROOT
+#                                   overrides)
 #           ├── pkg/                the JS, wasm and CSS (stepline.<hash>.wasm …, or stepline.wasm … unhashed),
 #           │                       each also .br and .gz
 #           └── favicon.svg …       the files of public/

@@ -128,6 +128,21 @@ async fn the_activity_log_and_sessions_on_postgresql() {
         return;
     };
     let db = Db::open(&Database::Postgres(url.clone())).await.unwrap();
+    // The test script's server speaks TLS, and its URL asks for it verified against the test's own CA: the
+    // connection is encrypted exactly when the URL says so.
+    let asks_tls = url.contains("sslmode=verify-full");
+    assert_eq!(db.encrypted().await.unwrap(), Some(asks_tls));
+    if asks_tls {
+        let plain = url.replace("sslmode=verify-full", "sslmode=disable");
+        assert_eq!(Db::open(&Database::Postgres(plain)).await.unwrap().encrypted().await.unwrap(), Some(false));
+        // A CA that did not sign the server's certificate: refused, saying so.
+        let wrong = url.replace("ca.crt", "other-ca.crt");
+        let e = match Db::open(&Database::Postgres(wrong)).await {
+            Err(e) => e,
+            Ok(_) => panic!("a server certificate from another CA was accepted"),
+        };
+        assert!(e.contains("cannot open the database") && e.to_lowercase().contains("certificate"), "{e}");
+    }
     exercise(&db, &tag()).await;
     // Opening again (a second replica) finds the schema current.
     Db::open(&Database::Postgres(url)).await.unwrap();

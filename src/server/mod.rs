@@ -124,6 +124,12 @@ async fn serve(config: Config) -> Result<(), String> {
     };
     let db = store::Db::open(&config.database).await?;
     let access = Arc::new(access::Access::new(&config.access, db.clone()).await?);
+    let database = match (&config.database, db.encrypted().await) {
+        (config::Database::Sqlite(p), _) => p.display().to_string(),
+        (config::Database::Postgres(_), Ok(Some(true))) => "PostgreSQL (over TLS)".to_string(),
+        // Said at every start: sessions and the activity log cross the network in the clear.
+        (config::Database::Postgres(_), _) => "PostgreSQL (not encrypted: add ?sslmode=verify-full to the URL)".into(),
+    };
     tracing::info!(
         "Access: {}; activity log in {}",
         match config.access.auth {
@@ -131,10 +137,7 @@ async fn serve(config: Config) -> Result<(), String> {
             config::AuthMode::Oidc => "OpenID Connect login",
             config::AuthMode::Proxy => "identity from the authenticating proxy",
         },
-        match &config.database {
-            config::Database::Sqlite(p) => p.display().to_string(),
-            config::Database::Postgres(_) => "PostgreSQL".to_string(),
-        }
+        database
     );
     // Expired sessions and abandoned logins are forgotten every hour.
     tokio::spawn(async move {

@@ -83,6 +83,19 @@ impl Db {
         &self.pool
     }
 
+    /// Whether the connection to PostgreSQL is encrypted (`None` for SQLite, which has no connection). TLS is
+    /// asked for in the URL: `?sslmode=verify-full&sslrootcert=/path/ca.pem` (RDS: its global bundle).
+    pub async fn encrypted(&self) -> Result<Option<bool>, String> {
+        if self.kind != Kind::Postgres {
+            return Ok(None);
+        }
+        let (ssl,): (bool,) = sqlx::query_as("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Some(ssl))
+    }
+
     /// Whether a write goes through (for readiness): a transaction that writes and rolls back.
     pub async fn writable(&self) -> Result<(), String> {
         let mut tx = self.pool.begin().await.map_err(|e| e.to_string())?;
