@@ -26,11 +26,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
-                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                // Where the browser finds the base path (see `crate::base`).
+                <meta name=crate::base::META content=crate::base::get()/>
+                <link rel="icon" type="image/svg+xml" href=crate::base::href("/favicon.svg")/>
                 <AutoReload options=options.clone()/>
                 // The stylesheet under its content-hashed name when the site has them (see server::assets).
-                <HashedStylesheet options=options.clone() id="stepline"/>
-                <HydrationScripts options/>
+                <HashedStylesheet options=options.clone() id="stepline" root=crate::base::get()/>
+                <HydrationScripts options root=crate::base::get()/>
                 <MetaTags/>
                 // Apply a pinned theme before the first paint, so a dark-mode user never sees a white flash.
                 <script nonce=leptos::nonce::use_nonce()>{THEME_BOOT}</script>
@@ -48,12 +50,12 @@ pub fn App() -> impl IntoView {
     TimeZoneChoice::provide();
     view! {
         <Title formatter=crate::pages::title::document_title/>
-        <Router>
+        <Router base=crate::base::get()>
             <header class="topbar">
-                <A href="/" attr:class="brand">"Stepline"</A>
+                <A href=crate::base::href("/") attr:class="brand">"Stepline"</A>
                 <nav class="topnav">
-                    <A href="/">"Pipelines"</A>
-                    <A href="/activity">"Activity"</A>
+                    <A href=crate::base::href("/")>"Pipelines"</A>
+                    <A href=crate::base::href("/activity")>"Activity"</A>
                 </nav>
                 <crate::components::me::WhoAmI/>
                 <span class="keys-hint" title="Keyboard shortcuts"><kbd>"?"</kbd>" shortcuts"</span>

@@ -8,6 +8,7 @@
 pub mod actions;
 pub mod api;
 pub mod app;
+pub mod base;
 pub(crate) mod codec;
 pub mod components;
 pub(crate) mod console;
@@ -27,6 +28,17 @@ pub mod server;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
+    // The base path the server rendered under (see `base`): links, server functions and streams use it.
+    let base = leptos::prelude::document()
+        .query_selector(&format!("meta[name={}]", base::META))
+        .ok()
+        .flatten()
+        .and_then(|m| m.get_attribute("content"))
+        .unwrap_or_default();
+    base::set(&base);
+    if !base.is_empty() {
+        leptos::server_fn::client::set_server_url(Box::leak(base.into_boxed_str()));
+    }
     leptos::mount::hydrate_body(app::App);
     // A marker that tests (and curious people) can read: the page is interactive from here on.
     if let Some(body) = leptos::prelude::document().body() {

@@ -471,12 +471,13 @@ pub mod links {
         out
     }
 
+    /// A pipeline's page, under the base path (see `crate::base`), as every link below.
     pub fn pipeline(name: &str) -> String {
-        format!("/pipelines/{}", seg(name))
+        crate::base::href(&format!("/pipelines/{}", seg(name)))
     }
 
     pub fn execution(pipeline: &str, id: &str) -> String {
-        format!("/pipelines/{}/executions/{}", seg(pipeline), seg(id))
+        crate::base::href(&format!("/pipelines/{}/executions/{}", seg(pipeline), seg(id)))
     }
 
     /// An execution's definition against the pipeline's latest.

@@ -3,6 +3,8 @@
 import { chromium } from 'playwright-core';
 
 export const BASE = process.env.STEPLINE_URL ?? 'http://127.0.0.1:3000';
+/** The base path Stepline is served under (`--base-path`): '' at the root, else like '/stepline'. */
+export const PREFIX = new URL(BASE).pathname.replace(/\/$/, '');
 
 export async function launch() {
   return chromium.launch({

@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, launch, openPage, waitForHydration } from './browser.mjs';
+import { BASE, PREFIX, launch, openPage, waitForHydration } from './browser.mjs';
 import { call, executions, idOf } from './sagemaker.mjs';
 
 let browser;
@@ -21,7 +21,7 @@ test('the pipelines page lists every pipeline with its last execution, as real l
   const rows = page.getByTestId('pipelines').locator('tbody tr');
   assert.equal(await rows.count(), 3);
   const abalone = page.getByRole('link', { name: 'AbalonePipeline', exact: true });
-  assert.equal(await abalone.getAttribute('href'), '/pipelines/AbalonePipeline');
+  assert.equal(await abalone.getAttribute('href'), `${PREFIX}/pipelines/AbalonePipeline`);
   // The search box filters, and the filter is in the URL.
   await page.getByRole('searchbox').fill('control');
   await page.getByRole('button', { name: 'Search' }).click();
@@ -44,7 +44,7 @@ test('a pasted execution ARN opens that execution', async () => {
   // Without JavaScript the server redirects.
   const res = await fetch(`${BASE}/?q=${encodeURIComponent(arn)}`, { redirect: 'manual', headers: { accept: 'text/html' } });
   assert.equal(res.status, 302);
-  assert.equal(res.headers.get('location'), `/pipelines/AbalonePipeline/executions/${idOf(arn)}`);
+  assert.equal(res.headers.get('location'), `${PREFIX}/pipelines/AbalonePipeline/executions/${idOf(arn)}`);
   await context.close();
 });
 

@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, launch, openPage, waitForHydration } from './browser.mjs';
+import { BASE, PREFIX, launch, openPage, waitForHydration } from './browser.mjs';
 import { call, executions, idOf, notExecuting, scenario, status, steps as stepsOf, waitForStatus, waitForStepStatus } from './sagemaker.mjs';
 
 let browser;
@@ -56,7 +56,7 @@ test('a double click on Start starts exactly one execution', async () => {
   await page.getByLabel('Display name').fill('e2e-double-click');
   // Every start the page posts (the second click may or may not post one) is kept, to wait for its answer.
   const posts = [];
-  page.on('request', (r) => { if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/start') posts.push(r); });
+  page.on('request', (r) => { if (r.method() === 'POST' && new URL(r.url()).pathname === `${PREFIX}/api/start`) posts.push(r); });
   await page.getByRole('button', { name: 'Start' }).dblclick();
   await page.waitForURL(/\/executions\/[a-z0-9]+$/);
   // Both clicks were dispatched before the first answer came back, so any second post is in `posts` by now:
@@ -264,7 +264,7 @@ test('an unconnected selection is refused with its reason, and nothing starts', 
   await message.waitFor();
   assert.match(await message.textContent(), /not connected.*AbaloneTrain/);
   // …and by the server on submit.
-  const answered = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/api/start');
+  const answered = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === `${PREFIX}/api/start`);
   await page.getByRole('button', { name: 'Start' }).click();
   await answered;
   // The page has taken the answer in once the form is no longer pending (the button says Start again).

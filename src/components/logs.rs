@@ -149,12 +149,12 @@ fn LogsBody(page: LogsPage, base: String) -> impl IntoView {
     let total = RwSignal::new(page.total);
     let freshness = RwSignal::new(Freshness::default());
     let live = if following {
-        let url = format!(
-            "/events{base}/steps/{}/logs?stream={}&after={}",
+        let url = crate::base::events(&format!(
+            "{base}/steps/{}/logs?stream={}&after={}",
             links::seg(&step),
             links::seg(stream.as_deref().unwrap_or_default()),
             page.total
-        );
+        ));
         use_event_source(url, &["lines", "problem"], move |event, data| match event {
             "lines" => {
                 if let Ok(new) = crate::codec::from_json::<Vec<LogLine>>(&data) {

@@ -9,7 +9,7 @@ use crate::codec::Json;
 
 /// The pipeline a path is about (`/pipelines/{name}…`), if any.
 pub fn pipeline_of_path(path: &str) -> Option<String> {
-    let rest = path.strip_prefix("/pipelines/")?;
+    let rest = crate::base::strip(path)?.strip_prefix("/pipelines/")?;
     let name = rest.split('/').next().filter(|n| !n.is_empty())?;
     Some(crate::text::percent_decode(name))
 }
@@ -35,7 +35,7 @@ pub fn WhoAmI() -> impl IntoView {
                                 " "<span class="me-role" data-testid="me-role">{role.clone()}</span>
                             </span>
                             {me.can_log_out.then(|| view! {
-                                <form method="post" action="/auth/logout" class="logout">
+                                <form method="post" action=crate::base::href("/auth/logout") class="logout">
                                     <button type="submit" class="link" data-testid="logout">"Log out"</button>
                                 </form>
                             })}

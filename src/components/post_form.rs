@@ -74,10 +74,12 @@ pub fn PostForm(
             posting.pending.set(true);
             let navigate = navigate.clone();
             leptos::task::spawn_local(async move {
-                let answer = send::post(to, fields).await;
+                // Posted as the form's own action would be: under the base path.
+                let answer = send::post(&crate::base::href(to), fields).await;
                 posting.pending.set(false);
                 if let Ok(next) = &answer {
-                    navigate(next, Default::default());
+                    // The server's redirect is under the base already.
+                    navigate(next, leptos_router::NavigateOptions { resolve: false, ..Default::default() });
                 }
                 posting.result.set(Some(answer));
             });
@@ -88,7 +90,7 @@ pub fn PostForm(
         let _ = posting;
         |_ev: leptos::ev::SubmitEvent| {}
     };
-    view! { <form method="post" action=to on:submit=on_submit>{children()}</form> }
+    view! { <form method="post" action=crate::base::href(to) on:submit=on_submit>{children()}</form> }
 }
 
 #[cfg(feature = "hydrate")]

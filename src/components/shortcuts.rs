@@ -211,7 +211,9 @@ pub fn Shortcuts() -> impl IntoView {
                     }
                     let query = loc.search().unwrap_or_default();
                     if let Some(q) = execution_key(&query, &key, &steps) {
-                        navigate(&format!("{path}?{q}"), Default::default());
+                        // The location's path has the base in it: the router must not add it again.
+                        let whole = leptos_router::NavigateOptions { resolve: false, ..Default::default() };
+                        navigate(&format!("{path}?{q}"), whole);
                     }
                 }
             }

@@ -50,7 +50,7 @@ pub fn ActivityPage() -> impl IntoView {
                         };
                         let next = d.page.next.map(|n| {
                             let q = filter.query();
-                            format!("/activity?{q}{}before={n}", if q.is_empty() { "" } else { "&" })
+                            crate::base::href(&format!("/activity?{q}{}before={n}", if q.is_empty() { "" } else { "&" }))
                         });
                         let empty = d.page.entries.is_empty();
                         let rows = d.page.entries.into_iter().map(|e| {
@@ -77,8 +77,8 @@ pub fn ActivityPage() -> impl IntoView {
                         }).collect_view();
                         view! {
                             <p class="muted">{scope}" "
-                                <a href=format!("/activity.csv{sep}{exports}") data-testid="export-csv" rel="external">"Export CSV"</a>" · "
-                                <a href=format!("/activity.jsonl{sep}{exports}") data-testid="export-jsonl" rel="external">"Export JSON Lines"</a>
+                                <a href=crate::base::href(&format!("/activity.csv{sep}{exports}")) data-testid="export-csv" rel="external">"Export CSV"</a>" · "
+                                <a href=crate::base::href(&format!("/activity.jsonl{sep}{exports}")) data-testid="export-jsonl" rel="external">"Export JSON Lines"</a>
                             </p>
                             <table class="data" data-testid="activity">
                                 <thead><tr><th>"Time"</th><th>"User"</th><th>"Action"</th><th>"Outcome"</th><th>"Pipeline"</th><th>"Execution"</th><th>"Detail"</th><th>"Request"</th></tr></thead>
@@ -104,7 +104,7 @@ fn ActivityFilter(filter: Filter) -> impl IntoView {
     let action = filter.action;
     let outcome = filter.outcome;
     view! {
-        <form method="get" action="/activity" class="filters" data-testid="activity-filter">
+        <form method="get" action=crate::base::href("/activity") class="filters" data-testid="activity-filter">
             <label>"User "<input type="text" name="user" value=filter.user.clone().unwrap_or_default() size="20"/></label>
             <label>"Pipeline "<input type="text" name="pipeline" value=filter.pipeline.clone().unwrap_or_default() size="20"/></label>
             <label>"Action "
@@ -122,7 +122,7 @@ fn ActivityFilter(filter: Filter) -> impl IntoView {
             <label>"From "<input type="text" name="from" value=day(filter.from) placeholder="2026-11-01" size="16"/></label>
             <label>"To "<input type="text" name="to" value=day(filter.to) placeholder="2026-11-30" size="16"/></label>
             <button type="submit">"Filter"</button>
-            <a href="/activity">"Clear"</a>
+            <a href=crate::base::href("/activity")>"Clear"</a>
         </form>
     }
 }

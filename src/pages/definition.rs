@@ -23,7 +23,7 @@ pub fn DefinitionPage() -> impl IntoView {
     view! {
         <Title text=route_title(params, |p| format!("Definition · {} · {}", p.get("id").unwrap_or_default(), p.get("pipeline").unwrap_or_default()))/>
         <nav class="crumbs">
-            <a href="/">"Pipelines"</a>" / "<a href=move || links::pipeline(&pipeline())>{pipeline}</a>" / "
+            <a href=crate::base::href("/")>"Pipelines"</a>" / "<a href=move || links::pipeline(&pipeline())>{pipeline}</a>" / "
             <a href=move || links::execution(&pipeline(), &id())>{id}</a>" / "<span>"Definition"</span>
         </nav>
         <Transition fallback=|| view! { <p class="muted">"Comparing the definitions…"</p> }>

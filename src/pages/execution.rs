@@ -175,7 +175,7 @@ pub fn ExecutionPage() -> impl IntoView {
     view! {
         <Title text=route_title(params, |p| format!("{} · {}", p.get("id").unwrap_or_default(), p.get("pipeline").unwrap_or_default()))/>
         <nav class="crumbs">
-            <a href="/">"Pipelines"</a>" / "<a href=move || links::pipeline(&pipeline())>{pipeline}</a>" / "<span>{id}</span>
+            <a href=crate::base::href("/")>"Pipelines"</a>" / "<a href=move || links::pipeline(&pipeline())>{pipeline}</a>" / "<span>{id}</span>
         </nav>
         <Transition fallback=|| view! { <p class="muted">"Loading the execution…"</p> }>
             {move || Suspend::new(async move {
@@ -218,7 +218,7 @@ fn ExecutionBody(
         {
             RwSignal::new(crate::components::live::Link::Done)
         } else {
-            use_event_source(format!("/events{base}"), &["snapshot", "problem", "resumed"], move |event, data| {
+            use_event_source(crate::base::events(&base), &["snapshot", "problem", "resumed"], move |event, data| {
                 match event {
                     "snapshot" => {
                         if let Ok(v) = crate::codec::from_json::<ExecutionView>(&data) {

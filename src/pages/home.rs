@@ -26,7 +26,9 @@ pub fn HomePage() -> impl IntoView {
     // A pasted ARN goes straight to its page (without JavaScript, the server redirects: server::router).
     Effect::new(move |_| {
         if let Some(to) = redirect_for(&q()) {
-            leptos_router::hooks::use_navigate()(&to, Default::default());
+            // Links are under the base already: the router must not add it again.
+            let whole = leptos_router::NavigateOptions { resolve: false, ..Default::default() };
+            leptos_router::hooks::use_navigate()(&to, whole);
         }
     });
     let data = Resource::<_, Json>::new_with_options(|| (), |_| list_pipelines(), false);
@@ -34,7 +36,7 @@ pub fn HomePage() -> impl IntoView {
         <Title text="Pipelines"/>
         <div class="page-head">
             <h1>"Pipelines"</h1>
-            <form method="get" action="/" class="search" role="search">
+            <form method="get" action=crate::base::href("/") class="search" role="search">
                 <input type="search" name="q" value=q placeholder="Filter by name, or paste a pipeline or execution ARN"
                     aria-label="Search pipelines or paste an ARN" size="48"/>
                 <button type="submit">"Search"</button>

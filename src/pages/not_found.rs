@@ -15,7 +15,7 @@ pub fn NotFound() -> impl IntoView {
         <section class="empty-state">
             <h1>"Not found"</h1>
             <p>"No page lives at this address."</p>
-            <p><a href="/">"Back to the pipelines"</a></p>
+            <p><a href=crate::base::href("/")>"Back to the pipelines"</a></p>
         </section>
     }
 }

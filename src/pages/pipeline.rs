@@ -31,7 +31,7 @@ pub fn PipelinePage() -> impl IntoView {
     let live_problem = RwSignal::new(None::<Problem>);
     let recovered = RwSignal::new(0u32);
     let live = use_event_source(
-        format!("/events/pipelines/{}/executions", links::seg(&pipeline())),
+        crate::base::href(&format!("/events/pipelines/{}/executions", links::seg(&pipeline()))),
         &["changed", "problem", "resumed"],
         move |event, data| match event {
             "changed" => {
@@ -60,7 +60,7 @@ pub fn PipelinePage() -> impl IntoView {
     );
     view! {
         <Title text=route_title(params, |p| p.get("pipeline").unwrap_or_default())/>
-        <nav class="crumbs"><a href="/">"Pipelines"</a>" / "<span>{pipeline}</span></nav>
+        <nav class="crumbs"><a href=crate::base::href("/")>"Pipelines"</a>" / "<span>{pipeline}</span></nav>
         <Transition fallback=|| view! { <p class="muted">"Loading executions…"</p> }>
             {move || Suspend::new(async move {
                 let q = list_query();

@@ -42,7 +42,7 @@ pub fn StartPage() -> impl IntoView {
     );
     view! {
         <Title text=route_title(params, |p| format!("Start {}", p.get("pipeline").unwrap_or_default()))/>
-        <nav class="crumbs"><a href="/">"Pipelines"</a>" / "<a href=move || links::pipeline(&pipeline())>{pipeline}</a>" / "<span>"Start"</span></nav>
+        <nav class="crumbs"><a href=crate::base::href("/")>"Pipelines"</a>" / "<a href=move || links::pipeline(&pipeline())>{pipeline}</a>" / "<span>"Start"</span></nav>
         <Transition fallback=|| view! { <p class="muted">"Loading the pipeline…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
@@ -302,7 +302,9 @@ fn version_chooser(
             let base = chooser_href(&action, keep);
             let on_change = move |ev: leptos::ev::Event| {
                 let value = event_target_value(&ev);
-                navigate(&format!("{base}version={}", links::seg(&value)), Default::default());
+                // The href is under the base already: the router must not add it again.
+                let whole = leptos_router::NavigateOptions { resolve: false, ..Default::default() };
+                navigate(&format!("{base}version={}", links::seg(&value)), whole);
             };
             view! { <select id="version" name="version" on:change=on_change>{options}</select> }.into_any()
         }

@@ -94,17 +94,18 @@ pub fn check(options: &LeptosOptions) -> Result<(), String> {
     Ok(())
 }
 
-/// The stylesheet's URL path (under the site's root), hashed when the site is.
+/// The stylesheet's URL path (under the base path), hashed when the site is.
 pub fn stylesheet_path(options: &LeptosOptions) -> String {
     let hash = options
         .hash_files
         .then(|| std::fs::read_to_string(hash_file(options)).ok())
         .flatten()
         .and_then(|t| Hashes::parse(&t).css);
-    match hash {
+    let path = match hash {
         Some(h) => format!("/{}/{}.{h}.css", options.site_pkg_dir, options.output_name),
         None => format!("/{}/{}.css", options.site_pkg_dir, options.output_name),
-    }
+    };
+    crate::base::href(&path)
 }
 
 /// Whether a request path is a content-hashed file of the site: `/pkg/<name>.<hash>.<ext>`, the hash
@@ -146,7 +147,7 @@ pub async fn caching(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    let header = cache_control(req.uri().path(), &pkg_dir);
+    let header = cache_control(crate::server::router::unbased(req.uri().path()), &pkg_dir);
     let mut res = next.run(req).await;
     let served = res.status().is_success() || res.status() == axum::http::StatusCode::NOT_MODIFIED;
     if let (Some(v), true) = (header, served) {

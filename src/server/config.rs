@@ -58,6 +58,10 @@ struct Args {
     /// flags and environment variables override it
     #[arg(long, env = "STEPLINE_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Serve everything under this path, behind a proxy that forwards e.g. https://tools.example.com/stepline/…
+    /// as it is [default: the path of --public-url, else /]
+    #[arg(long, env = "STEPLINE_BASE_PATH", value_name = "PATH", value_parser = crate::base::parse)]
+    base_path: Option<String>,
     /// Where the dashboard listens [default: LEPTOS_SITE_ADDR, else 127.0.0.1:3000]
     #[arg(long, env = "STEPLINE_ADDR", value_name = "HOST:PORT")]
     addr: Option<SocketAddr>,
@@ -200,6 +204,8 @@ impl std::fmt::Debug for Database {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     pub addr: SocketAddr,
+    /// The path everything is served under: `""` or like `/stepline` (see `crate::base`).
+    pub base_path: String,
     pub backend: Backend,
     pub region: Option<String>,
     /// How strict the demo's emulator is: latency and request quotas (`--demo-latency`, `--demo-quota`).
@@ -285,12 +291,26 @@ pub fn parse_args(args: &[String]) -> Result<Parsed, String> {
         }
         _ => {}
     }
+    // The public URL and the base path say the same: one gives the other, and they may not differ.
+    let url_path = a.public_url.as_deref().map(public_url_path).transpose()?.unwrap_or_default();
+    let base_path = match a.base_path {
+        Some(b) if a.public_url.is_some() && !url_path.is_empty() && b != url_path => {
+            return Err(format!(
+                "--base-path {b} and --public-url {} name different paths: give the path once",
+                a.public_url.unwrap_or_default()
+            ));
+        }
+        Some(b) => b,
+        None => url_path.clone(),
+    };
+    let public_url = a.public_url.map(|u| if url_path.is_empty() { format!("{u}{base_path}") } else { u });
     let database = match a.database_url {
         Some(url) => Database::Postgres(url),
         None => Database::Sqlite(a.data_dir.unwrap_or_else(default_data_dir).join("stepline.db")),
     };
     Ok(Parsed::Run(Box::new(Config {
         addr,
+        base_path,
         backend,
         region: a.region,
         demo_latency: a.demo_latency,
@@ -300,7 +320,7 @@ pub fn parse_args(args: &[String]) -> Result<Parsed, String> {
         studio_link: a.studio_link,
         access: AccessConfig {
             auth: a.auth,
-            public_url: a.public_url,
+            public_url,
             oidc,
             trusted_proxies: a.trusted_proxy,
             alb_arn: a.alb_arn,
@@ -330,6 +350,13 @@ fn http_url(v: &str) -> Result<String, String> {
         return Err(format!("'{v}' is not an http:// or https:// URL"));
     }
     Ok(v.trim_end_matches('/').to_string())
+}
+
+/// The path of a public URL (`https://tools.example.com/stepline` → `/stepline`), checked as a base path.
+fn public_url_path(url: &str) -> Result<String, String> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let path = rest.find('/').map_or("", |i| &rest[i..]);
+    crate::base::parse(path).map_err(|e| format!("--public-url: its path {e}"))
 }
 
 fn postgres_url(v: &str) -> Result<String, String> {
@@ -592,6 +619,28 @@ mod tests {
         assert_eq!(run(&["--log-format", "json"]).log_format, LogFormat::Json);
         let e = err(&["--log-format", "xml"]);
         assert!(e.contains("'xml'") && e.contains("text, json"), "{e}");
+    }
+
+    #[test]
+    fn the_base_path_comes_from_its_flag_or_the_public_url() {
+        assert_eq!(run(&[]).base_path, "");
+        assert_eq!(run(&["--base-path", "/stepline/"]).base_path, "/stepline");
+        let proxied = ["--addr", "0.0.0.0:3000", "--auth", "proxy", "--trusted-proxy", "10.0.0.0/8"];
+        let with = |extra: &[&str]| run(&[&proxied[..], extra].concat());
+        let c = with(&["--public-url", "https://tools.example.com/stepline"]);
+        assert_eq!(
+            (c.base_path.as_str(), c.access.public_url.as_deref()),
+            ("/stepline", Some("https://tools.example.com/stepline"))
+        );
+        // The base path is added to a public URL without one (the login's redirect URI is under it).
+        let c = with(&["--public-url", "https://tools.example.com", "--base-path", "/stepline"]);
+        assert_eq!(c.access.public_url.as_deref(), Some("https://tools.example.com/stepline"));
+        let e = err(&[&proxied[..], &["--public-url", "https://t.example.com/a", "--base-path", "/b"]].concat());
+        assert!(e.contains("name different paths"), "{e}");
+        let e = err(&["--base-path", "stepline"]);
+        assert!(e.contains("--base-path") && e.contains("is not a path"), "{e}");
+        let e = err(&[&proxied[..], &["--public-url", "https://t.example.com/a b"]].concat());
+        assert!(e.contains("--public-url"), "{e}");
     }
 
     #[test]

@@ -60,6 +60,8 @@ async fn shutdown_signal() {
 }
 
 async fn serve(config: Config) -> Result<(), String> {
+    // Before anything makes a link (see `crate::base`).
+    crate::base::set(&config.base_path);
     observe::logging::init(config.log_format)?;
     observe::prometheus::install()?;
     observe::prometheus::spawn_upkeep();
@@ -154,7 +156,7 @@ async fn serve(config: Config) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    tracing::info!("Stepline listening on http://{local}");
+    tracing::info!("Stepline listening on http://{local}{}", crate::base::get());
     axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async move {
             shutdown_signal().await;

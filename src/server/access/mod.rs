@@ -421,7 +421,9 @@ pub async fn guard(State(access): State<Arc<Access>>, mut req: Request, next: Ne
     let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok()).map(str::to_string);
     // Probes and scrapes name the pod by its address (a kubelet, a load balancer's health check,
     // Prometheus): they answer for any host, since nothing in them is worth a DNS-rebinding page's while.
-    let probe = matches!(req.uri().path(), "/healthz" | "/readyz" | "/metrics");
+    // Paths as the app knows them, without the base path (see `crate::base`).
+    let path = crate::server::router::unbased(req.uri().path()).to_string();
+    let probe = matches!(path.as_str(), "/healthz" | "/readyz" | "/metrics");
     let host_ok = probe || access.site.host_allowed(host.as_deref().or(req.uri().authority().map(|a| a.as_str())));
     let mut res = if !host_ok {
         plain(
@@ -430,7 +432,6 @@ pub async fn guard(State(access): State<Arc<Access>>, mut req: Request, next: Ne
         )
     } else {
         req.extensions_mut().insert(RequestId(request_id.clone()));
-        let path = req.uri().path().to_string();
         if public_path(&path) {
             next.run(req).await
         } else {
@@ -494,7 +495,7 @@ fn login_needed(access: &Access, req: &Request) -> Response {
         && req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
     if access.mode == AuthMode::Oidc && page {
         let back = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        let to = format!("/auth/login?next={}", crate::model::links::seg(back));
+        let to = crate::base::href(&format!("/auth/login?next={}", crate::model::links::seg(back)));
         return (StatusCode::FOUND, [(header::LOCATION, to)]).into_response();
     }
     plain(StatusCode::UNAUTHORIZED, "Log in first: open Stepline in the browser and log in, then try again.")

@@ -90,6 +90,7 @@ fn cookie_name(access: &Access) -> &'static str {
 fn set_cookie(access: &Access, value: &str, max_age: i64) -> HeaderValue {
     let secure = if access.secure_cookies { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
+        // `Path=/` under any base path: a `__Host-` cookie must have it (and a path is no boundary anyway).
         "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
         cookie_name(access)
     ))
@@ -102,7 +103,7 @@ pub fn safe_return(next: Option<&str>) -> String {
         Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.contains(['\r', '\n']) => {
             crate::text::clip(n, 2000)
         }
-        _ => "/".into(),
+        _ => crate::base::href("/"),
     }
 }
 
@@ -145,8 +146,9 @@ const LOGIN_COOKIE: &str = "stepline_login";
 fn login_cookie(access: &Access, state: &str, max_age: i64) -> HeaderValue {
     let secure = if access.secure_cookies { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
-        "{LOGIN_COOKIE}={}; Path=/auth/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
-        crate::server::store::digest(state)
+        "{LOGIN_COOKIE}={}; Path={}/auth/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+        crate::server::store::digest(state),
+        crate::base::get()
     ))
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
@@ -270,10 +272,11 @@ fn failed_login(state: &AppState, why: &str) -> Response {
     let body = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Login failed · Stepline</title>\
          <link rel=\"stylesheet\" href=\"{}\"></head><body><main class=\"content\"><h1>Login failed</h1>\
-         <p class=\"error-message\" data-testid=\"login-error\">{}</p><p><a href=\"/auth/login\">Log in again</a></p>\
+         <p class=\"error-message\" data-testid=\"login-error\">{}</p><p><a href=\"{}\">Log in again</a></p>\
          </main></body></html>",
         crate::server::assets::stylesheet_path(&state.leptos_options),
-        crate::pages::title::escape_html(why)
+        crate::pages::title::escape_html(why),
+        crate::base::href("/auth/login")
     );
     (StatusCode::UNAUTHORIZED, Html(body)).into_response()
 }
@@ -307,7 +310,7 @@ pub async fn logout(
         access.forget_session(&id);
         let _ = access.db.end_session(&id).await;
     }
-    let mut res = (StatusCode::SEE_OTHER, [(header::LOCATION, "/auth/logged-out")]).into_response();
+    let mut res = (StatusCode::SEE_OTHER, [(header::LOCATION, crate::base::href("/auth/logged-out"))]).into_response();
     res.headers_mut().append(header::SET_COOKIE, set_cookie(&access, "", 0));
     res
 }
@@ -317,8 +320,9 @@ pub async fn logged_out(State(state): State<AppState>) -> Html<String> {
     Html(format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Logged out · Stepline</title>\
          <link rel=\"stylesheet\" href=\"{}\"></head><body><main class=\"content\"><h1>You are logged out</h1>\
-         <p><a href=\"/auth/login\" data-testid=\"login-again\">Log in again</a></p></main></body></html>",
-        crate::server::assets::stylesheet_path(&state.leptos_options)
+         <p><a href=\"{}\" data-testid=\"login-again\">Log in again</a></p></main></body></html>",
+        crate::server::assets::stylesheet_path(&state.leptos_options),
+        crate::base::href("/auth/login")
     ))
 }
 

@@ -58,7 +58,7 @@ impl Routes {
 
     /// A request's route label and kind, from the template the router matched (none: the fallback).
     pub fn classify<'a>(&self, matched: Option<&'a str>) -> (&'a str, Kind) {
-        match matched {
+        match matched.map(crate::server::router::unbased) {
             None => (FALLBACK, Kind::Static),
             Some(t) if self.pages.contains(t) => (t, Kind::Page),
             Some(t) if t.starts_with("/api/") => (t, Kind::ServerFn),
