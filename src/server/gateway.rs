@@ -267,6 +267,11 @@ impl Gateway {
         self
     }
 
+    /// This replica's share of the account's request budget (see `super::cluster`).
+    pub fn set_budget_share(&self, share: f64) {
+        self.limiter.set_share(share);
+    }
+
     /// Send one request in its turn of the limiter, and tell the limiter how it went.
     async fn call<T, E, R>(
         &self,

@@ -108,9 +108,10 @@ struct Bucket {
 }
 
 impl Bucket {
-    fn refill(&mut self, now: Instant) {
+    /// Tokens earned since the last look, at this replica's `share` of the rate and burst.
+    fn refill(&mut self, now: Instant, share: f64) {
         let dt = now.duration_since(self.at).as_secs_f64();
-        self.tokens = (self.tokens + dt * self.rate).min(self.start.burst);
+        self.tokens = (self.tokens + dt * self.rate * share).min((self.start.burst * share).max(1.0));
         self.at = now;
     }
 }
@@ -130,6 +131,9 @@ pub struct LimiterStats {
 
 pub struct Limiter {
     config: LimiterConfig,
+    /// This replica's share of the budget: 1 alone, 1/n when n replicas split the account's quota (see
+    /// `super::cluster`). Stored as the bits of an `f64`.
+    share: std::sync::atomic::AtomicU64,
     slots: Arc<Semaphore>,
     buckets: Mutex<HashMap<String, Bucket>>,
     stats: Mutex<LimiterStats>,
@@ -160,9 +164,21 @@ impl Limiter {
         Limiter {
             slots: Arc::new(Semaphore::new(config.concurrency.max(1))),
             config,
+            share: std::sync::atomic::AtomicU64::new(1f64.to_bits()),
             buckets: Mutex::new(HashMap::new()),
             stats: Mutex::new(LimiterStats::default()),
         }
+    }
+
+    /// Take `share` (0 to 1] of every operation's rate and burst: the part of the account's quota this
+    /// replica may spend.
+    pub fn set_share(&self, share: f64) {
+        let share = if share.is_finite() { share.clamp(0.01, 1.0) } else { 1.0 };
+        self.share.store(share.to_bits(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn share(&self) -> f64 {
+        f64::from_bits(self.share.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     fn buckets(&self) -> MutexGuard<'_, HashMap<String, Bucket>> {
@@ -188,9 +204,13 @@ impl Limiter {
                 at: now,
                 throttled: 0,
             });
-            b.refill(now);
-            let wait =
-                if b.tokens >= 1.0 { Duration::ZERO } else { Duration::from_secs_f64((1.0 - b.tokens) / b.rate) };
+            let share = self.share();
+            b.refill(now, share);
+            let wait = if b.tokens >= 1.0 {
+                Duration::ZERO
+            } else {
+                Duration::from_secs_f64((1.0 - b.tokens) / (b.rate * share))
+            };
             if wait > self.config.max_wait {
                 drop(buckets);
                 self.stats_mut().held_back += 1;
@@ -221,7 +241,7 @@ impl Limiter {
         let mut buckets = self.buckets();
         let Some(b) = buckets.get_mut(operation) else { return };
         let now = Instant::now();
-        b.refill(now);
+        b.refill(now, self.share());
         if throttled {
             b.rate = (b.rate / 2.0).max(FLOOR);
             // The service says the bucket is empty: so is ours.
@@ -267,6 +287,20 @@ mod tests {
         l.turn("ListPipelines").await.unwrap().finish::<()>(&Ok(()));
         assert!(t0.elapsed() >= Duration::from_millis(190), "two past the burst wait 0.1 s each: {:?}", t0.elapsed());
         assert!(l.stats().waited >= Duration::from_millis(190));
+    }
+
+    #[tokio::test]
+    async fn a_replica_with_a_third_of_the_budget_takes_turns_at_a_third_of_the_rate() {
+        let l = limiter(30.0, 1.0, Duration::from_secs(10));
+        l.set_share(1.0 / 3.0);
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            l.turn("ListPipelines").await.unwrap().finish::<()>(&Ok(()));
+        }
+        // The first is the burst; the next two wait 1/10 s each (30 a second, a third of it).
+        assert!(t0.elapsed() >= Duration::from_millis(190), "{:?}", t0.elapsed());
+        l.set_share(f64::NAN);
+        assert_eq!(l.share(), 1.0, "nonsense leaves the whole budget");
     }
 
     #[tokio::test]

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod acting;
 pub mod assets;
+pub mod cluster;
 pub mod config;
 pub mod demo;
 pub mod events;
@@ -149,6 +150,27 @@ async fn serve(config: Config) -> Result<(), String> {
         }
     });
     let mut state = state::AppState::with_access(leptos_options, Arc::new(gateway), access, Default::default());
+    // Replicas on one PostgreSQL share the polling of live views and announce logouts (see `cluster`).
+    if let config::Database::Postgres(url) = &config.database {
+        let cluster = cluster::Cluster::connect(url).await?;
+        state.watchers.join(cluster.clone());
+        // Replicas split the account's request budget by the views each polls (see `cluster::Budget`).
+        let mut budget = cluster.budget();
+        let gateway = state.gateway.clone();
+        tokio::spawn(async move {
+            loop {
+                let b = *budget.borrow_and_update();
+                gateway.set_budget_share(b.share);
+                metrics::gauge!(observe::CLUSTER_REPLICAS).set(b.replicas as f64);
+                metrics::gauge!(observe::CLUSTER_BUDGET_SHARE).set(b.share);
+                if budget.changed().await.is_err() {
+                    return;
+                }
+            }
+        });
+        state.access.join(cluster);
+        tracing::info!("Live views are shared with the other replicas on this PostgreSQL");
+    }
     state.studio_link = config.studio_link.clone();
     let streams = state.streams.clone();
     let app = router::build(state).await;

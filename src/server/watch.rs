@@ -23,6 +23,7 @@ use tokio::sync::watch;
 
 use moka::sync::Cache;
 
+use super::cluster::{self, Cluster, News};
 use super::gateway::Gateway;
 use super::scan::{Merged, Query, Scan};
 use super::stale::{Kept, KeptMap, Known};
@@ -106,6 +107,8 @@ pub enum Refused {
 
 struct ExecutionWatch {
     tx: watch::Sender<LiveState>,
+    /// Whether this replica has shared a snapshot of it yet (as leaseholder: see `super::cluster`).
+    shared: std::sync::atomic::AtomicBool,
 }
 
 /// A definition is the same for every execution of a pipeline version: kept once per version.
@@ -187,6 +190,15 @@ pub struct Watchers {
     missing: Cache<String, Upstream>,
     /// Pipelines whose list rows' end times are being described.
     filling: Mutex<std::collections::HashSet<String>>,
+    /// The other replicas, when they coordinate through PostgreSQL (see `super::cluster`).
+    cluster: std::sync::OnceLock<Arc<Cluster>>,
+}
+
+/// What a leaseholder shares of an execution's live view (see `super::cluster`).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SharedLive {
+    view: Option<ExecutionView>,
+    problem: Option<Problem>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -300,7 +312,94 @@ impl Watchers {
             statuses: Cache::builder().max_capacity(b.ends).time_to_live(STATUS_FRESH).build(),
             missing: Cache::builder().max_capacity(10_000).time_to_live(MISSING_FOR).build(),
             filling: Mutex::new(Default::default()),
+            cluster: Default::default(),
         })
+    }
+
+    /// Coordinate with the other replicas: poll only the live views whose lease this replica holds, and
+    /// hand the others' snapshots to this replica's viewers.
+    pub fn join(self: &Arc<Self>, cluster: Arc<Cluster>) {
+        let mut news = cluster.news();
+        if self.cluster.set(cluster).is_err() {
+            return;
+        }
+        let this = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                match news.recv().await {
+                    Ok(News::Snapshot(key)) => match this.upgrade() {
+                        Some(this) => this.announced(&key).await,
+                        None => return,
+                    },
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+    }
+
+    pub fn cluster(&self) -> Option<&Arc<Cluster>> {
+        self.cluster.get()
+    }
+
+    /// Another replica announced a snapshot of a view: viewers here get it as if this replica had polled.
+    async fn announced(&self, key: &str) {
+        let Some(cluster) = self.cluster() else { return };
+        if cluster.holds(key) {
+            // This replica's own announcement.
+            return;
+        }
+        if let Some(arn) = key.strip_prefix("execution ") {
+            let watched = lock(&self.executions).get(arn).cloned();
+            if let Some(w) = watched {
+                self.take_shared(arn, &w).await;
+            }
+        } else if let Some(pipeline) = key.strip_prefix("list ") {
+            let watched = lock(&self.list_streams).get(pipeline).cloned();
+            if let Some(tx) = watched {
+                // The list changed: its viewers ask for it again (here, where it is then refreshed).
+                tx.send_modify(|s| s.version = s.version.wrapping_add(1));
+            }
+        }
+    }
+
+    /// The leaseholder's last snapshot of an execution, handed to this replica's viewers and kept as if
+    /// polled here (so this replica's pages need no call of their own).
+    async fn take_shared(&self, arn: &str, w: &ExecutionWatch) -> Option<Arc<ExecutionView>> {
+        let body = self.cluster()?.snapshot(&cluster::execution_key(arn)).await?;
+        let shared: SharedLive = serde_json::from_str(&body).ok()?;
+        let view = shared.view.map(Arc::new);
+        if let Some(v) = &view {
+            let _ = self.views.record(&arn.to_string(), Ok(v.clone()));
+            self.remember(v);
+        }
+        w.tx.send_if_modified(|cur| {
+            let changed = match (&cur.view, &view) {
+                (Some(c), Some(v)) => c.execution != v.execution || c.steps != v.steps,
+                (None, Some(_)) => true,
+                _ => false,
+            };
+            if changed {
+                cur.view = view.clone();
+            }
+            replace(&mut cur.problem, shared.problem.clone()) || changed
+        });
+        view
+    }
+
+    /// Share what this replica's poll of an execution found, when it holds the lease.
+    async fn share(&self, arn: &str, w: &ExecutionWatch) {
+        let Some(cluster) = self.cluster() else { return };
+        let body = {
+            let cur = w.tx.borrow();
+            serde_json::to_string(&SharedLive {
+                view: cur.view.as_ref().map(|v| v.as_ref().clone()),
+                problem: cur.problem.clone(),
+            })
+        };
+        if let Ok(body) = body {
+            cluster.publish(&cluster::execution_key(arn), &body).await;
+        }
     }
 
     /// How many entries each cache holds now, for tests and benchmarks of their bounds.
@@ -589,7 +688,7 @@ impl Watchers {
             view: known.as_ref().map(|k| k.value.clone()).or_else(|| self.finished.get(arn)),
             problem: known.and_then(|k| k.problem),
         });
-        let w = Arc::new(ExecutionWatch { tx });
+        let w = Arc::new(ExecutionWatch { tx, shared: Default::default() });
         map.insert(arn.to_string(), w.clone());
         drop(map);
         let this = self.clone();
@@ -603,6 +702,18 @@ impl Watchers {
         let ended = poll_loop(
             || async move {
                 let key = arn.to_string();
+                if let Some(cluster) = this.cluster() {
+                    if !cluster.try_lease(&cluster::execution_key(arn)).await {
+                        // Another replica polls it: take its latest snapshot (in case its announcement was
+                        // missed), and try for the lease again next round, in case that replica is gone.
+                        let view = this.take_shared(arn, w).await;
+                        let status = view.as_ref().map(|v| v.execution.status.clone());
+                        return match status {
+                            Some(s) if s.is_terminal() && s != ExecStatus::Failed => Round::Done,
+                            _ => Round::Again,
+                        };
+                    }
+                }
                 let known = match this.views.record(&key, this.fetch(arn).await) {
                     Ok(known) => known,
                     // Gone (or refused for good): nothing more to watch.
@@ -611,14 +722,16 @@ impl Watchers {
                         // Never seen and failing: the cell keeps the backoff (and says when to try again).
                         let problem = this.views.problem(&key).unwrap_or(Problem { error: e, retry_in: 5 });
                         let wait = Duration::from_secs(problem.retry_in.into());
-                        w.tx.send_if_modified(|cur| replace(&mut cur.problem, Some(problem)));
+                        if w.tx.send_if_modified(|cur| replace(&mut cur.problem, Some(problem))) {
+                            this.share(arn, w).await;
+                        }
                         return Round::After(wait);
                     }
                 };
                 let view = known.value;
                 let status = &view.execution.status;
                 let wait = known.problem.as_ref().map(|p| Duration::from_secs(p.retry_in.into()));
-                w.tx.send_if_modified(|cur| {
+                let changed = w.tx.send_if_modified(|cur| {
                     // Only a real change wakes the streams (every poll makes a new snapshot).
                     let changed =
                         cur.view.as_ref().is_none_or(|c| c.execution != view.execution || c.steps != view.steps);
@@ -627,6 +740,11 @@ impl Watchers {
                     }
                     replace(&mut cur.problem, known.problem.clone()) || changed
                 });
+                // The other replicas' viewers get it too (see `super::cluster`): what changed, and the first
+                // snapshot this replica polls, which they may not have yet.
+                if changed || !w.shared.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    this.share(arn, w).await;
+                }
                 match wait {
                     Some(wait) => Round::After(wait),
                     // A failed execution may be retried from elsewhere: looked at again, slowly.
@@ -648,6 +766,9 @@ impl Watchers {
         if ended == Ended::Done {
             // Finished: later subscribers are served from the cache. Keep the channel until viewers leave.
             lock(&this.executions).remove(arn);
+        }
+        if let Some(cluster) = this.cluster() {
+            cluster.release(&cluster::execution_key(arn)).await;
         }
     }
 
@@ -1050,23 +1171,35 @@ impl Watchers {
             let (this, pipeline, tx, key) = (&this, &pipeline, &tx, &key);
             poll_loop(
                 || async move {
+                    if let Some(cluster) = this.cluster() {
+                        if !cluster.try_lease(&cluster::list_key(pipeline)).await {
+                            // Another replica refreshes it and announces changes (see `announced`).
+                            return Round::Again;
+                        }
+                    }
                     let main = this.listing(pipeline, &Query::default());
                     // Due at every round; a refresh a page load is making meanwhile counts as this one.
                     if this.bring_up_to_date(pipeline, &Query::default(), &main, Duration::ZERO).await.is_err() {
                         return Round::Done;
                     }
-                    let scan = main.scan();
-                    let round = match scan.backoff.wait() {
-                        Some(wait) => Round::After(wait),
-                        None => Round::Again,
+                    let (round, now) = {
+                        let scan = main.scan();
+                        let round = match scan.backoff.wait() {
+                            Some(wait) => Round::After(wait),
+                            None => Round::Again,
+                        };
+                        (round, ListState { version: scan.version, problem: scan.backoff.problem() })
                     };
-                    let now = ListState { version: scan.version, problem: scan.backoff.problem() };
+                    let mut changed = false;
                     tx.send_if_modified(|cur| {
                         // A problem's countdown alone is not news; its start and its end are.
-                        let changed = cur.version != now.version || cur.problem.is_some() != now.problem.is_some();
+                        changed = cur.version != now.version || cur.problem.is_some() != now.problem.is_some();
                         *cur = now;
                         changed
                     });
+                    if let (true, Some(cluster)) = (changed, this.cluster()) {
+                        cluster.publish(&cluster::list_key(pipeline), "").await;
+                    }
                     round
                 },
                 || {
@@ -1079,6 +1212,9 @@ impl Watchers {
                 },
             )
             .await;
+            if let Some(cluster) = this.cluster() {
+                cluster.release(&cluster::list_key(pipeline)).await;
+            }
         });
         Ok(rx)
     }

@@ -75,6 +75,8 @@ pub struct Access {
     /// (which was 15–25% of a page's server time). A logout forgets its own at once; another replica's
     /// copy lasts `SESSION_KEPT` at most.
     sessions: moka::sync::Cache<String, Identity>,
+    /// The other replicas, when they coordinate through PostgreSQL.
+    cluster: std::sync::OnceLock<Arc<crate::server::cluster::Cluster>>,
     /// Cookies only over https (`--public-url https://…`).
     pub secure_cookies: bool,
     pub session_hours: u32,
@@ -175,7 +177,12 @@ impl Access {
             oidc,
             tags: RwLock::new(None),
             tag_cache: moka::sync::Cache::builder().max_capacity(10_000).time_to_live(Duration::from_secs(300)).build(),
-            sessions: moka::sync::Cache::builder().max_capacity(10_000).time_to_live(SESSION_KEPT).build(),
+            sessions: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(SESSION_KEPT)
+                .support_invalidation_closures()
+                .build(),
+            cluster: Default::default(),
             secure_cookies: config.public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
             session_hours: config.session_hours.max(1),
         })
@@ -192,15 +199,44 @@ impl Access {
             oidc: None,
             tags: RwLock::new(None),
             tag_cache: moka::sync::Cache::new(1),
-            sessions: moka::sync::Cache::new(1),
+            sessions: moka::sync::Cache::builder().max_capacity(1).support_invalidation_closures().build(),
+            cluster: Default::default(),
             secure_cookies: false,
             session_hours: 12,
         }
     }
 
-    /// Forget a session kept in memory (at logout).
-    pub fn forget_session(&self, id: &str) {
+    /// Forget a session kept in memory (at logout), here and on every other replica.
+    pub async fn forget_session(&self, id: &str) {
         self.sessions.invalidate(id);
+        if let Some(cluster) = self.cluster.get() {
+            cluster.logged_out(&crate::server::store::digest(id)).await;
+        }
+    }
+
+    /// Listen for the other replicas' logouts (see `crate::server::cluster`).
+    pub fn join(self: &Arc<Self>, cluster: Arc<crate::server::cluster::Cluster>) {
+        let mut news = cluster.news();
+        if self.cluster.set(cluster).is_err() {
+            return;
+        }
+        let this = Arc::downgrade(self);
+        tokio::spawn(async move {
+            use tokio::sync::broadcast::error::RecvError;
+            loop {
+                match news.recv().await {
+                    Ok(crate::server::cluster::News::LoggedOut(digest)) => {
+                        let Some(this) = this.upgrade() else { return };
+                        // Sessions are kept here by id; the announcement names only its digest.
+                        let _ = this
+                            .sessions
+                            .invalidate_entries_if(move |id, _| crate::server::store::digest(id) == digest);
+                    }
+                    Ok(_) | Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        });
     }
 
     /// Where the pipelines' tags come from (the gateway), once it exists.

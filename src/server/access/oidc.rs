@@ -307,7 +307,7 @@ pub async fn logout(
                 })
                 .await;
         }
-        access.forget_session(&id);
+        access.forget_session(&id).await;
         let _ = access.db.end_session(&id).await;
     }
     let mut res = (StatusCode::SEE_OTHER, [(header::LOCATION, crate::base::href("/auth/logged-out"))]).into_response();

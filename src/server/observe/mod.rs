@@ -47,6 +47,12 @@ pub const CACHE_FINISHED_STEPS: &str = "stepline_cache_finished_steps";
 pub const CACHE_DEFINITION_BYTES: &str = "stepline_cache_definition_bytes";
 /// Records appended to the activity log, by action and result (`ok`, `error`).
 pub const ACTIVITY_WRITES: &str = "stepline_activity_writes_total";
+/// Live views this replica polls for the others (PostgreSQL leases; 0 when it runs alone).
+pub const CLUSTER_LEASES: &str = "stepline_cluster_leases";
+/// Replicas alive on the shared PostgreSQL, this one included (absent when it runs alone).
+pub const CLUSTER_REPLICAS: &str = "stepline_cluster_replicas";
+/// This replica's part of the account's request budget (absent when it runs alone: all of it).
+pub const CLUSTER_BUDGET_SHARE: &str = "stepline_cluster_budget_share";
 /// Always 1, labelled with the version that runs.
 pub const BUILD_INFO: &str = "stepline_build_info";
 
@@ -65,5 +71,6 @@ pub const METRICS: &[&str] = &[
     CACHE_FINISHED_STEPS,
     CACHE_DEFINITION_BYTES,
     ACTIVITY_WRITES,
+    CLUSTER_LEASES,
     BUILD_INFO,
 ];

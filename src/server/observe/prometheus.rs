@@ -83,6 +83,9 @@ fn describe() {
     describe_gauge!(CACHE_FINISHED_STEPS, "Steps held by the cache of finished executions");
     describe_gauge!(CACHE_DEFINITION_BYTES, Unit::Bytes, "Bytes of pipeline definitions held");
     describe_counter!(ACTIVITY_WRITES, "Records appended to the activity log, by action and result");
+    describe_gauge!(CLUSTER_LEASES, "Live views this replica polls for the others (0 when it runs alone)");
+    describe_gauge!(CLUSTER_REPLICAS, "Replicas alive on the shared PostgreSQL, this one included");
+    describe_gauge!(CLUSTER_BUDGET_SHARE, "This replica's part of the account's request budget");
     describe_gauge!(BUILD_INFO, "Always 1, labelled with the version that runs");
 }
 
@@ -112,6 +115,7 @@ fn gauges(state: &AppState) {
     }
     metrics::gauge!(CACHE_FINISHED_STEPS).set(s.finished_steps as f64);
     metrics::gauge!(CACHE_DEFINITION_BYTES).set(s.definition_bytes as f64);
+    metrics::gauge!(CLUSTER_LEASES).set(state.watchers.cluster().map_or(0, |c| c.leases()) as f64);
 }
 
 /// `GET /metrics`. A process that collects no metrics (the router built by a test or a benchmark that did
