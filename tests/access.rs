@@ -519,3 +519,29 @@ async fn grants_by_tag_follow_the_pipelines_own_tags() {
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("operator"), "her role on it is in the top bar");
 }
+
+#[tokio::test]
+async fn live_streams_are_capped_per_person_even_behind_one_proxy_address() {
+    let a = app().await;
+    let open = |user: (&'static str, &'static str)| {
+        let router = a.router.clone();
+        async move {
+            let req = request("GET", "/events/pipelines/AbalonePipeline/executions", Some(user)).body(Body::empty());
+            router.oneshot(req.unwrap()).await.unwrap()
+        }
+    };
+    // Everyone comes from the proxy's one address; each person has their own 32.
+    let mut streams = vec![];
+    for _ in 0..stepline::server::events::MAX_STREAMS_PER_CLIENT {
+        let res = open(("vera", "")).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        streams.push(res);
+    }
+    let refused = open(("vera", "")).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body = axum::body::to_bytes(refused.into_body(), 1 << 16).await.unwrap();
+    assert!(String::from_utf8_lossy(&body).contains("open for you"), "{body:?}");
+    assert_eq!(open(("olga", "flow-ops")).await.status(), StatusCode::OK, "another person behind the same proxy");
+    streams.clear();
+    assert_eq!(open(("vera", "")).await.status(), StatusCode::OK, "closed streams give their places back");
+}

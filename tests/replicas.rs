@@ -6,135 +6,12 @@
 //! Needs `STEPLINE_TEST_DATABASE_URL` (scripts/test.sh sets it); says SKIPPED without.
 #![cfg(feature = "ssr")]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use stepline::server::demo;
-use stepline_emulator::{EmulatorConfig, Scenario};
+#[path = "common/fleet.rs"]
+mod fleet;
 
-struct Replica {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A `stepline` process on the emulator at `endpoint` and the database at `database`.
-async fn replica(endpoint: &str, database: &str, data: &std::path::Path) -> Replica {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stepline"))
-        .args(["--addr", "127.0.0.1:0", "--endpoint-url", endpoint, "--database-url", database])
-        .args(["--data-dir", data.to_str().unwrap()])
-        // Streams and metrics only: the site's files play no part.
-        .env("LEPTOS_HASH_FILES", "false")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some((_, url)) = line.split_once("Stepline listening on http://") {
-                let _ = tx.send(url.split_whitespace().next().unwrap_or_default().to_string());
-            }
-        }
-    });
-    let addr = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(60)).expect("it listens"))
-        .await
-        .unwrap();
-    Replica { child, url: format!("http://{addr}") }
-}
-
-/// The sum of a metric family's samples whose labels contain `filter`, from a replica's `/metrics` at `url`.
-async fn metric(http: &reqwest::Client, url: &str, family: &str, filter: &str) -> f64 {
-    let text = http.get(format!("{url}/metrics")).send().await.unwrap().text().await.unwrap();
-    text.lines()
-        .filter(|l| l.starts_with(family) && l[family.len()..].starts_with(['{', ' ']) && l.contains(filter))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
-
-const LEASES: &str = "stepline_cluster_leases";
-const CALLS: &str = "stepline_upstream_calls_total";
-const DESCRIBE: &str = "operation=\"DescribePipelineExecution\"";
-
-/// A metric summed over replicas.
-async fn total(http: &reqwest::Client, urls: &[String], family: &str, filter: &str) -> f64 {
-    let mut n = 0.0;
-    for url in urls {
-        n += metric(http, url, family, filter).await;
-    }
-    n
-}
-
-/// Until every replica counts `n` replicas alive (heartbeats every 2 s, the dead forgotten after 6 s).
-async fn until_replicas(http: &reqwest::Client, urls: &[String], n: f64) {
-    let t = Instant::now();
-    for url in urls {
-        while metric(http, url, "stepline_cluster_replicas", "").await != n {
-            assert!(t.elapsed() < Duration::from_secs(15), "{url} does not count {n} replicas");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-}
-
-/// A stop through a replica's server function, as a plain form posts it.
-async fn stop(http: &reqwest::Client, through: &Replica, id: &str, tag: &str) {
-    let token = format!("replicas-{tag}-{}-0123456789abcdef0123456789", std::process::id());
-    let res = http
-        .post(format!("{}/api/stop", through.url))
-        .form(&[("pipeline", "AbalonePipeline"), ("id", id), ("token", token.as_str())])
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    assert!(status.is_success(), "stop: {status} {}", res.text().await.unwrap_or_default());
-}
-
-/// One viewer's stream of an execution: the statuses its snapshots carried, newest last.
-type Seen = Arc<Mutex<Vec<String>>>;
-
-fn watch(http: reqwest::Client, url: String) -> Seen {
-    let seen: Seen = Arc::default();
-    let out = seen.clone();
-    tokio::spawn(async move {
-        let Ok(mut res) = http.get(&url).header("accept", "text/event-stream").send().await else { return };
-        let mut buf = String::new();
-        while let Ok(Some(chunk)) = res.chunk().await {
-            buf.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = buf.find("\n\n") {
-                let event: String = buf.drain(..end + 2).collect();
-                if event.contains("event: snapshot") {
-                    let status = ["Executing", "Stopping", "Stopped", "Succeeded", "Failed"]
-                        .into_iter()
-                        .find(|s| event.contains(&format!("\"status\":\"{s}\"")))
-                        .unwrap_or("?");
-                    out.lock().unwrap().push(status.to_string());
-                }
-            }
-        }
-    });
-    seen
-}
-
-fn last(seen: &Seen) -> Option<String> {
-    seen.lock().unwrap().last().cloned()
-}
-
-async fn until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while !done() {
-        assert!(t.elapsed() < limit, "{what}: not within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+use fleet::*;
 
 #[tokio::test]
 async fn three_replicas_poll_each_execution_once_and_take_over_from_a_dead_one() {
@@ -142,30 +19,13 @@ async fn three_replicas_poll_each_execution_once_and_take_over_from_a_dead_one()
         println!("SKIPPED: STEPLINE_TEST_DATABASE_URL is not set (scripts/test.sh starts PostgreSQL and sets it)");
         return;
     };
-    // One SageMaker for all replicas. Its executions stay in their first step for an hour.
-    let scenario =
-        Scenario::parse(r#"{"pipelines": {"*": {"steps": {"AbaloneProcess": {"duration": 3600}}}}}"#).unwrap();
-    let emulator = stepline_emulator::start(EmulatorConfig { speed: 1.0, ..EmulatorConfig::default() }).await.unwrap();
+    // One SageMaker for all replicas, with three executions that run for an hour.
+    let (emulator, ids) = sagemaker(3, false).await;
     let endpoint = emulator.endpoint_url();
-    let client = demo::endpoint_client(&endpoint, "us-east-1");
-    demo::seed(&emulator, &client, 1.0).await.unwrap();
-    emulator.core().set_scenario(scenario).unwrap();
-    let mut ids = vec![];
-    for i in 0..3 {
-        let started = client
-            .start_pipeline_execution()
-            .pipeline_name("AbalonePipeline")
-            .client_request_token(format!("replicas-test-{i}-{}-0123456789abcdef0123", std::process::id()))
-            .send()
-            .await
-            .unwrap();
-        ids.push(started.pipeline_execution_arn().unwrap().rsplit('/').next().unwrap().to_string());
-    }
-
     let data = std::env::temp_dir().join(format!("stepline-replicas-{}", std::process::id()));
     let mut replicas = vec![];
     for i in 0..3 {
-        replicas.push(replica(&endpoint, &database, &data.join(i.to_string())).await);
+        replicas.push(replica(&endpoint, Some(&database), &data.join(i.to_string())).await);
     }
     let http = reqwest::Client::new();
     // 30 viewers: every execution watched on every replica, ten viewers a replica.

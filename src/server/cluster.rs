@@ -11,8 +11,8 @@
 //!   others read it and hand it to their viewers at once. A replica that missed an announcement (its
 //!   listening connection was being re-made) reads the table at its next round.
 //! - **Budget.** Each replica says every 2 s that it is alive and how many views it polls
-//!   (`cluster_members`), and takes the part of the account's request budget that its views are of all
-//!   the replicas' views (each counted as at least one): together they spend what one replica would.
+//!   (`cluster_members`), and takes its part of the account's request budget (see [`Budget::of`]):
+//!   together they spend what one replica would.
 //! - **Sessions.** A logout is announced, so every replica forgets its copy of the session at once.
 
 use std::collections::HashSet;
@@ -80,13 +80,16 @@ pub struct Budget {
 }
 
 impl Budget {
-    /// From the replicas alive and the views each polls: a part in proportion to the views polled, each
-    /// counted as polling at least one (so a replica that polls nothing keeps room for its pages).
+    /// From the replicas alive and the views each polls. Each replica's weight is the views it polls plus
+    /// an even part of them all (at least one): the pollers get the room their views need, and a replica
+    /// that polls little keeps room for the pages its people open. The parts add up to one budget.
     pub fn of(me: &str, alive: &[(String, i64)]) -> Budget {
-        let weight = |leases: i64| leases.max(1) as f64;
-        let total: f64 = alive.iter().map(|(_, l)| weight(*l)).sum();
-        let mine = alive.iter().find(|(id, _)| id == me).map_or(1.0, |(_, l)| weight(*l));
         let replicas = alive.len().max(1);
+        let polled: f64 = alive.iter().map(|(_, l)| (*l).max(0) as f64).sum();
+        let base = (polled / replicas as f64).max(1.0);
+        let weight = |leases: i64| leases.max(0) as f64 + base;
+        let total: f64 = alive.iter().map(|(_, l)| weight(*l)).sum();
+        let mine = alive.iter().find(|(id, _)| id == me).map_or(base, |(_, l)| weight(*l));
         let share = if total > 0.0 { (mine / total).min(1.0) } else { 1.0 };
         Budget { replicas, share }
     }
@@ -334,11 +337,13 @@ mod tests {
         assert_eq!(Budget::of("a", &alive(&[("a", 0)])), Budget { replicas: 1, share: 1.0 });
         let three = alive(&[("a", 0), ("b", 0), ("c", 0)]);
         assert!((Budget::of("a", &three).share - 1.0 / 3.0).abs() < 1e-9);
-        // The replica that polls 18 of 20 views takes most of the budget; the shares add up to one.
+        // The replica that polls 18 of 20 views takes most of the budget, the idle one a sixth for its
+        // pages; the shares add up to one.
         let busy = alive(&[("a", 18), ("b", 2), ("c", 0)]);
         let shares: Vec<f64> = ["a", "b", "c"].iter().map(|id| Budget::of(id, &busy).share).collect();
         assert!((shares.iter().sum::<f64>() - 1.0).abs() < 1e-9);
-        assert!((shares[0] - 18.0 / 21.0).abs() < 1e-9 && (shares[2] - 1.0 / 21.0).abs() < 1e-9);
+        let base = 20.0 / 3.0;
+        assert!((shares[0] - (18.0 + base) / 40.0).abs() < 1e-9 && (shares[2] - base / 40.0).abs() < 1e-9);
         // Not yet counted among them (its first heartbeat is on its way): a part as if it polled one.
         assert_eq!(Budget::of("new", &busy).replicas, 3);
     }

@@ -485,6 +485,18 @@ impl Watchers {
         if self.finished.contains_key(arn) || self.views.peek(&arn.to_string()).is_some() {
             return Ok(());
         }
+        // Another replica polls it: its snapshot says it exists, and is kept here (no call of our own).
+        if let Some(body) = match self.cluster() {
+            Some(c) => c.snapshot(&cluster::execution_key(arn)).await,
+            None => None,
+        } {
+            if let Some(view) = serde_json::from_str::<SharedLive>(&body).ok().and_then(|s| s.view) {
+                let view = Arc::new(view);
+                let _ = self.views.record(&arn.to_string(), Ok(view.clone()));
+                self.remember(&view);
+                return Ok(());
+            }
+        }
         self.execution(arn).await.map(|_| ())
     }
 

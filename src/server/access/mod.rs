@@ -44,6 +44,11 @@ impl Identity {
         Identity { user: "anonymous".into(), groups: vec![], session: false }
     }
 
+    /// Nobody in particular: no login (`--auth none`).
+    pub fn is_anonymous(&self) -> bool {
+        *self == Identity::anonymous()
+    }
+
     fn person(&self) -> Person<'_> {
         Person { user: &self.user, groups: &self.groups }
     }
