@@ -131,20 +131,27 @@ pub fn watch(http: reqwest::Client, url: String) -> Seen {
     let seen: Seen = Arc::default();
     let out = seen.clone();
     tokio::spawn(async move {
-        let Ok(mut res) = http.get(&url).header("accept", "text/event-stream").send().await else { return };
-        let mut buf = String::new();
-        while let Ok(Some(chunk)) = res.chunk().await {
-            buf.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = buf.find("\n\n") {
-                let event: String = buf.drain(..end + 2).collect();
-                if event.contains("event: snapshot") {
-                    let status = ["Executing", "Stopping", "Stopped", "Succeeded", "Failed"]
-                        .into_iter()
-                        .find(|s| event.contains(&format!("\"status\":\"{s}\"")))
-                        .unwrap_or("?");
-                    out.lock().unwrap().push(status.to_string());
+        // As a browser's EventSource does: a refused or ended stream is opened again a little later.
+        loop {
+            if let Ok(mut res) = http.get(&url).header("accept", "text/event-stream").send().await {
+                if res.status().is_success() {
+                    let mut buf = String::new();
+                    while let Ok(Some(chunk)) = res.chunk().await {
+                        buf.push_str(&String::from_utf8_lossy(&chunk));
+                        while let Some(end) = buf.find("\n\n") {
+                            let event: String = buf.drain(..end + 2).collect();
+                            if event.contains("event: snapshot") {
+                                let status = ["Executing", "Stopping", "Stopped", "Succeeded", "Failed"]
+                                    .into_iter()
+                                    .find(|s| event.contains(&format!("\"status\":\"{s}\"")))
+                                    .unwrap_or("?");
+                                out.lock().unwrap().push(status.to_string());
+                            }
+                        }
+                    }
                 }
             }
+            tokio::time::sleep(Duration::from_secs(2)).await;
         }
     });
     seen
