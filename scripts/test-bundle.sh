@@ -21,23 +21,16 @@ user=""
 on_exit() {
   local p
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  if [ -n "$user" ]; then userdel -r "$user" 2>/dev/null || true; fi
+  if [ -n "$user" ]; then
+    pkill -KILL -u "$user" 2>/dev/null || true
+    userdel -r "$user" 2>/dev/null || true
+  fi
   rm -rf "$scratch"
 }
 trap on_exit EXIT
 
-passed=0
-failed=0
-check() {
-  local what="$1"; shift
-  if "$@"; then
-    echo "ok: $what"
-    passed=$((passed + 1))
-  else
-    echo "FAILED: $what"
-    failed=$((failed + 1))
-  fi
-}
+# shellcheck source=check.sh
+source "$ROOT/scripts/check.sh"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 tarball="$(scripts/bundle.sh --no-build "$scratch/dist" 2>"$scratch/bundle.log")" || { cat "$scratch/bundle.log"; exit 1; }
@@ -58,9 +51,10 @@ if [ "$(id -u)" = 0 ]; then
   chmod a+rx "$scratch"
   as_user=(runuser -u "$user" --)
 fi
-# `exec`: a process started in the background is the binary itself (or runuser, which passes SIGTERM on).
-run() { (cd "$home" && exec "${as_user[@]}" env -i HOME="$home" PATH=/usr/bin:/bin "$@"); }
-help_lists() { run "stepline/bin/$1" --help | grep -q -- "$2"; }
+# Replaces the shell it runs in: called in the background (`run … &`, a subshell of its own) `$!` is then the
+# binary itself (or runuser, which passes SIGTERM on to it), and in the foreground it is called in `( … )`.
+run() { cd "$home" && exec "${as_user[@]}" env -i HOME="$home" PATH=/usr/bin:/bin "$@"; }
+help_lists() { (run "stepline/bin/$1" --help) | grep -q -- "$2"; }
 
 check "stepline --help lists the flags and their variables" help_lists stepline STEPLINE_DATABASE_URL
 check "stepline-emulator --help lists the flags and their variables" help_lists stepline-emulator STEPLINE_EMULATOR_ADDR
@@ -75,11 +69,15 @@ wait_for() { # URL LOG PID: until the URL answers 200, the process dies, or 60 s
   done
   return 1
 }
-stops_in_time() { # PID: SIGTERM, then gone within 10 s
+stops_in_time() { # PID: SIGTERM, then gone within 10 s, and nothing of the user's left running
   kill -TERM "$1"
   local i
   for i in $(seq 1 100); do
-    kill -0 "$1" 2>/dev/null || return 0
+    if ! kill -0 "$1" 2>/dev/null; then
+      wait "$1" 2>/dev/null || true
+      [ -z "$user" ] || ! pgrep -u "$user" -f "$2" >/dev/null
+      return
+    fi
     sleep 0.1
   done
   return 1
@@ -106,8 +104,8 @@ headers="$(curl -fsS -D - -o /dev/null -H 'accept-encoding: br' "$url$wasm" | tr
 has_header() { grep -qi "^$1" <<< "$headers"; }
 check "the hashed wasm is kept a year" has_header "cache-control: public, max-age=31536000, immutable"
 check "the hashed wasm is sent compressed" has_header "content-encoding: br"
-check "SIGTERM stops the dashboard within 10 s" stops_in_time "$server"
-check "SIGTERM stops the emulator within 10 s" stops_in_time "$emu"
+check "SIGTERM stops the dashboard within 10 s" stops_in_time "$server" "bin/stepline --addr"
+check "SIGTERM stops the emulator within 10 s" stops_in_time "$emu" "bin/stepline-emulator"
 
 # No flags at all: the embedded demo, as `make run` serves it.
 port="$(free_port)"
@@ -118,7 +116,7 @@ check "with no flags the dashboard runs its embedded demo" wait_for "http://127.
 lists_abalone() { curl -fsS "http://127.0.0.1:$port/" | grep -q AbalonePipeline; }
 check "the demo lists the example pipelines" lists_abalone
 check "the demo keeps its database in the user's data directory" test -f "$home/.local/share/stepline/stepline.db"
-stops_in_time "$demo" || true
+check "SIGTERM stops the demo within 10 s" stops_in_time "$demo" "bin/stepline$"
 
 # deploy/Dockerfile unpacks the bundle into /opt: every /opt/stepline path it names must be there.
 exists() { compgen -G "$1" > /dev/null; }

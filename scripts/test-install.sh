@@ -18,18 +18,8 @@ cp -a scripts Cargo.lock rust-toolchain.toml "$scratch/copy/"
 cp end2end/package.json end2end/package-lock.json "$scratch/copy/end2end/"
 cp crates/emulator/tests/python/requirements.txt "$scratch/copy/crates/emulator/tests/python/"
 
-passed=0
-failed=0
-check() {
-  local what="$1"; shift
-  if "$@"; then
-    echo "ok: $what"
-    passed=$((passed + 1))
-  else
-    echo "FAILED: $what"
-    failed=$((failed + 1))
-  fi
-}
+# shellcheck source=check.sh
+source "$ROOT/scripts/check.sh"
 
 first="$scratch/first.log"
 second="$scratch/second.log"

@@ -103,46 +103,37 @@ if wants bundle; then
 fi
 
 if wants e2e; then
-  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-  export STEPLINE_URL="http://127.0.0.1:$port"
-  log "starting Stepline on $STEPLINE_URL"
-  server_log="$CARGO_TARGET_DIR/e2e-server.log"
-  data_dir="$(mktemp -d)"
-  cleanup+=("rm -rf $data_dir")
-  LEPTOS_SITE_ADDR="127.0.0.1:$port" "$CARGO_TARGET_DIR/release/stepline" --data-dir "$data_dir" > "$server_log" 2>&1 &
-  server=$!
-  cleanup+=("kill $server 2>/dev/null || true")
-  for _ in $(seq 1 300); do
-    curl -fsS -o /dev/null "$STEPLINE_URL/healthz" 2>/dev/null && break
-    kill -0 $server 2>/dev/null || { cat "$server_log"; echo "server exited"; exit 1; }
-    sleep 0.2
-  done
-  # The demo's emulator: the tests start executions through it, as any SageMaker client would.
-  STEPLINE_EMULATOR_URL="$(grep -o 'emulator at http://[0-9.:]*' "$server_log" | head -1 | cut -d' ' -f3)"
-  export STEPLINE_EMULATOR_URL
+  # A demo server on a free port, under the base path BASE ("" or /stepline); sets STEPLINE_URL, `server`,
+  # `server_log` and STEPLINE_EMULATOR_URL (the demo's emulator: the tests start executions through it, as any
+  # SageMaker client would).
+  start_server() {
+    local base="$1" port data_dir
+    port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    export STEPLINE_URL="http://127.0.0.1:$port$base"
+    log "starting Stepline on $STEPLINE_URL"
+    server_log="$CARGO_TARGET_DIR/e2e-server${base//\//-}.log"
+    data_dir="$(mktemp -d)"
+    cleanup+=("rm -rf $data_dir")
+    LEPTOS_SITE_ADDR="127.0.0.1:$port" "$CARGO_TARGET_DIR/release/stepline" --data-dir "$data_dir" \
+      ${base:+--base-path "$base"} > "$server_log" 2>&1 &
+    server=$!
+    cleanup+=("kill $server 2>/dev/null || true")
+    for _ in $(seq 1 300); do
+      curl -fsS -o /dev/null "$STEPLINE_URL/healthz" 2>/dev/null && break
+      kill -0 $server 2>/dev/null || { cat "$server_log"; echo "server exited"; exit 1; }
+      sleep 0.2
+    done
+    STEPLINE_EMULATOR_URL="$(grep -o 'emulator at http://[0-9.:]*' "$server_log" | head -1 | cut -d' ' -f3)"
+    export STEPLINE_EMULATOR_URL
+  }
+  start_server ""
   log "end-to-end tests in headless Chromium"
   (cd end2end && npm test) || { echo "--- server log ---"; tail -50 "$server_log"; exit 1; }
   kill "$server" 2>/dev/null || true
 
   # The read and write flows again, with Stepline served under a base path as behind a proxy that forwards
   # /stepline/… as it is: every link, asset, server function and stream must stay under it.
-  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-  export STEPLINE_URL="http://127.0.0.1:$port/stepline"
-  log "starting Stepline under a base path on $STEPLINE_URL"
-  server_log="$CARGO_TARGET_DIR/e2e-server-base-path.log"
-  data_dir="$(mktemp -d)"
-  cleanup+=("rm -rf $data_dir")
-  LEPTOS_SITE_ADDR="127.0.0.1:$port" "$CARGO_TARGET_DIR/release/stepline" --data-dir "$data_dir" --base-path /stepline \
-    > "$server_log" 2>&1 &
-  server=$!
-  cleanup+=("kill $server 2>/dev/null || true")
-  for _ in $(seq 1 300); do
-    curl -fsS -o /dev/null "$STEPLINE_URL/healthz" 2>/dev/null && break
-    kill -0 $server 2>/dev/null || { cat "$server_log"; echo "server exited"; exit 1; }
-    sleep 0.2
-  done
-  STEPLINE_EMULATOR_URL="$(grep -o 'emulator at http://[0-9.:]*' "$server_log" | head -1 | cut -d' ' -f3)"
-  export STEPLINE_EMULATOR_URL
+  start_server /stepline
   log "end-to-end read and write flows under --base-path /stepline"
   (cd end2end && node --test --test-concurrency=1 --test-reporter=spec tests/foundation.test.mjs tests/read.test.mjs tests/write.test.mjs) \
     || { echo "--- server log ---"; tail -50 "$server_log"; exit 1; }

@@ -2,12 +2,13 @@
 //! stream to reconnect and exits in time — the real binary, signalled as a container runtime does.
 #![cfg(feature = "ssr")]
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod common;
+#[path = "common/fleet.rs"]
+mod fleet;
 
 use axum::http::StatusCode;
 use common::{get, options};
@@ -65,19 +66,7 @@ async fn sigterm_with_50_open_streams_tells_each_to_reconnect_and_exits_in_time(
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            // A log line: a time and a level come before the words.
-            if let Some((_, url)) = line.split_once("Stepline listening on http://") {
-                let _ = tx.send(url.split_whitespace().next().unwrap_or_default().to_string());
-            }
-        }
-    });
-    let addr = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(60)).expect("it listens"))
-        .await
-        .unwrap();
+    let addr = fleet::listening(&mut child).await;
     let mut streams = vec![];
     for _ in 0..50 {
         streams.push(open_stream(&addr, "/events/pipelines/AbalonePipeline/executions").await);

@@ -221,9 +221,29 @@ impl Cluster {
         self.held.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
-    /// Announcements of the other replicas (and this one's own).
-    pub fn news(&self) -> broadcast::Receiver<News> {
-        self.news.subscribe()
+    /// Hand every announcement (the other replicas' and this one's own) to `on`, with `target`, for as long
+    /// as `target` lives.
+    pub fn follow<T, F, Fut>(&self, target: &Arc<T>, on: F)
+    where
+        T: Send + Sync + 'static,
+        F: Fn(Arc<T>, News) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send,
+    {
+        let mut news = self.news.subscribe();
+        let target = Arc::downgrade(target);
+        tokio::spawn(async move {
+            loop {
+                match news.recv().await {
+                    Ok(n) => match target.upgrade() {
+                        Some(t) => on(t, n).await,
+                        None => return,
+                    },
+                    // Announcements missed under load: the next round reads the table anyway.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
     }
 
     /// Whether this replica holds the lease of `key` now (without asking for it).

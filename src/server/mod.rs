@@ -44,22 +44,6 @@ pub async fn run(args: Vec<String>) -> Result<(), String> {
 /// How long requests in flight may take to finish after SIGTERM or Ctrl-C.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(8);
 
-/// SIGTERM (a container's stop) or Ctrl-C.
-async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
-    }
-}
-
 async fn serve(config: Config) -> Result<(), String> {
     // Before anything makes a link (see `crate::base`).
     crate::base::set(&config.base_path);
@@ -181,7 +165,7 @@ async fn serve(config: Config) -> Result<(), String> {
     tracing::info!("Stepline listening on http://{local}{}", crate::base::get());
     axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async move {
-            shutdown_signal().await;
+            stepline_emulator::signals::stop_asked().await;
             tracing::info!("Stepline is shutting down: open streams are told to reconnect; in-flight requests finish");
             streams.close_all();
             // Whatever has not finished by then is cut: a container gets SIGKILL soon after anyway.

@@ -319,21 +319,12 @@ impl Watchers {
     /// Coordinate with the other replicas: poll only the live views whose lease this replica holds, and
     /// hand the others' snapshots to this replica's viewers.
     pub fn join(self: &Arc<Self>, cluster: Arc<Cluster>) {
-        let mut news = cluster.news();
-        if self.cluster.set(cluster).is_err() {
+        if self.cluster.set(cluster.clone()).is_err() {
             return;
         }
-        let this = Arc::downgrade(self);
-        tokio::spawn(async move {
-            loop {
-                match news.recv().await {
-                    Ok(News::Snapshot(key)) => match this.upgrade() {
-                        Some(this) => this.announced(&key).await,
-                        None => return,
-                    },
-                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-                }
+        cluster.follow(self, |this, news| async move {
+            if let News::Snapshot(key) = news {
+                this.announced(&key).await;
             }
         });
     }

@@ -63,19 +63,24 @@ pub async fn replica(endpoint: &str, database: Option<&str>, data: &std::path::P
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let addr = listening(&mut child).await;
+    Replica { child, url: format!("http://{addr}") }
+}
+
+/// The address a `stepline` process started with its standard output piped says it listens on (within a
+/// minute); its later lines are read and dropped.
+pub async fn listening(child: &mut Child) -> String {
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            // A log line: a time and a level come before the words.
             if let Some((_, url)) = line.split_once("Stepline listening on http://") {
                 let _ = tx.send(url.split_whitespace().next().unwrap_or_default().to_string());
             }
         }
     });
-    let addr = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(60)).expect("it listens"))
-        .await
-        .unwrap();
-    Replica { child, url: format!("http://{addr}") }
+    tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(60)).expect("it listens")).await.unwrap()
 }
 
 /// The sum of a metric family's samples whose labels contain `filter`, from a replica's `/metrics` at `url`.

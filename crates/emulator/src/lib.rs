@@ -36,6 +36,7 @@ pub mod server;
 pub mod sessions;
 pub mod settings_file;
 pub mod shapes;
+pub mod signals;
 pub mod state;
 pub mod store;
 pub mod strict;

@@ -8,22 +8,6 @@ use stepline_emulator::start;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// SIGTERM (a container's stop) or Ctrl-C.
-async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
-    }
-}
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -41,7 +25,7 @@ async fn main() -> std::process::ExitCode {
     match start(config).await {
         Ok(running) => {
             println!("stepline-emulator listening on {}", running.endpoint_url());
-            shutdown_signal().await;
+            stepline_emulator::signals::stop_asked().await;
             running.shutdown().await;
             std::process::ExitCode::SUCCESS
         }

@@ -221,25 +221,13 @@ impl Access {
 
     /// Listen for the other replicas' logouts (see `crate::server::cluster`).
     pub fn join(self: &Arc<Self>, cluster: Arc<crate::server::cluster::Cluster>) {
-        let mut news = cluster.news();
-        if self.cluster.set(cluster).is_err() {
+        if self.cluster.set(cluster.clone()).is_err() {
             return;
         }
-        let this = Arc::downgrade(self);
-        tokio::spawn(async move {
-            use tokio::sync::broadcast::error::RecvError;
-            loop {
-                match news.recv().await {
-                    Ok(crate::server::cluster::News::LoggedOut(digest)) => {
-                        let Some(this) = this.upgrade() else { return };
-                        // Sessions are kept here by id; the announcement names only its digest.
-                        let _ = this
-                            .sessions
-                            .invalidate_entries_if(move |id, _| crate::server::store::digest(id) == digest);
-                    }
-                    Ok(_) | Err(RecvError::Lagged(_)) => {}
-                    Err(RecvError::Closed) => return,
-                }
+        cluster.follow(self, |this, news| async move {
+            if let crate::server::cluster::News::LoggedOut(digest) = news {
+                // Sessions are kept here by id; the announcement names only its digest.
+                let _ = this.sessions.invalidate_entries_if(move |id, _| crate::server::store::digest(id) == digest);
             }
         });
     }
