@@ -54,7 +54,12 @@ fi
 # Replaces the shell it runs in: called in the background (`run … &`, a subshell of its own) `$!` is then the
 # binary itself (or runuser, which passes SIGTERM on to it), and in the foreground it is called in `( … )`.
 run() { cd "$home" && exec "${as_user[@]}" env -i HOME="$home" PATH=/usr/bin:/bin "$@"; }
-help_lists() { (run "stepline/bin/$1" --help) | grep -q -- "$2"; }
+# The whole text first: `grep -q` in a pipe may stop reading before the binary has written it all.
+help_lists() {
+  local text
+  text="$( (run "stepline/bin/$1" --help) )" || return 1
+  grep -q -- "$2" <<< "$text"
+}
 
 check "stepline --help lists the flags and their variables" help_lists stepline STEPLINE_DATABASE_URL
 check "stepline-emulator --help lists the flags and their variables" help_lists stepline-emulator STEPLINE_EMULATOR_ADDR
