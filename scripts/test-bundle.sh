@@ -118,7 +118,11 @@ run env STEPLINE_ADDR="127.0.0.1:$port" stepline/bin/stepline > "$scratch/demo.l
 demo=$!
 pids+=("$demo")
 check "with no flags the dashboard runs its embedded demo" wait_for "http://127.0.0.1:$port/healthz" "$scratch/demo.log" "$demo"
-lists_abalone() { curl -fsS "http://127.0.0.1:$port/" | grep -q AbalonePipeline; }
+lists_abalone() {
+  local page
+  page="$(curl -fsS "http://127.0.0.1:$port/")" || return 1
+  grep -q AbalonePipeline <<< "$page"
+}
 check "the demo lists the example pipelines" lists_abalone
 check "the demo keeps its database in the user's data directory" test -f "$home/.local/share/stepline/stepline.db"
 check "SIGTERM stops the demo within 10 s" stops_in_time "$demo" "bin/stepline$"
