@@ -357,13 +357,7 @@ impl Watchers {
     /// The leaseholder's last snapshot of an execution, handed to this replica's viewers and kept as if
     /// polled here (so this replica's pages need no call of their own).
     async fn take_shared(&self, arn: &str, w: &ExecutionWatch) -> Option<Arc<ExecutionView>> {
-        let body = self.cluster()?.snapshot(&cluster::execution_key(arn)).await?;
-        let shared: SharedLive = serde_json::from_str(&body).ok()?;
-        let view = shared.view.map(Arc::new);
-        if let Some(v) = &view {
-            let _ = self.views.record(&arn.to_string(), Ok(v.clone()));
-            self.remember(v);
-        }
+        let (view, problem) = self.shared(arn).await?;
         w.tx.send_if_modified(|cur| {
             let changed = match (&cur.view, &view) {
                 (Some(c), Some(v)) => c.execution != v.execution || c.steps != v.steps,
@@ -373,9 +367,22 @@ impl Watchers {
             if changed {
                 cur.view = view.clone();
             }
-            replace(&mut cur.problem, shared.problem.clone()) || changed
+            replace(&mut cur.problem, problem) || changed
         });
         view
+    }
+
+    /// The leaseholder's last snapshot of an execution (and its problem, if polling fails), kept here as if
+    /// polled here.
+    async fn shared(&self, arn: &str) -> Option<(Option<Arc<ExecutionView>>, Option<Problem>)> {
+        let body = self.cluster()?.snapshot(&cluster::execution_key(arn)).await?;
+        let shared: SharedLive = serde_json::from_str(&body).ok()?;
+        let view = shared.view.map(Arc::new);
+        if let Some(v) = &view {
+            let _ = self.views.record(&arn.to_string(), Ok(v.clone()));
+            self.remember(v);
+        }
+        Some((view, shared.problem))
     }
 
     /// Share what this replica's poll of an execution found, when it holds the lease.
@@ -477,16 +484,8 @@ impl Watchers {
             return Ok(());
         }
         // Another replica polls it: its snapshot says it exists, and is kept here (no call of our own).
-        if let Some(body) = match self.cluster() {
-            Some(c) => c.snapshot(&cluster::execution_key(arn)).await,
-            None => None,
-        } {
-            if let Some(view) = serde_json::from_str::<SharedLive>(&body).ok().and_then(|s| s.view) {
-                let view = Arc::new(view);
-                let _ = self.views.record(&arn.to_string(), Ok(view.clone()));
-                self.remember(&view);
-                return Ok(());
-            }
+        if let Some((Some(_), _)) = self.shared(arn).await {
+            return Ok(());
         }
         self.execution(arn).await.map(|_| ())
     }
