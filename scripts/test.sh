@@ -108,14 +108,15 @@ if wants e2e; then
   # SageMaker client would).
   start_server() {
     local base="$1" port data_dir
+    shift
     port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
     export STEPLINE_URL="http://127.0.0.1:$port$base"
     log "starting Stepline on $STEPLINE_URL"
     server_log="$CARGO_TARGET_DIR/e2e-server${base//\//-}.log"
     data_dir="$(mktemp -d)"
     cleanup+=("rm -rf $data_dir")
-    LEPTOS_SITE_ADDR="127.0.0.1:$port" "$CARGO_TARGET_DIR/release/stepline" --data-dir "$data_dir" \
-      ${base:+--base-path "$base"} > "$server_log" 2>&1 &
+    env "${server_env[@]}" LEPTOS_SITE_ADDR="127.0.0.1:$port" "$CARGO_TARGET_DIR/release/stepline" --data-dir "$data_dir" \
+      ${base:+--base-path "$base"} "$@" > "$server_log" 2>&1 &
     server=$!
     cleanup+=("kill $server 2>/dev/null || true")
     for _ in $(seq 1 300); do
@@ -123,9 +124,11 @@ if wants e2e; then
       kill -0 $server 2>/dev/null || { cat "$server_log"; echo "server exited"; exit 1; }
       sleep 0.2
     done
-    STEPLINE_EMULATOR_URL="$(grep -o 'emulator at http://[0-9.:]*' "$server_log" | head -1 | cut -d' ' -f3)"
+    STEPLINE_EMULATOR_URL="$(grep -o 'emulator at http://[0-9.:]*' "$server_log" | head -1 | cut -d' ' -f3 || true)"
     export STEPLINE_EMULATOR_URL
   }
+  # Extra environment of the server (`env` arguments).
+  server_env=()
   start_server ""
   log "end-to-end tests in headless Chromium"
   (cd end2end && npm test) || { echo "--- server log ---"; tail -50 "$server_log"; exit 1; }
@@ -137,4 +140,34 @@ if wants e2e; then
   log "end-to-end read and write flows under --base-path /stepline"
   (cd end2end && node --test --test-concurrency=1 --test-reporter=spec tests/foundation.test.mjs tests/read.test.mjs tests/write.test.mjs) \
     || { echo "--- server log ---"; tail -50 "$server_log"; exit 1; }
+  kill "$server" 2>/dev/null || true
+
+  # Two accounts and regions: two emulators playing them, reached as AWS profiles (endpoint_url), as
+  # `--aws alpha,beta@us-east-1` reaches real ones; under /stepline, so the root and the places compose.
+  places_dir="$(mktemp -d)"
+  cleanup+=("rm -rf $places_dir")
+  place_emulator() { # NAME ACCOUNT REGION: starts it, prints its URL
+    "$CARGO_TARGET_DIR/release/stepline-emulator" --addr 127.0.0.1:0 --speed 20 --account "$2" --region "$3" \
+      > "$places_dir/$1.log" 2>&1 &
+    cleanup+=("kill $! 2>/dev/null || true")
+    for _ in $(seq 1 100); do grep -q listening "$places_dir/$1.log" && break; sleep 0.1; done
+    awk '/listening/ {print $NF}' "$places_dir/$1.log"
+  }
+  STEPLINE_ALPHA_URL="$(place_emulator alpha 111111111111 eu-west-1)"
+  STEPLINE_BETA_URL="$(place_emulator beta 222222222222 us-east-1)"
+  export STEPLINE_ALPHA_URL STEPLINE_BETA_URL
+  for p in "alpha eu-west-1 $STEPLINE_ALPHA_URL" "beta eu-west-3 $STEPLINE_BETA_URL"; do
+    read -r name region url <<< "$p"
+    printf '[profile %s]\nregion = %s\nendpoint_url = %s\naws_access_key_id = AKIA%s\naws_secret_access_key = test\n\n' \
+      "$name" "$region" "$url" "${name^^}" >> "$places_dir/aws-config"
+  done
+  # Nothing of this machine's AWS settings: only the test's profiles.
+  server_env=(AWS_CONFIG_FILE="$places_dir/aws-config" AWS_SHARED_CREDENTIALS_FILE="$places_dir/no-credentials"
+    AWS_EC2_METADATA_DISABLED=true)
+  for v in $(env | grep -o '^AWS_[A-Z_]*' || true); do server_env=(-u "$v" "${server_env[@]}"); done
+  start_server /stepline --aws alpha,beta@us-east-1
+  log "end-to-end: two accounts and regions (--aws alpha,beta@us-east-1) under /stepline"
+  (cd end2end && node --test --test-concurrency=1 --test-reporter=spec tests/places.test.mjs) \
+    || { echo "--- server log ---"; tail -50 "$server_log"; exit 1; }
+  kill "$server" 2>/dev/null || true
 fi

@@ -28,11 +28,16 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark"/>
                 // Where the browser finds the base path (see `crate::base`).
                 <meta name=crate::base::META content=crate::base::get()/>
-                <link rel="icon" type="image/svg+xml" href=crate::base::href("/favicon.svg")/>
+                <meta name=crate::base::ROOT_META content=crate::base::root()/>
+                {(!crate::base::places().is_empty()).then(|| {
+                    let places = serde_json::to_string(crate::base::places()).unwrap_or_default();
+                    view! { <meta name=crate::base::PLACES_META content=places/> }
+                })}
+                <link rel="icon" type="image/svg+xml" href=crate::base::root_href("/favicon.svg")/>
                 <AutoReload options=options.clone()/>
                 // The stylesheet under its content-hashed name when the site has them (see server::assets).
-                <HashedStylesheet options=options.clone() id="stepline" root=crate::base::get()/>
-                <HydrationScripts options root=crate::base::get()/>
+                <HashedStylesheet options=options.clone() id="stepline" root=crate::base::root()/>
+                <HydrationScripts options root=crate::base::root()/>
                 <MetaTags/>
                 // Apply a pinned theme before the first paint, so a dark-mode user never sees a white flash.
                 <script nonce=leptos::nonce::use_nonce()>{THEME_BOOT}</script>
@@ -57,6 +62,7 @@ pub fn App() -> impl IntoView {
                     <A href=crate::base::href("/")>"Pipelines"</A>
                     <A href=crate::base::href("/activity")>"Activity"</A>
                 </nav>
+                <crate::components::places::PlaceSwitch/>
                 <crate::components::me::WhoAmI/>
                 <span class="keys-hint" title="Keyboard shortcuts"><kbd>"?"</kbd>" shortcuts"</span>
                 <TimeZoneToggle/>

@@ -5,13 +5,78 @@
 //! `<meta name="stepline-base">`, and read wherever a URL is made: every link, form, server function,
 //! stream and asset goes through [`href`]. Inside the app, paths are written as at the root
 //! (`/pipelines/x`); the base is added when they become URLs, and taken off requests by [`strip`].
+//!
+//! With several accounts and regions (`--aws a@eu-west-1,b@us-east-1`), each has its pages under the base
+//! and its place, `/{account}/{region}` (`/stepline/123456789012/eu-west-1/pipelines/x`): the *page base*
+//! ([`get`], [`href`]) is that, while the *root* ([`root`], [`root_href`]) stays what is shared: assets,
+//! login, health, exports. On the server the page base of a request is in its context ([`PageBase`]); in
+//! the browser it is the page's meta.
 
 use std::sync::OnceLock;
 
 static BASE: OnceLock<String> = OnceLock::new();
+static ROOT: OnceLock<String> = OnceLock::new();
 
-/// The name of the page's `<meta>` that carries the base to the browser.
+/// The name of the page's `<meta>` that carries the page base to the browser.
 pub const META: &str = "stepline-base";
+/// The name of the page's `<meta>` that carries the root to the browser.
+pub const ROOT_META: &str = "stepline-root";
+
+/// The name of the page's `<meta>` that lists the places (JSON), when there are several.
+pub const PLACES_META: &str = "stepline-places";
+
+/// One account and region of several, as the page header offers them.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PlaceLink {
+    /// What people call it: the profile and region it was configured with, and its account.
+    pub label: String,
+    /// Its page base (`/stepline/123456789012/eu-west-1`).
+    pub base: String,
+}
+
+static PLACES: OnceLock<Vec<PlaceLink>> = OnceLock::new();
+
+/// Set the places (server: at start, when there are several; browser: from the page's meta).
+pub fn set_places(places: Vec<PlaceLink>) {
+    let _ = PLACES.set(places);
+}
+
+/// The places, when pages carry them; empty otherwise.
+pub fn places() -> &'static [PlaceLink] {
+    PLACES.get().map(Vec::as_slice).unwrap_or(&[])
+}
+
+/// A request's page base, in the context of a page or server function of one place (server only).
+#[derive(Clone, Copy, Debug)]
+pub struct PageBase(pub &'static str);
+
+/// The place (`/{account}/{region}`) of an ARN's pages, when pages carry places: `None` for ARNs that
+/// are not `arn:PARTITION:sagemaker:REGION:ACCOUNT:…`.
+pub fn place_of_arn(arn: &str) -> Option<String> {
+    let mut parts = arn.split(':');
+    let (Some("arn"), Some(_), Some("sagemaker"), Some(region), Some(account)) =
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    let region_ok =
+        !region.is_empty() && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let account_ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+    (region_ok && account_ok).then(|| format!("/{account}/{region}"))
+}
+
+/// Whether pages carry their place (several accounts or regions are configured).
+pub fn placed() -> bool {
+    get() != root()
+}
+
+/// The page base of an ARN's pages: its place under the root when pages carry places, else this page's.
+pub fn for_arn(arn: &str) -> String {
+    match place_of_arn(arn) {
+        Some(place) if placed() => format!("{}{place}", root()),
+        _ => get().to_string(),
+    }
+}
 
 /// A `--base-path` value: empty, or `/` and segments of letters, digits and `-._~`, without a trailing `/`
 /// (`/` alone is the root).
@@ -34,20 +99,40 @@ pub fn parse(v: &str) -> Result<String, String> {
     }
 }
 
-/// Set the base for this process (the first call wins; later ones are ignored).
-pub fn set(base: &str) {
-    let _ = BASE.set(base.to_string());
+/// Set the root for this process and, in the browser, the page base (the first call wins).
+pub fn set(root: &str, page: &str) {
+    let _ = ROOT.set(root.to_string());
+    let _ = BASE.set(page.to_string());
 }
 
-/// The base: `""` at the root, else like `/stepline`.
+/// The root: `""` at `/`, else like `/stepline`.
+pub fn root() -> &'static str {
+    ROOT.get().map(String::as_str).unwrap_or("")
+}
+
+/// The page base: the root, and the place when pages carry places (`/stepline/123456789012/eu-west-1`).
 pub fn get() -> &'static str {
+    #[cfg(feature = "ssr")]
+    if let Some(PageBase(b)) = leptos::prelude::use_context::<PageBase>() {
+        return b;
+    }
     BASE.get().map(String::as_str).unwrap_or("")
 }
 
-/// A path of the app (`/pipelines/x?tab=logs`) as a URL path under the base. The root under a base is
-/// the base itself (`/stepline`), the one address the router gives the home page.
+/// A path of the app (`/pipelines/x?tab=logs`) as a URL path under the page base. The root under a base
+/// is the base itself (`/stepline`), the one address the router gives the home page.
 pub fn href(path: &str) -> String {
     join(get(), path)
+}
+
+/// A path shared by every place (`/auth/login`, `/activity.csv`) as a URL path under the root.
+pub fn root_href(path: &str) -> String {
+    join(root(), path)
+}
+
+/// A path of the app under another page base (an ARN's, see [`for_arn`]).
+pub fn href_in(base: &str, path: &str) -> String {
+    join(base, path)
 }
 
 fn join(base: &str, path: &str) -> String {
@@ -61,13 +146,18 @@ fn join(base: &str, path: &str) -> String {
     }
 }
 
-/// A request's path without the base (`/stepline/pipelines/x` → `/pipelines/x`, `/stepline` → `/`);
+/// A request's path without the page base (`/stepline/pipelines/x` → `/pipelines/x`, `/stepline` → `/`);
 /// `None` when it is not under the base.
 pub fn strip(path: &str) -> Option<&str> {
     strip_from(get(), path)
 }
 
-fn strip_from<'a>(base: &str, path: &'a str) -> Option<&'a str> {
+/// A request's path without the root; `None` when it is not under it.
+pub fn strip_root(path: &str) -> Option<&str> {
+    strip_from(root(), path)
+}
+
+pub fn strip_from<'a>(base: &str, path: &'a str) -> Option<&'a str> {
     if base.is_empty() {
         return Some(path);
     }
@@ -109,5 +199,25 @@ mod tests {
         assert_eq!(strip_from("/s", "/sx/pipelines"), None);
         assert_eq!(strip_from("/s", "/pipelines"), None);
         assert_eq!(strip_from("", "/pipelines"), Some("/pipelines"));
+    }
+
+    #[test]
+    fn arns_name_their_place() {
+        assert_eq!(
+            place_of_arn("arn:aws:sagemaker:eu-west-1:123456789012:pipeline/p/execution/x").as_deref(),
+            Some("/123456789012/eu-west-1")
+        );
+        assert_eq!(
+            place_of_arn("arn:aws-cn:sagemaker:cn-north-1:123456789012:pipeline/p").as_deref(),
+            Some("/123456789012/cn-north-1")
+        );
+        for bad in [
+            "arn:aws:sagemaker:eu-west-1:1234:pipeline/p",
+            "arn:aws:iam::123456789012:role/r",
+            "P",
+            "arn:aws:sagemaker:EU/x:123456789012:pipeline/p",
+        ] {
+            assert_eq!(place_of_arn(bad), None, "{bad}");
+        }
     }
 }

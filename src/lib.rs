@@ -29,13 +29,17 @@ pub mod server;
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     // The base path the server rendered under (see `base`): links, server functions and streams use it.
-    let base = leptos::prelude::document()
-        .query_selector(&format!("meta[name={}]", base::META))
-        .ok()
-        .flatten()
-        .and_then(|m| m.get_attribute("content"))
-        .unwrap_or_default();
-    base::set(&base);
+    let meta = |name: &str| {
+        leptos::prelude::document()
+            .query_selector(&format!("meta[name={name}]"))
+            .ok()
+            .flatten()
+            .and_then(|m| m.get_attribute("content"))
+            .unwrap_or_default()
+    };
+    let base = meta(base::META);
+    base::set(&meta(base::ROOT_META), &base);
+    base::set_places(serde_json::from_str(&meta(base::PLACES_META)).unwrap_or_default());
     if !base.is_empty() {
         leptos::server_fn::client::set_server_url(Box::leak(base.into_boxed_str()));
     }

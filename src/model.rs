@@ -485,10 +485,26 @@ pub mod links {
         format!("{}/definition", execution(pipeline, id))
     }
 
-    /// The execution page for an execution ARN.
+    /// The execution page for an execution ARN, in the ARN's account and region when pages carry them.
     pub fn execution_arn(arn: &str) -> Option<String> {
         let pipeline = super::pipeline_of_arn(arn)?;
-        Some(execution(pipeline, super::execution_id(arn)))
+        Some(in_place_of(arn, &format!("/pipelines/{}/executions/{}", seg(pipeline), seg(super::execution_id(arn)))))
+    }
+
+    /// A pipeline's page for a pipeline (or execution) ARN, in the ARN's account and region.
+    pub fn pipeline_arn(arn: &str) -> Option<String> {
+        let pipeline = super::pipeline_of_arn(arn)?;
+        Some(in_place_of(arn, &format!("/pipelines/{}", seg(pipeline))))
+    }
+
+    /// A pipeline's page in the account and region of one of its ARNs (its name as given, not the ARN's).
+    pub fn pipeline_in_place_of(arn: &str, name: &str) -> String {
+        in_place_of(arn, &format!("/pipelines/{}", seg(name)))
+    }
+
+    /// An app path under the page base of an ARN's place (see `crate::base::for_arn`).
+    fn in_place_of(arn: &str, path: &str) -> String {
+        crate::base::href_in(&crate::base::for_arn(arn), path)
     }
 
     /// The execution page for an execution ARN of a pipeline whose name is known: ARNs carry the name
@@ -496,7 +512,7 @@ pub mod links {
     pub fn execution_arn_of(pipeline: &str, arn: &str) -> Option<String> {
         let in_arn = super::pipeline_of_arn(arn)?;
         let name = if in_arn.eq_ignore_ascii_case(pipeline) { pipeline } else { in_arn };
-        Some(execution(name, super::execution_id(arn)))
+        Some(in_place_of(arn, &format!("/pipelines/{}/executions/{}", seg(name), seg(super::execution_id(arn)))))
     }
 }
 

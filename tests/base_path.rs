@@ -17,7 +17,7 @@ use tower::ServiceExt;
 const BASE: &str = "/stepline";
 
 async fn app() -> (Router, String) {
-    stepline::base::set(BASE);
+    stepline::base::set(BASE, BASE);
     // A site of its own, so static files are found whatever has been built.
     let site = std::env::temp_dir().join(format!("stepline-base-path-{}", std::process::id()));
     std::fs::create_dir_all(site.join("pkg")).unwrap();

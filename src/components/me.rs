@@ -35,7 +35,7 @@ pub fn WhoAmI() -> impl IntoView {
                                 " "<span class="me-role" data-testid="me-role">{role.clone()}</span>
                             </span>
                             {me.can_log_out.then(|| view! {
-                                <form method="post" action=crate::base::href("/auth/logout") class="logout">
+                                <form method="post" action=crate::base::root_href("/auth/logout") class="logout">
                                     <button type="submit" class="link" data-testid="logout">"Log out"</button>
                                 </form>
                             })}

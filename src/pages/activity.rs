@@ -54,11 +54,21 @@ pub fn ActivityPage() -> impl IntoView {
                         });
                         let empty = d.page.entries.is_empty();
                         let rows = d.page.entries.into_iter().map(|e| {
-                            let execution = match (&e.pipeline, e.execution_id()) {
-                                (Some(p), Some(id)) => view! { <a href=links::execution(p, id)>{id.to_string()}</a> }.into_any(),
+                            // The log is shared by every account and region shown: links go to the execution's own.
+                            let execution = match (&e.pipeline, e.execution_id(), &e.execution_arn) {
+                                (Some(p), Some(id), Some(arn)) => {
+                                    let href = links::execution_arn_of(p, arn).unwrap_or_else(|| links::execution(p, id));
+                                    view! { <a href=href>{id.to_string()}</a> }.into_any()
+                                }
                                 _ => view! { <span class="muted">"—"</span> }.into_any(),
                             };
-                            let pipeline = e.pipeline.clone().map(|p| view! { <a href=links::pipeline(&p)>{p.clone()}</a> });
+                            let pipeline = e.pipeline.clone().map(|p| {
+                                let href = match &e.execution_arn {
+                                    Some(arn) => links::pipeline_in_place_of(arn, &p),
+                                    None => links::pipeline(&p),
+                                };
+                                view! { <a href=href>{p.clone()}</a> }
+                            });
                             let detail = if e.detail.is_null() { String::new() } else { crate::text::clip(&e.detail.to_string(), 160) };
                             let tone = match e.outcome { Outcome::Done => "ok", Outcome::Refused => "warn", _ => "bad" };
                             view! {

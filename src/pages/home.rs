@@ -10,9 +10,10 @@ use crate::model::{classify, links, Lookup};
 
 /// Where a search for `q` should go instead of this page, if `q` is a pasted ARN.
 pub fn redirect_for(q: &str) -> Option<String> {
+    let q = q.trim();
     match classify(q) {
-        Lookup::Pipeline(p) => Some(links::pipeline(&p)),
-        Lookup::Execution { pipeline, id } => Some(links::execution(&pipeline, &id)),
+        Lookup::Pipeline(_) => links::pipeline_arn(q),
+        Lookup::Execution { .. } => links::execution_arn(q),
         Lookup::Search(_) => None,
     }
 }
@@ -26,9 +27,15 @@ pub fn HomePage() -> impl IntoView {
     // A pasted ARN goes straight to its page (without JavaScript, the server redirects: server::router).
     Effect::new(move |_| {
         if let Some(to) = redirect_for(&q()) {
-            // Links are under the base already: the router must not add it again.
-            let whole = leptos_router::NavigateOptions { resolve: false, ..Default::default() };
-            leptos_router::hooks::use_navigate()(&to, whole);
+            if to.starts_with(&format!("{}/", crate::base::get())) {
+                // Links are under the base already: the router must not add it again.
+                let whole = leptos_router::NavigateOptions { resolve: false, ..Default::default() };
+                leptos_router::hooks::use_navigate()(&to, whole);
+            } else {
+                // Another account or region: its own router base, a whole page load.
+                #[cfg(feature = "hydrate")]
+                let _ = window().location().assign(&to);
+            }
         }
     });
     let data = Resource::<_, Json>::new_with_options(|| (), |_| list_pipelines(), false);

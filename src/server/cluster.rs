@@ -56,9 +56,10 @@ pub fn execution_key(arn: &str) -> String {
     format!("execution {arn}")
 }
 
-/// The key of a pipeline's list view (pipeline names compare case-insensitively).
-pub fn list_key(pipeline: &str) -> String {
-    format!("list {}", pipeline.to_lowercase())
+/// The key of a pipeline's list view (pipeline names compare case-insensitively) in a place
+/// (`super::places::Place::key`: empty with one place, `/{account}/{region} ` with several).
+pub fn list_key(scope: &str, pipeline: &str) -> String {
+    format!("list {scope}{}", pipeline.to_lowercase())
 }
 
 /// A view's key as an advisory lock's number: the first 8 bytes of its SHA-256.
@@ -346,7 +347,8 @@ mod tests {
             assert_eq!(News::decode(&n.encode()), Some(n));
         }
         assert_eq!(News::decode("nonsense"), None);
-        assert_eq!(list_key("AbalonePipeline"), list_key("abalonepipeline"));
+        assert_eq!(list_key("", "AbalonePipeline"), list_key("", "abalonepipeline"));
+        assert_ne!(list_key("/111111111111/eu-west-1 ", "p"), list_key("/222222222222/eu-west-1 ", "p"));
         assert_eq!(lock_id("execution a"), lock_id("execution a"));
         assert_ne!(lock_id("execution a"), lock_id("execution b"));
     }

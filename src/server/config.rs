@@ -18,8 +18,57 @@ pub enum Backend {
     Demo { speed: f64 },
     /// A SageMaker-compatible endpoint at this URL.
     Endpoint(String),
-    /// Real SageMaker.
-    Aws,
+    /// Real SageMaker, in one or several accounts and regions (see `super::places`).
+    Aws(Vec<AwsSpec>),
+}
+
+/// One account and region to show, as `--aws` names it: a profile of the AWS configuration (or the
+/// standard credential chain) and a region (or the profile's).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AwsSpec {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+}
+
+impl std::fmt::Display for AwsSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.profile.as_deref().unwrap_or("default"))?;
+        match &self.region {
+            Some(r) => write!(f, "@{r}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// An `--aws` value: `default` (or `true`, the flag alone), `PROFILE`, `PROFILE@REGION` or `@REGION`.
+fn aws_spec(v: &str) -> Result<AwsSpec, String> {
+    let (profile, region) = match v.split_once('@') {
+        Some((p, r)) => (p, Some(r)),
+        None => (v, None),
+    };
+    let profile = match profile {
+        "" | "default" | "true" => None,
+        p if p.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) => Some(p.to_string()),
+        _ => {
+            return Err(format!(
+                "'{v}' is not PROFILE, PROFILE@REGION or @REGION (a profile's name is letters, digits and -_.)"
+            ))
+        }
+    };
+    let region = match region {
+        None => None,
+        Some(r) if region_ok(r) => Some(r.to_string()),
+        Some(r) => return Err(format!("'{v}': '{r}' is not a region name like eu-west-1")),
+    };
+    Ok(AwsSpec { profile, region })
+}
+
+/// A region's name as ARNs carry it: lower-case letters, digits and dashes.
+fn region_ok(r: &str) -> bool {
+    (4..=32).contains(&r.len())
+        && r.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !r.starts_with('-')
+        && !r.ends_with('-')
 }
 
 /// How people are identified (see `access`).
@@ -68,9 +117,13 @@ struct Args {
     /// Any SageMaker-compatible endpoint (the standalone stepline-emulator, moto's server)
     #[arg(long, env = "STEPLINE_ENDPOINT_URL", value_name = "URL", value_parser = http_url, conflicts_with = "aws")]
     endpoint_url: Option<String>,
-    /// Real SageMaker through the standard AWS credential chain and region
-    #[arg(long, env = "STEPLINE_AWS")]
-    aws: bool,
+    /// Real SageMaker through the standard AWS credential chain and region; or, with values, in each of
+    /// the accounts and regions named: PROFILE (of the AWS configuration), PROFILE@REGION, @REGION,
+    /// default. Several (repeated or comma-separated) put the account and region in every URL
+    #[arg(long, env = "STEPLINE_AWS", value_name = "PROFILE@REGION", num_args = 0..,
+          default_missing_value = "default", value_delimiter = ',', action = clap::ArgAction::Append,
+          value_parser = aws_spec)]
+    aws: Vec<AwsSpec>,
     /// The AWS region [default: from the AWS configuration, else us-east-1]
     #[arg(long, env = "STEPLINE_REGION")]
     region: Option<String>,
@@ -138,9 +191,10 @@ struct Args {
     #[arg(long, env = "STEPLINE_DATABASE_URL", value_name = "URL", hide_env_values = true,
           value_parser = postgres_url)]
     database_url: Option<String>,
-    /// Make each action with credentials from sts:AssumeRole on this role, its SourceIdentity the user
-    #[arg(long, env = "STEPLINE_ACT_ROLE", value_name = "ARN", value_parser = role_arn)]
-    act_role: Option<String>,
+    /// Make each action with credentials from sts:AssumeRole on this role, its SourceIdentity the user;
+    /// with several accounts, one role per account (repeated or comma-separated), each used in its own
+    #[arg(long, env = "STEPLINE_ACT_ROLE", value_name = "ARN", value_parser = role_arn, value_delimiter = ',')]
+    act_role: Vec<String>,
     /// How long a login lasts, in hours
     #[arg(long, env = "STEPLINE_SESSION_HOURS", default_value_t = 12,
           value_parser = clap::value_parser!(u32).range(1..=720))]
@@ -217,7 +271,8 @@ pub struct Config {
     pub studio_link: Option<String>,
     pub access: AccessConfig,
     pub database: Database,
-    pub act_role: Option<String>,
+    /// `--act-role`: at most one per account (the account is in the ARN).
+    pub act_role: Vec<String>,
     pub log_format: LogFormat,
 }
 
@@ -246,9 +301,16 @@ pub fn parse_args(args: &[String]) -> Result<Parsed, String> {
     let addr = a.addr.unwrap_or_else(default_addr);
     let backend = match (a.endpoint_url, a.aws) {
         (Some(url), _) => Backend::Endpoint(url),
-        (None, true) => Backend::Aws,
-        (None, false) => Backend::Demo { speed: a.demo_speed },
+        (None, aws) if !aws.is_empty() => Backend::Aws(aws),
+        (None, _) => Backend::Demo { speed: a.demo_speed },
     };
+    if let Backend::Aws(specs) = &backend {
+        for (i, s) in specs.iter().enumerate() {
+            if specs[..i].contains(s) {
+                return Err(format!("--aws names {s} twice"));
+            }
+        }
+    }
     let mut demo_quotas: Option<stepline_emulator::strict::Quotas> = None;
     for spec in &a.demo_quota {
         stepline_emulator::strict::quotas_from_flag(spec, demo_quotas.get_or_insert_with(Default::default))
@@ -329,7 +391,14 @@ pub fn parse_args(args: &[String]) -> Result<Parsed, String> {
             session_hours: a.session_hours,
         },
         database,
-        act_role: a.act_role,
+        act_role: {
+            for (i, r) in a.act_role.iter().enumerate() {
+                if let Some(other) = a.act_role[..i].iter().find(|o| role_account(o) == role_account(r)) {
+                    return Err(format!("--act-role names two roles of account {}: {other} and {r}", role_account(r)));
+                }
+            }
+            a.act_role
+        },
         log_format: a.log_format,
     })))
 }
@@ -364,6 +433,11 @@ fn postgres_url(v: &str) -> Result<String, String> {
         return Err("not a postgres:// URL (SQLite needs no URL: see --data-dir)".into());
     }
     Ok(v.to_string())
+}
+
+/// The account of an IAM role's ARN (checked by `role_arn`).
+pub fn role_account(arn: &str) -> &str {
+    arn.split(':').nth(4).unwrap_or("")
 }
 
 fn role_arn(v: &str) -> Result<String, String> {
@@ -451,8 +525,19 @@ mod tests {
             Backend::Endpoint("http://127.0.0.1:5000".into())
         );
         let c = run(&["--aws", "--region", "eu-west-1"]);
-        assert_eq!(c.backend, Backend::Aws);
+        assert_eq!(c.backend, Backend::Aws(vec![AwsSpec::default()]));
         assert_eq!(c.region.as_deref(), Some("eu-west-1"));
+        let spec = |p: Option<&str>, r: Option<&str>| AwsSpec { profile: p.map(Into::into), region: r.map(Into::into) };
+        assert_eq!(
+            run(&["--aws", "prod@eu-west-1,staging", "--aws=@us-west-2"]).backend,
+            Backend::Aws(vec![
+                spec(Some("prod"), Some("eu-west-1")),
+                spec(Some("staging"), None),
+                spec(None, Some("us-west-2"))
+            ])
+        );
+        assert_eq!(spec(Some("prod"), Some("eu-west-1")).to_string(), "prod@eu-west-1");
+        assert_eq!(spec(None, None).to_string(), "default");
     }
 
     #[test]
@@ -465,6 +550,12 @@ mod tests {
         assert!(e.contains("--addr") && e.contains("value is required"), "{e}");
         let e = err(&["--aws", "--endpoint-url", "http://x.example"]);
         assert!(e.contains("cannot be used with"), "{e}");
+        let e = err(&["--aws=prod@EU_WEST"]);
+        assert!(e.contains("--aws") && e.contains("not a region name"), "{e}");
+        let e = err(&["--aws=pr/od"]);
+        assert!(e.contains("--aws") && e.contains("PROFILE@REGION"), "{e}");
+        let e = err(&["--aws", "a@eu-west-1,b,a@eu-west-1"]);
+        assert!(e.contains("names a@eu-west-1 twice"), "{e}");
         let e = err(&["--endpoint-url", "localhost:5000"]);
         assert!(e.contains("not an http"), "{e}");
         let e = err(&["--upstream-rate", "ListPipelines=0"]);
@@ -483,6 +574,10 @@ mod tests {
         assert!(e.contains("--studio-link"), "{e}");
         let e = err(&["--demo-speed=-1"]);
         assert!(e.contains("--demo-speed"), "{e}");
+        let e = err(&["--act-role", "arn:aws:iam::111111111111:role/a,arn:aws:iam::111111111111:role/b"]);
+        assert!(e.contains("two roles of account 111111111111"), "{e}");
+        let roles = "arn:aws:iam::111111111111:role/a,arn:aws:iam::222222222222:role/a";
+        assert_eq!(run(&["--act-role", roles]).act_role.len(), 2);
         let e = err(&["--act-role", "arn:aws:iam::1:user/x"]);
         assert!(e.contains("not an IAM role ARN"), "{e}");
         let e = err(&["--database-url", "mysql://x"]);
@@ -518,7 +613,7 @@ mod tests {
         assert!(e.contains("--oidc-issuer"), "{e}");
         let e = err(&["--auth", "oidc", "--oidc-issuer", "https://id.example.com", "--oidc-client-id", "s"]);
         assert!(e.contains("--public-url"), "{e}");
-        let dir = std::env::temp_dir().join(format!("stepline-config-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("stepline-oidc-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let secret = dir.join("secret");
         std::fs::write(&secret, "s3cr3t-value\n").unwrap();
@@ -597,6 +692,26 @@ mod tests {
             std::env::remove_var("STEPLINE_CONFIG");
             assert_eq!(c.access.session_hours, 6);
             assert_eq!(c.backend, Backend::Demo { speed: 7.5 });
+        }
+        // `--aws` in a file: alone (as the Kubernetes example has it), or naming places.
+        std::fs::write(&file, "aws = true\n").unwrap();
+        assert_eq!(run(&["--config", f]).backend, Backend::Aws(vec![AwsSpec::default()]));
+        std::fs::write(&file, "aws = [\"prod@eu-west-1\", \"staging\"]\n").unwrap();
+        match run(&["--config", f]).backend {
+            Backend::Aws(specs) => {
+                assert_eq!(specs.iter().map(ToString::to_string).collect::<Vec<_>>(), ["prod@eu-west-1", "staging"])
+            }
+            other => panic!("{other:?}"),
+        }
+        {
+            let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
+            std::env::set_var("STEPLINE_AWS", "a@eu-west-1,b@us-east-1");
+            let c = parse_args(&[]);
+            std::env::remove_var("STEPLINE_AWS");
+            match c {
+                Ok(Parsed::Run(c)) => assert!(matches!(&c.backend, Backend::Aws(s) if s.len() == 2)),
+                other => panic!("{other:?}"),
+            }
         }
         // Bad files and bad values are refused, naming what is wrong.
         std::fs::write(&file, "demo-sped = 3\n").unwrap();

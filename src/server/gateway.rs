@@ -268,6 +268,11 @@ impl Gateway {
     }
 
     /// This replica's share of the account's request budget (see `super::cluster`).
+    /// Name this gateway's account and region in its log lines and metrics (when several are shown).
+    pub fn set_place(&self, place: &'static str) {
+        self.limiter.set_place(place);
+    }
+
     pub fn set_budget_share(&self, share: f64) {
         self.limiter.set_share(share);
     }

@@ -24,12 +24,14 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-pub async fn readyz(State(state): State<AppState>) -> Response {
+/// Ready when every account and region shown answers (see `super::places`).
+pub async fn readyz(State(places): State<super::router::Places>) -> Response {
+    let state = &places[0];
     let known = state.ready.last.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let result = match known {
         Some((at, r)) if at.elapsed() < REUSED_FOR => r,
         _ => {
-            let r = check(&state).await;
+            let r = check(&places).await;
             *state.ready.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), r.clone()));
             r
         }
@@ -40,11 +42,16 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn check(state: &AppState) -> Result<(), String> {
-    let (upstream, db) = tokio::join!(state.gateway.ready(), state.access.db.writable());
+async fn check(places: &[AppState]) -> Result<(), String> {
+    let upstream = futures::future::join_all(places.iter().map(|s| s.gateway.ready()));
+    let (upstream, db) = tokio::join!(upstream, places[0].access.db.writable());
     let mut problems = vec![];
-    if let Err(e) = upstream {
-        problems.push(format!("SageMaker: {} ({})", e.code, crate::text::clip(&e.message, 200)));
+    for (state, answer) in places.iter().zip(upstream) {
+        if let Err(e) = answer {
+            // With several places, which one.
+            let which = if places.len() > 1 { format!(" {}", state.place.label) } else { String::new() };
+            problems.push(format!("SageMaker{which}: {} ({})", e.code, crate::text::clip(&e.message, 200)));
+        }
     }
     if let Err(e) = db {
         problems.push(format!("database: {}", crate::text::clip(&e, 200)));

@@ -137,6 +137,9 @@ pub struct Limiter {
     slots: Arc<Semaphore>,
     buckets: Mutex<HashMap<String, Bucket>>,
     stats: Mutex<LimiterStats>,
+    /// The account and region whose quota this is, in log lines and metrics when several are shown
+    /// (`"111111111111/eu-west-1"`; empty with one).
+    place: std::sync::OnceLock<&'static str>,
 }
 
 /// A request's turn: hold it while the request is in flight, then say how it went.
@@ -155,7 +158,13 @@ impl Turn<'_> {
         let throttled = matches!(result, Err(e) if e.is_throttling() && e.code != HELD_BACK);
         self.limiter.report(self.operation, throttled);
         let answer = result.as_ref().map(|_| ());
-        crate::server::observe::record::upstream_call(self.operation, answer, self.given.elapsed(), self.waited);
+        crate::server::observe::record::upstream_call(
+            self.limiter.place(),
+            self.operation,
+            answer,
+            self.given.elapsed(),
+            self.waited,
+        );
     }
 }
 
@@ -167,7 +176,17 @@ impl Limiter {
             share: std::sync::atomic::AtomicU64::new(1f64.to_bits()),
             buckets: Mutex::new(HashMap::new()),
             stats: Mutex::new(LimiterStats::default()),
+            place: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Name the account and region in this limiter's log lines and metrics (once).
+    pub fn set_place(&self, place: &'static str) {
+        let _ = self.place.set(place);
+    }
+
+    fn place(&self) -> &'static str {
+        self.place.get().copied().unwrap_or("")
     }
 
     /// Take `share` (0 to 1] of every operation's rate and burst: the part of the account's quota this
@@ -214,7 +233,7 @@ impl Limiter {
             if wait > self.config.max_wait {
                 drop(buckets);
                 self.stats_mut().held_back += 1;
-                crate::server::observe::record::held_back(operation);
+                crate::server::observe::record::held_back(self.place(), operation);
                 return Err(Upstream::new(
                     HELD_BACK,
                     format!(

@@ -1,10 +1,10 @@
 //! The axum router: Leptos pages, server functions, live streams and static files. Built by a function so
 //! tests drive it with `tower::ServiceExt::oneshot` without opening a socket.
 
+use axum::handler::Handler;
 use axum::routing::{get, post};
 use axum::Router;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
 
 use super::config::Config;
 use super::state::AppState;
@@ -21,70 +21,137 @@ pub fn leptos_options(config: &Config) -> Result<LeptosOptions, String> {
     Ok(options)
 }
 
+/// One place (see `super::places`): the router of tests and of a single account and region.
 pub async fn build(state: AppState) -> Router {
-    let routes = generate_route_list(App);
-    // Route labels in logs and metrics are the same under any base path.
-    let pages = observe::requests::Routes::new(routes.iter().map(|r| unbased(r.path()).to_string()));
+    build_places(vec![state]).await
+}
+
+/// Every place's pages, server functions and streams under its page base, and what they share (probes,
+/// metrics, login, exports, static files) under the root. `places` holds at least one.
+pub async fn build_places(places: Vec<AppState>) -> Router {
+    let places = std::sync::Arc::new(places);
+    let first = places[0].clone();
     // Everything is served under the base path (see `crate::base`): the pages' routes carry it already
     // (the app's `<Router base>`); the others are registered with it, and the server functions and static
     // files, which Leptos looks up by the path alone, are handed the request without it.
-    let base = crate::base::get();
-    let at = |path: &str| format!("{base}{path}");
-    let mut router = Router::new()
-        .route(&at("/events/pipelines/{pipeline}/executions"), get(events::list))
-        .route(&at("/events/pipelines/{pipeline}/executions/{id}"), get(events::execution))
-        .route(&at("/events/pipelines/{pipeline}/executions/{id}/steps/{step}/logs"), get(step_views::tail))
-        .route(&at("/pipelines/{pipeline}/executions/{id}/steps/{step}/logs.txt"), get(step_views::download))
+    let root = crate::base::root();
+    let at = |path: &str| format!("{root}{path}");
+    let mut labels = Vec::new();
+    let mut router: Router = Router::new()
         .route(&at("/healthz"), get(health::healthz))
-        .route(&at("/readyz"), get(health::readyz))
-        .route(&at("/metrics"), get(observe::prometheus::metrics))
+        .route(&at("/readyz"), get(health::readyz).with_state(places.clone()))
+        .route(&at("/metrics"), get(observe::prometheus::metrics).with_state(places.clone()))
         .route(&at("/auth/login"), get(access::oidc::login))
         .route(&at("/auth/callback"), get(access::oidc::callback))
         .route(&at("/auth/logout"), post(access::oidc::logout))
         .route(&at("/auth/logged-out"), get(access::oidc::logged_out))
         .route(&at("/activity.csv"), get(exports::csv))
         .route(&at("/activity.jsonl"), get(exports::json_lines))
-        .leptos_routes_with_context(&state, routes, page_context(state.clone()), {
-            let options = state.leptos_options.clone();
-            move || shell(options.clone())
-        });
-    if base.is_empty() {
-        router = router.fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            page_context(state.clone()),
-            shell,
-        ));
-    } else {
-        router = router
-            .route(&at("/api/{*name}"), get(server_fn_under_base).post(server_fn_under_base))
+        .with_state(first.clone());
+    for state in places.iter() {
+        let base = state.place.base;
+        let pat = |path: &str| format!("{base}{path}");
+        // The page routes as the app makes them under this place's base.
+        let routes = leptos_axum::generate_route_list_with_exclusions_and_ssg_and_context(App, None, move || {
+            provide_context(crate::base::PageBase(base))
+        })
+        .0;
+        labels.extend(routes.iter().map(|r| unbased(r.path()).to_string()));
+        let mut place = Router::new()
+            .route(&pat("/events/pipelines/{pipeline}/executions"), get(events::list))
+            .route(&pat("/events/pipelines/{pipeline}/executions/{id}"), get(events::execution))
+            .route(&pat("/events/pipelines/{pipeline}/executions/{id}/steps/{step}/logs"), get(step_views::tail))
+            .route(&pat("/pipelines/{pipeline}/executions/{id}/steps/{step}/logs.txt"), get(step_views::download))
+            // Server functions are registered by name once for the process; each place answers them
+            // under its own base, with its own state.
+            .route(&pat("/api/{*name}"), get(server_fn_under_base).post(server_fn_under_base));
+        // Every page renders whole before its first byte (`SsrMode::Async`, see `crate::app`).
+        let options = state.leptos_options.clone();
+        let app = move || shell(options.clone());
+        for listing in &routes {
+            let context = page_context(state.clone());
+            let render = leptos_axum::render_app_async_with_context(
+                move || {
+                    provide_context(leptos_router::Method::Get);
+                    context();
+                },
+                app.clone(),
+            );
+            place = place.route(listing.path(), get(render));
+        }
+        if !base.is_empty() {
             // The home page's address is the base itself; with a slash it is sent there.
-            .route(&at("/"), get(move || async move { axum::response::Redirect::permanent(base) }))
-            .fallback(file_or_error_under_base);
+            place = place.route(&pat("/"), get(move || async move { axum::response::Redirect::permanent(base) }));
+        }
+        router = router.merge(place.with_state(state.clone()));
     }
+    // Several places: the root is the first's home (a pasted ARN there goes to its own, see below).
+    if first.place.base != root {
+        let home = first.place.base;
+        let to_first = get(move || async move { axum::response::Redirect::temporary(home) });
+        router = router.route(&at("/"), to_first.clone());
+        if !root.is_empty() {
+            router = router.route(root, to_first);
+        }
+    }
+    let pages = observe::requests::Routes::new(labels);
+    router = if root.is_empty() && first.place.base.is_empty() {
+        router.fallback_service(
+            leptos_axum::file_and_error_handler_with_context::<AppState, _>(page_context(first.clone()), shell)
+                .with_state(first.clone()),
+        )
+    } else {
+        router.fallback_service(file_or_error_under_base.with_state(places.clone()))
+    };
     router
         // Content-hashed files are kept by browsers for a year (see `assets`).
         .layer(axum::middleware::from_fn_with_state(
-            std::sync::Arc::<str>::from(state.leptos_options.site_pkg_dir.as_ref()),
+            std::sync::Arc::<str>::from(first.leptos_options.site_pkg_dir.as_ref()),
             assets::caching,
         ))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), pasted_arn_redirect))
+        .layer(axum::middleware::from_fn_with_state(places.clone(), pasted_arn_redirect))
         // Before everything else: who is asking, from where, for which host (see `access`).
-        .layer(axum::middleware::from_fn_with_state(state.access.clone(), access::guard))
+        .layer(axum::middleware::from_fn_with_state(first.access.clone(), access::guard))
         // Right outside it: one log line and the metrics of every request, refused ones too.
         .layer(axum::middleware::from_fn_with_state(pages, observe::requests::layer))
         // gzip or brotli for pages, JS, CSS and wasm; the default predicate leaves event streams alone.
         .layer(tower_http::compression::CompressionLayer::new())
-        .with_state(state)
 }
 
-/// A path (a request's, a route's) without the base path; as it is when outside it.
+/// The places a router serves, for the handlers that pick one by the request (see `super::places`).
+pub type Places = std::sync::Arc<Vec<AppState>>;
+
+/// A path (a request's, a route's) without the root and, with several places, without the place
+/// (`/stepline/123456789012/eu-west-1/pipelines/x` → `/pipelines/x`): route labels are the same in every
+/// place. As it is when outside the root.
 pub fn unbased(path: &str) -> &str {
-    crate::base::strip(path).unwrap_or(path)
+    let rest = crate::base::strip_root(path).unwrap_or(path);
+    if crate::base::places().is_empty() {
+        return rest;
+    }
+    match split_place(rest) {
+        Some((_, "")) => "/",
+        Some((_, tail)) => tail,
+        None => rest,
+    }
 }
 
-/// The request with the base path taken off its URI, for the handlers that look up what to serve by the
-/// path alone. `None` when the request is not under the base.
-fn without_base(mut req: axum::extract::Request) -> Option<axum::extract::Request> {
-    let path = crate::base::strip(req.uri().path())?;
+/// A path under the root that starts with a place (`/123456789012/eu-west-1/…`): the place and the rest.
+fn split_place(path: &str) -> Option<(&str, &str)> {
+    let mut segs = path.splitn(4, '/');
+    let (Some(""), Some(account), Some(region)) = (segs.next(), segs.next(), segs.next()) else {
+        return None;
+    };
+    let arn = format!("arn:aws:sagemaker:{region}:{account}:");
+    crate::base::place_of_arn(&arn)?;
+    let end = 1 + account.len() + 1 + region.len();
+    Some((&path[..end], &path[end..]))
+}
+
+/// The request with `base` taken off its URI, for the handlers that look up what to serve by the path
+/// alone. `None` when the request is not under it.
+fn without_base(mut req: axum::extract::Request, base: &str) -> Option<axum::extract::Request> {
+    let path = crate::base::strip_from(base, req.uri().path())?;
     let rest = match req.uri().query() {
         Some(q) => format!("{path}?{q}"),
         None => path.to_string(),
@@ -93,37 +160,76 @@ fn without_base(mut req: axum::extract::Request) -> Option<axum::extract::Reques
     Some(req)
 }
 
-/// A server function under the base path (`/stepline/api/start`), answered as `/api/start`.
+/// A server function under a page base (`/stepline/api/start`), answered as `/api/start` for its place.
 async fn server_fn_under_base(
     axum::extract::State(state): axum::extract::State<AppState>,
     req: axum::extract::Request,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    match without_base(req) {
+    match without_base(req, state.place.base) {
         Some(req) => leptos_axum::handle_server_fns_with_context(page_context(state), req).await.into_response(),
         None => axum::http::StatusCode::NOT_FOUND.into_response(),
     }
 }
 
-/// A static file or the not-found page, under the base path; outside it, a plain 404.
+/// A static file or the not-found page, under the root; outside it, a plain 404. A path of a place this
+/// Stepline does not show (a link shared from another deployment) says so.
 async fn file_or_error_under_base(
-    state: axum::extract::State<AppState>,
+    axum::extract::State(places): axum::extract::State<Places>,
     req: axum::extract::Request,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let Some(req) = without_base(req) else {
+    let Some(req) = without_base(req, crate::base::root()) else {
         return (axum::http::StatusCode::NOT_FOUND, "Not found: Stepline is served under its base path.")
             .into_response();
     };
+    if !crate::base::places().is_empty() {
+        if let Some((place, _)) = split_place(req.uri().path()) {
+            if !places.iter().any(|s| s.place.base.ends_with(place)) {
+                let (account, region) = place.trim_start_matches('/').split_once('/').unwrap_or_default();
+                let why = super::places::Unconfigured { account: Some(account.into()), region: Some(region.into()) };
+                return unconfigured(&places, &why);
+            }
+        }
+    }
+    let first = places[0].clone();
     let uri = req.uri().clone();
-    let serve = leptos_axum::file_and_error_handler_with_context::<AppState, _>(page_context(state.0.clone()), shell);
-    serve(uri, state, req).await
+    let serve = leptos_axum::file_and_error_handler_with_context::<AppState, _>(page_context(first.clone()), shell);
+    serve(uri, axum::extract::State(first), req).await
+}
+
+/// The answer for an ARN or address of an account and region this Stepline does not show: 404, saying
+/// which it does show, with links to them.
+fn unconfigured(places: &Places, why: &super::places::Unconfigured) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let shown: Vec<&super::places::Place> = places.iter().map(|s| s.place.as_ref()).collect();
+    let links: String = shown
+        .iter()
+        .map(|p| {
+            let to = if p.base.is_empty() { "/" } else { p.base };
+            format!(
+                "<li><a href=\"{}\">{}</a></li>",
+                crate::text::html_escape(to),
+                crate::text::html_escape(&p.link().label)
+            )
+        })
+        .collect();
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not shown here · Stepline</title>\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head>\
+         <body style=\"font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; padding: 0 1rem\">\
+         <h1>Not shown here</h1><p data-testid=\"unconfigured\">{}</p><ul>{links}</ul></body></html>",
+        crate::text::html_escape(&why.message(&shown))
+    );
+    (axum::http::StatusCode::NOT_FOUND, axum::response::Html(body)).into_response()
 }
 
 /// What every rendered page has in context: the shared state; and the page's Content-Security-Policy,
 /// which names the per-request nonce Leptos gives the page's inline scripts.
 fn page_context(state: AppState) -> impl Fn() + Clone + Send + Sync + 'static {
     move || {
+        // Links, forms and the router's base are this place's (see `crate::base`).
+        provide_context(crate::base::PageBase(state.place.base));
         provide_context(state.clone());
         if let (Some(nonce), Some(res)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
             if let Ok(v) = axum::http::HeaderValue::from_str(&access::csp(&nonce)) {
@@ -133,30 +239,59 @@ fn page_context(state: AppState) -> impl Fn() + Clone + Send + Sync + 'static {
     }
 }
 
-/// A pipeline or execution ARN pasted into the search box of `/` is answered with a redirect to its page
-/// before anything renders, so the search works without JavaScript (with it, the page navigates itself).
-/// ARNs carry pipeline names lower-cased: a page addressed by a name in another case than the pipeline's
-/// own is redirected to the name as created (asked once when it is not known), so links and titles match.
+/// A pipeline or execution ARN pasted into the search box of a home page is answered with a redirect to its
+/// page, in its own account and region, before anything renders, so the search works without JavaScript
+/// (with it, the page navigates itself). An ARN of an account and region not shown here says so. ARNs
+/// carry pipeline names lower-cased: a page addressed by a name in another case than the pipeline's own is
+/// redirected to the name as created (asked once when it is not known), so links and titles match.
 async fn pasted_arn_redirect(
-    axum::extract::State(state): axum::extract::State<AppState>,
+    axum::extract::State(places): axum::extract::State<Places>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::http::{header::LOCATION, HeaderValue, StatusCode};
     use axum::response::IntoResponse;
-    let Some(path) = crate::base::strip(req.uri().path()).map(str::to_string) else {
+    let Some(path) = crate::base::strip_root(req.uri().path()).map(str::to_string) else {
         return next.run(req).await;
+    };
+    // The place the request is in (the first at the root), and the path inside it.
+    let (state, inside) = match places.iter().find_map(|s| {
+        let p = crate::base::strip_from(s.place.base, req.uri().path())?;
+        Some((s, p.to_string()))
+    }) {
+        Some(found) => found,
+        None => (&places[0], path.clone()),
     };
     let who = req.extensions().get::<access::Identity>().cloned();
     let mut to = None;
-    if path == "/" {
+    if inside == "/" {
         let query = axum::extract::Query::<std::collections::HashMap<String, String>>::try_from_uri(req.uri()).ok();
-        to = query.and_then(|q| q.0.get("q").and_then(|q| crate::pages::home::redirect_for(q)));
-        if let Some(pasted) = to.clone() {
-            to = Some(with_echoed_name(&state, who.as_ref(), unbased(&pasted), true).await.unwrap_or(pasted));
+        if let Some(q) = query.and_then(|q| q.0.get("q").cloned()) {
+            if crate::pages::home::redirect_for(&q).is_some() {
+                let arn = q.trim();
+                let target = match super::places::for_arn(&places, |s| &s.place, arn) {
+                    Ok(target) => target,
+                    // Not an ARN of any account (`…:1:pipeline/x`): with one place, its pipeline of that name.
+                    Err(why) if why.account.is_none() && places.len() == 1 => &places[0],
+                    Err(why) => return unconfigured(&places, &why),
+                };
+                let path = match crate::model::classify(arn) {
+                    crate::model::Lookup::Execution { pipeline, id } => {
+                        format!(
+                            "/pipelines/{}/executions/{}",
+                            crate::model::links::seg(&pipeline),
+                            crate::model::links::seg(&id)
+                        )
+                    }
+                    crate::model::Lookup::Pipeline(p) => format!("/pipelines/{}", crate::model::links::seg(&p)),
+                    crate::model::Lookup::Search(_) => String::new(),
+                };
+                let pasted = crate::base::href_in(target.place.base, &path);
+                to = Some(with_echoed_name(target, who.as_ref(), &path, true).await.unwrap_or(pasted));
+            }
         }
     } else if req.method() == axum::http::Method::GET {
-        if let Some(canonical) = with_echoed_name(&state, who.as_ref(), &path, false).await {
+        if let Some(canonical) = with_echoed_name(state, who.as_ref(), &inside, false).await {
             let query = req.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
             to = Some(format!("{canonical}{query}"));
         }
@@ -168,7 +303,8 @@ async fn pasted_arn_redirect(
 }
 
 /// `path` (`/pipelines/{name}…`) with the pipeline's name as created, when that differs from the one in
-/// the path. Only from what the gateway knows, unless `ask` (a pasted ARN: one DescribePipeline).
+/// the path, under the place's base. Only from what the gateway knows, unless `ask` (a pasted ARN: one
+/// DescribePipeline).
 async fn with_echoed_name(state: &AppState, who: Option<&access::Identity>, path: &str, ask: bool) -> Option<String> {
     let rest = path.strip_prefix("/pipelines/")?;
     let (name, tail) = rest.split_once('/').map_or((rest, ""), |(n, t)| (n, t));
@@ -176,12 +312,12 @@ async fn with_echoed_name(state: &AppState, who: Option<&access::Identity>, path
         return None;
     }
     // A pipeline the person may not read is not even told apart from one that does not exist.
-    state.access.role(who?, name).await?;
+    state.access.role(who?, name, Some(&state.tag_source())).await?;
     let mut echoed = state.gateway.echoed_name(name);
     if echoed.is_none() && ask {
         echoed = state.watchers.pipeline(name).await.ok().map(|k| k.value.summary.name);
     }
     let echoed = echoed.filter(|e| e != name)?;
     let tail = if tail.is_empty() { String::new() } else { format!("/{tail}") };
-    Some(format!("{}{tail}", crate::model::links::pipeline(&echoed)))
+    Some(crate::base::href_in(state.place.base, &format!("/pipelines/{}{tail}", crate::model::links::seg(&echoed))))
 }

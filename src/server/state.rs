@@ -23,6 +23,8 @@ pub struct AppState {
     pub ready: Arc<super::health::Readiness>,
     /// Steps' jobs and logs, shared by every viewer.
     pub books: Arc<super::step_views::StepBooks>,
+    /// The account and region this state's gateway, pollers and pages are of (see `super::places`).
+    pub place: Arc<super::places::Place>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -55,7 +57,7 @@ impl AppState {
         bounds: super::watch::Bounds,
     ) -> AppState {
         let watchers = Watchers::with_bounds(gateway.clone(), bounds);
-        access.set_tags(gateway.clone());
+        let place = super::places::Place::single(gateway.backend.clone(), None, "");
         AppState {
             leptos_options,
             gateway,
@@ -65,7 +67,13 @@ impl AppState {
             access,
             ready: Default::default(),
             books: Default::default(),
+            place: Arc::new(place),
         }
+    }
+
+    /// Where the tags of this place's pipelines are asked, for grants that name tags.
+    pub fn tag_source(&self) -> super::access::TagSource {
+        super::access::TagSource { key: self.place.key(), source: self.gateway.clone() }
     }
 }
 
@@ -79,6 +87,6 @@ pub fn app_state() -> Result<AppState, crate::error::AppError> {
 /// guard identified them; without that identity nothing is served).
 pub async fn enter() -> Result<(AppState, super::access::Who), crate::error::AppError> {
     let state = app_state()?;
-    let who = super::access::Who::current(state.access.clone()).await?;
+    let who = super::access::Who::current(state.access.clone()).await?.in_place(state.tag_source());
     Ok((state, who))
 }

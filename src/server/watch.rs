@@ -192,6 +192,8 @@ pub struct Watchers {
     filling: Mutex<std::collections::HashSet<String>>,
     /// The other replicas, when they coordinate through PostgreSQL (see `super::cluster`).
     cluster: std::sync::OnceLock<Arc<Cluster>>,
+    /// This place's part of list keys (see `join`).
+    scope: std::sync::OnceLock<String>,
 }
 
 /// What a leaseholder shares of an execution's live view (see `super::cluster`).
@@ -313,15 +315,19 @@ impl Watchers {
             missing: Cache::builder().max_capacity(10_000).time_to_live(MISSING_FOR).build(),
             filling: Mutex::new(Default::default()),
             cluster: Default::default(),
+            scope: Default::default(),
         })
     }
 
     /// Coordinate with the other replicas: poll only the live views whose lease this replica holds, and
     /// hand the others' snapshots to this replica's viewers.
-    pub fn join(self: &Arc<Self>, cluster: Arc<Cluster>) {
+    /// `scope` sets this place's lists apart from same-named ones of other accounts and regions
+    /// (`super::places::Place::key`; empty with one place).
+    pub fn join(self: &Arc<Self>, cluster: Arc<Cluster>, scope: String) {
         if self.cluster.set(cluster.clone()).is_err() {
             return;
         }
+        let _ = self.scope.set(scope);
         cluster.follow(self, |this, news| async move {
             if let News::Snapshot(key) = news {
                 this.announced(&key).await;
@@ -331,6 +337,10 @@ impl Watchers {
 
     pub fn cluster(&self) -> Option<&Arc<Cluster>> {
         self.cluster.get()
+    }
+
+    fn scope(&self) -> &str {
+        self.scope.get().map(String::as_str).unwrap_or("")
     }
 
     /// Another replica announced a snapshot of a view: viewers here get it as if this replica had polled.
@@ -345,7 +355,7 @@ impl Watchers {
             if let Some(w) = watched {
                 self.take_shared(arn, &w).await;
             }
-        } else if let Some(pipeline) = key.strip_prefix("list ") {
+        } else if let Some(pipeline) = key.strip_prefix("list ").and_then(|k| k.strip_prefix(self.scope())) {
             let watched = lock(&self.list_streams).get(pipeline).cloned();
             if let Some(tx) = watched {
                 // The list changed: its viewers ask for it again (here, where it is then refreshed).
@@ -1174,7 +1184,7 @@ impl Watchers {
             poll_loop(
                 || async move {
                     if let Some(cluster) = this.cluster() {
-                        if !cluster.try_lease(&cluster::list_key(pipeline)).await {
+                        if !cluster.try_lease(&cluster::list_key(this.scope(), pipeline)).await {
                             // Another replica refreshes it and announces changes (see `announced`).
                             return Round::Again;
                         }
@@ -1200,7 +1210,7 @@ impl Watchers {
                         changed
                     });
                     if let (true, Some(cluster)) = (changed, this.cluster()) {
-                        cluster.publish(&cluster::list_key(pipeline), "").await;
+                        cluster.publish(&cluster::list_key(this.scope(), pipeline), "").await;
                     }
                     round
                 },
@@ -1215,7 +1225,7 @@ impl Watchers {
             )
             .await;
             if let Some(cluster) = this.cluster() {
-                cluster.release(&cluster::list_key(pipeline)).await;
+                cluster.release(&cluster::list_key(this.scope(), pipeline)).await;
             }
         });
         Ok(rx)

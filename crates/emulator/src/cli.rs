@@ -47,6 +47,14 @@ struct Args {
     /// Add a history at start: {"pipelines": N, "executions": M} (see the README)
     #[arg(long, env = "STEPLINE_EMULATOR_SEED", value_name = "FILE")]
     seed: Option<PathBuf>,
+    /// The AWS account the emulator plays: in every ARN and in GetCallerIdentity
+    #[arg(long, env = "STEPLINE_EMULATOR_ACCOUNT", value_name = "ID", default_value = "123456789012",
+          value_parser = account_id)]
+    account: String,
+    /// The region the emulator plays: in every ARN
+    #[arg(long, env = "STEPLINE_EMULATOR_REGION", value_name = "REGION", default_value = "us-east-1",
+          value_parser = region_name)]
+    region: String,
 }
 
 /// What the command line asks for.
@@ -70,6 +78,7 @@ pub fn parse_args(args: &[String]) -> Result<Parsed, String> {
         data_dir: a.data_dir,
         speed: a.speed,
         latency: a.latency,
+        account: crate::jobs::Account { region: a.region, account: a.account },
         ..EmulatorConfig::default()
     };
     if let Some(path) = a.scenario {
@@ -93,6 +102,28 @@ fn read(path: &std::path::Path, flag: &str) -> Result<String, String> {
 
 fn positive(v: &str) -> Result<f64, String> {
     v.parse::<f64>().ok().filter(|s| s.is_finite() && *s > 0.0).ok_or_else(|| format!("'{v}' is not a positive number"))
+}
+
+/// Twelve digits, as AWS account ids are.
+fn account_id(v: &str) -> Result<String, String> {
+    if v.len() == 12 && v.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(v.to_string())
+    } else {
+        Err(format!("'{v}' is not an AWS account id (12 digits)"))
+    }
+}
+
+/// A region's name as ARNs carry it: lower-case letters, digits and dashes (`eu-west-1`).
+fn region_name(v: &str) -> Result<String, String> {
+    let ok = (4..=32).contains(&v.len())
+        && v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !v.starts_with('-')
+        && !v.ends_with('-');
+    if ok {
+        Ok(v.to_string())
+    } else {
+        Err(format!("'{v}' is not a region name like eu-west-1"))
+    }
 }
 
 fn latency(v: &str) -> Result<Latency, String> {
@@ -129,6 +160,9 @@ mod tests {
         assert_eq!(c.speed, 5.0);
         assert_eq!(c.latency.unwrap().max_ms, 150);
         assert!(c.quotas.unwrap().contains_key("ListPipelineExecutions"));
+        assert_eq!(c.account.account, "123456789012");
+        let c = run(&["--account", "210987654321", "--region", "eu-west-1"]);
+        assert_eq!(c.account.arn("pipeline/P"), "arn:aws:sagemaker:eu-west-1:210987654321:pipeline/p");
         // The old spelling still works.
         assert!(run(&["--quotas", "StopPipelineExecution=1/1"]).quotas.unwrap().contains_key("StopPipelineExecution"));
     }
@@ -138,6 +172,8 @@ mod tests {
         for (args, needle) in [
             (&["--addr", "nope"][..], "--addr"),
             (&["--speed", "0"], "--speed"),
+            (&["--account", "12345"], "--account"),
+            (&["--region", "EU_WEST"], "--region"),
             (&["--latency", "9..1"], "--latency"),
             (&["--quota", "Nope=x"], "--quota"),
             (&["--scenario", "/nonexistent/s.json"], "--scenario: cannot read"),

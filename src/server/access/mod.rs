@@ -66,6 +66,14 @@ pub trait Tags: Send + Sync {
     ) -> futures::future::BoxFuture<'a, Result<Vec<(String, String)>, crate::model::Upstream>>;
 }
 
+/// Where a place's pipelines' tags are asked (its gateway), and what sets its pipelines apart from
+/// same-named ones of other accounts and regions in the cache (`super::places::Place::key`).
+#[derive(Clone)]
+pub struct TagSource {
+    pub key: String,
+    pub source: Arc<dyn Tags>,
+}
+
 /// Everything access needs: the mode, the site, the policy, the database and how tags are asked.
 pub struct Access {
     pub mode: AuthMode,
@@ -74,7 +82,6 @@ pub struct Access {
     policy: PolicyFile,
     proxy: Option<proxy::Proxy>,
     pub oidc: Option<oidc::Oidc>,
-    tags: RwLock<Option<Arc<dyn Tags>>>,
     tag_cache: moka::sync::Cache<String, Arc<Vec<(String, String)>>>,
     /// Sessions seen in the last seconds, by their id: a page costs no database round trip
     /// (which was 15–25% of a page's server time). A logout forgets its own at once; another replica's
@@ -180,7 +187,6 @@ impl Access {
             policy,
             proxy,
             oidc,
-            tags: RwLock::new(None),
             tag_cache: moka::sync::Cache::builder().max_capacity(10_000).time_to_live(Duration::from_secs(300)).build(),
             sessions: moka::sync::Cache::builder()
                 .max_capacity(10_000)
@@ -202,7 +208,6 @@ impl Access {
             policy: PolicyFile::fixed(Policy::operators_everywhere()),
             proxy: None,
             oidc: None,
-            tags: RwLock::new(None),
             tag_cache: moka::sync::Cache::new(1),
             sessions: moka::sync::Cache::builder().max_capacity(1).support_invalidation_closures().build(),
             cluster: Default::default(),
@@ -232,22 +237,20 @@ impl Access {
         });
     }
 
-    /// Where the pipelines' tags come from (the gateway), once it exists.
-    pub fn set_tags(&self, source: Arc<dyn Tags>) {
-        *self.tags.write().unwrap_or_else(|e| e.into_inner()) = Some(source);
-    }
-
     pub fn policy(&self) -> Arc<Policy> {
         self.policy.get()
     }
 
-    /// The person's role on `pipeline`: by name, and by its tags when a grant needs them.
-    pub async fn role(&self, who: &Identity, pipeline: &str) -> Option<Role> {
+    /// The person's role on `pipeline`: by name, and by its tags (asked of `tags`) when a grant needs them.
+    pub async fn role(&self, who: &Identity, pipeline: &str, tags: Option<&TagSource>) -> Option<Role> {
         let policy = self.policy();
         match policy.decide(&who.person(), pipeline, None) {
             Decision::Role(r) => r,
             Decision::NeedsTags => {
-                let tags = self.tags_of(pipeline).await;
+                let tags = match tags {
+                    Some(t) => self.tags_of(pipeline, t).await,
+                    None => None,
+                };
                 match policy.decide(&who.person(), pipeline, tags.as_deref().map(|t| t.as_slice())) {
                     Decision::Role(r) => r,
                     // Tags unknown (SageMaker did not say): only what the name gives.
@@ -260,13 +263,12 @@ impl Access {
         }
     }
 
-    async fn tags_of(&self, pipeline: &str) -> Option<Arc<Vec<(String, String)>>> {
-        let key = pipeline.to_lowercase();
+    async fn tags_of(&self, pipeline: &str, tags: &TagSource) -> Option<Arc<Vec<(String, String)>>> {
+        let key = format!("{}{}", tags.key, pipeline.to_lowercase());
         if let Some(t) = self.tag_cache.get(&key) {
             return Some(t);
         }
-        let source = self.tags.read().unwrap_or_else(|e| e.into_inner()).clone()?;
-        match source.tags(pipeline).await {
+        match tags.source.tags(pipeline).await {
             Ok(t) => {
                 let t = Arc::new(t);
                 self.tag_cache.insert(key, t.clone());
@@ -294,6 +296,8 @@ pub struct Who {
     pub identity: Identity,
     pub request_id: String,
     access: Arc<Access>,
+    /// The tags of the place being asked about (its gateway's).
+    tags: Option<TagSource>,
 }
 
 impl Who {
@@ -312,7 +316,13 @@ impl Who {
             .cloned()
             .ok_or_else(|| AppError::Server("no identity for this request: it did not pass the access guard".into()))?;
         let request_id = ext.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
-        Ok(Who { identity, request_id, access })
+        Ok(Who { identity, request_id, access, tags: None })
+    }
+
+    /// Asking about the pipelines of the place whose tags are these.
+    pub fn in_place(mut self, tags: TagSource) -> Who {
+        self.tags = Some(tags);
+        self
     }
 
     pub fn access(&self) -> &Access {
@@ -320,7 +330,7 @@ impl Who {
     }
 
     pub async fn role(&self, pipeline: &str) -> Option<Role> {
-        self.access.role(&self.identity, pipeline).await
+        self.access.role(&self.identity, pipeline, self.tags.as_ref()).await
     }
 
     /// The person may read `pipeline`, or it answers as an unknown pipeline.
@@ -416,6 +426,7 @@ impl axum::extract::FromRequestParts<crate::server::state::AppState> for Who {
         state: &crate::server::state::AppState,
     ) -> Result<Who, Response> {
         Who::from_parts(&parts.extensions, state.access.clone())
+            .map(|w| w.in_place(state.tag_source()))
             .map_err(|e| plain(StatusCode::UNAUTHORIZED, &e.to_string()))
     }
 }

@@ -89,42 +89,57 @@ fn describe() {
     describe_gauge!(BUILD_INFO, "Always 1, labelled with the version that runs");
 }
 
-/// The gauges, read from the state.
-fn gauges(state: &AppState) {
-    let s = state.watchers.sizes();
-    let (jobs, job_streams, log_buffers, followed) = state.books.sizes();
-    metrics::gauge!(POLLERS, "kind" => "views").set(s.pollers as f64);
-    metrics::gauge!(POLLERS, "kind" => "log_streams").set(followed as f64);
-    metrics::gauge!(SSE_CLIENTS).set(state.streams.open() as f64);
-    let entries = [
-        ("finished", s.finished as f64),
-        ("views", s.views as f64),
-        ("pipelines", s.pipelines as f64),
-        ("listings", s.listings as f64),
-        ("listed_executions", s.listed_executions as f64),
-        ("parameters", s.parameters as f64),
-        ("definitions", s.definitions as f64),
-        ("ends", s.ends as f64),
-        ("missing", s.missing as f64),
-        ("jobs", jobs as f64),
-        ("job_streams", job_streams as f64),
-        ("log_buffers", log_buffers as f64),
-    ];
+/// The gauges, read from the state of every account and region shown, summed.
+fn gauges(places: &[AppState]) {
+    let mut entries: Vec<(&'static str, f64)> = Vec::new();
+    let (mut pollers, mut followed_all, mut finished_steps, mut definition_bytes, mut leases) =
+        (0.0, 0.0, 0.0, 0.0, 0.0);
+    for state in places {
+        let s = state.watchers.sizes();
+        let (jobs, job_streams, log_buffers, followed) = state.books.sizes();
+        pollers += s.pollers as f64;
+        followed_all += followed as f64;
+        finished_steps += s.finished_steps as f64;
+        definition_bytes += s.definition_bytes as f64;
+        leases += state.watchers.cluster().map_or(0, |c| c.leases()) as f64;
+        let these = [
+            ("finished", s.finished as f64),
+            ("views", s.views as f64),
+            ("pipelines", s.pipelines as f64),
+            ("listings", s.listings as f64),
+            ("listed_executions", s.listed_executions as f64),
+            ("parameters", s.parameters as f64),
+            ("definitions", s.definitions as f64),
+            ("ends", s.ends as f64),
+            ("missing", s.missing as f64),
+            ("jobs", jobs as f64),
+            ("job_streams", job_streams as f64),
+            ("log_buffers", log_buffers as f64),
+        ];
+        for (cache, n) in these {
+            match entries.iter_mut().find(|(c, _)| *c == cache) {
+                Some((_, total)) => *total += n,
+                None => entries.push((cache, n)),
+            }
+        }
+    }
+    metrics::gauge!(POLLERS, "kind" => "views").set(pollers);
+    metrics::gauge!(POLLERS, "kind" => "log_streams").set(followed_all);
+    // One set of streams for every place.
+    metrics::gauge!(SSE_CLIENTS).set(places.first().map_or(0, |s| s.streams.open()) as f64);
     for (cache, n) in entries {
         metrics::gauge!(CACHE_ENTRIES, "cache" => cache).set(n);
     }
-    metrics::gauge!(CACHE_FINISHED_STEPS).set(s.finished_steps as f64);
-    metrics::gauge!(CACHE_DEFINITION_BYTES).set(s.definition_bytes as f64);
-    metrics::gauge!(CLUSTER_LEASES).set(state.watchers.cluster().map_or(0, |c| c.leases()) as f64);
+    metrics::gauge!(CACHE_FINISHED_STEPS).set(finished_steps);
+    metrics::gauge!(CACHE_DEFINITION_BYTES).set(definition_bytes);
+    metrics::gauge!(CLUSTER_LEASES).set(leases);
 }
 
-/// `GET /metrics`. A process that collects no metrics (the router built by a test or a benchmark that did
-/// not install the recorder) says so with a 404.
-pub async fn metrics(State(state): State<AppState>) -> Response {
+pub async fn metrics(State(places): State<crate::server::router::Places>) -> Response {
     let Some(handle) = HANDLE.get() else {
         return (StatusCode::NOT_FOUND, "This process does not collect metrics.").into_response();
     };
-    gauges(&state);
+    gauges(&places);
     handle.run_upkeep();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], handle.render()).into_response()
 }

@@ -29,7 +29,14 @@ fn is_code(s: &str) -> bool {
 /// One upstream call answered (the limiter's `Turn::finish`): `took` from its turn to its answer, `waited`
 /// for the turn itself, `throttled` when upstream said to slow down. Failures that mean Stepline cannot
 /// work (throttled, no credentials, no answer) are warnings; answers such as "not found" are information.
-pub fn upstream_call(operation: &'static str, answer: Result<(), &Upstream>, took: Duration, waited: Duration) {
+/// `place` names the account and region when several are shown (empty otherwise: no label).
+pub fn upstream_call(
+    place: &'static str,
+    operation: &'static str,
+    answer: Result<(), &Upstream>,
+    took: Duration,
+    waited: Duration,
+) {
     let outcome = outcome(answer);
     let throttled = matches!(answer, Err(e) if e.is_throttling() && e.code != crate::model::HELD_BACK);
     let warn = matches!(
@@ -41,15 +48,33 @@ pub fn upstream_call(operation: &'static str, answer: Result<(), &Upstream>, too
             | UpstreamKind::AccessDenied)
     );
     let (latency_ms, wait_ms) = (millis(took), millis(waited));
-    if warn {
-        tracing::warn!(target: "stepline::upstream", operation, outcome, latency_ms, wait_ms, throttled, "upstream call");
-    } else {
-        tracing::info!(target: "stepline::upstream", operation, outcome, latency_ms, wait_ms, throttled, "upstream call");
+    match (warn, place.is_empty()) {
+        (true, true) => {
+            tracing::warn!(target: "stepline::upstream", operation, outcome, latency_ms, wait_ms, throttled, "upstream call")
+        }
+        (true, false) => tracing::warn!(
+            target: "stepline::upstream", place, operation, outcome, latency_ms, wait_ms, throttled, "upstream call"
+        ),
+        (false, true) => {
+            tracing::info!(target: "stepline::upstream", operation, outcome, latency_ms, wait_ms, throttled, "upstream call")
+        }
+        (false, false) => tracing::info!(
+            target: "stepline::upstream", place, operation, outcome, latency_ms, wait_ms, throttled, "upstream call"
+        ),
     }
-    metrics::counter!(UPSTREAM_CALLS, "operation" => operation, "outcome" => outcome.to_string()).increment(1);
-    metrics::histogram!(UPSTREAM_DURATION, "operation" => operation).record(took.as_secs_f64());
-    if throttled {
-        metrics::counter!(UPSTREAM_THROTTLES, "operation" => operation).increment(1);
+    if place.is_empty() {
+        metrics::counter!(UPSTREAM_CALLS, "operation" => operation, "outcome" => outcome.to_string()).increment(1);
+        metrics::histogram!(UPSTREAM_DURATION, "operation" => operation).record(took.as_secs_f64());
+        if throttled {
+            metrics::counter!(UPSTREAM_THROTTLES, "operation" => operation).increment(1);
+        }
+    } else {
+        metrics::counter!(UPSTREAM_CALLS, "place" => place, "operation" => operation, "outcome" => outcome.to_string())
+            .increment(1);
+        metrics::histogram!(UPSTREAM_DURATION, "place" => place, "operation" => operation).record(took.as_secs_f64());
+        if throttled {
+            metrics::counter!(UPSTREAM_THROTTLES, "place" => place, "operation" => operation).increment(1);
+        }
     }
 }
 
@@ -59,9 +84,15 @@ pub fn limiter_wait(operation: &'static str, waited: Duration) {
 }
 
 /// A call the limiter refused to send: its turn was too far away.
-pub fn held_back(operation: &'static str) {
-    tracing::info!(target: "stepline::upstream", operation, outcome = crate::model::HELD_BACK, "upstream call held back");
-    metrics::counter!(UPSTREAM_HELD_BACK, "operation" => operation).increment(1);
+pub fn held_back(place: &'static str, operation: &'static str) {
+    let outcome = crate::model::HELD_BACK;
+    if place.is_empty() {
+        tracing::info!(target: "stepline::upstream", operation, outcome, "upstream call held back");
+        metrics::counter!(UPSTREAM_HELD_BACK, "operation" => operation).increment(1);
+    } else {
+        tracing::info!(target: "stepline::upstream", place, operation, outcome, "upstream call held back");
+        metrics::counter!(UPSTREAM_HELD_BACK, "place" => place, "operation" => operation).increment(1);
+    }
 }
 
 /// A record appended to the activity log, or not.

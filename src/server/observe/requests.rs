@@ -42,6 +42,12 @@ impl Kind {
     }
 }
 
+/// A registered server function's path (`/api/execution`), as a label.
+fn server_fn_label(path: &str) -> Option<&'static str> {
+    static PATHS: std::sync::OnceLock<HashSet<&'static str>> = std::sync::OnceLock::new();
+    PATHS.get_or_init(|| leptos::server_fn::axum::server_fn_paths().map(|(p, _)| p).collect()).get(path).copied()
+}
+
 /// The route label of requests no route matched.
 pub const FALLBACK: &str = "(fallback)";
 
@@ -56,8 +62,13 @@ impl Routes {
         Routes { pages: Arc::new(pages.into_iter().collect()) }
     }
 
-    /// A request's route label and kind, from the template the router matched (none: the fallback).
-    pub fn classify<'a>(&self, matched: Option<&'a str>) -> (&'a str, Kind) {
+    /// A request's route label and kind, from the template the router matched (none: the fallback). Server
+    /// functions are all answered by one route per place (`/api/{*name}`): they are labelled by their own
+    /// path when it is one that is registered, so labels stay few whatever is asked.
+    pub fn classify<'a>(&self, matched: Option<&'a str>, path: &str) -> (&'a str, Kind) {
+        if matched.map(crate::server::router::unbased) == Some("/api/{*name}") {
+            return (server_fn_label(crate::server::router::unbased(path)).unwrap_or("/api/{*name}"), Kind::ServerFn);
+        }
         match matched.map(crate::server::router::unbased) {
             None => (FALLBACK, Kind::Static),
             Some(t) if self.pages.contains(t) => (t, Kind::Page),
@@ -122,9 +133,10 @@ pub async fn layer(State(routes): State<Routes>, req: Request, next: Next) -> Re
     let start = Instant::now();
     let method = req.method().clone();
     let matched = req.extensions().get::<MatchedPath>().cloned();
-    let path = matched.is_none().then(|| crate::text::clip(req.uri().path(), 200));
+    let full_path = req.uri().path().to_string();
+    let path = matched.is_none().then(|| crate::text::clip(&full_path, 200));
     let res = next.run(req).await;
-    let (route, kind) = routes.classify(matched.as_ref().map(MatchedPath::as_str));
+    let (route, kind) = routes.classify(matched.as_ref().map(MatchedPath::as_str), &full_path);
     Line {
         method: method.as_str(),
         route,
@@ -146,15 +158,17 @@ mod tests {
     #[test]
     fn routes_are_labelled_by_template_and_kind() {
         let r = Routes::new(["/".to_string(), "/pipelines/{pipeline}".to_string()]);
-        assert_eq!(r.classify(Some("/pipelines/{pipeline}")), ("/pipelines/{pipeline}", Kind::Page));
-        assert_eq!(r.classify(Some("/")), ("/", Kind::Page));
-        assert_eq!(r.classify(Some("/api/execution")), ("/api/execution", Kind::ServerFn));
+        assert_eq!(r.classify(Some("/pipelines/{pipeline}"), "/pipelines/x"), ("/pipelines/{pipeline}", Kind::Page));
+        assert_eq!(r.classify(Some("/"), "/"), ("/", Kind::Page));
+        assert_eq!(r.classify(Some("/api/{*name}"), "/api/execution"), ("/api/execution", Kind::ServerFn));
+        // A name no server function has does not make a label of its own.
+        assert_eq!(r.classify(Some("/api/{*name}"), "/api/no-such-thing"), ("/api/{*name}", Kind::ServerFn));
         assert_eq!(
-            r.classify(Some("/events/pipelines/{pipeline}/executions")),
+            r.classify(Some("/events/pipelines/{pipeline}/executions"), "/events/pipelines/x/executions"),
             ("/events/pipelines/{pipeline}/executions", Kind::Stream)
         );
-        assert_eq!(r.classify(Some("/healthz")), ("/healthz", Kind::Other));
-        assert_eq!(r.classify(None), (FALLBACK, Kind::Static));
+        assert_eq!(r.classify(Some("/healthz"), "/healthz"), ("/healthz", Kind::Other));
+        assert_eq!(r.classify(None, "/x.css"), (FALLBACK, Kind::Static));
     }
 
     #[test]
