@@ -190,6 +190,17 @@ async fn each_account_and_region_has_its_pages_and_arns_open_in_their_own() {
     let first = tokio::time::timeout(Duration::from_secs(10), res.chunk()).await.unwrap().unwrap().unwrap();
     assert!(String::from_utf8_lossy(&first).contains(id_of(&arn_a)));
 
+    // The activity log is one for all: each place's page of it exports from the root, where the export is.
+    let (status, _, page) = get(format!("{home_b}/activity")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains(r#"href="/activity.csv""#), "{page}");
+    let (status, _, csv) = get("/activity.csv".into()).await;
+    assert_eq!(status, 200);
+    assert!(csv.contains(id_of(&arn_b)), "the stop is on record: {csv}");
+    // Seen from alpha's pages, the record of beta's stop links to beta's execution.
+    let page = get(format!("{home_a}/activity")).await.2;
+    assert!(page.contains(&format!(r#"href="{}""#, exec(&home_b, &arn_b))), "{page}");
+
     // Ready when both answer; route labels are the same in every place.
     assert_eq!(get("/readyz".into()).await.0, 200);
     let metrics = get("/metrics".into()).await.2;

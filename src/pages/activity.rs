@@ -87,8 +87,8 @@ pub fn ActivityPage() -> impl IntoView {
                         }).collect_view();
                         view! {
                             <p class="muted">{scope}" "
-                                <a href=crate::base::href(&format!("/activity.csv{sep}{exports}")) data-testid="export-csv" rel="external">"Export CSV"</a>" · "
-                                <a href=crate::base::href(&format!("/activity.jsonl{sep}{exports}")) data-testid="export-jsonl" rel="external">"Export JSON Lines"</a>
+                                <a href=crate::base::root_href(&format!("/activity.csv{sep}{exports}")) data-testid="export-csv" rel="external">"Export CSV"</a>" · "
+                                <a href=crate::base::root_href(&format!("/activity.jsonl{sep}{exports}")) data-testid="export-jsonl" rel="external">"Export JSON Lines"</a>
                             </p>
                             <table class="data" data-testid="activity">
                                 <thead><tr><th>"Time"</th><th>"User"</th><th>"Action"</th><th>"Outcome"</th><th>"Pipeline"</th><th>"Execution"</th><th>"Detail"</th><th>"Request"</th></tr></thead>
