@@ -17,26 +17,9 @@ const BETA: &str = "222222222222";
 /// An emulator playing `account` in `region`, seeded, with one execution of AbalonePipeline that stays in
 /// its first step for an hour: its ARN.
 async fn account(account: &str, region: &str) -> (stepline_emulator::RunningEmulator, String) {
-    use stepline_emulator::{Account, EmulatorConfig, Scenario};
-    let config = EmulatorConfig {
-        speed: 1.0,
-        account: Account { region: region.into(), account: account.into() },
-        ..EmulatorConfig::default()
-    };
-    let emulator = stepline_emulator::start(config).await.unwrap();
-    let client = stepline::server::demo::endpoint_client(&emulator.endpoint_url(), region);
-    stepline::server::demo::seed(&emulator, &client, 1.0).await.unwrap();
-    let scenario =
-        Scenario::parse(r#"{"pipelines": {"*": {"steps": {"AbaloneProcess": {"duration": 3600}}}}}"#).unwrap();
-    emulator.core().set_scenario(scenario).unwrap();
-    let started = client
-        .start_pipeline_execution()
-        .pipeline_name("AbalonePipeline")
-        .client_request_token(format!("places-{account}-{}-0123456789abcdef0123456789", std::process::id()))
-        .send()
-        .await
-        .unwrap();
-    (emulator, started.pipeline_execution_arn().unwrap().to_string())
+    let playing = stepline_emulator::Account { region: region.into(), account: account.into() };
+    let (emulator, ids) = fleet::sagemaker_of(playing, 1, false).await;
+    (emulator, format!("arn:aws:sagemaker:{region}:{account}:pipeline/abalonepipeline/execution/{}", ids[0]))
 }
 
 /// An AWS config file naming each emulator as a profile (beta's own region is overridden on the command
@@ -161,6 +144,12 @@ async fn each_account_and_region_has_its_pages_and_arns_open_in_their_own() {
         assert!(page.contains("which this Stepline does not show"), "{path}: {page}");
         assert!(page.contains(&format!("account {ALPHA} in eu-west-1")), "{page}");
     }
+
+    // A page's address without a place offers the page in each.
+    let (status, _, page) = get("/pipelines/AbalonePipeline".into()).await;
+    assert_eq!(status, 404);
+    assert!(page.contains("names no account and region"), "{page}");
+    assert!(page.contains(&format!(r#"href="{home_b}/pipelines/AbalonePipeline""#)), "{page}");
 
     // A server function acts in its page's account: a stop through beta's pages stops beta's execution.
     let token = format!("places-stop-{}-0123456789abcdef0123456789", std::process::id());

@@ -184,12 +184,18 @@ async fn file_or_error_under_base(
             .into_response();
     };
     if !crate::base::places().is_empty() {
-        if let Some((place, _)) = split_place(req.uri().path()) {
+        let path = req.uri().path();
+        if let Some((place, _)) = split_place(path) {
             if !places.iter().any(|s| s.place.base.ends_with(place)) {
                 let (account, region) = place.trim_start_matches('/').split_once('/').unwrap_or_default();
                 let why = super::places::Unconfigured { account: Some(account.into()), region: Some(region.into()) };
                 return unconfigured(&places, &why);
             }
+        } else if path == "/activity" || path.starts_with("/pipelines/") {
+            // A page's address without its place (a link from before several were shown): the same page
+            // in each place, for the person to choose.
+            let message = "This address names no account and region, and Stepline shows several: open it in one.";
+            return not_here(&places, message, path);
         }
     }
     let first = places[0].clone();
@@ -201,17 +207,20 @@ async fn file_or_error_under_base(
 /// The answer for an ARN or address of an account and region this Stepline does not show: 404, saying
 /// which it does show, with links to them.
 fn unconfigured(places: &Places, why: &super::places::Unconfigured) -> axum::response::Response {
-    use axum::response::IntoResponse;
     let shown: Vec<&super::places::Place> = places.iter().map(|s| s.place.as_ref()).collect();
-    let links: String = shown
+    not_here(places, &why.message(&shown), "")
+}
+
+/// A 404 page of its own (outside the app: no place to render it in) saying `message`, with a link to
+/// `path` in each place.
+fn not_here(places: &Places, message: &str, path: &str) -> axum::response::Response {
+    use crate::pages::title::escape_html;
+    use axum::response::IntoResponse;
+    let links: String = places
         .iter()
-        .map(|p| {
-            let to = if p.base.is_empty() { "/" } else { p.base };
-            format!(
-                "<li><a href=\"{}\">{}</a></li>",
-                crate::text::html_escape(to),
-                crate::text::html_escape(&p.link().label)
-            )
+        .map(|s| {
+            let to = crate::base::href_in(s.place.base, if path.is_empty() { "/" } else { path });
+            format!("<li><a href=\"{}\">{}</a></li>", escape_html(&to), escape_html(&s.place.link().label))
         })
         .collect();
     let body = format!(
@@ -219,7 +228,7 @@ fn unconfigured(places: &Places, why: &super::places::Unconfigured) -> axum::res
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head>\
          <body style=\"font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; padding: 0 1rem\">\
          <h1>Not shown here</h1><p data-testid=\"unconfigured\">{}</p><ul>{links}</ul></body></html>",
-        crate::text::html_escape(&why.message(&shown))
+        escape_html(message)
     );
     (axum::http::StatusCode::NOT_FOUND, axum::response::Html(body)).into_response()
 }

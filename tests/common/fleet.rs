@@ -10,8 +10,18 @@ use std::time::{Duration, Instant};
 /// One SageMaker for every replica: the emulator, seeded with the demo's pipelines, and `n` executions of
 /// AbalonePipeline that stay in their first step for an hour. `strict`: the service's latency and quotas.
 pub async fn sagemaker(n: usize, strict: bool) -> (stepline_emulator::RunningEmulator, Vec<String>) {
+    sagemaker_of(Default::default(), n, strict).await
+}
+
+/// As [`sagemaker`], playing `account` (its id and region in every ARN).
+pub async fn sagemaker_of(
+    account: stepline_emulator::Account,
+    n: usize,
+    strict: bool,
+) -> (stepline_emulator::RunningEmulator, Vec<String>) {
     use stepline_emulator::{EmulatorConfig, Scenario};
-    let emulator = stepline_emulator::start(EmulatorConfig { speed: 1.0, ..EmulatorConfig::default() }).await.unwrap();
+    let config = EmulatorConfig { speed: 1.0, account, ..EmulatorConfig::default() };
+    let emulator = stepline_emulator::start(config).await.unwrap();
     let client = stepline::server::demo::endpoint_client(&emulator.endpoint_url(), "us-east-1");
     stepline::server::demo::seed(&emulator, &client, 1.0).await.unwrap();
     let mut scenario =
