@@ -50,19 +50,34 @@ pub fn places() -> &'static [PlaceLink] {
 #[derive(Clone, Copy, Debug)]
 pub struct PageBase(pub &'static str);
 
-/// The place (`/{account}/{region}`) of an ARN's pages, when pages carry places: `None` for ARNs that
-/// are not `arn:PARTITION:sagemaker:REGION:ACCOUNT:…`.
-pub fn place_of_arn(arn: &str) -> Option<String> {
+/// An ARN's account and region, when it is `arn:PARTITION:sagemaker:REGION:ACCOUNT:…` with a real-looking
+/// account and region.
+pub fn arn_place(arn: &str) -> Option<(&str, &str)> {
     let mut parts = arn.split(':');
     let (Some("arn"), Some(_), Some("sagemaker"), Some(region), Some(account)) =
         (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return None;
     };
-    let region_ok =
-        !region.is_empty() && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    let account_ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
-    (region_ok && account_ok).then(|| format!("/{account}/{region}"))
+    is_place(account, region).then_some((account, region))
+}
+
+/// Whether these are an account id (12 digits) and a region's name.
+pub fn is_place(account: &str, region: &str) -> bool {
+    account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) && is_region(region)
+}
+
+/// A region's name as ARNs carry it: lower-case letters, digits and dashes (`eu-west-1`).
+pub fn is_region(r: &str) -> bool {
+    (4..=32).contains(&r.len())
+        && r.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !r.starts_with('-')
+        && !r.ends_with('-')
+}
+
+/// The place (`/{account}/{region}`) of an ARN's pages, when pages carry places.
+pub fn place_of_arn(arn: &str) -> Option<String> {
+    arn_place(arn).map(|(account, region)| format!("/{account}/{region}"))
 }
 
 /// Whether pages carry their place (several accounts or regions are configured).

@@ -57,18 +57,10 @@ fn aws_spec(v: &str) -> Result<AwsSpec, String> {
     };
     let region = match region {
         None => None,
-        Some(r) if region_ok(r) => Some(r.to_string()),
+        Some(r) if crate::base::is_region(r) => Some(r.to_string()),
         Some(r) => return Err(format!("'{v}': '{r}' is not a region name like eu-west-1")),
     };
     Ok(AwsSpec { profile, region })
-}
-
-/// A region's name as ARNs carry it: lower-case letters, digits and dashes.
-fn region_ok(r: &str) -> bool {
-    (4..=32).contains(&r.len())
-        && r.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !r.starts_with('-')
-        && !r.ends_with('-')
 }
 
 /// How people are identified (see `access`).

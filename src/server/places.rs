@@ -60,8 +60,7 @@ impl Place {
 
 /// An ARN's account and region, when it is a SageMaker ARN.
 pub fn of_arn(arn: &str) -> Option<(String, String)> {
-    let place = crate::base::place_of_arn(arn.trim())?;
-    let (account, region) = place.trim_start_matches('/').split_once('/')?;
+    let (account, region) = crate::base::arn_place(arn.trim())?;
     Some((account.to_string(), region.to_string()))
 }
 

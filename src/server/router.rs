@@ -142,8 +142,9 @@ fn split_place(path: &str) -> Option<(&str, &str)> {
     let (Some(""), Some(account), Some(region)) = (segs.next(), segs.next(), segs.next()) else {
         return None;
     };
-    let arn = format!("arn:aws:sagemaker:{region}:{account}:");
-    crate::base::place_of_arn(&arn)?;
+    if !crate::base::is_place(account, region) {
+        return None;
+    }
     let end = 1 + account.len() + 1 + region.len();
     Some((&path[..end], &path[end..]))
 }
