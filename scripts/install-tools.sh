@@ -31,6 +31,13 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"
 }
 
+# The tools are built with a light release profile: no LTO, many codegen units, no debug info. Cargo's
+# configuration (here its environment) overrides the profile in a tool's own Cargo.toml.
+tool_profile() {
+  env CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=256 CARGO_PROFILE_RELEASE_DEBUG=false \
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=2 CARGO_PROFILE_RELEASE_INCREMENTAL=false "$@"
+}
+
 install_rust() {
   # The Rust toolchain and the wasm32 target come from rust-toolchain.toml. rustup installs a missing
   # toolchain on first use, but does not add a target to a toolchain that is already there: ask explicitly.
@@ -41,13 +48,15 @@ install_rust() {
   fi
   if [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "$CARGO_LEPTOS_VERSION" ]; then
     log "installing cargo-leptos $CARGO_LEPTOS_VERSION (no_downloads: it must not fetch binaries itself)"
-    echo "    This compiles about 600 crates once: 11 minutes on 2 cores. Later runs skip it."
-    cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+    echo "    This compiles about 600 crates once, on 2 cores in about 10 minutes. Later runs skip it."
+    # Its own release profile links with fat LTO and one codegen unit: minutes in one single-threaded link
+    # step for a tool whose speed does not matter here. These overrides build it on both cores.
+    tool_profile cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
   fi
   if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
     log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (the version in Cargo.lock)"
     # Not --locked: one dependency in its lock file is no longer on the registry.
-    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+    tool_profile cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
   fi
 }
 

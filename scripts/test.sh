@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# Runs every test: the lints (formatting, clippy on both targets, shellcheck), the install script's every
-# branch, the Rust suites of all workspace members, the emulator's contract with boto3, and the end-to-end
-# suite in headless Chromium against a real server on a free loopback port.
-# `scripts/test.sh lint|install|rust|boto3|bundle|e2e` runs one part.
+# Runs every test: the lints (formatting, shellcheck, one feature set for every build, clippy on both targets),
+# the install script's every branch, the Rust suites of all workspace members, the release build, the
+# emulator's contract with boto3, the release bundle, and the end-to-end suite in headless Chromium against a
+# real server on a free loopback port.
+# `scripts/test.sh lint|install|rust|build|boto3|bundle|e2e` runs one part (and the build it needs).
+#
+# Run whole, each part runs in a process of its own and a red part never stops the others: the closing
+# `summary: N passed, M failed` counts every runner's tests (a part that failed without a failing test, say a
+# compile error, counts as one failure), a line per part says how it ended and how long it took, and the exit
+# code is non-zero when anything failed. The install check needs the network and little CPU: it runs beside
+# the compiling parts.
 #
 # Everything on the server side is built in the release profile, the one `make run` uses: whichever of the
 # two README commands runs second reuses what the first compiled.
@@ -11,30 +18,97 @@ source "$(dirname "$0")/env.sh"
 cd "$ROOT" || exit 1
 part="${1:-all}"
 case "$part" in
-  all|lint|install|rust|boto3|bundle|e2e) ;;
-  *) echo "usage: scripts/test.sh [all|lint|install|rust|boto3|bundle|e2e]" >&2; exit 2 ;;
+  all|lint|install|rust|build|boto3|bundle|e2e) ;;
+  *) echo "usage: scripts/test.sh [all|lint|install|rust|build|boto3|bundle|e2e]" >&2; exit 2 ;;
 esac
-wants() { [ "$part" = all ] || [ "$part" = "$1" ]; }
 
-# Every runner's output is also kept, so one closing line can count the tests of all of them.
-results="$(mktemp)"
-exec > >(tee "$results") 2>&1
-summary() {
-  local passed failed
-  # A runner that did not run has no lines to count: grep finding nothing is not a failure here.
-  count() { { grep -Eo "$1" "$results" || true; } | awk -v f="$2" '{s+=$f} END {print s+0}'; }
+# Counts the tests every runner reported in FILE: "PASSED FAILED".
+count_tests() {
+  local file="$1" passed failed
+  count() { { grep -Eo "$1" "$file" || true; } | awk -v f="$2" '{s+=$f} END {print s+0}'; }
   passed=$(( $(count 'test result: (ok|FAILED)\. [0-9]+ passed' 4) + $(count '[0-9]+ passed(,| in)' 1) \
            + $(count '^ℹ pass [0-9]+' 3) ))
   failed=$(( $(count '[0-9]+ failed;' 1) + $(count '[0-9]+ failed(,| in)' 1) + $(count '^ℹ fail [0-9]+' 3) ))
-  printf '\nsummary: %d passed, %d failed\n' "$passed" "$failed"
+  echo "$passed $failed"
 }
+
+if [ "$part" = all ]; then
+  # The whole run: each part a child process (STEPLINE_TEST_PART tells it not to print a summary of its own).
+  export STEPLINE_TEST_PART=1
+  work="$(mktemp -d)"
+  trap 'rm -rf "$work"' EXIT
+  report=()
+  total_passed=0
+  total_failed=0
+  parts_failed=0
+  finish_part() { # NAME STATUS SECONDS: counts the part's tests from its log
+    local name="$1" status="$2" took="$3" p f
+    read -r p f < <(count_tests "$work/$name.log")
+    if [ "$status" != 0 ] && [ "$f" = 0 ]; then f=1; fi
+    total_passed=$((total_passed + p))
+    total_failed=$((total_failed + f))
+    if [ "$status" = 0 ]; then
+      report+=("$(printf '  %-8s ok      %5ss  %s passed' "$name" "$took" "$p")")
+    else
+      parts_failed=$((parts_failed + 1))
+      report+=("$(printf '  %-8s FAILED  %5ss  %s passed, %s failed (exit %s)' "$name" "$took" "$p" "$f" "$status")")
+    fi
+  }
+  run_part() { # NAME: runs `scripts/test.sh NAME`, its output shown and kept
+    local name="$1" start=$SECONDS status=0
+    log "part: $name"
+    "$ROOT/scripts/test.sh" "$name" 2>&1 | tee "$work/$name.log" || true
+    status="${PIPESTATUS[0]}"
+    finish_part "$name" "$status" $((SECONDS - start))
+    return "$status"
+  }
+  skip_part() { # NAME WHY
+    echo "not run: $1 ($2)" > "$work/$1.log"
+    log "part: $1 not run: $2"
+    finish_part "$1" 1 0
+  }
+
+  install_start=$SECONDS
+  "$ROOT/scripts/test.sh" install > "$work/install.log" 2>&1 &
+  install_pid=$!
+
+  run_part lint || true
+  run_part rust || true
+  if run_part build; then
+    run_part boto3 || true
+    run_part bundle || true
+    run_part e2e || true
+  else
+    for p in boto3 bundle e2e; do skip_part "$p" "the release build failed"; done
+  fi
+
+  status=0
+  wait "$install_pid" || status=$?
+  log "part: install (ran beside the others)"
+  cat "$work/install.log"
+  finish_part install "$status" $((SECONDS - install_start))
+
+  printf '\nparts:\n'
+  printf '%s\n' "${report[@]}"
+  printf '\nsummary: %d passed, %d failed\n' "$total_passed" "$total_failed"
+  [ "$parts_failed" = 0 ] && [ "$total_failed" = 0 ]
+  exit
+fi
+
+wants() { [ "$part" = "$1" ]; }
 cleanup=()
 on_exit() {
-  local c
+  local c p f
   for c in "${cleanup[@]}"; do eval "$c"; done
-  summary
+  if [ -z "${STEPLINE_TEST_PART:-}" ]; then
+    read -r p f < <(count_tests "$results")
+    printf '\nsummary: %d passed, %d failed\n' "$p" "$f"
+  fi
   rm -f "$results"
 }
+# Every runner's output is also kept, so one closing line can count the tests of all of them.
+results="$(mktemp)"
+exec > >(tee "$results") 2>&1
 trap on_exit EXIT
 
 # Test binaries of earlier commits and incremental caches pile up in the shared target dir: a busy day of
@@ -50,12 +124,16 @@ for profile in debug release; do
 done
 
 if wants lint; then
-  log "lints: cargo fmt --check, shellcheck, clippy (server and browser targets) with warnings as errors"
-  cargo fmt --all --check
-  shellcheck scripts/*.sh .ci/run
-  cargo clippy --release --workspace --all-targets --features ssr -- -D warnings
-  cargo clippy --release -p stepline --lib --target wasm32-unknown-unknown --no-default-features --features hydrate -- -D warnings
-  echo "lint: 4 passed, 0 failed"
+  log "lints: cargo fmt --check, shellcheck, one feature set for every build, clippy (server and browser targets) with warnings as errors"
+  # shellcheck source=check.sh
+  source "$ROOT/scripts/check.sh"
+  check "cargo fmt --check" cargo fmt --all --check
+  check "shellcheck" shellcheck scripts/*.sh .ci/run
+  check "one build: cargo test, clippy and cargo-leptos share every dependency" scripts/check-one-build.sh
+  check "clippy, server" cargo clippy --release --workspace --all-targets --features ssr -- -D warnings
+  check "clippy, browser" cargo clippy --release -p stepline --lib --target wasm32-unknown-unknown --no-default-features --features hydrate -- -D warnings
+  echo "lint: $passed passed, $failed failed"
+  [ "$failed" = 0 ]
 fi
 
 if wants install; then
@@ -74,12 +152,14 @@ if wants rust; then
     echo "PostgreSQL could not be started (see $pg_dir): its tests say SKIPPED"
   fi
   log "Rust tests (all workspace members)"
-  cargo test --release --workspace --features ssr
+  # Every test binary runs even when an earlier one fails.
+  cargo test --release --workspace --features ssr --no-fail-fast
 fi
 
 # The release site and every binary of the workspace, built as `make run` builds them (cargo-leptos's server
-# build and `cargo build --workspace --bins` share every unit), for the boto3 and end-to-end parts.
-if wants boto3 || wants bundle || wants e2e; then
+# build and `cargo build --workspace --bins` share every unit), for the boto3 and end-to-end parts. Run whole,
+# the build is a part of its own and those parts find it done.
+if wants build || { [ -z "${STEPLINE_TEST_PART:-}" ] && { wants boto3 || wants bundle || wants e2e; }; }; then
   log "building the release site and binaries (the ones make run serves)"
   build_release_site
   cargo build --release --workspace --features ssr --bins
@@ -131,7 +211,9 @@ if wants e2e; then
   server_env=()
   start_server ""
   log "end-to-end tests in headless Chromium"
-  (cd end2end && npm test) || { echo "--- server log ---"; tail -50 "$server_log"; exit 1; }
+  # A suite that fails does not keep the next ones from running: the part fails at its end.
+  e2e_failed=0
+  (cd end2end && npm test) || { echo "--- server log ---"; tail -50 "$server_log"; e2e_failed=1; }
   kill "$server" 2>/dev/null || true
 
   # The read and write flows again, with Stepline served under a base path as behind a proxy that forwards
@@ -139,7 +221,7 @@ if wants e2e; then
   start_server /stepline
   log "end-to-end read and write flows under --base-path /stepline"
   (cd end2end && node --test --test-concurrency=1 --test-reporter=spec tests/foundation.test.mjs tests/read.test.mjs tests/write.test.mjs) \
-    || { echo "--- server log ---"; tail -50 "$server_log"; exit 1; }
+    || { echo "--- server log ---"; tail -50 "$server_log"; e2e_failed=1; }
   kill "$server" 2>/dev/null || true
 
   # Two accounts and regions: two emulators playing them, reached as AWS profiles (endpoint_url), as
@@ -168,6 +250,7 @@ if wants e2e; then
   start_server /stepline --aws alpha,beta@us-east-1
   log "end-to-end: two accounts and regions (--aws alpha,beta@us-east-1) under /stepline"
   (cd end2end && node --test --test-concurrency=1 --test-reporter=spec tests/places.test.mjs) \
-    || { echo "--- server log ---"; tail -50 "$server_log"; exit 1; }
+    || { echo "--- server log ---"; tail -50 "$server_log"; e2e_failed=1; }
   kill "$server" 2>/dev/null || true
+  [ "$e2e_failed" = 0 ]
 fi

@@ -90,6 +90,9 @@ before(async () => {
     '--data-dir', join(scratch, 'data'),
     // Each action with the person's own credentials: SageMaker's records name them (SourceIdentity).
     '--act-role', 'arn:aws:iam::123456789012:role/stepline-actions',
+    // The demo's live run lasts about ten minutes of real time at this speed: the operator's test stops it
+    // while it runs however slow the machine is.
+    '--demo-speed', '2',
   ], { env: { ...process.env, STEPLINE_OIDC_CLIENT_SECRET: 'not-a-real-secret' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   stepline.stdout.on('data', (d) => { out += d; });

@@ -7,6 +7,7 @@ use aws_sdk_sagemaker::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sagemaker::types::{Parameter, SelectedStep, SelectiveExecutionConfig};
 use aws_sdk_sagemaker::Client;
 use serde_json::{json, Value};
+use stepline_emulator::runtime::ClockChange;
 use stepline_emulator::{EmulatorConfig, RunningEmulator, Scenario};
 
 pub const ABALONE: &str = include_str!("../../definitions/abalone.json");
@@ -194,15 +195,18 @@ pub async fn seed(emulator: &RunningEmulator, client: &Client, live_speed: f64) 
     settle(client, &retries).await?;
     core.set_scenario(Scenario::default()).map_err(|e| e.to_string())?;
 
-    // Stopped by a person while training (about 15 minutes in).
+    // Stopped by a person while training (about 15 minutes in). The clock stands still from the start to the
+    // stop, so the stop finds it training however slow the machine is.
+    core.change_clock(ClockChange::Pause);
     let stopped = start_execution(client, "AbalonePipeline", "stopped-by-hand", &[]).await?;
-    tokio::time::sleep(Duration::from_secs_f64(900.0 / HISTORY_RATE)).await;
+    core.change_clock(ClockChange::Advance(900.0));
     client
         .stop_pipeline_execution()
         .pipeline_execution_arn(&stopped)
         .send()
         .await
         .map_err(|e| super::gateway::upstream("StopPipelineExecution", e).to_string())?;
+    core.change_clock(ClockChange::Resume);
     settle(client, &stopped).await?;
 
     // The second run of the wide pipeline is served from the cache.

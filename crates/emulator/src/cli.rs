@@ -55,6 +55,11 @@ struct Args {
     #[arg(long, env = "STEPLINE_EMULATOR_REGION", value_name = "REGION", default_value = "us-east-1",
           value_parser = region_name)]
     region: String,
+    /// A host name to answer for besides IP addresses and localhost (a container network's service name),
+    /// repeated or comma-separated; requests naming any other host are refused (DNS rebinding)
+    #[arg(long, env = "STEPLINE_EMULATOR_ALLOWED_HOST", value_name = "NAME", value_delimiter = ',',
+          value_parser = host_name)]
+    allowed_host: Vec<String>,
 }
 
 /// What the command line asks for.
@@ -79,6 +84,7 @@ pub fn parse_args(args: &[String]) -> Result<Parsed, String> {
         speed: a.speed,
         latency: a.latency,
         account: crate::jobs::Account { region: a.region, account: a.account },
+        allowed_hosts: a.allowed_host,
         ..EmulatorConfig::default()
     };
     if let Some(path) = a.scenario {
@@ -102,6 +108,19 @@ fn read(path: &std::path::Path, flag: &str) -> Result<String, String> {
 
 fn positive(v: &str) -> Result<f64, String> {
     v.parse::<f64>().ok().filter(|s| s.is_finite() && *s > 0.0).ok_or_else(|| format!("'{v}' is not a positive number"))
+}
+
+/// A DNS name: letters, digits, dots and hyphens.
+fn host_name(v: &str) -> Result<String, String> {
+    let ok = !v.is_empty()
+        && v.len() <= 253
+        && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        && !v.starts_with(['.', '-']);
+    if ok {
+        Ok(v.to_ascii_lowercase())
+    } else {
+        Err(format!("'{v}' is not a host name"))
+    }
 }
 
 /// Twelve digits, as AWS account ids are.
@@ -163,6 +182,8 @@ mod tests {
         assert_eq!(c.account.account, "123456789012");
         let c = run(&["--account", "210987654321", "--region", "eu-west-1"]);
         assert_eq!(c.account.arn("pipeline/P"), "arn:aws:sagemaker:eu-west-1:210987654321:pipeline/p");
+        let c = run(&["--allowed-host", "Emulator,stepline-emulator.svc", "--allowed-host", "emu"]);
+        assert_eq!(c.allowed_hosts, ["emulator", "stepline-emulator.svc", "emu"]);
         // The old spelling still works.
         assert!(run(&["--quotas", "StopPipelineExecution=1/1"]).quotas.unwrap().contains_key("StopPipelineExecution"));
     }
@@ -174,6 +195,7 @@ mod tests {
             (&["--speed", "0"], "--speed"),
             (&["--account", "12345"], "--account"),
             (&["--region", "EU_WEST"], "--region"),
+            (&["--allowed-host", "evil.example/x"], "--allowed-host"),
             (&["--latency", "9..1"], "--latency"),
             (&["--quota", "Nope=x"], "--quota"),
             (&["--scenario", "/nonexistent/s.json"], "--scenario: cannot read"),

@@ -21,6 +21,7 @@ pub mod cli;
 pub mod describe;
 pub mod engine;
 pub mod error;
+pub mod guard;
 pub mod job_view;
 pub mod jobs;
 pub mod log_query;
@@ -72,6 +73,8 @@ pub struct EmulatorConfig {
     pub quotas: Option<strict::Quotas>,
     /// History to add at start, straight into the store (`--seed`).
     pub seed: Option<seed::Seed>,
+    /// Host names answered besides IP addresses and localhost (`--allowed-host`; see `guard`).
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for EmulatorConfig {
@@ -85,6 +88,7 @@ impl Default for EmulatorConfig {
             latency: None,
             quotas: None,
             seed: None,
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -193,7 +197,7 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorEr
     let (tx, rx) = watch::channel(false);
     let scheduler = tokio::spawn(core.clone().run_scheduler(rx.clone()));
     core.advance_all_running();
-    let app = server::router(core.clone());
+    let app = server::router_for(core.clone(), config.allowed_hosts.clone());
     let mut stop = rx;
     let serve = tokio::spawn(async move {
         let _ = axum::serve(listener, app)

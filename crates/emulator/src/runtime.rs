@@ -24,28 +24,60 @@ pub fn wall_clock() -> Epoch {
 }
 
 /// The service's clock. Normally the wall clock; a demo can run it from a moment in the past at a higher
-/// rate to record a history of executions that took realistic time, then return to the wall clock.
+/// rate to record a history of executions that took realistic time, then return to the wall clock. A test
+/// can pause it and move it on by hand (`/_emulator/clock`), so what it observes never depends on how fast
+/// the machine running it is.
 #[derive(Clone, Copy, Debug)]
 pub struct Clock {
     anchor_wall: Epoch,
     anchor: Epoch,
     rate: f64,
+    /// Stopped at `anchor` until resumed or moved on.
+    paused: bool,
 }
 
 impl Clock {
     pub fn wall() -> Clock {
         let t = wall_clock();
-        Clock { anchor_wall: t, anchor: t, rate: 1.0 }
+        Clock { anchor_wall: t, anchor: t, rate: 1.0, paused: false }
+    }
+
+    /// Runs from `at` at `rate` clock seconds per real second.
+    pub fn running(at: Epoch, rate: f64) -> Clock {
+        Clock { anchor_wall: wall_clock(), anchor: at, rate, paused: false }
     }
 
     pub fn now(&self) -> Epoch {
-        let t = self.anchor + (wall_clock() - self.anchor_wall) * self.rate;
+        let t = if self.paused { self.anchor } else { self.anchor + (wall_clock() - self.anchor_wall) * self.rate };
         (t * 1000.0).round() / 1000.0
     }
 
-    /// Real seconds until the clock shows `t`.
+    pub fn is_paused(&self) -> bool {
+        self.paused
+    }
+
+    /// Real seconds until the clock shows `t` (never, while it is paused).
     pub fn real_until(&self, t: Epoch) -> f64 {
-        (t - self.now()) / self.rate
+        if self.paused {
+            f64::INFINITY
+        } else {
+            (t - self.now()) / self.rate
+        }
+    }
+
+    /// Stopped where it is now.
+    pub fn pause(&mut self) {
+        *self = Clock { anchor: self.now(), paused: true, ..*self };
+    }
+
+    /// Running again from where it stands, at its rate.
+    pub fn resume(&mut self) {
+        *self = Clock::running(self.now(), self.rate);
+    }
+
+    /// Moved `seconds` on at once, paused or running.
+    pub fn advance(&mut self, seconds: f64) {
+        self.anchor += seconds;
     }
 }
 
@@ -55,9 +87,42 @@ pub fn random_lower(len: usize) -> String {
     (0..len).map(|_| CHARS[fastrand::usize(..CHARS.len())] as char).collect()
 }
 
-/// Random `[a-zA-Z0-9]` characters (callback tokens).
+/// Random `[a-zA-Z0-9]` characters from the operating system's CSPRNG, for what is a credential: callback
+/// tokens, session tokens and secret keys (fastrand's generator can be predicted from what it gave before).
 pub fn random_alnum(len: usize) -> String {
-    (0..len).map(|_| fastrand::alphanumeric()).collect()
+    secret_chars(len, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+}
+
+/// `len` characters of `alphabet` (at most 256 of them) from the operating system's CSPRNG, without
+/// modulo bias: bytes past the largest multiple of the alphabet's size are drawn again.
+pub fn secret_chars(len: usize, alphabet: &[u8]) -> String {
+    let n = alphabet.len().clamp(1, 256);
+    let limit = 256 - 256 % n;
+    let mut out = String::with_capacity(len);
+    let mut buf = [0u8; 64];
+    while out.len() < len {
+        // Linux's getrandom(2) does not fail once the pool is initialised; were it to, the request that
+        // asked for a credential fails (a caught panic answers InternalFailure) rather than get a weak one.
+        getrandom::fill(&mut buf).expect("the operating system's random source");
+        for &b in buf.iter().filter(|&&b| usize::from(b) < limit) {
+            if out.len() == len {
+                break;
+            }
+            out.push(char::from(alphabet[usize::from(b) % n]));
+        }
+    }
+    out
+}
+
+/// What `/_emulator/clock` may do to the clock.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ClockChange {
+    Pause,
+    Resume,
+    /// Move it on by this many seconds (finite, not negative).
+    Advance(f64),
+    /// Back to the wall clock, running.
+    Wall,
 }
 
 pub struct Inner {
@@ -168,9 +233,40 @@ impl Core {
     /// Rate 1 from the wall clock's time is normal operation.
     pub fn set_clock(&self, at: Option<Epoch>, rate: f64) {
         if rate.is_finite() && rate > 0.0 {
-            let anchor_wall = wall_clock();
-            self.lock().clock = Clock { anchor_wall, anchor: at.unwrap_or(anchor_wall), rate };
+            self.lock().clock = Clock::running(at.unwrap_or_else(wall_clock), rate);
             self.wake.notify_one();
+        }
+    }
+
+    /// Pause, resume or move the clock on (`ClockChange`), then advance every execution whose deadline has
+    /// come, before answering: whoever moved the clock sees the state of the new time at once.
+    pub fn change_clock(&self, change: ClockChange) -> Clock {
+        {
+            let mut inner = self.lock();
+            match change {
+                ClockChange::Pause => inner.clock.pause(),
+                ClockChange::Resume => inner.clock.resume(),
+                ClockChange::Advance(seconds) => inner.clock.advance(seconds),
+                ClockChange::Wall => inner.clock = Clock::wall(),
+            }
+        }
+        self.run_due();
+        self.wake.notify_one();
+        self.lock().clock
+    }
+
+    /// Advance what is due now, including deadlines that advancing brings due (a step that ends and starts
+    /// the next). Bounded, so a definition that keeps scheduling itself cannot hold the caller forever.
+    fn run_due(&self) {
+        let t = self.now();
+        for _ in 0..100_000 {
+            let due = self.pop_due(t);
+            if due.is_empty() {
+                return;
+            }
+            for id in due {
+                self.advance(&id, t);
+            }
         }
     }
 

@@ -15,10 +15,11 @@ use axum::Router;
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
+use crate::guard;
 use crate::ops::{dispatch, dispatch_logs, Caller};
 use crate::persist::Write;
 use crate::query::{self, Params};
-use crate::runtime::{random_lower, Core};
+use crate::runtime::{random_lower, ClockChange, Core};
 use crate::scenario::Scenario;
 use crate::seed::Seed;
 use crate::store::Store;
@@ -30,7 +31,14 @@ use crate::sts;
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 const JSON_11: &str = "application/x-amz-json-1.1";
 
+/// The emulator's routes, answering loopback names and IP addresses only (see `guard`).
 pub fn router(core: Arc<Core>) -> Router {
+    router_for(core, Vec::new())
+}
+
+/// The emulator's routes, also answering for the host names in `allowed_hosts` (`--allowed-host`).
+pub fn router_for(core: Arc<Core>, allowed_hosts: Vec<String>) -> Router {
+    let allowed: Arc<[String]> = allowed_hosts.into();
     Router::new()
         .route("/_emulator/health", get(|| async { "ok" }))
         .route("/_emulator/reset", post(reset))
@@ -38,7 +46,21 @@ pub fn router(core: Arc<Core>) -> Router {
         .route("/_emulator/stats", get(stats))
         .route("/_emulator/stats/reset", post(reset_stats))
         .route("/_emulator/seed", post(seed))
+        .route("/_emulator/clock", post(change_clock).get(get_clock))
         .fallback(api)
+        .layer(axum::middleware::from_fn(move |req: Request, next: axum::middleware::Next| {
+            let allowed = allowed.clone();
+            async move {
+                match guard::check(req.headers(), &allowed) {
+                    Ok(()) => next.run(req).await,
+                    Err(refusal) => reply(
+                        refusal.status(),
+                        json!({"__type": "AccessDeniedException", "message": refusal.message()}),
+                        Some("AccessDeniedException"),
+                    ),
+                }
+            }
+        }))
         .with_state(core)
 }
 
@@ -224,9 +246,10 @@ fn target(headers: &HeaderMap) -> Option<(Service, String)> {
 }
 
 /// Wipe every pipeline, execution, token and cached result (and the stored scenario, but for its latency and
-/// quotas).
+/// quotas); the clock runs on the wall clock again.
 async fn reset(State(core): State<Arc<Core>>) -> Response {
     core.clear_timers();
+    core.change_clock(ClockChange::Wall);
     let mut inner = core.lock();
     inner.store = Store::default();
     // Latency and quotas are how this emulator runs, not state: they stay.
@@ -287,4 +310,64 @@ async fn get_scenario(State(core): State<Arc<Core>>) -> Response {
     let inner = core.lock();
     let v = serde_json::to_value(&inner.scenario).unwrap_or(Value::Null);
     (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], v.to_string()).into_response()
+}
+
+/// The clock as `/_emulator/clock` answers it.
+fn clock_reply(clock: crate::runtime::Clock) -> Response {
+    let body = json!({"now": clock.now(), "paused": clock.is_paused()});
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
+
+async fn get_clock(State(core): State<Arc<Core>>) -> Response {
+    let clock = core.lock().clock;
+    clock_reply(clock)
+}
+
+/// `{"pause": true}`, `{"resume": true}`, `{"advance": SECONDS}` or `{"wall": true}`: a test stops the
+/// clock, then moves it on by exactly what it wants to observe. Answers the clock after the change, once every
+/// execution has caught up with it.
+async fn change_clock(State(core): State<Arc<Core>>, body: Body) -> Response {
+    let Ok(bytes) = to_bytes(body, 4096).await else {
+        return error_reply(ApiError::serialization("A clock change is a small JSON object"));
+    };
+    match parse_clock_change(&bytes) {
+        Ok(change) => clock_reply(tokio::task::spawn_blocking(move || core.change_clock(change)).await.unwrap_or_else(
+            |_| crate::runtime::Clock::wall(),
+        )),
+        Err(why) => error_reply(ApiError::validation(why)),
+    }
+}
+
+fn parse_clock_change(bytes: &[u8]) -> Result<ClockChange, String> {
+    const USAGE: &str = r#"expected one of {"pause": true}, {"resume": true}, {"wall": true} or {"advance": SECONDS}"#;
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| format!("The clock change is not JSON ({e}): {USAGE}"))?;
+    let Some(obj) = v.as_object().filter(|o| o.len() == 1) else {
+        return Err(USAGE.to_string());
+    };
+    let (key, value) = obj.iter().next().ok_or(USAGE)?;
+    match (key.as_str(), value) {
+        ("pause", Value::Bool(true)) => Ok(ClockChange::Pause),
+        ("resume", Value::Bool(true)) => Ok(ClockChange::Resume),
+        ("wall", Value::Bool(true)) => Ok(ClockChange::Wall),
+        ("advance", v) => match v.as_f64() {
+            Some(s) if s.is_finite() && (0.0..=366.0 * 86400.0).contains(&s) => Ok(ClockChange::Advance(s)),
+            _ => Err(format!("advance takes a number of seconds from 0 to a year, not {v}")),
+        },
+        _ => Err(USAGE.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod clock_tests {
+    use super::*;
+
+    #[test]
+    fn clock_changes_parse_and_bad_ones_say_what_is_expected() {
+        assert_eq!(parse_clock_change(br#"{"pause": true}"#), Ok(ClockChange::Pause));
+        assert_eq!(parse_clock_change(br#"{"advance": 1.5}"#), Ok(ClockChange::Advance(1.5)));
+        for bad in [&br#"{"advance": -1}"#[..], br#"{"advance": "x"}"#, br#"{"pause": false}"#, b"[]", b"{", br#"{}"#] {
+            let e = parse_clock_change(bad).unwrap_err();
+            assert!(e.contains("advance"), "{e}");
+        }
+    }
 }

@@ -293,10 +293,9 @@ fn lower_camel(name: &str) -> String {
     }
 }
 
-/// Random `[A-Z0-9]` characters (access key ids).
+/// Random `[A-Z0-9]` characters (access key ids), from the operating system's CSPRNG as every credential.
 fn random_upper(len: usize) -> String {
-    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    (0..len).map(|_| CHARS[fastrand::usize(..CHARS.len())] as char).collect()
+    crate::runtime::secret_chars(len, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 }
 
 /// Epoch seconds as STS writes times: `2026-01-02T03:04:05Z`.

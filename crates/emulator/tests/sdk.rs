@@ -2,6 +2,8 @@
 
 mod common;
 
+use stepline_emulator::runtime::ClockChange;
+
 use aws_sdk_sagemaker::types::{
     OutputParameter, ParallelismConfiguration, PipelineExecutionStatus, SelectedStep, SelectiveExecutionConfig,
     SortOrder, StepStatus,
@@ -501,12 +503,16 @@ async fn stop_during_a_lambda_step_lets_it_finish_then_stops() {
     let (emu, client) =
         emulator(100.0, Some(r#"{"pipelines": {"*": {"steps": {"ScoreBatch": {"duration": 60}}}}}"#)).await;
     create(&client, "ControlFlow", CONTROL_FLOW).await;
+    // The clock stands still from the step's start to the checks after the stop.
+    let core = emu.core();
+    core.change_clock(ClockChange::Pause);
     let arn = start_execution(&client, "ControlFlow", &[]).await;
-    wait_for_step(&client, &arn, "ScoreBatch", "Executing").await;
+    advance_until_step(&core, &client, &arn, "ScoreBatch", "Executing").await;
     client.stop_pipeline_execution().pipeline_execution_arn(&arn).send().await.unwrap();
     let d = client.describe_pipeline_execution().pipeline_execution_arn(&arn).send().await.unwrap();
     assert_eq!(d.pipeline_execution_status(), Some(&PipelineExecutionStatus::Stopping));
     assert_eq!(step(&steps(&client, &arn).await, "ScoreBatch").step_status(), Some(&StepStatus::Executing));
+    core.change_clock(ClockChange::Resume);
     assert_eq!(wait_for(&client, &arn, terminal).await, PipelineExecutionStatus::Stopped);
     let listed = steps(&client, &arn).await;
     assert_eq!(step(&listed, "ScoreBatch").step_status(), Some(&StepStatus::Succeeded));
@@ -531,9 +537,13 @@ async fn the_jobs_of_every_kind_describe_while_running_and_after_completion() {
         "Tune": {"duration": 60}, "Score": {"duration": 30}, "Register": {"duration": 5}}}}}"#;
     let (emu, client) = emulator(300.0, Some(scenario)).await;
     create(&client, "Jobs", JOBS).await;
+    let core = emu.core();
+    core.change_clock(ClockChange::Pause);
     let arn = start_execution(&client, "Jobs", &[]).await;
     let id = arn.rsplit('/').next().unwrap().to_string();
-    wait_for_step(&client, &arn, "Train", "Executing").await;
+    advance_until_step(&core, &client, &arn, "Train", "Executing").await;
+    // Into its training phase, a second of the clock's four.
+    core.change_clock(ClockChange::Advance(1.0));
 
     // A training job while it runs.
     let name = training_job_name(&client, &arn, "Train").await;
@@ -584,6 +594,7 @@ async fn the_jobs_of_every_kind_describe_while_running_and_after_completion() {
     assert!(p.app_specification().unwrap().image_uri().unwrap().contains("sagemaker-scikit-learn"));
     assert!(p.exit_message().is_none() && p.failure_reason().is_none());
 
+    core.change_clock(ClockChange::Resume);
     assert_eq!(wait_for(&client, &arn, terminal).await, PipelineExecutionStatus::Succeeded);
     let d = client.describe_training_job().training_job_name(&name).send().await.unwrap();
     assert_eq!(d.training_job_status().unwrap().as_str(), "Completed");

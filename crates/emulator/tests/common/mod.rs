@@ -123,6 +123,29 @@ pub async fn wait_for_step(client: &Client, arn: &str, name: &str, status: &str)
     panic!("step {name} of {arn} never became {status}");
 }
 
+/// With the emulator's clock paused: moves it on a quarter of a second at a time until the step has the
+/// status, so a test observes a step's intermediate states however slow the machine is.
+pub async fn advance_until_step(
+    core: &stepline_emulator::Core,
+    client: &Client,
+    arn: &str,
+    name: &str,
+    status: &str,
+) -> Vec<PipelineExecutionStep> {
+    use stepline_emulator::runtime::ClockChange;
+    for _ in 0..4000 {
+        let list = steps(client, arn).await;
+        if list
+            .iter()
+            .any(|s| s.step_name.as_deref() == Some(name) && s.step_status.as_ref().map(|s| s.as_str()) == Some(status))
+        {
+            return list;
+        }
+        core.change_clock(ClockChange::Advance(0.25));
+    }
+    panic!("step {name} of {arn} never became {status}");
+}
+
 /// The service error code and message of an SDK error.
 pub fn code<E: aws_sdk_sagemaker::error::ProvideErrorMetadata>(e: &E) -> (String, String) {
     (e.code().unwrap_or("").to_string(), e.message().unwrap_or("").to_string())

@@ -8,6 +8,7 @@ import json
 import os
 import pathlib
 import time
+import urllib.error
 import urllib.request
 
 import boto3
@@ -235,13 +236,53 @@ def training_job(sm, step):
     return sm.describe_training_job(TrainingJobName=lower)["TrainingJobName"]
 
 
+def clock(**change):
+    """Pause, resume or move on the emulator's clock: what a test sees then never depends on how fast the
+    machine running it is."""
+    return json.loads(post("/_emulator/clock", json.dumps(change).encode()))
+
+
+def advance_until_step(sm, execution, name, status, step=0.25, most=2000):
+    """Moves the paused clock on in small steps until the step reaches `status`."""
+    for _ in range(most):
+        for s in all_steps(sm, execution):
+            if s["StepName"] == name and s["StepStatus"] == status:
+                return s
+        clock(advance=step)
+    raise AssertionError(f"{name} never became {status}")
+
+
+def test_the_clock_pauses_and_moves_on_only_when_told(sm):
+    paused = clock(pause=True)
+    assert paused["paused"] is True
+    time.sleep(0.05)
+    assert clock(advance=0)["now"] == paused["now"], "a paused clock stands still"
+    assert clock(advance=2.5)["now"] == pytest.approx(paused["now"] + 2.5)
+    create(sm, "AbalonePipeline", ABALONE)
+    execution = sm.start_pipeline_execution(PipelineName="AbalonePipeline")["PipelineExecutionArn"]
+    time.sleep(0.2)
+    described = sm.describe_pipeline_execution(PipelineExecutionArn=execution)
+    assert described["PipelineExecutionStatus"] == "Executing", "nothing finishes while the clock stands"
+    clock(advance=3600)
+    assert sm.describe_pipeline_execution(PipelineExecutionArn=execution)["PipelineExecutionStatus"] == "Succeeded"
+    for bad in [{"advance": -1}, {"pause": False}, {"speed": 2}]:
+        with pytest.raises(urllib.error.HTTPError) as err:
+            clock(**bad)
+        assert err.value.code == 400
+    post("/_emulator/reset")
+    assert clock(advance=0)["paused"] is False, "a reset runs the wall clock again"
+
+
 def test_job_log_tokens_repeat_at_the_end_and_carry_on_as_the_stream_grows(sm, logs):
-    # 60,000 simulated seconds are 3 s at the test's speed: the log grows while it is read.
+    # The clock stands still while the log is read, so the reader always finds it part-written.
     scenario = {"pipelines": {"*": {"steps": {"AbaloneTrain": {"duration": 60000, "log_lines": 3000}}}}}
     post("/_emulator/scenario", json.dumps(scenario).encode())
     create(sm, "AbalonePipeline", ABALONE)
+    clock(pause=True)
     execution = sm.start_pipeline_execution(PipelineName="AbalonePipeline")["PipelineExecutionArn"]
-    job = training_job(sm, wait_step(sm, execution, "AbaloneTrain", "Executing"))
+    job = training_job(sm, advance_until_step(sm, execution, "AbaloneTrain", "Executing"))
+    # 60,000 simulated seconds are 3 s of the clock at the test's speed: one of them written.
+    clock(advance=1.0)
     started = int(sm.describe_training_job(TrainingJobName=job)["TrainingStartTime"].timestamp())
     streams = logs.describe_log_streams(logGroupName=TRAINING_LOGS, logStreamNamePrefix=job)["logStreams"]
     assert [s["logStreamName"] for s in streams] == [f"{job}/algo-1-{started}"]
@@ -257,10 +298,13 @@ def test_job_log_tokens_repeat_at_the_end_and_carry_on_as_the_stream_grows(sm, l
         token = page["nextForwardToken"]
     assert token.startswith("f/") and len(token) == 58
     assert 0 < len(read) < 3000, "still running"
-    time.sleep(0.5)
+    again = logs.get_log_events(logGroupName=TRAINING_LOGS, logStreamName=stream, nextToken=token)
+    assert not again["events"] and again["nextForwardToken"] == token, "nothing new while the clock stands"
+    clock(advance=0.5)
     later = logs.get_log_events(logGroupName=TRAINING_LOGS, logStreamName=stream, nextToken=token)
     assert later["events"], "the same token returns what was written since"
 
+    clock(resume=True)
     assert wait(sm, execution) == "Succeeded"
     tail = logs.get_log_events(logGroupName=TRAINING_LOGS, logStreamName=stream, limit=5)
     assert tail["events"][-1]["message"].endswith("Reporting training SUCCESS")
