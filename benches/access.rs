@@ -275,6 +275,7 @@ async fn writes(db: &Db, what: &str) -> Res<String> {
             while Instant::now() < until {
                 let t = Instant::now();
                 db.append(&Record {
+                    place: Some(""),
                     user: &user,
                     role: Some(stepline::model::access::Role::Operator),
                     action: Action::Stop,
@@ -350,7 +351,14 @@ async fn million(db: &Db, what: &str) -> Res<Vec<String>> {
         (
             "unfiltered, a reader of 10 pipelines",
             Filter::default(),
-            Scope::Readable { user: "user-3".into(), pipelines: (0..10).map(|p| format!("pipeline-{p}")).collect() },
+            Scope::Readable {
+                user: "user-3".into(),
+                places: vec![stepline::server::store::activity::PlaceScope {
+                    place: String::new(),
+                    pipelines: (0..10).map(|p| format!("pipeline-{p}")).collect(),
+                    with_unplaced: true,
+                }],
+            },
         ),
     ] {
         let mut times = vec![];

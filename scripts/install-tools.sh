@@ -72,6 +72,12 @@ install_debian() {
     log "installing PostgreSQL from Debian"
     apt_install postgresql
   fi
+  # The image test builds and runs deploy/Dockerfile with Debian's podman (runc: crun refuses some hosts'
+  # cgroups) on a base image mmdebstrap makes from Debian's packages.
+  if ! command -v podman >/dev/null 2>&1 || ! command -v mmdebstrap >/dev/null 2>&1 || ! command -v runc >/dev/null 2>&1; then
+    log "installing podman, runc and mmdebstrap from Debian"
+    apt_install podman runc mmdebstrap uidmap
+  fi
   # The test command also lints the scripts with Debian's shellcheck.
   if ! command -v shellcheck >/dev/null 2>&1; then
     log "installing shellcheck from Debian"

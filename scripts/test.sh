@@ -3,7 +3,7 @@
 # the install script's every branch, the Rust suites of all workspace members, the release build, the
 # emulator's contract with boto3, the release bundle, and the end-to-end suite in headless Chromium against a
 # real server on a free loopback port.
-# `scripts/test.sh lint|install|rust|build|boto3|bundle|e2e` runs one part (and the build it needs).
+# `scripts/test.sh lint|install|rust|build|boto3|bundle|image|e2e` runs one part (and the build it needs).
 #
 # Run whole, each part runs in a process of its own and a red part never stops the others: the closing
 # `summary: N passed, M failed` counts every runner's tests (a part that failed without a failing test, say a
@@ -18,8 +18,8 @@ source "$(dirname "$0")/env.sh"
 cd "$ROOT" || exit 1
 part="${1:-all}"
 case "$part" in
-  all|lint|install|rust|build|boto3|bundle|e2e) ;;
-  *) echo "usage: scripts/test.sh [all|lint|install|rust|build|boto3|bundle|e2e]" >&2; exit 2 ;;
+  all|lint|install|rust|build|boto3|bundle|image|e2e) ;;
+  *) echo "usage: scripts/test.sh [all|lint|install|rust|build|boto3|bundle|image|e2e]" >&2; exit 2 ;;
 esac
 
 # Counts the tests every runner reported in FILE: "PASSED FAILED".
@@ -77,9 +77,10 @@ if [ "$part" = all ]; then
   if run_part build; then
     run_part boto3 || true
     run_part bundle || true
+    run_part image || true
     run_part e2e || true
   else
-    for p in boto3 bundle e2e; do skip_part "$p" "the release build failed"; done
+    for p in boto3 bundle image e2e; do skip_part "$p" "the release build failed"; done
   fi
 
   status=0
@@ -159,7 +160,7 @@ fi
 # The release site and every binary of the workspace, built as `make run` builds them (cargo-leptos's server
 # build and `cargo build --workspace --bins` share every unit), for the boto3 and end-to-end parts. Run whole,
 # the build is a part of its own and those parts find it done.
-if wants build || { [ -z "${STEPLINE_TEST_PART:-}" ] && { wants boto3 || wants bundle || wants e2e; }; }; then
+if wants build || { [ -z "${STEPLINE_TEST_PART:-}" ] && { wants boto3 || wants bundle || wants image || wants e2e; }; }; then
   log "building the release site and binaries (the ones make run serves)"
   build_release_site
   cargo build --release --workspace --features ssr --bins
@@ -180,6 +181,11 @@ fi
 if wants bundle; then
   log "the release bundle, unpacked and run as a new user would (scripts/test-bundle.sh)"
   scripts/test-bundle.sh
+fi
+
+if wants image; then
+  log "deploy/Dockerfile built and run with podman (scripts/test-image.sh)"
+  scripts/test-image.sh
 fi
 
 if wants e2e; then

@@ -109,7 +109,8 @@ async fn start_inner(form: &StartForm) -> Result<String, AppError> {
     let action = if selective { Action::Rerun } else { Action::Start };
     let role = who.operate(&form.pipeline, action, None).await?;
     let mut started = None;
-    let result = who.acting(start_checked(&state, form, &mut started)).await;
+    let token = who.request_token(&form.token);
+    let result = who.acting(start_checked(&state, form, &token, &mut started)).await;
     let detail = serde_json::json!({
         "parameters": form.params,
         "display_name": Some(&form.display_name).filter(|s| !s.is_empty()),
@@ -125,6 +126,7 @@ async fn start_inner(form: &StartForm) -> Result<String, AppError> {
 async fn start_checked(
     state: &crate::server::state::AppState,
     form: &StartForm,
+    token: &str,
     started: &mut Option<String>,
 ) -> Result<String, AppError> {
     use crate::forms::check_start;
@@ -157,7 +159,30 @@ async fn start_checked(
     let req = check_start(form, &def, &graph).map_err(AppError::Form)?;
     let name = detail.summary.name.clone();
     let source_arn = match req.selective.as_ref().and_then(|(_, s)| s.clone()) {
-        Some(s) if s.starts_with("arn:") => Some(s),
+        // Only an execution of this pipeline, in this account and region: any other ARN would be sent to
+        // SageMaker, whose answer would tell whether a pipeline the person may not see has that execution.
+        Some(s) if s.starts_with("arn:") => {
+            let own = match crate::model::classify(&s) {
+                crate::model::Lookup::Execution { pipeline, id }
+                    if pipeline.eq_ignore_ascii_case(&name) && events::valid_id(&id) =>
+                {
+                    Some(state.gateway.execution_arn(&name, &id).await.map_err(AppError::Refused)?)
+                }
+                _ => None,
+            };
+            match own {
+                Some(arn) if arn.eq_ignore_ascii_case(&s) => Some(arn),
+                _ => {
+                    return Err(AppError::Form(vec![FieldError {
+                        field: "source".into(),
+                        message: format!(
+                            "Source execution: '{}' is not an execution of {name}.",
+                            crate::text::clip(&s, 120)
+                        ),
+                    }]))
+                }
+            }
+        }
         Some(id) if events::valid_id(&id) => {
             Some(state.gateway.execution_arn(&name, &id).await.map_err(AppError::Refused)?)
         }
@@ -178,7 +203,7 @@ async fn start_checked(
         .start_execution(
             &name,
             Start {
-                token: &form.token,
+                token,
                 display_name: req.display_name.as_deref(),
                 description: req.description.as_deref(),
                 parallelism: req.parallelism,
@@ -200,7 +225,8 @@ pub async fn stop_execution(pipeline: String, id: String, token: String) -> Resu
     let result = async {
         use crate::model::activity::Action;
         let (state, who, role, arn) = resolve(&pipeline, &id, &token, Action::Stop).await?;
-        let done = who.acting(state.gateway.stop_execution(&arn, &token)).await.map_err(AppError::Refused);
+        let done =
+            who.acting(state.gateway.stop_execution(&arn, &who.request_token(&token))).await.map_err(AppError::Refused);
         who.record(Some(role), Action::Stop, &pipeline, Some(&arn), done.as_ref().map(|_| ()), serde_json::Value::Null)
             .await?;
         done?;
@@ -208,7 +234,7 @@ pub async fn stop_execution(pipeline: String, id: String, token: String) -> Resu
         Ok(server::execution_page(&pipeline, &id, Some(("notice", "stopping"))))
     }
     .await;
-    server::finish(result, |e| server::execution_page(&pipeline, &id, Some(("error", &e.to_string())))).await
+    server::finish(result, |e| server::execution_page(&pipeline, &id, Some(("error", &e.notice_code())))).await
 }
 
 #[server(prefix = "/api", endpoint = "retry")]
@@ -230,8 +256,10 @@ pub async fn retry_execution(
         };
         use crate::model::activity::Action;
         let (state, who, role, arn) = resolve(&pipeline, &id, &token, Action::Retry).await?;
-        let done =
-            who.acting(state.gateway.retry_execution(&arn, &token, parallelism)).await.map_err(AppError::Refused);
+        let done = who
+            .acting(state.gateway.retry_execution(&arn, &who.request_token(&token), parallelism))
+            .await
+            .map_err(AppError::Refused);
         let detail = serde_json::json!({ "parallelism": parallelism });
         who.record(Some(role), Action::Retry, &pipeline, Some(&arn), done.as_ref().map(|_| ()), detail).await?;
         done?;
@@ -239,14 +267,14 @@ pub async fn retry_execution(
         Ok(server::execution_page(&pipeline, &id, Some(("notice", "retrying"))))
     }
     .await;
-    server::finish(result, |e| server::execution_page(&pipeline, &id, Some(("error", &e.to_string())))).await
+    server::finish(result, |e| server::execution_page(&pipeline, &id, Some(("error", &e.notice_code())))).await
 }
 
 #[server(prefix = "/api", endpoint = "callback")]
 pub async fn answer_callback(form: CallbackForm) -> Result<String, AppError> {
     let (pipeline, id) = (form.pipeline.clone(), form.id.clone());
     let result = callback_inner(&form).await;
-    server::finish(result, |e| server::execution_page(&pipeline, &id, Some(("error", &e.to_string())))).await
+    server::finish(result, |e| server::execution_page(&pipeline, &id, Some(("error", &e.notice_code())))).await
 }
 
 /// Answer a waiting callback step. The step's token is looked up here, by execution and step, in a fresh
@@ -256,7 +284,8 @@ async fn callback_inner(form: &CallbackForm) -> Result<String, AppError> {
     use crate::model::activity::Action;
     let action = if form.decision == "reject" { Action::Reject } else { Action::Approve };
     let (state, who, role, arn) = resolve(&form.pipeline, &form.id, &form.token, action).await?;
-    let result = who.acting(answer_checked(&state, form, &arn)).await;
+    let token = who.request_token(&form.token);
+    let result = who.acting(answer_checked(&state, form, &arn, &token)).await;
     let detail = match &result {
         Ok(crate::forms::CallbackAnswer::Approve(outputs)) => {
             serde_json::json!({ "step": form.step, "outputs": outputs })
@@ -279,6 +308,7 @@ async fn answer_checked(
     state: &crate::server::state::AppState,
     form: &CallbackForm,
     arn: &str,
+    token: &str,
 ) -> Result<crate::forms::CallbackAnswer, AppError> {
     use crate::forms::{check_callback, CallbackAnswer};
     use crate::model::{StepMetadata, StepStatus};
@@ -312,10 +342,8 @@ async fn answer_checked(
         .unwrap_or_default();
     let answer = check_callback(form, &declared).map_err(AppError::Form)?;
     match &answer {
-        CallbackAnswer::Approve(outputs) => {
-            state.gateway.send_step_success(&callback_token, outputs, &form.token).await
-        }
-        CallbackAnswer::Reject(reason) => state.gateway.send_step_failure(&callback_token, reason, &form.token).await,
+        CallbackAnswer::Approve(outputs) => state.gateway.send_step_success(&callback_token, outputs, token).await,
+        CallbackAnswer::Reject(reason) => state.gateway.send_step_failure(&callback_token, reason, token).await,
     }
     .map_err(AppError::Refused)?;
     Ok(answer)

@@ -50,6 +50,28 @@ impl AppError {
         AppError::NotFound(subject.to_string())
     }
 
+    /// What a page's address may say of this error after a plain form post (`?error=`): its kind and the
+    /// service's error code, never its words. The page says the words for the code itself (`notice_text`),
+    /// so a crafted link can only make it say one of its own fixed sentences.
+    pub fn notice_code(&self) -> String {
+        let code = |u: &Upstream| -> String {
+            let c: String = u.code.chars().filter(|c| c.is_ascii_alphanumeric()).take(64).collect();
+            if c.is_empty() {
+                "Unknown".into()
+            } else {
+                c
+            }
+        };
+        match self {
+            AppError::NotFound(_) => "not-found".into(),
+            AppError::Upstream(u) => format!("upstream-{}", code(u)),
+            AppError::Refused(u) => format!("refused-{}", code(u)),
+            AppError::Invalid(_) | AppError::Form(_) => "invalid".into(),
+            AppError::Forbidden(_) => "forbidden".into(),
+            AppError::Server(_) => "server".into(),
+        }
+    }
+
     /// The same error as the answer to an action: an upstream failure becomes a refusal that says
     /// whether anything happened.
     pub fn refused(self) -> AppError {
@@ -149,5 +171,46 @@ impl FromServerFnError for AppError {
             r.set_status(e.status());
         }
         e
+    }
+}
+
+/// The sentence a page shows for an `?error=` code (`AppError::notice_code`); None for what no action gives.
+pub fn notice_text(code: &str) -> Option<String> {
+    let service_code = |c: &str| {
+        (!c.is_empty() && c.len() <= 64 && c.chars().all(|ch| ch.is_ascii_alphanumeric())).then(|| c.to_string())
+    };
+    Some(match code {
+        "not-found" => "The action was not taken: its execution or pipeline was not found.".into(),
+        "invalid" => "The action was not taken: the form was not valid. Open it again to see why.".into(),
+        "forbidden" => "The action was not taken: your role here does not allow it.".into(),
+        "server" => "The action may not have been taken: Stepline could not finish it. Check the execution before \
+                     trying again."
+            .into(),
+        _ => match code.split_once('-') {
+            Some(("refused", c)) => format!("SageMaker refused the action ({}): nothing was done.", service_code(c)?),
+            Some(("upstream", c)) => {
+                format!("SageMaker could not be asked ({}): nothing was done; try again in a moment.", service_code(c)?)
+            }
+            _ => return None,
+        },
+    })
+}
+
+#[cfg(test)]
+mod notice_tests {
+    use super::*;
+
+    #[test]
+    fn an_error_travels_as_a_code_and_comes_back_as_a_fixed_sentence() {
+        let refused = AppError::Refused(Upstream::new("ConflictException", "<script>alert(1)</script>"));
+        assert_eq!(refused.notice_code(), "refused-ConflictException");
+        let text = notice_text(&refused.notice_code()).unwrap();
+        assert!(text.contains("ConflictException") && !text.contains("script"), "{text}");
+        let hostile = AppError::Refused(Upstream::new("<b>Evil</b> code", "x"));
+        assert_eq!(hostile.notice_code(), "refused-bEvilbcode");
+        for crafted in ["Your account is locked: call +1 555 0100", "refused-", "refused-a b", "upstream-<x>", ""] {
+            assert_eq!(notice_text(crafted), None, "{crafted}");
+        }
+        assert!(notice_text("forbidden").is_some() && notice_text("server").is_some());
     }
 }

@@ -41,6 +41,12 @@ tags = { team = "fraud" }
 [[grant]]
 groups = ["platform"]
 role = "admin"
+
+# A person whose proxy calls them "anonymous" is a person like any other.
+[[grant]]
+users = ["anonymous"]
+role = "viewer"
+pipelines = ["Abalone*"]
 "##;
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/stepline-actions";
@@ -51,6 +57,7 @@ struct App {
     router: Router,
     client: aws_sdk_sagemaker::Client,
     db: Db,
+    gateway: Arc<Gateway>,
 }
 
 /// A dashboard in proxy mode (the proxy at 127.0.0.1) with `POLICY`, over a freshly seeded emulator.
@@ -62,7 +69,9 @@ async fn app() -> App {
 async fn app_acting(act_role: bool) -> App {
     let emulator = demo::start_emulator().await.unwrap();
     let client = demo::endpoint_client(&emulator.endpoint_url(), "us-east-1");
-    demo::seed(&emulator, &client, 20.0).await.unwrap();
+    // The live run lasts about ten minutes at this speed: tests that act on it find it running however slow
+    // the machine is.
+    demo::seed(&emulator, &client, 2.0).await.unwrap();
     let emulator_url = emulator.endpoint_url();
     // The emulator lives as long as the test's runtime.
     std::mem::forget(emulator);
@@ -85,8 +94,9 @@ async fn app_acting(act_role: bool) -> App {
         let sts = demo::sts_client(&emulator_url, "us-east-1");
         gateway = gateway.with_act_role(ActRole::new(ROLE.into(), sts));
     }
-    let state = AppState::with_access(options(), Arc::new(gateway), access, Default::default());
-    App { router: router::build(state).await, client, db }
+    let gateway = Arc::new(gateway);
+    let state = AppState::with_access(options(), gateway.clone(), access, Default::default());
+    App { router: router::build(state).await, client, db, gateway }
 }
 
 fn fastrand_u64() -> u64 {
@@ -518,6 +528,20 @@ async fn grants_by_tag_follow_the_pipelines_own_tags() {
     let (status, html) = page(&a.router, "/pipelines/FraudScoring", tess).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("operator"), "her role on it is in the top bar");
+
+    // Hidden and unknown answer alike, and both from memory when asked again: no quota spent, and no time
+    // difference that tells a hidden pipeline from one that does not exist.
+    for name in ["ChurnScoring", "NoSuchPipelineAnywhere"] {
+        let (status, _) = page(&a.router, &format!("/pipelines/{name}"), tess).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{name}");
+    }
+    let calls = a.gateway.calls();
+    for _ in 0..5 {
+        for name in ["ChurnScoring", "NoSuchPipelineAnywhere"] {
+            assert_eq!(page(&a.router, &format!("/pipelines/{name}"), tess).await.0, StatusCode::NOT_FOUND);
+        }
+    }
+    assert_eq!(a.gateway.calls(), calls, "{:?}", a.gateway.calls_by_operation());
 }
 
 #[tokio::test]
@@ -544,4 +568,12 @@ async fn live_streams_are_capped_per_person_even_behind_one_proxy_address() {
     assert_eq!(open(("olga", "flow-ops")).await.status(), StatusCode::OK, "another person behind the same proxy");
     streams.clear();
     assert_eq!(open(("vera", "")).await.status(), StatusCode::OK, "closed streams give their places back");
+
+    // A person literally named "anonymous" is capped like anyone (only `--auth none` has no person).
+    for _ in 0..stepline::server::events::MAX_STREAMS_PER_CLIENT {
+        let res = open(("anonymous", "")).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        streams.push(res);
+    }
+    assert_eq!(open(("anonymous", "")).await.status(), StatusCode::TOO_MANY_REQUESTS);
 }

@@ -3,6 +3,9 @@
 //! tampered, unknown key — and the padding the load balancer really uses.
 #![cfg(feature = "ssr")]
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 use axum::http::HeaderMap;
@@ -39,17 +42,83 @@ fn token(key: &EcdsaKeyPair, signer: &str, exp: i64, claims: &serde_json::Value)
 }
 
 async fn serve_key(pem: String) -> String {
-    let app = axum::Router::new().route(
-        &format!("/{KID}"),
-        axum::routing::get(move || {
-            let pem = pem.clone();
-            async move { pem }
-        }),
-    );
+    serve_key_counted(pem).await.0
+}
+
+/// The key endpoint, and how many requests it has answered (any key id, known or not).
+async fn serve_key_counted(pem: String) -> (String, Arc<AtomicUsize>) {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    let app = axum::Router::new()
+        .route(
+            &format!("/{KID}"),
+            axum::routing::get(move || {
+                let pem = pem.clone();
+                async move { pem }
+            }),
+        )
+        .layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            next.run(req)
+        }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
+    (format!("http://{addr}"), hits)
+}
+
+/// A token signed like `token`, with another key id in its header.
+fn token_with_kid(key: &EcdsaKeyPair, kid: &str, exp: i64, claims: &serde_json::Value) -> String {
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE.encode(b);
+    let header = serde_json::json!({"alg": "ES256", "kid": kid, "signer": ARN, "iss": "https://id.example.com",
+        "client": "stepline", "exp": exp});
+    let message = format!("{}.{}", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()));
+    let signature = key.sign(&SystemRandom::new(), message.as_bytes()).unwrap();
+    format!("{message}.{}", b64(signature.as_ref()))
+}
+
+#[tokio::test]
+async fn unknown_keys_are_fetched_once_a_minute_at_most_and_issuer_and_client_are_pinned() {
+    let key = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
+    let (keys_url, hits) = serve_key_counted(pem(key.public_key().as_ref())).await;
+    let pinned = |issuer: &str, client: &str| AccessConfig {
+        auth: AuthMode::Proxy,
+        alb_arn: Some(ARN.into()),
+        alb_keys_url: Some(keys_url.clone()),
+        alb_issuer: Some(issuer.into()),
+        alb_client_id: Some(client.into()),
+        ..Default::default()
+    };
+    let now = chrono::Utc::now().timestamp();
+    let claims = serde_json::json!({"sub": "1234", "email": "ana@example.com", "exp": now + 120});
+    let peer = Some("203.0.113.9".parse().unwrap());
+
+    let proxy = Proxy::new(&pinned("https://id.example.com", "stepline")).unwrap();
+    let who = proxy.identify(&headers(&token(&key, ARN, now + 120, &claims)), peer).await.unwrap();
+    assert_eq!(who.user, "1234", "an email the provider did not verify does not name the user");
+    // Another issuer or client, refused before any key is fetched.
+    let other_issuer = Proxy::new(&pinned("https://evil.example.com", "stepline")).unwrap();
+    let e = other_issuer.identify(&headers(&token(&key, ARN, now + 120, &claims)), peer).await.unwrap_err();
+    assert!(e.contains("another identity provider"), "{e}");
+    let other_client = Proxy::new(&pinned("https://id.example.com", "someone-else")).unwrap();
+    let e = other_client.identify(&headers(&token(&key, ARN, now + 120, &claims)), peer).await.unwrap_err();
+    assert!(e.contains("another client"), "{e}");
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "only the good token's key was fetched");
+
+    // A made-up key id is asked for once; repeats are answered from memory.
+    let made_up = token_with_kid(&key, "made-up-1", now + 120, &claims);
+    for _ in 0..5 {
+        assert!(proxy.identify(&headers(&made_up), peer).await.is_err());
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 2, "one fetch for the unknown key, however often it is named");
+    // Many made-up key ids: at most ten fetches a minute.
+    for n in 0..40 {
+        let t = token_with_kid(&key, &format!("made-up-{n}-x"), now + 120, &claims);
+        assert!(proxy.identify(&headers(&t), peer).await.is_err());
+    }
+    assert!(hits.load(Ordering::SeqCst) <= 11, "{} fetches", hits.load(Ordering::SeqCst));
+    // The real key still works: it is cached.
+    assert!(proxy.identify(&headers(&token(&key, ARN, now + 120, &claims)), peer).await.is_ok());
 }
 
 fn headers(token: &str) -> HeaderMap {
@@ -70,8 +139,8 @@ async fn load_balancer_tokens_verify_only_when_everything_matches() {
     };
     let proxy = Proxy::new(&config).unwrap();
     let now = chrono::Utc::now().timestamp();
-    let claims =
-        serde_json::json!({"sub": "1234", "email": "ana@example.com", "groups": ["fraud-ds"], "exp": now + 120});
+    let claims = serde_json::json!({"sub": "1234", "email": "ana@example.com", "email_verified": true,
+        "groups": ["fraud-ds"], "exp": now + 120});
     // From anywhere: the signature, not the peer, is what is trusted.
     let peer = Some("203.0.113.9".parse().unwrap());
 

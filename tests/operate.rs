@@ -34,7 +34,15 @@ async fn readiness_says_what_is_wrong_and_is_reused_for_seconds() {
     let app = router::build(AppState::new(options(), Arc::new(Gateway::new(dead, "dead"))).await).await;
     let (status, body) = get(&app, "/readyz").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-    assert!(body.starts_with("not ready: SageMaker:"), "{body}");
+    assert_eq!(body, "not ready: SageMaker", "the part only: what it said (hosts, roles, accounts) is logged");
+    assert_eq!(get(&app, "/healthz").await.0, StatusCode::OK);
+
+    // Probes at once: one check runs, the others wait for its answer (each would otherwise ask SageMaker).
+    let app = router::build(AppState::new(options(), gateway.clone()).await).await;
+    let calls = gateway.calls();
+    let probes = futures::future::join_all((0..20).map(|_| get(&app, "/readyz"))).await;
+    assert!(probes.iter().all(|(s, _)| *s == StatusCode::OK));
+    assert!(gateway.calls() - calls <= 1, "{} upstream calls for 20 concurrent probes", gateway.calls() - calls);
     assert_eq!(get(&app, "/healthz").await.0, StatusCode::OK);
 }
 

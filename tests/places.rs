@@ -145,6 +145,16 @@ async fn each_account_and_region_has_its_pages_and_arns_open_in_their_own() {
         assert!(page.contains(&format!("account {ALPHA} in eu-west-1")), "{page}");
     }
 
+    // A place-shaped prefix of no configured place is not taken off the path: `/…/healthz` is no probe, so
+    // the Host check applies, and the list of accounts is not told to a rebound page.
+    for path in ["/999999999999/us-east-1/healthz", "/999999999999/us-east-1/metrics", "/999999999999/us-east-1/x"] {
+        let res = http.get(format!("{}{path}", s.1)).header("host", "evil.example").send().await.unwrap();
+        let status = res.status().as_u16();
+        let body = res.text().await.unwrap();
+        assert_eq!(status, 421, "{path}: {body}");
+        assert!(!body.contains(ALPHA) && !body.contains(BETA), "{path}: {body}");
+    }
+
     // A page's address without a place offers the page in each.
     let (status, _, page) = get("/pipelines/AbalonePipeline".into()).await;
     assert_eq!(status, 404);

@@ -5,12 +5,13 @@
 
 use stepline::model::activity::{Action, Filter, Outcome};
 use stepline::server::config::Database;
-use stepline::server::store::activity::{Record, Scope};
-use stepline::server::store::sessions::{LoginState, SessionUser};
+use stepline::server::store::activity::{PlaceScope, Record, Scope};
+use stepline::server::store::sessions::SessionUser;
 use stepline::server::store::Db;
 
 fn record<'a>(user: &'a str, action: Action, pipeline: &'a str, arn: Option<&'a str>) -> Record<'a> {
     Record {
+        place: Some(""),
         user,
         role: Some(stepline::model::access::Role::Operator),
         action,
@@ -61,13 +62,47 @@ async fn exercise(db: &Db, tag: &str) {
         .unwrap();
     assert_eq!(older.entries[0].user, ana);
     assert!(older.next.is_none());
-    // A reader sees their own records and those of the pipelines they may read.
-    let scope = Scope::Readable { user: ben.clone(), pipelines: vec![] };
+    // A reader sees their own records and those of the pipelines they may read, in their place.
+    let here = |pipelines: Vec<String>| PlaceScope { place: String::new(), pipelines, with_unplaced: false };
+    let scope = Scope::Readable { user: ben.clone(), places: vec![here(vec![])] };
     let seen = db.page(&Filter::default(), &scope, 100).await.unwrap();
     assert!(seen.entries.iter().all(|e| e.user == ben) && seen.entries.len() == 2);
-    let scope = Scope::Readable { user: u("cy"), pipelines: vec![p1.clone()] };
+    let scope = Scope::Readable { user: u("cy"), places: vec![here(vec![p1.clone()])] };
     let seen = db.page(&Filter::default(), &scope, 100).await.unwrap();
     assert_eq!(seen.entries.len(), 2, "the two records of {p1}");
+    // A namesake in another account is another pipeline: its records are not read through this one's grant,
+    // and records from before places were recorded only where there is one place.
+    let elsewhere = format!("arn:aws:sagemaker:eu-west-1:222222222222:pipeline/{}/execution/x{tag}", p1.to_lowercase());
+    let (dee, eve) = (u("dee"), u("eve"));
+    let mut there = record(&dee, Action::Start, &p1, Some(&elsewhere));
+    there.place = Some("/222222222222/eu-west-1");
+    there.detail = serde_json::json!({"parameters": {"Secret": "B's"}});
+    db.append(&there).await.unwrap();
+    let mut unplaced = record(&eve, Action::Start, &p1, None);
+    unplaced.place = None;
+    db.append(&unplaced).await.unwrap();
+    let in_a = |with_unplaced| Scope::Readable {
+        user: u("cy"),
+        places: vec![PlaceScope {
+            place: "/111111111111/eu-west-1".into(),
+            pipelines: vec![p1.clone()],
+            with_unplaced,
+        }],
+    };
+    let seen = db.page(&Filter::default(), &in_a(false), 100).await.unwrap();
+    assert!(seen.entries.is_empty(), "{:?}", seen.entries.iter().map(|e| &e.user).collect::<Vec<_>>());
+    let seen = db.page(&Filter::default(), &in_a(true), 100).await.unwrap();
+    assert_eq!(seen.entries.iter().map(|e| e.user.clone()).collect::<Vec<_>>(), vec![u("eve")]);
+    let in_b = Scope::Readable {
+        user: u("cy"),
+        places: vec![PlaceScope {
+            place: "/222222222222/eu-west-1".into(),
+            pipelines: vec![p1.clone()],
+            with_unplaced: false,
+        }],
+    };
+    let seen = db.page(&Filter::default(), &in_b, 100).await.unwrap();
+    assert_eq!(seen.entries.iter().map(|e| e.user.clone()).collect::<Vec<_>>(), vec![u("dee")]);
     // History and "Started by".
     let history = db.history(&arn).await.unwrap();
     assert_eq!(history.iter().map(|e| e.action).collect::<Vec<_>>(), vec![Action::Start, Action::Stop]);
@@ -94,12 +129,12 @@ async fn exercise(db: &Db, tag: &str) {
     assert_eq!(db.session(&"0".repeat(64)).await.unwrap(), None);
     db.end_session(&id).await.unwrap();
     assert_eq!(db.session(&id).await.unwrap(), None);
-    // A login under way is taken once.
-    let login = LoginState { nonce: "n".into(), pkce_verifier: "v".into(), return_to: "/activity".into() };
-    let state = format!("state-{tag}");
-    db.put_login(&state, &login).await.unwrap();
-    assert_eq!(db.take_login(&state).await.unwrap(), Some(login));
-    assert_eq!(db.take_login(&state).await.unwrap(), None, "a replayed answer finds nothing");
+    // A secret every replica shares is made once and then read back the same.
+    let name = format!("test-{tag}");
+    let first = db.secret(&name).await.unwrap();
+    assert_eq!(first.len(), 32);
+    assert_eq!(db.secret(&name).await.unwrap(), first);
+    assert_ne!(db.secret(&format!("other-{tag}")).await.unwrap(), first);
     db.writable().await.unwrap();
 }
 
@@ -117,7 +152,7 @@ async fn the_activity_log_and_sessions_on_sqlite() {
     // What was written is there after a restart.
     let again = Db::open(&Database::Sqlite(path)).await.unwrap();
     let all = again.page(&Filter::default(), &Scope::Everything, 100).await.unwrap();
-    assert_eq!(all.entries.len(), 4);
+    assert_eq!(all.entries.len(), 6, "the four records, and one in another place and one from before places");
     std::fs::remove_dir_all(dir).ok();
 }
 

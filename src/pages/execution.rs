@@ -423,10 +423,11 @@ fn ActionNotice(query: leptos::prelude::Memo<leptos_router::params::ParamsMap>) 
             "rejected" => Some("Callback rejected."),
             _ => None,
         });
-        let error = q.get("error");
+        // A code, shown as the page's own sentence for it: the address never puts words on the page.
+        let error = q.get("error").and_then(|code| crate::error::notice_text(&code));
         view! {
             {notice.map(|n| view! { <p class="notice" data-testid="notice">{n}</p> })}
-            {error.map(|e| view! { <div class="error-panel" role="alert" data-testid="action-error">{crate::text::clip(&e, 2000)}</div> })}
+            {error.map(|e| view! { <div class="error-panel" role="alert" data-testid="action-error">{e}</div> })}
         }
     }
 }

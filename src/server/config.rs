@@ -7,9 +7,11 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use axum::http::HeaderName;
 use clap::{Parser, ValueEnum};
 use stepline_emulator::settings_file;
 
+use super::access::claims::UserClaim;
 use super::limiter::Rate;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -163,15 +165,41 @@ struct Args {
     /// The ID token claim that lists the user's groups (oidc)
     #[arg(long, env = "STEPLINE_OIDC_GROUPS_CLAIM", value_name = "CLAIM", default_value = "groups")]
     oidc_groups_claim: String,
+    /// The claim of a verified token that names the user (oidc, alb): email (used only when
+    /// email_verified is true, else sub), sub, or another claim such as preferred_username
+    #[arg(long, env = "STEPLINE_USER_CLAIM", value_name = "CLAIM", default_value = "email",
+          value_parser = UserClaim::parse)]
+    user_claim: UserClaim,
     /// Peers whose identity headers are trusted (proxy): the TCP peer's address, never X-Forwarded-For
     #[arg(long, env = "STEPLINE_TRUSTED_PROXY", value_name = "CIDR", value_delimiter = ',')]
     trusted_proxy: Vec<ipnet::IpNet>,
+    /// The request header a trusted proxy names the user in (proxy); the proxy must set or strip it
+    #[arg(long, env = "STEPLINE_PROXY_USER_HEADER", value_name = "HEADER", default_value = "x-forwarded-user",
+          value_parser = header_name)]
+    proxy_user_header: HeaderName,
+    /// The request header with the user's email, read when the user header is absent (proxy); the proxy must
+    /// set or strip it
+    #[arg(long, env = "STEPLINE_PROXY_EMAIL_HEADER", value_name = "HEADER", default_value = "x-forwarded-email",
+          value_parser = header_name)]
+    proxy_email_header: HeaderName,
+    /// The request header with the user's groups, comma-separated (proxy); the proxy must set or strip it
+    #[arg(long, env = "STEPLINE_PROXY_GROUPS_HEADER", value_name = "HEADER", default_value = "x-forwarded-groups",
+          value_parser = header_name)]
+    proxy_groups_header: HeaderName,
     /// The ARN of the AWS load balancer whose signed x-amzn-oidc-data is trusted (proxy)
     #[arg(long, env = "STEPLINE_ALB_ARN", value_name = "ARN")]
     alb_arn: Option<String>,
     /// Where the load balancer's public keys are [default: https://public-keys.auth.elb.{region}.amazonaws.com]
     #[arg(long, env = "STEPLINE_ALB_KEYS_URL", value_name = "URL", value_parser = http_url)]
     alb_keys_url: Option<String>,
+    /// The identity provider the load balancer logs people in with (its token's `iss`); tokens of any
+    /// other issuer are refused (proxy)
+    #[arg(long, env = "STEPLINE_ALB_ISSUER", value_name = "URL")]
+    alb_issuer: Option<String>,
+    /// The client id the load balancer is registered with at the provider (its token's `client`); tokens for
+    /// any other client are refused (proxy)
+    #[arg(long, env = "STEPLINE_ALB_CLIENT_ID", value_name = "ID")]
+    alb_client_id: Option<String>,
     /// Roles and teams: a TOML policy file, reloaded when it changes (without one, everyone who logs in
     /// is a viewer of every pipeline)
     #[arg(long, env = "STEPLINE_POLICY", value_name = "FILE")]
@@ -203,11 +231,39 @@ pub struct AccessConfig {
     pub auth: AuthMode,
     pub public_url: Option<String>,
     pub oidc: Option<OidcConfig>,
+    /// The claim of a verified token (ID token, load balancer) that names the user.
+    pub user_claim: UserClaim,
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The one set of request headers a trusted proxy names the user in.
+    pub proxy_headers: ProxyHeaders,
     pub alb_arn: Option<String>,
     pub alb_keys_url: Option<String>,
+    /// When set, a load balancer token must carry this `iss` and this `client`.
+    pub alb_issuer: Option<String>,
+    pub alb_client_id: Option<String>,
     pub policy: Option<PathBuf>,
     pub session_hours: u32,
+}
+
+/// The request headers an authenticating proxy names the user in. One fixed set: a client's own headers of
+/// any other name are never read, so a proxy that strips and sets these cannot be bypassed by a header it
+/// does not know about. oauth2-proxy's request headers by default.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProxyHeaders {
+    pub user: HeaderName,
+    /// Read when the user header is absent.
+    pub email: HeaderName,
+    pub groups: HeaderName,
+}
+
+impl Default for ProxyHeaders {
+    fn default() -> Self {
+        ProxyHeaders {
+            user: HeaderName::from_static("x-forwarded-user"),
+            email: HeaderName::from_static("x-forwarded-email"),
+            groups: HeaderName::from_static("x-forwarded-groups"),
+        }
+    }
 }
 
 #[derive(Clone, PartialEq)]
@@ -376,9 +432,17 @@ pub fn parse_args(args: &[String]) -> Result<Parsed, String> {
             auth: a.auth,
             public_url,
             oidc,
+            user_claim: a.user_claim,
             trusted_proxies: a.trusted_proxy,
+            proxy_headers: ProxyHeaders {
+                user: a.proxy_user_header,
+                email: a.proxy_email_header,
+                groups: a.proxy_groups_header,
+            },
             alb_arn: a.alb_arn,
             alb_keys_url: a.alb_keys_url,
+            alb_issuer: a.alb_issuer,
+            alb_client_id: a.alb_client_id,
             policy: a.policy,
             session_hours: a.session_hours,
         },
@@ -404,6 +468,11 @@ fn default_data_dir() -> PathBuf {
         Some(home) => PathBuf::from(home).join(".local/share/stepline"),
         None => PathBuf::from("stepline-data"),
     }
+}
+
+/// A request header's name, lower-cased as HTTP/2 sends it.
+fn header_name(v: &str) -> Result<HeaderName, String> {
+    HeaderName::from_bytes(v.trim().to_ascii_lowercase().as_bytes()).map_err(|_| format!("'{v}' is not a header name"))
 }
 
 fn http_url(v: &str) -> Result<String, String> {

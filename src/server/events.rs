@@ -53,9 +53,8 @@ pub async fn execution(
         Ok(rx) => rx,
         Err(super::watch::Refused::Busy) => return too_many(BUSY),
     };
-    unbuffered(
-        Sse::new(snapshots(rx, slot, hide_tokens)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))),
-    )
+    let stream = super::stream_guard::guarded(snapshots(rx, slot, hide_tokens), who, pipeline, role);
+    unbuffered(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
 /// A stream's response, telling a buffering proxy (nginx) to pass each event on at once.
@@ -157,9 +156,10 @@ pub async fn list(
     Peer(client): Peer,
     who: Who,
 ) -> Response {
-    if !valid_name(&pipeline) || who.read(&pipeline).await.is_err() {
+    if !valid_name(&pipeline) {
         return not_found("no such pipeline");
     }
+    let Ok(role) = who.read(&pipeline).await else { return not_found("no such pipeline") };
     let slot = match state.streams.take(client) {
         Ok(slot) => slot,
         Err(why) => return too_many(why),
@@ -191,6 +191,7 @@ pub async fn list(
             }
         }
     };
+    let stream = super::stream_guard::guarded(stream, who, pipeline, role);
     unbuffered(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 

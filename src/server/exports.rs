@@ -4,11 +4,12 @@
 
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
+use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::access::Who;
-use super::state::AppState;
+use super::router::Places;
 use crate::model::activity::{Entry, Filter};
 
 /// Records read from the database at a time.
@@ -20,26 +21,35 @@ enum Format {
     JsonLines,
 }
 
-pub async fn csv(state: State<AppState>, who: Who, query: RawQuery) -> Response {
-    export(state, who, query, Format::Csv).await
+pub async fn csv(places: State<Places>, parts: Parts, query: RawQuery) -> Response {
+    export(places, parts, query, Format::Csv).await
 }
 
-pub async fn json_lines(state: State<AppState>, who: Who, query: RawQuery) -> Response {
-    export(state, who, query, Format::JsonLines).await
+pub async fn json_lines(places: State<Places>, parts: Parts, query: RawQuery) -> Response {
+    export(places, parts, query, Format::JsonLines).await
 }
 
-async fn export(State(state): State<AppState>, who: Who, RawQuery(query): RawQuery, format: Format) -> Response {
+/// Exports are at the root, shared by every place: the reader's scope is taken in each place, its own
+/// pipelines there (a namesake in another account is not one they may read).
+async fn export(State(places): State<Places>, parts: Parts, RawQuery(query): RawQuery, format: Format) -> Response {
+    let Some(first) = places.first() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "No place is configured.").into_response();
+    };
+    let who = match Who::from_parts(&parts.extensions, first.access.clone()) {
+        Ok(w) => w,
+        Err(e) => return (StatusCode::UNAUTHORIZED, e.to_string()).into_response(),
+    };
     let query = query.unwrap_or_default();
     let pairs: Vec<(String, String)> = url_pairs(&query);
     let (mut filter, problems) = Filter::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     if !problems.is_empty() {
         return (StatusCode::BAD_REQUEST, problems.join("\n")).into_response();
     }
-    let scope = match super::views::activity_scope(&state, &who).await {
+    let scope = match super::views::activity_scope_in(&places, &who).await {
         Ok(s) => s,
         Err(e) => return (e.status(), e.to_string()).into_response(),
     };
-    let db = state.access.db.clone();
+    let db = first.access.db.clone();
     let stream = async_stream::stream! {
         if format == Format::Csv {
             yield Ok::<_, std::io::Error>(CSV_HEADER.to_string());

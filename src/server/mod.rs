@@ -22,6 +22,7 @@ pub mod stale;
 pub mod state;
 pub mod step_views;
 pub mod store;
+pub mod stream_guard;
 pub mod views;
 pub mod watch;
 

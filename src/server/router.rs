@@ -45,8 +45,8 @@ pub async fn build_places(places: Vec<AppState>) -> Router {
         .route(&at("/auth/callback"), get(access::oidc::callback))
         .route(&at("/auth/logout"), post(access::oidc::logout))
         .route(&at("/auth/logged-out"), get(access::oidc::logged_out))
-        .route(&at("/activity.csv"), get(exports::csv))
-        .route(&at("/activity.jsonl"), get(exports::json_lines))
+        .route(&at("/activity.csv"), get(exports::csv).with_state(places.clone()))
+        .route(&at("/activity.jsonl"), get(exports::json_lines).with_state(places.clone()))
         .with_state(first.clone());
     for state in places.iter() {
         let base = state.place.base;
@@ -129,7 +129,9 @@ pub fn unbased(path: &str) -> &str {
     if crate::base::places().is_empty() {
         return rest;
     }
-    match split_place(rest) {
+    // Only a place this Stepline shows is taken off: any other place-shaped prefix stays, so the guard never
+    // reads `/999999999999/us-east-1/healthz` as the public `/healthz` (no Host check, no login).
+    match split_place(rest).filter(|(place, _)| crate::base::places().iter().any(|p| p.base.ends_with(place))) {
         Some((_, "")) => "/",
         Some((_, tail)) => tail,
         None => rest,
@@ -188,6 +190,10 @@ async fn file_or_error_under_base(
         let path = req.uri().path();
         if let Some((place, _)) = split_place(path) {
             if !places.iter().any(|s| s.place.base.ends_with(place)) {
+                // Which accounts are shown is told only to a person the guard identified.
+                if req.extensions().get::<super::access::Identity>().is_none() {
+                    return (axum::http::StatusCode::NOT_FOUND, "Not found.").into_response();
+                }
                 let (account, region) = place.trim_start_matches('/').split_once('/').unwrap_or_default();
                 let why = super::places::Unconfigured { account: Some(account.into()), region: Some(region.into()) };
                 return unconfigured(&places, &why);

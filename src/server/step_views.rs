@@ -305,11 +305,21 @@ pub struct StreamQuery {
     pub after: Option<u64>,
 }
 
-/// `/pipelines/{name}/executions/{id}/steps/{step}/logs.txt`: the whole stream as text, one event a line.
+/// Downloads of whole logs running at once, across everyone: each may read a stream of up to 200,000 lines,
+/// or page CloudWatch from the start; more wait for another try (429) rather than pile up.
+const MAX_DOWNLOADS: usize = 8;
+static DOWNLOADS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_DOWNLOADS);
+/// Lines sent at a time.
+const DOWNLOAD_CHUNK: usize = 2000;
+
+/// `/pipelines/{name}/executions/{id}/steps/{step}/logs.txt`: the whole stream as text, one event a line,
+/// sent as it is read (never built whole in memory): from the shared buffer when it holds the whole stream,
+/// else page by page from CloudWatch. Counted against the person's live streams and the downloads cap.
 pub async fn download(
     axum::extract::State(state): axum::extract::State<AppState>,
     axum::extract::Path((pipeline, id, step)): axum::extract::Path<(String, String, String)>,
     axum::extract::Query(q): axum::extract::Query<StreamQuery>,
+    super::events::Peer(client): super::events::Peer,
     who: super::access::Who,
 ) -> axum::response::Response {
     use axum::http::{header, StatusCode};
@@ -321,25 +331,60 @@ pub async fn download(
         Ok(k) => k,
         Err(e) => return (e.status(), e.to_string()).into_response(),
     };
+    let Ok(permit) = DOWNLOADS.try_acquire() else {
+        return (StatusCode::TOO_MANY_REQUESTS, "Too many logs are being downloaded right now; try again in a moment.")
+            .into_response();
+    };
+    let slot = match state.streams.take(client) {
+        Ok(slot) => slot,
+        Err(why) => return (StatusCode::TOO_MANY_REQUESTS, why).into_response(),
+    };
     let log = state.books.logs.stream(key.clone());
     // The buffer holds the whole stream unless it is over its bound: then page CloudWatch from the start.
     let lines = match log.slice(&state.gateway, located.running(), None, 0).await {
         Ok(_) => log.whole().await,
         Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
     };
-    let body = match lines {
-        Some(lines) => {
-            let mut text = String::with_capacity(lines.iter().map(|l| l.text.len() + 1).sum());
-            for l in lines {
-                text.push_str(&l.text);
-                text.push('\n');
+    let gateway = state.gateway.clone();
+    let (group, stream_name) = (key.group.clone(), key.stream.clone());
+    let body = async_stream::stream! {
+        let (_permit, _slot) = (permit, slot);
+        match lines {
+            Some(lines) => {
+                for chunk in lines.chunks(DOWNLOAD_CHUNK) {
+                    let mut text = String::with_capacity(chunk.iter().map(|l| l.text.len() + 1).sum());
+                    for l in chunk {
+                        text.push_str(&l.text);
+                        text.push('\n');
+                    }
+                    yield Ok::<_, std::io::Error>(text);
+                }
             }
-            text
+            None => {
+                let mut token = None;
+                loop {
+                    let chunk = match gateway.log_events(&group, &stream_name, token.clone()).await {
+                        Ok(c) => c,
+                        // Headers are sent: the transfer ends unfinished, which the browser reports.
+                        Err(e) => {
+                            yield Err(std::io::Error::other(e.to_string()));
+                            break;
+                        }
+                    };
+                    let at_end = chunk.events.is_empty() || chunk.next.is_none() || chunk.next == token;
+                    let mut text = String::new();
+                    for (_, t) in chunk.events {
+                        text.push_str(&t);
+                        text.push('\n');
+                    }
+                    yield Ok(text);
+                    token = chunk.next;
+                    if at_end {
+                        break;
+                    }
+                }
+            }
         }
-        None => match read_all(&state, &key).await {
-            Ok(text) => text,
-            Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
-        },
     };
     let file: String =
         key.stream.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
@@ -349,26 +394,9 @@ pub async fn download(
             (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file}.txt\"")),
             (header::CACHE_CONTROL, "no-store".to_string()),
         ],
-        body,
+        axum::body::Body::from_stream(body),
     )
         .into_response()
-}
-
-async fn read_all(state: &AppState, key: &StreamKey) -> Result<String, Upstream> {
-    let mut text = String::new();
-    let mut token = None;
-    loop {
-        let chunk = state.gateway.log_events(&key.group, &key.stream, token.clone()).await?;
-        let at_end = chunk.events.is_empty() || chunk.next.is_none() || chunk.next == token;
-        for (_, t) in chunk.events {
-            text.push_str(&t);
-            text.push('\n');
-        }
-        token = chunk.next;
-        if at_end {
-            return Ok(text);
-        }
-    }
 }
 
 /// `/events/pipelines/{name}/executions/{id}/steps/{step}/logs?stream=…&after=N`: `lines` events (JSON
@@ -384,9 +412,12 @@ pub async fn tail(
     use axum::http::StatusCode;
     use axum::response::sse::{Event, KeepAlive, Sse};
     use axum::response::IntoResponse;
-    if !super::events::valid_name(&pipeline) || !super::events::valid_id(&id) || who.read(&pipeline).await.is_err() {
+    if !super::events::valid_name(&pipeline) || !super::events::valid_id(&id) {
         return (StatusCode::NOT_FOUND, "no such execution").into_response();
     }
+    let Ok(role) = who.read(&pipeline).await else {
+        return (StatusCode::NOT_FOUND, "no such execution").into_response();
+    };
     let slot = match state.streams.take(client) {
         Ok(slot) => slot,
         Err(why) => return (StatusCode::TOO_MANY_REQUESTS, why).into_response(),
@@ -474,6 +505,7 @@ pub async fn tail(
             }
         }
     };
+    let stream = super::stream_guard::guarded(stream, who, pipeline, role);
     ([("x-accel-buffering", "no")], Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
         .into_response()
 }

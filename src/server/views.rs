@@ -287,19 +287,38 @@ pub async fn activity(filter: &crate::model::activity::Filter) -> Result<crate::
     Ok(crate::api::ActivityData { page, me: who.me(everywhere) })
 }
 
-/// Whose records `who` may see.
+/// Whose records `who` may see from this place: their own, and those of the pipelines they may read here.
 pub async fn activity_scope(
     state: &AppState,
     who: &crate::server::access::Who,
 ) -> Result<crate::server::store::activity::Scope, AppError> {
-    use crate::server::store::activity::Scope;
+    activity_scope_in(std::slice::from_ref(state), who).await
+}
+
+/// Whose records `who` may see across `places` (every place of this Stepline, for the exports): their own,
+/// and in each place those of the pipelines they may read there.
+pub async fn activity_scope_in(
+    places: &[AppState],
+    who: &crate::server::access::Who,
+) -> Result<crate::server::store::activity::Scope, AppError> {
+    use crate::server::store::activity::{PlaceScope, Scope};
     if who.everywhere().0 == Some(Role::Admin) {
         return Ok(Scope::Everything);
     }
-    let names = state.watchers.pipeline_names().await.map_err(AppError::Upstream)?;
-    let roles = futures::future::join_all(names.iter().map(|n| who.role(n))).await;
-    let pipelines = names.into_iter().zip(roles).filter(|(_, r)| r.is_some()).map(|(n, _)| n).collect();
-    Ok(Scope::Readable { user: who.identity.user.clone(), pipelines })
+    let mut scopes = Vec::with_capacity(places.len());
+    for state in places {
+        let here = who.clone().in_place(state.tag_source());
+        let names = state.watchers.pipeline_names().await.map_err(AppError::Upstream)?;
+        let roles = futures::future::join_all(names.iter().map(|n| here.role(n))).await;
+        let pipelines = names.into_iter().zip(roles).filter(|(_, r)| r.is_some()).map(|(n, _)| n).collect();
+        scopes.push(PlaceScope {
+            place: here.place().unwrap_or_default(),
+            pipelines,
+            // With one place, records from before places were recorded can only be its own.
+            with_unplaced: state.place.key().is_empty(),
+        });
+    }
+    Ok(Scope::Readable { user: who.identity.user.clone(), places: scopes })
 }
 
 /// The person and their role on `pipeline` (or everywhere).

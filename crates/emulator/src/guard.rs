@@ -3,8 +3,9 @@
 //!
 //! - **DNS rebinding**: a page on `evil.example` whose name later resolves to 127.0.0.1 sends requests with
 //!   `Host: evil.example`. Only hosts that cannot be rebound are answered: IP literals, `localhost` (and
-//!   `*.localhost`, which browsers keep on loopback), and the names given with `--allowed-host` (a container
-//!   network's service name, say).
+//!   `*.localhost`, which browsers keep on loopback), AWS's own service names (`*.amazonaws.com`, for a client
+//!   whose DNS or proxy sends the real endpoints here; no attacker controls those names), and the names given
+//!   with `--allowed-host` (a container network's service name, say).
 //! - **Cross-site requests**: a `no-cors` fetch or a form from any page can still POST. Browsers mark those
 //!   (`Origin`, `Sec-Fetch-Site`); AWS clients send neither. A request a browser marks as coming from another
 //!   site or origin is refused.
@@ -69,6 +70,8 @@ pub fn host_allowed(host: &str, allowed: &[String]) -> bool {
     h.parse::<std::net::IpAddr>().is_ok()
         || h == "localhost"
         || h.ends_with(".localhost")
+        || h.ends_with(".amazonaws.com")
+        || h.ends_with(".amazonaws.com.cn")
         || allowed.iter().any(|a| a.eq_ignore_ascii_case(&h))
 }
 
@@ -121,14 +124,26 @@ mod tests {
     #[test]
     fn hosts_that_cannot_be_rebound_are_answered() {
         let extra = vec!["emulator".to_string()];
-        for ok in ["127.0.0.1:4566", "localhost:4566", "LOCALHOST", "[::1]:4566", "10.0.0.7", "app.localhost:1",
-            "emulator:4566", "Emulator"]
-        {
+        for ok in [
+            "127.0.0.1:4566",
+            "localhost:4566",
+            "LOCALHOST",
+            "[::1]:4566",
+            "10.0.0.7",
+            "app.localhost:1",
+            "emulator:4566",
+            "Emulator",
+        ] {
             assert!(host_allowed(ok, &extra), "{ok}");
         }
-        for bad in ["evil.example", "evil.example:4566", "localhost.evil.example", "", "127.0.0.1.nip.io:4566",
-            "emulator.evil.example"]
-        {
+        for bad in [
+            "evil.example",
+            "evil.example:4566",
+            "localhost.evil.example",
+            "",
+            "127.0.0.1.nip.io:4566",
+            "emulator.evil.example",
+        ] {
             assert!(!host_allowed(bad, &extra), "{bad}");
         }
     }

@@ -331,9 +331,11 @@ async fn change_clock(State(core): State<Arc<Core>>, body: Body) -> Response {
         return error_reply(ApiError::serialization("A clock change is a small JSON object"));
     };
     match parse_clock_change(&bytes) {
-        Ok(change) => clock_reply(tokio::task::spawn_blocking(move || core.change_clock(change)).await.unwrap_or_else(
-            |_| crate::runtime::Clock::wall(),
-        )),
+        Ok(change) => clock_reply(
+            tokio::task::spawn_blocking(move || core.change_clock(change))
+                .await
+                .unwrap_or_else(|_| crate::runtime::Clock::wall()),
+        ),
         Err(why) => error_reply(ApiError::validation(why)),
     }
 }

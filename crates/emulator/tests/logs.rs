@@ -6,7 +6,6 @@ mod common;
 use stepline_emulator::runtime::ClockChange;
 
 use std::collections::HashSet;
-use std::time::Duration;
 
 use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
 use aws_sdk_cloudwatchlogs::types::{OrderBy, OutputLogEvent};
@@ -533,7 +532,10 @@ async fn the_default_quotas_throttle_log_reads_as_cloudwatch_logs_does() {
         }
     }
     let lowest = 15usize.saturating_sub(refilled(25.0, t));
-    assert!(refused >= 1 && (lowest..=15).contains(&refused), "GetLogEvents: 25 a second, burst 25: {refused} of 40 refused");
+    assert!(
+        refused >= 1 && (lowest..=15).contains(&refused),
+        "GetLogEvents: 25 a second, burst 25: {refused} of 40 refused"
+    );
     let (_, stats) = control(&emu, "GET", "/_emulator/stats", "").await;
     assert_eq!(stats["operations"]["FilterLogEvents"], json!({"calls": 12, "throttled": throttled, "errors": 0}));
     assert_eq!(stats["operations"]["GetLogEvents"]["throttled"], json!(refused));

@@ -7,6 +7,8 @@
 //! else: a pipeline the person may not read answers exactly as an unknown one (404); an action their role
 //! does not allow answers 403 and is recorded.
 
+pub mod claims;
+pub mod login_state;
 pub mod oidc;
 pub mod origin;
 pub mod policy;
@@ -37,19 +39,38 @@ pub struct Identity {
     pub groups: Vec<String>,
     /// Logged in through Stepline's own login (so it can log out).
     pub session: bool,
+    /// The login's session (its id's digest) and when it ends, for what outlives the request that was
+    /// identified: a live stream ends when the session is logged out or expires.
+    pub login: Option<SessionRef>,
+    /// Nobody in particular (`--auth none`): told by how the identity was made, never by its name, so a
+    /// person whose proxy or provider calls them "anonymous" is still a person (and counted as one).
+    anonymous: bool,
+}
+
+/// A login session, as an identity refers to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRef {
+    /// SHA-256 of the session id (the id itself stays in the cookie).
+    pub digest: String,
+    pub expires_ms: i64,
 }
 
 impl Identity {
+    /// A person, as a proxy, a load balancer or a login names them.
+    pub fn person(user: String, groups: Vec<String>, session: bool) -> Identity {
+        Identity { user, groups, session, login: None, anonymous: false }
+    }
+
     pub fn anonymous() -> Identity {
-        Identity { user: "anonymous".into(), groups: vec![], session: false }
+        Identity { user: "anonymous".into(), groups: vec![], session: false, login: None, anonymous: true }
     }
 
     /// Nobody in particular: no login (`--auth none`).
     pub fn is_anonymous(&self) -> bool {
-        *self == Identity::anonymous()
+        self.anonymous
     }
 
-    fn person(&self) -> Person<'_> {
+    fn as_person(&self) -> Person<'_> {
         Person { user: &self.user, groups: &self.groups }
     }
 }
@@ -83,12 +104,23 @@ pub struct Access {
     proxy: Option<proxy::Proxy>,
     pub oidc: Option<oidc::Oidc>,
     tag_cache: moka::sync::Cache<String, Arc<Vec<(String, String)>>>,
+    /// Pipelines whose tags were asked for and that do not exist (by place and name).
+    missing_pipelines: moka::sync::Cache<String, ()>,
     /// Sessions seen in the last seconds, by their id: a page costs no database round trip
     /// (which was 15–25% of a page's server time). A logout forgets its own at once; another replica's
     /// copy lasts `SESSION_KEPT` at most.
     sessions: moka::sync::Cache<String, Identity>,
     /// The other replicas, when they coordinate through PostgreSQL.
     cluster: std::sync::OnceLock<Arc<crate::server::cluster::Cluster>>,
+    /// Signs the logins under way that browsers keep (see `login_state`).
+    pub login_seal: login_state::LoginSeal,
+    /// The key of `Who::request_token`, the same on every replica.
+    token_key: aws_lc_rs::hmac::Key,
+    /// Sessions logged out (digests), until they would have expired anyway.
+    revoked: moka::sync::Cache<String, ()>,
+    logouts: tokio::sync::broadcast::Sender<String>,
+    /// Digests of the login states already answered: each is good once.
+    pub used_logins: moka::sync::Cache<String, ()>,
     /// Cookies only over https (`--public-url https://…`).
     pub secure_cookies: bool,
     pub session_hours: u32,
@@ -96,6 +128,25 @@ pub struct Access {
 
 /// How long a session read from the database is believed without asking again.
 const SESSION_KEPT: Duration = Duration::from_secs(10);
+
+/// How long "this pipeline does not exist" is believed by the tag lookups (as the watchers' own memo).
+const MISSING_KEPT: Duration = Duration::from_secs(30);
+
+/// Logged-out sessions, until they would have expired anyway.
+fn revoked(session_hours: u32) -> moka::sync::Cache<String, ()> {
+    moka::sync::Cache::builder()
+        .max_capacity(100_000)
+        .time_to_live(Duration::from_secs(u64::from(session_hours.max(1)) * 3600))
+        .build()
+}
+
+/// Used login states, until they would have expired anyway.
+fn used_logins() -> moka::sync::Cache<String, ()> {
+    moka::sync::Cache::builder()
+        .max_capacity(100_000)
+        .time_to_live(Duration::from_secs(login_state::LOGIN_SECONDS as u64))
+        .build()
+}
 
 /// The policy in force, reloaded when its file changes (checked at most every 2 s).
 struct PolicyFile {
@@ -174,10 +225,13 @@ impl Access {
             AuthMode::Proxy => Some(proxy::Proxy::new(config)?),
             _ => None,
         };
+        // The key that signs logins under way, the same on every replica (see `login_state`).
+        let login_seal = login_state::LoginSeal::new(&db.secret("login-state").await?);
+        let token_key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &db.secret("request-token").await?);
         let oidc = match (&config.oidc, config.auth) {
-            (Some(o), AuthMode::Oidc) => {
-                Some(oidc::Oidc::discover(o, config.public_url.as_deref().unwrap_or_default()).await?)
-            }
+            (Some(o), AuthMode::Oidc) => Some(
+                oidc::Oidc::discover(o, &config.user_claim, config.public_url.as_deref().unwrap_or_default()).await?,
+            ),
             _ => None,
         };
         Ok(Access {
@@ -188,12 +242,18 @@ impl Access {
             proxy,
             oidc,
             tag_cache: moka::sync::Cache::builder().max_capacity(10_000).time_to_live(Duration::from_secs(300)).build(),
+            missing_pipelines: moka::sync::Cache::builder().max_capacity(10_000).time_to_live(MISSING_KEPT).build(),
             sessions: moka::sync::Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(SESSION_KEPT)
                 .support_invalidation_closures()
                 .build(),
             cluster: Default::default(),
+            login_seal,
+            token_key,
+            revoked: revoked(config.session_hours),
+            logouts: tokio::sync::broadcast::channel(256).0,
+            used_logins: used_logins(),
             secure_cookies: config.public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
             session_hours: config.session_hours.max(1),
         })
@@ -209,18 +269,51 @@ impl Access {
             proxy: None,
             oidc: None,
             tag_cache: moka::sync::Cache::new(1),
+            missing_pipelines: moka::sync::Cache::new(1),
             sessions: moka::sync::Cache::builder().max_capacity(1).support_invalidation_closures().build(),
             cluster: Default::default(),
+            login_seal: login_state::LoginSeal::new(crate::server::store::random_token(32).as_bytes()),
+            token_key: aws_lc_rs::hmac::Key::new(
+                aws_lc_rs::hmac::HMAC_SHA256,
+                crate::server::store::random_token(32).as_bytes(),
+            ),
+            revoked: revoked(12),
+            logouts: tokio::sync::broadcast::channel(256).0,
+            used_logins: used_logins(),
             secure_cookies: false,
             session_hours: 12,
         }
     }
 
-    /// Forget a session kept in memory (at logout), here and on every other replica.
+    /// Forget a session kept in memory (at logout), here and on every other replica; its open streams end.
     pub async fn forget_session(&self, id: &str) {
         self.sessions.invalidate(id);
+        let digest = crate::server::store::digest(id);
+        self.revoke(&digest);
         if let Some(cluster) = self.cluster.get() {
-            cluster.logged_out(&crate::server::store::digest(id)).await;
+            cluster.logged_out(&digest).await;
+        }
+    }
+
+    /// A session (by its digest) is over: what outlives its requests (live streams) learns it at once.
+    fn revoke(&self, digest: &str) {
+        self.revoked.insert(digest.to_string(), ());
+        let _ = self.logouts.send(digest.to_string());
+    }
+
+    /// Logouts as they happen (session digests), for the live streams.
+    pub fn logouts(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.logouts.subscribe()
+    }
+
+    /// Whether `who` still holds: their session not logged out nor expired. What they may see is
+    /// rechecked by the caller (`Who::role`), since the policy may have changed too.
+    pub fn session_holds(&self, who: &Identity) -> Result<(), &'static str> {
+        match &who.login {
+            None => Ok(()),
+            Some(s) if self.revoked.contains_key(&s.digest) => Err("logged-out"),
+            Some(s) if s.expires_ms <= chrono::Utc::now().timestamp_millis() => Err("session-expired"),
+            Some(_) => Ok(()),
         }
     }
 
@@ -231,6 +324,7 @@ impl Access {
         }
         cluster.follow(self, |this, news| async move {
             if let crate::server::cluster::News::LoggedOut(digest) = news {
+                this.revoke(&digest);
                 // Sessions are kept here by id; the announcement names only its digest.
                 let _ = this.sessions.invalidate_entries_if(move |id, _| crate::server::store::digest(id) == digest);
             }
@@ -244,17 +338,17 @@ impl Access {
     /// The person's role on `pipeline`: by name, and by its tags (asked of `tags`) when a grant needs them.
     pub async fn role(&self, who: &Identity, pipeline: &str, tags: Option<&TagSource>) -> Option<Role> {
         let policy = self.policy();
-        match policy.decide(&who.person(), pipeline, None) {
+        match policy.decide(&who.as_person(), pipeline, None) {
             Decision::Role(r) => r,
             Decision::NeedsTags => {
                 let tags = match tags {
                     Some(t) => self.tags_of(pipeline, t).await,
                     None => None,
                 };
-                match policy.decide(&who.person(), pipeline, tags.as_deref().map(|t| t.as_slice())) {
+                match policy.decide(&who.as_person(), pipeline, tags.as_deref().map(|t| t.as_slice())) {
                     Decision::Role(r) => r,
                     // Tags unknown (SageMaker did not say): only what the name gives.
-                    Decision::NeedsTags => match policy.decide(&who.person(), pipeline, Some(&[])) {
+                    Decision::NeedsTags => match policy.decide(&who.as_person(), pipeline, Some(&[])) {
                         Decision::Role(r) => r,
                         Decision::NeedsTags => None,
                     },
@@ -263,10 +357,16 @@ impl Access {
         }
     }
 
+    /// A pipeline's tags, remembered. That it does not exist is remembered too (for `MISSING_KEPT`): repeated
+    /// asks about a hidden pipeline and about one that does not exist are both answered from memory, so
+    /// neither spends the quota nor answers in a time that tells the two apart.
     async fn tags_of(&self, pipeline: &str, tags: &TagSource) -> Option<Arc<Vec<(String, String)>>> {
         let key = format!("{}{}", tags.key, pipeline.to_lowercase());
         if let Some(t) = self.tag_cache.get(&key) {
             return Some(t);
+        }
+        if self.missing_pipelines.contains_key(&key) {
+            return None;
         }
         match tags.source.tags(pipeline).await {
             Ok(t) => {
@@ -274,7 +374,12 @@ impl Access {
                 self.tag_cache.insert(key, t.clone());
                 Some(t)
             }
-            Err(_) => None,
+            Err(e) => {
+                if e.is_not_found() {
+                    self.missing_pipelines.insert(key, ());
+                }
+                None
+            }
         }
     }
 
@@ -329,6 +434,12 @@ impl Who {
         &self.access
     }
 
+    /// The place being asked about, as the activity log records it ("" with one place, else
+    /// `/{account}/{region}`); None outside any place.
+    pub fn place(&self) -> Option<String> {
+        self.tags.as_ref().map(|t| t.key.trim_end().to_string())
+    }
+
     pub async fn role(&self, pipeline: &str) -> Option<Role> {
         self.access.role(&self.identity, pipeline, self.tags.as_ref()).await
     }
@@ -345,8 +456,10 @@ impl Who {
         if role.is_some_and(|r| r >= Role::Operator) {
             return Ok(role.unwrap_or(Role::Operator));
         }
+        let place = self.place();
         self.access
             .record(Record {
+                place: place.as_deref(),
                 user: &self.identity.user,
                 role,
                 action,
@@ -379,8 +492,10 @@ impl Who {
             Ok(()) => (Outcome::Done, None),
             Err(e) => outcome_of(e),
         };
+        let place = self.place();
         self.access
             .record(Record {
+                place: place.as_deref(),
                 user: &self.identity.user,
                 role,
                 action,
@@ -392,6 +507,16 @@ impl Who {
                 detail,
             })
             .await
+    }
+
+    /// The idempotency token SageMaker is sent for a form's `token`: an HMAC of the person and the token
+    /// under a key of this Stepline's. A form's token can travel in an address (a refused start form comes
+    /// back with what was typed), and a link crafted with someone else's token must not make a person's start
+    /// answer with the crafter's execution, recorded as theirs: the same token from two people is two tokens
+    /// upstream. The same person sending the same form again still acts once.
+    pub fn request_token(&self, token: &str) -> String {
+        let tag = aws_lc_rs::hmac::sign(&self.access.token_key, format!("{}\n{token}", self.identity.user).as_bytes());
+        tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// Run an action on the person's behalf (with `--act-role`, with their own credentials).
@@ -412,7 +537,7 @@ impl Who {
     /// The role outside any pipeline, and whether the person has any grant at all.
     pub fn everywhere(&self) -> (Option<Role>, bool) {
         let policy = self.access.policy();
-        (policy.everywhere(&self.identity.person()), policy.knows(&self.identity.person()))
+        (policy.everywhere(&self.identity.as_person()), policy.knows(&self.identity.as_person()))
     }
 }
 
@@ -511,14 +636,15 @@ async fn identify(
             None => Err("the proxy's identity cannot be verified".into()),
         },
         AuthMode::Oidc => {
-            let Some(id) = oidc::session_cookie(headers) else { return Ok(None) };
+            let Some(id) = oidc::session_cookie(headers, access.secure_cookies) else { return Ok(None) };
             // Keyed by the id itself: this map never leaves the process (the database keeps only digests).
             if let Some(who) = access.sessions.get(&id) {
                 return Ok(Some(who));
             }
-            match access.db.session(&id).await {
-                Ok(Some(s)) => {
-                    let who = Identity { user: s.user, groups: s.groups, session: true };
+            match access.db.session_until(&id).await {
+                Ok(Some((s, expires_ms))) => {
+                    let mut who = Identity::person(s.user, s.groups, true);
+                    who.login = Some(SessionRef { digest: crate::server::store::digest(&id), expires_ms });
                     access.sessions.insert(id, who.clone());
                     Ok(Some(who))
                 }
@@ -545,6 +671,7 @@ async fn deny_cross_site(access: &Access, who: &Identity, request_id: &str, path
     let pipeline = path.strip_prefix("/pipelines/").map(|p| p.split('/').next().unwrap_or_default());
     let _ = access
         .record(Record {
+            place: None,
             user: &who.user,
             role: None,
             action: action_of_path(path),

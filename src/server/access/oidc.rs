@@ -16,6 +16,8 @@ use openidconnect::{
     Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
 };
 
+use super::claims::{clean, user_from_claims, UserClaim};
+use super::login_state;
 use super::{Access, RequestId};
 use crate::model::activity::{Action, Outcome};
 use crate::server::config::OidcConfig;
@@ -34,11 +36,12 @@ pub struct Oidc {
     client: Client,
     http: reqwest::Client,
     groups_claim: String,
+    user_claim: UserClaim,
 }
 
 impl Oidc {
     /// Read the provider's discovery document (at start: a wrong issuer is found at once).
-    pub async fn discover(config: &OidcConfig, public_url: &str) -> Result<Oidc, String> {
+    pub async fn discover(config: &OidcConfig, user_claim: &UserClaim, public_url: &str) -> Result<Oidc, String> {
         let http = reqwest::Client::builder()
             // Following redirects would open the door to SSRF through the provider's answers.
             .redirect(reqwest::redirect::Policy::none())
@@ -57,7 +60,7 @@ impl Oidc {
             config.client_secret.clone().map(ClientSecret::new),
         )
         .set_redirect_uri(redirect);
-        Ok(Oidc { client, http, groups_claim: config.groups_claim.clone() })
+        Ok(Oidc { client, http, groups_claim: config.groups_claim.clone(), user_claim: user_claim.clone() })
     }
 }
 
@@ -71,20 +74,26 @@ fn cookies(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
         .filter_map(|c| c.trim().split_once('='))
 }
 
-/// The session id from the request's cookie, if any.
-pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+/// The session id from the request's cookie, if any. Over https only the `__Host-` cookie counts: a plain
+/// one can be planted by a sibling subdomain (`Domain=.example.com`) or over http, and would fix the session.
+pub fn session_cookie(headers: &HeaderMap, secure: bool) -> Option<String> {
+    let name = cookie_name_for(secure);
     cookies(headers)
-        .find(|(k, _)| *k == COOKIE || *k == COOKIE_SECURE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_string())
         .filter(|v| v.len() == 64 && v.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
-fn cookie_name(access: &Access) -> &'static str {
-    if access.secure_cookies {
+fn cookie_name_for(secure: bool) -> &'static str {
+    if secure {
         COOKIE_SECURE
     } else {
         COOKIE
     }
+}
+
+fn cookie_name(access: &Access) -> &'static str {
+    cookie_name_for(access.secure_cookies)
 }
 
 fn set_cookie(access: &Access, value: &str, max_age: i64) -> HeaderValue {
@@ -97,14 +106,25 @@ fn set_cookie(access: &Access, value: &str, max_age: i64) -> HeaderValue {
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// Where to return after login: a path of this site only (never `//host` or a full URL).
+/// Where to return after login: a path of this site, under its base path, never another host. The address
+/// is read as a browser reads it (the WHATWG URL parser: tabs and newlines dropped, `\\` as `/`, percent
+/// escapes kept) relative to this site, and sent back as the parser wrote it, so what is checked is what the
+/// browser follows. Anything else, or one longer than the login cookie keeps, returns to the home page.
 pub fn safe_return(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.contains(['\r', '\n']) => {
-            crate::text::clip(n, 2000)
-        }
-        _ => crate::base::href("/"),
+    let home = crate::base::href("/");
+    let Some(next) = next.filter(|n| n.starts_with('/') && n.len() <= login_state::MAX_RETURN) else {
+        return home;
+    };
+    let Ok(site) = url::Url::parse("http://stepline.invalid/") else { return home };
+    let Ok(target) = site.join(next) else { return home };
+    let base = crate::base::get();
+    let under_base = base.is_empty()
+        || target.path() == base
+        || target.path().strip_prefix(base).is_some_and(|rest| rest.starts_with('/'));
+    if target.origin() != site.origin() || !under_base {
+        return home;
     }
+    target[url::Position::BeforePath..].to_string()
 }
 
 #[derive(serde::Deserialize)]
@@ -131,32 +151,40 @@ pub async fn login(State(state): State<AppState>, Query(q): Query<LoginQuery>) -
         pkce_verifier: verifier.secret().clone(),
         return_to: safe_return(q.next.as_deref()),
     };
-    if let Err(e) = access.db.put_login(csrf.secret(), &login).await {
-        return (StatusCode::SERVICE_UNAVAILABLE, format!("{e}; try again in a moment.")).into_response();
-    }
+    // Nothing is written anywhere: the login under way is the signed cookie (see `login_state`). It binds the
+    // login to this browser: an answer carrying a state made in another browser (an attacker's own login,
+    // replayed to log the victim into the attacker's account) is refused.
+    let sealed = access.login_seal.seal(csrf.secret(), &login, now_ms() + login_state::LOGIN_SECONDS * 1000);
     let mut res = (StatusCode::FOUND, [(header::LOCATION, url.to_string())]).into_response();
-    // The login is bound to this browser: an answer carrying a state made in another browser (an
-    // attacker's own login, replayed to log the victim into the attacker's account) is refused.
-    res.headers_mut().append(header::SET_COOKIE, login_cookie(&access, csrf.secret(), 600));
+    res.headers_mut().append(header::SET_COOKIE, login_cookie(&access, &sealed, login_state::LOGIN_SECONDS));
     res
 }
 
 const LOGIN_COOKIE: &str = "stepline_login";
 
-fn login_cookie(access: &Access, state: &str, max_age: i64) -> HeaderValue {
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn login_cookie(access: &Access, value: &str, max_age: i64) -> HeaderValue {
     let secure = if access.secure_cookies { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
-        "{LOGIN_COOKIE}={}; Path={}/auth/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
-        crate::server::store::digest(state),
+        "{LOGIN_COOKIE}={value}; Path={}/auth/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
         crate::base::get()
     ))
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// Whether the browser answering is the one that started the login with `state`.
-fn same_browser(headers: &HeaderMap, state: &str) -> bool {
-    let want = crate::server::store::digest(state);
-    cookies(headers).any(|(k, v)| k == LOGIN_COOKIE && v == want)
+/// The login under way that this browser started with `state`, once: a replayed answer finds it used.
+fn take_login(access: &Access, headers: &HeaderMap, state: &str) -> Result<LoginState, String> {
+    let cookie = cookies(headers).find(|(k, _)| *k == LOGIN_COOKIE).map(|(_, v)| v);
+    let login = access.login_seal.open(cookie, state, now_ms()).map_err(|e| e.message().to_string())?;
+    let used = crate::server::store::digest(state);
+    if access.used_logins.contains_key(&used) {
+        return Err("This login was already used; start again.".into());
+    }
+    access.used_logins.insert(used, ());
+    Ok(login)
 }
 
 #[derive(serde::Deserialize)]
@@ -175,13 +203,7 @@ pub async fn callback(
     Query(q): Query<CallbackQuery>,
 ) -> Response {
     let access = state.access.clone();
-    if q.error.is_none() && !q.state.as_deref().is_some_and(|s| same_browser(&headers, s)) {
-        return failed_login(
-            &state,
-            "This login was not started in this browser (or took over ten minutes); start again.",
-        );
-    }
-    match finish_login(&access, &q).await {
+    match finish_login(&access, &headers, &q).await {
         Ok((who, return_to)) => {
             let session = match access.db.create_session(&who, access.session_hours).await {
                 Ok(id) => id,
@@ -189,6 +211,7 @@ pub async fn callback(
             };
             let _ = access
                 .record(Record {
+                    place: None,
                     user: &who.user,
                     role: None,
                     action: Action::Login,
@@ -210,7 +233,11 @@ pub async fn callback(
     }
 }
 
-async fn finish_login(access: &Access, q: &CallbackQuery) -> Result<(SessionUser, String), String> {
+async fn finish_login(
+    access: &Access,
+    headers: &HeaderMap,
+    q: &CallbackQuery,
+) -> Result<(SessionUser, String), String> {
     let oidc = access.oidc.as_ref().ok_or("This Stepline has no login of its own.")?;
     if let Some(e) = &q.error {
         let detail = q.error_description.as_deref().unwrap_or_default();
@@ -223,8 +250,8 @@ async fn finish_login(access: &Access, q: &CallbackQuery) -> Result<(SessionUser
     let (Some(code), Some(csrf)) = (&q.code, &q.state) else {
         return Err("The identity provider's answer has no code or state.".into());
     };
-    // The state is good once: a replayed or forged answer finds nothing.
-    let login = access.db.take_login(csrf).await?.ok_or("This login has expired or was already used; start again.")?;
+    // Started in this browser, unexpired, and good once: a replayed or forged answer is refused.
+    let login = take_login(access, headers, csrf)?;
     let token = oidc
         .client
         .exchange_code(AuthorizationCode::new(code.clone()))
@@ -238,29 +265,34 @@ async fn finish_login(access: &Access, q: &CallbackQuery) -> Result<(SessionUser
     let claims = id_token
         .claims(&verifier, &Nonce::new(login.nonce.clone()))
         .map_err(|e| format!("The ID token does not verify: {e}"))?;
-    let user = claims
-        .preferred_username()
-        .map(|u| u.as_str().to_string())
-        .or_else(|| claims.email().map(|e| e.as_str().to_string()))
-        .unwrap_or_else(|| claims.subject().as_str().to_string());
-    let user: String = user.trim().chars().filter(|c| !c.is_control()).take(128).collect();
-    if user.is_empty() {
-        return Err("The ID token names no user.".into());
-    }
-    // The token has verified: its payload (for the groups claim, which the provider names as it likes) is
-    // read from the same bytes.
-    let groups = groups_of(&id_token.to_string(), &oidc.groups_claim);
+    // The token has verified (signature, issuer, audience, nonce, expiry): its payload is read from the same
+    // bytes for the claims the provider names as it likes (the groups) and the one chosen as the user's name.
+    let payload = payload_of(&id_token.to_string());
+    let subject = serde_json::json!(claims.subject().as_str());
+    let payload = match payload {
+        serde_json::Value::Object(mut m) => {
+            m.insert("sub".into(), subject);
+            serde_json::Value::Object(m)
+        }
+        _ => serde_json::json!({ "sub": subject }),
+    };
+    let user = user_from_claims(&payload, &oidc.user_claim).ok_or("The ID token names no user.")?;
+    let groups = groups_of(&payload, &oidc.groups_claim);
     Ok((SessionUser { user, groups }, login.return_to))
 }
 
-/// The groups claim of a (verified) JWT's payload: an array of strings, or one comma-separated string.
-fn groups_of(jwt: &str, claim: &str) -> Vec<String> {
+/// A (verified) JWT's payload as JSON; null when it cannot be read.
+fn payload_of(jwt: &str) -> serde_json::Value {
     let payload = jwt.split('.').nth(1).unwrap_or_default();
-    let Ok(bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')) else {
-        return vec![];
-    };
-    let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-    let clean = |g: &str| g.trim().chars().filter(|c| !c.is_control()).take(128).collect::<String>();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default()
+}
+
+/// The groups claim of a token's payload: an array of strings, or one comma-separated string.
+fn groups_of(value: &serde_json::Value, claim: &str) -> Vec<String> {
     match value.get(claim) {
         Some(serde_json::Value::Array(a)) => a.iter().filter_map(|g| g.as_str()).map(clean).take(256).collect(),
         Some(serde_json::Value::String(s)) => s.split(',').map(clean).filter(|g| !g.is_empty()).collect(),
@@ -291,10 +323,11 @@ pub async fn logout(
     if let Err(why) = access.site.origin_allowed(&axum::http::Method::POST, &headers) {
         return (StatusCode::FORBIDDEN, format!("Refused: {why}.")).into_response();
     }
-    if let Some(id) = session_cookie(&headers) {
+    if let Some(id) = session_cookie(&headers, access.secure_cookies) {
         if let Ok(Some(who)) = access.db.session(&id).await {
             let _ = access
                 .record(Record {
+                    place: None,
                     user: &who.user,
                     role: None,
                     action: Action::Logout,
@@ -307,8 +340,10 @@ pub async fn logout(
                 })
                 .await;
         }
-        access.forget_session(&id).await;
+        // Deleted first, then forgotten and announced: another replica told of the logout must not find the
+        // session still in the database and keep it for seconds more.
         let _ = access.db.end_session(&id).await;
+        access.forget_session(&id).await;
     }
     let mut res = (StatusCode::SEE_OTHER, [(header::LOCATION, crate::base::href("/auth/logged-out"))]).into_response();
     res.headers_mut().append(header::SET_COOKIE, set_cookie(&access, "", 0));
@@ -333,41 +368,64 @@ mod tests {
     #[test]
     fn only_local_paths_are_returned_to() {
         assert_eq!(safe_return(Some("/pipelines/A?x=1#f")), "/pipelines/A?x=1#f");
-        for bad in ["//evil.example/", "https://evil.example", "/\\evil.example", "javascript:alert(1)", ""] {
-            assert_eq!(safe_return(Some(bad)), "/", "{bad}");
+        assert_eq!(safe_return(Some("/pipelines/a%2Fb?q=%20")), "/pipelines/a%2Fb?q=%20");
+        // Every form a browser would follow to another host: tabs and newlines it strips, backslashes it
+        // reads as slashes, encoded and scheme variants. Whatever comes back, a browser reading it as a
+        // Location on this site stays on this site.
+        let site = url::Url::parse("https://stepline.example/").unwrap();
+        for bad in [
+            "//evil.example/",
+            "https://evil.example",
+            "/\\evil.example",
+            "javascript:alert(1)",
+            "",
+            "/\t/evil.example",
+            "/\t\\evil.example",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            "\t//evil.example",
+            "/\\/evil.example",
+            "/%09/evil.example",
+            "/ /evil.example",
+            "http:evil.example",
+            "/\u{0}/evil.example",
+        ] {
+            let got = safe_return(Some(bad));
+            let followed = site.join(&got).unwrap();
+            assert_eq!(followed.host_str(), Some("stepline.example"), "{bad:?} returned {got:?}");
+            assert!(!got.contains(['\t', '\r', '\n', '\\']), "{bad:?} returned {got:?}");
         }
+        // Encoded slashes stay encoded: a path, not a host.
+        assert_eq!(safe_return(Some("/%2F%2Fevil.example")), "/%2F%2Fevil.example");
+        assert_eq!(safe_return(Some(&format!("/{}", "a".repeat(2000)))), "/", "longer than the cookie keeps");
         assert_eq!(safe_return(None), "/");
     }
 
     #[test]
-    fn session_cookies_are_read_only_in_their_shape() {
+    fn session_cookies_are_read_only_in_their_shape_and_over_https_only_the_host_cookie() {
         let id = "a".repeat(64);
         let mut h = HeaderMap::new();
         h.insert(header::COOKIE, format!("theme=dark; stepline_session={id}").parse().unwrap());
-        assert_eq!(session_cookie(&h), Some(id.clone()));
+        assert_eq!(session_cookie(&h, false), Some(id.clone()));
+        assert_eq!(
+            session_cookie(&h, true),
+            None,
+            "a plain cookie a sibling subdomain can set is no session over https"
+        );
         h.insert(header::COOKIE, "stepline_session=../../etc".parse().unwrap());
-        assert_eq!(session_cookie(&h), None);
+        assert_eq!(session_cookie(&h, false), None);
         h.insert(header::COOKIE, format!("__Host-stepline_session={id}").parse().unwrap());
-        assert_eq!(session_cookie(&h), Some(id));
-    }
-
-    #[test]
-    fn a_login_answer_is_taken_only_from_the_browser_that_started_it() {
-        let mut h = HeaderMap::new();
-        assert!(!same_browser(&h, "state-1"));
-        let cookie = format!("{LOGIN_COOKIE}={}", crate::server::store::digest("state-1"));
-        h.insert(header::COOKIE, cookie.parse().unwrap());
-        assert!(same_browser(&h, "state-1"));
-        assert!(!same_browser(&h, "state-2"), "an attacker's own state does not match the victim's cookie");
+        assert_eq!(session_cookie(&h, true), Some(id.clone()));
+        assert_eq!(session_cookie(&h, false), None);
     }
 
     #[test]
     fn groups_come_from_the_named_claim() {
         let enc = |v: &serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
         let jwt = format!("x.{}.y", enc(&serde_json::json!({"groups": ["a", "b"], "roles": "r1, r2"})));
-        assert_eq!(groups_of(&jwt, "groups"), vec!["a", "b"]);
-        assert_eq!(groups_of(&jwt, "roles"), vec!["r1", "r2"]);
-        assert!(groups_of(&jwt, "cognito:groups").is_empty());
-        assert!(groups_of("garbage", "groups").is_empty());
+        assert_eq!(groups_of(&payload_of(&jwt), "groups"), vec!["a", "b"]);
+        assert_eq!(groups_of(&payload_of(&jwt), "roles"), vec!["r1", "r2"]);
+        assert!(groups_of(&payload_of(&jwt), "cognito:groups").is_empty());
+        assert!(groups_of(&payload_of("garbage"), "groups").is_empty());
     }
 }

@@ -1,40 +1,50 @@
 //! Identity from an authenticating proxy, trusted only when it can be verified:
-//! - the TCP peer is one of `--trusted-proxy` (the connection's address, never `X-Forwarded-For`), and the
-//!   headers of oauth2-proxy name the user (`X-Forwarded-User`/`-Email`/`-Groups`, `X-Auth-Request-*`);
+//! - the TCP peer is one of `--trusted-proxy` (the connection's address, never `X-Forwarded-For`), and one
+//!   fixed set of request headers names the user (`ProxyHeaders`: oauth2-proxy's `X-Forwarded-User`,
+//!   `-Email` and `-Groups` by default). No other header is read, so a client cannot add an identity header
+//!   the proxy does not know to strip (oauth2-proxy's `X-Auth-Request-*` are its *response* headers, and pass
+//!   through it untouched when a client sends them);
 //! - or an AWS Application Load Balancer's signed `x-amzn-oidc-data` verifies: ES256, its `signer` is
-//!   `--alb-arn`, not expired, signed by the key the load balancer publishes under the token's `kid`.
+//!   `--alb-arn`, its `iss` and `client` the configured ones, not expired, signed by the key the load
+//!   balancer publishes under the token's `kid`. Keys that cannot be had are remembered for a minute and at
+//!   most a few are fetched a minute, so tokens naming made-up keys cannot make Stepline a fetching proxy.
 
 use std::net::IpAddr;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use axum::http::HeaderMap;
 use base64::Engine;
 
+use super::claims::{clean, user_from_claims, UserClaim};
 use super::Identity;
-use crate::server::config::AccessConfig;
+use crate::server::config::{AccessConfig, ProxyHeaders};
 
 pub struct Proxy {
     trusted: Vec<ipnet::IpNet>,
+    headers: ProxyHeaders,
     alb: Option<Alb>,
     groups_claim: String,
+    user_claim: UserClaim,
 }
 
 struct Alb {
     arn: String,
+    issuer: Option<String>,
+    client_id: Option<String>,
     keys_url: String,
     keys: moka::sync::Cache<String, std::sync::Arc<jsonwebtoken::DecodingKey>>,
+    /// Key ids that could not be fetched, with why: answered from here for a minute.
+    missing: moka::sync::Cache<String, String>,
+    /// Fetches in the current minute (start, count): past `KEY_FETCHES_PER_MINUTE`, unknown keys are refused.
+    fetches: Mutex<(Instant, u32)>,
+    /// One fetch at a time: concurrent requests naming the same new key wait for the first one's answer.
+    fetching: tokio::sync::Mutex<()>,
     http: reqwest::Client,
 }
 
-/// Headers of oauth2-proxy (and others like it) naming the user, most specific first.
-const USER_HEADERS: [&str; 5] = [
-    "x-forwarded-preferred-username",
-    "x-forwarded-user",
-    "x-auth-request-user",
-    "x-forwarded-email",
-    "x-auth-request-email",
-];
-const GROUP_HEADERS: [&str; 2] = ["x-forwarded-groups", "x-auth-request-groups"];
+/// A load balancer rotates its keys rarely: a handful of new ones a minute is far more than it needs.
+const KEY_FETCHES_PER_MINUTE: u32 = 10;
 const ALB_HEADER: &str = "x-amzn-oidc-data";
 
 impl Proxy {
@@ -50,8 +60,16 @@ impl Proxy {
                     .unwrap_or_else(|| format!("https://public-keys.auth.elb.{region}.amazonaws.com"));
                 Some(Alb {
                     arn: arn.clone(),
+                    issuer: config.alb_issuer.clone(),
+                    client_id: config.alb_client_id.clone(),
                     keys_url,
                     keys: moka::sync::Cache::builder().max_capacity(64).build(),
+                    missing: moka::sync::Cache::builder()
+                        .max_capacity(1024)
+                        .time_to_live(Duration::from_secs(60))
+                        .build(),
+                    fetches: Mutex::new((Instant::now(), 0)),
+                    fetching: tokio::sync::Mutex::new(()),
                     http: reqwest::Client::builder()
                         .timeout(Duration::from_secs(5))
                         .redirect(reqwest::redirect::Policy::none())
@@ -62,14 +80,20 @@ impl Proxy {
             None => None,
         };
         let groups_claim = config.oidc.as_ref().map(|o| o.groups_claim.clone()).unwrap_or_else(|| "groups".into());
-        Ok(Proxy { trusted: config.trusted_proxies.clone(), alb, groups_claim })
+        Ok(Proxy {
+            trusted: config.trusted_proxies.clone(),
+            headers: config.proxy_headers.clone(),
+            alb,
+            groups_claim,
+            user_claim: config.user_claim.clone(),
+        })
     }
 
     /// The verified identity of a request, or why it is refused.
     pub async fn identify(&self, headers: &HeaderMap, peer: Option<IpAddr>) -> Result<Identity, String> {
         if let (Some(alb), Some(token)) = (&self.alb, headers.get(ALB_HEADER).and_then(|v| v.to_str().ok())) {
             let claims = alb.verify(token, chrono::Utc::now().timestamp()).await?;
-            return identity_from_claims(&claims, &self.groups_claim)
+            return identity_from_claims(&claims, &self.groups_claim, &self.user_claim)
                 .ok_or_else(|| "the load balancer's token names no user".to_string());
         }
         let trusted = peer.is_some_and(|ip| self.trusted.iter().any(|net| net.contains(&ip)));
@@ -78,44 +102,42 @@ impl Proxy {
                 "Refused: this request did not come through the authenticating proxy Stepline trusts.".to_string()
             );
         }
-        from_headers(headers).ok_or_else(|| "The proxy did not say who is asking (no X-Forwarded-User).".to_string())
+        from_headers(headers, &self.headers)
+            .ok_or_else(|| format!("The proxy did not say who is asking (no {}).", self.headers.user))
     }
 }
 
-/// The user and groups named by a trusted proxy's headers.
-pub fn from_headers(headers: &HeaderMap) -> Option<Identity> {
-    let user = USER_HEADERS.iter().find_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()).map(clean))?;
+/// The user and groups named by a trusted proxy's headers: the user header, else the email header; the groups
+/// header. Each read once: a repeated header (a client's own copy beside the proxy's) names nobody.
+pub fn from_headers(headers: &HeaderMap, names: &ProxyHeaders) -> Option<Identity> {
+    let one = |name: &axum::http::HeaderName| -> Option<Option<String>> {
+        let mut values = headers.get_all(name).iter();
+        match (values.next(), values.next()) {
+            (None, _) => Some(None),
+            (Some(v), None) => Some(Some(v.to_str().ok()?.to_string())),
+            (Some(_), Some(_)) => None,
+        }
+    };
+    let user = match one(&names.user)? {
+        Some(u) => clean(&u),
+        None => clean(&one(&names.email)??),
+    };
     if user.is_empty() {
         return None;
     }
-    let groups = GROUP_HEADERS
-        .iter()
-        .filter_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()))
-        .flat_map(|v| v.split(','))
-        .map(clean)
-        .filter(|g| !g.is_empty())
-        .take(256)
-        .collect();
-    Some(Identity { user, groups, session: false })
+    let groups =
+        one(&names.groups)?.unwrap_or_default().split(',').map(clean).filter(|g| !g.is_empty()).take(256).collect();
+    Some(Identity::person(user, groups, false))
 }
 
-/// A name as shown and recorded: trimmed, without control characters, at most 128 characters.
-fn clean(v: &str) -> String {
-    v.trim().chars().filter(|c| !c.is_control()).take(128).collect()
-}
-
-fn identity_from_claims(claims: &serde_json::Value, groups_claim: &str) -> Option<Identity> {
-    let user = ["preferred_username", "email", "sub"]
-        .iter()
-        .find_map(|k| claims.get(*k).and_then(|v| v.as_str()))
-        .map(clean)
-        .filter(|u| !u.is_empty())?;
+fn identity_from_claims(claims: &serde_json::Value, groups_claim: &str, user_claim: &UserClaim) -> Option<Identity> {
+    let user = user_from_claims(claims, user_claim)?;
     let groups = match claims.get(groups_claim) {
         Some(serde_json::Value::Array(a)) => a.iter().filter_map(|g| g.as_str()).map(clean).take(256).collect(),
         Some(serde_json::Value::String(s)) => s.split(',').map(clean).filter(|g| !g.is_empty()).collect(),
         _ => vec![],
     };
-    Some(Identity { user, groups, session: false })
+    Some(Identity::person(user, groups, false))
 }
 
 /// The header of an ALB token: what is checked before the signature.
@@ -125,6 +147,8 @@ struct AlbHeader {
     kid: String,
     signer: String,
     exp: Option<i64>,
+    iss: Option<String>,
+    client: Option<String>,
 }
 
 /// base64url that takes segments with or without `=` padding (the load balancer pads).
@@ -159,6 +183,12 @@ impl Alb {
         if head.signer != self.arn {
             return Err(refused("was signed by another load balancer"));
         }
+        if self.issuer.as_ref().is_some_and(|i| head.iss.as_ref() != Some(i)) {
+            return Err(refused("comes from another identity provider"));
+        }
+        if self.client_id.as_ref().is_some_and(|c| head.client.as_ref() != Some(c)) {
+            return Err(refused("was issued to another client"));
+        }
         let key = self.key(&head.kid).await?;
         let verified = jsonwebtoken::crypto::verify(
             signature.trim_end_matches('='),
@@ -192,6 +222,26 @@ impl Alb {
         if let Some(k) = self.keys.get(kid) {
             return Ok(k);
         }
+        let _one_at_a_time = self.fetching.lock().await;
+        // Another request may have fetched it, or failed to, while this one waited.
+        if let Some(k) = self.keys.get(kid) {
+            return Ok(k);
+        }
+        if let Some(why) = self.missing.get(kid) {
+            return Err(why);
+        }
+        {
+            let mut window = self.fetches.lock().unwrap_or_else(|e| e.into_inner());
+            if window.0.elapsed() >= Duration::from_secs(60) {
+                *window = (Instant::now(), 0);
+            }
+            if window.1 >= KEY_FETCHES_PER_MINUTE {
+                return Err("Refused: the load balancer's token names a key not fetched yet; too many new keys \
+                            were asked for this minute."
+                    .into());
+            }
+            window.1 += 1;
+        }
         let url = format!("{}/{kid}", self.keys_url.trim_end_matches('/'));
         let fetched = async {
             let res = self.http.get(&url).send().await.map_err(|e| format!("cannot fetch {url}: {e}"))?;
@@ -204,7 +254,14 @@ impl Alb {
                 .map_err(|e| format!("the load balancer's key {url} is not an EC public key: {e}"))
         }
         .await
-        .map_err(|e| format!("Refused: {e}"))?;
+        .map_err(|e| format!("Refused: {e}"));
+        let fetched = match fetched {
+            Ok(k) => k,
+            Err(why) => {
+                self.missing.insert(kid.to_string(), why.clone());
+                return Err(why);
+            }
+        };
         self.keys.insert(kid.to_string(), fetched.clone());
         Ok(fetched)
     }
@@ -216,20 +273,49 @@ mod tests {
 
     #[test]
     fn oauth2_proxy_headers_name_the_user_and_groups_and_hostile_values_are_cleaned() {
+        let names = ProxyHeaders::default();
         let mut h = HeaderMap::new();
-        assert!(from_headers(&h).is_none());
+        assert!(from_headers(&h, &names).is_none());
         h.insert("x-forwarded-email", "ana@example.com".parse().unwrap());
-        assert_eq!(from_headers(&h).unwrap().user, "ana@example.com");
+        assert_eq!(from_headers(&h, &names).unwrap().user, "ana@example.com");
         h.insert("x-forwarded-user", "ana".parse().unwrap());
         h.insert("x-forwarded-groups", "fraud-ds, analysts,,".parse().unwrap());
-        let who = from_headers(&h).unwrap();
+        let who = from_headers(&h, &names).unwrap();
         assert_eq!(who.user, "ana", "the user header wins over the email");
         assert_eq!(who.groups, vec!["fraud-ds", "analysts"]);
         h.insert("x-forwarded-user", "x".repeat(500).parse().unwrap());
-        assert_eq!(from_headers(&h).unwrap().user.len(), 128);
+        assert_eq!(from_headers(&h, &names).unwrap().user.len(), 128);
         h.insert("x-forwarded-user", "   ".parse().unwrap());
         h.remove("x-forwarded-email");
-        assert!(from_headers(&h).is_none(), "a blank user is no user");
+        assert!(from_headers(&h, &names).is_none(), "a blank user is no user");
+    }
+
+    #[test]
+    fn only_the_configured_headers_are_read_and_a_repeated_one_names_nobody() {
+        let names = ProxyHeaders::default();
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-user", "bob".parse().unwrap());
+        h.insert("x-forwarded-groups", "analysts".parse().unwrap());
+        // A client's own headers of other names, which oauth2-proxy does not strip, are never read.
+        h.insert("x-auth-request-groups", "ml-platform".parse().unwrap());
+        h.insert("x-auth-request-user", "root".parse().unwrap());
+        h.insert("x-forwarded-preferred-username", "root".parse().unwrap());
+        let who = from_headers(&h, &names).unwrap();
+        assert_eq!((who.user.as_str(), who.groups.clone()), ("bob", vec!["analysts".to_string()]));
+        // A second copy of a header the proxy sets: which one the proxy wrote cannot be told.
+        h.append("x-forwarded-groups", "ml-platform".parse().unwrap());
+        assert!(from_headers(&h, &names).is_none());
+        // Another proxy's names, configured.
+        let custom = ProxyHeaders {
+            user: axum::http::HeaderName::from_static("remote-user"),
+            email: axum::http::HeaderName::from_static("remote-email"),
+            groups: axum::http::HeaderName::from_static("remote-groups"),
+        };
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-user", "root".parse().unwrap());
+        assert!(from_headers(&h, &custom).is_none());
+        h.insert("remote-user", "carol".parse().unwrap());
+        assert_eq!(from_headers(&h, &custom).unwrap().user, "carol");
     }
 
     #[tokio::test]

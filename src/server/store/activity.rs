@@ -13,6 +13,9 @@ use crate::model::activity::{Action, Entry, Filter, Outcome, Page};
 /// A record to append.
 #[derive(Clone, Debug)]
 pub struct Record<'a> {
+    /// The account and region it happened in (`Place::label_key`: "" with one place); None outside any place
+    /// (logins, logouts, refusals before a place is known).
+    pub place: Option<&'a str>,
     pub user: &'a str,
     pub role: Option<Role>,
     pub action: Action,
@@ -29,8 +32,19 @@ pub struct Record<'a> {
 pub enum Scope {
     /// Admins: everything.
     Everything,
-    /// Others: their own records and those of the pipelines they may read.
-    Readable { user: String, pipelines: Vec<String> },
+    /// Others: their own records and those of the pipelines they may read, each in its own place (a namesake
+    /// in another account is another pipeline).
+    Readable { user: String, places: Vec<PlaceScope> },
+}
+
+/// The pipelines a reader may read in one place.
+#[derive(Clone, Debug)]
+pub struct PlaceScope {
+    pub place: String,
+    pub pipelines: Vec<String>,
+    /// Records written before places were recorded count as this place's: true where there is one place
+    /// only, and so no doubt which it was.
+    pub with_unplaced: bool,
 }
 
 /// The most records a page shows.
@@ -43,7 +57,7 @@ impl Db {
     pub async fn append(&self, r: &Record<'_>) -> Result<i64, String> {
         let row = sqlx::query(
             "INSERT INTO activity (at_ms, user_name, role, action, outcome, pipeline, execution_arn, request_id, \
-             error_code, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+             error_code, detail, place) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
         )
         .bind(now_ms())
         .bind(r.user)
@@ -55,6 +69,7 @@ impl Db {
         .bind(r.request_id)
         .bind(r.error_code)
         .bind(r.detail.to_string())
+        .bind(r.place)
         .fetch_one(self.pool())
         .await
         .map_err(|e| format!("the activity log could not be written: {e}"));
@@ -92,14 +107,18 @@ impl Db {
             push(&mut sql, " AND id < ?", Arg::Int(b));
         }
         let everything = matches!(scope, Scope::Everything);
-        if let Scope::Readable { user, pipelines } = scope {
+        if let Scope::Readable { user, places } = scope {
             push(&mut sql, " AND (user_name = ?", Arg::Text(user.clone()));
-            if !pipelines.is_empty() {
-                sql.push_str(" OR pipeline IN (");
-                for (i, p) in pipelines.iter().enumerate() {
-                    push(&mut sql, if i == 0 { "?" } else { ", ?" }, Arg::Text(p.clone()));
+            for p in places.iter().filter(|p| !p.pipelines.is_empty()) {
+                push(&mut sql, " OR ((place = ?", Arg::Text(p.place.clone()));
+                if p.with_unplaced {
+                    sql.push_str(" OR place IS NULL");
                 }
-                sql.push(')');
+                sql.push_str(") AND pipeline IN (");
+                for (i, name) in p.pipelines.iter().enumerate() {
+                    push(&mut sql, if i == 0 { "?" } else { ", ?" }, Arg::Text(name.clone()));
+                }
+                sql.push_str("))");
             }
             sql.push(')');
         }

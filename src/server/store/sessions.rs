@@ -1,4 +1,4 @@
-//! Login sessions and logins under way. A session id is a random 256-bit value given to the browser in an
+//! Login sessions and the server's shared secrets. A session id is a random 256-bit value given to the browser in an
 //! HttpOnly cookie; only its SHA-256 is stored, so the database does not hold usable session ids.
 
 use sqlx::Row;
@@ -19,9 +19,6 @@ pub struct LoginState {
     pub pkce_verifier: String,
     pub return_to: String,
 }
-
-/// How long a login may take between leaving for the provider and coming back.
-const LOGIN_MINUTES: i64 = 10;
 
 impl Db {
     /// A new session for `user`; the id to put in the cookie.
@@ -44,17 +41,25 @@ impl Db {
 
     /// The session's user, if the id is known and the session has not expired.
     pub async fn session(&self, id: &str) -> Result<Option<SessionUser>, String> {
-        let row = sqlx::query("SELECT user_name, groups_json FROM sessions WHERE id_hash = $1 AND expires_ms > $2")
-            .bind(digest(id))
-            .bind(now_ms())
-            .fetch_optional(self.pool())
-            .await
-            .map_err(|e| format!("sessions could not be read: {e}"))?;
+        Ok(self.session_until(id).await?.map(|(who, _)| who))
+    }
+
+    /// The session's user and when it expires (Unix milliseconds), if the id is known and it has not.
+    pub async fn session_until(&self, id: &str) -> Result<Option<(SessionUser, i64)>, String> {
+        let row = sqlx::query(
+            "SELECT user_name, groups_json, expires_ms FROM sessions WHERE id_hash = $1 AND expires_ms > $2",
+        )
+        .bind(digest(id))
+        .bind(now_ms())
+        .fetch_optional(self.pool())
+        .await
+        .map_err(|e| format!("sessions could not be read: {e}"))?;
         Ok(row.and_then(|r| {
-            Some(SessionUser {
+            let who = SessionUser {
                 user: r.try_get("user_name").ok()?,
                 groups: serde_json::from_str(&r.try_get::<String, _>("groups_json").ok()?).unwrap_or_default(),
-            })
+            };
+            Some((who, r.try_get::<i64, _>("expires_ms").ok()?))
         }))
     }
 
@@ -67,46 +72,28 @@ impl Db {
             .map_err(|e| format!("the session could not be ended: {e}"))
     }
 
-    /// Remember a login under way by its `state`.
-    pub async fn put_login(&self, state: &str, login: &LoginState) -> Result<(), String> {
-        sqlx::query(
-            "INSERT INTO login_states (state, nonce, pkce_verifier, return_to, expires_ms) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(digest(state))
-        .bind(login.nonce.as_str())
-        .bind(login.pkce_verifier.as_str())
-        .bind(login.return_to.as_str())
-        .bind(now_ms() + LOGIN_MINUTES * 60_000)
-        .execute(self.pool())
-        .await
-        .map(|_| ())
-        .map_err(|e| format!("the login could not be started: {e}"))
+    /// The secret named `name` every replica shares: 32 random bytes, made by whichever replica asks first.
+    pub async fn secret(&self, name: &str) -> Result<Vec<u8>, String> {
+        sqlx::query("INSERT INTO server_secrets (name, secret) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(random_token(32))
+            .execute(self.pool())
+            .await
+            .map_err(|e| format!("the server's secrets could not be written: {e}"))?;
+        let hex: String = sqlx::query_scalar("SELECT secret FROM server_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_one(self.pool())
+            .await
+            .map_err(|e| format!("the server's secrets could not be read: {e}"))?;
+        (0..hex.len() / 2)
+            .map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2).unwrap_or("zz"), 16))
+            .collect::<Result<Vec<u8>, _>>()
+            .map_err(|_| format!("the server secret {name} is damaged"))
     }
 
-    /// The login under way with this `state`, taken (a state is good for one answer only).
-    pub async fn take_login(&self, state: &str) -> Result<Option<LoginState>, String> {
-        let row = sqlx::query(
-            "DELETE FROM login_states WHERE state = $1 AND expires_ms > $2 RETURNING nonce, pkce_verifier, return_to",
-        )
-        .bind(digest(state))
-        .bind(now_ms())
-        .fetch_optional(self.pool())
-        .await
-        .map_err(|e| format!("the login could not be read: {e}"))?;
-        Ok(row.and_then(|r| {
-            Some(LoginState {
-                nonce: r.try_get("nonce").ok()?,
-                pkce_verifier: r.try_get("pkce_verifier").ok()?,
-                return_to: r.try_get("return_to").ok()?,
-            })
-        }))
-    }
-
-    /// Forget expired sessions and abandoned logins.
+    /// Forget expired sessions.
     pub async fn purge_expired(&self) -> Result<u64, String> {
-        let now = now_ms();
-        let a = sqlx::query("DELETE FROM sessions WHERE expires_ms <= $1").bind(now).execute(self.pool()).await;
-        let b = sqlx::query("DELETE FROM login_states WHERE expires_ms <= $1").bind(now).execute(self.pool()).await;
-        Ok(a.map_err(|e| e.to_string())?.rows_affected() + b.map_err(|e| e.to_string())?.rows_affected())
+        let done = sqlx::query("DELETE FROM sessions WHERE expires_ms <= $1").bind(now_ms()).execute(self.pool()).await;
+        Ok(done.map_err(|e| e.to_string())?.rows_affected())
     }
 }
