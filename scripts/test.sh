@@ -57,8 +57,8 @@ if [ "$part" = all ]; then
   run_part() { # NAME: runs `scripts/test.sh NAME`, its output shown and kept
     local name="$1" start=$SECONDS status=0
     log "part: $name"
-    "$ROOT/scripts/test.sh" "$name" 2>&1 | tee "$work/$name.log" || true
-    status="${PIPESTATUS[0]}"
+    # The part's own exit status, not tee's (and not the `|| true` that keeps errexit from ending the run).
+    { "$ROOT/scripts/test.sh" "$name" 2>&1 | tee "$work/$name.log"; status="${PIPESTATUS[0]}"; } || true
     finish_part "$name" "$status" $((SECONDS - start))
     return "$status"
   }

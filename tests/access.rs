@@ -577,3 +577,30 @@ async fn live_streams_are_capped_per_person_even_behind_one_proxy_address() {
     }
     assert_eq!(open(("anonymous", "")).await.status(), StatusCode::TOO_MANY_REQUESTS);
 }
+
+/// A form's idempotency token can travel in an address (a refused start form comes back with what was typed):
+/// the same token sent by two people starts two executions, each recorded as its own person's, while one
+/// person sending the same form twice still starts one.
+#[tokio::test]
+async fn the_same_form_token_from_two_people_is_two_starts() {
+    let a = app().await;
+    let token = format!("crafted-link-token-{}-0123456789abcdef0123", std::process::id());
+    let mut started = vec![];
+    for who in [("olga", "flow-ops"), ("otto", "flow-ops"), ("otto", "flow-ops")] {
+        let fields = [("form[pipeline]", "AbalonePipeline"), ("form[token]", token.as_str())];
+        let (status, body) = post_form(&a.router, "start", who, &fields, "same-origin").await;
+        assert!(status.is_success(), "{status} {body}");
+        started.push(body);
+    }
+    assert_ne!(started[0], started[1], "olga's token does not make otto's start answer with olga's execution");
+    assert_eq!(started[1], started[2], "otto's second send of his form acts once");
+    let log = a.db.page(&Default::default(), &stepline::server::store::activity::Scope::Everything, 10).await.unwrap();
+    let starts: Vec<(&str, Option<&str>)> = log
+        .entries
+        .iter()
+        .filter(|e| e.action.label() == "start")
+        .map(|e| (e.user.as_str(), e.execution_arn.as_deref()))
+        .collect();
+    assert_eq!(starts.len(), 3, "{starts:?}");
+    assert_ne!(starts.iter().find(|s| s.0 == "olga").unwrap().1, starts.iter().find(|s| s.0 == "otto").unwrap().1);
+}

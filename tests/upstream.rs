@@ -81,7 +81,8 @@ async fn pages_render_without_server_errors_while_half_the_calls_are_throttled()
         .core()
         .set_scenario(
             Scenario::parse(
-                r#"{"latency": "20..60",
+                // Seeded: the same calls are throttled every run, whatever the machine.
+                r#"{"latency": "20..60", "seed": 7,
                     "faults": [{"operation": "*", "code": "ThrottlingException", "probability": 0.5}]}"#,
             )
             .unwrap(),

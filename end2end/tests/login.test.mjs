@@ -93,6 +93,9 @@ before(async () => {
     // The demo's live run lasts about ten minutes of real time at this speed: the operator's test stops it
     // while it runs however slow the machine is.
     '--demo-speed', '2',
+    // This provider's people are named by their preferred_username (it manages them; by default Stepline
+    // takes a verified email, else the stable sub).
+    '--user-claim', 'preferred_username',
   ], { env: { ...process.env, STEPLINE_OIDC_CLIENT_SECRET: 'not-a-real-secret' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   stepline.stdout.on('data', (d) => { out += d; });

@@ -17,6 +17,8 @@ use super::state::AppState;
 
 /// How long a readiness answer is reused.
 const REUSED_FOR: Duration = Duration::from_secs(5);
+/// The longest a readiness check may take (the gateway's own limit on one call is 30 s).
+const CHECK_LIMIT: Duration = Duration::from_secs(10);
 
 /// The last answer; the lock is held while a check runs, so there is one check in flight at most.
 #[derive(Default)]
@@ -36,7 +38,14 @@ pub async fn readyz(State(places): State<super::router::Places>) -> Response {
         match &*last {
             Some((at, r)) if at.elapsed() < REUSED_FOR => r.clone(),
             _ => {
-                let r = check(&places).await;
+                // A probe must answer in bounded time whatever SageMaker or the database do.
+                let r = match tokio::time::timeout(CHECK_LIMIT, check(&places)).await {
+                    Ok(r) => r,
+                    Err(_) => {
+                        tracing::warn!("not ready: the readiness check took over {} s", CHECK_LIMIT.as_secs());
+                        Err("no answer in time".to_string())
+                    }
+                };
                 *last = Some((Instant::now(), r.clone()));
                 r
             }

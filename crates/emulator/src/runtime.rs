@@ -255,17 +255,16 @@ impl Core {
         self.lock().clock
     }
 
-    /// Advance what is due now, including deadlines that advancing brings due (a step that ends and starts
-    /// the next). Bounded, so a definition that keeps scheduling itself cannot hold the caller forever.
+    /// Advance what is due by now, deadline by deadline in time order, each at its own time: a step that ends
+    /// during a jump of the clock starts the next one when it ended, not when the jump landed, so a jump of an
+    /// hour runs an hour's worth of steps. Bounded, so a definition that keeps scheduling itself cannot hold
+    /// the caller forever.
     fn run_due(&self) {
-        let t = self.now();
+        let until = self.now();
         for _ in 0..100_000 {
-            let due = self.pop_due(t);
-            if due.is_empty() {
-                return;
-            }
-            for id in due {
-                self.advance(&id, t);
+            let Some(next) = self.next_due().filter(|d| *d <= until) else { return };
+            for id in self.pop_due(next) {
+                self.advance(&id, next);
             }
         }
     }

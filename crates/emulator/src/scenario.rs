@@ -39,6 +39,12 @@ pub struct Scenario {
     /// Request quotas by operation (`"*"` for the rest): `"default"`, or rates and `{"rate", "burst"}`.
     #[serde(default, deserialize_with = "quotas", skip_serializing_if = "Option::is_none")]
     pub quotas: Option<Quotas>,
+    /// Seeds the draws of faults' `probability`, so a test with random faults sees the same ones every run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// The generator of those draws (from `seed`, else from entropy), made at the first draw.
+    #[serde(skip)]
+    draws: Option<fastrand::Rng>,
 }
 
 fn latency<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Latency>, D::Error> {
@@ -200,10 +206,12 @@ impl Scenario {
     /// The error to answer for this call of `operation` of a service (`sagemaker`, `logs`: the prefix of its
     /// IAM actions, which an AccessDenied message names), if a fault is armed for it.
     pub fn take_fault_of(&mut self, service: &str, operation: &str) -> Option<ApiError> {
+        let seed = self.seed;
+        let draws = self.draws.get_or_insert_with(|| seed.map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed));
         let pos = self.faults.iter().position(|f| {
             (f.operation == operation || f.operation == "*")
                 && f.times != Some(0)
-                && f.probability.is_none_or(|p| fastrand::f64() < p)
+                && f.probability.is_none_or(|p| draws.f64() < p)
         })?;
         let f = &mut self.faults[pos];
         if let Some(n) = f.times.as_mut() {
