@@ -132,7 +132,8 @@ hydrates() {
 check "the execution page hydrates in Chromium" hydrates
 
 check "it runs as uid 10001" test "$(podman exec "$name" id -u)" = 10001
-check "its root file system is read-only" bash -c "! podman exec $name touch /opt/stepline/x 2>/dev/null && ! podman exec $name touch /tmp/x 2>/dev/null"
+# (podman gives a read-only container a tmpfs /tmp, as the Kubernetes manifest gives it an emptyDir.)
+check "its root file system is read-only" bash -c "! podman exec $name touch /opt/stepline/x 2>/dev/null && ! podman exec $name touch /etc/x 2>/dev/null"
 check "its data volume is writable" podman exec "$name" touch /var/lib/stepline/probe
 
 # An action on record, then a restart: the activity log is on the volume.
@@ -178,7 +179,10 @@ env = dict(e.split("=", 1) for e in config.get("Env", []))
 port = env.get("STEPLINE_ADDR", "").rsplit(":", 1)[-1]
 need(re.search(r"containerPort:\s*" + port, text), f"containerPort {port}")
 need("/healthz" in text and "/readyz" in text, "probes on /healthz and /readyz")
-need("mountPath: " + env.get("STEPLINE_DATA_DIR", "?") in text, f"a volume at {env.get('STEPLINE_DATA_DIR')}")
+# With PostgreSQL (STEPLINE_DATABASE_URL) nothing is kept in the data directory; without, it needs a volume.
+need("STEPLINE_DATABASE_URL" in text or "mountPath: " + env.get("STEPLINE_DATA_DIR", "?") in text,
+     f"PostgreSQL, or a volume at {env.get('STEPLINE_DATA_DIR')}")
+need(re.search(r"mountPath:\s*/tmp", text), "a writable /tmp (the root is read-only)")
 for name in re.findall(r"name:\s*(STEPLINE_[A-Z_]+)", text):
     need(name in open("src/server/config.rs").read(), f"{name} is a variable stepline reads")
 print("; ".join(problems) or "the manifest agrees with the image")

@@ -44,7 +44,7 @@ pub struct Scenario {
     pub seed: Option<u64>,
     /// The generator of those draws (from `seed`, else from entropy), made at the first draw.
     #[serde(skip)]
-    draws: Option<fastrand::Rng>,
+    pub(crate) draws: Option<fastrand::Rng>,
 }
 
 fn latency<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Latency>, D::Error> {

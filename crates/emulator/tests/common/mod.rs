@@ -108,14 +108,17 @@ pub fn step<'a>(steps: &'a [PipelineExecutionStep], name: &str) -> &'a PipelineE
     steps.iter().find(|s| s.step_name.as_deref() == Some(name)).unwrap_or_else(|| panic!("step {name} not listed"))
 }
 
+/// Whether the listing has step `name` with `status`.
+fn has_step(list: &[PipelineExecutionStep], name: &str, status: &str) -> bool {
+    list.iter()
+        .any(|s| s.step_name.as_deref() == Some(name) && s.step_status.as_ref().map(|s| s.as_str()) == Some(status))
+}
+
 /// Wait until a step is listed with the given status; returns the listing.
 pub async fn wait_for_step(client: &Client, arn: &str, name: &str, status: &str) -> Vec<PipelineExecutionStep> {
     for _ in 0..1500 {
         let list = steps(client, arn).await;
-        if list
-            .iter()
-            .any(|s| s.step_name.as_deref() == Some(name) && s.step_status.as_ref().map(|s| s.as_str()) == Some(status))
-        {
+        if has_step(&list, name, status) {
             return list;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -135,10 +138,7 @@ pub async fn advance_until_step(
     use stepline_emulator::runtime::ClockChange;
     for _ in 0..4000 {
         let list = steps(client, arn).await;
-        if list
-            .iter()
-            .any(|s| s.step_name.as_deref() == Some(name) && s.step_status.as_ref().map(|s| s.as_str()) == Some(status))
-        {
+        if has_step(&list, name, status) {
             return list;
         }
         core.change_clock(ClockChange::Advance(0.25));
