@@ -58,6 +58,7 @@ struct App {
     client: aws_sdk_sagemaker::Client,
     db: Db,
     gateway: Arc<Gateway>,
+    policy: std::path::PathBuf,
 }
 
 /// A dashboard in proxy mode (the proxy at 127.0.0.1) with `POLICY`, over a freshly seeded emulator.
@@ -83,7 +84,7 @@ async fn app_acting(act_role: bool) -> App {
         auth: AuthMode::Proxy,
         public_url: Some(format!("http://{HOST}")),
         trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
-        policy: Some(policy),
+        policy: Some(policy.clone()),
         session_hours: 12,
         ..Default::default()
     };
@@ -96,7 +97,7 @@ async fn app_acting(act_role: bool) -> App {
     }
     let gateway = Arc::new(gateway);
     let state = AppState::with_access(options(), gateway.clone(), access, Default::default());
-    App { router: router::build(state).await, client, db, gateway }
+    App { router: router::build(state).await, client, db, gateway, policy }
 }
 
 fn fastrand_u64() -> u64 {
@@ -603,4 +604,31 @@ async fn the_same_form_token_from_two_people_is_two_starts() {
         .collect();
     assert_eq!(starts.len(), 3, "{starts:?}");
     assert_ne!(starts.iter().find(|s| s.0 == "olga").unwrap().1, starts.iter().find(|s| s.0 == "otto").unwrap().1);
+}
+
+/// A live stream ends when the policy no longer lets its person read the pipeline (checked every few
+/// seconds), with a last `revoked` event.
+#[tokio::test]
+async fn a_policy_change_ends_the_streams_it_no_longer_allows() {
+    use futures::StreamExt;
+    let a = app().await;
+    let req = request("GET", "/events/pipelines/AbalonePipeline/executions", Some(("olga", "flow-ops")));
+    let res = a.router.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut body = res.into_body().into_data_stream();
+    let first = tokio::time::timeout(std::time::Duration::from_secs(30), body.next()).await.unwrap().unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&first).contains("event: changed"));
+    // flow-ops loses its grant (the file's time moves on, so the change is seen whatever the clock's grain).
+    std::fs::write(&a.policy, POLICY.replace(r#"groups = ["flow-ops"]"#, r#"groups = ["someone-else"]"#)).unwrap();
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(2);
+    std::fs::File::options().write(true).open(&a.policy).unwrap().set_modified(later).unwrap();
+    let mut seen = String::new();
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while let Some(Ok(chunk)) = body.next().await {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream went on after the policy took the grant away: {seen}");
+    assert!(seen.contains("event: revoked") && seen.contains("access-changed"), "{seen}");
 }

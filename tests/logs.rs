@@ -228,6 +228,25 @@ async fn a_failed_step_shows_its_traceback_and_its_whole_log_downloads() {
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
+    // Whole-log downloads are streamed and bounded: past eight at once (across everyone), the next is asked to
+    // come back; each held answer keeps its place until its body is dropped.
+    {
+        let path = format!("/pipelines/PrepPipeline/executions/{id}/steps/Prep/logs.txt");
+        let mut held = vec![];
+        let mut refused = 0;
+        for _ in 0..9 {
+            let res = f.app.clone().oneshot(Request::get(&path).body(Body::empty()).unwrap()).await.unwrap();
+            if res.status() == StatusCode::TOO_MANY_REQUESTS {
+                refused += 1;
+            } else {
+                held.push(res);
+            }
+        }
+        assert!(refused >= 1, "nine downloads at once: none refused");
+        drop(held);
+        assert_eq!(get(&f.app, &path).await.0, StatusCode::OK, "places come back when downloads end");
+    }
+
     // A step without a job of its own says why it has no logs.
     let page = logs_page(&f, "PrepPipeline", &id, "Check", None).await;
     assert!(page["state"]["NoLogs"].as_str().is_some_and(|s| s.contains("Condition")), "{page}");
