@@ -141,6 +141,9 @@ pub struct Core {
     pub strict: Strictness,
     timers: Mutex<Timers>,
     wake: Notify,
+    /// Held while deadlines are being run (by the scheduler, or by a clock change catching up), so the two
+    /// never take each other's deadlines: a jump of the clock runs them in time order, each at its own time.
+    driving: Mutex<()>,
 }
 
 #[derive(Default)]
@@ -150,15 +153,22 @@ struct Timers {
     scheduled: HashMap<String, i64>,
 }
 
+/// Rounded, so a time read back from microseconds maps to the same microsecond again.
 fn micros(t: Epoch) -> i64 {
-    (t * 1_000_000.0) as i64
+    (t * 1_000_000.0).round() as i64
 }
 
 impl Core {
     pub fn new(inner: Inner) -> Arc<Core> {
         let strict = Strictness::default();
         strict.configure(inner.scenario.latency, inner.scenario.quotas.clone().unwrap_or_default());
-        Arc::new(Core { inner: Mutex::new(inner), strict, timers: Mutex::new(Timers::default()), wake: Notify::new() })
+        Arc::new(Core {
+            inner: Mutex::new(inner),
+            strict,
+            timers: Mutex::new(Timers::default()),
+            wake: Notify::new(),
+            driving: Mutex::new(()),
+        })
     }
 
     /// The state. A panic elsewhere never leaves it unusable: the lock's poison is ignored, since every
@@ -191,10 +201,16 @@ impl Core {
     }
 
     fn next_due(&self) -> Option<Epoch> {
+        self.next_due_micros().map(|m| m as f64 / 1_000_000.0)
+    }
+
+    /// The earliest deadline, in the heap's own microseconds (a round trip through seconds could land a
+    /// microsecond short of it).
+    fn next_due_micros(&self) -> Option<i64> {
         let mut t = self.timers();
         while let Some(Reverse((m, id))) = t.heap.peek().cloned() {
             if t.scheduled.get(&id) == Some(&m) {
-                return Some(m as f64 / 1_000_000.0);
+                return Some(m);
             }
             t.heap.pop();
         }
@@ -202,8 +218,11 @@ impl Core {
     }
 
     fn pop_due(&self, now: Epoch) -> Vec<String> {
+        self.pop_due_micros(micros(now))
+    }
+
+    fn pop_due_micros(&self, limit: i64) -> Vec<String> {
         let mut t = self.timers();
-        let limit = micros(now);
         let mut due = vec![];
         while let Some(Reverse((m, id))) = t.heap.peek().cloned() {
             if m > limit {
@@ -260,11 +279,15 @@ impl Core {
     /// hour runs an hour's worth of steps. Bounded, so a definition that keeps scheduling itself cannot hold
     /// the caller forever.
     fn run_due(&self) {
-        let until = self.now();
+        let _driving = self.driving.lock().unwrap_or_else(|e| e.into_inner());
+        let until = micros(self.now());
         for _ in 0..100_000 {
-            let Some(next) = self.next_due().filter(|d| *d <= until) else { return };
-            for id in self.pop_due(next) {
-                self.advance(&id, next);
+            let Some(next) = self.next_due_micros().filter(|d| *d <= until) else { return };
+            // A microsecond past the deadline's bucket: the deadline itself (seconds, as the engine keeps it)
+            // is at most half a microsecond past the bucket, so the engine sees it as come.
+            let at = (next + 1) as f64 / 1_000_000.0;
+            for id in self.pop_due_micros(next) {
+                self.advance(&id, at);
             }
         }
     }
@@ -319,6 +342,7 @@ impl Core {
                 _ = self.wake.notified() => {}
                 _ = shutdown.changed() => return,
             }
+            let _driving = self.driving.lock().unwrap_or_else(|e| e.into_inner());
             let t = self.now();
             for id in self.pop_due(t) {
                 self.advance(&id, t);
