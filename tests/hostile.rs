@@ -256,8 +256,11 @@ async fn demo_gateway() -> (Arc<Gateway>, aws_sdk_sagemaker::Client) {
     (Arc::new(Gateway::new(client.clone(), "test")), client)
 }
 
+/// A directory of its own for each set of servers (the tests run side by side, each with its own database).
 fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("stepline-hostile-{name}-{}", std::process::id()));
+    static MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = MADE.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("stepline-hostile-{name}-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
