@@ -141,6 +141,8 @@ pub struct Core {
     pub strict: Strictness,
     timers: Mutex<Timers>,
     wake: Notify,
+    /// Host names answered besides IP addresses and localhost (`--allowed-host`), set when served.
+    pub allowed_hosts: std::sync::OnceLock<Vec<String>>,
     /// Held while deadlines are being run (by the scheduler, or by a clock change catching up), so the two
     /// never take each other's deadlines: a jump of the clock runs them in time order, each at its own time.
     driving: Mutex<()>,
@@ -153,9 +155,8 @@ struct Timers {
     scheduled: HashMap<String, i64>,
 }
 
-/// Rounded, so a time read back from microseconds maps to the same microsecond again.
 fn micros(t: Epoch) -> i64 {
-    (t * 1_000_000.0).round() as i64
+    (t * 1_000_000.0) as i64
 }
 
 impl Core {
@@ -167,6 +168,7 @@ impl Core {
             strict,
             timers: Mutex::new(Timers::default()),
             wake: Notify::new(),
+            allowed_hosts: std::sync::OnceLock::new(),
             driving: Mutex::new(()),
         })
     }
@@ -284,7 +286,7 @@ impl Core {
         for _ in 0..100_000 {
             let Some(next) = self.next_due_micros().filter(|d| *d <= until) else { return };
             // A microsecond past the deadline's bucket: the deadline itself (seconds, as the engine keeps it)
-            // is at most half a microsecond past the bucket, so the engine sees it as come.
+            // is less than a microsecond past the bucket's start, so the engine sees it as come.
             let at = (next + 1) as f64 / 1_000_000.0;
             for id in self.pop_due_micros(next) {
                 self.advance(&id, at);
@@ -342,7 +344,12 @@ impl Core {
                 _ = self.wake.notified() => {}
                 _ = shutdown.changed() => return,
             }
-            let _driving = self.driving.lock().unwrap_or_else(|e| e.into_inner());
+            // A paused clock is moved on by `change_clock`, which runs what comes due in time order itself;
+            // and while it does, this one leaves its deadlines alone rather than run them at the landing time.
+            let Ok(_driving) = self.driving.try_lock() else { continue };
+            if self.lock().clock.is_paused() {
+                continue;
+            }
             let t = self.now();
             for id in self.pop_due(t) {
                 self.advance(&id, t);

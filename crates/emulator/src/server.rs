@@ -38,9 +38,9 @@ pub fn router(core: Arc<Core>) -> Router {
 
 /// The emulator's routes, also answering for the host names in `allowed_hosts` (`--allowed-host`).
 pub fn router_for(core: Arc<Core>, allowed_hosts: Vec<String>) -> Router {
-    let allowed: Arc<[String]> = allowed_hosts.into();
+    let _ = core.allowed_hosts.set(allowed_hosts);
     Router::new()
-        .route("/_emulator/health", get(|| async { "ok" }))
+        .route("/_emulator/health", get(health))
         .route("/_emulator/reset", post(reset))
         .route("/_emulator/scenario", post(set_scenario).get(get_scenario))
         .route("/_emulator/stats", get(stats))
@@ -48,19 +48,6 @@ pub fn router_for(core: Arc<Core>, allowed_hosts: Vec<String>) -> Router {
         .route("/_emulator/seed", post(seed))
         .route("/_emulator/clock", post(change_clock).get(get_clock))
         .fallback(api)
-        .layer(axum::middleware::from_fn(move |req: Request, next: axum::middleware::Next| {
-            let allowed = allowed.clone();
-            async move {
-                match guard::check(req.headers(), &allowed) {
-                    Ok(()) => next.run(req).await,
-                    Err(refusal) => reply(
-                        refusal.status(),
-                        json!({"__type": "AccessDeniedException", "message": refusal.message()}),
-                        Some("AccessDeniedException"),
-                    ),
-                }
-            }
-        }))
         .with_state(core)
 }
 
@@ -247,7 +234,10 @@ fn target(headers: &HeaderMap) -> Option<(Service, String)> {
 
 /// Wipe every pipeline, execution, token and cached result (and the stored scenario, but for its latency and
 /// quotas); the clock runs on the wall clock again.
-async fn reset(State(core): State<Arc<Core>>) -> Response {
+async fn reset(State(core): State<Arc<Core>>, headers: HeaderMap) -> Response {
+    if let Some(r) = refused(&core, &headers) {
+        return r;
+    }
     core.clear_timers();
     core.change_clock(ClockChange::Wall);
     let mut inner = core.lock();
@@ -262,7 +252,10 @@ async fn reset(State(core): State<Arc<Core>>) -> Response {
 }
 
 /// Replace the scenario; running executions pick it up from their next step on.
-async fn set_scenario(State(core): State<Arc<Core>>, body: Body) -> Response {
+async fn set_scenario(State(core): State<Arc<Core>>, headers: HeaderMap, body: Body) -> Response {
+    if let Some(r) = refused(&core, &headers) {
+        return r;
+    }
     let Ok(bytes) = to_bytes(body, MAX_BODY_BYTES).await else {
         return error_reply(ApiError::serialization("Scenario is too large"));
     };
@@ -278,17 +271,26 @@ async fn set_scenario(State(core): State<Arc<Core>>, body: Body) -> Response {
 }
 
 /// Calls, throttled calls and errors by operation since start or the last reset.
-async fn stats(State(core): State<Arc<Core>>) -> Response {
+async fn stats(State(core): State<Arc<Core>>, headers: HeaderMap) -> Response {
+    if let Some(r) = refused(&core, &headers) {
+        return r;
+    }
     (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], core.strict.stats().to_string()).into_response()
 }
 
-async fn reset_stats(State(core): State<Arc<Core>>) -> Response {
+async fn reset_stats(State(core): State<Arc<Core>>, headers: HeaderMap) -> Response {
+    if let Some(r) = refused(&core, &headers) {
+        return r;
+    }
     core.strict.reset_stats();
     (StatusCode::OK, Body::from("{}")).into_response()
 }
 
 /// Add history straight into the store (`crate::seed`); answers how many executions were added.
-async fn seed(State(core): State<Arc<Core>>, body: Body) -> Response {
+async fn seed(State(core): State<Arc<Core>>, headers: HeaderMap, body: Body) -> Response {
+    if let Some(r) = refused(&core, &headers) {
+        return r;
+    }
     let Ok(bytes) = to_bytes(body, MAX_BODY_BYTES).await else {
         return error_reply(ApiError::serialization("Seed is too large"));
     };
@@ -306,10 +308,29 @@ async fn seed(State(core): State<Arc<Core>>, body: Body) -> Response {
     }
 }
 
-async fn get_scenario(State(core): State<Arc<Core>>) -> Response {
+async fn get_scenario(State(core): State<Arc<Core>>, headers: HeaderMap) -> Response {
+    if let Some(r) = refused(&core, &headers) {
+        return r;
+    }
     let inner = core.lock();
     let v = serde_json::to_value(&inner.scenario).unwrap_or(Value::Null);
     (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], v.to_string()).into_response()
+}
+
+/// The guard's answer when `headers` are refused (see `guard`): checked first in every handler.
+fn refused(core: &Core, headers: &HeaderMap) -> Option<Response> {
+    let allowed = core.allowed_hosts.get().map(Vec::as_slice).unwrap_or(&[]);
+    guard::check(headers, allowed).err().map(|r| {
+        reply(
+            r.status(),
+            json!({"__type": "AccessDeniedException", "message": r.message()}),
+            Some("AccessDeniedException"),
+        )
+    })
+}
+
+async fn health(State(core): State<Arc<Core>>, headers: HeaderMap) -> Response {
+    refused(&core, &headers).unwrap_or_else(|| "ok".into_response())
 }
 
 /// The clock as `/_emulator/clock` answers it.
@@ -318,7 +339,10 @@ fn clock_reply(clock: crate::runtime::Clock) -> Response {
     (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
-async fn get_clock(State(core): State<Arc<Core>>) -> Response {
+async fn get_clock(State(core): State<Arc<Core>>, headers: HeaderMap) -> Response {
+    if let Some(r) = refused(&core, &headers) {
+        return r;
+    }
     let clock = core.lock().clock;
     clock_reply(clock)
 }
@@ -326,7 +350,10 @@ async fn get_clock(State(core): State<Arc<Core>>) -> Response {
 /// `{"pause": true}`, `{"resume": true}`, `{"advance": SECONDS}` or `{"wall": true}`: a test stops the
 /// clock, then moves it on by exactly what it wants to observe. Answers the clock after the change, once every
 /// execution has caught up with it.
-async fn change_clock(State(core): State<Arc<Core>>, body: Body) -> Response {
+async fn change_clock(State(core): State<Arc<Core>>, headers: HeaderMap, body: Body) -> Response {
+    if let Some(r) = refused(&core, &headers) {
+        return r;
+    }
     let Ok(bytes) = to_bytes(body, 4096).await else {
         return error_reply(ApiError::serialization("A clock change is a small JSON object"));
     };
