@@ -240,3 +240,46 @@ async fn the_execution_page_says_whether_the_execution_ran_the_latest_version() 
     let (_, html) = get(&v.app, &format!("/pipelines/{PIPELINE}/executions/{old}/definition")).await;
     assert!(html.contains("Version 1 against the latest (v3)"), "{html}");
 }
+
+/// Routers built while a page renders elsewhere in the process (another test here; several places at
+/// start) never hold the page up: Leptos suppresses every resource's loading, process-wide, while it makes
+/// a route list, and a page whose data started loading then would wait forever.
+#[tokio::test]
+async fn pages_render_while_other_routers_are_built() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let v = versioned().await;
+    let stop = Arc::new(AtomicBool::new(false));
+    // The builder stops however this test ends.
+    struct Stop(Arc<AtomicBool>);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    let stopping = Stop(stop.clone());
+    let building = {
+        let (stop, client) = (stop.clone(), v.client.clone());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let mut built = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let gateway = Arc::new(Gateway::new(client.clone(), "test"));
+                    drop(router::build(AppState::new(options(), gateway).await).await);
+                    built += 1;
+                }
+                built
+            })
+        })
+    };
+    let page = format!("/pipelines/{PIPELINE}/start");
+    for _ in 0..20 {
+        let answer = get(&v.app, &page);
+        let (status, html) = tokio::time::timeout(std::time::Duration::from_secs(30), answer)
+            .await
+            .expect("the start page answered while routers were being built");
+        assert_eq!(status, StatusCode::OK, "{html}");
+    }
+    drop(stopping);
+    assert!(building.join().unwrap() > 0, "routers were built meanwhile");
+}

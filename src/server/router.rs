@@ -21,6 +21,31 @@ pub fn leptos_options(config: &Config) -> Result<LeptosOptions, String> {
     Ok(options)
 }
 
+/// The page routes' paths under a page base (`{base}/pipelines/{pipeline}`; the home page is the base itself).
+///
+/// Leptos makes the route list by rendering the app once with resource loading suppressed, and that
+/// suppression is one flag for the whole process: a page whose data starts loading elsewhere in the process
+/// meanwhile waits forever. So the list is made once, at the root, before the first router exists (no page
+/// can be rendering yet), and every place's paths are that list under its base.
+fn page_paths(base: &str) -> Vec<String> {
+    static AT_ROOT: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let at_root = AT_ROOT.get_or_init(|| {
+        let (routes, _) = leptos_axum::generate_route_list_with_exclusions_and_ssg_and_context(App, None, || {
+            provide_context(crate::base::PageBase(""))
+        });
+        routes.iter().map(|r| r.path().to_string()).collect()
+    });
+    at_root.iter().map(|p| under_base(base, p)).collect()
+}
+
+/// A root path under a page base, as the app's `<Router base>` makes it.
+fn under_base(base: &str, path: &str) -> String {
+    match path {
+        "/" if !base.is_empty() => base.to_string(),
+        _ => format!("{base}{path}"),
+    }
+}
+
 /// One place (see `super::places`): the router of tests and of a single account and region.
 pub async fn build(state: AppState) -> Router {
     build_places(vec![state]).await
@@ -51,12 +76,8 @@ pub async fn build_places(places: Vec<AppState>) -> Router {
     for state in places.iter() {
         let base = state.place.base;
         let pat = |path: &str| format!("{base}{path}");
-        // The page routes as the app makes them under this place's base.
-        let routes = leptos_axum::generate_route_list_with_exclusions_and_ssg_and_context(App, None, move || {
-            provide_context(crate::base::PageBase(base))
-        })
-        .0;
-        labels.extend(routes.iter().map(|r| unbased(r.path()).to_string()));
+        let routes = page_paths(base);
+        labels.extend(routes.iter().map(|p| unbased(p).to_string()));
         let mut place = Router::new()
             .route(&pat("/events/pipelines/{pipeline}/executions"), get(events::list))
             .route(&pat("/events/pipelines/{pipeline}/executions/{id}"), get(events::execution))
@@ -68,7 +89,7 @@ pub async fn build_places(places: Vec<AppState>) -> Router {
         // Every page renders whole before its first byte (`SsrMode::Async`, see `crate::app`).
         let options = state.leptos_options.clone();
         let app = move || shell(options.clone());
-        for listing in &routes {
+        for path in &routes {
             let context = page_context(state.clone());
             let render = leptos_axum::render_app_async_with_context(
                 move || {
@@ -77,7 +98,7 @@ pub async fn build_places(places: Vec<AppState>) -> Router {
                 },
                 app.clone(),
             );
-            place = place.route(listing.path(), get(render));
+            place = place.route(path, get(render));
         }
         if !base.is_empty() {
             // The home page's address is the base itself; with a slash it is sent there.
