@@ -186,6 +186,17 @@ fn cases() -> Vec<Case> {
             .header("origin", "null"),
         case("emulator: a rebound host name", Emulator, "GET", "/_emulator/stats", Status(421))
             .header("host", "evil.example:4566"),
+        case("emulator: an API call from another site", Emulator, "POST", "/", Status(403))
+            .header("host", "127.0.0.1:4566")
+            .header("origin", "https://evil.example")
+            .header("x-amz-target", "SageMaker.DeletePipeline")
+            .header("content-type", "text/plain")
+            .body(r#"{"PipelineName": "AbalonePipeline", "ClientRequestToken": "0123456789abcdef0123456789abcdef"}"#),
+        case("emulator: an API call to a rebound name", Emulator, "POST", "/", Status(421))
+            .header("host", "evil.example:4566")
+            .header("x-amz-target", "SageMaker.ListPipelines")
+            .header("content-type", "application/x-amz-json-1.1")
+            .body("{}"),
         case("emulator: an SDK's request", Emulator, "POST", "/", Status(200))
             .header("host", "127.0.0.1:4566")
             .header("x-amz-target", "SageMaker.ListPipelines")

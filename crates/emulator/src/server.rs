@@ -73,9 +73,12 @@ fn error_reply(e: ApiError) -> Response {
     reply(e.status, json!({"__type": e.code, "message": e.message}), Some(e.code))
 }
 
-/// Every request that is not a control route is an API call.
+/// Every request that is not a control route is an API call (refused, like them, to other hosts and sites).
 async fn api(State(core): State<Arc<Core>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
+    if let Some(r) = refused(&core, &parts.headers) {
+        return r;
+    }
     if parts.method != axum::http::Method::POST {
         return error_reply(ApiError::unknown_operation("The SageMaker API accepts POST requests only"));
     }
