@@ -7,7 +7,7 @@
 //!
 //! PostgreSQL is used when `STEPLINE_BENCH_DATABASE_URL` names one (`scripts/postgres.sh start DIR PORT`
 //! makes one); otherwise its rows say it was not measured.
-//! Run: `cargo bench --features ssr --bench access`.
+//! Run: `cargo bench --bench access`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,6 +1,6 @@
 //! Performance figures of the dashboard's server, over real HTTP, against the embedded emulator.
 //!
-//! `cargo bench --features ssr --bench dashboard` (or `scripts/bench.sh`, which also measures the browser).
+//! `cargo bench --bench dashboard` (or `scripts/bench.sh`, which also measures the browser).
 //!
 //! a. upstream SageMaker calls per minute with 1 and with 100 SSE clients watching one running execution;
 //! b. server time to render the execution page of a ~300-step and a ~2,000-step execution;

@@ -7,7 +7,7 @@
 //! n. upstream log calls a minute while 1 and while 100 people follow one running step.
 //!
 //! Against the emulator with real latency (50–150 ms a call) and its default quotas.
-//! Run: `cargo bench --features ssr --bench logs`.
+//! Run: `cargo bench --bench logs`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -8,7 +8,7 @@
 //! output); once as text, once as JSON. The runtime has one thread, so everything a request does runs
 //! where those are set. The cost of rendering `/metrics` itself is measured after.
 //!
-//! Run: `cargo bench --features ssr --bench observe`.
+//! Run: `cargo bench --bench observe`.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};

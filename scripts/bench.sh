@@ -40,17 +40,17 @@ site="$out/site"
 rm -rf "$site" "$out/stepline" "$out/hash.txt"
 cp -a "$LEPTOS_SITE_ROOT" "$site"
 cp "$CARGO_TARGET_DIR/release/stepline" "$out/stepline"
-# The content hashes of the site's file names, read beside the binary (see src/server/assets.rs).
+# The content hashes of the site's file names, read beside the binary (see crates/core/src/assets.rs).
 cp "$CARGO_TARGET_DIR/release/hash.txt" "$out/hash.txt"
 
 log "building the server bench (cargo bench --no-run)"
 wait_for_cargo
-timeout 3600 cargo bench --features ssr --bench dashboard --no-run
+timeout 3600 cargo bench --bench dashboard --no-run
 
 log "server bench (benches/dashboard.rs, about 2 minutes)"
 wait_for_cargo
 status=0
-timeout 1500 cargo bench --features ssr --bench dashboard | tee "$server_report" || status=$?
+timeout 1500 cargo bench --bench dashboard | tee "$server_report" || status=$?
 
 log "starting the release server"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"

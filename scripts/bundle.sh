@@ -64,11 +64,11 @@ pkg="$LEPTOS_SITE_ROOT/$LEPTOS_SITE_PKG_DIR"
 if [ "$build" = 1 ]; then
   log "building the release site and binaries (as make run and scripts/test.sh do)"
   build_release_site
-  cargo build --release --workspace --features ssr --bins
+  cargo build --release --workspace --bins
 fi
 # Hashed file names (cargo-leptos's `hash-files`, or LEPTOS_HASH_FILES, which it reads too): the JS, wasm and
 # CSS are named after their content and hash.txt, beside the server binary, names them.
-hashed="${LEPTOS_HASH_FILES:-$(awk '/^\[/ { in_leptos = ($0 == "[package.metadata.leptos]") }
+hashed="${LEPTOS_HASH_FILES:-$(awk '/^\[/ { in_leptos = ($0 == "[[workspace.metadata.leptos]]") }
   in_leptos && /^hash-files *= *true/ { print "true"; exit }' Cargo.toml)}"
 missing=()
 for f in "$release/stepline" "$release/stepline-emulator"; do

@@ -21,10 +21,10 @@ graph() { # NAME CARGO-ARGS…: writes NAME.json
     exit 1
   fi
 }
-graph test test --release --workspace --features ssr --no-run
+graph test test --release --workspace --no-run
 # What cargo-leptos 0.3 runs for the server (bin-features and bin-default-features in Cargo.toml).
-graph leptos build --release --package stepline --bin stepline --no-default-features --features ssr
-graph bins build --release --workspace --features ssr --bins
+graph leptos build --release --package stepline --bin stepline
+graph bins build --release --workspace --bins
 
 python3 - "$work" <<'PY'
 import json, sys

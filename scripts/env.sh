@@ -14,7 +14,7 @@ WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/
 WASM_BINDGEN_VERSION="${WASM_BINDGEN_VERSION:-0.2.130}"
 export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 export STEPLINE_VENV="${STEPLINE_VENV:-$HOME/.cache/stepline/venv}"
-# Where cargo-leptos writes the site (see [package.metadata.leptos] site-root).
+# Where cargo-leptos writes the site (see [[workspace.metadata.leptos]] site-root).
 export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-$ROOT/target/site}"
 export LEPTOS_SITE_PKG_DIR="${LEPTOS_SITE_PKG_DIR:-pkg}"
 export LEPTOS_OUTPUT_NAME="${LEPTOS_OUTPUT_NAME:-stepline}"

@@ -14,8 +14,8 @@ command -v taskset >/dev/null || { echo "taskset (util-linux) is needed" >&2; ex
 [ "$(nproc)" -ge 2 ] || echo "one core only: the suites run on it beside the hog"
 
 log "building the test binaries and the emulator (not pinned)"
-cargo test --release --workspace --features ssr --no-run
-cargo build --release --workspace --features ssr --bins
+cargo test --release --workspace --no-run
+cargo build --release --workspace --bins
 
 hog_core=$(( $(nproc) > 1 ? 1 : 0 ))
 taskset -c "$hog_core" sh -c 'while :; do :; done' &
@@ -38,7 +38,7 @@ if [ "$part" = all ] || [ "$part" = rust ]; then
     cleanup+=("scripts/postgres.sh stop $pg_dir")
   fi
   log "Rust tests, pinned to core 0"
-  taskset -c 0 cargo test --release --workspace --features ssr --no-fail-fast || status=1
+  taskset -c 0 cargo test --release --workspace --no-fail-fast || status=1
 fi
 if [ "$part" = all ] || [ "$part" = boto3 ]; then
   out="$(mktemp)"

@@ -184,7 +184,7 @@ need("STEPLINE_DATABASE_URL" in text or "mountPath: " + env.get("STEPLINE_DATA_D
      f"PostgreSQL, or a volume at {env.get('STEPLINE_DATA_DIR')}")
 need(re.search(r"mountPath:\s*/tmp", text), "a writable /tmp (the root is read-only)")
 for name in re.findall(r"name:\s*(STEPLINE_[A-Z_]+)", text):
-    need(name in open("src/server/config.rs").read(), f"{name} is a variable stepline reads")
+    need(name in open("crates/core/src/config.rs").read(), f"{name} is a variable stepline reads")
 print("; ".join(problems) or "the manifest agrees with the image")
 sys.exit(1 if problems else 0)
 PY

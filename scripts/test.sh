@@ -125,14 +125,16 @@ for profile in debug release; do
 done
 
 if wants lint; then
-  log "lints: cargo fmt --check, shellcheck, one feature set for every build, clippy (server and browser targets) with warnings as errors"
+  log "lints: cargo fmt --check, shellcheck, imports one way, one feature set for every build, clippy (server and browser targets) with warnings as errors"
   # shellcheck source=check.sh
   source "$ROOT/scripts/check.sh"
   check "cargo fmt --check" cargo fmt --all --check
   check "shellcheck" shellcheck scripts/*.sh .ci/run
+  check "layout check catches what it must" python3 scripts/check-layout.py --self-test
+  check "layout: crates and modules import one way" python3 scripts/check-layout.py
   check "one build: cargo test, clippy and cargo-leptos share every dependency" scripts/check-one-build.sh
-  check "clippy, server" cargo clippy --release --workspace --all-targets --features ssr -- -D warnings
-  check "clippy, browser" cargo clippy --release -p stepline --lib --target wasm32-unknown-unknown --no-default-features --features hydrate -- -D warnings
+  check "clippy, server" cargo clippy --release --workspace --all-targets -- -D warnings
+  check "clippy, browser" cargo clippy --release -p stepline-types -p stepline-app -p stepline-frontend --target wasm32-unknown-unknown --features stepline-app/hydrate,stepline-frontend/hydrate -- -D warnings
   echo "lint: $passed passed, $failed failed"
   [ "$failed" = 0 ]
 fi
@@ -154,7 +156,7 @@ if wants rust; then
   fi
   log "Rust tests (all workspace members)"
   # Every test binary runs even when an earlier one fails.
-  cargo test --release --workspace --features ssr --no-fail-fast
+  cargo test --release --workspace --no-fail-fast
 fi
 
 # The release site and every binary of the workspace, built as `make run` builds them (cargo-leptos's server
@@ -163,7 +165,7 @@ fi
 if wants build || { [ -z "${STEPLINE_TEST_PART:-}" ] && { wants boto3 || wants bundle || wants image || wants e2e; }; }; then
   log "building the release site and binaries (the ones make run serves)"
   build_release_site
-  cargo build --release --workspace --features ssr --bins
+  cargo build --release --workspace --bins
 fi
 
 if wants boto3; then

@@ -1,7 +1,6 @@
 //! Team access through the real router: identity from a trusted proxy, a policy of viewers, operators and
 //! an admin, the activity log, and the cross-site and host checks — against the embedded emulator seeded
 //! as in demo mode.
-#![cfg(feature = "ssr")]
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,8 +13,8 @@ use axum::http::{Request, StatusCode};
 use axum::Router;
 use common::options;
 use stepline::server::access::Access;
-use stepline::server::acting::ActRole;
 use stepline::server::config::{AccessConfig, AuthMode};
+use stepline::server::gateway::acting::ActRole;
 use stepline::server::store::Db;
 use stepline::server::{demo, gateway::Gateway, router, state::AppState};
 use tower::ServiceExt;
@@ -219,7 +218,7 @@ fn every_route() -> Vec<(String, String)> {
     for (path, method) in leptos::server_fn::axum::server_fn_paths() {
         routes.push((method.to_string(), path.to_string()));
     }
-    let source = include_str!("../src/server/router.rs");
+    let source = include_str!("../src/router.rs");
     for line in source.lines().filter(|l| l.trim_start().starts_with(".route(\"")) {
         let path = line.split('"').nth(1).unwrap();
         let method = if line.contains("post(") { "POST" } else { "GET" };
@@ -557,7 +556,7 @@ async fn live_streams_are_capped_per_person_even_behind_one_proxy_address() {
     };
     // Everyone comes from the proxy's one address; each person has their own 32.
     let mut streams = vec![];
-    for _ in 0..stepline::server::events::MAX_STREAMS_PER_CLIENT {
+    for _ in 0..stepline::server::streams::MAX_STREAMS_PER_CLIENT {
         let res = open(("vera", "")).await;
         assert_eq!(res.status(), StatusCode::OK);
         streams.push(res);
@@ -571,7 +570,7 @@ async fn live_streams_are_capped_per_person_even_behind_one_proxy_address() {
     assert_eq!(open(("vera", "")).await.status(), StatusCode::OK, "closed streams give their places back");
 
     // A person literally named "anonymous" is capped like anyone (only `--auth none` has no person).
-    for _ in 0..stepline::server::events::MAX_STREAMS_PER_CLIENT {
+    for _ in 0..stepline::server::streams::MAX_STREAMS_PER_CLIENT {
         let res = open(("anonymous", "")).await;
         assert_eq!(res.status(), StatusCode::OK);
         streams.push(res);

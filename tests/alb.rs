@@ -1,7 +1,6 @@
 //! An AWS Application Load Balancer's signed identity (`x-amzn-oidc-data`), verified against a key this
 //! test makes and serves the way the load balancer's key endpoint does: good, wrong signer, expired,
 //! tampered, unknown key — and the padding the load balancer really uses.
-#![cfg(feature = "ssr")]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

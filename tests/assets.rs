@@ -1,7 +1,6 @@
 //! The site's static files under content-hashed names: pages name the hashed JS, wasm and CSS; those are
 //! sent `immutable`, fixed names are revalidated, and a binary whose hash file does not match its site
 //! refuses to start.
-#![cfg(feature = "ssr")]
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,7 +1,6 @@
 //! Stepline under a base path (`--base-path /stepline`), through the real router: pages, links, assets,
 //! server functions, streams, redirects and probes all under it, and nothing answered outside it. A test
 //! binary of its own: the base path is set once per process.
-#![cfg(feature = "ssr")]
 
 use std::sync::Arc;
 

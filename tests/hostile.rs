@@ -13,7 +13,6 @@
 //! - the emulator refuses cross-site posts and rebound host names;
 //! - bodies over the limit are refused before they are read;
 //! - live streams end when their session is logged out.
-#![cfg(feature = "ssr")]
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,7 +1,6 @@
 //! A step's job and its CloudWatch logs on the execution page, through the real router against the
 //! emulator's Describe*Job and CloudWatch Logs operations: server-rendered tails, states, search,
 //! download, the live tail and what it costs upstream.
-#![cfg(feature = "ssr")]
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,6 +1,5 @@
 //! Operating Stepline: `/metrics` as Prometheus reads it after real page views, request log lines that name
 //! routes and never secrets, and the Grafana dashboard asking only for metrics that are exported.
-#![cfg(feature = "ssr")]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -1,6 +1,5 @@
 //! Operating Stepline: readiness that says what is wrong, and a shutdown on SIGTERM that tells every open
 //! stream to reconnect and exits in time — the real binary, signalled as a container runtime does.
-#![cfg(feature = "ssr")]
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;

@@ -3,7 +3,6 @@
 //! reached as AWS profiles (`endpoint_url` in an AWS config file of the test's own), so `stepline --aws
 //! alpha,beta@us-east-1` runs as it would on real accounts: the SDK's profile loading, STS for the
 //! accounts, and one gateway each.
-#![cfg(feature = "ssr")]
 
 use std::process::{Command, Stdio};
 use std::time::Duration;

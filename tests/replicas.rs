@@ -4,7 +4,6 @@
 //! poll; a replica killed with SIGKILL has its executions taken over by the others.
 //!
 //! Needs `STEPLINE_TEST_DATABASE_URL` (scripts/test.sh sets it); says SKIPPED without.
-#![cfg(feature = "ssr")]
 
 use std::time::{Duration, Instant};
 

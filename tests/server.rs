@@ -1,6 +1,5 @@
 //! Server functions, pages and streams driven through the real router (`oneshot`), against the embedded
 //! emulator seeded as in demo mode, and against endpoints that fail the way real ones do.
-#![cfg(feature = "ssr")]
 
 use std::sync::Arc;
 

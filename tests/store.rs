@@ -1,7 +1,6 @@
 //! The activity log and sessions on both databases: SQLite in a scratch directory, and a real PostgreSQL
 //! when `STEPLINE_TEST_DATABASE_URL` names one (the test script starts Debian's PostgreSQL on loopback and
 //! sets it; where it cannot, the PostgreSQL half says why it did not run).
-#![cfg(feature = "ssr")]
 
 use stepline::model::activity::{Action, Filter, Outcome};
 use stepline::server::config::Database;

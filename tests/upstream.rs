@@ -1,6 +1,5 @@
 //! The dashboard against an emulator as strict as SageMaker: latency on every call, throttling, lower-cased
 //! ARNs, long histories. Each test has an emulator of its own, so its faults and counts reach no other.
-#![cfg(feature = "ssr")]
 
 mod common;
 
@@ -164,7 +163,7 @@ async fn bogus_streams_start_no_poller_and_streams_are_capped_per_client() {
         Request::get(&path).extension(peer).body(Body::empty()).unwrap()
     };
     let mut open = vec![];
-    for _ in 0..stepline::server::events::MAX_STREAMS_PER_CLIENT {
+    for _ in 0..stepline::server::streams::MAX_STREAMS_PER_CLIENT {
         let res = app.clone().oneshot(from(7)).await.unwrap();
         assert_eq!(res.status(), StatusCode::OK);
         open.push(res);

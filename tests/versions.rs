@@ -3,7 +3,6 @@
 //! `?version=`, as without JavaScript), a start sends the chosen version and is checked against it, the
 //! execution page says whether the execution ran the latest, the definition page shows what changed
 //! since, and a re-run's form is for its source's version.
-#![cfg(feature = "ssr")]
 
 use std::sync::Arc;
 

@@ -9,7 +9,6 @@ use serde_json::Value;
 
 use crate::error::DefinitionError;
 use crate::expr::{get_expressions, parse_get, PathSegment, Reference, EXECUTION_VARIABLES};
-use crate::graph::Graph;
 use crate::parameter::{short_json, ParameterDef};
 use crate::step::{BranchOf, StepDef};
 
@@ -42,11 +41,6 @@ impl Definition {
     /// The parameter with this name.
     pub fn parameter(&self, name: &str) -> Option<&ParameterDef> {
         self.parameters.iter().find(|p| p.name == name)
-    }
-
-    /// The dependency graph of the steps.
-    pub fn graph(&self) -> Graph {
-        Graph::new(self)
     }
 
     /// Names of the steps at the given indices (unknown indices skipped).

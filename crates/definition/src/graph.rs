@@ -205,6 +205,13 @@ impl Graph {
     }
 }
 
+impl Definition {
+    /// The dependency graph of the steps (here, beside the graph, so that a definition knows nothing of it).
+    pub fn graph(&self) -> Graph {
+        Graph::new(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -179,7 +179,7 @@ fn training(job: &Job, account: &Account, now: Epoch) -> Value {
         // Managed spot training bills only what the spot capacity cost: 40-70% less, as the service reports.
         let spot = run.arguments.get("EnableManagedSpotTraining").and_then(Value::as_bool) == Some(true);
         let billed = if spot {
-            let saving = 0.4 + 0.3 * jobs::unit(jobs::fingerprint(&run.name));
+            let saving = 0.4 + 0.3 * crate::draws::unit(crate::draws::fingerprint(&run.name));
             ((trained as f64 * (1.0 - saving)).round() as i64).max(1)
         } else {
             trained

@@ -3,6 +3,7 @@
 //! Describe*Job answers in `crate::describe`), the metrics a training job reports, and the step `Metadata`
 //! member that ListPipelineExecutionSteps reports.
 
+use crate::draws::default_metric_value;
 use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
@@ -27,30 +28,6 @@ impl Account {
     pub fn arn(&self, resource: &str) -> String {
         format!("arn:aws:sagemaker:{}:{}:{}", self.region, self.account, resource.to_lowercase())
     }
-}
-
-/// A stable 64-bit fingerprint of some text (FNV-1a, then mixed): what the simulated jobs draw their
-/// "random" details from, so that the same job always looks the same.
-pub fn fingerprint(text: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    mix(h, 0)
-}
-
-/// Two numbers into one well-spread one (splitmix64's finaliser).
-pub fn mix(a: u64, b: u64) -> u64 {
-    let mut z = a ^ b.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-/// A number in [0, 1) drawn from a fingerprint.
-pub fn unit(h: u64) -> f64 {
-    (h >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Default run time of a step type, in simulated seconds: roughly what such jobs take on small data.
@@ -142,43 +119,6 @@ impl JobKind {
             JobKind::Tuning => StepType::Tuning,
             JobKind::ModelPackage => StepType::RegisterModel,
         }
-    }
-}
-
-/// Whether a smaller value of the metric is the better one (losses and errors), by its name.
-pub fn lower_is_better(metric: &str) -> bool {
-    let m = metric.to_ascii_lowercase();
-    ["loss", "rmse", "mse", "mae", "mape", "error", "perplexity", "logloss"].iter().any(|k| m.contains(k))
-}
-
-/// A plausible final value of a metric nobody gave a value for, by its name: abalone-like regression errors
-/// (`validation:rmse` 2.1, `mse` 4.6 as the evaluation report's default), small losses, scores near 0.9.
-pub fn default_metric_value(metric: &str) -> f64 {
-    let m = metric.to_ascii_lowercase();
-    let value = if m.contains("rmse") {
-        2.1
-    } else if m.contains("mse") {
-        4.6
-    } else if m.contains("mae") {
-        1.6
-    } else if m.contains("loss") {
-        0.35
-    } else if m.contains("error") {
-        0.12
-    } else if m.contains("auc") {
-        0.93
-    } else if m.contains("recall") {
-        0.87
-    } else if m.contains("f1") {
-        0.88
-    } else {
-        0.91
-    };
-    // What a model scores on its training data is a little better than on held-out data.
-    match (m.starts_with("train"), lower_is_better(&m)) {
-        (true, true) => value * 0.9,
-        (true, false) => (value * 1.03).min(0.999),
-        _ => value,
     }
 }
 
@@ -389,6 +329,7 @@ pub fn metadata(ctx: &JobContext, props: &Value) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::draws::lower_is_better;
 
     #[test]
     fn job_names_follow_the_service_and_fit_63_characters() {

@@ -18,7 +18,9 @@
 //! whose role session (`sessions`), SourceIdentity included, names the caller in CreatedBy and LastModifiedBy.
 
 pub mod cli;
+pub mod clock;
 pub mod describe;
+pub mod draws;
 pub mod engine;
 pub mod error;
 pub mod guard;

@@ -5,7 +5,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use crate::jobs::{fingerprint, mix};
+use crate::draws::{fingerprint, mix};
 use crate::logs::{Event, Stream};
 
 /// The most events one response carries, and the most bytes (each event counting its message and 26 bytes,

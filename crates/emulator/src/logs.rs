@@ -14,8 +14,9 @@
 
 use serde_json::Value;
 
+use crate::draws::{default_metric_value, fingerprint, lower_is_better, mix, unit};
 use crate::job_view::Job;
-use crate::jobs::{default_metric_value, final_metrics, fingerprint, lower_is_better, mix, unit, JobKind};
+use crate::jobs::{final_metrics, JobKind};
 use crate::state::{Epoch, JobStatus};
 
 pub const TRAINING_GROUP: &str = "/aws/sagemaker/TrainingJobs";

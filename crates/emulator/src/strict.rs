@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::clock::wall_clock;
 use crate::error::EmulatorError;
-use crate::runtime::wall_clock;
 use crate::state::Epoch;
 
 /// How long each call takes before it is answered, drawn evenly from `min_ms..=max_ms`.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use crate::jobs::{default_metric_value, fingerprint, lower_is_better, mix, unit};
+use crate::draws::{default_metric_value, fingerprint, lower_is_better, mix, unit};
 use crate::state::{Epoch, JobRun, JobStatus};
 
 /// Trials a tuning job runs when its ResourceLimits do not say, and the most it runs here.

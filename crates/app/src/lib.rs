@@ -1,0 +1,16 @@
+#![recursion_limit = "512"]
+//! Stepline's user interface: the pages and components, rendered on the server (`ssr`) and hydrated in
+//! the browser (`hydrate`), and the server functions they call.
+//!
+//! Layout (imports run down this list, never up; below it all, `stepline-types`, and on the server
+//! `stepline-core`):
+//! - `app`: the shell and the routes;
+//! - `pages`: one module per page;
+//! - `components`: the parts pages are made of;
+//! - `api`, `actions`: server functions (reads and actions), each one call into `stepline-core`.
+
+pub mod actions;
+pub mod api;
+pub mod app;
+pub mod components;
+pub mod pages;
