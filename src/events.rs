@@ -4,6 +4,7 @@
 
 use std::convert::Infallible;
 use std::time::Duration;
+use stepline_types::live::StreamEvent;
 
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -79,7 +80,7 @@ async fn next<T>(rx: &mut tokio::sync::watch::Receiver<T>, closing: &mut tokio::
 /// Sent to every open stream when the server shuts down: the browser's EventSource reconnects by itself
 /// (to this server once restarted, or to another replica).
 fn reconnect() -> Event {
-    Event::default().event("reconnect").retry(Duration::from_secs(2)).data("the server is restarting")
+    Event::default().event(StreamEvent::Reconnect.name()).retry(Duration::from_secs(2)).data("the server is restarting")
 }
 
 fn snapshots(
@@ -97,13 +98,13 @@ fn snapshots(
             if let Some(view) = current.view.filter(|v| sent.as_ref().is_none_or(|s| !std::sync::Arc::ptr_eq(s, v))) {
                 let json = if hide_tokens {
                     let mut v = (*view).clone();
-                    stepline_core::views::hide_callback_tokens(&mut v);
+                    stepline_core::queries::hide_callback_tokens(&mut v);
                     serde_json::to_string(&v)
                 } else {
                     serde_json::to_string(&*view)
                 };
                 if let Ok(json) = json {
-                    yield Ok(Event::default().event("snapshot").data(json));
+                    yield Ok(Event::default().event(StreamEvent::Snapshot.name()).data(json));
                 }
                 sent = Some(view);
             }
@@ -115,7 +116,7 @@ fn snapshots(
                 v.execution.status.is_terminal() && v.execution.status != stepline_types::model::ExecStatus::Failed
             };
             if current.problem.is_none() && sent.as_deref().is_some_and(done) {
-                yield Ok(Event::default().event("end").data("finished"));
+                yield Ok(Event::default().event(StreamEvent::End.name()).data("finished"));
                 break;
             }
             match next(&mut rx, &mut closing).await {
@@ -136,11 +137,11 @@ fn problem_event(problem: &Option<stepline_types::model::Problem>, failing: &mut
     match problem {
         Some(p) => {
             *failing = true;
-            serde_json::to_string(p).ok().map(|json| Event::default().event("problem").data(json))
+            serde_json::to_string(p).ok().map(|json| Event::default().event(StreamEvent::Problem.name()).data(json))
         }
         None if *failing => {
             *failing = false;
-            Some(Event::default().event("resumed").data("ok"))
+            Some(Event::default().event(StreamEvent::Resumed.name()).data("ok"))
         }
         None => None,
     }
@@ -175,7 +176,7 @@ pub async fn list(
         let mut failing = false;
         loop {
             let now = rx.borrow_and_update().clone();
-            yield Ok::<_, Infallible>(Event::default().event("changed").data(now.version.to_string()));
+            yield Ok::<_, Infallible>(Event::default().event(StreamEvent::Changed.name()).data(now.version.to_string()));
             if let Some(event) = problem_event(&now.problem, &mut failing) {
                 yield Ok(event);
             }

@@ -1,11 +1,12 @@
-//! A step's log as a download and as a live tail (see `stepline_core::step_views` for what they read).
+//! A step's log as a download and as a live tail (see `stepline_core::step_queries` for what they read).
 
 use std::sync::Arc;
 use std::time::Duration;
+use stepline_types::live::StreamEvent;
 
 use stepline_core::logbook::{Running, Tail};
 use stepline_core::state::AppState;
-use stepline_core::step_views::{may_grow, stream_of};
+use stepline_core::step_queries::{may_grow, stream_of};
 use stepline_types::model::logs::LogLine;
 
 /// Query of the download and the live tail.
@@ -167,11 +168,11 @@ pub async fn tail(
             if let Some(last) = new.last() {
                 sent = last.n;
                 if let Ok(json) = serde_json::to_string(&new) {
-                    yield Ok::<_, std::convert::Infallible>(Event::default().event("lines").data(json));
+                    yield Ok::<_, std::convert::Infallible>(Event::default().event(StreamEvent::Lines.name()).data(json));
                 }
             }
             if slice.complete {
-                yield Ok(Event::default().event("end").data("finished"));
+                yield Ok(Event::default().event(StreamEvent::End.name()).data("finished"));
                 return;
             }
         }
@@ -179,7 +180,7 @@ pub async fn tail(
             let tail = tokio::select! {
                 t = rx.recv() => t,
                 _ = closed(&mut closing) => {
-                    yield Ok(Event::default().event("reconnect").retry(Duration::from_secs(2)).data("the server is restarting"));
+                    yield Ok(Event::default().event(StreamEvent::Reconnect.name()).retry(Duration::from_secs(2)).data("the server is restarting"));
                     break;
                 }
             };
@@ -189,17 +190,17 @@ pub async fn tail(
                     if let Some(last) = new.last() {
                         sent = last.n;
                         if let Ok(json) = serde_json::to_string(&new) {
-                            yield Ok(Event::default().event("lines").data(json));
+                            yield Ok(Event::default().event(StreamEvent::Lines.name()).data(json));
                         }
                     }
                 }
                 Ok(Tail::Problem(e)) => {
                     if let Ok(json) = serde_json::to_string(&e) {
-                        yield Ok(Event::default().event("problem").data(json));
+                        yield Ok(Event::default().event(StreamEvent::Problem.name()).data(json));
                     }
                 }
                 Ok(Tail::End) | Err(tokio::sync::broadcast::error::RecvError::Closed) => {
-                    yield Ok(Event::default().event("end").data("finished"));
+                    yield Ok(Event::default().event(StreamEvent::End.name()).data("finished"));
                     break;
                 }
                 // Too slow a reader: what it missed is in the buffer.
@@ -208,7 +209,7 @@ pub async fn tail(
                         if let Some(last) = missed.last() {
                             sent = last.n;
                             if let Ok(json) = serde_json::to_string(&missed) {
-                                yield Ok(Event::default().event("lines").data(json));
+                                yield Ok(Event::default().event(StreamEvent::Lines.name()).data(json));
                             }
                         }
                     }

@@ -132,7 +132,7 @@ async fn a_pasted_arn_redirects_before_any_page_renders() {
         let res = d
             .app
             .clone()
-            .oneshot(Request::get(format!("/?q={}", urlencode(&arn))).body(Body::empty()).unwrap())
+            .oneshot(Request::get(format!("/?q={}", common::form_value(&arn))).body(Body::empty()).unwrap())
             .await
             .unwrap();
         assert_eq!(res.status(), StatusCode::FOUND);
@@ -409,8 +409,11 @@ async fn form_post(
     fields: &[(&str, &str)],
     accept: &str,
 ) -> (StatusCode, String, Option<String>) {
-    let body: String =
-        fields.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&");
+    let body: String = fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", common::form_value(k), common::form_value(v)))
+        .collect::<Vec<_>>()
+        .join("&");
     let res = app
         .clone()
         .oneshot(
@@ -427,18 +430,6 @@ async fn form_post(
     let location = res.headers().get("location").and_then(|v| v.to_str().ok()).map(String::from);
     let bytes = to_bytes(res.into_body(), 1 << 20).await.unwrap();
     (status, String::from_utf8_lossy(&bytes).into_owned(), location)
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 #[tokio::test]

@@ -266,7 +266,7 @@ async fn lower_cased_arns_round_trip_to_the_right_pages_and_links() {
     // A pasted ARN opens the execution under the pipeline's name as created.
     let res = app
         .clone()
-        .oneshot(Request::get(format!("/?q={}", urlencode(&arn))).body(Body::empty()).unwrap())
+        .oneshot(Request::get(format!("/?q={}", common::form_value(&arn))).body(Body::empty()).unwrap())
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::FOUND);
@@ -291,16 +291,4 @@ async fn lower_cased_arns_round_trip_to_the_right_pages_and_links() {
     let real = format!("pipelines-{id}-AbaloneTrain-");
     assert!(steps.contains(&format!("#/jobs/{real}")), "console link by the real name");
     assert!(steps.contains(&format!("logStreamNameFilter$3D{real}")), "CloudWatch link by the real name");
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }

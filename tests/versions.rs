@@ -51,21 +51,13 @@ async fn versioned() -> Versioned {
     Versioned { app: router::build(AppState::new(options(), gateway).await).await, client }
 }
 
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 /// A start form posted by the app (JSON answer): its status and body.
 async fn start(app: &Router, fields: &[(&str, &str)]) -> (StatusCode, String) {
-    let body = fields.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&");
+    let body = fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", common::form_value(k), common::form_value(v)))
+        .collect::<Vec<_>>()
+        .join("&");
     let req = Request::post("/api/start")
         .header("content-type", "application/x-www-form-urlencoded")
         .header("accept", "application/json")

@@ -40,3 +40,10 @@ pub async fn api(app: &Router, endpoint: &str, json: &str) -> (StatusCode, Strin
     )
     .await
 }
+
+/// A form value or query parameter as a browser encodes it (letters, digits and `-_.~` as they are).
+pub fn form_value(s: &str) -> String {
+    const KEPT: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+    percent_encoding::utf8_percent_encode(s, KEPT).to_string()
+}

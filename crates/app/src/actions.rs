@@ -279,8 +279,9 @@ pub async fn answer_callback(form: CallbackForm) -> Result<String, AppError> {
 /// snapshot: a form can only answer the step it names while that step waits, and never sees the token.
 #[cfg(feature = "ssr")]
 async fn callback_inner(form: &CallbackForm) -> Result<String, AppError> {
+    use stepline_types::forms::Decision;
     use stepline_types::model::activity::Action;
-    let action = if form.decision == "reject" { Action::Reject } else { Action::Approve };
+    let action = if form.decision() == Some(Decision::Reject) { Action::Reject } else { Action::Approve };
     let (state, who, role, arn) = resolve(&form.pipeline, &form.id, &form.token, action).await?;
     let token = who.request_token(&form.token);
     let result = who.acting(answer_checked(&state, form, &arn, &token)).await;
@@ -299,7 +300,7 @@ async fn callback_inner(form: &CallbackForm) -> Result<String, AppError> {
     Ok(server::execution_page(
         &form.pipeline,
         &form.id,
-        Some(("notice", if form.decision == "approve" { "approved" } else { "rejected" })),
+        Some(("notice", if form.decision() == Some(Decision::Approve) { "approved" } else { "rejected" })),
     ))
 }
 
@@ -366,6 +367,6 @@ async fn resolve(
     if !stepline_types::forms::valid_token(token) {
         return Err(AppError::Invalid("The form is out of date: reload the page and submit again.".into()));
     }
-    let arn = stepline_core::views::execution_arn(&state, pipeline, id).await.map_err(AppError::refused)?;
+    let arn = stepline_core::queries::execution_arn(&state, pipeline, id).await.map_err(AppError::refused)?;
     Ok((state, who, role, arn))
 }

@@ -8,17 +8,17 @@ use stepline_types::page::*;
 
 #[server(prefix = "/api", endpoint = "pipelines", input = leptos::server_fn::codec::Json)]
 pub async fn list_pipelines() -> Result<PipelinesPage, AppError> {
-    stepline_types::error::answer(stepline_core::views::pipelines().await)
+    stepline_types::error::answer(stepline_core::queries::pipelines().await)
 }
 
 #[server(prefix = "/api", endpoint = "executions", input = leptos::server_fn::codec::Json)]
 pub async fn list_executions(pipeline: String, query: ListQuery) -> Result<ExecutionsPage, AppError> {
-    stepline_types::error::answer(stepline_core::views::executions(&pipeline, &query).await)
+    stepline_types::error::answer(stepline_core::queries::executions(&pipeline, &query).await)
 }
 
 #[server(prefix = "/api", endpoint = "execution", input = leptos::server_fn::codec::Json)]
 pub async fn get_execution(pipeline: String, id: String) -> Result<ExecutionPage, AppError> {
-    stepline_types::error::answer(stepline_core::views::execution(&pipeline, &id).await)
+    stepline_types::error::answer(stepline_core::queries::execution(&pipeline, &id).await)
 }
 
 #[server(prefix = "/api", endpoint = "start_context", input = leptos::server_fn::codec::Json)]
@@ -27,12 +27,12 @@ pub async fn start_context(
     from: Option<String>,
     version: Option<stepline_types::model::version::Pick>,
 ) -> Result<StartPageData, AppError> {
-    stepline_types::error::answer(stepline_core::views::start_context(&pipeline, from.as_deref(), version).await)
+    stepline_types::error::answer(stepline_core::queries::start_context(&pipeline, from.as_deref(), version).await)
 }
 
 #[server(prefix = "/api", endpoint = "definition_diff", input = leptos::server_fn::codec::Json)]
 pub async fn definition_diff(pipeline: String, id: String) -> Result<DefinitionDiffPage, AppError> {
-    stepline_types::error::answer(stepline_core::views::definition_diff(&pipeline, &id).await)
+    stepline_types::error::answer(stepline_core::queries::definition_diff(&pipeline, &id).await)
 }
 
 /// The job a step started, described (None for a step without one).
@@ -42,7 +42,7 @@ pub async fn step_job(
     id: String,
     step: String,
 ) -> Result<Option<stepline_types::model::jobs::JobDetail>, AppError> {
-    stepline_types::error::answer(stepline_core::step_views::job(&pipeline, &id, &step).await)
+    stepline_types::error::answer(stepline_core::step_queries::job(&pipeline, &id, &step).await)
 }
 
 /// The logs tab of a step: a stream's newest lines (or those before line `before`) and a search in it.
@@ -56,7 +56,7 @@ pub async fn step_logs(
     query: Option<String>,
 ) -> Result<stepline_types::model::logs::LogsPage, AppError> {
     stepline_types::error::answer(
-        stepline_core::step_views::logs(&pipeline, &id, &step, stream.as_deref(), before, query.as_deref()).await,
+        stepline_core::step_queries::logs(&pipeline, &id, &step, stream.as_deref(), before, query.as_deref()).await,
     )
 }
 
@@ -70,7 +70,9 @@ pub async fn log_lines(
     before: u64,
     count: usize,
 ) -> Result<Vec<stepline_types::model::logs::LogLine>, AppError> {
-    stepline_types::error::answer(stepline_core::step_views::lines(&pipeline, &id, &step, &stream, before, count).await)
+    stepline_types::error::answer(
+        stepline_core::step_queries::lines(&pipeline, &id, &step, &stream, before, count).await,
+    )
 }
 
 /// The lines of a failed step's log that say why it failed.
@@ -80,16 +82,16 @@ pub async fn failure_excerpt(
     id: String,
     step: String,
 ) -> Result<Option<Vec<stepline_types::model::logs::LogLine>>, AppError> {
-    stepline_types::error::answer(stepline_core::step_views::failure_excerpt(&pipeline, &id, &step).await)
+    stepline_types::error::answer(stepline_core::step_queries::failure_excerpt(&pipeline, &id, &step).await)
 }
 
 #[server(prefix = "/api", endpoint = "activity", input = leptos::server_fn::codec::Json)]
 pub async fn activity_log(filter: stepline_types::model::activity::Filter) -> Result<ActivityData, AppError> {
-    stepline_types::error::answer(stepline_core::views::activity(&filter).await)
+    stepline_types::error::answer(stepline_core::queries::activity(&filter).await)
 }
 
 /// Who is looking, and their role on `pipeline` (or everywhere): for the top bar.
 #[server(prefix = "/api", endpoint = "whoami", input = leptos::server_fn::codec::Json)]
 pub async fn whoami(pipeline: Option<String>) -> Result<stepline_types::model::access::Me, AppError> {
-    stepline_types::error::answer(stepline_core::views::whoami(pipeline.as_deref()).await)
+    stepline_types::error::answer(stepline_core::queries::whoami(pipeline.as_deref()).await)
 }

@@ -17,6 +17,7 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
+use stepline_types::model::PipelineKey;
 
 use sqlx::postgres::{PgListener, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
@@ -59,7 +60,7 @@ pub fn execution_key(arn: &str) -> String {
 /// The key of a pipeline's list view (pipeline names compare case-insensitively) in a place
 /// (`super::places::Place::key`: empty with one place, `/{account}/{region} ` with several).
 pub fn list_key(scope: &str, pipeline: &str) -> String {
-    format!("list {scope}{}", pipeline.to_lowercase())
+    format!("list {scope}{}", PipelineKey::of(pipeline))
 }
 
 /// A view's key as an advisory lock's number: the first 8 bytes of its SHA-256.

@@ -45,7 +45,7 @@ async fn export(State(places): State<Places>, parts: Parts, RawQuery(query): Raw
     if !problems.is_empty() {
         return (StatusCode::BAD_REQUEST, problems.join("\n")).into_response();
     }
-    let scope = match super::views::activity_scope_in(&places, &who).await {
+    let scope = match super::queries::activity_scope_in(&places, &who).await {
         Ok(s) => s,
         Err(e) => return (e.status(), e.to_string()).into_response(),
     };

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use stepline_types::model::PipelineKey;
 
 use aws_sdk_sagemaker::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_sagemaker::config::retry::RetryConfig;
@@ -45,7 +46,7 @@ pub struct Gateway {
     limiter: Limiter,
     /// Pipelines by lower-cased name: (the name as created, its ARN). Execution ARNs are built on the ARN,
     /// and names read from (lower-cased) ARNs are given back their case. Bounded: see `remember_pipeline`.
-    pipeline_arns: std::sync::Mutex<std::collections::HashMap<String, (String, String)>>,
+    pipeline_arns: std::sync::Mutex<std::collections::HashMap<PipelineKey, (String, String)>>,
     /// Upstream requests sent since start, retries included, counted by the SDK itself.
     calls: Arc<CallCounter>,
     /// Describes the backend in the page footer: "embedded emulator", an endpoint URL, or "AWS us-east-1".
@@ -394,12 +395,12 @@ impl Gateway {
         if map.len() >= MAX_PIPELINES_REMEMBERED {
             map.clear();
         }
-        map.insert(name.to_lowercase(), (name.to_string(), arn.to_string()));
+        map.insert(PipelineKey::of(name), (name.to_string(), arn.to_string()));
     }
 
     /// The name of a pipeline as it was created, from a name in any case (ARNs carry it lower-cased).
     pub fn echoed_name(&self, name: &str) -> Option<String> {
-        self.pipeline_arns.lock().unwrap_or_else(|e| e.into_inner()).get(&name.to_lowercase()).map(|(n, _)| n.clone())
+        self.pipeline_arns.lock().unwrap_or_else(|e| e.into_inner()).get(&PipelineKey::of(name)).map(|(n, _)| n.clone())
     }
 
     /// A pipeline's tags, for grants of the policy that name tags.
@@ -408,7 +409,7 @@ impl Gateway {
             .pipeline_arns
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&name.to_lowercase())
+            .get(&PipelineKey::of(name))
             .map(|(_, a)| a.clone());
         let arn = match known {
             Some(a) => a,
@@ -423,7 +424,7 @@ impl Gateway {
 
     /// The ARN of execution `id` of `pipeline`, from the pipeline's own ARN (asked once, then remembered).
     pub async fn execution_arn(&self, pipeline: &str, id: &str) -> Result<String, Upstream> {
-        let key = pipeline.to_lowercase();
+        let key = PipelineKey::of(pipeline);
         let known = self.pipeline_arns.lock().unwrap_or_else(|e| e.into_inner()).get(&key).map(|(_, a)| a.clone());
         let pipeline_arn = match known {
             Some(a) => a,

@@ -1,4 +1,22 @@
-//! Stepline's server core.
+//! Stepline's server core (server only): everything between the pages and SageMaker.
+//!
+//! Layout, from the foundations up (no two modules import each other, directly or in a circle: checked by
+//! `scripts/check-layout.py`; below it all, `stepline-types`):
+//! - `config`: the command line and environment, checked;
+//! - `observe`: logs and metrics; `store`: the database (activity log, sessions), `cluster`: replicas sharing
+//!   one budget and their leases;
+//! - `limiter`, `gateway`: every SageMaker, CloudWatch Logs and STS call, in a turn of the limiter
+//!   (`gateway::acting`: calls made as the person, `--act-role`);
+//! - `stale`, `reuse`, `scan`: kept values and their freshness, answers asked once, listings of executions;
+//! - `watch`: the shared pollers and caches; `logbook`, `step_books`: log streams read once;
+//! - `access`: who is asking and what they may do (the guard, the policy, logins); `places`: the accounts
+//!   and regions shown; `streams`, `stream_guard`: live-stream caps and their ends;
+//! - `state`: the one door to all of it for a request (`AppState`, `enter`);
+//! - `queries`, `step_queries`, `exports`: what each page, server function and export answers;
+//! - `health`, `assets`: readiness, static files' caching.
+//!
+//! The HTTP handlers of streams, probes and downloads, and the router, are in the `stepline` binary crate
+//! above this one; the pages and server functions in `stepline-app`.
 
 pub mod access;
 pub mod assets;
@@ -11,14 +29,14 @@ pub mod limiter;
 pub mod logbook;
 pub mod observe;
 pub mod places;
+pub mod queries;
 pub mod reuse;
 pub mod scan;
 pub mod stale;
 pub mod state;
 pub mod step_books;
-pub mod step_views;
+pub mod step_queries;
 pub mod store;
 pub mod stream_guard;
 pub mod streams;
-pub mod views;
 pub mod watch;

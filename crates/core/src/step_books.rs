@@ -1,4 +1,4 @@
-//! What the server keeps of steps' jobs and logs, shared by every viewer (see `step_views`).
+//! What the server keeps of steps' jobs and logs, shared by every viewer (see `step_queries`).
 
 use std::time::Duration;
 

@@ -10,6 +10,7 @@
 
 use std::convert::Infallible;
 use std::time::Duration;
+use stepline_types::live::StreamEvent;
 
 use axum::response::sse::Event;
 use futures::stream::{Stream, StreamExt};
@@ -58,7 +59,7 @@ where
                 continue;
             }
             if let Err(why) = still_allowed(&who, &pipeline, opened_as).await {
-                yield Ok(Event::default().event("revoked").data(why));
+                yield Ok(Event::default().event(StreamEvent::Revoked.name()).data(why));
                 break;
             }
         }

@@ -190,10 +190,42 @@ pub struct CallbackForm {
     pub step: String,
     /// The idempotency token of this form.
     pub token: String,
-    /// "approve" or "reject".
+    /// "approve" or "reject" ([`Decision`]), as the form posts it; read with [`CallbackForm::decision`].
     pub decision: String,
     pub outputs: BTreeMap<String, String>,
     pub reason: String,
+}
+
+/// What a callback form decides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+impl Decision {
+    /// The value the form posts.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Decision::Approve => "approve",
+            Decision::Reject => "reject",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Decision> {
+        match s {
+            "approve" => Some(Decision::Approve),
+            "reject" => Some(Decision::Reject),
+            _ => None,
+        }
+    }
+}
+
+impl CallbackForm {
+    /// The decision posted, when it is one.
+    pub fn decision(&self) -> Option<Decision> {
+        Decision::parse(&self.decision)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -211,8 +243,8 @@ pub fn check_callback(
     if !valid_token(&form.token) {
         errors.push(err("token", "The form is out of date: reload the page and submit again."));
     }
-    match form.decision.as_str() {
-        "reject" => {
+    match form.decision() {
+        Some(Decision::Reject) => {
             let reason = form.reason.trim();
             if reason.chars().count() > limits::FAILURE_REASON_MAX {
                 errors.push(err(
@@ -228,7 +260,7 @@ pub fn check_callback(
                 }));
             }
         }
-        "approve" => {
+        Some(Decision::Approve) => {
             let mut outputs = vec![];
             for (name, value) in &form.outputs {
                 let Some((_, ty)) = declared.iter().find(|(n, _)| n == name) else {
@@ -259,7 +291,8 @@ pub fn check_callback(
                 return Ok(CallbackAnswer::Approve(outputs));
             }
         }
-        other => errors.push(err("decision", format!("Decision: '{}' is neither approve nor reject.", short(other)))),
+        None => errors
+            .push(err("decision", format!("Decision: '{}' is neither approve nor reject.", short(&form.decision)))),
     }
     Err(errors)
 }

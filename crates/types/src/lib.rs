@@ -8,6 +8,7 @@
 //! - `error`: `AppError`, what a server function answers when it cannot;
 //! - `forms`: the start and action forms' fields and their checks;
 //! - `layout`: Gantt and graph geometry and time formatting, computed apart from rendering;
+//! - `live`: the events of the live streams;
 //! - `base`, `codec`, `console`, `diff`, `text`: base paths, JSON in URLs, AWS console links, line diffs,
 //!   text helpers.
 //!
@@ -20,6 +21,7 @@ pub mod diff;
 pub mod error;
 pub mod forms;
 pub mod layout;
+pub mod live;
 pub mod model;
 pub mod page;
 pub mod text;

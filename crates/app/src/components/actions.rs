@@ -240,18 +240,19 @@ pub fn CallbackPanel(
         .collect_view();
     let hidden = {
         let (pipeline, id, step_name) = (pipeline.clone(), id.clone(), step.name.clone());
-        move |decision: &'static str| {
+        move |decision: stepline_types::forms::Decision| {
             let (p, i, s) = (pipeline.clone(), id.clone(), step_name.clone());
             view! {
                 <input type="hidden" name="form[pipeline]" value=p/>
                 <input type="hidden" name="form[id]" value=i/>
                 <input type="hidden" name="form[step]" value=s/>
                 <input type="hidden" name="form[token]" value=new_token()/>
-                <input type="hidden" name="form[decision]" value=decision/>
+                <input type="hidden" name="form[decision]" value=decision.as_str()/>
             }
         }
     };
-    let (approve_hidden, reject_hidden) = (hidden("approve"), hidden("reject"));
+    use stepline_types::forms::Decision;
+    let (approve_hidden, reject_hidden) = (hidden(Decision::Approve), hidden(Decision::Reject));
     view! {
         <section class="callback" data-testid="callback-panel" data-step=step.name.clone()>
             <h3>{format!("Callback step {} is waiting for an answer", step.name)}</h3>

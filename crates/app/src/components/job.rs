@@ -74,8 +74,8 @@ pub fn JobPanel(job: JobDetail) -> impl IntoView {
         view! { <h4>"Final metrics"</h4><table class="kv" data-testid="metrics"><tbody>{rows}</tbody></table> }
     });
     let status = match &job.secondary {
-        Some(s) if s != &job.status => format!("{} ({s})", job.status),
-        _ => job.status.clone(),
+        Some(s) if s != job.status.as_str() => format!("{} ({s})", job.status),
+        _ => job.status.to_string(),
     };
     view! {
         <div class="job" data-testid="job-detail">

@@ -1,6 +1,7 @@
 //! Live updates over Server-Sent Events. Without JavaScript nothing here runs and pages stay as rendered.
 
 use leptos::prelude::*;
+use stepline_types::live::StreamEvent;
 
 /// The state of a page's live channel, shown to the user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,12 +28,12 @@ impl Link {
     }
 }
 
-/// Open an EventSource on `url` after hydration and call `on_event(name, data)` for each event named in
-/// `events`. The `end` event closes the stream for good.
+/// Open an EventSource on `url` after hydration and call `on_event(event, data)` for each of `events`. The
+/// `end` event closes the stream for good.
 pub fn use_event_source(
     url: String,
-    events: &'static [&'static str],
-    on_event: impl Fn(&str, String) + 'static,
+    events: &'static [StreamEvent],
+    on_event: impl Fn(StreamEvent, String) + 'static,
 ) -> RwSignal<Link> {
     let state = RwSignal::new(Link::Static);
     #[cfg(feature = "hydrate")]
@@ -57,16 +58,15 @@ pub fn use_event_source(
             });
             es.set_onerror(Some(err.as_ref().unchecked_ref()));
             err.forget();
-            for name in events {
+            for &event in events {
                 let on_event = on_event.clone();
-                let name_owned = name.to_string();
                 let cb = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
                     state.set(Link::Live);
                     if let Some(data) = e.data().as_string() {
-                        on_event(&name_owned, data);
+                        on_event(event, data);
                     }
                 });
-                let _ = es.add_event_listener_with_callback(name, cb.as_ref().unchecked_ref());
+                let _ = es.add_event_listener_with_callback(event.name(), cb.as_ref().unchecked_ref());
                 cb.forget();
             }
             let es_end = es.clone();
@@ -74,7 +74,7 @@ pub fn use_event_source(
                 state.set(Link::Done);
                 es_end.close();
             });
-            let _ = es.add_event_listener_with_callback("end", end.as_ref().unchecked_ref());
+            let _ = es.add_event_listener_with_callback(StreamEvent::End.name(), end.as_ref().unchecked_ref());
             end.forget();
             let es = StoredValue::new_local(es);
             on_cleanup(move || es.with_value(|es| es.close()));

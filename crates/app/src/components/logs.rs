@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
+use stepline_types::live::StreamEvent;
 
 use super::live::{use_event_source, Link, LiveIndicator};
 use crate::api::step_logs;
@@ -155,8 +156,8 @@ fn LogsBody(page: LogsPage, base: String) -> impl IntoView {
             links::seg(stream.as_deref().unwrap_or_default()),
             page.total
         ));
-        use_event_source(url, &["lines", "problem"], move |event, data| match event {
-            "lines" => {
+        use_event_source(url, &[StreamEvent::Lines, StreamEvent::Problem], move |event, data| match event {
+            StreamEvent::Lines => {
                 if let Ok(new) = stepline_types::codec::from_json::<Vec<LogLine>>(&data) {
                     let last = total.get_untracked();
                     let new: Vec<LogLine> = new.into_iter().filter(|l| l.n > last).collect();

@@ -32,7 +32,7 @@ pub fn execution_key(query: &str, key: &str, steps_in_order: &[String]) -> Optio
         }
     };
     match key {
-        "1" => set(&mut pairs, "tab", Some("gantt".into())),
+        "1" => set(&mut pairs, "tab", Some("timeline".into())),
         "2" => set(&mut pairs, "tab", Some("graph".into())),
         "3" => set(&mut pairs, "tab", Some("steps".into())),
         "Escape" => set(&mut pairs, "step", None),

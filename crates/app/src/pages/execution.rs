@@ -1,5 +1,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
+use stepline_types::live::StreamEvent;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -19,7 +20,7 @@ use stepline_types::codec::Json;
 use stepline_types::layout::dag::{self, Dag};
 use stepline_types::layout::gantt::ZOOMS;
 use stepline_types::layout::timefmt;
-use stepline_types::model::{links, ExecStatus, ExecutionView, Freshness, Problem, StepMetadata, Upstream};
+use stepline_types::model::{links, ExecutionView, Freshness, Problem, StepMetadata, Upstream};
 use stepline_types::page::ExecutionPage as PageData;
 
 /// The tabs of the execution page, as they stand in the URL (`?tab=`).
@@ -35,9 +36,11 @@ pub enum Tab {
 impl Tab {
     pub const ALL: [Tab; 4] = [Tab::Timeline, Tab::Graph, Tab::Steps, Tab::Logs];
 
-    /// Reads `?tab=`; anything unknown is the timeline, the page's default.
+    /// Reads `?tab=`; anything unknown is the timeline, the page's default (`gantt` is how older links
+    /// named it).
     pub fn parse(s: Option<&str>) -> Tab {
         match s {
+            Some("timeline" | "gantt") => Tab::Timeline,
             Some("graph") => Tab::Graph,
             Some("steps") => Tab::Steps,
             Some("logs") => Tab::Logs,
@@ -47,7 +50,7 @@ impl Tab {
 
     pub fn query(self) -> &'static str {
         match self {
-            Tab::Timeline => "gantt",
+            Tab::Timeline => "timeline",
             Tab::Graph => "graph",
             Tab::Steps => "steps",
             Tab::Logs => "logs",
@@ -213,22 +216,21 @@ fn ExecutionBody(
     // never changes.
     let live =
         // A failed execution may still be retried from elsewhere (Studio, the SDK): it stays followed.
-        if page.view.execution.status.is_terminal()
-            && page.view.execution.status != ExecStatus::Failed
+        if page.view.execution.status.is_final()
             && page.freshness.problem.is_none()
         {
             RwSignal::new(crate::components::live::Link::Done)
         } else {
-            use_event_source(stepline_types::base::events(&base), &["snapshot", "problem", "resumed"], move |event, data| {
+            use_event_source(stepline_types::base::events(&base), &[StreamEvent::Snapshot, StreamEvent::Problem, StreamEvent::Resumed], move |event, data| {
                 match event {
-                    "snapshot" => {
+                    StreamEvent::Snapshot => {
                         if let Ok(v) = stepline_types::codec::from_json::<ExecutionView>(&data) {
                             let fetched = v.fetched_at;
                             view_signal.set(v);
                             freshness.update(|f| f.as_of = Some(fetched));
                         }
                     }
-                    "problem" => freshness.update(|f| f.problem = stepline_types::codec::from_json::<Problem>(&data).ok()),
+                    StreamEvent::Problem => freshness.update(|f| f.problem = stepline_types::codec::from_json::<Problem>(&data).ok()),
                     _ => freshness.update(|f| f.problem = None),
                 }
             })

@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
+use stepline_types::live::StreamEvent;
 
 use crate::api::list_executions;
 use crate::components::live::{use_event_source, LiveIndicator};
@@ -33,9 +34,9 @@ pub fn PipelinePage() -> impl IntoView {
     let recovered = RwSignal::new(0u32);
     let live = use_event_source(
         stepline_types::base::href(&format!("/events/pipelines/{}/executions", links::seg(&pipeline()))),
-        &["changed", "problem", "resumed"],
+        &[StreamEvent::Changed, StreamEvent::Problem, StreamEvent::Resumed],
         move |event, data| match event {
-            "changed" => {
+            StreamEvent::Changed => {
                 if let Ok(v) = data.parse::<u64>() {
                     match baseline.get_value() {
                         None => baseline.set_value(Some(v)),
@@ -47,7 +48,7 @@ pub fn PipelinePage() -> impl IntoView {
                     }
                 }
             }
-            "problem" => live_problem.set(stepline_types::codec::from_json::<Problem>(&data).ok()),
+            StreamEvent::Problem => live_problem.set(stepline_types::codec::from_json::<Problem>(&data).ok()),
             _ => {
                 live_problem.set(None);
                 recovered.update(|n| *n += 1);

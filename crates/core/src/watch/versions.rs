@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::{DefinitionKey, Watchers};
 use crate::stale::Known;
 use stepline_types::model::version::PipelineVersion;
+use stepline_types::model::PipelineKey;
 use stepline_types::model::Upstream;
 
 /// How long a pipeline's list of versions is reused.
@@ -26,13 +27,13 @@ impl Watchers {
                 answer => Ok(answer),
             }
         };
-        self.versions.get(&pipeline.to_lowercase(), VERSIONS_FRESH, fetch).await
+        self.versions.get(&PipelineKey::of(pipeline), VERSIONS_FRESH, fetch).await
     }
 
     /// The definition of a pipeline at version `id`, asked once (the same cache as the definitions
     /// executions run with: an execution of version `id` runs exactly this one).
     pub async fn version_definition(&self, pipeline: &str, id: i64) -> Result<String, Upstream> {
-        let key = DefinitionKey::Version(pipeline.to_lowercase(), id);
+        let key = DefinitionKey::Version(PipelineKey::of(pipeline), id);
         if let Some(d) = self.definitions.get(&key) {
             return Ok(d.to_string());
         }

@@ -21,6 +21,54 @@ pub struct Metric {
     pub value: f64,
 }
 
+/// A job's status as its Describe call says it (model packages: their own statuses).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobStatus {
+    Pending,
+    InProgress,
+    Completed,
+    Failed,
+    Stopping,
+    Stopped,
+    Deleting,
+    /// Not said (`Unknown`), or a status this version does not know, as the service wrote it.
+    Other(String),
+}
+
+impl JobStatus {
+    pub fn from_service(s: &str) -> JobStatus {
+        match s {
+            "Pending" => JobStatus::Pending,
+            "InProgress" => JobStatus::InProgress,
+            "Completed" => JobStatus::Completed,
+            "Failed" => JobStatus::Failed,
+            "Stopping" => JobStatus::Stopping,
+            "Stopped" => JobStatus::Stopped,
+            "Deleting" => JobStatus::Deleting,
+            other => JobStatus::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            JobStatus::Pending => "Pending",
+            JobStatus::InProgress => "InProgress",
+            JobStatus::Completed => "Completed",
+            JobStatus::Failed => "Failed",
+            JobStatus::Stopping => "Stopping",
+            JobStatus::Stopped => "Stopped",
+            JobStatus::Deleting => "Deleting",
+            JobStatus::Other(s) => s,
+        }
+    }
+}
+
+impl std::fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What a step's job is and did.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JobDetail {
@@ -28,8 +76,7 @@ pub struct JobDetail {
     /// The job's name in its own case.
     pub name: String,
     pub arn: String,
-    /// `InProgress`, `Completed`, `Failed`, `Stopping`, `Stopped` (model packages: their status).
-    pub status: String,
+    pub status: JobStatus,
     /// Training jobs: the secondary status now, and every one it went through.
     pub secondary: Option<String>,
     pub transitions: Vec<Transition>,
@@ -63,7 +110,7 @@ impl JobDetail {
             kind,
             name: name.to_string(),
             arn: arn.unwrap_or_default().to_string(),
-            status: status.unwrap_or("Unknown").to_string(),
+            status: JobStatus::from_service(status.unwrap_or("Unknown")),
             secondary: None,
             transitions: vec![],
             failure_reason: None,
@@ -89,8 +136,9 @@ impl JobDetail {
 
     /// A job that will not change any more: its description can be kept.
     pub fn is_terminal(&self) -> bool {
-        matches!(self.status.as_str(), "Completed" | "Failed" | "Stopped")
-            || (self.kind == JobKind::ModelPackage && self.status != "InProgress" && self.status != "Pending")
+        matches!(self.status, JobStatus::Completed | JobStatus::Failed | JobStatus::Stopped)
+            || (self.kind == JobKind::ModelPackage
+                && !matches!(self.status, JobStatus::InProgress | JobStatus::Pending))
     }
 
     /// The share of the training time a managed spot training job was not billed for, in percent.

@@ -43,7 +43,7 @@ pub fn may_grow(run: &StepRun) -> bool {
 }
 
 pub async fn locate(state: &AppState, pipeline: &str, id: &str, step: &str) -> Result<Located, AppError> {
-    let exec_arn = super::views::execution_arn(state, pipeline, id).await?;
+    let exec_arn = super::queries::execution_arn(state, pipeline, id).await?;
     let known = state
         .watchers
         .execution(&exec_arn)

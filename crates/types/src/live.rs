@@ -1,0 +1,61 @@
+//! The events of the live streams (Server-Sent Events), one name each for the server that sends them and
+//! the browser that listens.
+
+/// An event of a live stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamEvent {
+    /// An execution's whole view, as JSON, whenever it changes.
+    Snapshot,
+    /// A pipeline's list changed: its new version number.
+    Changed,
+    /// New lines of a log, as JSON.
+    Lines,
+    /// Refreshing failed; what is shown stays valid (a `Problem`, as JSON).
+    Problem,
+    /// Refreshing works again.
+    Resumed,
+    /// The server is shutting down: connect again.
+    Reconnect,
+    /// The person may no longer see this (logged out, session expired, role lowered).
+    Revoked,
+    /// Nothing more will come.
+    End,
+}
+
+impl StreamEvent {
+    pub const ALL: [StreamEvent; 8] = [
+        StreamEvent::Snapshot,
+        StreamEvent::Changed,
+        StreamEvent::Lines,
+        StreamEvent::Problem,
+        StreamEvent::Resumed,
+        StreamEvent::Reconnect,
+        StreamEvent::Revoked,
+        StreamEvent::End,
+    ];
+
+    /// The event's name on the wire.
+    pub const fn name(self) -> &'static str {
+        match self {
+            StreamEvent::Snapshot => "snapshot",
+            StreamEvent::Changed => "changed",
+            StreamEvent::Lines => "lines",
+            StreamEvent::Problem => "problem",
+            StreamEvent::Resumed => "resumed",
+            StreamEvent::Reconnect => "reconnect",
+            StreamEvent::Revoked => "revoked",
+            StreamEvent::End => "end",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_distinct() {
+        let names: std::collections::HashSet<_> = StreamEvent::ALL.iter().map(|e| e.name()).collect();
+        assert_eq!(names.len(), StreamEvent::ALL.len());
+    }
+}
