@@ -15,13 +15,14 @@ use std::time::{Duration, Instant};
 use axum::body::{to_bytes, Body};
 use axum::http::Request;
 use leptos::prelude::LeptosOptions;
-use stepline::model::activity::{Action, Filter, Outcome};
-use stepline::server::access::Access;
-use stepline::server::config::{AccessConfig, AuthMode, Database, OidcConfig};
-use stepline::server::store::activity::{Record, Scope};
-use stepline::server::store::sessions::SessionUser;
-use stepline::server::store::Db;
-use stepline::server::{demo, gateway::Gateway, router, state::AppState};
+use stepline::{demo, router};
+use stepline_core::access::Access;
+use stepline_core::config::{AccessConfig, AuthMode, Database, OidcConfig};
+use stepline_core::store::activity::{Record, Scope};
+use stepline_core::store::sessions::SessionUser;
+use stepline_core::store::Db;
+use stepline_core::{gateway::Gateway, state::AppState};
+use stepline_types::model::activity::{Action, Filter, Outcome};
 use tower::ServiceExt;
 
 type Res<T> = Result<T, String>;
@@ -277,7 +278,7 @@ async fn writes(db: &Db, what: &str) -> Res<String> {
                 db.append(&Record {
                     place: Some(""),
                     user: &user,
-                    role: Some(stepline::model::access::Role::Operator),
+                    role: Some(stepline_types::model::access::Role::Operator),
                     action: Action::Stop,
                     outcome: Outcome::Done,
                     pipeline: Some("AbalonePipeline"),
@@ -353,7 +354,7 @@ async fn million(db: &Db, what: &str) -> Res<Vec<String>> {
             Filter::default(),
             Scope::Readable {
                 user: "user-3".into(),
-                places: vec![stepline::server::store::activity::PlaceScope {
+                places: vec![stepline_core::store::activity::PlaceScope {
                     place: String::new(),
                     pipelines: (0..10).map(|p| format!("pipeline-{p}")).collect(),
                     with_unplaced: true,

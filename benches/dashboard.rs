@@ -31,7 +31,8 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use leptos::prelude::LeptosOptions;
 use serde_json::{json, Value};
-use stepline::server::{demo, gateway::Gateway, router, state::AppState};
+use stepline::{demo, router};
+use stepline_core::{gateway::Gateway, state::AppState};
 use stepline_emulator::{Core, Scenario};
 use tokio::net::TcpStream;
 
@@ -382,7 +383,7 @@ fn id_of(arn: &str) -> String {
     arn.rsplit('/').next().unwrap_or_default().to_string()
 }
 
-/// Pipelines and executions are made as the demo makes them (`stepline::server::demo`).
+/// Pipelines and executions are made as the demo makes them (`stepline::demo`).
 async fn create_pipeline(client: &aws_sdk_sagemaker::Client, name: &str, definition: &str) -> Res<()> {
     demo::create_pipeline(client, name, "", definition).await
 }

@@ -17,7 +17,8 @@ use axum::http::Request;
 use futures::StreamExt;
 use leptos::prelude::LeptosOptions;
 use serde_json::{json, Value};
-use stepline::server::{demo, gateway::Gateway, router, state::AppState};
+use stepline::{demo, router};
+use stepline_core::{gateway::Gateway, state::AppState};
 use stepline_emulator::{EmulatorConfig, Scenario};
 use tower::ServiceExt;
 
@@ -198,7 +199,7 @@ async fn parts_m_n() {
     let (stream, total) = stream.expect("the job writes a stream");
     let url = format!(
         "/events/pipelines/P/executions/{id}/steps/Train/logs?stream={}&after={total}",
-        stepline::model::links::seg(&stream)
+        stepline_types::model::links::seg(&stream)
     );
     let window = Duration::from_secs(30);
 

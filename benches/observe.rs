@@ -18,9 +18,10 @@ use std::time::{Duration, Instant};
 use axum::body::{to_bytes, Body};
 use axum::http::Request;
 use leptos::prelude::LeptosOptions;
-use stepline::server::config::LogFormat;
-use stepline::server::observe::{logging, prometheus};
-use stepline::server::{demo, gateway::Gateway, router, state::AppState};
+use stepline::{demo, router};
+use stepline_core::config::LogFormat;
+use stepline_core::observe::{logging, prometheus};
+use stepline_core::{gateway::Gateway, state::AppState};
 use tower::ServiceExt;
 
 type Res<T> = Result<T, String>;

@@ -4,24 +4,12 @@
 //!
 //! Layout (imports run one way): this crate → `stepline-app` (pages, server functions) → `stepline-core`
 //! (gateway, watchers, access, store, observability, queries) → `stepline-types` (domain and page data) →
-//! `stepline-definition`. The browser's bundle is `stepline-frontend`.
+//! `stepline-definition`. The browser's bundle is `stepline-frontend`. Tests and benches reach each crate's own
+//! API: `stepline::{router, demo, serve}`, `stepline_core`, `stepline_app`, `stepline_types`.
 
 pub mod demo;
-pub mod events;
-pub mod health;
+mod events;
+mod health;
 pub mod router;
 pub mod serve;
-pub mod step_streams;
-
-/// The server's parts, as tests and benches reach them.
-pub mod server {
-    pub use crate::{demo, router};
-    pub use stepline_core::*;
-}
-pub use stepline_app::{actions, app};
-/// The server functions and the page data they answer.
-pub mod api {
-    pub use stepline_app::api::*;
-    pub use stepline_types::page::*;
-}
-pub use stepline_types::{base, diff, error, forms, model};
+mod step_streams;

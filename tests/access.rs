@@ -12,11 +12,12 @@ use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
 use axum::Router;
 use common::options;
-use stepline::server::access::Access;
-use stepline::server::config::{AccessConfig, AuthMode};
-use stepline::server::gateway::acting::ActRole;
-use stepline::server::store::Db;
-use stepline::server::{demo, gateway::Gateway, router, state::AppState};
+use stepline::{demo, router};
+use stepline_core::access::Access;
+use stepline_core::config::{AccessConfig, AuthMode};
+use stepline_core::gateway::acting::ActRole;
+use stepline_core::store::Db;
+use stepline_core::{gateway::Gateway, state::AppState};
 use tower::ServiceExt;
 
 const POLICY: &str = r##"
@@ -154,7 +155,7 @@ async fn post_form(
 }
 
 fn enc(s: &str) -> String {
-    stepline::model::links::seg(s)
+    stepline_types::model::links::seg(s)
 }
 
 async fn executions(client: &aws_sdk_sagemaker::Client, pipeline: &str) -> Vec<(String, String)> {
@@ -211,7 +212,7 @@ const TOKEN: &str = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcd";
 /// `router.rs` adds (read from its source, so a route added there is walked here too).
 fn every_route() -> Vec<(String, String)> {
     let mut routes = vec![];
-    for r in leptos_axum::generate_route_list(stepline::app::App) {
+    for r in leptos_axum::generate_route_list(stepline_app::app::App) {
         let path = r.path().replace(":pipeline", "AbalonePipeline").replace(":id", "abcdef123456");
         routes.push(("GET".to_string(), path));
     }
@@ -251,7 +252,7 @@ async fn every_route_and_server_function_refuses_a_request_without_an_identity()
     }
     assert!(walked >= 15);
     // Nothing reached SageMaker or the log for them.
-    let log = a.db.page(&Default::default(), &stepline::server::store::activity::Scope::Everything, 10).await.unwrap();
+    let log = a.db.page(&Default::default(), &stepline_core::store::activity::Scope::Everything, 10).await.unwrap();
     assert!(log.entries.is_empty(), "{:?}", log.entries);
 }
 
@@ -302,7 +303,7 @@ async fn pipelines_outside_a_grant_are_invisible_and_a_viewer_cannot_act() {
     let after = executions(&a.client, "AbalonePipeline").await;
     assert!(after.iter().any(|(a2, s)| *a2 == arn && s == "Executing"), "nothing was stopped");
     // The refusal is on record.
-    let log = a.db.page(&Default::default(), &stepline::server::store::activity::Scope::Everything, 10).await.unwrap();
+    let log = a.db.page(&Default::default(), &stepline_core::store::activity::Scope::Everything, 10).await.unwrap();
     let e = &log.entries[0];
     assert_eq!((e.user.as_str(), e.action.label(), e.outcome.label()), ("vera", "stop", "denied"));
     assert_eq!(e.error_code.as_deref(), Some("AccessDenied"));
@@ -354,7 +355,7 @@ async fn operators_act_and_every_action_is_on_record() {
     )
     .await;
     assert!(status.is_success() || status.is_redirection(), "{status} {body}");
-    let log = a.db.page(&Default::default(), &stepline::server::store::activity::Scope::Everything, 10).await.unwrap();
+    let log = a.db.page(&Default::default(), &stepline_core::store::activity::Scope::Everything, 10).await.unwrap();
     let actions: Vec<(&str, &str, &str)> =
         log.entries.iter().map(|e| (e.user.as_str(), e.action.label(), e.outcome.label())).collect();
     assert_eq!(actions, vec![("olga", "start", "done"), ("olga", "reject", "done")], "newest first");
@@ -392,7 +393,7 @@ async fn operators_act_and_every_action_is_on_record() {
         send(&a.router, request("GET", "/activity.jsonl", Some(("root", "platform"))).body(Body::empty()).unwrap())
             .await;
     for line in jsonl.lines() {
-        let e: stepline::model::activity::Entry = serde_json::from_str(line).unwrap();
+        let e: stepline_types::model::activity::Entry = serde_json::from_str(line).unwrap();
         assert_eq!(e.user, "olga");
     }
     // A user who may read neither pipeline sees none of it.
@@ -428,7 +429,7 @@ async fn cross_site_posts_other_hosts_and_framing_are_refused() {
     assert_eq!(send(&a.router, req).await.0, StatusCode::FORBIDDEN);
     let after = executions(&a.client, "AbalonePipeline").await;
     assert!(after.iter().any(|(a2, s)| *a2 == arn && s == "Executing"), "nothing was stopped");
-    let log = a.db.page(&Default::default(), &stepline::server::store::activity::Scope::Everything, 10).await.unwrap();
+    let log = a.db.page(&Default::default(), &stepline_core::store::activity::Scope::Everything, 10).await.unwrap();
     assert!(log.entries.iter().all(|e| e.error_code.as_deref() == Some("CrossSite") && e.outcome.label() == "denied"));
     assert_eq!(log.entries.len(), 2);
     // DNS rebinding: a page served for another host name is refused.
@@ -481,7 +482,7 @@ async fn with_an_act_role_sagemaker_itself_names_the_person() {
     )
     .await;
     assert!(status.is_success() || status.is_redirection(), "{status} {body}");
-    let log = a.db.page(&Default::default(), &stepline::server::store::activity::Scope::Everything, 1).await.unwrap();
+    let log = a.db.page(&Default::default(), &stepline_core::store::activity::Scope::Everything, 1).await.unwrap();
     let arn = log.entries[0].execution_arn.clone().expect("started");
     let d = a.client.describe_pipeline_execution().pipeline_execution_arn(&arn).send().await.unwrap();
     let who = d.created_by().and_then(|c| c.iam_identity()).expect("CreatedBy names an IAM identity");
@@ -556,7 +557,7 @@ async fn live_streams_are_capped_per_person_even_behind_one_proxy_address() {
     };
     // Everyone comes from the proxy's one address; each person has their own 32.
     let mut streams = vec![];
-    for _ in 0..stepline::server::streams::MAX_STREAMS_PER_CLIENT {
+    for _ in 0..stepline_core::streams::MAX_STREAMS_PER_CLIENT {
         let res = open(("vera", "")).await;
         assert_eq!(res.status(), StatusCode::OK);
         streams.push(res);
@@ -570,7 +571,7 @@ async fn live_streams_are_capped_per_person_even_behind_one_proxy_address() {
     assert_eq!(open(("vera", "")).await.status(), StatusCode::OK, "closed streams give their places back");
 
     // A person literally named "anonymous" is capped like anyone (only `--auth none` has no person).
-    for _ in 0..stepline::server::streams::MAX_STREAMS_PER_CLIENT {
+    for _ in 0..stepline_core::streams::MAX_STREAMS_PER_CLIENT {
         let res = open(("anonymous", "")).await;
         assert_eq!(res.status(), StatusCode::OK);
         streams.push(res);
@@ -594,7 +595,7 @@ async fn the_same_form_token_from_two_people_is_two_starts() {
     }
     assert_ne!(started[0], started[1], "olga's token does not make otto's start answer with olga's execution");
     assert_eq!(started[1], started[2], "otto's second send of his form acts once");
-    let log = a.db.page(&Default::default(), &stepline::server::store::activity::Scope::Everything, 10).await.unwrap();
+    let log = a.db.page(&Default::default(), &stepline_core::store::activity::Scope::Everything, 10).await.unwrap();
     let starts: Vec<(&str, Option<&str>)> = log
         .entries
         .iter()

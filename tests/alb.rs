@@ -9,8 +9,8 @@ use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 use axum::http::HeaderMap;
 use base64::Engine;
-use stepline::server::access::proxy::Proxy;
-use stepline::server::config::{AccessConfig, AuthMode};
+use stepline_core::access::proxy::Proxy;
+use stepline_core::config::{AccessConfig, AuthMode};
 
 const ARN: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/stepline/50dc6c495c0c9188";
 const KID: &str = "0b6f5a35-4c59-4b2b-9c1e-5c8a3a2d1f00";

@@ -12,7 +12,8 @@ use axum::http::{Request, StatusCode};
 use axum::Router;
 use common::{get, options};
 use leptos::prelude::LeptosOptions;
-use stepline::server::{assets, demo, gateway::Gateway, router, state::AppState};
+use stepline::{demo, router};
+use stepline_core::{assets, gateway::Gateway, state::AppState};
 use tower::ServiceExt;
 
 const JS: &str = "JsJsJsJsJsJsJsJsJsJs_-";

@@ -10,13 +10,14 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
 use common::{options, send};
-use stepline::server::{demo, gateway::Gateway, router, state::AppState};
+use stepline::{demo, router};
+use stepline_core::{gateway::Gateway, state::AppState};
 use tower::ServiceExt;
 
 const BASE: &str = "/stepline";
 
 async fn app() -> (Router, String) {
-    stepline::base::set(BASE, BASE);
+    stepline_types::base::set(BASE, BASE);
     // A site of its own, so static files are found whatever has been built.
     let site = std::env::temp_dir().join(format!("stepline-base-path-{}", std::process::id()));
     std::fs::create_dir_all(site.join("pkg")).unwrap();

@@ -24,10 +24,11 @@ use axum::body::{to_bytes, Body};
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::Router;
-use stepline::server::access::Access;
-use stepline::server::config::{AccessConfig, AuthMode, OidcConfig};
-use stepline::server::store::Db;
-use stepline::server::{demo, gateway::Gateway, router, state::AppState};
+use stepline::{demo, router};
+use stepline_core::access::Access;
+use stepline_core::config::{AccessConfig, AuthMode, OidcConfig};
+use stepline_core::store::Db;
+use stepline_core::{gateway::Gateway, state::AppState};
 use tower::ServiceExt;
 
 const POLICY: &str = r##"
@@ -304,11 +305,11 @@ async fn servers() -> Option<Servers> {
         session_hours: 12,
         ..Default::default()
     };
-    let oidc_db = Db::open(&stepline::server::config::Database::Sqlite(dir.join("stepline.db"))).await.unwrap();
+    let oidc_db = Db::open(&stepline_core::config::Database::Sqlite(dir.join("stepline.db"))).await.unwrap();
     let access = Arc::new(Access::new(&oidc_config, oidc_db.clone()).await.unwrap());
     let oidc =
         router::build(AppState::with_access(common::options(), gateway.clone(), access, Default::default())).await;
-    let who = stepline::server::store::sessions::SessionUser {
+    let who = stepline_core::store::sessions::SessionUser {
         user: "ana@example.test".into(),
         groups: vec!["flow-ops".into()],
     };
@@ -341,7 +342,7 @@ async fn answer(app: &Router, req: Request<Body>) -> (StatusCode, HeaderMap, Str
 }
 
 fn fill(s: &str, servers: &Servers) -> String {
-    s.replace("{arn}", &stepline::model::links::seg(&servers.other_arn))
+    s.replace("{arn}", &stepline_types::model::links::seg(&servers.other_arn))
         .replace("{id}", &servers.abalone_id)
         .replace("{session}", &servers.session)
 }
@@ -367,7 +368,8 @@ fn request(c: &Case, servers: &Servers) -> Request<Body> {
     if !c.headers.iter().any(|(k, _)| *k == "accept") {
         b = b.header("accept", "text/html");
     }
-    let body = String::from_utf8_lossy(&c.body).replace("{arn}", &stepline::model::links::seg(&servers.other_arn));
+    let body =
+        String::from_utf8_lossy(&c.body).replace("{arn}", &stepline_types::model::links::seg(&servers.other_arn));
     b.body(Body::from(if c.body.len() > 100_000 { c.body.clone() } else { body.into_bytes() })).unwrap()
 }
 

@@ -13,7 +13,8 @@ use axum::Router;
 use common::{api, get, options};
 use futures::StreamExt;
 use serde_json::{json, Value};
-use stepline::server::{demo, gateway::Gateway, router, state::AppState};
+use stepline::{demo, router};
+use stepline_core::{gateway::Gateway, state::AppState};
 use stepline_emulator::{EmulatorConfig, RunningEmulator, Scenario};
 use tower::ServiceExt;
 
@@ -205,7 +206,7 @@ async fn a_failed_step_shows_its_traceback_and_its_whole_log_downloads() {
         assert!(html.contains("class=\"a32\""), "green text is styled");
     }
     for m in messages.iter().filter(|m| m.contains('<')).take(3) {
-        let plain = stepline::model::logs::strip_ansi(m);
+        let plain = stepline_types::model::logs::strip_ansi(m);
         let tag = plain.find('<').map(|i| &plain[i..(i + 3).min(plain.len())]).unwrap();
         assert!(html.contains(&tag.replace('<', "&lt;")), "markup {tag:?} is escaped");
     }
@@ -376,7 +377,7 @@ async fn a_running_step_log_grows_live_and_a_hundred_followers_cost_what_one_doe
     let after = page["total"].as_u64().unwrap();
     let url = format!(
         "/events/pipelines/LivePipeline/executions/{id}/steps/Train/logs?stream={}&after={after}",
-        stepline::model::links::seg(&stream)
+        stepline_types::model::links::seg(&stream)
     );
     let open = |url: String| {
         let app = f.app.clone();

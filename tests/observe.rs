@@ -11,10 +11,11 @@ use axum::http::{Request, StatusCode};
 use axum::Router;
 use common::{api, get, options, send};
 use prom_text_format_parser::{Scrape, Type, ValueType};
-use stepline::server::config::LogFormat;
-use stepline::server::limiter::{Limiter, LimiterConfig, Rate};
-use stepline::server::observe::{self, logging, METRICS};
-use stepline::server::{demo, gateway::Gateway, router, state::AppState};
+use stepline::{demo, router};
+use stepline_core::config::LogFormat;
+use stepline_core::limiter::{Limiter, LimiterConfig, Rate};
+use stepline_core::observe::{self, logging, METRICS};
+use stepline_core::{gateway::Gateway, state::AppState};
 use tower::ServiceExt;
 
 /// A scrape, parsed by a strict parser of the text format (it refuses anything malformed).

@@ -11,7 +11,8 @@ mod fleet;
 
 use axum::http::StatusCode;
 use common::{get, options};
-use stepline::server::{demo, gateway::Gateway, router, state::AppState};
+use stepline::{demo, router};
+use stepline_core::{gateway::Gateway, state::AppState};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[tokio::test]

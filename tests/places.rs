@@ -170,7 +170,7 @@ async fn each_account_and_region_has_its_pages_and_arns_open_in_their_own() {
         .unwrap();
     assert!(res.status().is_success(), "stop: {}", res.text().await.unwrap());
     let status_of = |e: &stepline_emulator::RunningEmulator, region: &str, arn: &str| {
-        let client = stepline::server::demo::endpoint_client(&e.endpoint_url(), region);
+        let client = stepline::demo::endpoint_client(&e.endpoint_url(), region);
         let arn = arn.to_string();
         async move {
             let d = client.describe_pipeline_execution().pipeline_execution_arn(arn).send().await.unwrap();

@@ -9,7 +9,8 @@ use axum::body::{to_bytes, Body};
 use axum::http::{Request, StatusCode};
 use axum::Router;
 use common::{api, get, options};
-use stepline::server::{demo, gateway::Gateway, router, state::AppState};
+use stepline::{demo, router};
+use stepline_core::{gateway::Gateway, state::AppState};
 use tower::ServiceExt;
 
 /// The router tests take turns. Run at once, each on its own runtime against the shared emulator, about one
@@ -218,7 +219,7 @@ async fn server_functions_filter_sort_and_page() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let page: stepline::api::ExecutionsPage = serde_json::from_str(&body).unwrap();
+    let page: stepline_types::page::ExecutionsPage = serde_json::from_str(&body).unwrap();
     assert!(!body.contains("\"definition\""), "a list answer carries no definition: {} bytes", body.len());
     assert_eq!(page.rows.len(), 2);
     assert_eq!(page.rows[0].summary.display_name.as_deref(), Some("nightly-baseline"), "oldest first");
@@ -226,7 +227,7 @@ async fn server_functions_filter_sort_and_page() {
     assert!(page.coverage.complete, "{:?}", page.coverage);
     // End times are not in the list SageMaker answers: rows carry those known, the rest are described in
     // the background (a list page never waits on a call per row) and appear on the next load.
-    let ended = |p: &stepline::api::ExecutionsPage| p.rows.iter().all(|r| r.end.is_some());
+    let ended = |p: &stepline_types::page::ExecutionsPage| p.rows.iter().all(|r| r.end.is_some());
     let mut page = page;
     for _ in 0..50 {
         if ended(&page) {
@@ -246,7 +247,7 @@ async fn server_functions_filter_sort_and_page() {
         ),
     )
     .await;
-    let page2: stepline::api::ExecutionsPage = serde_json::from_str(&body).unwrap();
+    let page2: stepline_types::page::ExecutionsPage = serde_json::from_str(&body).unwrap();
     assert_eq!(page.rows[1].summary.display_name.as_deref(), Some("strict-threshold"));
     assert_eq!(
         page2.rows[0].summary.display_name.as_deref(),
@@ -694,7 +695,7 @@ async fn pages_show_what_they_knew_with_its_age_while_sagemaker_throttles_and_re
     // The server functions say the same to the browser.
     let (status, body) = api(&app, "pipelines", "{}").await;
     assert_eq!(status, StatusCode::OK);
-    let page: stepline::api::PipelinesPage = serde_json::from_str(&body).unwrap();
+    let page: stepline_types::page::PipelinesPage = serde_json::from_str(&body).unwrap();
     assert_eq!(page.freshness.problem.unwrap().error.code, "ThrottlingException");
     assert_eq!(page.rows.len(), 1);
 
@@ -735,7 +736,7 @@ async fn a_start_refused_by_throttling_says_nothing_happened_and_starts_once_whe
     let (status, body, _) = form_post(&app, "start", &fields, "application/json").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     // The page shows the error as it reads: what SageMaker said, that nothing happened, what to do.
-    let said = serde_json::from_str::<stepline::error::AppError>(&body).unwrap().to_string();
+    let said = serde_json::from_str::<stepline_types::error::AppError>(&body).unwrap().to_string();
     assert!(said.starts_with("SageMaker is throttling: ThrottlingException: Rate exceeded."), "{said}");
     assert!(said.ends_with("Nothing was done; it is safe to send it again."), "{said}");
     emulator.core().set_scenario(stepline_emulator::Scenario::default()).unwrap();

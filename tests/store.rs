@@ -2,17 +2,17 @@
 //! when `STEPLINE_TEST_DATABASE_URL` names one (the test script starts Debian's PostgreSQL on loopback and
 //! sets it; where it cannot, the PostgreSQL half says why it did not run).
 
-use stepline::model::activity::{Action, Filter, Outcome};
-use stepline::server::config::Database;
-use stepline::server::store::activity::{PlaceScope, Record, Scope};
-use stepline::server::store::sessions::SessionUser;
-use stepline::server::store::Db;
+use stepline_core::config::Database;
+use stepline_core::store::activity::{PlaceScope, Record, Scope};
+use stepline_core::store::sessions::SessionUser;
+use stepline_core::store::Db;
+use stepline_types::model::activity::{Action, Filter, Outcome};
 
 fn record<'a>(user: &'a str, action: Action, pipeline: &'a str, arn: Option<&'a str>) -> Record<'a> {
     Record {
         place: Some(""),
         user,
-        role: Some(stepline::model::access::Role::Operator),
+        role: Some(stepline_types::model::access::Role::Operator),
         action,
         outcome: Outcome::Done,
         pipeline: Some(pipeline),

@@ -11,9 +11,10 @@ use axum::http::{Request, StatusCode};
 use axum::Router;
 use common::{api, get, options};
 use futures::StreamExt;
-use stepline::server::limiter::LimiterConfig;
-use stepline::server::watch::Bounds;
-use stepline::server::{demo, gateway::Gateway, router, state::AppState};
+use stepline::{demo, router};
+use stepline_core::limiter::LimiterConfig;
+use stepline_core::watch::Bounds;
+use stepline_core::{gateway::Gateway, state::AppState};
 use stepline_emulator::{start, EmulatorConfig, RunningEmulator, Scenario};
 use tower::ServiceExt;
 
@@ -163,7 +164,7 @@ async fn bogus_streams_start_no_poller_and_streams_are_capped_per_client() {
         Request::get(&path).extension(peer).body(Body::empty()).unwrap()
     };
     let mut open = vec![];
-    for _ in 0..stepline::server::streams::MAX_STREAMS_PER_CLIENT {
+    for _ in 0..stepline_core::streams::MAX_STREAMS_PER_CLIENT {
         let res = app.clone().oneshot(from(7)).await.unwrap();
         assert_eq!(res.status(), StatusCode::OK);
         open.push(res);
@@ -205,7 +206,7 @@ async fn caches_stay_within_their_bounds_after_crawling_10000_executions() {
         };
         let (status, body) = api(&app, "executions", &format!(r#"{{"pipeline": "Big", "query": {query}}}"#)).await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        let page: stepline::api::ExecutionsPage = serde_json::from_str(&body).unwrap();
+        let page: stepline_types::page::ExecutionsPage = serde_json::from_str(&body).unwrap();
         seen += page.rows.len();
         if first_ids.is_empty() {
             first_ids = page.rows.iter().take(60).map(|r| r.summary.id.clone()).collect();
@@ -222,7 +223,7 @@ async fn caches_stay_within_their_bounds_after_crawling_10000_executions() {
     // Failed ones among them, found by the server-side filter over the whole history.
     let (_, body) =
         api(&app, "executions", r#"{"pipeline": "Big", "query": {"size": 50, "statuses": ["Failed"]}}"#).await;
-    let failed: stepline::api::ExecutionsPage = serde_json::from_str(&body).unwrap();
+    let failed: stepline_types::page::ExecutionsPage = serde_json::from_str(&body).unwrap();
     assert_eq!(failed.rows.len(), 50);
     assert!(failed.total_matching > 600 && failed.total_matching < 1400, "{}", failed.total_matching);
     // Execution pages, each with its parameters and definition.

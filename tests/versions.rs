@@ -13,7 +13,8 @@ use axum::http::{Request, StatusCode};
 use axum::Router;
 use common::{get, options, send};
 use serde_json::json;
-use stepline::server::{demo, gateway::Gateway, router, state::AppState};
+use stepline::{demo, router};
+use stepline_core::{gateway::Gateway, state::AppState};
 
 const PIPELINE: &str = "Versioned";
 

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use stepline::server::{demo, gateway::Gateway};
+use stepline::demo;
+use stepline_core::gateway::Gateway;
 use stepline_emulator::seed::Seed;
 use stepline_emulator::strict::{default_quotas, Latency};
 use stepline_emulator::{start, EmulatorConfig, RunningEmulator};

@@ -22,8 +22,8 @@ pub async fn sagemaker_of(
     use stepline_emulator::{EmulatorConfig, Scenario};
     let config = EmulatorConfig { speed: 1.0, account, ..EmulatorConfig::default() };
     let emulator = stepline_emulator::start(config).await.unwrap();
-    let client = stepline::server::demo::endpoint_client(&emulator.endpoint_url(), "us-east-1");
-    stepline::server::demo::seed(&emulator, &client, 1.0).await.unwrap();
+    let client = stepline::demo::endpoint_client(&emulator.endpoint_url(), "us-east-1");
+    stepline::demo::seed(&emulator, &client, 1.0).await.unwrap();
     let mut scenario =
         Scenario::parse(r#"{"pipelines": {"*": {"steps": {"AbaloneProcess": {"duration": 3600}}}}}"#).unwrap();
     emulator.core().set_scenario(scenario.clone()).unwrap();

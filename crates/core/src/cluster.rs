@@ -15,6 +15,7 @@
 //!   together they spend what one replica would.
 //! - **Sessions.** A logout is announced, so every replica forgets its copy of the session at once.
 
+use crate::sync::Unpoisoned;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use stepline_types::model::PipelineKey;
@@ -220,7 +221,7 @@ impl Cluster {
 
     /// How many views this replica polls for the cluster.
     pub fn leases(&self) -> usize {
-        self.held.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.held.locked().len()
     }
 
     /// Hand every announcement (the other replicas' and this one's own) to `on`, with `target`, for as long
@@ -250,12 +251,12 @@ impl Cluster {
 
     /// Whether this replica holds the lease of `key` now (without asking for it).
     pub fn holds(&self, key: &str) -> bool {
-        self.held.lock().unwrap_or_else(|e| e.into_inner()).contains(key)
+        self.held.locked().contains(key)
     }
 
     /// Whether this replica holds the lease of `key`, taking it when it is free.
     pub async fn try_lease(&self, key: &str) -> bool {
-        if self.held.lock().unwrap_or_else(|e| e.into_inner()).contains(key) {
+        if self.held.locked().contains(key) {
             return true;
         }
         let mut conn = self.locks.lock().await;
@@ -268,7 +269,7 @@ impl Cluster {
             sqlx::query_as("SELECT pg_try_advisory_lock($1)").bind(lock_id(key)).fetch_one(&mut *c).await;
         match taken {
             Ok((true,)) => {
-                self.held.lock().unwrap_or_else(|e| e.into_inner()).insert(key.to_string());
+                self.held.locked().insert(key.to_string());
                 true
             }
             Ok((false,)) => false,
@@ -276,7 +277,7 @@ impl Cluster {
                 // A broken connection holds nothing any more.
                 tracing::warn!("cluster: the lease connection failed ({e}); its leases are given up");
                 *conn = None;
-                self.held.lock().unwrap_or_else(|e| e.into_inner()).clear();
+                self.held.locked().clear();
                 false
             }
         }
@@ -284,7 +285,7 @@ impl Cluster {
 
     /// Give the lease of `key` up (nobody here watches it any more).
     pub async fn release(&self, key: &str) {
-        if !self.held.lock().unwrap_or_else(|e| e.into_inner()).remove(key) {
+        if !self.held.locked().remove(key) {
             return;
         }
         if let Some(c) = self.locks.lock().await.as_mut() {

@@ -546,6 +546,7 @@ fn parse_rate(v: &str) -> Result<(String, Rate), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sync::Unpoisoned;
 
     fn args(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
@@ -556,7 +557,7 @@ mod tests {
     static ENV: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
     fn parse(v: &[&str]) -> Result<Parsed, String> {
-        let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
+        let _env = ENV.locked();
         parse_args(&args(v))
     }
 
@@ -704,7 +705,7 @@ mod tests {
     #[test]
     fn environment_variables_stand_for_flags_and_flags_win() {
         let parse_here = |v: &[&str]| parse_args(&args(v));
-        let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
+        let _env = ENV.locked();
         std::env::set_var("STEPLINE_SESSION_HOURS", "3");
         let hours = |p: Result<Parsed, String>| match p {
             Ok(Parsed::Run(c)) => c.access.session_hours,
@@ -742,7 +743,7 @@ mod tests {
         assert_eq!(c.access.session_hours, 9);
         {
             // The environment wins over the file, and names the file itself.
-            let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
+            let _env = ENV.locked();
             std::env::set_var("STEPLINE_SESSION_HOURS", "6");
             std::env::set_var("STEPLINE_CONFIG", f);
             let c = match parse_args(&[]) {
@@ -765,7 +766,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         {
-            let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
+            let _env = ENV.locked();
             std::env::set_var("STEPLINE_AWS", "a@eu-west-1,b@us-east-1");
             let c = parse_args(&[]);
             std::env::remove_var("STEPLINE_AWS");

@@ -2,10 +2,12 @@
 //! throttling back-off and error mapping live in one place, and the rest of the server only sees
 //! `stepline_types::model` types and [`Upstream`] errors.
 
+use crate::sync::Unpoisoned;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use stepline_types::model::OwnCode;
 use stepline_types::model::PipelineKey;
 
 use aws_sdk_sagemaker::config::interceptors::BeforeTransmitInterceptorContextRef;
@@ -65,8 +67,8 @@ where
     R: std::fmt::Debug + 'static,
 {
     if credentials_failed(&e) {
-        return Upstream::new(
-            "CredentialsUnavailable",
+        return Upstream::own(
+            OwnCode::CredentialsUnavailable,
             format!("{operation}: no usable AWS credentials ({})", chain(&e)),
         );
     }
@@ -77,22 +79,26 @@ where
                 Some(code) => Upstream::new(code, err.message().unwrap_or("")),
                 // An answer that is not a service error (an HTML 500 page, say) means the endpoint does not
                 // implement the operation.
-                None => Upstream::new("NotSupported", format!("{operation} is not available from this endpoint")),
+                None => {
+                    Upstream::own(OwnCode::NotSupported, format!("{operation} is not available from this endpoint"))
+                }
             }
         }
-        SdkError::TimeoutError(_) => Upstream::new("Timeout", format!("{operation}: SageMaker did not answer in time")),
-        SdkError::DispatchFailure(d) if d.is_timeout() => {
-            Upstream::new("Timeout", format!("{operation}: SageMaker did not answer in time ({})", chain(&e)))
+        SdkError::TimeoutError(_) => {
+            Upstream::own(OwnCode::Timeout, format!("{operation}: SageMaker did not answer in time"))
         }
-        SdkError::DispatchFailure(_) => Upstream::new(
-            "EndpointUnreachable",
+        SdkError::DispatchFailure(d) if d.is_timeout() => {
+            Upstream::own(OwnCode::Timeout, format!("{operation}: SageMaker did not answer in time ({})", chain(&e)))
+        }
+        SdkError::DispatchFailure(_) => Upstream::own(
+            OwnCode::EndpointUnreachable,
             format!("{operation}: the SageMaker endpoint did not answer ({})", chain(&e)),
         ),
-        SdkError::ResponseError(_) => Upstream::new(
-            "NotSupported",
+        SdkError::ResponseError(_) => Upstream::own(
+            OwnCode::NotSupported,
             format!("{operation}: the endpoint sent an answer that is not SageMaker's ({})", chain(&e)),
         ),
-        _ => Upstream::new("RequestFailed", format!("{operation}: {}", chain(&e))),
+        _ => Upstream::own(OwnCode::RequestFailed, format!("{operation}: {}", chain(&e))),
     }
 }
 
@@ -144,7 +150,13 @@ macro_rules! all_items {
                 }
                 Some(result) => {
                     turn.finish(&result);
-                    all.extend(result?.$field.unwrap_or_default());
+                    let page = result?;
+                    // The last page: no turn is taken for a page that does not exist.
+                    let last = page.next_token.is_none();
+                    all.extend(page.$field.unwrap_or_default());
+                    if last {
+                        break;
+                    }
                 }
             }
         }
@@ -188,7 +200,7 @@ pub struct CallCounter {
 impl CallCounter {
     fn record(&self, operation: &str) {
         self.total.fetch_add(1, Ordering::Relaxed);
-        let mut map = self.by_operation.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.by_operation.locked();
         *map.entry(operation.to_string()).or_default() += 1;
     }
 }
@@ -337,7 +349,7 @@ impl Gateway {
 
     /// Requests sent upstream since start, by operation.
     pub fn calls_by_operation(&self) -> BTreeMap<String, u64> {
-        self.calls.by_operation.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.calls.by_operation.locked().clone()
     }
 
     /// Whether SageMaker answers with these credentials: one ListPipelines of one item.
@@ -391,7 +403,7 @@ impl Gateway {
         if name.is_empty() || arn.is_empty() {
             return;
         }
-        let mut map = self.pipeline_arns.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.pipeline_arns.locked();
         if map.len() >= MAX_PIPELINES_REMEMBERED {
             map.clear();
         }
@@ -400,17 +412,12 @@ impl Gateway {
 
     /// The name of a pipeline as it was created, from a name in any case (ARNs carry it lower-cased).
     pub fn echoed_name(&self, name: &str) -> Option<String> {
-        self.pipeline_arns.lock().unwrap_or_else(|e| e.into_inner()).get(&PipelineKey::of(name)).map(|(n, _)| n.clone())
+        self.pipeline_arns.locked().get(&PipelineKey::of(name)).map(|(n, _)| n.clone())
     }
 
     /// A pipeline's tags, for grants of the policy that name tags.
     pub async fn pipeline_tags(&self, name: &str) -> Result<Vec<(String, String)>, Upstream> {
-        let known = self
-            .pipeline_arns
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&PipelineKey::of(name))
-            .map(|(_, a)| a.clone());
+        let known = self.pipeline_arns.locked().get(&PipelineKey::of(name)).map(|(_, a)| a.clone());
         let arn = match known {
             Some(a) => a,
             None => self.describe_pipeline(name).await?.summary.arn,
@@ -425,7 +432,7 @@ impl Gateway {
     /// The ARN of execution `id` of `pipeline`, from the pipeline's own ARN (asked once, then remembered).
     pub async fn execution_arn(&self, pipeline: &str, id: &str) -> Result<String, Upstream> {
         let key = PipelineKey::of(pipeline);
-        let known = self.pipeline_arns.lock().unwrap_or_else(|e| e.into_inner()).get(&key).map(|(_, a)| a.clone());
+        let known = self.pipeline_arns.locked().get(&key).map(|(_, a)| a.clone());
         let pipeline_arn = match known {
             Some(a) => a,
             None => self.describe_pipeline(pipeline).await?.summary.arn,
@@ -605,7 +612,7 @@ impl Gateway {
         }
         let out = act!(self, req, "StartPipelineExecution")?;
         out.pipeline_execution_arn
-            .ok_or_else(|| Upstream::new("InvalidResponse", "StartPipelineExecution returned no ARN"))
+            .ok_or_else(|| Upstream::own(OwnCode::InvalidResponse, "StartPipelineExecution returned no ARN"))
     }
 
     pub async fn stop_execution(&self, arn: &str, token: &str) -> Result<(), Upstream> {

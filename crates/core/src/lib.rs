@@ -2,7 +2,7 @@
 //!
 //! Layout, from the foundations up (no two modules import each other, directly or in a circle: checked by
 //! `scripts/check-layout.py`; below it all, `stepline-types`):
-//! - `config`: the command line and environment, checked;
+//! - `sync`: locks that outlive a panic; `config`: the command line and environment, checked;
 //! - `observe`: logs and metrics; `store`: the database (activity log, sessions), `cluster`: replicas sharing
 //!   one budget and their leases;
 //! - `limiter`, `gateway`: every SageMaker, CloudWatch Logs and STS call, in a turn of the limiter
@@ -39,4 +39,5 @@ pub mod step_queries;
 pub mod store;
 pub mod stream_guard;
 pub mod streams;
+pub mod sync;
 pub mod watch;

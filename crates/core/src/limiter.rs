@@ -8,9 +8,11 @@
 //! Hand-written rather than `governor`: the rate must change at run time (halve, recover), which
 //! governor's fixed quotas do not offer; the bucket itself is twenty lines.
 
+use crate::sync::Unpoisoned;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+use stepline_types::model::OwnCode;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -155,7 +157,7 @@ pub struct Turn<'a> {
 impl Turn<'_> {
     /// Report the answer: a throttling answer halves the operation's rate.
     pub fn finish<T>(self, result: &Result<T, Upstream>) {
-        let throttled = matches!(result, Err(e) if e.is_throttling() && e.code != HELD_BACK);
+        let throttled = matches!(result, Err(e) if e.is_throttling() && !e.is(OwnCode::HeldBack));
         self.limiter.report(self.operation, throttled);
         let answer = result.as_ref().map(|_| ());
         crate::observe::record::upstream_call(
@@ -201,11 +203,11 @@ impl Limiter {
     }
 
     fn buckets(&self) -> MutexGuard<'_, HashMap<String, Bucket>> {
-        self.buckets.lock().unwrap_or_else(|e| e.into_inner())
+        self.buckets.locked()
     }
 
     fn stats_mut(&self) -> MutexGuard<'_, LimiterStats> {
-        self.stats.lock().unwrap_or_else(|e| e.into_inner())
+        self.stats.locked()
     }
 
     /// Wait for a turn to send one `operation` request, or refuse when that turn is more than `max_wait`
@@ -234,8 +236,8 @@ impl Limiter {
                 drop(buckets);
                 self.stats_mut().held_back += 1;
                 crate::observe::record::held_back(self.place(), operation);
-                return Err(Upstream::new(
-                    HELD_BACK,
+                return Err(Upstream::own(
+                    OwnCode::HeldBack,
                     format!(
                         "{operation}: Stepline is holding back to stay inside SageMaker's request quota (next turn in \
                          {} s)",
@@ -250,7 +252,7 @@ impl Limiter {
             self.stats_mut().waited += wait;
             tokio::time::sleep(wait).await;
         }
-        let slot = self.slots.clone().acquire_owned().await.map_err(|_| Upstream::new(HELD_BACK, "closed"))?;
+        let slot = self.slots.clone().acquire_owned().await.map_err(|_| Upstream::own(OwnCode::HeldBack, "closed"))?;
         let waited = asked.elapsed();
         crate::observe::record::limiter_wait(operation, waited);
         Ok(Turn { limiter: self, operation, _slot: slot, given: Instant::now(), waited })
@@ -350,7 +352,7 @@ mod tests {
         }
         assert!(successes > 5, "recovery is slower than the fall: {successes} successes");
         // Its own refusals are not SageMaker's throttling: they do not lower the rate.
-        let held: Result<(), Upstream> = Err(Upstream::new(HELD_BACK, "x"));
+        let held: Result<(), Upstream> = Err(Upstream::own(OwnCode::HeldBack, "x"));
         l.turn("ListPipelines").await.unwrap().finish(&held);
         assert_eq!(l.stats().rates["ListPipelines"], 400.0);
     }

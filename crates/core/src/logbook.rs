@@ -7,6 +7,7 @@
 //! after the last token every [`POLL`], and once more after the job has ended. A finished job's buffer is
 //! complete and costs nothing more until it is evicted.
 
+use crate::sync::Unpoisoned;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -127,7 +128,7 @@ impl StreamLog {
         before: Option<u64>,
         count: usize,
     ) -> Result<Slice, Upstream> {
-        *self.used.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+        *self.used.locked() = Instant::now();
         let mut buf = self.buf.lock().await;
         let stale = buf.read_at.is_none_or(|t| t.elapsed() >= FRESH || !running);
         if !buf.complete && stale {
@@ -239,7 +240,7 @@ pub struct LogBook {
 impl LogBook {
     /// The stream's shared buffer (made on first use).
     pub fn stream(&self, key: StreamKey) -> Arc<StreamLog> {
-        let mut map = self.streams.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.streams.locked();
         if let Some(s) = map.get(&key) {
             return s.clone();
         }
@@ -247,7 +248,7 @@ impl LogBook {
             let idle = map
                 .iter()
                 .filter(|(_, s)| s.followers() == 0 && Arc::strong_count(s) == 1)
-                .min_by_key(|(_, s)| *s.used.lock().unwrap_or_else(|e| e.into_inner()))
+                .min_by_key(|(_, s)| *s.used.locked())
                 .map(|(k, _)| k.clone());
             if let Some(k) = idle {
                 map.remove(&k);
@@ -260,7 +261,7 @@ impl LogBook {
 
     /// Streams in memory, and how many are followed.
     pub fn sizes(&self) -> (usize, usize) {
-        let map = self.streams.lock().unwrap_or_else(|e| e.into_inner());
+        let map = self.streams.locked();
         (map.len(), map.values().filter(|s| s.following.load(Ordering::Relaxed)).count())
     }
 }

@@ -2,6 +2,7 @@
 //! longer change (a finished job's description) is kept; others are reused for a while. One request at a
 //! time per key, so a hundred viewers of one step cost one call.
 
+use crate::sync::Unpoisoned;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
@@ -31,7 +32,7 @@ impl<K: Eq + Hash + Clone, V> Reuse<K, V> {
         F: std::future::Future<Output = Result<V, Upstream>>,
     {
         let slot = {
-            let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+            let mut map = self.map.locked();
             if map.len() >= self.max && !map.contains_key(key) {
                 map.clear();
             }
@@ -54,7 +55,7 @@ impl<K: Eq + Hash + Clone, V> Reuse<K, V> {
     }
 
     pub fn len(&self) -> usize {
-        self.map.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.map.locked().len()
     }
 
     pub fn is_empty(&self) -> bool {

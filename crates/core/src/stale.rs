@@ -7,10 +7,11 @@
 //! refresh is tried before the backoff has passed. So reloads while SageMaker throttles cost nothing
 //! upstream and answer as fast as a warm page, and a view never loaded shows the error alone.
 
+use crate::sync::lock;
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::hash::Hash;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -20,10 +21,6 @@ use stepline_types::model::{Freshness, Problem, Upstream};
 /// The wait after a first failed refresh; it doubles with each further failure up to [`MAX_BACKOFF`].
 pub const FIRST_BACKOFF: Duration = Duration::from_secs(5);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// A value as it was last fetched, and why it is not newer.
 #[derive(Clone, Debug)]

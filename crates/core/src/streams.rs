@@ -1,6 +1,7 @@
 //! Live streams counted: in all and by client (the person, else the address), so one person or address
 //! cannot hold every stream the server allows; and told to end at shutdown.
 
+use crate::sync::Unpoisoned;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
@@ -36,7 +37,7 @@ pub struct Slot {
 
 impl StreamSlots {
     fn lock(&self) -> std::sync::MutexGuard<'_, (usize, HashMap<Client, usize>)> {
-        self.open.lock().unwrap_or_else(|e| e.into_inner())
+        self.open.locked()
     }
 
     pub fn take(self: &Arc<Self>, client: Client) -> Result<Slot, &'static str> {

@@ -18,6 +18,7 @@
 //! definitions, live pollers), `listings` (each pipeline's listings, their rows and live list), `home` (the
 //! pipelines page), `share` (replicas sharing what they poll) and `versions` (pipeline versions).
 
+use crate::sync::lock;
 use std::collections::HashMap;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -213,10 +214,6 @@ pub struct Watchers {
 struct SharedLive {
     view: Option<ExecutionView>,
     problem: Option<Problem>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Set a live problem; whether that is news for the streams (its start, end or cause; not its countdown).

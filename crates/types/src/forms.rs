@@ -197,7 +197,8 @@ pub struct CallbackForm {
 }
 
 /// What a callback form decides.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum Decision {
     Approve,
     Reject,
@@ -205,19 +206,12 @@ pub enum Decision {
 
 impl Decision {
     /// The value the form posts.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Decision::Approve => "approve",
-            Decision::Reject => "reject",
-        }
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Decision> {
-        match s {
-            "approve" => Some(Decision::Approve),
-            "reject" => Some(Decision::Reject),
-            _ => None,
-        }
+        s.parse().ok()
     }
 }
 

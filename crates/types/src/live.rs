@@ -2,7 +2,8 @@
 //! the browser that listens.
 
 /// An event of a live stream.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::EnumIter, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum StreamEvent {
     /// An execution's whole view, as JSON, whenever it changes.
     Snapshot,
@@ -23,29 +24,9 @@ pub enum StreamEvent {
 }
 
 impl StreamEvent {
-    pub const ALL: [StreamEvent; 8] = [
-        StreamEvent::Snapshot,
-        StreamEvent::Changed,
-        StreamEvent::Lines,
-        StreamEvent::Problem,
-        StreamEvent::Resumed,
-        StreamEvent::Reconnect,
-        StreamEvent::Revoked,
-        StreamEvent::End,
-    ];
-
     /// The event's name on the wire.
-    pub const fn name(self) -> &'static str {
-        match self {
-            StreamEvent::Snapshot => "snapshot",
-            StreamEvent::Changed => "changed",
-            StreamEvent::Lines => "lines",
-            StreamEvent::Problem => "problem",
-            StreamEvent::Resumed => "resumed",
-            StreamEvent::Reconnect => "reconnect",
-            StreamEvent::Revoked => "revoked",
-            StreamEvent::End => "end",
-        }
+    pub fn name(self) -> &'static str {
+        self.into()
     }
 }
 
@@ -55,7 +36,9 @@ mod tests {
 
     #[test]
     fn names_are_distinct() {
-        let names: std::collections::HashSet<_> = StreamEvent::ALL.iter().map(|e| e.name()).collect();
-        assert_eq!(names.len(), StreamEvent::ALL.len());
+        use strum::IntoEnumIterator;
+        let names: std::collections::HashSet<_> = StreamEvent::iter().map(|e| e.name()).collect();
+        assert_eq!(names.len(), StreamEvent::iter().count());
+        assert_eq!(StreamEvent::Snapshot.name(), "snapshot");
     }
 }

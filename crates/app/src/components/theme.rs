@@ -4,7 +4,8 @@
 use leptos::prelude::*;
 
 /// The three states of the theme choice, cycled by the toggle.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum Theme {
     System,
     Light,
@@ -21,19 +22,12 @@ impl Theme {
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Theme::System => "system",
-            Theme::Light => "light",
-            Theme::Dark => "dark",
-        }
+        self.into()
     }
 
+    /// The kept choice; anything else follows the system.
     pub fn parse(s: &str) -> Self {
-        match s {
-            "light" => Theme::Light,
-            "dark" => Theme::Dark,
-            _ => Theme::System,
-        }
+        s.parse().unwrap_or(Theme::System)
     }
 
     fn label(self) -> &'static str {

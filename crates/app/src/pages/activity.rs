@@ -120,13 +120,13 @@ fn ActivityFilter(filter: Filter) -> impl IntoView {
             <label>"Action "
                 <select name="action">
                     <option value="" selected=action.is_none()>"any"</option>
-                    {Action::ALL.into_iter().map(|a| view! { <option value=a.label() selected=action == Some(a)>{a.label()}</option> }).collect_view()}
+                    {Action::all().map(|a| view! { <option value=a.label() selected=action == Some(a)>{a.label()}</option> }).collect_view()}
                 </select>
             </label>
             <label>"Outcome "
                 <select name="outcome">
                     <option value="" selected=outcome.is_none()>"any"</option>
-                    {Outcome::ALL.into_iter().map(|o| view! { <option value=o.label() selected=outcome == Some(o)>{o.label()}</option> }).collect_view()}
+                    {Outcome::all().map(|o| view! { <option value=o.label() selected=outcome == Some(o)>{o.label()}</option> }).collect_view()}
                 </select>
             </label>
             <label>"From "<input type="text" name="from" value=day(filter.from) placeholder="2026-11-01" size="16"/></label>

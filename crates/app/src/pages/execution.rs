@@ -1,6 +1,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use stepline_types::live::StreamEvent;
+use stepline_types::model::OwnCode;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -24,8 +25,11 @@ use stepline_types::model::{links, ExecutionView, Freshness, Problem, StepMetada
 use stepline_types::page::ExecutionPage as PageData;
 
 /// The tabs of the execution page, as they stand in the URL (`?tab=`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::EnumIter, strum::EnumString, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum Tab {
+    /// `gantt` is how older links named it.
+    #[strum(to_string = "timeline", serialize = "gantt")]
     Timeline,
     Graph,
     Steps,
@@ -34,27 +38,17 @@ pub enum Tab {
 }
 
 impl Tab {
-    pub const ALL: [Tab; 4] = [Tab::Timeline, Tab::Graph, Tab::Steps, Tab::Logs];
+    pub fn all() -> impl Iterator<Item = Tab> {
+        <Tab as strum::IntoEnumIterator>::iter()
+    }
 
-    /// Reads `?tab=`; anything unknown is the timeline, the page's default (`gantt` is how older links
-    /// named it).
+    /// Reads `?tab=`; anything unknown is the timeline, the page's default.
     pub fn parse(s: Option<&str>) -> Tab {
-        match s {
-            Some("timeline" | "gantt") => Tab::Timeline,
-            Some("graph") => Tab::Graph,
-            Some("steps") => Tab::Steps,
-            Some("logs") => Tab::Logs,
-            _ => Tab::Timeline,
-        }
+        s.and_then(|s| s.parse().ok()).unwrap_or(Tab::Timeline)
     }
 
     pub fn query(self) -> &'static str {
-        match self {
-            Tab::Timeline => "timeline",
-            Tab::Graph => "graph",
-            Tab::Steps => "steps",
-            Tab::Logs => "logs",
-        }
+        self.into()
     }
 
     pub fn label(self) -> &'static str {
@@ -468,8 +462,7 @@ fn ParameterTable(view: Signal<ExecutionView>, facts: Arc<DefinitionFacts>) -> i
 fn RunTabs(state: Signal<ViewState>, base: String) -> impl IntoView {
     move || {
         let s = state.get();
-        let tabs = Tab::ALL
-            .into_iter()
+        let tabs = Tab::all()
             .map(|t| {
                 let current = s.tab == t;
                 view! { <a href=s.href(&base, Some(t), None, None) class=if current { "tab current" } else { "tab" } aria-current=current.then_some("page")>{t.label()}</a> }
@@ -643,7 +636,7 @@ fn JobSection(pipeline: String, id: String, step: String) -> impl IntoView {
 /// A part of the page that the endpoint could not give, said plainly while the rest renders.
 #[component]
 fn UpstreamNote(e: Upstream, what: &'static str) -> impl IntoView {
-    let text = if e.code == "NotSupported" {
+    let text = if e.is(OwnCode::NotSupported) {
         format!("{what} unavailable from this endpoint ({})", e.message)
     } else {
         format!("{what} could not be loaded: {}: {}", e.code, e.message)
@@ -666,7 +659,7 @@ mod tests {
         assert_eq!(s.href("/b", Some(Tab::Steps), Some(None), Some(1)), "/b?tab=steps");
         let junk = ViewState::from_query(Some("<script>"), Some(""), Some("999"));
         assert_eq!(junk, ViewState { tab: Tab::Timeline, step: None, zoom: 1 });
-        for t in Tab::ALL {
+        for t in Tab::all() {
             assert_eq!(Tab::parse(Some(t.query())), t);
         }
     }

@@ -1,6 +1,7 @@
 //! The policy in force, reloaded when its file changes.
 
 use super::*;
+use crate::sync::UnpoisonedRw;
 
 /// The policy in force, reloaded when its file changes (checked at most every 2 s).
 pub(super) struct PolicyFile {
@@ -23,15 +24,15 @@ impl PolicyFile {
 
     pub(super) fn get(&self) -> Arc<Policy> {
         let Some(path) = &self.path else {
-            return self.current.read().unwrap_or_else(|e| e.into_inner()).0.clone();
+            return self.current.read_locked().0.clone();
         };
         {
-            let cur = self.current.read().unwrap_or_else(|e| e.into_inner());
+            let cur = self.current.read_locked();
             if cur.2.elapsed() < Duration::from_secs(2) {
                 return cur.0.clone();
             }
         }
-        let mut cur = self.current.write().unwrap_or_else(|e| e.into_inner());
+        let mut cur = self.current.write_locked();
         cur.2 = std::time::Instant::now();
         let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
         if modified != cur.1 {

@@ -9,6 +9,7 @@
 //!   balancer publishes under the token's `kid`. Keys that cannot be had are remembered for a minute and at
 //!   most a few are fetched a minute, so tokens naming made-up keys cannot make Stepline a fetching proxy.
 
+use crate::sync::Unpoisoned;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -231,7 +232,7 @@ impl Alb {
             return Err(why);
         }
         {
-            let mut window = self.fetches.lock().unwrap_or_else(|e| e.into_inner());
+            let mut window = self.fetches.locked();
             if window.0.elapsed() >= Duration::from_secs(60) {
                 *window = (Instant::now(), 0);
             }

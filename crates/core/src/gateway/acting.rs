@@ -5,6 +5,7 @@
 //! The person is carried by a task-local set around an action ([`as_person`]) rather than through every
 //! gateway method: only the gateway's action macro reads it, and reads outside an action never need it.
 
+use crate::sync::Unpoisoned;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
@@ -46,7 +47,7 @@ impl ActRole {
     /// The person's credentials for the role, if kept and not within five minutes of expiring.
     pub fn kept(&self, user: &str) -> Option<Credentials> {
         let fresh = |c: &&Credentials| c.expiry().is_some_and(|e| e > SystemTime::now() + RENEW_BEFORE);
-        self.kept.lock().unwrap_or_else(|e| e.into_inner()).get(user).filter(fresh).cloned()
+        self.kept.locked().get(user).filter(fresh).cloned()
     }
 
     /// Ask STS for the person's credentials (the gateway gives this call its turn in the limiter).
@@ -70,7 +71,7 @@ impl ActRole {
             expiry,
             "stepline-act-role",
         );
-        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        let mut kept = self.kept.locked();
         if kept.len() >= KEPT {
             kept.clear();
         }

@@ -1,6 +1,7 @@
 //! The jobs behind pipeline steps: one Describe call each, mapped to [`JobDetail`].
 
 use aws_sdk_sagemaker::types as aws;
+use stepline_types::model::OwnCode;
 
 use super::{owned, time, Gateway};
 use stepline_types::model::jobs::{JobDetail, Metric, Transition};
@@ -20,7 +21,7 @@ impl Gateway {
             JobKind::Transform => self.describe_transform_job(name).await,
             JobKind::Tuning => self.describe_tuning_job(name).await,
             JobKind::ModelPackage => self.describe_model_package(name).await,
-            _ => Err(Upstream::new("NotSupported", "this kind of step has no job to describe")),
+            _ => Err(Upstream::own(OwnCode::NotSupported, "this kind of step has no job to describe")),
         }
     }
 

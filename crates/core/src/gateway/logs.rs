@@ -1,6 +1,7 @@
 //! CloudWatch Logs, for a step's job logs: the same limiter and call counter as SageMaker's calls.
 
 use aws_sdk_cloudwatchlogs::types::OrderBy;
+use stepline_types::model::OwnCode;
 
 use super::{upstream, Gateway};
 use stepline_types::model::logs::{LogLine, StreamRef};
@@ -27,34 +28,33 @@ pub const EVENTS_PER_PAGE: i32 = 10_000;
 
 impl Gateway {
     fn logs(&self) -> Result<&aws_sdk_cloudwatchlogs::Client, Upstream> {
-        self.logs.as_ref().ok_or_else(|| Upstream::new("NotSupported", "CloudWatch Logs is not configured"))
+        self.logs.as_ref().ok_or_else(|| Upstream::own(OwnCode::NotSupported, "CloudWatch Logs is not configured"))
     }
 
-    /// The streams of `group` whose names start with `prefix` (a job's streams: `<job name>/…`).
+    /// The streams of `group` whose names start with `prefix` (a job's streams: `<job name>/…`), a page in
+    /// each turn of the limiter.
     pub async fn log_streams(&self, group: &str, prefix: &str) -> Result<Vec<StreamRef>, Upstream> {
         let logs = self.logs()?;
+        let mut pages = logs
+            .describe_log_streams()
+            .log_group_name(group)
+            .log_stream_name_prefix(prefix)
+            .order_by(OrderBy::LogStreamName)
+            .into_paginator()
+            .send();
         let mut streams = Vec::new();
-        let mut next: Option<String> = None;
         // A job has one stream per instance (and transform jobs a data-log each): a few pages at most.
         for _ in 0..10 {
             let turn = self.limiter.turn("DescribeLogStreams").await?;
-            let result = logs
-                .describe_log_streams()
-                .log_group_name(group)
-                .log_stream_name_prefix(prefix)
-                .order_by(OrderBy::LogStreamName)
-                .set_next_token(next.clone())
-                .send()
-                .await
-                .map_err(|e| upstream("DescribeLogStreams", e));
+            let Some(result) = pages.next().await.map(|r| r.map_err(|e| upstream("DescribeLogStreams", e))) else {
+                turn.finish::<()>(&Ok(()));
+                break;
+            };
             turn.finish(&result);
             let page = result?;
-            streams.extend(page.log_streams().iter().filter_map(|s| {
-                let name = s.log_stream_name()?;
-                Some(StreamRef::new(name, prefix))
-            }));
-            next = page.next_token().map(str::to_string);
-            if next.is_none() {
+            streams
+                .extend(page.log_streams().iter().filter_map(|s| Some(StreamRef::new(s.log_stream_name()?, prefix))));
+            if page.next_token().is_none() {
                 break;
             }
         }
@@ -97,22 +97,24 @@ impl Gateway {
         max: usize,
     ) -> Result<(Vec<Found>, bool), Upstream> {
         let logs = self.logs()?;
+        let mut pages = logs
+            .filter_log_events()
+            .log_group_name(group)
+            .log_stream_names(stream)
+            .filter_pattern(pattern)
+            .limit(max.clamp(1, 10_000) as i32)
+            .into_paginator()
+            .send();
         let mut found = Vec::new();
-        let mut next: Option<String> = None;
+        let mut more = false;
         // CloudWatch may answer a page with no events and a token (it searched a slice of the group):
         // bounded, so a search costs at most this many calls.
         for _ in 0..20 {
             let turn = self.limiter.turn("FilterLogEvents").await?;
-            let result = logs
-                .filter_log_events()
-                .log_group_name(group)
-                .log_stream_names(stream)
-                .filter_pattern(pattern)
-                .limit((max - found.len()).clamp(1, 10_000) as i32)
-                .set_next_token(next.clone())
-                .send()
-                .await
-                .map_err(|e| upstream("FilterLogEvents", e));
+            let Some(result) = pages.next().await.map(|r| r.map_err(|e| upstream("FilterLogEvents", e))) else {
+                turn.finish::<()>(&Ok(()));
+                break;
+            };
             turn.finish(&result);
             let page = result?;
             found.extend(page.events().iter().map(|e| Found {
@@ -120,12 +122,13 @@ impl Gateway {
                 at: e.timestamp().unwrap_or(0),
                 text: e.message().unwrap_or_default().to_string(),
             }));
-            next = page.next_token().map(str::to_string);
-            if next.is_none() || found.len() >= max {
+            more = page.next_token().is_some();
+            if !more || found.len() >= max {
                 break;
             }
         }
-        let more = next.is_some();
+        // Each page may hold up to `max`: what is cut off here is more too.
+        more |= found.len() > max;
         found.truncate(max);
         Ok((found, more))
     }

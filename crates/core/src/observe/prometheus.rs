@@ -3,6 +3,7 @@
 //! asks, so nothing counts them in between. Served to anyone, like `/healthz`: its labels are route
 //! templates, operations, answer codes, actions and cache names — never a user, a pipeline or an execution.
 
+use crate::sync::Unpoisoned;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
@@ -42,7 +43,7 @@ pub fn recorder() -> PrometheusRecorder {
 /// Install the process's recorder (once; later calls return the same handle).
 pub fn install() -> Result<&'static PrometheusHandle, String> {
     static INSTALLING: Mutex<()> = Mutex::new(());
-    let _one = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = INSTALLING.locked();
     if let Some(h) = HANDLE.get() {
         return Ok(h);
     }

@@ -2,6 +2,7 @@
 //! call, the limiter's waits and refusals, and each record appended.
 
 use std::time::Duration;
+use stepline_types::model::OwnCode;
 
 use super::{ACTIVITY_WRITES, LIMITER_WAIT, UPSTREAM_CALLS, UPSTREAM_DURATION, UPSTREAM_HELD_BACK, UPSTREAM_THROTTLES};
 use stepline_types::model::{Upstream, UpstreamKind};
@@ -38,7 +39,7 @@ pub fn upstream_call(
     waited: Duration,
 ) {
     let outcome = outcome(answer);
-    let throttled = matches!(answer, Err(e) if e.is_throttling() && e.code != stepline_types::model::HELD_BACK);
+    let throttled = matches!(answer, Err(e) if e.is_throttling() && !e.is(OwnCode::HeldBack));
     let warn = matches!(
         answer.map_err(Upstream::kind),
         Err(UpstreamKind::Throttled

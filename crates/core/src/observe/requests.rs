@@ -15,8 +15,9 @@ use super::record::millis;
 use super::{HTTP_DURATION, HTTP_REQUESTS};
 use crate::access::Identity;
 
-/// What a route serves, for the latency histograms.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a route serves, for the latency histograms (its label: `page`, `server_fn`, …).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum Kind {
     /// A server-rendered page (a Leptos route).
     Page,
@@ -32,13 +33,7 @@ pub enum Kind {
 
 impl Kind {
     pub fn label(self) -> &'static str {
-        match self {
-            Kind::Page => "page",
-            Kind::ServerFn => "server_fn",
-            Kind::Stream => "stream",
-            Kind::Static => "static",
-            Kind::Other => "other",
-        }
+        self.into()
     }
 }
 

@@ -2,6 +2,7 @@
 //! as far as a view needs, their rows' extras (end times, creators, statuses), and the list's live stream.
 
 use super::*;
+use stepline_types::model::OwnCode;
 
 impl Watchers {
     /// An execution changed because of an action here (stopped, retried, answered): drop what is cached
@@ -208,7 +209,7 @@ impl Watchers {
             let mut scan = listing.scan();
             let Some(as_of) = scan.as_of else {
                 let e = scan.backoff.error().cloned();
-                return Err(e.unwrap_or_else(|| Upstream::new("NotLoaded", "not listed yet")));
+                return Err(e.unwrap_or_else(|| Upstream::own(OwnCode::NotLoaded, "not listed yet")));
             };
             let selected = select(&scan.items, filter, cursor, size);
             if selected.1.is_none() && scan.can_go_on() && !scan.scanning {

@@ -5,8 +5,21 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// What was done (or tried).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::EnumIter,
+    strum::EnumString,
+    strum::IntoStaticStr,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Action {
     Start,
     /// A start that selects steps of a source execution (selective execution).
@@ -20,32 +33,17 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 8] = [
-        Action::Start,
-        Action::Rerun,
-        Action::Stop,
-        Action::Retry,
-        Action::Approve,
-        Action::Reject,
-        Action::Login,
-        Action::Logout,
-    ];
+    pub fn all() -> impl Iterator<Item = Action> {
+        <Action as strum::IntoEnumIterator>::iter()
+    }
 
+    /// As the activity log and its filter write it.
     pub fn label(self) -> &'static str {
-        match self {
-            Action::Start => "start",
-            Action::Rerun => "rerun",
-            Action::Stop => "stop",
-            Action::Retry => "retry",
-            Action::Approve => "approve",
-            Action::Reject => "reject",
-            Action::Login => "login",
-            Action::Logout => "logout",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Action> {
-        Action::ALL.into_iter().find(|a| a.label() == s)
+        s.parse().ok()
     }
 
     /// "started", "stopped"…: for the execution page's history.
@@ -64,8 +62,21 @@ impl Action {
 }
 
 /// How it ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::EnumIter,
+    strum::EnumString,
+    strum::IntoStaticStr,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Outcome {
     /// SageMaker accepted it (or the login succeeded).
     Done,
@@ -78,19 +89,16 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 4] = [Outcome::Done, Outcome::Refused, Outcome::Denied, Outcome::Invalid];
+    pub fn all() -> impl Iterator<Item = Outcome> {
+        <Outcome as strum::IntoEnumIterator>::iter()
+    }
 
     pub fn label(self) -> &'static str {
-        match self {
-            Outcome::Done => "done",
-            Outcome::Refused => "refused",
-            Outcome::Denied => "denied",
-            Outcome::Invalid => "invalid",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Outcome> {
-        Outcome::ALL.into_iter().find(|o| o.label() == s)
+        s.parse().ok()
     }
 }
 

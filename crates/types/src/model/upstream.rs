@@ -2,9 +2,70 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The code of a request the dashboard's own limiter held back (`server::limiter`): throttling by another
-/// name, said in other words.
-pub const HELD_BACK: &str = "QuotaHeldBack";
+/// The codes Stepline gives failures of its own: a request its limiter held back, or a call no service
+/// answered as it should. The service's own codes stay as the service wrote them (`Upstream::code`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OwnCode {
+    /// The limiter held the request back to stay inside the quota: throttling by another name.
+    HeldBack,
+    /// This endpoint or configuration does not offer the operation (or the step has no job).
+    NotSupported,
+    /// A listing asked for before it was ever loaded.
+    NotLoaded,
+    /// The service answered without what it must say.
+    InvalidResponse,
+    /// The request failed without an answer of the service, for another reason than the ones below.
+    RequestFailed,
+    Timeout,
+    EndpointUnreachable,
+    CredentialsUnavailable,
+}
+
+impl OwnCode {
+    pub const ALL: [OwnCode; 8] = [
+        OwnCode::HeldBack,
+        OwnCode::NotSupported,
+        OwnCode::NotLoaded,
+        OwnCode::InvalidResponse,
+        OwnCode::RequestFailed,
+        OwnCode::Timeout,
+        OwnCode::EndpointUnreachable,
+        OwnCode::CredentialsUnavailable,
+    ];
+
+    /// The code as pages, logs and metrics show it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            OwnCode::HeldBack => "QuotaHeldBack",
+            OwnCode::NotSupported => "NotSupported",
+            OwnCode::NotLoaded => "NotLoaded",
+            OwnCode::InvalidResponse => "InvalidResponse",
+            OwnCode::RequestFailed => "RequestFailed",
+            OwnCode::Timeout => "Timeout",
+            OwnCode::EndpointUnreachable => "EndpointUnreachable",
+            OwnCode::CredentialsUnavailable => "CredentialsUnavailable",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<OwnCode> {
+        OwnCode::ALL.into_iter().find(|c| c.as_str() == code)
+    }
+
+    fn kind(self) -> UpstreamKind {
+        match self {
+            OwnCode::HeldBack => UpstreamKind::Throttled,
+            OwnCode::CredentialsUnavailable => UpstreamKind::Credentials,
+            OwnCode::EndpointUnreachable => UpstreamKind::Unreachable,
+            OwnCode::Timeout => UpstreamKind::Timeout,
+            OwnCode::NotSupported | OwnCode::NotLoaded | OwnCode::InvalidResponse | OwnCode::RequestFailed => {
+                UpstreamKind::Service
+            }
+        }
+    }
+}
+
+/// The code of a request the dashboard's own limiter held back (`OwnCode::HeldBack`).
+pub const HELD_BACK: &str = OwnCode::HeldBack.as_str();
 
 /// An error from SageMaker (or from reaching it), with the service's own code and message, shown as they
 /// are: "AccessDeniedException: … is not authorized to perform: sagemaker:ListPipelines".
@@ -17,6 +78,16 @@ pub struct Upstream {
 impl Upstream {
     pub fn new(code: impl Into<String>, message: impl Into<String>) -> Upstream {
         Upstream { code: code.into(), message: message.into() }
+    }
+
+    /// A failure of Stepline's own (see [`OwnCode`]).
+    pub fn own(code: OwnCode, message: impl Into<String>) -> Upstream {
+        Upstream::new(code.as_str(), message)
+    }
+
+    /// Whether this is the failure of Stepline's own `code`.
+    pub fn is(&self, code: OwnCode) -> bool {
+        self.code == code.as_str()
     }
 
     /// Whether the service says the thing asked for does not exist: by its error code, never by the words
@@ -32,12 +103,13 @@ impl Upstream {
     /// What kind of failure this is, by its code: the codes the service and the SDK use, and the ones the
     /// gateway gives failures where no service answered.
     pub fn kind(&self) -> UpstreamKind {
+        if let Some(own) = OwnCode::parse(&self.code) {
+            return own.kind();
+        }
         match self.code.as_str() {
-            "ThrottlingException"
-            | "Throttling"
-            | "TooManyRequestsException"
-            | "RequestLimitExceeded"
-            | crate::model::HELD_BACK => UpstreamKind::Throttled,
+            "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded" => {
+                UpstreamKind::Throttled
+            }
             "ResourceNotFound" => UpstreamKind::NotFound,
             "AccessDeniedException" | "AccessDenied" => UpstreamKind::AccessDenied,
             "ExpiredToken"
@@ -45,10 +117,7 @@ impl Upstream {
             | "InvalidClientTokenId"
             | "UnrecognizedClientException"
             | "InvalidSignatureException"
-            | "SignatureDoesNotMatch"
-            | "CredentialsUnavailable" => UpstreamKind::Credentials,
-            "EndpointUnreachable" => UpstreamKind::Unreachable,
-            "Timeout" => UpstreamKind::Timeout,
+            | "SignatureDoesNotMatch" => UpstreamKind::Credentials,
             _ => UpstreamKind::Service,
         }
     }
@@ -66,7 +135,7 @@ impl Upstream {
 
     /// The failure in words, for notices: "SageMaker is throttling".
     pub fn summary(&self) -> &'static str {
-        if self.code == HELD_BACK {
+        if self.is(OwnCode::HeldBack) {
             return "Stepline is pacing its requests to stay inside SageMaker's quota";
         }
         match self.kind() {
