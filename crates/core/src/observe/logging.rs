@@ -25,7 +25,7 @@ pub fn init(format: LogFormat) -> Result<(), String> {
     Ok(())
 }
 
-/// The filter `RUST_LOG` names (`info`, `warn,stepline=debug`, `stepline::upstream=off`), or the default.
+/// The filter `RUST_LOG` names (`info`, `warn,stepline_core=debug`, `stepline::upstream=off`), or the default.
 pub fn filter(directives: Option<&str>) -> Result<EnvFilter, String> {
     match directives.map(str::trim).filter(|d| !d.is_empty()) {
         None => Ok(EnvFilter::new(DEFAULT_FILTER)),
