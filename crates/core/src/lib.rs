@@ -15,8 +15,9 @@
 //! - `queries`, `step_queries`, `exports`: what each page, server function and export answers;
 //! - `health`, `assets`: readiness, static files' caching.
 //!
-//! The HTTP handlers of streams, probes and downloads, and the router, are in the `stepline` binary crate
-//! above this one; the pages and server functions in `stepline-app`.
+//! What only this crate uses is private (`reuse`, `scan`, `stale`, `step_books`, `sync`); the rest is what the
+//! crates above reach. The HTTP handlers of streams, probes and downloads, and the router, are in the
+//! `stepline` binary crate above this one; the pages and server functions in `stepline-app`.
 
 pub mod access;
 pub mod assets;
@@ -30,14 +31,14 @@ pub mod logbook;
 pub mod observe;
 pub mod places;
 pub mod queries;
-pub mod reuse;
-pub mod scan;
-pub mod stale;
+mod reuse;
+mod scan;
+mod stale;
 pub mod state;
-pub mod step_books;
+mod step_books;
 pub mod step_queries;
 pub mod store;
 pub mod stream_guard;
 pub mod streams;
-pub mod sync;
+mod sync;
 pub mod watch;

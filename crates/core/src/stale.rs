@@ -340,10 +340,6 @@ impl<K: Eq + Hash + Clone, T: Clone> KeptMap<K, T> {
         lock(&self.cells).0.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Drop `key` after a final answer (nothing to show, nothing to wait for). A never-loaded key that
     /// failed transiently stays, so its backoff holds.
     fn forget_if_empty(&self, key: &K) {
