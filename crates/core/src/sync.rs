@@ -4,20 +4,12 @@
 
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-/// `lock`, `read` and `write` that ignore poisoning (see the module's comment).
+/// `lock` that ignores poisoning (see the module's comment).
 pub trait Unpoisoned<T: ?Sized> {
-    type Guard<'a>
-    where
-        Self: 'a;
-    fn locked(&self) -> Self::Guard<'_>;
+    fn locked(&self) -> MutexGuard<'_, T>;
 }
 
 impl<T: ?Sized> Unpoisoned<T> for Mutex<T> {
-    type Guard<'a>
-        = MutexGuard<'a, T>
-    where
-        T: 'a;
-
     fn locked(&self) -> MutexGuard<'_, T> {
         self.lock().unwrap_or_else(|e| e.into_inner())
     }
