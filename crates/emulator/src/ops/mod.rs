@@ -146,6 +146,9 @@ pub(crate) fn i(body: &Value, member: &str) -> Option<i64> {
     body.get(member).and_then(Value::as_i64)
 }
 
+/// A time member, at the service's precision: its times are whole milliseconds, and a client's copy of one
+/// can come back a nanosecond short (the Rust SDK truncates the fraction), which must still mean the same
+/// millisecond, or `CreatedAfter` a version's own time would list that version.
 pub(crate) fn t(body: &Value, member: &str) -> Option<Epoch> {
     body.get(member).and_then(Value::as_f64)
 }
@@ -218,4 +221,28 @@ pub(crate) fn sort_and_page<T>(
     let ascending = ascending(body);
     items.sort_by(|a, b| if ascending { order(a, b) } else { order(b, a) });
     crate::paging::page(items, key, s(body, "NextToken"), i(body, "MaxResults"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the Rust SDK sends back for a time it was given: whole seconds and the fraction's nanoseconds,
+    /// truncated (`aws_smithy_types::DateTime::from_secs_f64` then its epoch-seconds format).
+    fn as_the_sdk_echoes(t: Epoch) -> String {
+        let whole = t.floor();
+        let nanos = ((t - whole) * 1e9) as u32;
+        format!("{}.{nanos:09}", whole as i64)
+    }
+
+    #[test]
+    fn a_time_echoed_by_a_client_is_the_same_millisecond() {
+        // Late 2026, a few thousand milliseconds: a handful of them parse one ulp short without the rounding.
+        for ms in 1_796_650_000_000_i64..1_796_650_020_000 {
+            let t0 = ms as f64 / 1000.0;
+            let body: Value =
+                serde_json::from_str(&format!(r#"{{"CreatedAfter": {}}}"#, as_the_sdk_echoes(t0))).unwrap();
+            assert_eq!(t(&body, "CreatedAfter"), Some(t0), "{ms} ms");
+        }
+    }
 }
