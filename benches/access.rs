@@ -17,10 +17,10 @@ use axum::http::Request;
 use leptos::prelude::LeptosOptions;
 use stepline::{demo, router};
 use stepline_core::access::Access;
-use stepline_core::config::{AccessConfig, AuthMode, Database, OidcConfig};
-use stepline_core::store::activity::{Record, Scope};
-use stepline_core::store::sessions::SessionUser;
+use stepline_core::config::{AccessConfig, AuthMode, Database, HttpUrl, OidcConfig};
 use stepline_core::store::Db;
+use stepline_core::store::SessionUser;
+use stepline_core::store::{Record, Scope};
 use stepline_core::{gateway::Gateway, state::AppState};
 use stepline_types::model::activity::{Action, Filter, Outcome};
 use tower::ServiceExt;
@@ -101,7 +101,7 @@ async fn activity_page(db: &Db, what: &str) -> Res<String> {
     std::fs::write(&policy, "[[grant]]\ngroups = [\"platform\"]\nrole = \"admin\"\n").map_err(|e| e.to_string())?;
     let config = AccessConfig {
         auth: AuthMode::Proxy,
-        public_url: Some("http://127.0.0.1".into()),
+        public_url: Some(HttpUrl::parse("http://127.0.0.1").unwrap()),
         trusted_proxies: vec!["127.0.0.1/32".parse().map_err(|e: ipnet::AddrParseError| e.to_string())?],
         policy: Some(policy),
         session_hours: 12,
@@ -180,7 +180,7 @@ async fn login_overhead() -> Res<Vec<String>> {
     let issuer = fake_provider().await?;
     let config = AccessConfig {
         auth: AuthMode::Oidc,
-        public_url: Some("http://127.0.0.1".into()),
+        public_url: Some(HttpUrl::parse("http://127.0.0.1").unwrap()),
         oidc: Some(OidcConfig {
             issuer,
             client_id: "bench".into(),
@@ -354,7 +354,7 @@ async fn million(db: &Db, what: &str) -> Res<Vec<String>> {
             Filter::default(),
             Scope::Readable {
                 user: "user-3".into(),
-                places: vec![stepline_core::store::activity::PlaceScope {
+                places: vec![stepline_core::store::PlaceScope {
                     place: String::new(),
                     pipelines: (0..10).map(|p| format!("pipeline-{p}")).collect(),
                     with_unplaced: true,

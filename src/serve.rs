@@ -66,13 +66,16 @@ async fn serve(config: Config) -> Result<(), String> {
         }
         Backend::Endpoint(url) => {
             let region = config.region.clone().unwrap_or_else(|| "us-east-1".into());
-            let g =
-                Gateway::with_limits(demo::endpoint_client(url, &region), format!("endpoint {url}"), limits.clone())
-                    .with_logs(demo::logs_client(url, &region));
+            let g = Gateway::with_limits(
+                demo::endpoint_client(url.as_str(), &region),
+                format!("endpoint {url}"),
+                limits.clone(),
+            )
+            .with_logs(demo::logs_client(url.as_str(), &region));
             upstreams.push(Upstream {
                 gateway: g,
-                sts: demo::sts_client(url, &region),
-                label: url.clone(),
+                sts: demo::sts_client(url.as_str(), &region),
+                label: url.to_string(),
                 region: String::new(),
             });
         }

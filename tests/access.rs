@@ -14,7 +14,7 @@ use axum::Router;
 use common::options;
 use stepline::{demo, router};
 use stepline_core::access::Access;
-use stepline_core::config::{AccessConfig, AuthMode};
+use stepline_core::config::{AccessConfig, AuthMode, HttpUrl};
 use stepline_core::gateway::acting::ActRole;
 use stepline_core::store::Db;
 use stepline_core::{gateway::Gateway, state::AppState};
@@ -82,7 +82,7 @@ async fn app_acting(act_role: bool) -> App {
     std::fs::write(&policy, POLICY).unwrap();
     let config = AccessConfig {
         auth: AuthMode::Proxy,
-        public_url: Some(format!("http://{HOST}")),
+        public_url: Some(HttpUrl::parse(&format!("http://{HOST}")).unwrap()),
         trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
         policy: Some(policy.clone()),
         session_hours: 12,
@@ -252,7 +252,7 @@ async fn every_route_and_server_function_refuses_a_request_without_an_identity()
     }
     assert!(walked >= 15);
     // Nothing reached SageMaker or the log for them.
-    let log = a.db.page(&Default::default(), &stepline_core::store::activity::Scope::Everything, 10).await.unwrap();
+    let log = a.db.page(&Default::default(), &stepline_core::store::Scope::Everything, 10).await.unwrap();
     assert!(log.entries.is_empty(), "{:?}", log.entries);
 }
 
@@ -303,7 +303,7 @@ async fn pipelines_outside_a_grant_are_invisible_and_a_viewer_cannot_act() {
     let after = executions(&a.client, "AbalonePipeline").await;
     assert!(after.iter().any(|(a2, s)| *a2 == arn && s == "Executing"), "nothing was stopped");
     // The refusal is on record.
-    let log = a.db.page(&Default::default(), &stepline_core::store::activity::Scope::Everything, 10).await.unwrap();
+    let log = a.db.page(&Default::default(), &stepline_core::store::Scope::Everything, 10).await.unwrap();
     let e = &log.entries[0];
     assert_eq!((e.user.as_str(), e.action.label(), e.outcome.label()), ("vera", "stop", "denied"));
     assert_eq!(e.error_code.as_deref(), Some("AccessDenied"));
@@ -355,7 +355,7 @@ async fn operators_act_and_every_action_is_on_record() {
     )
     .await;
     assert!(status.is_success() || status.is_redirection(), "{status} {body}");
-    let log = a.db.page(&Default::default(), &stepline_core::store::activity::Scope::Everything, 10).await.unwrap();
+    let log = a.db.page(&Default::default(), &stepline_core::store::Scope::Everything, 10).await.unwrap();
     let actions: Vec<(&str, &str, &str)> =
         log.entries.iter().map(|e| (e.user.as_str(), e.action.label(), e.outcome.label())).collect();
     assert_eq!(actions, vec![("olga", "start", "done"), ("olga", "reject", "done")], "newest first");
@@ -429,7 +429,7 @@ async fn cross_site_posts_other_hosts_and_framing_are_refused() {
     assert_eq!(send(&a.router, req).await.0, StatusCode::FORBIDDEN);
     let after = executions(&a.client, "AbalonePipeline").await;
     assert!(after.iter().any(|(a2, s)| *a2 == arn && s == "Executing"), "nothing was stopped");
-    let log = a.db.page(&Default::default(), &stepline_core::store::activity::Scope::Everything, 10).await.unwrap();
+    let log = a.db.page(&Default::default(), &stepline_core::store::Scope::Everything, 10).await.unwrap();
     assert!(log.entries.iter().all(|e| e.error_code.as_deref() == Some("CrossSite") && e.outcome.label() == "denied"));
     assert_eq!(log.entries.len(), 2);
     // DNS rebinding: a page served for another host name is refused.
@@ -482,7 +482,7 @@ async fn with_an_act_role_sagemaker_itself_names_the_person() {
     )
     .await;
     assert!(status.is_success() || status.is_redirection(), "{status} {body}");
-    let log = a.db.page(&Default::default(), &stepline_core::store::activity::Scope::Everything, 1).await.unwrap();
+    let log = a.db.page(&Default::default(), &stepline_core::store::Scope::Everything, 1).await.unwrap();
     let arn = log.entries[0].execution_arn.clone().expect("started");
     let d = a.client.describe_pipeline_execution().pipeline_execution_arn(&arn).send().await.unwrap();
     let who = d.created_by().and_then(|c| c.iam_identity()).expect("CreatedBy names an IAM identity");
@@ -595,7 +595,7 @@ async fn the_same_form_token_from_two_people_is_two_starts() {
     }
     assert_ne!(started[0], started[1], "olga's token does not make otto's start answer with olga's execution");
     assert_eq!(started[1], started[2], "otto's second send of his form acts once");
-    let log = a.db.page(&Default::default(), &stepline_core::store::activity::Scope::Everything, 10).await.unwrap();
+    let log = a.db.page(&Default::default(), &stepline_core::store::Scope::Everything, 10).await.unwrap();
     let starts: Vec<(&str, Option<&str>)> = log
         .entries
         .iter()

@@ -9,8 +9,8 @@ use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 use axum::http::HeaderMap;
 use base64::Engine;
-use stepline_core::access::proxy::Proxy;
-use stepline_core::config::{AccessConfig, AuthMode};
+use stepline_core::access::Proxy;
+use stepline_core::config::{AccessConfig, AuthMode, HttpUrl};
 
 const ARN: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/stepline/50dc6c495c0c9188";
 const KID: &str = "0b6f5a35-4c59-4b2b-9c1e-5c8a3a2d1f00";
@@ -83,7 +83,7 @@ async fn unknown_keys_are_fetched_once_a_minute_at_most_and_issuer_and_client_ar
     let pinned = |issuer: &str, client: &str| AccessConfig {
         auth: AuthMode::Proxy,
         alb_arn: Some(ARN.into()),
-        alb_keys_url: Some(keys_url.clone()),
+        alb_keys_url: Some(HttpUrl::parse(&keys_url).unwrap()),
         alb_issuer: Some(issuer.into()),
         alb_client_id: Some(client.into()),
         ..Default::default()
@@ -133,7 +133,7 @@ async fn load_balancer_tokens_verify_only_when_everything_matches() {
     let config = AccessConfig {
         auth: AuthMode::Proxy,
         alb_arn: Some(ARN.into()),
-        alb_keys_url: Some(keys_url),
+        alb_keys_url: Some(HttpUrl::parse(&keys_url).unwrap()),
         ..Default::default()
     };
     let proxy = Proxy::new(&config).unwrap();

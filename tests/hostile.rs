@@ -26,7 +26,7 @@ use axum::http::{HeaderMap, Request, StatusCode};
 use axum::Router;
 use stepline::{demo, router};
 use stepline_core::access::Access;
-use stepline_core::config::{AccessConfig, AuthMode, OidcConfig};
+use stepline_core::config::{AccessConfig, AuthMode, HttpUrl, OidcConfig};
 use stepline_core::store::Db;
 use stepline_core::{gateway::Gateway, state::AppState};
 use tower::ServiceExt;
@@ -282,7 +282,7 @@ async fn servers() -> Option<Servers> {
 
     let proxy_config = AccessConfig {
         auth: AuthMode::Proxy,
-        public_url: Some(format!("http://{HOST}")),
+        public_url: Some(HttpUrl::parse(&format!("http://{HOST}")).unwrap()),
         trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
         policy: Some(policy.clone()),
         session_hours: 12,
@@ -294,7 +294,7 @@ async fn servers() -> Option<Servers> {
 
     let oidc_config = AccessConfig {
         auth: AuthMode::Oidc,
-        public_url: Some(format!("https://{HOST}")),
+        public_url: Some(HttpUrl::parse(&format!("https://{HOST}")).unwrap()),
         oidc: Some(OidcConfig {
             issuer: provider_url.clone(),
             client_id: "stepline".into(),
@@ -309,10 +309,7 @@ async fn servers() -> Option<Servers> {
     let access = Arc::new(Access::new(&oidc_config, oidc_db.clone()).await.unwrap());
     let oidc =
         router::build(AppState::with_access(common::options(), gateway.clone(), access, Default::default())).await;
-    let who = stepline_core::store::sessions::SessionUser {
-        user: "ana@example.test".into(),
-        groups: vec!["flow-ops".into()],
-    };
+    let who = stepline_core::store::SessionUser { user: "ana@example.test".into(), groups: vec!["flow-ops".into()] };
     let session = oidc_db.create_session(&who, 1).await.unwrap();
 
     let emulator_core = stepline_emulator::build_core(&Default::default()).unwrap();

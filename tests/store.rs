@@ -3,9 +3,9 @@
 //! sets it; where it cannot, the PostgreSQL half says why it did not run).
 
 use stepline_core::config::Database;
-use stepline_core::store::activity::{PlaceScope, Record, Scope};
-use stepline_core::store::sessions::SessionUser;
 use stepline_core::store::Db;
+use stepline_core::store::SessionUser;
+use stepline_core::store::{PlaceScope, Record, Scope};
 use stepline_types::model::activity::{Action, Filter, Outcome};
 
 fn record<'a>(user: &'a str, action: Action, pipeline: &'a str, arn: Option<&'a str>) -> Record<'a> {

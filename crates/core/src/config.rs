@@ -12,6 +12,7 @@ use clap::{Parser, ValueEnum};
 use stepline_emulator::settings_file;
 
 use super::access::claims::UserClaim;
+pub use super::http_url::HttpUrl;
 use super::limiter::Rate;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -19,7 +20,7 @@ pub enum Backend {
     /// The built-in emulator, seeded with example data.
     Demo { speed: f64 },
     /// A SageMaker-compatible endpoint at this URL.
-    Endpoint(String),
+    Endpoint(HttpUrl),
     /// Real SageMaker, in one or several accounts and regions (see `super::places`).
     Aws(Vec<AwsSpec>),
 }
@@ -109,8 +110,8 @@ struct Args {
     #[arg(long, env = "STEPLINE_ADDR", value_name = "HOST:PORT")]
     addr: Option<SocketAddr>,
     /// Any SageMaker-compatible endpoint (the standalone stepline-emulator, moto's server)
-    #[arg(long, env = "STEPLINE_ENDPOINT_URL", value_name = "URL", value_parser = http_url, conflicts_with = "aws")]
-    endpoint_url: Option<String>,
+    #[arg(long, env = "STEPLINE_ENDPOINT_URL", value_name = "URL", value_parser = HttpUrl::parse, conflicts_with = "aws")]
+    endpoint_url: Option<HttpUrl>,
     /// Real SageMaker through the standard AWS credential chain and region; or, with values, in each of
     /// the accounts and regions named: PROFILE (of the AWS configuration), PROFILE@REGION, @REGION,
     /// default. Several (repeated or comma-separated) put the account and region in every URL
@@ -148,10 +149,10 @@ struct Args {
     auth: AuthMode,
     /// The address people open Stepline at (e.g. https://stepline.example.com): the login's redirect URI is
     /// {public-url}/auth/callback, and requests for another host are refused
-    #[arg(long, env = "STEPLINE_PUBLIC_URL", value_name = "URL", value_parser = http_url)]
-    public_url: Option<String>,
+    #[arg(long, env = "STEPLINE_PUBLIC_URL", value_name = "URL", value_parser = HttpUrl::parse)]
+    public_url: Option<HttpUrl>,
     /// The OpenID provider's issuer URL (oidc)
-    #[arg(long, env = "STEPLINE_OIDC_ISSUER", value_name = "URL", value_parser = http_url)]
+    #[arg(long, env = "STEPLINE_OIDC_ISSUER", value_name = "URL", value_parser = issuer_url)]
     oidc_issuer: Option<String>,
     /// The client id registered with the provider (oidc)
     #[arg(long, env = "STEPLINE_OIDC_CLIENT_ID", value_name = "ID")]
@@ -190,8 +191,8 @@ struct Args {
     #[arg(long, env = "STEPLINE_ALB_ARN", value_name = "ARN")]
     alb_arn: Option<String>,
     /// Where the load balancer's public keys are [default: https://public-keys.auth.elb.{region}.amazonaws.com]
-    #[arg(long, env = "STEPLINE_ALB_KEYS_URL", value_name = "URL", value_parser = http_url)]
-    alb_keys_url: Option<String>,
+    #[arg(long, env = "STEPLINE_ALB_KEYS_URL", value_name = "URL", value_parser = HttpUrl::parse)]
+    alb_keys_url: Option<HttpUrl>,
     /// The identity provider the load balancer logs people in with (its token's `iss`); tokens of any
     /// other issuer are refused (proxy)
     #[arg(long, env = "STEPLINE_ALB_ISSUER", value_name = "URL")]
@@ -229,7 +230,7 @@ struct Args {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessConfig {
     pub auth: AuthMode,
-    pub public_url: Option<String>,
+    pub public_url: Option<HttpUrl>,
     pub oidc: Option<OidcConfig>,
     /// The claim of a verified token (ID token, load balancer) that names the user.
     pub user_claim: UserClaim,
@@ -237,7 +238,7 @@ pub struct AccessConfig {
     /// The one set of request headers a trusted proxy names the user in.
     pub proxy_headers: ProxyHeaders,
     pub alb_arn: Option<String>,
-    pub alb_keys_url: Option<String>,
+    pub alb_keys_url: Option<HttpUrl>,
     /// When set, a load balancer token must carry this `iss` and this `client`.
     pub alb_issuer: Option<String>,
     pub alb_client_id: Option<String>,
@@ -402,18 +403,18 @@ pub fn parse_args(args: &[String]) -> Result<Parsed, String> {
         _ => {}
     }
     // The public URL and the base path say the same: one gives the other, and they may not differ.
-    let url_path = a.public_url.as_deref().map(public_url_path).transpose()?.unwrap_or_default();
+    let url_path = a.public_url.as_ref().map(|u| public_url_path(u.path())).transpose()?.unwrap_or_default();
     let base_path = match a.base_path {
         Some(b) if a.public_url.is_some() && !url_path.is_empty() && b != url_path => {
             return Err(format!(
                 "--base-path {b} and --public-url {} name different paths: give the path once",
-                a.public_url.unwrap_or_default()
+                a.public_url.map(|u| u.to_string()).unwrap_or_default()
             ));
         }
         Some(b) => b,
         None => url_path.clone(),
     };
-    let public_url = a.public_url.map(|u| if url_path.is_empty() { format!("{u}{base_path}") } else { u });
+    let public_url = a.public_url.map(|u| if url_path.is_empty() { u.with_path(&base_path) } else { u });
     let database = match a.database_url {
         Some(url) => Database::Postgres(url),
         None => Database::Sqlite(a.data_dir.unwrap_or_else(default_data_dir).join("stepline.db")),
@@ -475,17 +476,15 @@ fn header_name(v: &str) -> Result<HeaderName, String> {
     HeaderName::from_bytes(v.trim().to_ascii_lowercase().as_bytes()).map_err(|_| format!("'{v}' is not a header name"))
 }
 
-fn http_url(v: &str) -> Result<String, String> {
-    if !(v.starts_with("http://") || v.starts_with("https://")) || v.len() < 10 {
-        return Err(format!("'{v}' is not an http:// or https:// URL"));
-    }
-    Ok(v.trim_end_matches('/').to_string())
+/// An issuer is checked as a URL but kept as given: OpenID and the load balancer's tokens compare it byte for
+/// byte, trailing slash included.
+fn issuer_url(v: &str) -> Result<String, String> {
+    HttpUrl::parse(v)?;
+    Ok(v.trim().to_string())
 }
 
 /// The path of a public URL (`https://tools.example.com/stepline` → `/stepline`), checked as a base path.
-fn public_url_path(url: &str) -> Result<String, String> {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let path = rest.find('/').map_or("", |i| &rest[i..]);
+fn public_url_path(path: &str) -> Result<String, String> {
     stepline_types::base::parse(path).map_err(|e| format!("--public-url: its path {e}"))
 }
 
@@ -584,7 +583,7 @@ mod tests {
         assert_eq!(run(&["--demo-speed", "5"]).backend, Backend::Demo { speed: 5.0 });
         assert_eq!(
             run(&["--endpoint-url", "http://127.0.0.1:5000/"]).backend,
-            Backend::Endpoint("http://127.0.0.1:5000".into())
+            Backend::Endpoint(HttpUrl::parse("http://127.0.0.1:5000").unwrap())
         );
         let c = run(&["--aws", "--region", "eu-west-1"]);
         assert_eq!(c.backend, Backend::Aws(vec![AwsSpec::default()]));
@@ -694,7 +693,8 @@ mod tests {
             "postgres://u:pw@db/stepline",
         ]);
         let oidc = c.access.oidc.clone().unwrap();
-        assert_eq!(oidc.issuer, "https://id.example.com");
+        // Kept as given: the provider's discovery document must name it byte for byte (Auth0's ends in '/').
+        assert_eq!(oidc.issuer, "https://id.example.com/");
         assert_eq!(oidc.client_secret.as_deref(), Some("s3cr3t-value"));
         assert_eq!(oidc.groups_claim, "groups");
         let debug = format!("{c:?}");
@@ -806,12 +806,12 @@ mod tests {
         let with = |extra: &[&str]| run(&[&proxied[..], extra].concat());
         let c = with(&["--public-url", "https://tools.example.com/stepline"]);
         assert_eq!(
-            (c.base_path.as_str(), c.access.public_url.as_deref()),
+            (c.base_path.as_str(), c.access.public_url.as_ref().map(HttpUrl::as_str)),
             ("/stepline", Some("https://tools.example.com/stepline"))
         );
         // The base path is added to a public URL without one (the login's redirect URI is under it).
         let c = with(&["--public-url", "https://tools.example.com", "--base-path", "/stepline"]);
-        assert_eq!(c.access.public_url.as_deref(), Some("https://tools.example.com/stepline"));
+        assert_eq!(c.access.public_url.as_ref().map(HttpUrl::as_str), Some("https://tools.example.com/stepline"));
         let e = err(&[&proxied[..], &["--public-url", "https://t.example.com/a", "--base-path", "/b"]].concat());
         assert!(e.contains("name different paths"), "{e}");
         let e = err(&["--base-path", "stepline"]);

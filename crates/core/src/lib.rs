@@ -15,8 +15,9 @@
 //! - `queries`, `step_queries`, `exports`: what each page, server function and export answers;
 //! - `health`, `assets`: readiness, static files' caching.
 //!
-//! What only this crate uses is private (`reuse`, `scan`, `stale`, `step_books`, `sync`); the rest is what the
-//! crates above reach. The HTTP handlers of streams, probes and downloads, and the router, are in the
+//! What only this crate uses is private (`reuse`, `scan`, `stale`, `step_books`, `sync`, and inside `access` and
+//! `store` the modules whose types they re-export); the rest is what the crates above reach. URLs from the
+//! configuration are `http_url::HttpUrl`, parsed once. The HTTP handlers of streams, probes and downloads, and the router, are in the
 //! `stepline` binary crate above this one; the pages and server functions in `stepline-app`.
 
 pub mod access;
@@ -26,6 +27,7 @@ pub mod config;
 pub mod exports;
 pub mod gateway;
 pub mod health;
+pub mod http_url;
 pub mod limiter;
 pub mod logbook;
 pub mod observe;

@@ -290,26 +290,20 @@ pub async fn activity(
 ) -> Result<stepline_types::page::ActivityData, AppError> {
     let (state, who) = enter().await?;
     let scope = activity_scope(&state, &who).await?;
-    let page = state.access.db.page(filter, &scope, crate::store::activity::PAGE).await.map_err(AppError::Server)?;
+    let page = state.access.db.page(filter, &scope, crate::store::PAGE).await.map_err(AppError::Server)?;
     let (everywhere, _) = who.everywhere();
     Ok(stepline_types::page::ActivityData { page, me: who.me(everywhere) })
 }
 
 /// Whose records `who` may see from this place: their own, and those of the pipelines they may read here.
-pub async fn activity_scope(
-    state: &AppState,
-    who: &crate::access::Who,
-) -> Result<crate::store::activity::Scope, AppError> {
+pub async fn activity_scope(state: &AppState, who: &crate::access::Who) -> Result<crate::store::Scope, AppError> {
     activity_scope_in(std::slice::from_ref(state), who).await
 }
 
 /// Whose records `who` may see across `places` (every place of this Stepline, for the exports): their own,
 /// and in each place those of the pipelines they may read there.
-pub async fn activity_scope_in(
-    places: &[AppState],
-    who: &crate::access::Who,
-) -> Result<crate::store::activity::Scope, AppError> {
-    use crate::store::activity::{PlaceScope, Scope};
+pub async fn activity_scope_in(places: &[AppState], who: &crate::access::Who) -> Result<crate::store::Scope, AppError> {
+    use crate::store::{PlaceScope, Scope};
     if who.everywhere().0 == Some(Role::Admin) {
         return Ok(Scope::Everything);
     }

@@ -10,7 +10,7 @@
 use aws_lc_rs::hmac;
 use base64::Engine;
 
-use crate::store::sessions::LoginState;
+use crate::store::LoginState;
 
 /// How long a login may take between leaving for the provider and coming back.
 pub const LOGIN_SECONDS: i64 = 600;

@@ -7,22 +7,24 @@
 //! else: a pipeline the person may not read answers exactly as an unknown one (404); an action their role
 //! does not allow answers 403 and is recorded.
 
-pub mod claims;
+pub(crate) mod claims;
 mod guard;
 mod headers;
 mod identity;
-pub mod login_state;
+mod login_state;
 pub mod oidc;
-pub mod origin;
-pub mod policy;
+mod origin;
+mod policy;
 mod policy_file;
-pub mod proxy;
+mod proxy;
 mod who;
 
+pub use claims::UserClaim;
 pub use guard::guard;
 pub use headers::{csp, plain};
 pub use identity::{Identity, RequestId, SessionRef};
 use policy_file::PolicyFile;
+pub use proxy::Proxy;
 use stepline_types::model::PipelineKey;
 pub use who::Who;
 
@@ -36,8 +38,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::config::{AccessConfig, AuthMode};
-use crate::store::activity::Record;
+use crate::http_url::HttpUrl;
 use crate::store::Db;
+use crate::store::Record;
 use origin::Site;
 use policy::{Decision, Person, Policy};
 use stepline_types::error::{AppError, Subject};
@@ -117,7 +120,7 @@ impl Access {
     /// From the configuration: reads the policy, prepares the login or the proxy's verification.
     pub async fn new(config: &AccessConfig, db: Db) -> Result<Access, String> {
         let site = match &config.public_url {
-            Some(url) => Site::from_public_url(url)?,
+            Some(url) => Site::from_public_url(url),
             None if config.auth == AuthMode::None => Site::Loopback,
             None => {
                 return Err(format!(
@@ -145,9 +148,9 @@ impl Access {
         let login_seal = login_state::LoginSeal::new(&db.secret("login-state").await?);
         let token_key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &db.secret("request-token").await?);
         let oidc = match (&config.oidc, config.auth) {
-            (Some(o), AuthMode::Oidc) => Some(
-                oidc::Oidc::discover(o, &config.user_claim, config.public_url.as_deref().unwrap_or_default()).await?,
-            ),
+            (Some(o), AuthMode::Oidc) => {
+                Some(oidc::Oidc::discover(o, &config.user_claim, config.public_url.as_ref()).await?)
+            }
             _ => None,
         };
         Ok(Access {
@@ -170,7 +173,7 @@ impl Access {
             revoked: revoked(config.session_hours),
             logouts: tokio::sync::broadcast::channel(256).0,
             used_logins: used_logins(),
-            secure_cookies: config.public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
+            secure_cookies: config.public_url.as_ref().is_some_and(HttpUrl::is_https),
             session_hours: config.session_hours.max(1),
         })
     }

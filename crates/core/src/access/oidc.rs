@@ -20,8 +20,9 @@ use super::claims::{clean, user_from_claims, UserClaim};
 use super::login_state;
 use super::{Access, RequestId};
 use crate::config::OidcConfig;
-use crate::store::activity::Record;
-use crate::store::sessions::{LoginState, SessionUser};
+use crate::http_url::HttpUrl;
+use crate::store::Record;
+use crate::store::{LoginState, SessionUser};
 use stepline_types::model::activity::{Action, Outcome};
 
 /// The session cookie. `__Host-` over https: only this host, path `/`, `Secure` (browsers enforce it).
@@ -47,7 +48,12 @@ pub struct Oidc {
 
 impl Oidc {
     /// Read the provider's discovery document (at start: a wrong issuer is found at once).
-    pub async fn discover(config: &OidcConfig, user_claim: &UserClaim, public_url: &str) -> Result<Oidc, String> {
+    pub async fn discover(
+        config: &OidcConfig,
+        user_claim: &UserClaim,
+        public_url: Option<&HttpUrl>,
+    ) -> Result<Oidc, String> {
+        let public_url = public_url.ok_or("--auth oidc needs --public-url URL")?;
         let http = reqwest::Client::builder()
             // Following redirects would open the door to SSRF through the provider's answers.
             .redirect(reqwest::redirect::Policy::none())
@@ -58,8 +64,8 @@ impl Oidc {
         let metadata = CoreProviderMetadata::discover_async(issuer, &http)
             .await
             .map_err(|e| format!("--oidc-issuer {}: the provider's discovery document: {e}", config.issuer))?;
-        let redirect = RedirectUrl::new(format!("{}/auth/callback", public_url.trim_end_matches('/')))
-            .map_err(|e| format!("--public-url: {e}"))?;
+        let redirect =
+            RedirectUrl::new(format!("{public_url}/auth/callback")).map_err(|e| format!("--public-url: {e}"))?;
         let client = CoreClient::from_provider_metadata(
             metadata,
             ClientId::new(config.client_id.clone()),

@@ -20,6 +20,7 @@ use base64::Engine;
 use super::claims::{clean, user_from_claims, UserClaim};
 use super::Identity;
 use crate::config::{AccessConfig, ProxyHeaders};
+use crate::http_url::HttpUrl;
 
 pub struct Proxy {
     trusted: Vec<ipnet::IpNet>,
@@ -57,7 +58,8 @@ impl Proxy {
                 })?;
                 let keys_url = config
                     .alb_keys_url
-                    .clone()
+                    .as_ref()
+                    .map(HttpUrl::to_string)
                     .unwrap_or_else(|| format!("https://public-keys.auth.elb.{region}.amazonaws.com"));
                 Some(Alb {
                     arn: arn.clone(),

@@ -2,8 +2,11 @@
 //! PostgreSQL when `--database-url` is given; one set of queries through sqlx's `Any` driver, and one
 //! migration per schema version for each database (their SQL differs only in the id column and triggers).
 
-pub mod activity;
-pub mod sessions;
+mod activity;
+mod sessions;
+
+pub use activity::{PlaceScope, Record, Scope, PAGE};
+pub use sessions::{LoginState, SessionUser};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor};
