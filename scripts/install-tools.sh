@@ -78,6 +78,12 @@ install_debian() {
     log "installing podman, runc and mmdebstrap from Debian"
     apt_install podman runc mmdebstrap uidmap
   fi
+  # Names between containers of a compose project, on podman's CNI networks (Debian 12; newer podman has
+  # them built in).
+  if [ -d /usr/lib/cni ] && [ ! -x /usr/lib/cni/dnsname ] && apt-cache show golang-github-containernetworking-plugin-dnsname >/dev/null 2>&1; then
+    log "installing podman's dnsname plugin from Debian"
+    apt_install golang-github-containernetworking-plugin-dnsname
+  fi
   # The test command also lints the scripts with Debian's shellcheck.
   if ! command -v shellcheck >/dev/null 2>&1; then
     log "installing shellcheck from Debian"
@@ -98,12 +104,13 @@ install_npm() {
 
 install_python() {
   # The emulator's contract is also checked with boto3 (pytest), from PyPI, in a virtualenv of its own.
-  local req="$ROOT/crates/emulator/tests/python/requirements.txt"
-  if [ ! -x "$STEPLINE_VENV/bin/pytest" ] || ! cmp -s "$req" "$STEPLINE_VENV/.stepline-requirements"; then
-    log "installing boto3 and pytest from PyPI into $STEPLINE_VENV"
+  # The image test's podman-compose too (scripts/requirements.txt).
+  local req="$ROOT/crates/emulator/tests/python/requirements.txt" tools="$ROOT/scripts/requirements.txt"
+  if [ ! -x "$STEPLINE_VENV/bin/pytest" ] || ! cat "$req" "$tools" | cmp -s - "$STEPLINE_VENV/.stepline-requirements"; then
+    log "installing boto3, pytest and podman-compose from PyPI into $STEPLINE_VENV"
     python3 -m venv "$STEPLINE_VENV"
-    "$STEPLINE_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$req"
-    cp "$req" "$STEPLINE_VENV/.stepline-requirements"
+    "$STEPLINE_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$req" -r "$tools"
+    cat "$req" "$tools" > "$STEPLINE_VENV/.stepline-requirements"
   fi
 }
 

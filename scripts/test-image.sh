@@ -38,9 +38,15 @@ image="localhost/stepline:test-$$"
 podman_run=(podman --runtime runc)
 run_flags=(--network host --ulimit nofile=1024:1024 --ulimit nproc=1000:1000)
 on_exit() {
+  if declare -F compose_down >/dev/null; then compose_down; fi
   "${podman_run[@]}" rm -f -t 0 "$name" >/dev/null 2>&1 || true
   podman volume rm -f "$volume" >/dev/null 2>&1 || true
   podman rmi -f "$image" >/dev/null 2>&1 || true
+  # The Dockerfile's unpack stage, left untagged by the build (and only what this run left).
+  local id
+  for id in $(podman images -q --filter dangling=true 2>/dev/null); do
+    grep -qx "$id" "$scratch/dangling-before" 2>/dev/null || podman rmi -f "$id" >/dev/null 2>&1 || true
+  done
   rm -rf "$scratch"
 }
 trap on_exit EXIT
@@ -65,6 +71,7 @@ echo "base image ready in $((SECONDS - started)) s"
 
 # The build context as a user has it: the bundle under dist/, the Dockerfile from deploy/.
 tarball="$(scripts/bundle.sh --no-build "$scratch/context/dist" 2>"$scratch/bundle.log")" || { cat "$scratch/bundle.log"; exit 1; }
+podman images -q --filter dangling=true > "$scratch/dangling-before" 2>/dev/null || true
 started=$SECONDS
 log "podman build -f deploy/Dockerfile --build-arg DEBIAN=$base"
 if ! "${podman_run[@]}" build --quiet --network host --ulimit nofile=1024:1024 --ulimit nproc=1000:1000 \
@@ -190,6 +197,10 @@ sys.exit(1 if problems else 0)
 PY
 }
 check "the Kubernetes manifest agrees with the image" k8s_agrees
+
+# The compose file: two replicas on PostgreSQL behind the front, from this image.
+# shellcheck source=test-compose.sh
+source "$ROOT/scripts/test-compose.sh"
 
 echo "image: $passed passed, $failed failed"
 echo "image figures: $((size / 1000000)) MB, built in $build_s s, ready $startup s after podman run"

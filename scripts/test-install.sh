@@ -33,8 +33,9 @@ check "it installed Chromium from Debian" grep -q '^==> installing Chromium from
 check "Debian's Chromium runs" /usr/bin/chromium --version
 check "it installed the npm packages" grep -q '^==> installing end-to-end test packages from npm' "$first"
 check "playwright-core and wasm-opt are in the copy" test -f "$scratch/copy/end2end/node_modules/playwright-core/package.json" -a -x "$scratch/copy/end2end/node_modules/.bin/wasm-opt"
-check "it made the virtualenv" grep -q '^==> installing boto3 and pytest from PyPI' "$first"
+check "it made the virtualenv" grep -q '^==> installing boto3, pytest and podman-compose from PyPI' "$first"
 check "boto3 imports in the virtualenv" "$venv/bin/python" -c 'import boto3, pytest'
+check "podman-compose is in the virtualenv" test -x "$venv/bin/podman-compose"
 
 echo "second run: everything is present"
 status=0
