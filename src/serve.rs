@@ -1,6 +1,6 @@
 //! Parse the command line, connect to the backend and serve.
 
-use stepline_core::{access, cluster, config, gateway, limiter, observe, places, state, store};
+use stepline_core::{access, cluster, config, gateway, limiter, notify, observe, places, state, store};
 
 use crate::{demo, router};
 use std::sync::Arc;
@@ -127,6 +127,9 @@ async fn serve(config: Config) -> Result<(), String> {
         },
         database
     );
+    // Notifications: settings checked before anything listens (a mistake stops the start, with its line).
+    let notify_settings = config.notify.as_deref().map(notify::Settings::load).transpose()?.map(Arc::new);
+    let notify_db = db.clone();
     // Expired sessions and abandoned logins are forgotten every hour.
     tokio::spawn(async move {
         loop {
@@ -178,6 +181,15 @@ async fn serve(config: Config) -> Result<(), String> {
         });
         access.join(cluster);
         tracing::info!("Live views are shared with the other replicas on this PostgreSQL");
+    }
+    if let Some(settings) = notify_settings {
+        // Links in messages: the public URL, else where this process listens (loopback, no login).
+        let origin = match &config.access.public_url {
+            Some(url) => url.origin(),
+            None => format!("http://{}", config.addr),
+        };
+        let places = states.iter().map(|s| (s.place.clone(), s.gateway.clone())).collect();
+        notify::spawn(settings, notify_db, places, origin)?;
     }
     let app = router::build_places(states).await;
     let listener = tokio::net::TcpListener::bind(config.addr)

@@ -224,6 +224,10 @@ struct Args {
     /// [default RUST_LOG: info]
     #[arg(long, env = "STEPLINE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Notifications: a TOML file of channels (Slack, Teams, webhooks) and rules (which events of which
+    /// pipelines go where); see the README's "Notifications"
+    #[arg(long, env = "STEPLINE_NOTIFY", value_name = "FILE")]
+    notify: Option<PathBuf>,
 }
 
 /// Login and authorization settings (see `access`).
@@ -323,6 +327,8 @@ pub struct Config {
     /// `--act-role`: at most one per account (the account is in the ARN).
     pub act_role: Vec<String>,
     pub log_format: LogFormat,
+    /// `--notify`: the notification settings file, read at start.
+    pub notify: Option<PathBuf>,
 }
 
 #[derive(Debug, PartialEq)]
@@ -457,6 +463,7 @@ pub fn parse_args(args: &[String]) -> Result<Parsed, String> {
             a.act_role
         },
         log_format: a.log_format,
+        notify: a.notify,
     })))
 }
 

@@ -13,7 +13,9 @@
 //!   and regions shown; `streams`, `stream_guard`: live-stream caps and their ends;
 //! - `state`: the one door to all of it for a request (`AppState`, `enter`);
 //! - `queries`, `step_queries`, `exports`: what each page, server function and export answers;
-//! - `health`, `assets`: readiness, static files' caching.
+//! - `health`, `assets`: readiness, static files' caching;
+//! - `notify`: notifications (their settings, the polling source, each channel's message, the outbox's
+//!   sender; the outbox is in `store`).
 //!
 //! What only this crate uses is private (`reuse`, `scan`, `stale`, `step_books`, `sync`, and inside `access` and
 //! `store` the modules whose types they re-export); the rest is what the crates above reach. URLs from the
@@ -30,6 +32,7 @@ pub mod health;
 pub mod http_url;
 pub mod limiter;
 pub mod logbook;
+pub mod notify;
 pub mod observe;
 pub mod places;
 pub mod queries;

@@ -8,7 +8,7 @@
 //! - `error`: `AppError`, what a server function answers when it cannot;
 //! - `forms`: the start and action forms' fields and their checks;
 //! - `layout`: Gantt and graph geometry and time formatting, computed apart from rendering;
-//! - `live`: the events of the live streams;
+//! - `live`: the events of the live streams; `notify`: the events Stepline tells people about;
 //! - `base`, `codec`, `console`, `diff`, `text`: base paths, JSON in URLs, AWS console links, line diffs,
 //!   text helpers.
 //!
@@ -23,5 +23,6 @@ pub mod forms;
 pub mod layout;
 pub mod live;
 pub mod model;
+pub mod notify;
 pub mod page;
 pub mod text;

@@ -14,7 +14,7 @@ mod identity;
 mod login_state;
 pub mod oidc;
 mod origin;
-mod policy;
+pub(crate) mod policy;
 mod policy_file;
 mod proxy;
 mod who;

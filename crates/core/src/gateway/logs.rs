@@ -87,6 +87,23 @@ impl Gateway {
         })
     }
 
+    /// The last `n` events of a stream (one call: CloudWatch reads backwards when not from the head).
+    pub async fn log_tail(&self, group: &str, stream: &str, n: i32) -> Result<Vec<String>, Upstream> {
+        let logs = self.logs()?;
+        let turn = self.limiter.turn("GetLogEvents").await?;
+        let result = logs
+            .get_log_events()
+            .log_group_name(group)
+            .log_stream_name(stream)
+            .start_from_head(false)
+            .limit(n.clamp(1, 100))
+            .send()
+            .await
+            .map_err(|e| upstream("GetLogEvents", e));
+        turn.finish(&result);
+        Ok(result?.events().iter().map(|e| e.message().unwrap_or_default().trim_end().to_string()).collect())
+    }
+
     /// The events of `stream` that match `pattern` (CloudWatch's filter syntax; plain terms must all
     /// appear), up to `max`, in time order, and whether there were more.
     pub async fn filter_log_events(

@@ -53,6 +53,14 @@ pub const CLUSTER_LEASES: &str = "stepline_cluster_leases";
 pub const CLUSTER_REPLICAS: &str = "stepline_cluster_replicas";
 /// This replica's part of the account's request budget (absent when it runs alone: all of it).
 pub const CLUSTER_BUDGET_SHARE: &str = "stepline_cluster_budget_share";
+/// Notification events written to the outbox, by kind and source (`poll`, `events`).
+pub const NOTIFY_EVENTS: &str = "stepline_notify_events_total";
+/// Notification attempts, by channel kind and outcome (`sent`, `retry`, `refused`).
+pub const NOTIFY_DELIVERIES: &str = "stepline_notify_deliveries_total";
+/// Notifications not yet sent.
+pub const NOTIFY_OUTBOX_DEPTH: &str = "stepline_notify_outbox_depth";
+/// Age of the oldest notification not yet sent.
+pub const NOTIFY_OUTBOX_OLDEST: &str = "stepline_notify_outbox_oldest_seconds";
 /// Always 1, labelled with the version that runs.
 pub const BUILD_INFO: &str = "stepline_build_info";
 

@@ -87,6 +87,10 @@ fn describe() {
     describe_gauge!(CLUSTER_LEASES, "Live views this replica polls for the others (0 when it runs alone)");
     describe_gauge!(CLUSTER_REPLICAS, "Replicas alive on the shared PostgreSQL, this one included");
     describe_gauge!(CLUSTER_BUDGET_SHARE, "This replica's part of the account's request budget");
+    describe_counter!(NOTIFY_EVENTS, "Notification events written to the outbox, by kind and source");
+    describe_counter!(NOTIFY_DELIVERIES, "Notification attempts, by channel kind and outcome");
+    describe_gauge!(NOTIFY_OUTBOX_DEPTH, "Notifications not yet sent");
+    describe_gauge!(NOTIFY_OUTBOX_OLDEST, Unit::Seconds, "Age of the oldest notification not yet sent");
     describe_gauge!(BUILD_INFO, "Always 1, labelled with the version that runs");
 }
 

@@ -3,9 +3,11 @@
 //! migration per schema version for each database (their SQL differs only in the id column and triggers).
 
 mod activity;
+mod outbox;
 mod sessions;
 
 pub use activity::{PlaceScope, Record, Scope, PAGE};
+pub use outbox::{Due, Seen};
 pub use sessions::{LoginState, SessionUser};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};

@@ -1,0 +1,63 @@
+//! Notifications: Stepline tells people when an execution fails, is stopped, recovers, waits for an
+//! approval, retries a step or runs long (`stepline_types::notify` says what each event is).
+//!
+//! Layout: `settings` (the `--notify` file: channels and rules), `poll` (the source: a round over the covered
+//! pipelines through the gateway), `message` (each channel's shape, the webhook's signature), `send` (the
+//! outbox's sender, with backoff); the outbox itself is `store::outbox`. Events go to the outbox in the
+//! transaction that records them, and are sent from there: nothing is lost when a receiver is down or the
+//! process stops.
+
+pub mod message;
+pub mod poll;
+pub mod send;
+pub mod settings;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+
+use crate::gateway::Gateway;
+use crate::places::Place;
+use crate::store::Db;
+pub use poll::{Poller, Round};
+pub use send::{Backoff, Sender};
+pub use settings::Settings;
+
+/// Start the pollers (one per account and region) and the sender, for the life of the process.
+pub fn spawn(
+    settings: Arc<Settings>,
+    db: Db,
+    places: Vec<(Arc<Place>, Arc<Gateway>)>,
+    origin: String,
+) -> Result<(), String> {
+    let sender = Sender::new(db.clone(), settings.clone(), origin, Backoff::default())?;
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = sender.send_due(Utc::now()).await {
+                tracing::warn!("notifications: the outbox cannot be read: {e}");
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+    for (place, gateway) in places {
+        let poller = Poller { gateway, place, db: db.clone(), settings: settings.clone() };
+        let every = Duration::from_secs(settings.poll_seconds);
+        tokio::spawn(async move {
+            loop {
+                let round = poller.round(Utc::now()).await;
+                for e in &round.errors {
+                    tracing::warn!(place = %poller.place.label, "notifications: {e}");
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+    }
+    tracing::info!(
+        "Notifications: {} rule(s) to {} channel(s), executions looked at every {} s",
+        settings.rules.len(),
+        settings.channels.len(),
+        settings.poll_seconds
+    );
+    Ok(())
+}

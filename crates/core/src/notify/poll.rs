@@ -1,0 +1,198 @@
+//! The polling source: a round looks at every pipeline a rule covers, through the gateway and its limiter,
+//! and writes the events it finds to the outbox.
+//!
+//! What a round costs upstream: `ListPipelines` (one call per 100 pipelines), then for each covered pipeline
+//! one `ListPipelineExecutions` (its newest 20); for each execution that failed since the last look, one
+//! `ListPipelineExecutionSteps`, one `DescribePipelineExecution` (who started it) and, for each failed
+//! job-backed step, `DescribeLogStreams` and `GetLogEvents` (the last lines of its log); for each running
+//! execution of a pipeline whose rules want `waiting` or `retried`, one `ListPipelineExecutionSteps`. In
+//! steady state that is about one call per covered pipeline and round.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use stepline_types::model::{ExecStatus, ExecutionSummary, StepMetadata, StepRun};
+use stepline_types::notify::{self, Event, EventKind, FailedStep};
+
+use super::message::LOG_LINES;
+use super::settings::Settings;
+use crate::gateway::Gateway;
+use crate::places::Place;
+use crate::store::{Db, Seen};
+
+/// The newest executions a round looks at per pipeline.
+const PAGE: i32 = 20;
+
+/// What a round did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Round {
+    pub pipelines: usize,
+    pub events: usize,
+    /// Events already written (the same change seen again).
+    pub repeats: usize,
+    pub errors: Vec<String>,
+}
+
+/// One account and region's poller.
+pub struct Poller {
+    pub gateway: Arc<Gateway>,
+    pub place: Arc<Place>,
+    pub db: Db,
+    pub settings: Arc<Settings>,
+}
+
+impl Poller {
+    /// Look at every covered pipeline once.
+    pub async fn round(&self, now: DateTime<Utc>) -> Round {
+        let mut round = Round::default();
+        let pipelines = match self.gateway.all_pipelines().await {
+            Ok(p) => p,
+            Err(e) => {
+                round.errors.push(format!("ListPipelines: {e}"));
+                return round;
+            }
+        };
+        for p in pipelines.iter().filter(|p| self.settings.covers(&p.name)) {
+            round.pipelines += 1;
+            if let Err(e) = self.pipeline(&p.name, now, &mut round).await {
+                round.errors.push(format!("{}: {e}", p.name));
+            }
+        }
+        round
+    }
+
+    async fn pipeline(&self, name: &str, now: DateTime<Utc>, round: &mut Round) -> Result<(), String> {
+        let place = self.place.key();
+        let key = format!("{place}{}", name.to_lowercase());
+        let page = self.gateway.list_executions(name, None, PAGE).await.map_err(|e| e.to_string())?;
+        let now_ms = now.timestamp_millis();
+        if !self.db.pipeline_noted(&key).await? {
+            // The first look: what has already happened is history, not news.
+            for e in &page.items {
+                self.db
+                    .set_seen(&place, name, &e.arn, &Seen { status: e.status.as_str().into(), changes: 1 }, now_ms)
+                    .await?;
+            }
+            return self.db.note_pipeline(&key, now_ms).await;
+        }
+        let arns: Vec<String> = page.items.iter().map(|e| e.arn.clone()).collect();
+        let seen = self.db.seen(&arns).await?;
+        for (i, e) in page.items.iter().enumerate() {
+            let before = seen.get(&e.arn.to_lowercase());
+            let changes = match before {
+                Some(s) if s.status == e.status.as_str() => s.changes,
+                Some(s) => s.changes + 1,
+                None => 1,
+            };
+            let before_status = before.map(|s| ExecStatus::parse(&s.status));
+            let previous_run = page.items.get(i + 1).map(|p| &p.status);
+            let kinds: Vec<EventKind> = notify::status_events(before_status.as_ref(), &e.status, previous_run)
+                .into_iter()
+                .filter(|k| !self.settings.channels_for(*k, name).is_empty())
+                .collect();
+            let mut events = vec![];
+            if !kinds.is_empty() {
+                let base = self.described(name, e, changes, now).await;
+                for kind in kinds {
+                    events.push(Event { kind, ..base.clone() });
+                }
+            }
+            if !e.status.is_terminal() {
+                events.extend(self.running(name, e, changes, now).await?);
+            }
+            for event in events {
+                let channels = self.settings.channels_for(event.kind, name);
+                let names: Vec<&str> = channels.iter().map(|c| c.name.as_str()).collect();
+                if self.db.record_event(&place, "poll", &event, &names, now_ms).await? {
+                    round.events += 1;
+                    metrics::counter!(crate::observe::NOTIFY_EVENTS, "kind" => <&'static str>::from(event.kind), "source" => "poll")
+                        .increment(1);
+                } else {
+                    round.repeats += 1;
+                }
+            }
+            // Written after its events: a round cut short looks again next time (their keys drop repeats).
+            if before.is_none_or(|s| s.status != e.status.as_str()) {
+                self.db
+                    .set_seen(&place, name, &e.arn, &Seen { status: e.status.as_str().into(), changes }, now_ms)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The events of a running execution: past a long-running threshold, callback steps waiting, retries.
+    async fn running(
+        &self,
+        name: &str,
+        e: &ExecutionSummary,
+        changes: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Event>, String> {
+        let mut out = vec![];
+        let bare = bare_event(name, e, changes, now);
+        if let Some(minutes) = self.settings.long_running_minutes(name).and_then(|t| notify::running_long(e, now, t)) {
+            out.push(Event { kind: EventKind::LongRunning, running_minutes: Some(minutes), ..bare.clone() });
+        }
+        if self.settings.wants_any(&[EventKind::Waiting, EventKind::Retried], name) {
+            let steps = self.gateway.list_steps(&e.arn).await.map_err(|e| e.to_string())?;
+            for (kind, step, attempt) in notify::step_events(&steps) {
+                if !self.settings.channels_for(kind, name).is_empty() {
+                    out.push(Event { kind, step: Some(step), attempt, ..bare.clone() });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// An ended execution with what a message about it names: who started it, its failed steps, their
+    /// reasons and the end of their logs. What cannot be read is left out rather than holding the event.
+    async fn described(&self, name: &str, e: &ExecutionSummary, changes: i64, now: DateTime<Utc>) -> Event {
+        let mut event = bare_event(name, e, changes, now);
+        if let Ok(d) = self.gateway.describe_execution(&e.arn).await {
+            event.started_by = d.created_by;
+            event.reason = d.failure_reason.or(event.reason);
+        }
+        if matches!(e.status, ExecStatus::Failed | ExecStatus::CompletedWithFailures) {
+            if let Ok(steps) = self.gateway.list_steps(&e.arn).await {
+                event.failed_steps = notify::failed_steps(&steps);
+                for failed in &mut event.failed_steps {
+                    if let Some(step) = steps.iter().find(|s| s.name == failed.name) {
+                        failed.log_tail = self.log_tail(step).await;
+                    }
+                }
+            }
+        }
+        event
+    }
+
+    /// The last lines of a failed step's job log, from its first stream.
+    async fn log_tail(&self, step: &StepRun) -> Vec<String> {
+        let StepMetadata::Job { kind, name, .. } = &step.metadata else { return vec![] };
+        let Some(group) = stepline_types::model::jobs::log_group(*kind) else { return vec![] };
+        let prefix = format!("{name}/");
+        let Ok(streams) = self.gateway.log_streams(group, &prefix).await else { return vec![] };
+        let Some(stream) = streams.first() else { return vec![] };
+        self.gateway.log_tail(group, &stream.name, LOG_LINES as i32).await.unwrap_or_default()
+    }
+}
+
+fn bare_event(pipeline: &str, e: &ExecutionSummary, changes: i64, now: DateTime<Utc>) -> Event {
+    Event {
+        kind: EventKind::Failed,
+        pipeline: pipeline.to_string(),
+        execution_arn: e.arn.clone(),
+        execution_id: e.id.clone(),
+        display_name: e.display_name.clone(),
+        status: e.status.as_str().to_string(),
+        reason: e.failure_reason.clone(),
+        step: None,
+        attempt: None,
+        failed_steps: Vec::<FailedStep>::new(),
+        started_by: None,
+        started: e.start,
+        running_minutes: None,
+        change: changes,
+        at: now,
+    }
+}

@@ -1,0 +1,226 @@
+//! Sending what the outbox holds: each claimed delivery posted to its channel, at the same time as the
+//! others (a receiver that hangs holds only its own message, for the request timeout), retried with
+//! exponential backoff and jitter, honouring `Retry-After`, until it is sent or its attempts run out.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::message::{self, Links};
+use super::settings::{Channel, ChannelKind, Settings};
+use crate::store::{Db, Due};
+
+/// How retries are spaced: `first` after the first failure, doubling up to `most`, `attempts` in all (the
+/// default gives up after about ten hours).
+#[derive(Clone, Copy, Debug)]
+pub struct Backoff {
+    pub first: Duration,
+    pub most: Duration,
+    pub attempts: i64,
+}
+
+impl Default for Backoff {
+    fn default() -> Backoff {
+        Backoff { first: Duration::from_secs(15), most: Duration::from_secs(3600), attempts: 16 }
+    }
+}
+
+impl Backoff {
+    /// The wait after the `attempt`-th failure, jittered by ±20 % (`jitter` in 0..1), at least what the
+    /// receiver's `Retry-After` asks.
+    pub fn after(&self, attempt: i64, jitter: f64, retry_after: Option<Duration>) -> Duration {
+        let doubled = self.first.as_secs_f64() * 2f64.powi((attempt - 1).clamp(0, 30) as i32);
+        let wait = doubled.min(self.most.as_secs_f64()) * (0.8 + 0.4 * jitter.clamp(0.0, 1.0));
+        Duration::from_secs_f64(wait).max(retry_after.unwrap_or_default().min(self.most))
+    }
+}
+
+/// What one attempt came to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    Sent,
+    /// Worth another try (no answer, 408, 429, 5xx), after at least `retry_after` when the receiver said.
+    Retry {
+        error: String,
+        retry_after: Option<Duration>,
+    },
+    /// The receiver refused it for good (another 4xx): trying again would be refused again.
+    Refused {
+        error: String,
+    },
+}
+
+/// The outbox's sender. Links in messages point at `origin` (`scheme://host[:port]`) and each place's base.
+#[derive(Clone)]
+pub struct Sender {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub origin: String,
+    pub backoff: Backoff,
+    pub http: reqwest::Client,
+}
+
+impl Sender {
+    pub fn new(db: Db, settings: Arc<Settings>, origin: String, backoff: Backoff) -> Result<Sender, String> {
+        let http = reqwest::Client::builder()
+            // A receiver's redirect is not followed: a webhook URL names where messages go.
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(10))
+            .user_agent(concat!("Stepline/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("the HTTP client for notifications: {e}"))?;
+        Ok(Sender { db, settings, origin, backoff, http })
+    }
+
+    /// Send every delivery due at `now`, all at once; how many were sent.
+    pub async fn send_due(&self, now: DateTime<Utc>) -> Result<usize, String> {
+        let now_ms = now.timestamp_millis();
+        // The claim outlasts the request timeout: a replica that dies mid-send leaves it to another after.
+        let due = self.db.claim_due(now_ms, 60_000, 64).await?;
+        let mut tasks = tokio::task::JoinSet::new();
+        for d in due {
+            let this = self.clone();
+            tasks.spawn(async move { this.deliver(d, now).await });
+        }
+        let mut sent = 0;
+        while let Some(done) = tasks.join_next().await {
+            if matches!(done, Ok(Ok(true))) {
+                sent += 1;
+            }
+        }
+        self.gauge().await;
+        Ok(sent)
+    }
+
+    async fn deliver(&self, d: Due, now: DateTime<Utc>) -> Result<bool, String> {
+        let attempts = d.attempts + 1;
+        let Some(channel) = self.settings.channels.get(&d.channel) else {
+            // Its channel left the settings: nothing can send it.
+            self.db.failed_attempt(d.id, attempts, None, "its channel is no longer in the settings").await?;
+            return Ok(false);
+        };
+        let base = place_base(&d.place);
+        let links = Links::of(&d.event, &self.origin, &base);
+        let outcome = self.post(channel, &d, &links, now).await;
+        let kind: &'static str = channel.kind.into();
+        let label = match &outcome {
+            Outcome::Sent => "sent",
+            Outcome::Retry { .. } => "retry",
+            Outcome::Refused { .. } => "refused",
+        };
+        metrics::counter!(crate::observe::NOTIFY_DELIVERIES, "channel" => kind, "outcome" => label).increment(1);
+        match outcome {
+            Outcome::Sent => {
+                self.db.delivered(d.id, attempts, Utc::now().timestamp_millis()).await?;
+                Ok(true)
+            }
+            Outcome::Retry { error, retry_after } => {
+                let due = (attempts < self.backoff.attempts).then(|| {
+                    let wait = self.backoff.after(attempts, jitter(), retry_after);
+                    now.timestamp_millis() + wait.as_millis() as i64
+                });
+                if due.is_none() {
+                    tracing::warn!(channel = %channel.name, attempts, "a notification is given up: {error}");
+                }
+                self.db.failed_attempt(d.id, attempts, due, &error).await?;
+                Ok(false)
+            }
+            Outcome::Refused { error } => {
+                tracing::warn!(channel = %channel.name, "a notification was refused: {error}");
+                self.db.failed_attempt(d.id, attempts, None, &error).await?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// One attempt. The URL is a secret (Slack's and Teams' carry their token): errors never name it.
+    async fn post(&self, channel: &Channel, d: &Due, links: &Links, now: DateTime<Utc>) -> Outcome {
+        let body = match channel.kind {
+            ChannelKind::Slack => message::slack(&d.event, links),
+            ChannelKind::Teams => message::teams(&d.event, links),
+            ChannelKind::Webhook => message::webhook(&d.event, links, &d.delivery_id),
+        };
+        let body = body.to_string().into_bytes();
+        let mut request = self
+            .http
+            .post(channel.url.expose())
+            .header("content-type", "application/json")
+            .header("x-stepline-delivery", &d.delivery_id);
+        if let Some(secret) = &channel.secret {
+            request =
+                request.header("x-stepline-signature", message::signature(secret.expose(), now.timestamp(), &body));
+        }
+        let answer = match request.body(body).send().await {
+            Ok(a) => a,
+            Err(e) => {
+                let what = if e.is_timeout() {
+                    "no answer within 10 s"
+                } else if e.is_connect() {
+                    "cannot connect"
+                } else {
+                    "the request failed"
+                };
+                return Outcome::Retry { error: what.to_string(), retry_after: None };
+            }
+        };
+        let status = answer.status();
+        if status.is_success() {
+            return Outcome::Sent;
+        }
+        let retry_after = answer
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        // The receiver's own words, short: what it says is shown on the page to those who see deliveries.
+        let said: String = answer.text().await.unwrap_or_default().chars().take(200).collect();
+        let error =
+            format!("HTTP {}{}", status.as_u16(), if said.is_empty() { String::new() } else { format!(": {said}") });
+        if status.as_u16() == 408 || status.as_u16() == 429 || status.is_server_error() {
+            Outcome::Retry { error, retry_after }
+        } else {
+            Outcome::Refused { error }
+        }
+    }
+
+    async fn gauge(&self) {
+        if let Ok((depth, oldest)) = self.db.outbox_depth().await {
+            metrics::gauge!(crate::observe::NOTIFY_OUTBOX_DEPTH).set(depth as f64);
+            let age = oldest.map_or(0.0, |o| ((Utc::now().timestamp_millis() - o).max(0) as f64) / 1000.0);
+            metrics::gauge!(crate::observe::NOTIFY_OUTBOX_OLDEST).set(age);
+        }
+    }
+}
+
+/// A place's page base from its key (`Place::key`: "" or "/{account}/{region} "), under the root.
+fn place_base(key: &str) -> String {
+    format!("{}{}", stepline_types::base::root(), key.trim_end())
+}
+
+/// A number in 0..1 from the operating system's random source.
+fn jitter() -> f64 {
+    let mut b = [0u8; 4];
+    if getrandom::fill(&mut b).is_err() {
+        return 0.5;
+    }
+    u32::from_le_bytes(b) as f64 / u32::MAX as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_its_ceiling_with_jitter_and_honours_retry_after() {
+        let b = Backoff { first: Duration::from_secs(10), most: Duration::from_secs(60), attempts: 5 };
+        assert_eq!(b.after(1, 0.5, None), Duration::from_secs(10));
+        assert_eq!(b.after(2, 0.5, None), Duration::from_secs(20));
+        assert_eq!(b.after(3, 0.0, None), Duration::from_secs(32), "-20 %");
+        assert_eq!(b.after(3, 1.0, None), Duration::from_secs(48), "+20 %");
+        assert_eq!(b.after(9, 0.5, None), Duration::from_secs(60), "the ceiling");
+        assert_eq!(b.after(1, 0.5, Some(Duration::from_secs(45))), Duration::from_secs(45), "Retry-After");
+        assert_eq!(b.after(1, 0.5, Some(Duration::from_secs(9999))), Duration::from_secs(60), "within the ceiling");
+    }
+}

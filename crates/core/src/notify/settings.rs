@@ -1,0 +1,318 @@
+//! The notification settings file (`--notify FILE`, TOML): where messages go (channels) and what goes where
+//! (rules). Secrets — Slack's and Teams' webhook URLs, a webhook's signing secret — are read from environment
+//! variables or files named here, never written in it, and never shown or logged.
+//!
+//! ```toml
+//! poll-seconds = 60                   # how often executions are looked at (default 60)
+//!
+//! [channels.team-slack]
+//! kind = "slack"                      # slack, teams or webhook
+//! url-env = "SLACK_WEBHOOK_URL"       # or url-file = "/run/secrets/slack-webhook"
+//!
+//! [channels.ci]
+//! kind = "webhook"
+//! url = "https://ci.example.com/stepline"   # a webhook's URL may be written here: it is no secret
+//! secret-file = "/run/secrets/stepline-webhook"
+//!
+//! [[rules]]
+//! events = ["failed", "recovered", "waiting"]
+//! pipelines = ["Abalone*", "fraud-*"]   # default: every pipeline
+//! channel = "team-slack"
+//!
+//! [[rules]]
+//! events = ["long-running"]
+//! long-running-minutes = 120
+//! channel = "ci"
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use serde::Deserialize;
+use stepline_types::notify::EventKind;
+
+use crate::access::policy::Glob;
+use crate::http_url::HttpUrl;
+
+/// How a channel's messages are shaped and sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, strum::Display, strum::IntoStaticStr)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum ChannelKind {
+    /// An incoming webhook; a Block Kit message.
+    Slack,
+    /// A Workflows webhook; an Adaptive Card.
+    Teams,
+    /// Any HTTP endpoint; Stepline's JSON, signed (`X-Stepline-Signature`).
+    Webhook,
+}
+
+/// A value that must not be shown: its `Debug` says only that it is there.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// Where messages go.
+#[derive(Clone, Debug)]
+pub struct Channel {
+    pub name: String,
+    pub kind: ChannelKind,
+    pub url: Secret,
+    /// The webhook's signing secret.
+    pub secret: Option<Secret>,
+}
+
+/// What goes where.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub events: Vec<EventKind>,
+    /// No patterns: every pipeline.
+    pub pipelines: Vec<Glob>,
+    pub channel: String,
+    pub long_running_minutes: Option<i64>,
+}
+
+impl Rule {
+    pub fn covers(&self, pipeline: &str) -> bool {
+        self.pipelines.is_empty() || self.pipelines.iter().any(|g| g.matches(pipeline))
+    }
+
+    pub fn wants(&self, kind: EventKind, pipeline: &str) -> bool {
+        self.events.contains(&kind) && self.covers(pipeline)
+    }
+}
+
+/// The whole file, checked.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub channels: BTreeMap<String, Channel>,
+    pub rules: Vec<Rule>,
+    pub poll_seconds: u64,
+}
+
+impl Settings {
+    /// The channels an event goes to (each once, however many rules send it there).
+    pub fn channels_for(&self, kind: EventKind, pipeline: &str) -> Vec<&Channel> {
+        let mut names: Vec<&str> =
+            self.rules.iter().filter(|r| r.wants(kind, pipeline)).map(|r| r.channel.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        names.iter().filter_map(|n| self.channels.get(*n)).collect()
+    }
+
+    /// Whether any rule covers the pipeline (only those are watched).
+    pub fn covers(&self, pipeline: &str) -> bool {
+        self.rules.iter().any(|r| r.covers(pipeline))
+    }
+
+    /// Whether any rule wants one of `kinds` for the pipeline.
+    pub fn wants_any(&self, kinds: &[EventKind], pipeline: &str) -> bool {
+        kinds.iter().any(|k| self.rules.iter().any(|r| r.wants(*k, pipeline)))
+    }
+
+    /// The long-running thresholds (minutes) of the rules that cover the pipeline.
+    pub fn long_running_minutes(&self, pipeline: &str) -> Option<i64> {
+        self.rules
+            .iter()
+            .filter(|r| r.wants(EventKind::LongRunning, pipeline))
+            .filter_map(|r| r.long_running_minutes)
+            .min()
+    }
+
+    pub fn load(path: &Path) -> Result<Settings, String> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| format!("--notify: cannot read {}: {e}", path.display()))?;
+        Settings::parse(&text, &|name| std::env::var(name).ok())
+            .map_err(|e| format!("--notify {}: {e}", path.display()))
+    }
+
+    /// From the file's text; `env` reads an environment variable (tests give their own).
+    pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, String> {
+        let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut channels = BTreeMap::new();
+        for (name, c) in file.channels {
+            let url = secret_value(&name, "url", c.url.as_deref(), c.url_env.as_deref(), c.url_file.as_deref(), env)?
+                .ok_or_else(|| format!("channel '{name}' needs url-env or url-file (or url for a webhook)"))?;
+            if c.url.is_some() && c.kind != ChannelKind::Webhook {
+                return Err(format!(
+                    "channel '{name}': a {} webhook URL is a secret; give it with url-env or url-file",
+                    c.kind
+                ));
+            }
+            HttpUrl::parse(&url).map_err(|e| format!("channel '{name}': {e}"))?;
+            let secret = secret_value(&name, "secret", None, c.secret_env.as_deref(), c.secret_file.as_deref(), env)?;
+            if c.kind != ChannelKind::Webhook && secret.is_some() {
+                return Err(format!("channel '{name}': only a webhook is signed with a secret"));
+            }
+            channels.insert(name.clone(), Channel { name, kind: c.kind, url: Secret(url), secret: secret.map(Secret) });
+        }
+        let mut rules = vec![];
+        for (i, r) in file.rules.into_iter().enumerate() {
+            let n = i + 1;
+            if !channels.contains_key(&r.channel) {
+                return Err(format!("rule {n} sends to channel '{}', which is not defined", r.channel));
+            }
+            if r.events.is_empty() {
+                return Err(format!(
+                    "rule {n} names no events (failed, stopped, succeeded, recovered, waiting, retried, long-running)"
+                ));
+            }
+            let wants_long = r.events.contains(&EventKind::LongRunning);
+            match r.long_running_minutes {
+                Some(m) if m <= 0 => return Err(format!("rule {n}: long-running-minutes must be at least 1")),
+                None if wants_long => return Err(format!("rule {n}: long-running needs long-running-minutes")),
+                _ => {}
+            }
+            let pipelines = r
+                .pipelines
+                .iter()
+                .map(|p| Glob::new(p))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("rule {n}: {e}"))?;
+            rules.push(Rule {
+                events: r.events,
+                pipelines,
+                channel: r.channel,
+                long_running_minutes: r.long_running_minutes,
+            });
+        }
+        let poll_seconds = file.poll_seconds.unwrap_or(60);
+        if !(5..=3600).contains(&poll_seconds) {
+            return Err("poll-seconds must be between 5 and 3600".into());
+        }
+        Ok(Settings { channels, rules, poll_seconds })
+    }
+}
+
+/// A value given plainly, by an environment variable's name or by a file's path (one of them).
+fn secret_value(
+    channel: &str,
+    what: &str,
+    plain: Option<&str>,
+    env_name: Option<&str>,
+    file: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<String>, String> {
+    let given = [plain.is_some(), env_name.is_some(), file.is_some()].iter().filter(|g| **g).count();
+    if given > 1 {
+        return Err(format!("channel '{channel}': give its {what} one way only"));
+    }
+    let value = match (plain, env_name, file) {
+        (Some(v), _, _) => v.to_string(),
+        (_, Some(name), _) => env(name)
+            .filter(|v| !v.trim().is_empty())
+            .ok_or_else(|| format!("channel '{channel}': the environment variable {name} is not set"))?,
+        (_, _, Some(path)) => std::fs::read_to_string(path)
+            .map_err(|e| format!("channel '{channel}': cannot read {}: {e}", path.display()))?,
+        _ => return Ok(None),
+    };
+    Ok(Some(value.trim().to_string()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct File {
+    poll_seconds: Option<u64>,
+    #[serde(default)]
+    channels: BTreeMap<String, ChannelFile>,
+    #[serde(default)]
+    rules: Vec<RuleFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ChannelFile {
+    kind: ChannelKind,
+    url: Option<String>,
+    url_env: Option<String>,
+    url_file: Option<std::path::PathBuf>,
+    secret_env: Option<String>,
+    secret_file: Option<std::path::PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RuleFile {
+    events: Vec<EventKind>,
+    #[serde(default)]
+    pipelines: Vec<String>,
+    channel: String,
+    long_running_minutes: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(name: &str) -> Option<String> {
+        match name {
+            "SLACK_URL" => Some("https://hooks.slack.com/services/T0/B0/xyz\n".into()),
+            "HOOK_SECRET" => Some("s3cret".into()),
+            _ => None,
+        }
+    }
+
+    const GOOD: &str = r#"
+poll-seconds = 30
+[channels.team]
+kind = "slack"
+url-env = "SLACK_URL"
+[channels.ci]
+kind = "webhook"
+url = "http://127.0.0.1:9000/hook"
+secret-env = "HOOK_SECRET"
+[[rules]]
+events = ["failed", "recovered"]
+pipelines = ["Abalone*"]
+channel = "team"
+[[rules]]
+events = ["failed", "long-running"]
+long-running-minutes = 90
+channel = "ci"
+"#;
+
+    #[test]
+    fn rules_send_each_event_to_its_channels_once() {
+        let s = Settings::parse(GOOD, &env).unwrap();
+        assert_eq!(s.poll_seconds, 30);
+        let names = |k, p| s.channels_for(k, p).iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(EventKind::Failed, "AbalonePipeline"), ["ci", "team"]);
+        assert_eq!(names(EventKind::Failed, "Fraud"), ["ci"]);
+        assert_eq!(names(EventKind::Recovered, "Fraud"), Vec::<String>::new());
+        assert_eq!(names(EventKind::Stopped, "AbalonePipeline"), Vec::<String>::new());
+        assert_eq!(s.long_running_minutes("Fraud"), Some(90));
+        assert_eq!(s.channels["team"].url.expose(), "https://hooks.slack.com/services/T0/B0/xyz");
+        let debug = format!("{s:?}");
+        assert!(!debug.contains("xyz") && !debug.contains("s3cret"), "secrets stay out of Debug: {debug}");
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let bad = |text: &str, says: &str| {
+            let e = Settings::parse(text, &env).unwrap_err();
+            assert!(e.contains(says), "{text}: {e}");
+        };
+        bad("[channels.a]\nkind = \"slack\"\nurl = \"https://hooks.slack.com/x\"", "is a secret");
+        bad("[channels.a]\nkind = \"slack\"\nurl-env = \"NOPE\"", "NOPE is not set");
+        bad("[channels.a]\nkind = \"email\"\nurl = \"x\"", "unknown variant");
+        bad("[channels.a]\nkind = \"webhook\"\nurl = \"ftp://x\"", "not an http");
+        bad("[[rules]]\nevents = [\"failed\"]\nchannel = \"none\"", "not defined");
+        bad(&format!("{GOOD}\n[[rules]]\nevents = [\"exploded\"]\nchannel = \"ci\""), "unknown variant");
+        bad(&format!("{GOOD}\n[[rules]]\nevents = [\"long-running\"]\nchannel = \"ci\""), "needs long-running-minutes");
+        bad(&format!("{GOOD}\n[[rules]]\nevents = [\"failed\"]\npipelines = [\"a b\"]\nchannel = \"ci\""), "rule 3");
+        bad("poll-seconds = 1", "between 5 and 3600");
+        bad("colour = \"red\"", "unknown field");
+    }
+}

@@ -1,0 +1,341 @@
+//! Notifications end to end: executions in the emulator, the poller through a real gateway, the outbox in a
+//! real SQLite database, and real HTTP receivers on loopback checking each channel's body. Time is handed to
+//! the poller and the sender, so retries are driven, not waited for.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+mod common;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use chrono::Utc;
+use serde_json::Value;
+use stepline::{demo, router};
+use stepline_core::gateway::Gateway;
+use stepline_core::notify::{message, Backoff, Poller, Sender, Settings};
+use stepline_core::places::Place;
+use stepline_core::state::AppState;
+use stepline_core::store::Db;
+use stepline_emulator::{start, EmulatorConfig, RunningEmulator, Scenario};
+use stepline_types::notify::{DeliveryStatus, EventKind};
+
+const ABALONE: &str = include_str!("../definitions/abalone.json");
+const CONTROL_FLOW: &str = include_str!("../definitions/control-flow.json");
+const SECRET: &str = "webhook-secret-for-the-test";
+
+/// What a receiver got: path, headers, body, and whether it took it.
+type Got = Arc<Mutex<Vec<(String, HeaderMap, String, bool)>>>;
+
+#[derive(Clone, Default)]
+struct Receiver {
+    got: Got,
+    /// Answer this many requests with 503 (Retry-After: 1) before taking any.
+    refuse: Arc<Mutex<usize>>,
+}
+
+async fn receive(
+    State(r): State<Receiver>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: String,
+) -> axum::response::Response {
+    if uri.path() == "/hang" {
+        std::future::pending::<()>().await;
+    }
+    let refused = {
+        let mut refuse = r.refuse.lock().unwrap();
+        let refused = *refuse > 0;
+        *refuse = refuse.saturating_sub(1);
+        refused
+    };
+    r.got.lock().unwrap().push((uri.path().to_string(), headers, body, !refused));
+    if refused {
+        return (StatusCode::SERVICE_UNAVAILABLE, [("retry-after", "1")], "busy").into_response();
+    }
+    StatusCode::OK.into_response()
+}
+
+async fn receiver() -> (Receiver, String) {
+    let r = Receiver::default();
+    let app = axum::Router::new().fallback(receive).with_state(r.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (r, url)
+}
+
+struct World {
+    _emulator: RunningEmulator,
+    client: aws_sdk_sagemaker::Client,
+    gateway: Arc<Gateway>,
+    db: Db,
+    settings: Arc<Settings>,
+}
+
+async fn world(scenario: &str, rules: &str, receiver_url: &str) -> World {
+    let config = EmulatorConfig {
+        speed: 20_000.0,
+        scenario: Some(Scenario::parse(scenario).unwrap()),
+        ..EmulatorConfig::default()
+    };
+    let emulator = start(config).await.unwrap();
+    let url = emulator.endpoint_url();
+    let client = demo::endpoint_client(&url, "us-east-1");
+    let gateway = Arc::new(Gateway::new(client.clone(), "test").with_logs(demo::logs_client(&url, "us-east-1")));
+    demo::create_pipeline(&client, "Abalone", "", ABALONE).await.unwrap();
+    demo::create_pipeline(&client, "Approvals", "", CONTROL_FLOW).await.unwrap();
+    let text = format!(
+        r#"
+[channels.slack]
+kind = "slack"
+url-env = "SLACK_URL"
+[channels.teams]
+kind = "teams"
+url-env = "TEAMS_URL"
+[channels.hook]
+kind = "webhook"
+url = "{receiver_url}/hook"
+secret-env = "HOOK_SECRET"
+{rules}"#
+    );
+    let env = |name: &str| match name {
+        "SLACK_URL" => Some(format!("{receiver_url}/slack")),
+        "TEAMS_URL" => Some(format!("{receiver_url}/teams")),
+        "HOOK_SECRET" => Some(SECRET.to_string()),
+        _ => None,
+    };
+    let settings = Arc::new(Settings::parse(&text, &env).unwrap());
+    World { _emulator: emulator, client, gateway, db: Db::memory().await.unwrap(), settings }
+}
+
+impl World {
+    fn poller(&self) -> Poller {
+        Poller {
+            gateway: self.gateway.clone(),
+            place: Arc::new(Place::single("test", None, "us-east-1")),
+            db: self.db.clone(),
+            settings: self.settings.clone(),
+        }
+    }
+
+    fn sender(&self, backoff: Backoff) -> Sender {
+        Sender::new(self.db.clone(), self.settings.clone(), "http://stepline.test".into(), backoff).unwrap()
+    }
+
+    async fn start(&self, pipeline: &str) -> String {
+        let out = self.client.start_pipeline_execution().pipeline_name(pipeline).send().await.unwrap();
+        out.pipeline_execution_arn.unwrap()
+    }
+
+    /// Until the execution's status is `status` (the emulator runs it at 20,000× its durations).
+    async fn until_status(&self, arn: &str, status: &str) {
+        for _ in 0..600 {
+            let d = self.client.describe_pipeline_execution().pipeline_execution_arn(arn).send().await.unwrap();
+            if d.pipeline_execution_status().map(|s| s.as_str()) == Some(status) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{arn} did not become {status}");
+    }
+
+    /// Until the step is executing.
+    async fn until_step(&self, arn: &str, step: &str) {
+        for _ in 0..600 {
+            let s = self.client.list_pipeline_execution_steps().pipeline_execution_arn(arn).send().await.unwrap();
+            if s.pipeline_execution_steps()
+                .iter()
+                .any(|s| s.step_name() == Some(step) && s.step_status().map(|x| x.as_str()) == Some("Executing"))
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{step} of {arn} did not start");
+    }
+}
+
+fn json(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+const FAILING: &str = r#"{"pipelines": {"*": {"steps": {"AbaloneEval": {"fail": {"attempts": 1, "reason": "AlgorithmError: out of memory"}}}}}}"#;
+
+#[tokio::test]
+async fn a_failed_execution_is_told_once_on_every_channel_naming_its_step_and_reason() {
+    let (r, url) = receiver().await;
+    let w = world(FAILING, "[[rules]]\nevents = [\"failed\", \"recovered\"]\nchannel = \"slack\"\n[[rules]]\nevents = [\"failed\"]\npipelines = [\"Abal*\"]\nchannel = \"teams\"\n[[rules]]\nevents = [\"failed\"]\nchannel = \"hook\"", &url).await;
+    let poller = w.poller();
+    // A failure from before the first look is history: nothing is told.
+    let old = w.start("Abalone").await;
+    w.until_status(&old, "Failed").await;
+    let first = poller.round(Utc::now()).await;
+    assert_eq!((first.pipelines, first.events, first.errors.len()), (2, 0, 0), "{first:?}");
+
+    let arn = w.start("Abalone").await;
+    w.until_status(&arn, "Failed").await;
+    let round = poller.round(Utc::now()).await;
+    assert_eq!(round.events, 1, "one event for one failure: {round:?}");
+    let again = poller.round(Utc::now()).await;
+    assert_eq!(again.events, 0, "the same failure seen again is not news: {again:?}");
+
+    let sender = w.sender(Backoff::default());
+    assert_eq!(sender.send_due(Utc::now()).await.unwrap(), 3, "slack, teams and the webhook");
+    assert_eq!(sender.send_due(Utc::now()).await.unwrap(), 0, "each once");
+    let got = r.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 3);
+    let id = arn.rsplit('/').next().unwrap();
+    let page = format!("http://stepline.test/pipelines/Abalone/executions/{id}");
+    for (path, headers, body, _) in &got {
+        assert!(body.contains("AbaloneEval") && body.contains("out of memory"), "{path}: {body}");
+        assert!(body.contains(&page), "{path} links the execution: {body}");
+        assert!(headers.get("x-stepline-delivery").is_some());
+        let body = json(body);
+        match path.as_str() {
+            "/slack" => {
+                assert!(body["text"].as_str().unwrap().contains("Abalone"));
+                assert!(body["blocks"].as_array().unwrap().iter().any(|b| b["type"] == "actions"));
+            }
+            "/teams" => {
+                assert_eq!(body["type"], "message");
+                let card = &body["attachments"][0];
+                assert_eq!(card["contentType"], "application/vnd.microsoft.card.adaptive");
+                assert_eq!(card["content"]["type"], "AdaptiveCard");
+            }
+            "/hook" => {
+                assert_eq!(body["event"], "failed");
+                assert_eq!(body["execution"]["arn"], arn.as_str());
+                let step = &body["failed_steps"][0];
+                assert_eq!(step["name"], "AbaloneEval");
+                assert!(!step["log_tail"].as_array().unwrap().is_empty(), "the end of the job's log: {step}");
+                // The signature verifies with the shared secret, over the time and the body as sent.
+                let sig = headers["x-stepline-signature"].to_str().unwrap();
+                let t: i64 = sig.strip_prefix("t=").unwrap().split(',').next().unwrap().parse().unwrap();
+                let raw = got.iter().find(|g| g.0 == "/hook").unwrap().2.as_bytes();
+                assert_eq!(sig, message::signature(SECRET, t, raw));
+                assert!((Utc::now().timestamp() - t).abs() < 300, "a fresh timestamp");
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    let log = w.db.deliveries(10).await.unwrap();
+    assert!(log.iter().all(|d| d.status == DeliveryStatus::Sent && d.attempts == 1 && d.kind == EventKind::Failed));
+}
+
+#[tokio::test]
+async fn a_waiting_callback_is_told_with_a_link_that_opens_its_approval() {
+    let (r, url) = receiver().await;
+    let w = world(
+        r#"{"pipelines": {}}"#,
+        "[[rules]]\nevents = [\"waiting\"]\npipelines = [\"Approvals\"]\nchannel = \"hook\"",
+        &url,
+    )
+    .await;
+    let poller = w.poller();
+    poller.round(Utc::now()).await;
+    let arn = w.start("Approvals").await;
+    w.until_step(&arn, "ManualApproval").await;
+    let round = poller.round(Utc::now()).await;
+    assert_eq!(round.events, 1, "{round:?}");
+    assert_eq!(poller.round(Utc::now()).await.events, 0, "still waiting: told once");
+    w.sender(Backoff::default()).send_due(Utc::now()).await.unwrap();
+    let body = json(&r.got.lock().unwrap()[0].2);
+    assert_eq!(body["event"], "waiting");
+    assert_eq!(body["step"], "ManualApproval");
+    let approval = body["approval_url"].as_str().unwrap();
+    let path = approval.strip_prefix("http://stepline.test").unwrap();
+    assert!(path.ends_with("?step=ManualApproval"), "{approval}");
+    // The link opens the execution with the step's panel, where its approval is answered.
+    let app = router::build(AppState::new(common::options(), w.gateway.clone()).await).await;
+    let (status, page) = common::get(&app, path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("ManualApproval") && page.contains("Approve"), "the approval is on the page");
+}
+
+#[tokio::test]
+async fn a_receiver_down_then_up_gets_every_message_once_and_a_hung_one_holds_up_nobody() {
+    let (r, url) = receiver().await;
+    let w = world(FAILING, "[[rules]]\nevents = [\"failed\"]\nchannel = \"hook\"", &url).await;
+    let poller = w.poller();
+    poller.round(Utc::now()).await;
+    for _ in 0..2 {
+        let arn = w.start("Abalone").await;
+        w.until_status(&arn, "Failed").await;
+    }
+    assert_eq!(poller.round(Utc::now()).await.events, 2);
+    *r.refuse.lock().unwrap() = 3;
+    let backoff = Backoff { first: Duration::from_secs(30), most: Duration::from_secs(600), attempts: 10 };
+    let sender = w.sender(backoff);
+    let t0 = Utc::now();
+    assert_eq!(sender.send_due(t0).await.unwrap(), 0, "the receiver is down");
+    assert_eq!(sender.send_due(t0).await.unwrap(), 0, "nothing is due again before its backoff");
+    let pending = w.db.deliveries(10).await.unwrap();
+    assert!(pending.iter().all(|d| d.status == DeliveryStatus::Pending && d.attempts == 1));
+    assert!(pending.iter().all(|d| d.last_error.as_deref().unwrap_or("").starts_with("HTTP 503")), "{pending:?}");
+    // Later, the receiver is up again (after one more refusal): each message arrives once.
+    let mut t = t0;
+    for _ in 0..6 {
+        t += chrono::Duration::minutes(10);
+        sender.send_due(t).await.unwrap();
+    }
+    let log = w.db.deliveries(10).await.unwrap();
+    assert!(log.iter().all(|d| d.status == DeliveryStatus::Sent), "{log:?}");
+    let got = r.got.lock().unwrap().clone();
+    assert_eq!(got.iter().filter(|g| !g.3).count(), 3, "three refusals");
+    for d in &log {
+        let taken = got.iter().filter(|g| g.3 && g.1["x-stepline-delivery"] == d.delivery_id.as_str()).count();
+        assert_eq!(taken, 1, "delivery {} taken once", d.delivery_id);
+        let tries = got.iter().filter(|g| g.1["x-stepline-delivery"] == d.delivery_id.as_str()).count() as i64;
+        assert_eq!(d.attempts, tries, "every attempt counted, under one delivery id");
+    }
+
+    // A receiver that never answers holds only its own message.
+    let text = format!(
+        "[channels.hang]\nkind = \"webhook\"\nurl = \"{url}/hang\"\n[channels.ok]\nkind = \"webhook\"\nurl = \"{url}/ok\"\n[[rules]]\nevents = [\"failed\"]\nchannel = \"hang\"\n[[rules]]\nevents = [\"failed\"]\nchannel = \"ok\""
+    );
+    let settings = Arc::new(Settings::parse(&text, &|_| None).unwrap());
+    let db = Db::memory().await.unwrap();
+    let poller = Poller { settings: settings.clone(), db: db.clone(), ..w.poller() };
+    poller.round(Utc::now()).await;
+    let arn = w.start("Abalone").await;
+    w.until_status(&arn, "Failed").await;
+    assert_eq!(poller.round(Utc::now()).await.events, 1);
+    let sender = Sender::new(db.clone(), settings, "http://stepline.test".into(), Backoff::default()).unwrap();
+    let sending = tokio::spawn(async move { sender.send_due(Utc::now()).await });
+    for _ in 0..100 {
+        if r.got.lock().unwrap().iter().any(|g| g.0 == "/ok") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(r.got.lock().unwrap().iter().any(|g| g.0 == "/ok"), "the other channel got its message");
+    assert!(!sending.is_finished(), "while the hung receiver still holds its own");
+    assert_eq!(sending.await.unwrap().unwrap(), 1);
+    let hung = db.deliveries(10).await.unwrap().into_iter().find(|d| d.channel == "hang").unwrap();
+    assert_eq!((hung.status, hung.last_error.as_deref()), (DeliveryStatus::Pending, Some("no answer within 10 s")));
+}
+
+#[tokio::test]
+async fn of_two_senders_on_one_database_each_message_is_sent_by_one() {
+    let (r, url) = receiver().await;
+    let w = world(FAILING, "[[rules]]\nevents = [\"failed\"]\nchannel = \"hook\"", &url).await;
+    let dir = std::env::temp_dir().join(format!("stepline-notify-{}", std::process::id()));
+    let database = stepline_core::config::Database::Sqlite(dir.join("stepline.db"));
+    let (a, b) = (Db::open(&database).await.unwrap(), Db::open(&database).await.unwrap());
+    let poller = Poller { db: a.clone(), ..w.poller() };
+    poller.round(Utc::now()).await;
+    for _ in 0..3 {
+        let arn = w.start("Abalone").await;
+        w.until_status(&arn, "Failed").await;
+    }
+    assert_eq!(poller.round(Utc::now()).await.events, 3);
+    let one = Sender::new(a, w.settings.clone(), "http://x".into(), Backoff::default()).unwrap();
+    let two = Sender::new(b, w.settings.clone(), "http://x".into(), Backoff::default()).unwrap();
+    let now = Utc::now();
+    let (x, y) = tokio::join!(one.send_due(now), two.send_due(now));
+    assert_eq!(x.unwrap() + y.unwrap(), 3);
+    assert_eq!(r.got.lock().unwrap().len(), 3, "three messages, each sent once");
+    std::fs::remove_dir_all(&dir).ok();
+}
