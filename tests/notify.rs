@@ -220,7 +220,7 @@ async fn a_failed_execution_is_told_once_on_every_channel_naming_its_step_and_re
             other => panic!("unexpected {other}"),
         }
     }
-    let log = w.db.deliveries(10).await.unwrap();
+    let log = w.db.deliveries(None, 10).await.unwrap();
     assert!(log.iter().all(|d| d.status == DeliveryStatus::Sent && d.attempts == 1 && d.kind == EventKind::Failed));
 }
 
@@ -271,7 +271,7 @@ async fn a_receiver_down_then_up_gets_every_message_once_and_a_hung_one_holds_up
     let t0 = Utc::now();
     assert_eq!(sender.send_due(t0).await.unwrap(), 0, "the receiver is down");
     assert_eq!(sender.send_due(t0).await.unwrap(), 0, "nothing is due again before its backoff");
-    let pending = w.db.deliveries(10).await.unwrap();
+    let pending = w.db.deliveries(None, 10).await.unwrap();
     assert!(pending.iter().all(|d| d.status == DeliveryStatus::Pending && d.attempts == 1));
     assert!(pending.iter().all(|d| d.last_error.as_deref().unwrap_or("").starts_with("HTTP 503")), "{pending:?}");
     // Later, the receiver is up again (after one more refusal): each message arrives once.
@@ -280,7 +280,7 @@ async fn a_receiver_down_then_up_gets_every_message_once_and_a_hung_one_holds_up
         t += chrono::Duration::minutes(10);
         sender.send_due(t).await.unwrap();
     }
-    let log = w.db.deliveries(10).await.unwrap();
+    let log = w.db.deliveries(None, 10).await.unwrap();
     assert!(log.iter().all(|d| d.status == DeliveryStatus::Sent), "{log:?}");
     let got = r.got.lock().unwrap().clone();
     assert_eq!(got.iter().filter(|g| !g.3).count(), 3, "three refusals");
@@ -313,7 +313,7 @@ async fn a_receiver_down_then_up_gets_every_message_once_and_a_hung_one_holds_up
     assert!(r.got.lock().unwrap().iter().any(|g| g.0 == "/ok"), "the other channel got its message");
     assert!(!sending.is_finished(), "while the hung receiver still holds its own");
     assert_eq!(sending.await.unwrap().unwrap(), 1);
-    let hung = db.deliveries(10).await.unwrap().into_iter().find(|d| d.channel == "hang").unwrap();
+    let hung = db.deliveries(None, 10).await.unwrap().into_iter().find(|d| d.channel == "hang").unwrap();
     assert_eq!((hung.status, hung.last_error.as_deref()), (DeliveryStatus::Pending, Some("no answer within 10 s")));
 }
 
@@ -338,4 +338,38 @@ async fn of_two_senders_on_one_database_each_message_is_sent_by_one() {
     assert_eq!(x.unwrap() + y.unwrap(), 3);
     assert_eq!(r.got.lock().unwrap().len(), 3, "three messages, each sent once");
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn the_notifications_page_shows_rules_channels_and_deliveries_but_no_secret() {
+    let (_r, url) = receiver().await;
+    let w = world(FAILING, "[[rules]]\nevents = [\"failed\"]\npipelines = [\"Abal*\"]\nchannel = \"slack\"\n[[rules]]\nevents = [\"failed\"]\nchannel = \"hook\"", &url).await;
+    let off = router::build(AppState::new(common::options(), w.gateway.clone()).await).await;
+    let (status, page) = common::get(&off, "/notifications").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("notifications-off") && page.contains("--notify FILE"), "says how to turn them on");
+
+    let mut state = AppState::new(common::options(), w.gateway.clone()).await;
+    state.notify = Some(w.settings.clone());
+    // The page reads the deliveries of the state's own database.
+    let poller = Poller { db: state.access.db.clone(), place: state.place.clone(), ..w.poller() };
+    poller.round(Utc::now()).await;
+    let arn = w.start("Abalone").await;
+    w.until_status(&arn, "Failed").await;
+    assert_eq!(poller.round(Utc::now()).await.events, 1);
+    Sender::new(state.access.db.clone(), w.settings.clone(), "http://x".into(), Backoff::default())
+        .unwrap()
+        .send_due(Utc::now())
+        .await
+        .unwrap();
+    let app = router::build(state).await;
+    let (status, page) = common::get(&app, "/notifications").await;
+    assert_eq!(status, StatusCode::OK);
+    for needle in ["Abal*", "every pipeline", "slack", "webhook", "Abalone · ", "failed", "data-status=\"sent\""] {
+        assert!(page.contains(needle), "{needle} missing");
+    }
+    assert_eq!(page.matches("data-status=\"sent\"").count(), 2, "one delivery per channel");
+    for secret in [url.as_str(), SECRET, "/slack"] {
+        assert!(!page.contains(secret), "the page shows no channel URL or secret ({secret})");
+    }
 }

@@ -90,6 +90,11 @@ pub async fn activity_log(filter: stepline_types::model::activity::Filter) -> Re
     stepline_types::error::answer(stepline_core::queries::activity(&filter).await)
 }
 
+#[server(prefix = "/api", endpoint = "notifications", input = leptos::server_fn::codec::Json)]
+pub async fn notifications() -> Result<NotificationsData, AppError> {
+    stepline_types::error::answer(stepline_core::notify_queries::notifications().await)
+}
+
 /// Who is looking, and their role on `pipeline` (or everywhere): for the top bar.
 #[server(prefix = "/api", endpoint = "whoami", input = leptos::server_fn::codec::Json)]
 pub async fn whoami(pipeline: Option<String>) -> Result<stepline_types::model::access::Me, AppError> {

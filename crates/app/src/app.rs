@@ -12,7 +12,7 @@ use crate::components::theme::ThemeToggle;
 use crate::components::time::{TimeZoneChoice, TimeZoneToggle};
 use crate::pages::{
     activity::ActivityPage, definition::DefinitionPage, execution::ExecutionPage, home::HomePage, not_found::NotFound,
-    pipeline::PipelinePage, start::StartPage,
+    notifications::NotificationsPage, pipeline::PipelinePage, start::StartPage,
 };
 
 const THEME_BOOT: &str = "try{var t=localStorage.getItem('stepline-theme');if(t==='light'||t==='dark')document.documentElement.dataset.theme=t}catch(e){}";
@@ -61,6 +61,7 @@ pub fn App() -> impl IntoView {
                 <nav class="topnav">
                     <A href=stepline_types::base::href("/")>"Pipelines"</A>
                     <A href=stepline_types::base::href("/activity")>"Activity"</A>
+                    <A href=stepline_types::base::href("/notifications")>"Notifications"</A>
                 </nav>
                 <crate::components::places::PlaceSwitch/>
                 <crate::components::me::WhoAmI/>
@@ -75,6 +76,7 @@ pub fn App() -> impl IntoView {
                     // links open complete, with or without WebAssembly.
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/activity") view=ActivityPage ssr=SsrMode::Async/>
+                    <Route path=path!("/notifications") view=NotificationsPage ssr=SsrMode::Async/>
                     <Route path=path!("/pipelines/:pipeline") view=PipelinePage ssr=SsrMode::Async/>
                     <Route path=path!("/pipelines/:pipeline/start") view=StartPage ssr=SsrMode::Async/>
                     <Route path=path!("/pipelines/:pipeline/executions/:id") view=ExecutionPage ssr=SsrMode::Async/>

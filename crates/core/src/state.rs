@@ -25,6 +25,8 @@ pub struct AppState {
     pub books: Arc<super::step_books::StepBooks>,
     /// The account and region this state's gateway, pollers and pages are of (see `super::places`).
     pub place: Arc<super::places::Place>,
+    /// The notification settings (`--notify`), for the notifications page.
+    pub notify: Option<Arc<super::notify::Settings>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -68,6 +70,7 @@ impl AppState {
             ready: Default::default(),
             books: Default::default(),
             place: Arc::new(place),
+            notify: None,
         }
     }
 

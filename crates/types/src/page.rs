@@ -237,6 +237,37 @@ pub struct ActivityData {
     pub me: crate::model::access::Me,
 }
 
+/// The notifications page: the rules in force, their channels, and the delivery log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NotificationsData {
+    /// Whether Stepline was started with notification settings (`--notify`).
+    pub enabled: bool,
+    pub poll_seconds: u64,
+    pub channels: Vec<ChannelView>,
+    pub rules: Vec<RuleView>,
+    /// Newest first: every delivery for admins, those of the pipelines the reader may read for the others.
+    pub deliveries: Vec<crate::notify::Delivery>,
+    pub everything: bool,
+    pub me: crate::model::access::Me,
+}
+
+/// A channel as the page shows it: its name and kind, never its URL or secret.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChannelView {
+    pub name: String,
+    pub kind: String,
+}
+
+/// A rule as the settings file gives it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RuleView {
+    pub events: Vec<crate::notify::EventKind>,
+    /// Empty: every pipeline.
+    pub pipelines: Vec<String>,
+    pub channel: String,
+    pub long_running_minutes: Option<i64>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

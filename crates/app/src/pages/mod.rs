@@ -5,6 +5,7 @@ pub mod definition;
 pub mod execution;
 pub mod home;
 pub mod not_found;
+pub mod notifications;
 pub mod pipeline;
 pub mod start;
 pub mod title;

@@ -80,6 +80,8 @@ pub struct Rule {
     pub events: Vec<EventKind>,
     /// No patterns: every pipeline.
     pub pipelines: Vec<Glob>,
+    /// The patterns as written, for the page.
+    pub patterns: Vec<String>,
     pub channel: String,
     pub long_running_minutes: Option<i64>,
 }
@@ -184,6 +186,7 @@ impl Settings {
             rules.push(Rule {
                 events: r.events,
                 pipelines,
+                patterns: r.pipelines,
                 channel: r.channel,
                 long_running_minutes: r.long_running_minutes,
             });

@@ -178,17 +178,24 @@ impl Db {
         Ok(())
     }
 
-    /// The newest deliveries, newest first, for the delivery log.
-    pub async fn deliveries(&self, limit: i64) -> Result<Vec<Delivery>, String> {
-        let rows = sqlx::query(
-            "SELECT d.id AS id, d.delivery_id AS delivery_id, d.channel AS channel, d.status AS status, \
-             d.attempts AS attempts, d.last_error AS last_error, d.created_ms AS created_ms, d.due_ms AS due_ms, \
-             d.sent_ms AS sent_ms, e.body AS body FROM notify_deliveries d JOIN notify_events e ON e.id = d.event_id \
-             ORDER BY d.id DESC LIMIT $1",
-        )
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await
+    /// The newest deliveries, newest first, for the delivery log: of one place (its key), or of all.
+    pub async fn deliveries(&self, place: Option<&str>, limit: i64) -> Result<Vec<Delivery>, String> {
+        const SELECT: &str = "SELECT d.id AS id, d.delivery_id AS delivery_id, d.channel AS channel, \
+             d.status AS status, d.attempts AS attempts, d.last_error AS last_error, d.created_ms AS created_ms, \
+             d.due_ms AS due_ms, d.sent_ms AS sent_ms, e.body AS body \
+             FROM notify_deliveries d JOIN notify_events e ON e.id = d.event_id";
+        let rows = match place {
+            Some(p) => {
+                sqlx::query(&format!("{SELECT} WHERE e.place = $1 ORDER BY d.id DESC LIMIT $2"))
+                    .bind(p)
+                    .bind(limit)
+                    .fetch_all(self.pool())
+                    .await
+            }
+            None => {
+                sqlx::query(&format!("{SELECT} ORDER BY d.id DESC LIMIT $1")).bind(limit).fetch_all(self.pool()).await
+            }
+        }
         .map_err(err)?;
         let mut out = vec![];
         for row in rows {

@@ -1,0 +1,112 @@
+//! The notifications page: which events of which pipelines go to which channel, and the delivery log (each
+//! message, its channel, attempts, where it stands and the last error).
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::api::notifications;
+use crate::components::{error::ErrorPanel, time::Timestamp};
+use stepline_types::codec::Json;
+use stepline_types::model::links;
+use stepline_types::notify::DeliveryStatus;
+use stepline_types::page::NotificationsData;
+
+#[component]
+pub fn NotificationsPage() -> impl IntoView {
+    let data = Resource::<_, Json>::new_with_options(|| (), |_| notifications(), false);
+    view! {
+        <Title text="Notifications"/>
+        <div class="page-head"><h1>"Notifications"</h1></div>
+        <Transition fallback=|| view! { <p class="muted">"Loading the notifications…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
+                    Ok(d) if !d.enabled => view! {
+                        <p class="muted" data-testid="notifications-off">
+                            "Notifications are off: start Stepline with "<code>"--notify FILE"</code>
+                            " (channels and rules; see the README's \u{201c}Notifications\u{201d})."
+                        </p>
+                    }.into_any(),
+                    Ok(d) => view! { <NotificationsBody data=d/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn NotificationsBody(data: NotificationsData) -> impl IntoView {
+    let rules = data
+        .rules
+        .into_iter()
+        .map(|r| {
+            let events = r.events.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ");
+            let pipelines = if r.pipelines.is_empty() { "every pipeline".to_string() } else { r.pipelines.join(", ") };
+            let threshold = r.long_running_minutes.map(|m| format!("after {}", stepline_types::notify::minutes(m)));
+            view! {
+                <tr>
+                    <td>{events}{threshold.map(|t| view! { <div class="sub">{t}</div> })}</td>
+                    <td>{pipelines}</td>
+                    <td>{r.channel}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let channels =
+        data.channels.into_iter().map(|c| view! { <li><strong>{c.name}</strong>" · "{c.kind}</li> }).collect_view();
+    let empty = data.deliveries.is_empty();
+    let deliveries = data
+        .deliveries
+        .into_iter()
+        .map(|d| {
+            let tone = match d.status {
+                DeliveryStatus::Sent => "ok",
+                DeliveryStatus::Pending => "warn",
+                DeliveryStatus::Dead => "bad",
+            };
+            let when = match d.status {
+                DeliveryStatus::Sent => d.sent,
+                _ => Some(d.due),
+            };
+            let href = links::execution(&d.pipeline, &d.execution_id);
+            view! {
+                <tr data-status=d.status.to_string() data-kind=d.kind.to_string()>
+                    <td><Timestamp at=Some(d.created)/></td>
+                    <td><a href=href>{d.title}</a><div class="sub">{d.kind.to_string()}</div></td>
+                    <td>{d.channel}</td>
+                    <td><span class=format!("outcome {tone}")>{d.status.to_string()}</span>
+                        <div class="sub">{when.map(|t| view! { <Timestamp at=Some(t)/> })}</div></td>
+                    <td>{d.attempts}</td>
+                    <td><code class="detail">{d.last_error.unwrap_or_default()}</code></td>
+                    <td class="sub mono">{d.delivery_id}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let scope = if data.everything {
+        "Every message sent for this account and region."
+    } else {
+        "The messages about the pipelines you may read."
+    };
+    view! {
+        <section>
+            <h2>"Rules"</h2>
+            <p class="muted">{format!("Executions are looked at every {} s.", data.poll_seconds)}</p>
+            <table class="data" data-testid="notify-rules">
+                <thead><tr><th>"Events"</th><th>"Pipelines"</th><th>"Channel"</th></tr></thead>
+                <tbody>{rules}</tbody>
+            </table>
+            <h2>"Channels"</h2>
+            <ul data-testid="notify-channels">{channels}</ul>
+        </section>
+        <section>
+            <h2>"Deliveries"</h2>
+            <p class="muted">{scope}</p>
+            <table class="data" data-testid="notify-deliveries">
+                <thead><tr><th>"Written"</th><th>"Event"</th><th>"Channel"</th><th>"Status"</th><th>"Attempts"</th><th>"Last error"</th><th>"Delivery id"</th></tr></thead>
+                <tbody>{deliveries}</tbody>
+            </table>
+            {empty.then(|| view! { <p class="muted">"Nothing sent yet."</p> })}
+        </section>
+    }
+}

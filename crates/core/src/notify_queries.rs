@@ -1,0 +1,74 @@
+//! What the notifications page answers: the rules in force, their channels (names and kinds only: their
+//! URLs and secrets never leave the server), and the delivery log of this place, scoped like the activity
+//! log (admins see every delivery; the others those of the pipelines they may read).
+
+use std::collections::HashMap;
+
+use crate::state::enter;
+use stepline_types::error::AppError;
+use stepline_types::model::access::Role;
+use stepline_types::page::{ChannelView, NotificationsData, RuleView};
+
+/// The most deliveries the page lists.
+const SHOWN: i64 = 200;
+
+pub async fn notifications() -> Result<NotificationsData, AppError> {
+    let (state, who) = enter().await?;
+    let (everywhere, _) = who.everywhere();
+    let everything = everywhere == Some(Role::Admin);
+    let me = who.me(everywhere);
+    let Some(settings) = state.notify.clone() else {
+        return Ok(NotificationsData {
+            enabled: false,
+            poll_seconds: 0,
+            channels: vec![],
+            rules: vec![],
+            deliveries: vec![],
+            everything,
+            me,
+        });
+    };
+    let place = state.place.key();
+    let mut deliveries = state.access.db.deliveries(Some(&place), SHOWN).await.map_err(AppError::Server)?;
+    if !everything {
+        // One question per pipeline, however many of its deliveries are listed.
+        let mut readable: HashMap<String, bool> = HashMap::new();
+        let mut kept = Vec::with_capacity(deliveries.len());
+        for d in deliveries {
+            let may = match readable.get(&d.pipeline) {
+                Some(may) => *may,
+                None => {
+                    let may = who.role(&d.pipeline).await.is_some();
+                    readable.insert(d.pipeline.clone(), may);
+                    may
+                }
+            };
+            if may {
+                kept.push(d);
+            }
+        }
+        deliveries = kept;
+    }
+    Ok(NotificationsData {
+        enabled: true,
+        poll_seconds: settings.poll_seconds,
+        channels: settings
+            .channels
+            .values()
+            .map(|c| ChannelView { name: c.name.clone(), kind: c.kind.to_string() })
+            .collect(),
+        rules: settings
+            .rules
+            .iter()
+            .map(|r| RuleView {
+                events: r.events.clone(),
+                pipelines: r.patterns.clone(),
+                channel: r.channel.clone(),
+                long_running_minutes: r.long_running_minutes,
+            })
+            .collect(),
+        deliveries,
+        everything,
+        me,
+    })
+}
