@@ -48,6 +48,7 @@ export const PAGES = [
   { slug: 'waiting-timeline', name: 'execution waiting on its callback', path: (ids) => `${control(ids)}?tab=timeline&step=ManualApproval` },
   { slug: 'waiting-graph', name: 'execution waiting on its callback, graph tab', path: (ids) => `${control(ids)}?tab=graph&step=ManualApproval` },
   { slug: 'waiting-confirm-stop', name: 'execution waiting on its callback, confirming a stop', path: (ids) => `${control(ids)}?tab=steps&confirm=stop` },
+  { slug: 'notifications-off', name: 'notifications, not configured', path: () => '/notifications' },
 ];
 
 /**
