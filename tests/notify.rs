@@ -117,6 +117,7 @@ impl World {
             place: Arc::new(Place::single("test", None, "us-east-1")),
             db: self.db.clone(),
             settings: self.settings.clone(),
+            pace: Duration::ZERO,
         }
     }
 

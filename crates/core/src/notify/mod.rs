@@ -41,15 +41,18 @@ pub fn spawn(
         }
     });
     for (place, gateway) in places {
-        let poller = Poller { gateway, place, db: db.clone(), settings: settings.clone() };
+        let pace = Duration::from_secs_f64(1.0 / settings.poll_rate);
+        let poller = Poller { gateway, place, db: db.clone(), settings: settings.clone(), pace };
         let every = Duration::from_secs(settings.poll_seconds);
         tokio::spawn(async move {
             loop {
+                let began = std::time::Instant::now();
                 let round = poller.round(Utc::now()).await;
                 for e in &round.errors {
                     tracing::warn!(place = %poller.place.label, "notifications: {e}");
                 }
-                tokio::time::sleep(every).await;
+                // A round longer than the interval (many pipelines at the poll rate) is followed at once.
+                tokio::time::sleep(every.saturating_sub(began.elapsed())).await;
             }
         });
     }

@@ -39,6 +39,8 @@ pub struct Poller {
     pub place: Arc<Place>,
     pub db: Db,
     pub settings: Arc<Settings>,
+    /// The wait between two pipelines (`1 / poll-rate`; none in tests): what keeps the poller inside its share.
+    pub pace: std::time::Duration,
 }
 
 impl Poller {
@@ -53,6 +55,9 @@ impl Poller {
             }
         };
         for p in pipelines.iter().filter(|p| self.settings.covers(&p.name)) {
+            if round.pipelines > 0 && !self.pace.is_zero() {
+                tokio::time::sleep(self.pace).await;
+            }
             round.pipelines += 1;
             if let Err(e) = self.pipeline(&p.name, now, &mut round).await {
                 round.errors.push(format!("{}: {e}", p.name));

@@ -4,6 +4,8 @@
 //!
 //! ```toml
 //! poll-seconds = 60                   # how often executions are looked at (default 60)
+//! poll-rate = 1.0                     # pipelines looked at a second, at most (default 1: a quarter of
+//!                                     # ListPipelineExecutions' default rate, the rest for the pages)
 //!
 //! [channels.team-slack]
 //! kind = "slack"                      # slack, teams or webhook
@@ -102,6 +104,8 @@ pub struct Settings {
     pub channels: BTreeMap<String, Channel>,
     pub rules: Vec<Rule>,
     pub poll_seconds: u64,
+    /// Pipelines looked at a second, at most: the share of `ListPipelineExecutions` the poller takes.
+    pub poll_rate: f64,
 }
 
 impl Settings {
@@ -195,7 +199,11 @@ impl Settings {
         if !(5..=3600).contains(&poll_seconds) {
             return Err("poll-seconds must be between 5 and 3600".into());
         }
-        Ok(Settings { channels, rules, poll_seconds })
+        let poll_rate = file.poll_rate.unwrap_or(1.0);
+        if !(0.05..=20.0).contains(&poll_rate) {
+            return Err("poll-rate must be between 0.05 and 20 pipelines a second".into());
+        }
+        Ok(Settings { channels, rules, poll_seconds, poll_rate })
     }
 }
 
@@ -228,6 +236,7 @@ fn secret_value(
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct File {
     poll_seconds: Option<u64>,
+    poll_rate: Option<f64>,
     #[serde(default)]
     channels: BTreeMap<String, ChannelFile>,
     #[serde(default)]
@@ -316,6 +325,7 @@ channel = "ci"
         bad(&format!("{GOOD}\n[[rules]]\nevents = [\"long-running\"]\nchannel = \"ci\""), "needs long-running-minutes");
         bad(&format!("{GOOD}\n[[rules]]\nevents = [\"failed\"]\npipelines = [\"a b\"]\nchannel = \"ci\""), "rule 3");
         bad("poll-seconds = 1", "between 5 and 3600");
+        bad("poll-rate = 100.0", "between 0.05 and 20");
         bad("colour = \"red\"", "unknown field");
     }
 }
