@@ -318,26 +318,43 @@ async fn a_receiver_down_then_up_gets_every_message_once_and_a_hung_one_holds_up
     assert_eq!((hung.status, hung.last_error.as_deref()), (DeliveryStatus::Pending, Some("no answer within 10 s")));
 }
 
+/// Two replicas' senders on one database (the test script's PostgreSQL when it is there, else one SQLite
+/// file): each message is sent by one of them; one claimed by a sender that then died is sent by the other
+/// once the claim lapses.
 #[tokio::test]
-async fn of_two_senders_on_one_database_each_message_is_sent_by_one() {
+async fn of_two_senders_on_one_database_each_message_is_sent_once_even_when_one_dies_mid_send() {
     let (r, url) = receiver().await;
     let w = world(FAILING, "[[rules]]\nevents = [\"failed\"]\nchannel = \"hook\"", &url).await;
     let dir = std::env::temp_dir().join(format!("stepline-notify-{}", std::process::id()));
-    let database = stepline_core::config::Database::Sqlite(dir.join("stepline.db"));
+    let database = match std::env::var("STEPLINE_TEST_DATABASE_URL") {
+        Ok(url) => stepline_core::config::Database::Postgres(url),
+        Err(_) => stepline_core::config::Database::Sqlite(dir.join("stepline.db")),
+    };
     let (a, b) = (Db::open(&database).await.unwrap(), Db::open(&database).await.unwrap());
     let poller = Poller { db: a.clone(), ..w.poller() };
     poller.round(Utc::now()).await;
-    for _ in 0..3 {
+    for _ in 0..4 {
         let arn = w.start("Abalone").await;
         w.until_status(&arn, "Failed").await;
     }
-    assert_eq!(poller.round(Utc::now()).await.events, 3);
+    assert_eq!(poller.round(Utc::now()).await.events, 4);
+    // Deliveries written by earlier runs on a shared PostgreSQL are long sent: only now's are due.
+    let now = Utc::now();
+    let dying = a.claim_due(now.timestamp_millis(), 60_000, 1).await.unwrap();
+    assert_eq!(dying.len(), 1, "a sender claims one message, then dies before sending it");
     let one = Sender::new(a, w.settings.clone(), "http://x".into(), Backoff::default()).unwrap();
     let two = Sender::new(b, w.settings.clone(), "http://x".into(), Backoff::default()).unwrap();
-    let now = Utc::now();
     let (x, y) = tokio::join!(one.send_due(now), two.send_due(now));
-    assert_eq!(x.unwrap() + y.unwrap(), 3);
-    assert_eq!(r.got.lock().unwrap().len(), 3, "three messages, each sent once");
+    assert_eq!(x.unwrap() + y.unwrap(), 3, "the three unclaimed, each by one sender");
+    assert_eq!(two.send_due(now + chrono::Duration::seconds(30)).await.unwrap(), 0, "the claim holds a while");
+    assert_eq!(two.send_due(now + chrono::Duration::seconds(61)).await.unwrap(), 1, "then lapses");
+    let got = r.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 4, "four messages, each sent once");
+    let mut ids: Vec<&str> = got.iter().map(|g| g.1["x-stepline-delivery"].to_str().unwrap()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 4);
+    assert!(ids.contains(&dying[0].delivery_id.as_str()), "the dead sender's message too");
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -373,4 +390,77 @@ async fn the_notifications_page_shows_rules_channels_and_deliveries_but_no_secre
     for secret in [url.as_str(), SECRET, "/slack"] {
         assert!(!page.contains(secret), "the page shows no channel URL or secret ({secret})");
     }
+}
+
+#[tokio::test]
+async fn a_failure_is_mailed_over_starttls_with_a_text_and_an_html_part() {
+    let venv = std::env::var("STEPLINE_VENV")
+        .unwrap_or_else(|_| format!("{}/.cache/stepline/venv", std::env::var("HOME").unwrap_or_default()));
+    let python = format!("{venv}/bin/python");
+    let has_server = std::process::Command::new(&python).args(["-c", "import aiosmtpd"]).output();
+    if !has_server.is_ok_and(|o| o.status.success()) {
+        println!("SKIPPED: aiosmtpd is not in {venv} (scripts/install-tools.sh installs it)");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("stepline-smtp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut server = tokio::process::Command::new(&python)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tools/smtp_server.py"))
+        .args([dir.to_str().unwrap(), "stepline", "mail-password"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(server.stdout.take().unwrap()));
+    let ready = tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await.unwrap().unwrap().unwrap();
+    let port: u16 = ready.strip_prefix("ready ").unwrap().parse().unwrap();
+
+    let (_r, url) = receiver().await;
+    let w = world(FAILING, "", &url).await;
+    let text = format!(
+        "[channels.mail]\nkind = \"email\"\nsmtp-host = \"127.0.0.1\"\nsmtp-port = {port}\nsmtp-user = \"stepline\"\n\
+         smtp-password-env = \"MAIL_PASSWORD\"\nca-file = \"{}\"\nfrom = \"Stepline <stepline@example.com>\"\n\
+         to = [\"oncall@example.com\"]\n[[rules]]\nevents = [\"failed\"]\nchannel = \"mail\"",
+        dir.join("ca.crt").display()
+    );
+    let settings =
+        Arc::new(Settings::parse(&text, &|n| (n == "MAIL_PASSWORD").then(|| "mail-password".to_string())).unwrap());
+    let poller = Poller { settings: settings.clone(), ..w.poller() };
+    poller.round(Utc::now()).await;
+    let arn = w.start("Abalone").await;
+    w.until_status(&arn, "Failed").await;
+    assert_eq!(poller.round(Utc::now()).await.events, 1);
+    let sender = Sender::new(w.db.clone(), settings, "http://stepline.test".into(), Backoff::default()).unwrap();
+    assert_eq!(sender.send_due(Utc::now()).await.unwrap(), 1, "{:?}", w.db.deliveries(None, 1).await);
+
+    let got: Value = json(&std::fs::read_to_string(dir.join("message-1.json")).unwrap());
+    assert_eq!(got["tls"], true, "STARTTLS before the message");
+    assert_eq!(got["user"], "stepline", "authenticated");
+    assert_eq!(got["to"][0], "oncall@example.com");
+    assert!(got["subject"].as_str().unwrap().starts_with("Abalone · "), "{got}");
+    let id = arn.rsplit('/').next().unwrap();
+    for part in ["text", "html"] {
+        let body = got[part].as_str().unwrap_or_else(|| panic!("a {part} part"));
+        for needle in ["AbaloneEval", "out of memory", &format!("/pipelines/Abalone/executions/{id}")] {
+            assert!(body.contains(needle), "{part} part lacks {needle}: {body}");
+        }
+    }
+    let delivery = &w.db.deliveries(None, 1).await.unwrap()[0];
+    assert_eq!(got["message_id"], format!("<{}@stepline>", delivery.delivery_id), "the delivery id");
+    // A wrong password is refused for good: the server's 535 is not retried.
+    let wrong = text
+        .replace("smtp-password-env", "smtp-password-file")
+        .replace("MAIL_PASSWORD", &dir.join("ca.key").display().to_string());
+    let settings = Arc::new(Settings::parse(&wrong, &|_| None).unwrap());
+    let poller = Poller { settings: settings.clone(), ..w.poller() };
+    let arn = w.start("Abalone").await;
+    w.until_status(&arn, "Failed").await;
+    assert_eq!(poller.round(Utc::now()).await.events, 1);
+    let sender = Sender::new(w.db.clone(), settings, "http://stepline.test".into(), Backoff::default()).unwrap();
+    assert_eq!(sender.send_due(Utc::now()).await.unwrap(), 0);
+    let refused = &w.db.deliveries(None, 1).await.unwrap()[0];
+    assert_eq!(refused.status, DeliveryStatus::Dead, "{refused:?}");
+    assert!(!refused.last_error.as_deref().unwrap_or("").contains("PRIVATE KEY"), "no secret in the error");
+    server.kill().await.ok();
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -68,6 +68,41 @@ pub fn text(event: &Event, links: &Links) -> String {
     out.join("\n")
 }
 
+/// An e-mail's subject, and its HTML part (the text part is [`text`]).
+pub fn email_html(event: &Event, links: &Links) -> String {
+    let e = stepline_types::text::escape_html;
+    let mut html = format!(
+        "<!doctype html><html><body style=\"font-family: sans-serif\"><h2><a href=\"{}\">{}</a></h2><table>",
+        e(links.main()),
+        e(&event.title())
+    );
+    let mut row = |k: &str, v: &str| html.push_str(&format!("<tr><th align=\"left\">{k}</th><td>{}</td></tr>", e(v)));
+    row("Pipeline", &event.pipeline);
+    row("Execution", event.execution_label());
+    row("Status", &event.status);
+    if let Some(who) = &event.started_by {
+        row("Started by", who);
+    }
+    if let Some(reason) = &event.reason {
+        row("Reason", reason);
+    }
+    html.push_str("</table>");
+    for s in &event.failed_steps {
+        html.push_str(&format!(
+            "<h3>Step {} failed</h3><p>{}</p>",
+            e(&s.name),
+            e(s.reason.as_deref().unwrap_or("no reason given"))
+        ));
+        if !s.log_tail.is_empty() {
+            let tail: Vec<&str> = s.log_tail.iter().rev().take(LOG_LINES).rev().map(String::as_str).collect();
+            html.push_str(&format!("<pre>{}</pre>", e(&tail.join("\n"))));
+        }
+    }
+    let button = if links.approval.is_some() { "Open the approval" } else { "Open the execution" };
+    html.push_str(&format!("<p><a href=\"{}\">{button}</a></p></body></html>", e(links.main())));
+    html
+}
+
 /// Slack's Block Kit message (an incoming webhook's body).
 pub fn slack(event: &Event, links: &Links) -> Value {
     let mut blocks = vec![json!({

@@ -2,11 +2,13 @@
 //! approval, retries a step or runs long (`stepline_types::notify` says what each event is).
 //!
 //! Layout: `settings` (the `--notify` file: channels and rules), `poll` (the source: a round over the covered
-//! pipelines through the gateway), `message` (each channel's shape, the webhook's signature), `send` (the
+//! pipelines through the gateway), `message` (each channel's shape, the webhook's signature), `mail` (SMTP),
+//! `send` (the
 //! outbox's sender, with backoff); the outbox itself is `store::outbox`. Events go to the outbox in the
 //! transaction that records them, and are sent from there: nothing is lost when a receiver is down or the
 //! process stops.
 
+pub mod mail;
 pub mod message;
 pub mod poll;
 pub mod send;

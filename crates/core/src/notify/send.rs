@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::message::{self, Links};
-use super::settings::{Channel, ChannelKind, Settings};
+use super::settings::{ChannelKind, Secret, Settings, Target};
 use crate::store::{Db, Due};
 
 /// How retries are spaced: `first` after the first failure, doubling up to `most`, `attempts` in all (the
@@ -102,7 +102,14 @@ impl Sender {
         };
         let base = place_base(&d.place);
         let links = Links::of(&d.event, &self.origin, &base);
-        let outcome = self.post(channel, &d, &links, now).await;
+        let outcome = match &channel.target {
+            Target::Http { url, secret } => self.post(channel.kind, url, secret.as_ref(), &d, &links, now).await,
+            Target::Email(m) => match super::mail::send(m, &d.event, &links, &d.delivery_id).await {
+                Ok(()) => Outcome::Sent,
+                Err(f) if f.transient => Outcome::Retry { error: f.error, retry_after: None },
+                Err(f) => Outcome::Refused { error: f.error },
+            },
+        };
         let kind: &'static str = channel.kind.into();
         let label = match &outcome {
             Outcome::Sent => "sent",
@@ -135,19 +142,27 @@ impl Sender {
     }
 
     /// One attempt. The URL is a secret (Slack's and Teams' carry their token): errors never name it.
-    async fn post(&self, channel: &Channel, d: &Due, links: &Links, now: DateTime<Utc>) -> Outcome {
-        let body = match channel.kind {
+    async fn post(
+        &self,
+        kind: ChannelKind,
+        url: &Secret,
+        secret: Option<&Secret>,
+        d: &Due,
+        links: &Links,
+        now: DateTime<Utc>,
+    ) -> Outcome {
+        let body = match kind {
             ChannelKind::Slack => message::slack(&d.event, links),
             ChannelKind::Teams => message::teams(&d.event, links),
-            ChannelKind::Webhook => message::webhook(&d.event, links, &d.delivery_id),
+            ChannelKind::Webhook | ChannelKind::Email => message::webhook(&d.event, links, &d.delivery_id),
         };
         let body = body.to_string().into_bytes();
         let mut request = self
             .http
-            .post(channel.url.expose())
+            .post(url.expose())
             .header("content-type", "application/json")
             .header("x-stepline-delivery", &d.delivery_id);
-        if let Some(secret) = &channel.secret {
+        if let Some(secret) = secret {
             request =
                 request.header("x-stepline-signature", message::signature(secret.expose(), now.timestamp(), &body));
         }

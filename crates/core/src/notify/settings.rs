@@ -11,6 +11,14 @@
 //! kind = "slack"                      # slack, teams or webhook
 //! url-env = "SLACK_WEBHOOK_URL"       # or url-file = "/run/secrets/slack-webhook"
 //!
+//! [channels.oncall]
+//! kind = "email"
+//! smtp-host = "smtp.example.com"      # STARTTLS on 587 by default; tls = "tls" for 465
+//! smtp-user = "stepline"
+//! smtp-password-env = "SMTP_PASSWORD" # or smtp-password-file = …
+//! from = "Stepline <stepline@example.com>"
+//! to = ["ml-oncall@example.com"]
+//!
 //! [channels.ci]
 //! kind = "webhook"
 //! url = "https://ci.example.com/stepline"   # a webhook's URL may be written here: it is no secret
@@ -48,6 +56,8 @@ pub enum ChannelKind {
     Teams,
     /// Any HTTP endpoint; Stepline's JSON, signed (`X-Stepline-Signature`).
     Webhook,
+    /// E-mail over SMTP; a plain-text and an HTML part.
+    Email,
 }
 
 /// A value that must not be shown: its `Debug` says only that it is there.
@@ -71,9 +81,44 @@ impl fmt::Debug for Secret {
 pub struct Channel {
     pub name: String,
     pub kind: ChannelKind,
-    pub url: Secret,
-    /// The webhook's signing secret.
-    pub secret: Option<Secret>,
+    pub target: Target,
+}
+
+/// How a channel is reached.
+#[derive(Clone, Debug)]
+pub enum Target {
+    /// Slack, Teams, a webhook: a POST to `url`, signed with `secret` when there is one.
+    Http {
+        url: Secret,
+        secret: Option<Secret>,
+    },
+    Email(Email),
+}
+
+/// An SMTP server and the message's envelope.
+#[derive(Clone, Debug)]
+pub struct Email {
+    pub host: String,
+    pub port: u16,
+    pub tls: MailTls,
+    pub user: Option<String>,
+    pub password: Option<Secret>,
+    pub from: String,
+    pub to: Vec<String>,
+    /// A certificate authority to trust besides the usual ones (a company's own), PEM.
+    pub ca_pem: Option<Vec<u8>>,
+}
+
+/// How the connection to the SMTP server is protected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MailTls {
+    /// Plain, then upgraded (`STARTTLS`, required): port 587.
+    Starttls,
+    /// TLS from the first byte: port 465.
+    Tls,
+    /// No encryption: only to a server on loopback (a local relay).
+    None,
 }
 
 /// What goes where.
@@ -149,6 +194,14 @@ impl Settings {
         let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
         let mut channels = BTreeMap::new();
         for (name, c) in file.channels {
+            if c.kind == ChannelKind::Email {
+                let target = Target::Email(email(&name, &c, env)?);
+                channels.insert(name.clone(), Channel { name, kind: c.kind, target });
+                continue;
+            }
+            if c.smtp_host.is_some() || !c.to.is_empty() || c.from.is_some() {
+                return Err(format!("channel '{name}': smtp-host, from and to are for kind = \"email\""));
+            }
             let url = secret_value(&name, "url", c.url.as_deref(), c.url_env.as_deref(), c.url_file.as_deref(), env)?
                 .ok_or_else(|| format!("channel '{name}' needs url-env or url-file (or url for a webhook)"))?;
             if c.url.is_some() && c.kind != ChannelKind::Webhook {
@@ -162,7 +215,8 @@ impl Settings {
             if c.kind != ChannelKind::Webhook && secret.is_some() {
                 return Err(format!("channel '{name}': only a webhook is signed with a secret"));
             }
-            channels.insert(name.clone(), Channel { name, kind: c.kind, url: Secret(url), secret: secret.map(Secret) });
+            let target = Target::Http { url: Secret(url), secret: secret.map(Secret) };
+            channels.insert(name.clone(), Channel { name, kind: c.kind, target });
         }
         let mut rules = vec![];
         for (i, r) in file.rules.into_iter().enumerate() {
@@ -252,6 +306,82 @@ struct ChannelFile {
     url_file: Option<std::path::PathBuf>,
     secret_env: Option<String>,
     secret_file: Option<std::path::PathBuf>,
+    smtp_host: Option<String>,
+    smtp_port: Option<u16>,
+    tls: Option<MailTls>,
+    smtp_user: Option<String>,
+    smtp_password_env: Option<String>,
+    smtp_password_file: Option<std::path::PathBuf>,
+    ca_file: Option<std::path::PathBuf>,
+    from: Option<String>,
+    #[serde(default)]
+    to: Vec<String>,
+}
+
+/// An e-mail channel's settings, checked: a host, a sender and recipients that parse as addresses, and no
+/// password over an unencrypted connection to another machine.
+fn email(name: &str, c: &ChannelFile, env: &dyn Fn(&str) -> Option<String>) -> Result<Email, String> {
+    if c.url.is_some()
+        || c.url_env.is_some()
+        || c.url_file.is_some()
+        || c.secret_env.is_some()
+        || c.secret_file.is_some()
+    {
+        return Err(format!("channel '{name}': an e-mail channel has smtp-host, from and to, not a url or secret"));
+    }
+    let host = c
+        .smtp_host
+        .clone()
+        .filter(|h| !h.trim().is_empty())
+        .ok_or_else(|| format!("channel '{name}' needs smtp-host"))?;
+    let tls = c.tls.unwrap_or(MailTls::Starttls);
+    let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if tls == MailTls::None && !loopback {
+        return Err(format!("channel '{name}': tls = \"none\" only to a server on loopback (a local relay)"));
+    }
+    let port = c.smtp_port.unwrap_or(match tls {
+        MailTls::Tls => 465,
+        MailTls::Starttls => 587,
+        MailTls::None => 25,
+    });
+    let from = c.from.clone().ok_or_else(|| format!("channel '{name}' needs from (the sender's address)"))?;
+    from.parse::<lettre::message::Mailbox>().map_err(|e| format!("channel '{name}': from '{from}': {e}"))?;
+    if c.to.is_empty() {
+        return Err(format!("channel '{name}' needs to (one or more addresses)"));
+    }
+    for to in &c.to {
+        to.parse::<lettre::message::Mailbox>().map_err(|e| format!("channel '{name}': to '{to}': {e}"))?;
+    }
+    let password = secret_value(
+        name,
+        "smtp-password",
+        None,
+        c.smtp_password_env.as_deref(),
+        c.smtp_password_file.as_deref(),
+        env,
+    )?;
+    if password.is_some() != c.smtp_user.is_some() {
+        return Err(format!("channel '{name}': smtp-user and its password go together"));
+    }
+    if password.is_some() && tls == MailTls::None {
+        return Err(format!("channel '{name}': a password is never sent without TLS"));
+    }
+    let ca_pem = match &c.ca_file {
+        Some(path) => {
+            Some(std::fs::read(path).map_err(|e| format!("channel '{name}': cannot read {}: {e}", path.display()))?)
+        }
+        None => None,
+    };
+    Ok(Email {
+        host,
+        port,
+        tls,
+        user: c.smtp_user.clone(),
+        password: password.map(Secret),
+        from,
+        to: c.to.clone(),
+        ca_pem,
+    })
 }
 
 #[derive(Deserialize)]
@@ -305,9 +435,23 @@ channel = "ci"
         assert_eq!(names(EventKind::Recovered, "Fraud"), Vec::<String>::new());
         assert_eq!(names(EventKind::Stopped, "AbalonePipeline"), Vec::<String>::new());
         assert_eq!(s.long_running_minutes("Fraud"), Some(90));
-        assert_eq!(s.channels["team"].url.expose(), "https://hooks.slack.com/services/T0/B0/xyz");
+        let Target::Http { url, .. } = &s.channels["team"].target else { panic!("slack is reached over HTTP") };
+        assert_eq!(url.expose(), "https://hooks.slack.com/services/T0/B0/xyz");
         let debug = format!("{s:?}");
         assert!(!debug.contains("xyz") && !debug.contains("s3cret"), "secrets stay out of Debug: {debug}");
+    }
+
+    #[test]
+    fn an_email_channel_is_starttls_on_587_unless_told() {
+        let text = "[channels.mail]\nkind = \"email\"\nsmtp-host = \"smtp.example.com\"\nsmtp-user = \"stepline\"\nsmtp-password-env = \"HOOK_SECRET\"\nfrom = \"Stepline <stepline@example.com>\"\nto = [\"oncall@example.com\", \"ana@example.com\"]";
+        let s = Settings::parse(text, &env).unwrap();
+        let Target::Email(m) = &s.channels["mail"].target else { panic!("an e-mail target") };
+        assert_eq!((m.port, m.tls, m.to.len()), (587, MailTls::Starttls, 2));
+        assert_eq!(m.password.as_ref().map(Secret::expose), Some("s3cret"));
+        assert!(!format!("{s:?}").contains("s3cret"));
+        let local = "[channels.mail]\nkind = \"email\"\nsmtp-host = \"127.0.0.1\"\ntls = \"none\"\nfrom = \"a@b.c\"\nto = [\"d@e.f\"]";
+        let Target::Email(m) = &Settings::parse(local, &env).unwrap().channels["mail"].target else { panic!() };
+        assert_eq!((m.port, m.tls), (25, MailTls::None), "a local relay");
     }
 
     #[test]
@@ -318,7 +462,14 @@ channel = "ci"
         };
         bad("[channels.a]\nkind = \"slack\"\nurl = \"https://hooks.slack.com/x\"", "is a secret");
         bad("[channels.a]\nkind = \"slack\"\nurl-env = \"NOPE\"", "NOPE is not set");
-        bad("[channels.a]\nkind = \"email\"\nurl = \"x\"", "unknown variant");
+        bad("[channels.a]\nkind = \"pager\"\nurl = \"x\"", "unknown variant");
+        bad("[channels.a]\nkind = \"email\"\nurl = \"x\"", "not a url");
+        bad("[channels.a]\nkind = \"email\"\nfrom = \"a@b.c\"\nto = [\"d@e.f\"]", "needs smtp-host");
+        bad("[channels.a]\nkind = \"email\"\nsmtp-host = \"mail.example.com\"\ntls = \"none\"\nfrom = \"a@b.c\"\nto = [\"d@e.f\"]", "only to a server on loopback");
+        bad("[channels.a]\nkind = \"email\"\nsmtp-host = \"mail.example.com\"\nfrom = \"not an address\"\nto = [\"d@e.f\"]", "from 'not an address'");
+        bad("[channels.a]\nkind = \"email\"\nsmtp-host = \"mail.example.com\"\nfrom = \"a@b.c\"", "needs to");
+        bad("[channels.a]\nkind = \"email\"\nsmtp-host = \"mail.example.com\"\nsmtp-user = \"u\"\nfrom = \"a@b.c\"\nto = [\"d@e.f\"]", "go together");
+        bad("[channels.a]\nkind = \"slack\"\nurl-env = \"SLACK_URL\"\nto = [\"d@e.f\"]", "are for kind");
         bad("[channels.a]\nkind = \"webhook\"\nurl = \"ftp://x\"", "not an http");
         bad("[[rules]]\nevents = [\"failed\"]\nchannel = \"none\"", "not defined");
         bad(&format!("{GOOD}\n[[rules]]\nevents = [\"exploded\"]\nchannel = \"ci\""), "unknown variant");
