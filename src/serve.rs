@@ -158,8 +158,10 @@ async fn serve(config: Config) -> Result<(), String> {
         s.ready = ready.clone();
     }
     // Replicas on one PostgreSQL share the polling of live views and announce logouts (see `cluster`).
+    let mut shared = None;
     if let config::Database::Postgres(url) = &config.database {
         let cluster = cluster::Cluster::connect(url).await?;
+        shared = Some(cluster.clone());
         for s in &states {
             s.watchers.join(cluster.clone(), s.place.key());
         }
@@ -192,7 +194,7 @@ async fn serve(config: Config) -> Result<(), String> {
             None => format!("http://{}", config.addr),
         };
         let places = states.iter().map(|s| (s.place.clone(), s.gateway.clone())).collect();
-        notify::spawn(settings, notify_db, places, origin)?;
+        notify::spawn(settings, notify_db, places, origin, shared)?;
     }
     let app = router::build_places(states).await;
     let listener = tokio::net::TcpListener::bind(config.addr)

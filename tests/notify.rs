@@ -118,6 +118,7 @@ impl World {
             db: self.db.clone(),
             settings: self.settings.clone(),
             pace: Duration::ZERO,
+            cluster: None,
         }
     }
 
@@ -332,6 +333,15 @@ async fn of_two_senders_on_one_database_each_message_is_sent_once_even_when_one_
     };
     let (a, b) = (Db::open(&database).await.unwrap(), Db::open(&database).await.unwrap());
     let poller = Poller { db: a.clone(), ..w.poller() };
+    if let stepline_core::config::Database::Postgres(url) = &database {
+        // Two replicas' pollers: one holds the place's lease and looks, the other stands by.
+        let lease = |c| Poller { db: a.clone(), cluster: Some(c), ..w.poller() };
+        let first = lease(stepline_core::cluster::Cluster::connect(url).await.unwrap());
+        let second = lease(stepline_core::cluster::Cluster::connect(url).await.unwrap());
+        let (x, y) = (first.round(Utc::now()).await, second.round(Utc::now()).await);
+        assert!(!x.elsewhere && y.elsewhere, "{x:?} {y:?}");
+        assert!(second.round(Utc::now()).await.elsewhere, "it keeps standing by while the first lives");
+    }
     poller.round(Utc::now()).await;
     for _ in 0..4 {
         let arn = w.start("Abalone").await;

@@ -32,6 +32,7 @@ pub fn spawn(
     db: Db,
     places: Vec<(Arc<Place>, Arc<Gateway>)>,
     origin: String,
+    cluster: Option<Arc<crate::cluster::Cluster>>,
 ) -> Result<(), String> {
     let sender = Sender::new(db.clone(), settings.clone(), origin, Backoff::default())?;
     tokio::spawn(async move {
@@ -44,7 +45,8 @@ pub fn spawn(
     });
     for (place, gateway) in places {
         let pace = Duration::from_secs_f64(1.0 / settings.poll_rate);
-        let poller = Poller { gateway, place, db: db.clone(), settings: settings.clone(), pace };
+        let poller =
+            Poller { gateway, place, db: db.clone(), settings: settings.clone(), pace, cluster: cluster.clone() };
         let every = Duration::from_secs(settings.poll_seconds);
         tokio::spawn(async move {
             loop {

@@ -26,6 +26,8 @@ const PAGE: i32 = 20;
 /// What a round did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Round {
+    /// Another replica holds the poller's lease: it looks, this one does not.
+    pub elsewhere: bool,
     pub pipelines: usize,
     pub events: usize,
     /// Events already written (the same change seen again).
@@ -41,12 +43,21 @@ pub struct Poller {
     pub settings: Arc<Settings>,
     /// The wait between two pipelines (`1 / poll-rate`; none in tests): what keeps the poller inside its share.
     pub pace: std::time::Duration,
+    /// Replicas on one PostgreSQL: one of them polls each place (a lease), the others stand by.
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 impl Poller {
     /// Look at every covered pipeline once.
     pub async fn round(&self, now: DateTime<Utc>) -> Round {
         let mut round = Round::default();
+        if let Some(cluster) = &self.cluster {
+            // The lease lives as long as this replica's lock connection: a replica that dies hands it on.
+            if !cluster.try_lease(&format!("notify-poll {}", self.place.key())).await {
+                round.elsewhere = true;
+                return round;
+            }
+        }
         let pipelines = match self.gateway.all_pipelines().await {
             Ok(p) => p,
             Err(e) => {
