@@ -185,14 +185,15 @@ async fn serve(config: Config) -> Result<(), String> {
         tracing::info!("Live views are shared with the other replicas on this PostgreSQL");
     }
     if let Some(settings) = notify_settings {
-        for s in &mut states {
-            s.notify = Some(settings.clone());
-        }
         // Links in messages: the public URL, else where this process listens (loopback, no login).
         let origin = match &config.access.public_url {
             Some(url) => url.origin(),
             None => format!("http://{}", config.addr),
         };
+        let notifier = Arc::new(notify::Notifier { settings: settings.clone(), origin: origin.clone() });
+        for s in &mut states {
+            s.notify = Some(notifier.clone());
+        }
         let places = states.iter().map(|s| (s.place.clone(), s.gateway.clone())).collect();
         notify::spawn(settings, notify_db, places, origin, shared)?;
     }

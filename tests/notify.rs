@@ -20,6 +20,7 @@ use stepline_core::state::AppState;
 use stepline_core::store::Db;
 use stepline_emulator::{start, EmulatorConfig, RunningEmulator, Scenario};
 use stepline_types::notify::{DeliveryStatus, EventKind};
+use tower::ServiceExt;
 
 const ABALONE: &str = include_str!("../definitions/abalone.json");
 const CONTROL_FLOW: &str = include_str!("../definitions/control-flow.json");
@@ -378,7 +379,10 @@ async fn the_notifications_page_shows_rules_channels_and_deliveries_but_no_secre
     assert!(page.contains("notifications-off") && page.contains("--notify FILE"), "says how to turn them on");
 
     let mut state = AppState::new(common::options(), w.gateway.clone()).await;
-    state.notify = Some(w.settings.clone());
+    state.notify = Some(Arc::new(stepline_core::notify::Notifier {
+        settings: w.settings.clone(),
+        origin: "http://stepline.test".into(),
+    }));
     // The page reads the deliveries of the state's own database.
     let poller = Poller { db: state.access.db.clone(), place: state.place.clone(), ..w.poller() };
     poller.round(Utc::now()).await;
@@ -390,6 +394,7 @@ async fn the_notifications_page_shows_rules_channels_and_deliveries_but_no_secre
         .send_due(Utc::now())
         .await
         .unwrap();
+    let state_db = state.access.db.clone();
     let app = router::build(state).await;
     let (status, page) = common::get(&app, "/notifications").await;
     assert_eq!(status, StatusCode::OK);
@@ -400,6 +405,31 @@ async fn the_notifications_page_shows_rules_channels_and_deliveries_but_no_secre
     for secret in [url.as_str(), SECRET, "/slack"] {
         assert!(!page.contains(secret), "the page shows no channel URL or secret ({secret})");
     }
+    assert_eq!(page.matches("data-testid=\"send-test\"").count(), 3, "a test button per channel for an operator");
+
+    // "Send a test" as a plain form: the receiver gets it now, the page says so, and it is on record.
+    let post = |channel: &str| {
+        axum::http::Request::post("/api/notify_test")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "text/html")
+            .body(axum::body::Body::from(format!("channel={}", common::form_value(channel))))
+            .unwrap()
+    };
+    let answer = app.clone().oneshot(post("hook")).await.unwrap();
+    let to = answer.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(to, "/notifications?tested=hook");
+    let got = _r.got.lock().unwrap().clone();
+    let test = got.iter().find(|g| g.2.contains("\"event\":\"test\"")).expect("the test message");
+    assert_eq!(test.0, "/hook");
+    assert!(test.2.contains("/notifications"), "it links to the notifications page: {}", test.2);
+    let (_, page) = common::get(&app, &to).await;
+    assert!(page.contains("A test message went to hook."));
+    let answer = app.clone().oneshot(post("<nope>")).await.unwrap();
+    assert_eq!(answer.headers()["location"], "/notifications?error=invalid", "an unknown channel");
+    let log = state_db.page(&Default::default(), &stepline_core::store::Scope::Everything, 10).await.unwrap();
+    let tests: Vec<_> =
+        log.entries.iter().filter(|e| e.action == stepline_types::model::activity::Action::Notify).collect();
+    assert_eq!(tests.len(), 1, "the test sent is on record (the refused one never reached a channel)");
 }
 
 #[tokio::test]

@@ -370,3 +370,15 @@ async fn resolve(
     let arn = stepline_core::queries::execution_arn(&state, pipeline, id).await.map_err(AppError::refused)?;
     Ok((state, who, role, arn))
 }
+
+/// Send a test message to a notification channel now; back to the notifications page, which says how it went.
+#[server(prefix = "/api", endpoint = "notify_test")]
+pub async fn notify_test(channel: String) -> Result<String, AppError> {
+    let page = || stepline_types::base::href("/notifications");
+    let result = async {
+        stepline_core::notify_queries::send_test(&channel).await?;
+        Ok(format!("{}?tested={}", page(), stepline_types::model::links::seg(&channel)))
+    }
+    .await;
+    server::finish(result, |e| format!("{}?error={}", page(), e.notice_code())).await
+}

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use crate::state::enter;
 use stepline_types::error::AppError;
 use stepline_types::model::access::Role;
+use stepline_types::model::activity::Action;
 use stepline_types::page::{ChannelView, NotificationsData, RuleView};
 
 /// The most deliveries the page lists.
@@ -17,7 +18,7 @@ pub async fn notifications() -> Result<NotificationsData, AppError> {
     let (everywhere, _) = who.everywhere();
     let everything = everywhere == Some(Role::Admin);
     let me = who.me(everywhere);
-    let Some(settings) = state.notify.clone() else {
+    let Some(settings) = state.notify.as_ref().map(|n| n.settings.clone()) else {
         return Ok(NotificationsData {
             enabled: false,
             poll_seconds: 0,
@@ -71,4 +72,26 @@ pub async fn notifications() -> Result<NotificationsData, AppError> {
         everything,
         me,
     })
+}
+
+/// Send a test message to a channel now (operators and admins everywhere: it reaches people), on record.
+pub async fn send_test(channel: &str) -> Result<(), AppError> {
+    let (state, who) = enter().await?;
+    let (role, _) = who.everywhere();
+    if !matches!(role, Some(Role::Operator | Role::Admin)) {
+        return Err(AppError::Forbidden(
+            "Sending a test notification needs the operator role on every pipeline: ask an admin.".into(),
+        ));
+    }
+    let notifier = state.notify.clone().ok_or_else(|| AppError::NotFound("Notifications are off.".into()))?;
+    if !notifier.settings.channels.contains_key(channel) {
+        return Err(AppError::Invalid(format!("There is no channel '{}'.", stepline_types::text::clip(channel, 60))));
+    }
+    let sent = notifier
+        .test(state.access.db.clone(), channel, state.place.base)
+        .await
+        .map_err(|e| AppError::Server(format!("The test message to '{channel}' was not taken: {e}")));
+    let detail = serde_json::json!({ "channel": channel });
+    who.record(role, Action::Notify, "", None, sent.as_ref().map(|_| ()), detail).await?;
+    sent
 }

@@ -26,7 +26,7 @@ pub struct AppState {
     /// The account and region this state's gateway, pollers and pages are of (see `super::places`).
     pub place: Arc<super::places::Place>,
     /// The notification settings (`--notify`), for the notifications page.
-    pub notify: Option<Arc<super::notify::Settings>>,
+    pub notify: Option<Arc<super::notify::Notifier>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

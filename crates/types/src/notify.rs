@@ -42,6 +42,8 @@ pub enum EventKind {
     Retried,
     /// An execution has run longer than a rule's threshold.
     LongRunning,
+    /// A test message, sent from the notifications page to check a channel.
+    Test,
 }
 
 impl EventKind {
@@ -55,6 +57,7 @@ impl EventKind {
             EventKind::Waiting => "is waiting for an approval",
             EventKind::Retried => "is retrying a step",
             EventKind::LongRunning => "is running long",
+            EventKind::Test => "is a test message",
         }
     }
 }
@@ -114,6 +117,9 @@ impl Event {
 
     /// One line: "AbalonePipeline · nightly-3 failed".
     pub fn title(&self) -> String {
+        if self.kind == EventKind::Test {
+            return "Stepline test message: this channel works".to_string();
+        }
         let what = match (self.kind, &self.step) {
             (EventKind::Waiting, Some(step)) => format!("is waiting for an approval at {step}"),
             (EventKind::Retried, Some(step)) => {

@@ -2,11 +2,16 @@
 //! message, its channel, attempts, where it stands and the last error).
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
+use crate::actions::NotifyTest;
 use crate::api::notifications;
+use crate::components::post_form::{PostError, PostForm, Posting};
 use crate::components::{error::ErrorPanel, time::Timestamp};
 use stepline_types::codec::Json;
+use stepline_types::model::access::Role;
 use stepline_types::model::links;
 use stepline_types::notify::DeliveryStatus;
 use stepline_types::page::NotificationsData;
@@ -14,9 +19,21 @@ use stepline_types::page::NotificationsData;
 #[component]
 pub fn NotificationsPage() -> impl IntoView {
     let data = Resource::<_, Json>::new_with_options(|| (), |_| notifications(), false);
+    let query = use_query_map();
+    // After a plain form post: which channel took a test message, or the fixed sentence of what went wrong.
+    let notice = move || {
+        let q = query.read();
+        if let Some(channel) = q.get("tested") {
+            return Some(view! { <p class="notice" role="status" data-testid="tested">{format!("A test message went to {channel}.")}</p> }.into_any());
+        }
+        q.get("error")
+            .and_then(|c| stepline_types::error::notice_text(&c))
+            .map(|text| view! { <p class="field-error" role="alert">{text}</p> }.into_any())
+    };
     view! {
         <Title text="Notifications"/>
         <div class="page-head"><h1>"Notifications"</h1></div>
+        {notice}
         <Transition fallback=|| view! { <p class="muted">"Loading the notifications…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
@@ -52,8 +69,25 @@ fn NotificationsBody(data: NotificationsData) -> impl IntoView {
             }
         })
         .collect_view();
-    let channels =
-        data.channels.into_iter().map(|c| view! { <li><strong>{c.name}</strong>" · "{c.kind}</li> }).collect_view();
+    let may_test = matches!(data.me.role, Some(Role::Operator | Role::Admin));
+    let channels = data
+        .channels
+        .into_iter()
+        .map(|c| {
+            let posting = Posting::new();
+            let name = c.name.clone();
+            let test = may_test.then(move || {
+                view! {
+                    <PostForm to=NotifyTest::PATH posting=posting attr:class="inline">
+                        <input type="hidden" name="channel" value=name/>
+                        <button type="submit" disabled=move || posting.pending.get() data-testid="send-test">"Send a test"</button>
+                    </PostForm>
+                    <PostError posting=posting/>
+                }
+            });
+            view! { <li><strong>{c.name.clone()}</strong>" · "{c.kind}" "{test}</li> }
+        })
+        .collect_view();
     let empty = data.deliveries.is_empty();
     let deliveries = data
         .deliveries

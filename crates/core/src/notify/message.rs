@@ -31,6 +31,9 @@ impl Links {
     /// `/stepline/1234/eu-west-1` or empty).
     pub fn of(event: &Event, origin: &str, base: &str) -> Links {
         let seg = stepline_types::model::links::seg;
+        if event.kind == EventKind::Test {
+            return Links { execution: format!("{origin}{base}/notifications"), approval: None };
+        }
         let execution =
             format!("{origin}{base}/pipelines/{}/executions/{}", seg(&event.pipeline), seg(&event.execution_id));
         let approval = match (event.kind, &event.step) {

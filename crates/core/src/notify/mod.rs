@@ -26,6 +26,23 @@ pub use poll::{Poller, Round};
 pub use send::{Backoff, Sender};
 pub use settings::Settings;
 
+/// What the pages need of notifications: the settings in force and where links in messages point.
+#[derive(Clone, Debug)]
+pub struct Notifier {
+    pub settings: Arc<Settings>,
+    pub origin: String,
+}
+
+impl Notifier {
+    /// Send a test message to `channel` now (not through the outbox: the answer is the point), as place
+    /// `base`'s page would link it.
+    pub async fn test(&self, db: Db, channel: &str, base: &str) -> Result<(), String> {
+        let channel = self.settings.channels.get(channel).ok_or_else(|| format!("no channel '{channel}'"))?;
+        let sender = Sender::new(db, self.settings.clone(), self.origin.clone(), Backoff::default())?;
+        sender.test(channel, base).await
+    }
+}
+
 /// Start the pollers (one per account and region) and the sender, for the life of the process.
 pub fn spawn(
     settings: Arc<Settings>,

@@ -8,8 +8,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::message::{self, Links};
-use super::settings::{ChannelKind, Secret, Settings, Target};
+use super::settings::{Channel, ChannelKind, Secret, Settings, Target};
 use crate::store::{Db, Due};
+use stepline_types::notify::{Event, EventKind};
 
 /// How retries are spaced: `first` after the first failure, doubling up to `most`, `attempts` in all (the
 /// default gives up after about ten hours).
@@ -100,16 +101,7 @@ impl Sender {
             self.db.failed_attempt(d.id, attempts, None, "its channel is no longer in the settings").await?;
             return Ok(false);
         };
-        let base = place_base(&d.place);
-        let links = Links::of(&d.event, &self.origin, &base);
-        let outcome = match &channel.target {
-            Target::Http { url, secret } => self.post(channel.kind, url, secret.as_ref(), &d, &links, now).await,
-            Target::Email(m) => match super::mail::send(m, &d.event, &links, &d.delivery_id).await {
-                Ok(()) => Outcome::Sent,
-                Err(f) if f.transient => Outcome::Retry { error: f.error, retry_after: None },
-                Err(f) => Outcome::Refused { error: f.error },
-            },
-        };
+        let outcome = self.attempt(channel, &d, &place_base(&d.place), now).await;
         let kind: &'static str = channel.kind.into();
         let label = match &outcome {
             Outcome::Sent => "sent",
@@ -138,6 +130,53 @@ impl Sender {
                 self.db.failed_attempt(d.id, attempts, None, &error).await?;
                 Ok(false)
             }
+        }
+    }
+
+    /// One attempt on the channel, whatever its kind.
+    async fn attempt(&self, channel: &Channel, d: &Due, base: &str, now: DateTime<Utc>) -> Outcome {
+        let links = Links::of(&d.event, &self.origin, base);
+        match &channel.target {
+            Target::Http { url, secret } => self.post(channel.kind, url, secret.as_ref(), d, &links, now).await,
+            Target::Email(m) => match super::mail::send(m, &d.event, &links, &d.delivery_id).await {
+                Ok(()) => Outcome::Sent,
+                Err(f) if f.transient => Outcome::Retry { error: f.error, retry_after: None },
+                Err(f) => Outcome::Refused { error: f.error },
+            },
+        }
+    }
+
+    /// A test message, sent once, now: what the receiver said when it did not take it.
+    pub async fn test(&self, channel: &Channel, base: &str) -> Result<(), String> {
+        let now = Utc::now();
+        let event = Event {
+            kind: EventKind::Test,
+            pipeline: "Stepline".into(),
+            execution_arn: String::new(),
+            execution_id: String::new(),
+            display_name: None,
+            status: "Test".into(),
+            reason: None,
+            step: None,
+            attempt: None,
+            failed_steps: vec![],
+            started_by: None,
+            started: None,
+            running_minutes: None,
+            change: 0,
+            at: now,
+        };
+        let d = Due {
+            id: 0,
+            delivery_id: format!("test-{}", crate::store::random_token(8)),
+            channel: channel.name.clone(),
+            attempts: 0,
+            place: String::new(),
+            event,
+        };
+        match self.attempt(channel, &d, base, now).await {
+            Outcome::Sent => Ok(()),
+            Outcome::Retry { error, .. } | Outcome::Refused { error } => Err(error),
         }
     }
 

@@ -30,6 +30,8 @@ pub enum Action {
     Reject,
     Login,
     Logout,
+    /// A test message sent to a notification channel.
+    Notify,
 }
 
 impl Action {
@@ -57,6 +59,7 @@ impl Action {
             Action::Reject => "rejected",
             Action::Login => "logged in",
             Action::Logout => "logged out",
+            Action::Notify => "sent a test notification",
         }
     }
 }
