@@ -150,7 +150,7 @@ pub(crate) fn i(body: &Value, member: &str) -> Option<i64> {
 /// can come back a nanosecond short (the Rust SDK truncates the fraction), which must still mean the same
 /// millisecond, or `CreatedAfter` a version's own time would list that version.
 pub(crate) fn t(body: &Value, member: &str) -> Option<Epoch> {
-    body.get(member).and_then(Value::as_f64)
+    body.get(member).and_then(Value::as_f64).map(|t| (t * 1000.0).round() / 1000.0)
 }
 
 /// The answer already given for an idempotency token, if any.
