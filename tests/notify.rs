@@ -430,6 +430,14 @@ async fn the_notifications_page_shows_rules_channels_and_deliveries_but_no_secre
     let tests: Vec<_> =
         log.entries.iter().filter(|e| e.action == stepline_types::model::activity::Action::Notify).collect();
     assert_eq!(tests.len(), 1, "the test sent is on record (the refused one never reached a channel)");
+    assert_eq!(tests[0].pipeline, None, "a test is of no pipeline");
+    // A channel that does not take it: the plain form's page says so by the channel's name.
+    *_r.refuse.lock().unwrap() = 1;
+    let answer = app.clone().oneshot(post("teams")).await.unwrap();
+    let to = answer.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(to, "/notifications?untested=teams");
+    let (_, page) = common::get(&app, &to).await;
+    assert!(page.contains("The test message to teams was not taken."), "says which channel failed");
 }
 
 #[tokio::test]

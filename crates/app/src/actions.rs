@@ -118,7 +118,8 @@ async fn start_inner(form: &StartForm) -> Result<String, AppError> {
         "steps": form.steps.keys().collect::<Vec<_>>(),
         "source": Some(&form.source).filter(|s| !s.is_empty()),
     });
-    who.record(Some(role), action, &form.pipeline, started.as_deref(), result.as_ref().map(|_| ()), detail).await?;
+    who.record(Some(role), action, Some(&form.pipeline), started.as_deref(), result.as_ref().map(|_| ()), detail)
+        .await?;
     result
 }
 
@@ -225,8 +226,15 @@ pub async fn stop_execution(pipeline: String, id: String, token: String) -> Resu
         let (state, who, role, arn) = resolve(&pipeline, &id, &token, Action::Stop).await?;
         let done =
             who.acting(state.gateway.stop_execution(&arn, &who.request_token(&token))).await.map_err(AppError::Refused);
-        who.record(Some(role), Action::Stop, &pipeline, Some(&arn), done.as_ref().map(|_| ()), serde_json::Value::Null)
-            .await?;
+        who.record(
+            Some(role),
+            Action::Stop,
+            Some(&pipeline),
+            Some(&arn),
+            done.as_ref().map(|_| ()),
+            serde_json::Value::Null,
+        )
+        .await?;
         done?;
         state.watchers.touched(&pipeline, &arn).await;
         Ok(server::execution_page(&pipeline, &id, Some(("notice", "stopping"))))
@@ -259,7 +267,7 @@ pub async fn retry_execution(
             .await
             .map_err(AppError::Refused);
         let detail = serde_json::json!({ "parallelism": parallelism });
-        who.record(Some(role), Action::Retry, &pipeline, Some(&arn), done.as_ref().map(|_| ()), detail).await?;
+        who.record(Some(role), Action::Retry, Some(&pipeline), Some(&arn), done.as_ref().map(|_| ()), detail).await?;
         done?;
         state.watchers.touched(&pipeline, &arn).await;
         Ok(server::execution_page(&pipeline, &id, Some(("notice", "retrying"))))
@@ -294,7 +302,7 @@ async fn callback_inner(form: &CallbackForm) -> Result<String, AppError> {
         }
         Err(_) => serde_json::json!({ "step": stepline_types::text::clip(&form.step, 64) }),
     };
-    who.record(Some(role), action, &form.pipeline, Some(&arn), result.as_ref().map(|_| ()), detail).await?;
+    who.record(Some(role), action, Some(&form.pipeline), Some(&arn), result.as_ref().map(|_| ()), detail).await?;
     result?;
     state.watchers.touched(&form.pipeline, &arn).await;
     Ok(server::execution_page(
@@ -380,5 +388,11 @@ pub async fn notify_test(channel: String) -> Result<String, AppError> {
         Ok(format!("{}?tested={}", page(), stepline_types::model::links::seg(&channel)))
     }
     .await;
-    server::finish(result, |e| format!("{}?error={}", page(), e.notice_code())).await
+    // A channel that did not take it is said by name (the page says what the receiver answered only to a
+    // script's post: the address of a plain one carries no words of the receiver's).
+    server::finish(result, |e| match e {
+        AppError::Server(_) => format!("{}?untested={}", page(), stepline_types::model::links::seg(&channel)),
+        e => format!("{}?error={}", page(), e.notice_code()),
+    })
+    .await
 }

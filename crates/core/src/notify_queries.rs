@@ -92,6 +92,6 @@ pub async fn send_test(channel: &str) -> Result<(), AppError> {
         .await
         .map_err(|e| AppError::Server(format!("The test message to '{channel}' was not taken: {e}")));
     let detail = serde_json::json!({ "channel": channel });
-    who.record(role, Action::Notify, "", None, sent.as_ref().map(|_| ()), detail).await?;
+    who.record(role, Action::Notify, None, None, sent.as_ref().map(|_| ()), detail).await?;
     sent
 }

@@ -26,6 +26,12 @@ pub fn NotificationsPage() -> impl IntoView {
         if let Some(channel) = q.get("tested") {
             return Some(view! { <p class="notice" role="status" data-testid="tested">{format!("A test message went to {channel}.")}</p> }.into_any());
         }
+        if let Some(channel) = q.get("untested") {
+            let text = format!(
+                "The test message to {channel} was not taken. Send it again with the page's script running to see what the receiver answered."
+            );
+            return Some(view! { <p class="field-error" role="alert" data-testid="untested">{text}</p> }.into_any());
+        }
         q.get("error")
             .and_then(|c| stepline_types::error::notice_text(&c))
             .map(|text| view! { <p class="field-error" role="alert">{text}</p> }.into_any())
