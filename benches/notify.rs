@@ -19,6 +19,7 @@ use stepline_core::notify::{Backoff, Poller, Sender, Settings};
 use stepline_core::places::Place;
 use stepline_core::store::Db;
 use stepline_emulator::{start, EmulatorConfig};
+use stepline_types::model::{ExecStatus, ExecutionSummary};
 use stepline_types::notify::{Event, EventKind};
 
 async fn polling(pipelines: usize) {
@@ -94,23 +95,16 @@ async fn outbox(events: usize) {
     );
     let t = Instant::now();
     for i in 0..events {
-        let event = Event {
-            kind: EventKind::Failed,
-            pipeline: "Burst".into(),
-            execution_arn: format!("arn:aws:sagemaker:us-east-1:123456789012:pipeline/burst/execution/e{i}"),
-            execution_id: format!("e{i}"),
+        let execution = ExecutionSummary {
+            arn: format!("arn:aws:sagemaker:us-east-1:123456789012:pipeline/burst/execution/e{i}"),
+            id: format!("e{i}"),
             display_name: None,
-            status: "Failed".into(),
-            reason: Some("AlgorithmError: out of memory".into()),
-            step: None,
-            attempt: None,
-            failed_steps: vec![],
-            started_by: None,
-            started: None,
-            running_minutes: None,
-            change: 1,
-            at: Utc::now(),
+            status: ExecStatus::Failed,
+            start: None,
+            description: None,
+            failure_reason: Some("AlgorithmError: out of memory".into()),
         };
+        let event = Event::of_execution(EventKind::Failed, "Burst", &execution, 1, Utc::now());
         db.record_event("", "bench", &event, &["hook"], Utc::now().timestamp_millis()).await.unwrap();
     }
     let written = t.elapsed();

@@ -98,6 +98,47 @@ pub struct Event {
 }
 
 impl Event {
+    /// An event of `kind` about an execution as a list shows it, the rest (steps, who started it) to add.
+    pub fn of_execution(
+        kind: EventKind,
+        pipeline: &str,
+        e: &ExecutionSummary,
+        change: i64,
+        at: DateTime<Utc>,
+    ) -> Event {
+        Event {
+            kind,
+            pipeline: pipeline.to_string(),
+            execution_arn: e.arn.clone(),
+            execution_id: e.id.clone(),
+            display_name: e.display_name.clone(),
+            status: e.status.as_str().to_string(),
+            reason: e.failure_reason.clone(),
+            step: None,
+            attempt: None,
+            failed_steps: vec![],
+            started_by: None,
+            started: e.start,
+            running_minutes: None,
+            change,
+            at,
+        }
+    }
+
+    /// The test message a channel is sent from the notifications page: of no execution.
+    pub fn test(at: DateTime<Utc>) -> Event {
+        let none = ExecutionSummary {
+            arn: String::new(),
+            id: String::new(),
+            display_name: None,
+            status: ExecStatus::Other("Test".into()),
+            start: None,
+            description: None,
+            failure_reason: None,
+        };
+        Event::of_execution(EventKind::Test, "Stepline", &none, 0, at)
+    }
+
     /// The key that names this change: equal for a change reported twice, different for the next one.
     pub fn key(&self) -> String {
         format!(

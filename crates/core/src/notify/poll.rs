@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use stepline_types::model::{ExecStatus, ExecutionSummary, StepMetadata, StepRun};
-use stepline_types::notify::{self, Event, EventKind, FailedStep};
+use stepline_types::notify::{self, Event, EventKind};
 
 use super::message::LOG_LINES;
 use super::settings::Settings;
@@ -146,7 +146,7 @@ impl Poller {
         now: DateTime<Utc>,
     ) -> Result<Vec<Event>, String> {
         let mut out = vec![];
-        let bare = bare_event(name, e, changes, now);
+        let bare = Event::of_execution(EventKind::Failed, name, e, changes, now);
         if let Some(minutes) = self.settings.long_running_minutes(name).and_then(|t| notify::running_long(e, now, t)) {
             out.push(Event { kind: EventKind::LongRunning, running_minutes: Some(minutes), ..bare.clone() });
         }
@@ -164,7 +164,7 @@ impl Poller {
     /// An ended execution with what a message about it names: who started it, its failed steps, their
     /// reasons and the end of their logs. What cannot be read is left out rather than holding the event.
     async fn described(&self, name: &str, e: &ExecutionSummary, changes: i64, now: DateTime<Utc>) -> Event {
-        let mut event = bare_event(name, e, changes, now);
+        let mut event = Event::of_execution(EventKind::Failed, name, e, changes, now);
         if let Ok(d) = self.gateway.describe_execution(&e.arn).await {
             event.started_by = d.created_by;
             event.reason = d.failure_reason.or(event.reason);
@@ -190,25 +190,5 @@ impl Poller {
         let Ok(streams) = self.gateway.log_streams(group, &prefix).await else { return vec![] };
         let Some(stream) = streams.first() else { return vec![] };
         self.gateway.log_tail(group, &stream.name, LOG_LINES as i32).await.unwrap_or_default()
-    }
-}
-
-fn bare_event(pipeline: &str, e: &ExecutionSummary, changes: i64, now: DateTime<Utc>) -> Event {
-    Event {
-        kind: EventKind::Failed,
-        pipeline: pipeline.to_string(),
-        execution_arn: e.arn.clone(),
-        execution_id: e.id.clone(),
-        display_name: e.display_name.clone(),
-        status: e.status.as_str().to_string(),
-        reason: e.failure_reason.clone(),
-        step: None,
-        attempt: None,
-        failed_steps: Vec::<FailedStep>::new(),
-        started_by: None,
-        started: e.start,
-        running_minutes: None,
-        change: changes,
-        at: now,
     }
 }

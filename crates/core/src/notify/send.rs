@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use super::message::{self, Links};
 use super::settings::{Channel, ChannelKind, Secret, Settings, Target};
 use crate::store::{Db, Due};
-use stepline_types::notify::{Event, EventKind};
+use stepline_types::notify::Event;
 
 /// How retries are spaced: `first` after the first failure, doubling up to `most`, `attempts` in all (the
 /// default gives up after about ten hours).
@@ -149,23 +149,7 @@ impl Sender {
     /// A test message, sent once, now: what the receiver said when it did not take it.
     pub async fn test(&self, channel: &Channel, base: &str) -> Result<(), String> {
         let now = Utc::now();
-        let event = Event {
-            kind: EventKind::Test,
-            pipeline: "Stepline".into(),
-            execution_arn: String::new(),
-            execution_id: String::new(),
-            display_name: None,
-            status: "Test".into(),
-            reason: None,
-            step: None,
-            attempt: None,
-            failed_steps: vec![],
-            started_by: None,
-            started: None,
-            running_minutes: None,
-            change: 0,
-            at: now,
-        };
+        let event = Event::test(now);
         let d = Due {
             id: 0,
             delivery_id: format!("test-{}", crate::store::random_token(8)),
