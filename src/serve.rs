@@ -30,6 +30,8 @@ async fn serve(config: Config) -> Result<(), String> {
     observe::prometheus::install()?;
     observe::prometheus::spawn_upkeep();
     let leptos_options = router::leptos_options(&config)?;
+    // Notifications: their settings checked first, so a mistake in them stops the start at once, saying where.
+    let notify_settings = config.notify.as_deref().map(notify::Settings::load).transpose()?.map(Arc::new);
     // The emulator of demo mode lives as long as the server.
     let mut _emulator = None;
     let mut limits = limiter::LimiterConfig::default();
@@ -127,8 +129,6 @@ async fn serve(config: Config) -> Result<(), String> {
         },
         database
     );
-    // Notifications: settings checked before anything listens (a mistake stops the start, with its line).
-    let notify_settings = config.notify.as_deref().map(notify::Settings::load).transpose()?.map(Arc::new);
     let notify_db = db.clone();
     // Expired sessions and abandoned logins are forgotten every hour.
     tokio::spawn(async move {
