@@ -60,6 +60,17 @@ struct Args {
     #[arg(long, env = "STEPLINE_EMULATOR_ALLOWED_HOST", value_name = "NAME", value_delimiter = ',',
           value_parser = host_name)]
     allowed_host: Vec<String>,
+    /// The SQS queue the emulator sends SageMaker's EventBridge events to, created at start (without it,
+    /// events go to `sagemaker-events` once a client creates that queue)
+    #[arg(long, env = "STEPLINE_EMULATOR_EVENTS_QUEUE", value_name = "NAME", value_parser = queue_name)]
+    events_queue: Option<String>,
+}
+
+fn queue_name(s: &str) -> Result<String, String> {
+    let ok = (1..=80).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    ok.then(|| s.to_string()).ok_or_else(|| {
+        format!("'{s}' is not a queue name: 1 to 80 letters, digits, hyphens or underscores (a standard queue)")
+    })
 }
 
 /// What the command line asks for.
@@ -85,6 +96,7 @@ pub fn parse_args(args: &[String]) -> Result<Parsed, String> {
         latency: a.latency,
         account: crate::jobs::Account { region: a.region, account: a.account },
         allowed_hosts: a.allowed_host,
+        events_queue: a.events_queue,
         ..EmulatorConfig::default()
     };
     if let Some(path) = a.scenario {

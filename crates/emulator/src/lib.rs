@@ -32,6 +32,7 @@ pub mod ops;
 pub mod paging;
 pub mod persist;
 pub mod query;
+pub mod random;
 pub mod runtime;
 pub mod scenario;
 pub mod seed;
@@ -40,6 +41,7 @@ pub mod sessions;
 pub mod settings_file;
 pub mod shapes;
 pub mod signals;
+pub mod sqs;
 pub mod state;
 pub mod store;
 pub mod strict;
@@ -77,6 +79,9 @@ pub struct EmulatorConfig {
     pub seed: Option<seed::Seed>,
     /// Host names answered besides IP addresses and localhost (`--allowed-host`; see `guard`).
     pub allowed_hosts: Vec<String>,
+    /// The SQS queue SageMaker's events go to, created at start (`--events-queue`; see `sqs::events`).
+    /// Without it events go to `sagemaker-events` once a client creates that queue.
+    pub events_queue: Option<String>,
 }
 
 impl Default for EmulatorConfig {
@@ -91,6 +96,7 @@ impl Default for EmulatorConfig {
             quotas: None,
             seed: None,
             allowed_hosts: Vec::new(),
+            events_queue: None,
         }
     }
 }
@@ -140,6 +146,7 @@ pub fn build_core(config: &EmulatorConfig) -> Result<Arc<Core>, EmulatorError> {
             let mut executions = loaded.executions;
             executions.sort_by(|a, b| a.created.total_cmp(&b.created));
             for ex in executions {
+                sqs::events::remember(&mut store.published, &ex);
                 store.insert_execution(ex);
             }
             for (op, token, answer) in loaded.idempotency {
@@ -153,6 +160,9 @@ pub fn build_core(config: &EmulatorConfig) -> Result<Arc<Core>, EmulatorError> {
             }
             for session in loaded.sessions {
                 store.sessions.insert(session);
+            }
+            for q in loaded.queues {
+                store.queues.insert(q.name.clone(), q);
             }
             if let Some(text) = loaded.scenario {
                 scenario = Scenario::parse(&text)?;
@@ -168,7 +178,10 @@ pub fn build_core(config: &EmulatorConfig) -> Result<Arc<Core>, EmulatorError> {
         account: config.account.clone(),
         speed: config.speed,
         clock: runtime::Clock::wall(),
+        events_queue: config.events_queue.clone().unwrap_or_else(|| sqs::events::DEFAULT_QUEUE.into()),
+        keep_events_queue: config.events_queue.is_some(),
     };
+    inner.ensure_events_queue()?;
     let mut scenario = config.scenario.clone();
     if config.latency.is_some() || config.quotas.is_some() {
         let s = scenario.get_or_insert_with(|| inner.scenario.clone());

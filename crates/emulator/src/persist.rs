@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::engine::CachedRun;
 use crate::error::EmulatorError;
 use crate::sessions::Session;
+use crate::sqs::queue::{Message, Queue};
 use crate::state::{Execution, Pipeline, StepRun};
 
 pub struct Db {
@@ -28,6 +29,8 @@ pub struct Loaded {
     pub scenario: Option<String>,
     /// Issued STS sessions, oldest first.
     pub sessions: Vec<Session>,
+    /// SQS queues with their messages.
+    pub queues: Vec<Queue>,
 }
 
 impl Db {
@@ -49,7 +52,10 @@ impl Db {
                                                execution TEXT NOT NULL, finished REAL NOT NULL, doc TEXT NOT NULL,
                                                PRIMARY KEY (pipeline, step, key, execution));
              CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS sessions (key TEXT PRIMARY KEY, doc TEXT NOT NULL);",
+             CREATE TABLE IF NOT EXISTS sessions (key TEXT PRIMARY KEY, doc TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS sqs_queues (name TEXT PRIMARY KEY, doc TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS sqs_messages (queue TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL,
+                                                      PRIMARY KEY (queue, id));",
         )
         .map_err(|source| EmulatorError::Open { path, source })?;
         Ok(Db { conn })
@@ -131,7 +137,20 @@ impl Db {
             sessions.push(serde_json::from_str(&doc).map_err(corrupt("session"))?);
         }
         sessions.sort_by(|a, b| a.issued.total_cmp(&b.issued));
-        Ok(Loaded { pipelines, executions, idempotency, cache, scenario, sessions })
+        let mut queues: Vec<Queue> = vec![];
+        let mut stmt = self.conn.prepare("SELECT doc FROM sqs_queues").map_err(err)?;
+        for doc in stmt.query_map([], |r| r.get::<_, String>(0)).map_err(err)? {
+            let doc = doc.map_err(err)?;
+            queues.push(serde_json::from_str(&doc).map_err(corrupt("queue"))?);
+        }
+        let mut stmt = self.conn.prepare("SELECT doc FROM sqs_messages WHERE queue = ?1").map_err(err)?;
+        for q in &mut queues {
+            for doc in stmt.query_map([&q.name], |r| r.get::<_, String>(0)).map_err(err)? {
+                let m: Message = serde_json::from_str(&doc.map_err(err)?).map_err(corrupt("message"))?;
+                q.restore(m);
+            }
+        }
+        Ok(Loaded { pipelines, executions, idempotency, cache, scenario, sessions, queues })
     }
 
     /// Apply a batch of writes in one transaction.
@@ -206,13 +225,31 @@ impl Db {
                     )
                     .map_err(err)?;
                 }
+                Write::Queue(q) => {
+                    let doc = serde_json::to_string(q).map_err(EmulatorError::Encode)?;
+                    tx.execute("INSERT OR REPLACE INTO sqs_queues (name, doc) VALUES (?1, ?2)", params![q.name, doc])
+                        .map_err(err)?;
+                }
+                Write::Message { queue, message } => {
+                    let doc = serde_json::to_string(message).map_err(EmulatorError::Encode)?;
+                    tx.execute(
+                        "INSERT OR REPLACE INTO sqs_messages (queue, id, doc) VALUES (?1, ?2, ?3)",
+                        params![queue, message.id, doc],
+                    )
+                    .map_err(err)?;
+                }
+                Write::ForgetMessage { queue, id } => {
+                    tx.execute("DELETE FROM sqs_messages WHERE queue = ?1 AND id = ?2", params![queue, id])
+                        .map_err(err)?;
+                }
                 Write::ForgetSession(key) => {
                     tx.execute("DELETE FROM sessions WHERE key = ?1", params![key]).map_err(err)?;
                 }
                 Write::Reset => {
                     tx.execute_batch(
                         "DELETE FROM pipelines; DELETE FROM executions; DELETE FROM steps; DELETE FROM idempotency;
-                         DELETE FROM cache; DELETE FROM settings; DELETE FROM sessions;",
+                         DELETE FROM cache; DELETE FROM settings; DELETE FROM sessions;
+                         DELETE FROM sqs_queues; DELETE FROM sqs_messages;",
                     )
                     .map_err(err)?;
                 }
@@ -246,5 +283,15 @@ pub enum Write<'a> {
     Scenario(&'a str),
     Session(&'a Session),
     ForgetSession(&'a str),
+    /// An SQS queue's attributes (its messages are rows of their own).
+    Queue(&'a Queue),
+    Message {
+        queue: &'a str,
+        message: &'a Message,
+    },
+    ForgetMessage {
+        queue: &'a str,
+        id: &'a str,
+    },
     Reset,
 }

@@ -13,43 +13,11 @@ use crate::engine::{self, CachedRun, World};
 use crate::error::EmulatorError;
 use crate::jobs::Account;
 use crate::persist::{Db, Write};
+pub use crate::random::{random_alnum, random_lower, secret_chars};
 use crate::scenario::{Scenario, StepScenario};
 use crate::state::Epoch;
 use crate::store::Store;
 use crate::strict::Strictness;
-
-/// Random `[a-z0-9]` characters (execution ids, job suffixes).
-pub fn random_lower(len: usize) -> String {
-    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    (0..len).map(|_| CHARS[fastrand::usize(..CHARS.len())] as char).collect()
-}
-
-/// Random `[a-zA-Z0-9]` characters from the operating system's CSPRNG, for what is a credential: callback
-/// tokens, session tokens and secret keys (fastrand's generator can be predicted from what it gave before).
-pub fn random_alnum(len: usize) -> String {
-    secret_chars(len, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-}
-
-/// `len` characters of `alphabet` (at most 256 of them) from the operating system's CSPRNG, without
-/// modulo bias: bytes past the largest multiple of the alphabet's size are drawn again.
-pub fn secret_chars(len: usize, alphabet: &[u8]) -> String {
-    let n = alphabet.len().clamp(1, 256);
-    let limit = 256 - 256 % n;
-    let mut out = String::with_capacity(len);
-    let mut buf = [0u8; 64];
-    while out.len() < len {
-        // Linux's getrandom(2) does not fail once the pool is initialised; were it to, the request that
-        // asked for a credential fails (a caught panic answers InternalFailure) rather than get a weak one.
-        getrandom::fill(&mut buf).expect("the operating system's random source");
-        for &b in buf.iter().filter(|&&b| usize::from(b) < limit) {
-            if out.len() == len {
-                break;
-            }
-            out.push(char::from(alphabet[usize::from(b) % n]));
-        }
-    }
-    out
-}
 
 pub struct Inner {
     pub store: Store,
@@ -58,6 +26,10 @@ pub struct Inner {
     pub account: Account,
     pub speed: f64,
     pub clock: Clock,
+    /// The queue SageMaker's events go to (`crate::sqs::events`), and whether the emulator keeps it in being
+    /// (`--events-queue`: created at start and after a reset).
+    pub events_queue: String,
+    pub keep_events_queue: bool,
 }
 
 /// State shared by the HTTP handlers and the scheduler.
@@ -67,6 +39,8 @@ pub struct Core {
     pub strict: Strictness,
     timers: Mutex<Timers>,
     wake: Notify,
+    /// Told when a queue gains a message or one may have become visible: long polls look again.
+    pub queues_changed: Notify,
     /// Host names answered besides IP addresses and localhost (`--allowed-host`), set when served.
     pub allowed_hosts: std::sync::OnceLock<Vec<String>>,
     /// Held while deadlines are being run (by the scheduler, or by a clock change catching up), so the two
@@ -94,6 +68,7 @@ impl Core {
             strict,
             timers: Mutex::new(Timers::default()),
             wake: Notify::new(),
+            queues_changed: Notify::new(),
             allowed_hosts: std::sync::OnceLock::new(),
             driving: Mutex::new(()),
         })
@@ -199,6 +174,7 @@ impl Core {
         }
         self.run_due();
         self.wake.notify_one();
+        self.queues_changed.notify_waiters();
         self.lock().clock
     }
 
@@ -244,6 +220,8 @@ impl Core {
     pub fn advance(&self, id: &str, now: Epoch) {
         let next = self.lock().advance_execution(id, now);
         self.schedule(id, next);
+        // An event may have been published.
+        self.queues_changed.notify_waiters();
     }
 
     /// Look at every execution that is not finished (after a restart, or a scenario change).
@@ -285,11 +263,50 @@ impl Core {
 }
 
 impl Inner {
+    /// Create the events queue when the emulator keeps it (`--events-queue`) and it is missing.
+    pub fn ensure_events_queue(&mut self) -> Result<(), EmulatorError> {
+        if !self.keep_events_queue || self.store.queues.contains_key(&self.events_queue) {
+            return Ok(());
+        }
+        let arn = format!("arn:aws:sqs:{}:{}:{}", self.account.region, self.account.account, self.events_queue);
+        let now = self.clock.now();
+        let q = crate::sqs::queue::Queue::new(&self.events_queue, arn, Default::default(), Default::default(), now);
+        self.persist(&[Write::Queue(&q)])?;
+        self.store.queues.insert(q.name.clone(), q);
+        Ok(())
+    }
+
     /// Write a batch; a failure to write is reported to the caller (and so to the client).
     pub fn persist(&mut self, batch: &[Write<'_>]) -> Result<(), EmulatorError> {
         match self.db.as_mut() {
             Some(db) => db.write(batch),
             None => Ok(()),
+        }
+    }
+
+    /// Send the events of what changed in `ex` to the events queue (`crate::sqs::events`).
+    fn publish_events(&mut self, ex: &crate::state::Execution, plan: &crate::store::Plan, now: Epoch) {
+        use crate::sqs::events;
+        let before = self.store.published.get(&ex.id).cloned().unwrap_or_default();
+        let queue = self.events_queue.clone();
+        let exists = self.store.queues.contains_key(&queue);
+        let Some((sent, keep)) = events::changes(ex, plan, &before, &self.account, exists, now) else { return };
+        match keep {
+            Some(p) => self.store.published.insert(ex.id.clone(), p),
+            None => self.store.published.remove(&ex.id),
+        };
+        let copies = if self.scenario.duplicate_events { 2 } else { 1 };
+        let Some(q) = self.store.queues.get_mut(&queue) else { return };
+        let mut messages = vec![];
+        for event in &sent {
+            let body = event.to_string();
+            for _ in 0..copies {
+                messages.push(q.send(&body, Some(0), now).clone());
+            }
+        }
+        let batch: Vec<Write> = messages.iter().map(|m| Write::Message { queue: &queue, message: m }).collect();
+        if let Err(e) = self.persist(&batch) {
+            eprintln!("stepline-emulator: events: {e}");
         }
     }
 
@@ -315,6 +332,7 @@ impl Inner {
             };
             engine::advance(&mut ex, &plan.definition, &plan.graph, &mut world, now)
         };
+        self.publish_events(&ex, &plan, now);
         if out.changed || ex.steps.iter().any(|s| s.dirty) {
             let mut batch = vec![Write::Execution { execution: &ex, all_steps: false }];
             for (p, s, k, run) in &fresh_cache {

@@ -42,6 +42,10 @@ pub struct Scenario {
     /// Seeds the draws of faults' `probability`, so a test with random faults sees the same ones every run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+    /// Send every SageMaker event to the events queue twice, as EventBridge may: to test a reader's
+    /// deduplication.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub duplicate_events: bool,
     /// The generator of those draws (from `seed`, else from entropy), made at the first draw.
     #[serde(skip)]
     pub(crate) draws: Option<fastrand::Rng>,

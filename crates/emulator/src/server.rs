@@ -1,5 +1,5 @@
 //! The HTTP face of the emulator: AWS JSON 1.1 on `POST /`, routed on `X-Amz-Target` alone (`SageMaker.<Op>`,
-//! and CloudWatch Logs' `Logs_20140328.<Op>`); STS's awsQuery requests (a form body, no `X-Amz-Target`) on the
+//! and CloudWatch Logs' `Logs_20140328.<Op>`); SQS's JSON 1.0 (`AmazonSQS.<Op>`); STS's awsQuery requests (a form body, no `X-Amz-Target`) on the
 //! same `POST /`; plus a few `/_emulator/*` control routes for tests and demos (reset, scenario, stats, seed,
 //! health).
 
@@ -24,12 +24,13 @@ use crate::scenario::Scenario;
 use crate::seed::Seed;
 use crate::store::Store;
 use crate::strict::Outcome;
-use crate::sts;
+use crate::{sqs, sts};
 
 /// The largest request body accepted: a maximal PipelineDefinition (1,048,576 characters, each up to 4
 /// bytes of UTF-8 or 6 bytes as a JSON escape) fits.
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 const JSON_11: &str = "application/x-amz-json-1.1";
+const JSON_10: &str = "application/x-amz-json-1.0";
 
 /// The emulator's routes, answering loopback names and IP addresses only (see `guard`).
 pub fn router(core: Arc<Core>) -> Router {
@@ -87,7 +88,7 @@ async fn api(State(core): State<Arc<Core>>, req: Request) -> Response {
     }
     let Some((service, operation)) = target(&parts.headers) else {
         return error_reply(ApiError::unknown_operation(
-            "Missing or malformed X-Amz-Target header: expected SageMaker.<Operation> or Logs_20140328.<Operation>",
+            "Missing or malformed X-Amz-Target header: expected SageMaker.<Operation>, Logs_20140328.<Operation> or AmazonSQS.<Operation>",
         ));
     };
     let bytes = match to_bytes(body, MAX_BODY_BYTES).await {
@@ -114,9 +115,15 @@ async fn api(State(core): State<Arc<Core>>, req: Request) -> Response {
     }
     if !core.strict.admit(&operation) {
         core.strict.record(&operation, Outcome::Throttled);
-        return error_reply(ApiError::throttling());
+        return match service {
+            Service::Sqs => sqs_error_reply(sqs::sqs_style(ApiError::throttling())),
+            _ => error_reply(ApiError::throttling()),
+        };
     }
     let caller = Caller::from_headers(&parts.headers);
+    if let Service::Sqs = service {
+        return sqs_api(core, &parts.headers, operation, body, caller).await;
+    }
     let heavy = matches!(
         (service, operation.as_str()),
         (Service::SageMaker, "CreatePipeline" | "UpdatePipeline" | "StartPipelineExecution")
@@ -132,6 +139,7 @@ async fn api(State(core): State<Arc<Core>>, req: Request) -> Response {
         std::panic::catch_unwind(AssertUnwindSafe(|| match service {
             Service::SageMaker => dispatch(&core, &operation, &body, &caller),
             Service::Logs => dispatch_logs(&core, &operation, &body, &caller),
+            Service::Sqs => unreachable!("SQS calls are answered by sqs_api"),
         }))
     };
     let result = if heavy { tokio::task::spawn_blocking(run).await.ok() } else { Some(run()) };
@@ -150,6 +158,55 @@ async fn api(State(core): State<Arc<Core>>, req: Request) -> Response {
         Ok(v) => reply(StatusCode::OK, v, None),
         Err(e) => error_reply(e),
     }
+}
+
+/// An SQS call: ReceiveMessage may wait (a long poll) so it runs as a task of its own; the rest are short.
+async fn sqs_api(core: Arc<Core>, headers: &HeaderMap, operation: String, body: Value, caller: Caller) -> Response {
+    let origin = sqs::Origin(format!(
+        "http://{}",
+        headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost")
+    ));
+    let counts = core.clone();
+    let answer = if operation == "ReceiveMessage" {
+        // A panic inside becomes an InternalError answer, as for the other operations.
+        tokio::spawn(sqs::receive(core, body, caller))
+            .await
+            .unwrap_or_else(|_| Err(ApiError::internal("The request could not be processed")))
+    } else {
+        std::panic::catch_unwind(AssertUnwindSafe(|| sqs::dispatch(&core, &operation, &body, &caller, &origin)))
+            .unwrap_or_else(|_| Err(ApiError::internal("The request could not be processed")))
+    };
+    let answer = answer.map_err(sqs::sqs_style);
+    counts.strict.record(
+        &operation,
+        match &answer {
+            Ok(_) => Outcome::Ok,
+            Err(e) if e.code == "RequestThrottled" => Outcome::Throttled,
+            Err(_) => Outcome::Error,
+        },
+    );
+    match answer {
+        Ok(v) => {
+            let mut resp = reply(StatusCode::OK, crate::ops::strip_nulls(v), None);
+            resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_10));
+            resp
+        }
+        Err(e) => sqs_error_reply(e),
+    }
+}
+
+/// SQS's JSON error: `__type` in its namespace, and the legacy code in `x-amzn-query-error` (SQS is
+/// query-compatible: botocore's exception classes and the SDKs' codes come from that header).
+fn sqs_error_reply(e: ApiError) -> Response {
+    let fault = if e.status.is_server_error() { "Receiver" } else { "Sender" };
+    let body = json!({"__type": format!("com.amazonaws.sqs#{}", e.code), "message": e.message});
+    let mut resp = reply(e.status, body, None);
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_10));
+    if let Ok(v) = HeaderValue::from_str(&format!("{};{fault}", sqs::query_code(e.code))) {
+        h.insert("x-amzn-query-error", v);
+    }
+    resp
 }
 
 /// An awsQuery request: what the SDKs send STS.
@@ -221,6 +278,7 @@ async fn query_api(core: Arc<Core>, headers: &HeaderMap, body: Body) -> Response
 enum Service {
     SageMaker,
     Logs,
+    Sqs,
 }
 
 fn target(headers: &HeaderMap) -> Option<(Service, String)> {
@@ -229,6 +287,7 @@ fn target(headers: &HeaderMap) -> Option<(Service, String)> {
     let service = match service {
         "SageMaker" => Service::SageMaker,
         "Logs_20140328" => Service::Logs,
+        "AmazonSQS" => Service::Sqs,
         _ => return None,
     };
     (!op.is_empty() && op.len() <= 64 && op.chars().all(|c| c.is_ascii_alphanumeric()))
@@ -248,7 +307,7 @@ async fn reset(State(core): State<Arc<Core>>, headers: HeaderMap) -> Response {
     // Latency and quotas are how this emulator runs, not state: they stay.
     let (latency, quotas) = (inner.scenario.latency, inner.scenario.quotas.take());
     inner.scenario = Scenario { latency, quotas, ..Scenario::default() };
-    match inner.persist(&[Write::Reset]) {
+    match inner.persist(&[Write::Reset]).and_then(|()| inner.ensure_events_queue()) {
         Ok(()) => (StatusCode::OK, Body::from("{}")).into_response(),
         Err(e) => error_reply(e.into()),
     }

@@ -75,6 +75,14 @@ pub fn sts_model() -> &'static Model {
 
 const STS_MODEL_JSON: &str = include_str!("../sts-shapes.json");
 
+/// SQS's botocore model (`crates/emulator/sqs-shapes.json`: the eight operations `crate::sqs` serves).
+pub fn sqs_model() -> &'static Model {
+    static MODEL: OnceLock<Model> = OnceLock::new();
+    MODEL.get_or_init(|| Model::parse(SQS_MODEL_JSON).expect("the compiled-in SQS model is valid"))
+}
+
+const SQS_MODEL_JSON: &str = include_str!("../sqs-shapes.json");
+
 impl Model {
     fn parse(text: &str) -> Result<Model, String> {
         let root: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;

@@ -40,6 +40,10 @@ pub struct Store {
     pub cache: HashMap<(String, String, String), Vec<CachedRun>>,
     /// Credentials issued by the emulator's STS, by access key.
     pub sessions: Sessions,
+    /// SQS queues by name (`crate::sqs`).
+    pub queues: BTreeMap<String, crate::sqs::queue::Queue>,
+    /// What the events rule last published of each running execution.
+    pub published: crate::sqs::published::PublishedStates,
     plans: HashMap<(String, i64), Arc<Plan>>,
 }
 

@@ -360,3 +360,63 @@ def test_filter_log_events_finds_the_failure_and_pages_the_whole_log(sm, logs):
     assert [e["timestamp"] for e in events] == sorted(e["timestamp"] for e in events)
     epochs = logs.filter_log_events(logGroupName=TRAINING_LOGS, logStreamNamePrefix=job, filterPattern='epoch "validation:rmse:"')
     assert len(epochs["events"]) == 50, "num_round 50: one summary per round"
+
+
+@pytest.fixture()
+def sqs(sm):
+    return boto3.client(
+        "sqs",
+        endpoint_url=URL,
+        region_name="us-east-1",
+        aws_access_key_id="AKIDBOTO3TEST",
+        aws_secret_access_key="secret",
+    )
+
+
+def test_sqs_round_trip_with_boto3(sqs):
+    url = sqs.create_queue(QueueName="boto3-work", Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
+    assert url.endswith("/123456789012/boto3-work")
+    sent = sqs.send_message(QueueUrl=url, MessageBody='{"hello": "world"}')
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                              MessageSystemAttributeNames=["ApproximateReceiveCount"])["Messages"]
+    assert [m["MessageId"] for m in got] == [sent["MessageId"]]
+    assert got[0]["MD5OfBody"] == sent["MD5OfMessageBody"]
+    assert got[0]["Attributes"]["ApproximateReceiveCount"] == "1"
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attrs["VisibilityTimeout"] == "60" and attrs["ApproximateNumberOfMessagesNotVisible"] == "1"
+    out = sqs.delete_message_batch(QueueUrl=url, Entries=[
+        {"Id": "ok", "ReceiptHandle": got[0]["ReceiptHandle"]},
+        {"Id": "bad", "ReceiptHandle": "made-up"},
+    ])
+    assert [e["Id"] for e in out["Successful"]] == ["ok"]
+    assert out["Failed"][0]["Code"] == "ReceiptHandleIsInvalid" and out["Failed"][0]["SenderFault"]
+    # botocore's exception classes come from SQS's legacy codes.
+    with pytest.raises(sqs.exceptions.QueueDoesNotExist):
+        sqs.get_queue_url(QueueName="nowhere")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"], VisibilityTimeout=5)
+    assert e.value.response["Error"]["Code"] in ("ReceiptHandleIsInvalid", "AWS.SimpleQueueService.MessageNotInflight")
+
+
+def test_sagemaker_events_reach_a_queue_boto3_reads(sm, sqs):
+    post("/_emulator/clock", b'{"pause": true}')
+    try:
+        url = sqs.create_queue(QueueName="sagemaker-events")["QueueUrl"]
+        create(sm, "Evented", ABALONE)
+        execution = sm.start_pipeline_execution(PipelineName="Evented")["PipelineExecutionArn"]
+        post("/_emulator/clock", b'{"advance": 86400}')
+        events = []
+        while True:
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+            if not got:
+                break
+            events += [json.loads(m["Body"]) for m in got]
+            sqs.delete_message_batch(QueueUrl=url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)])
+        done = [e for e in events if e["detail-type"] == "SageMaker Model Building Pipeline Execution Status Change"]
+        assert [e["detail"]["currentPipelineExecutionStatus"] for e in done] == ["Executing", "Succeeded"]
+        assert done[-1]["resources"] == [execution.rsplit("/execution/", 1)[0], execution]
+        kinds = {e["detail-type"] for e in events}
+        assert "SageMaker Model Package State Change" in kinds  # abalone registers its model by default
+    finally:
+        post("/_emulator/clock", b'{"wall": true}')
