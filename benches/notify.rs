@@ -51,6 +51,7 @@ async fn polling(pipelines: usize) {
         settings: Arc::new(settings),
         pace: Duration::ZERO,
         cluster: None,
+        since: None,
     };
     // The first round takes note of every pipeline; the second is a steady one.
     poller.round(Utc::now()).await;

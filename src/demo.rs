@@ -51,9 +51,25 @@ pub fn logs_client(url: &str, region: &str) -> aws_sdk_cloudwatchlogs::Client {
     aws_sdk_cloudwatchlogs::Client::from_conf(config)
 }
 
+/// An SQS client of the emulator at `url`, for its events queue.
+pub fn sqs_client(url: &str, region: &str) -> aws_sdk_sqs::Client {
+    let config = aws_sdk_sqs::Config::builder()
+        .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+        .region(aws_sdk_sqs::config::Region::new(region.to_string()))
+        .credentials_provider(Credentials::new("AKIDSTEPLINEDEMO", "stepline-demo", None, None, "stepline-demo"))
+        .endpoint_url(url)
+        .build();
+    aws_sdk_sqs::Client::from_conf(config)
+}
+
 /// Start the embedded emulator on a free loopback port.
 pub async fn start_emulator() -> Result<RunningEmulator, String> {
-    stepline_emulator::start(EmulatorConfig { speed: 1.0, ..EmulatorConfig::default() })
+    start_emulator_with_events(None).await
+}
+
+/// Start the embedded emulator, sending SageMaker's events to the queue `events_queue` (created at start).
+pub async fn start_emulator_with_events(events_queue: Option<String>) -> Result<RunningEmulator, String> {
+    stepline_emulator::start(EmulatorConfig { speed: 1.0, events_queue, ..EmulatorConfig::default() })
         .await
         .map_err(|e| e.to_string())
 }

@@ -43,7 +43,12 @@ async fn serve(config: Config) -> Result<(), String> {
     let mut upstreams = Vec::new();
     match &config.backend {
         Backend::Demo { speed } => {
-            let emulator = demo::start_emulator().await?;
+            // `--events-queue NAME` in demo mode: the embedded emulator's rule sends SageMaker's events there.
+            let events_queue = config.events_queue.iter().find_map(|q| match q {
+                config::EventsQueue::Name(n) => Some(n.clone()),
+                config::EventsQueue::Url(_) => None,
+            });
+            let emulator = demo::start_emulator_with_events(events_queue).await?;
             let region = config.region.clone().unwrap_or_else(|| "us-east-1".into());
             let client = demo::endpoint_client(&emulator.endpoint_url(), &region);
             tracing::info!("Seeding the built-in SageMaker emulator at {} …", emulator.endpoint_url());
@@ -60,7 +65,8 @@ async fn serve(config: Config) -> Result<(), String> {
                 format!("built-in emulator at {} (demo)", emulator.endpoint_url()),
                 limits.clone(),
             )
-            .with_logs(demo::logs_client(&emulator.endpoint_url(), &region));
+            .with_logs(demo::logs_client(&emulator.endpoint_url(), &region))
+            .with_sqs(demo::sqs_client(&emulator.endpoint_url(), &region));
             let sts = demo::sts_client(&emulator.endpoint_url(), &region);
             _emulator = Some(emulator);
             // An endpoint need not honour the client's region: ARNs are judged by account alone.
@@ -73,7 +79,8 @@ async fn serve(config: Config) -> Result<(), String> {
                 format!("endpoint {url}"),
                 limits.clone(),
             )
-            .with_logs(demo::logs_client(url.as_str(), &region));
+            .with_logs(demo::logs_client(url.as_str(), &region))
+            .with_sqs(demo::sqs_client(url.as_str(), &region));
             upstreams.push(Upstream {
                 gateway: g,
                 sts: demo::sts_client(url.as_str(), &region),
@@ -106,7 +113,8 @@ async fn serve(config: Config) -> Result<(), String> {
                     ),
                     limits.clone(),
                 )
-                .with_logs(aws_sdk_cloudwatchlogs::Client::new(&shared));
+                .with_logs(aws_sdk_cloudwatchlogs::Client::new(&shared))
+                .with_sqs(aws_sdk_sqs::Client::new(&shared));
                 upstreams.push(Upstream { gateway: g, sts: aws_sdk_sts::Client::new(&shared), label, region });
             }
         }
@@ -194,7 +202,10 @@ async fn serve(config: Config) -> Result<(), String> {
         for s in &mut states {
             s.notify = Some(notifier.clone());
         }
-        let places = states.iter().map(|s| (s.place.clone(), s.gateway.clone())).collect();
+        let whose: Vec<(Option<String>, String)> =
+            states.iter().map(|s| (s.place.account.clone(), s.place.region.clone())).collect();
+        let queues = config::EventsQueue::assign(&config.events_queue, &whose)?;
+        let places = states.iter().zip(queues).map(|(s, q)| (s.place.clone(), s.gateway.clone(), q)).collect();
         notify::spawn(settings, notify_db, places, origin, shared)?;
     }
     let app = router::build_places(states).await;

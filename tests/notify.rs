@@ -13,8 +13,9 @@ use axum::response::IntoResponse;
 use chrono::Utc;
 use serde_json::Value;
 use stepline::{demo, router};
+use stepline_core::config::EventsQueue;
 use stepline_core::gateway::Gateway;
-use stepline_core::notify::{message, Backoff, Poller, Sender, Settings};
+use stepline_core::notify::{message, Backoff, Batch, Listener, Poller, Sender, Settings};
 use stepline_core::places::Place;
 use stepline_core::state::AppState;
 use stepline_core::store::Db;
@@ -76,15 +77,25 @@ struct World {
 }
 
 async fn world(scenario: &str, rules: &str, receiver_url: &str) -> World {
+    world_with(scenario, rules, receiver_url, None).await
+}
+
+/// A world whose emulator sends SageMaker's events to the SQS queue `events_queue`.
+async fn world_with(scenario: &str, rules: &str, receiver_url: &str, events_queue: Option<&str>) -> World {
     let config = EmulatorConfig {
         speed: 20_000.0,
         scenario: Some(Scenario::parse(scenario).unwrap()),
+        events_queue: events_queue.map(String::from),
         ..EmulatorConfig::default()
     };
     let emulator = start(config).await.unwrap();
     let url = emulator.endpoint_url();
     let client = demo::endpoint_client(&url, "us-east-1");
-    let gateway = Arc::new(Gateway::new(client.clone(), "test").with_logs(demo::logs_client(&url, "us-east-1")));
+    let gateway = Arc::new(
+        Gateway::new(client.clone(), "test")
+            .with_logs(demo::logs_client(&url, "us-east-1"))
+            .with_sqs(demo::sqs_client(&url, "us-east-1")),
+    );
     demo::create_pipeline(&client, "Abalone", "", ABALONE).await.unwrap();
     demo::create_pipeline(&client, "Approvals", "", CONTROL_FLOW).await.unwrap();
     let text = format!(
@@ -120,6 +131,7 @@ impl World {
             settings: self.settings.clone(),
             pace: Duration::ZERO,
             cluster: None,
+            since: None,
         }
     }
 
@@ -225,6 +237,79 @@ async fn a_failed_execution_is_told_once_on_every_channel_naming_its_step_and_re
     }
     let log = w.db.deliveries(None, 10).await.unwrap();
     assert!(log.iter().all(|d| d.status == DeliveryStatus::Sent && d.attempts == 1 && d.kind == EventKind::Failed));
+}
+
+const FAILING_TWICE_TOLD: &str = r#"{"duplicate_events": true, "pipelines": {"*": {"steps": {"AbaloneEval": {"fail": {"attempts": 1, "reason": "AlgorithmError: out of memory"}}}}}}"#;
+
+#[tokio::test]
+async fn in_events_mode_a_failure_on_a_new_pipeline_is_told_once_from_duplicated_events() {
+    let (r, url) = receiver().await;
+    let rules = "[[rules]]\nevents = [\"failed\"]\nchannel = \"hook\"";
+    let w = world_with(FAILING_TWICE_TOLD, rules, &url, Some("sagemaker-events")).await;
+    // Notifications began now; the pipeline is made after, and no polling round ever looked at it.
+    let poller = Arc::new(Poller { since: Some(Utc::now()), ..w.poller() });
+    demo::create_pipeline(&w.client, "Fresh", "", ABALONE).await.unwrap();
+    let listener = Listener { poller: poller.clone(), queue: EventsQueue::Name("sagemaker-events".into()) };
+    let queue = listener.url().await.unwrap();
+    let arn = w.start("Fresh").await;
+    w.until_status(&arn, "Failed").await;
+    // Every event, each delivered twice, read until the queue is empty.
+    let mut total = Batch::default();
+    loop {
+        let b = listener.once(&queue, 1).await.unwrap();
+        assert!(b.errors.is_empty(), "{b:?}");
+        if b.received == 0 {
+            break;
+        }
+        total.received += b.received;
+        total.events += b.events;
+        total.ignored += b.ignored;
+    }
+    assert!(total.received >= 4, "start, steps and end, twice each: {total:?}");
+    assert_eq!((total.events, total.ignored), (1, 0), "one failure, one event: {total:?}");
+    // Read and deleted: nothing waits in the queue, nothing is in flight.
+    let sqs = demo::sqs_client(&w._emulator.endpoint_url(), "us-east-1");
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(&queue)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap();
+    assert_eq!(attrs[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages], "0");
+    assert_eq!(attrs[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible], "0");
+    // The safety-net round sees the same failure: still one event.
+    assert_eq!(poller.round(Utc::now()).await.events, 0);
+    assert_eq!(w.sender(Backoff::default()).send_due(Utc::now()).await.unwrap(), 1);
+    let got = r.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 1);
+    let body = json(&got[0].2);
+    assert_eq!((body["event"].as_str(), body["pipeline"].as_str()), (Some("failed"), Some("Fresh")));
+    assert_eq!(body["failed_steps"][0]["name"], "AbaloneEval");
+    assert!(body["failed_steps"][0]["reason"].as_str().unwrap().contains("out of memory"));
+    let log = w.db.deliveries(None, 10).await.unwrap();
+    assert_eq!(log.len(), 1);
+}
+
+#[tokio::test]
+async fn a_message_that_is_not_a_sagemaker_event_is_deleted_and_named() {
+    let (_r, url) = receiver().await;
+    let w =
+        world_with(r#"{"pipelines": {}}"#, "[[rules]]\nevents = [\"failed\"]\nchannel = \"hook\"", &url, Some("mixed"))
+            .await;
+    let listener = Listener { poller: Arc::new(w.poller()), queue: EventsQueue::Name("mixed".into()) };
+    let queue = listener.url().await.unwrap();
+    let sqs = demo::sqs_client(&w._emulator.endpoint_url(), "us-east-1");
+    for body in
+        ["not json", r#"{"detail-type":"EC2 Instance State-change Notification","source":"aws.ec2","detail":{}}"#]
+    {
+        sqs.send_message().queue_url(&queue).message_body(body).send().await.unwrap();
+    }
+    let b = listener.once(&queue, 0).await.unwrap();
+    assert_eq!((b.received, b.ignored, b.events), (2, 2, 0), "{b:?}");
+    assert_eq!(listener.once(&queue, 0).await.unwrap().received, 0, "deleted, not read again");
 }
 
 #[tokio::test]

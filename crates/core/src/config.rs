@@ -12,6 +12,7 @@ use clap::{Parser, ValueEnum};
 use stepline_emulator::settings_file;
 
 use super::access::claims::UserClaim;
+pub use super::events_queue::EventsQueue;
 pub use super::http_url::HttpUrl;
 use super::limiter::Rate;
 
@@ -228,6 +229,11 @@ struct Args {
     /// pipelines go where); see the README's "Notifications"
     #[arg(long, env = "STEPLINE_NOTIFY", value_name = "FILE")]
     notify: Option<PathBuf>,
+    /// Notifications from SageMaker's own events: the SQS queue an EventBridge rule sends them to, by URL
+    /// (one per account and region shown) or by name (one place); polling then only runs as a safety net
+    #[arg(long, env = "STEPLINE_EVENTS_QUEUE", value_name = "URL|NAME", value_delimiter = ',',
+          value_parser = EventsQueue::parse, requires = "notify")]
+    events_queue: Vec<EventsQueue>,
 }
 
 /// Login and authorization settings (see `access`).
@@ -329,6 +335,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// `--notify`: the notification settings file, read at start.
     pub notify: Option<PathBuf>,
+    /// `--events-queue`: SageMaker's events from SQS.
+    pub events_queue: Vec<EventsQueue>,
 }
 
 #[derive(Debug, PartialEq)]
@@ -464,6 +472,7 @@ pub fn parse_args(args: &[String]) -> Result<Parsed, String> {
         },
         log_format: a.log_format,
         notify: a.notify,
+        events_queue: a.events_queue,
     })))
 }
 

@@ -31,6 +31,7 @@ use stepline_types::model::{
 pub mod acting;
 mod jobs;
 pub mod logs;
+pub mod queue;
 mod steps;
 
 pub use steps::metadata;
@@ -57,6 +58,8 @@ pub struct Gateway {
     act_role: Option<acting::ActRole>,
     /// CloudWatch Logs, for a step's job logs (`logs`): absent, the logs tab says it is not configured.
     logs: Option<aws_sdk_cloudwatchlogs::Client>,
+    /// SQS, for SageMaker's events (`queue`): absent unless `--events-queue` names a queue.
+    sqs: Option<aws_sdk_sqs::Client>,
 }
 
 /// Turn an SDK error into what the page shows: the service's own code and message, or a clear word for
@@ -259,6 +262,7 @@ impl Gateway {
             backend: backend.into(),
             act_role: None,
             logs: None,
+            sqs: None,
         }
     }
 

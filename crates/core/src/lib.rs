@@ -27,6 +27,7 @@ pub mod access;
 pub mod assets;
 pub mod cluster;
 pub mod config;
+pub mod events_queue;
 pub mod exports;
 pub mod gateway;
 pub mod health;

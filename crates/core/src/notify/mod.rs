@@ -2,12 +2,15 @@
 //! approval, retries a step or runs long (`stepline_types::notify` says what each event is).
 //!
 //! Layout: `settings` (the `--notify` file: channels and rules), `poll` (the source: a round over the covered
-//! pipelines through the gateway), `message` (each channel's shape, the webhook's signature), `mail` (SMTP),
+//! pipelines through the gateway), `listen` and `envelope` (the other source: SageMaker's EventBridge events
+//! from SQS, each making the poller look at its pipeline at once), `message` (each channel's shape, the webhook's signature), `mail` (SMTP),
 //! `send` (the
 //! outbox's sender, with backoff); the outbox itself is `store::outbox`. Events go to the outbox in the
 //! transaction that records them, and are sent from there: nothing is lost when a receiver is down or the
 //! process stops.
 
+pub mod envelope;
+pub mod listen;
 pub mod mail;
 pub mod message;
 pub mod poll;
@@ -19,10 +22,12 @@ use std::time::Duration;
 
 use chrono::Utc;
 
+use crate::config::EventsQueue;
 use crate::gateway::Gateway;
 use crate::places::Place;
 use crate::store::Db;
-pub use poll::{Poller, Round};
+pub use listen::{Batch, Listener};
+pub use poll::{Poller, Round, Source};
 pub use send::{Backoff, Sender};
 pub use settings::Settings;
 
@@ -43,11 +48,12 @@ impl Notifier {
     }
 }
 
-/// Start the pollers (one per account and region) and the sender, for the life of the process.
+/// Start the pollers (one per account and region), the readers of events queues, and the sender, for the
+/// life of the process.
 pub fn spawn(
     settings: Arc<Settings>,
     db: Db,
-    places: Vec<(Arc<Place>, Arc<Gateway>)>,
+    places: Vec<(Arc<Place>, Arc<Gateway>, Option<EventsQueue>)>,
     origin: String,
     cluster: Option<Arc<crate::cluster::Cluster>>,
 ) -> Result<(), String> {
@@ -60,11 +66,25 @@ pub fn spawn(
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     });
-    for (place, gateway) in places {
+    for (place, gateway, queue) in places {
         let pace = Duration::from_secs_f64(1.0 / settings.poll_rate);
-        let poller =
-            Poller { gateway, place, db: db.clone(), settings: settings.clone(), pace, cluster: cluster.clone() };
-        let every = Duration::from_secs(settings.poll_seconds);
+        let poller = Arc::new(Poller {
+            gateway,
+            place,
+            db: db.clone(),
+            settings: settings.clone(),
+            pace,
+            cluster: cluster.clone(),
+            since: Some(Utc::now()),
+        });
+        // With events flowing, polling is only the safety net for one lost on the way.
+        let every = Duration::from_secs(match &queue {
+            Some(_) => settings.safety_net_seconds,
+            None => settings.poll_seconds,
+        });
+        if let Some(queue) = queue {
+            Listener { poller: poller.clone(), queue }.spawn();
+        }
         tokio::spawn(async move {
             loop {
                 let began = std::time::Instant::now();

@@ -23,6 +23,22 @@ use crate::store::{Db, Seen};
 /// The newest executions a round looks at per pipeline.
 const PAGE: i32 = 20;
 
+/// What made the poller look: its round, or an event from SQS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Poll,
+    Events,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Poll => "poll",
+            Source::Events => "events",
+        }
+    }
+}
+
 /// What a round did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Round {
@@ -45,6 +61,10 @@ pub struct Poller {
     pub pace: std::time::Duration,
     /// Replicas on one PostgreSQL: one of them polls each place (a lease), the others stand by.
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
+    /// When notifications began: an execution started since then is news even on its pipeline's first look
+    /// (a pipeline created while Stepline runs, or named first by an event). `None`: a first look is all
+    /// history.
+    pub since: Option<DateTime<Utc>>,
 }
 
 impl Poller {
@@ -70,26 +90,47 @@ impl Poller {
                 tokio::time::sleep(self.pace).await;
             }
             round.pipelines += 1;
-            if let Err(e) = self.pipeline(&p.name, now, &mut round).await {
+            if let Err(e) = self.pipeline(&p.name, now, Source::Poll, &mut round).await {
                 round.errors.push(format!("{}: {e}", p.name));
             }
         }
         round
     }
 
-    async fn pipeline(&self, name: &str, now: DateTime<Utc>, round: &mut Round) -> Result<(), String> {
+    /// Look at one pipeline now, because an event said it changed (`super::listen`); a pipeline no rule
+    /// covers is left alone.
+    pub async fn look_at(&self, name: &str, now: DateTime<Utc>) -> Round {
+        let mut round = Round::default();
+        if self.settings.covers(name) {
+            round.pipelines = 1;
+            if let Err(e) = self.pipeline(name, now, Source::Events, &mut round).await {
+                round.errors.push(format!("{name}: {e}"));
+            }
+        }
+        round
+    }
+
+    async fn pipeline(&self, name: &str, now: DateTime<Utc>, source: Source, round: &mut Round) -> Result<(), String> {
         let place = self.place.key();
         let key = format!("{place}{}", name.to_lowercase());
         let page = self.gateway.list_executions(name, None, PAGE).await.map_err(|e| e.to_string())?;
         let now_ms = now.timestamp_millis();
         if !self.db.pipeline_noted(&key).await? {
-            // The first look: what has already happened is history, not news.
+            // The first look: what happened before notifications began is history, not news.
+            let mut fresh = false;
             for e in &page.items {
+                if self.since.is_some_and(|since| e.start.is_some_and(|t| t >= since)) {
+                    fresh = true;
+                    continue;
+                }
                 self.db
                     .set_seen(&place, name, &e.arn, &Seen { status: e.status.as_str().into(), changes: 1 }, now_ms)
                     .await?;
             }
-            return self.db.note_pipeline(&key, now_ms).await;
+            self.db.note_pipeline(&key, now_ms).await?;
+            if !fresh {
+                return Ok(());
+            }
         }
         let arns: Vec<String> = page.items.iter().map(|e| e.arn.clone()).collect();
         let seen = self.db.seen(&arns).await?;
@@ -119,9 +160,9 @@ impl Poller {
             for event in events {
                 let channels = self.settings.channels_for(event.kind, name);
                 let names: Vec<&str> = channels.iter().map(|c| c.name.as_str()).collect();
-                if self.db.record_event(&place, "poll", &event, &names, now_ms).await? {
+                if self.db.record_event(&place, source.as_str(), &event, &names, now_ms).await? {
                     round.events += 1;
-                    metrics::counter!(crate::observe::NOTIFY_EVENTS, "kind" => <&'static str>::from(event.kind), "source" => "poll")
+                    metrics::counter!(crate::observe::NOTIFY_EVENTS, "kind" => <&'static str>::from(event.kind), "source" => source.as_str())
                         .increment(1);
                 } else {
                     round.repeats += 1;

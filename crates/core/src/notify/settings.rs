@@ -6,6 +6,7 @@
 //! poll-seconds = 60                   # how often executions are looked at (default 60)
 //! poll-rate = 1.0                     # pipelines looked at a second, at most (default 1: a quarter of
 //!                                     # ListPipelineExecutions' default rate, the rest for the pages)
+//! safety-net-seconds = 900            # with --events-queue: how often polling still looks (default 900)
 //!
 //! [channels.team-slack]
 //! kind = "slack"                      # slack, teams or webhook
@@ -151,6 +152,9 @@ pub struct Settings {
     pub poll_seconds: u64,
     /// Pipelines looked at a second, at most: the share of `ListPipelineExecutions` the poller takes.
     pub poll_rate: f64,
+    /// The polling interval of a place whose events come from SQS (`--events-queue`): a safety net for an
+    /// event lost on the way (a rule disabled, a queue purged).
+    pub safety_net_seconds: u64,
 }
 
 impl Settings {
@@ -257,7 +261,11 @@ impl Settings {
         if !(0.05..=20.0).contains(&poll_rate) {
             return Err("poll-rate must be between 0.05 and 20 pipelines a second".into());
         }
-        Ok(Settings { channels, rules, poll_seconds, poll_rate })
+        let safety_net_seconds = file.safety_net_seconds.unwrap_or(900);
+        if !(60..=86_400).contains(&safety_net_seconds) {
+            return Err("safety-net-seconds must be between 60 and 86400".into());
+        }
+        Ok(Settings { channels, rules, poll_seconds, poll_rate, safety_net_seconds })
     }
 }
 
@@ -291,6 +299,7 @@ fn secret_value(
 struct File {
     poll_seconds: Option<u64>,
     poll_rate: Option<f64>,
+    safety_net_seconds: Option<u64>,
     #[serde(default)]
     channels: BTreeMap<String, ChannelFile>,
     #[serde(default)]
@@ -477,6 +486,7 @@ channel = "ci"
         bad(&format!("{GOOD}\n[[rules]]\nevents = [\"failed\"]\npipelines = [\"a b\"]\nchannel = \"ci\""), "rule 3");
         bad("poll-seconds = 1", "between 5 and 3600");
         bad("poll-rate = 100.0", "between 0.05 and 20");
+        bad("safety-net-seconds = 10", "between 60 and 86400");
         bad("colour = \"red\"", "unknown field");
     }
 }

@@ -57,6 +57,8 @@ pub const CLUSTER_BUDGET_SHARE: &str = "stepline_cluster_budget_share";
 pub const NOTIFY_EVENTS: &str = "stepline_notify_events_total";
 /// Notification attempts, by channel kind and outcome (`sent`, `retry`, `refused`).
 pub const NOTIFY_DELIVERIES: &str = "stepline_notify_deliveries_total";
+/// Messages read from the events queue, by outcome (`processed`, `ignored`, `kept`: read again later).
+pub const NOTIFY_QUEUE_MESSAGES: &str = "stepline_notify_queue_messages_total";
 /// Notifications not yet sent.
 pub const NOTIFY_OUTBOX_DEPTH: &str = "stepline_notify_outbox_depth";
 /// Age of the oldest notification not yet sent.

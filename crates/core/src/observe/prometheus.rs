@@ -89,6 +89,7 @@ fn describe() {
     describe_gauge!(CLUSTER_BUDGET_SHARE, "This replica's part of the account's request budget");
     describe_counter!(NOTIFY_EVENTS, "Notification events written to the outbox, by kind and source");
     describe_counter!(NOTIFY_DELIVERIES, "Notification attempts, by channel kind and outcome");
+    describe_counter!(NOTIFY_QUEUE_MESSAGES, "Messages read from the events queue, by outcome");
     describe_gauge!(NOTIFY_OUTBOX_DEPTH, "Notifications not yet sent");
     describe_gauge!(NOTIFY_OUTBOX_OLDEST, Unit::Seconds, "Age of the oldest notification not yet sent");
     describe_gauge!(BUILD_INFO, "Always 1, labelled with the version that runs");
