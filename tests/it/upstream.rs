@@ -1,7 +1,7 @@
 //! The dashboard against an emulator as strict as SageMaker: latency on every call, throttling, lower-cased
 //! ARNs, long histories. Each test has an emulator of its own, so its faults and counts reach no other.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -7,8 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-#[path = "common/fleet.rs"]
-mod fleet;
+use crate::fleet;
 
 use fleet::*;
 

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-mod common;
+use crate::common;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -23,8 +23,8 @@ use stepline_emulator::{start, EmulatorConfig, RunningEmulator, Scenario};
 use stepline_types::notify::{DeliveryStatus, EventKind};
 use tower::ServiceExt;
 
-const ABALONE: &str = include_str!("../definitions/abalone.json");
-const CONTROL_FLOW: &str = include_str!("../definitions/control-flow.json");
+const ABALONE: &str = include_str!("../../definitions/abalone.json");
+const CONTROL_FLOW: &str = include_str!("../../definitions/control-flow.json");
 const SECRET: &str = "webhook-secret-for-the-test";
 
 /// What a receiver got: path, headers, body, and whether it took it.

@@ -5,9 +5,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-mod common;
-#[path = "common/fleet.rs"]
-mod fleet;
+use crate::common;
+use crate::fleet;
 
 use axum::http::StatusCode;
 use common::{get, options};

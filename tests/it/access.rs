@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-mod common;
+use crate::common;
 
 use axum::body::{to_bytes, Body};
 use axum::extract::ConnectInfo;
@@ -219,7 +219,7 @@ fn every_route() -> Vec<(String, String)> {
     for (path, method) in leptos::server_fn::axum::server_fn_paths() {
         routes.push((method.to_string(), path.to_string()));
     }
-    let source = include_str!("../src/router.rs");
+    let source = include_str!("../../src/router.rs");
     for line in source.lines().filter(|l| l.trim_start().starts_with(".route(\"")) {
         let path = line.split('"').nth(1).unwrap();
         let method = if line.contains("post(") { "POST" } else { "GET" };

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};

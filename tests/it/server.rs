@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-mod common;
+use crate::common;
 
 use axum::body::{to_bytes, Body};
 use axum::http::{Request, StatusCode};

@@ -7,8 +7,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-#[path = "common/fleet.rs"]
-mod fleet;
+use crate::fleet;
 
 const ALPHA: &str = "111111111111";
 const BETA: &str = "222222222222";

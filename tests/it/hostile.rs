@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-mod common;
+use crate::common;
 
 use axum::body::{to_bytes, Body};
 use axum::extract::ConnectInfo;
