@@ -265,17 +265,3 @@ pub async fn seed(emulator: &RunningEmulator, client: &Client, live_speed: f64) 
     start_execution(client, "AbalonePipeline", "live-run", &[("MseThreshold", "7.0")]).await?;
     Ok(())
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_wide_pipeline_is_a_valid_definition_of_over_300_steps() {
-        let def = stepline_definition::parse(&wide_definition(60, 5)).unwrap();
-        assert!(def.steps.len() >= 300, "{}", def.steps.len());
-        let graph = stepline_definition::Graph::new(&def);
-        let merge = def.index_of("Merge").unwrap();
-        assert_eq!(graph.upstream(merge).len(), 60);
-    }
-}
