@@ -3,9 +3,12 @@
 //! default limits: calls per round, the round's length when only the limiter paces it, throttling answers, and
 //! the calls a minute that follow at the default `poll-seconds` (60) and `poll-rate` (1 pipeline a second).
 //! (2) The outbox: 10,000 events written, then sent to a receiver on loopback: writes and sends a second, and
-//! that every message arrived once.
+//! that every message arrived once. (3) Event → delivered: executions failing in the emulator (its latency and
+//! quotas on), told through the production wiring (`notify::spawn`: poller, events reader, sender) to a
+//! receiver on loopback, in polling mode (`poll-seconds = 5`, the shortest) and in events mode (SQS): the time
+//! from the failure to the message's arrival, p50 and p99.
 //!
-//! `cargo bench --bench notify` (about six minutes: the 1,000-pipeline round is paced by the limiter).
+//! `cargo bench --bench notify` (about seven minutes: the 1,000-pipeline round is paced by the limiter).
 //! Figures in BENCHMARKS.md.
 
 use std::collections::HashSet;
@@ -132,8 +135,108 @@ async fn outbox(events: usize) {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Failures told end to end, `runs` of them one after another; `events`: read from SQS, else polled.
+async fn latency(events: bool, runs: usize) {
+    let arrived: Arc<Mutex<std::collections::HashMap<String, Instant>>> = Default::default();
+    let kept = arrived.clone();
+    let app = axum::Router::new().fallback(move |body: String| {
+        let kept = kept.clone();
+        async move {
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+            if let Some(id) = v["execution"]["id"].as_str() {
+                kept.lock().unwrap().entry(id.to_string()).or_insert_with(Instant::now);
+            }
+            axum::http::StatusCode::OK
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let mut quotas = Default::default();
+    stepline_emulator::strict::quotas_from_flag("default", &mut quotas).unwrap();
+    let failing =
+        r#"{"pipelines": {"*": {"steps": {"AbaloneEval": {"fail": {"reason": "AlgorithmError: out of memory"}}}}}}"#;
+    let config = EmulatorConfig {
+        speed: 1.0,
+        scenario: Some(stepline_emulator::Scenario::parse(failing).unwrap()),
+        latency: Some(stepline_emulator::strict::Latency::parse("50..150").unwrap()),
+        quotas: Some(quotas),
+        events_queue: events.then(|| "sagemaker-events".to_string()),
+        ..EmulatorConfig::default()
+    };
+    let emulator = start(config).await.unwrap();
+    let endpoint = emulator.endpoint_url();
+    let client = demo::endpoint_client(&endpoint, "us-east-1");
+    demo::create_pipeline(&client, "Nightly", "", include_str!("../definitions/abalone.json")).await.unwrap();
+    let gateway = Arc::new(
+        Gateway::new(client.clone(), "bench")
+            .with_logs(demo::logs_client(&endpoint, "us-east-1"))
+            .with_sqs(demo::sqs_client(&endpoint, "us-east-1")),
+    );
+    let settings = Arc::new(
+        Settings::parse(
+            &format!("poll-seconds = 5\nsafety-net-seconds = 3600\n[channels.hook]\nkind = \"webhook\"\nurl = \"{url}/hook\"\n[[rules]]\nevents = [\"failed\"]\nchannel = \"hook\""),
+            &|_| None,
+        )
+        .unwrap(),
+    );
+    let queue = events.then(|| stepline_core::config::EventsQueue::Name("sagemaker-events".into()));
+    let place = Arc::new(Place::single("bench", None, "us-east-1"));
+    stepline_core::notify::spawn(
+        settings,
+        Db::memory().await.unwrap(),
+        vec![(place, gateway, queue)],
+        "http://x".into(),
+        None,
+    )
+    .unwrap();
+    // The first round takes note of the pipeline.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let core = emulator.core();
+    let mut took = vec![];
+    for _ in 0..runs {
+        core.change_clock(stepline_emulator::runtime::ClockChange::Pause);
+        let out = client.start_pipeline_execution().pipeline_name("Nightly").send().await.unwrap();
+        let arn = out.pipeline_execution_arn.unwrap();
+        let id = arn.rsplit('/').next().unwrap().to_string();
+        // The failure happens when the clock jumps past it; the jump returns once it has.
+        let core2 = core.clone();
+        tokio::task::spawn_blocking(move || {
+            core2.change_clock(stepline_emulator::runtime::ClockChange::Advance(86_400.0))
+        })
+        .await
+        .unwrap();
+        let failed = Instant::now();
+        core.change_clock(stepline_emulator::runtime::ClockChange::Resume);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(at) = arrived.lock().unwrap().get(&id) {
+                took.push(at.saturating_duration_since(failed).as_secs_f64());
+                break;
+            }
+            assert!(Instant::now() < deadline, "{id} was not told within a minute");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    took.sort_by(f64::total_cmp);
+    let pct = |p: f64| took[((took.len() as f64 * p).ceil() as usize).clamp(1, took.len()) - 1];
+    println!(
+        "| {} | {runs} | {:.2} s | {:.2} s | {:.2} s |",
+        if events { "events (SQS, long polling)" } else { "polling (poll-seconds = 5)" },
+        pct(0.5),
+        pct(0.99),
+        took[took.len() - 1]
+    );
+    emulator.shutdown().await;
+}
+
 #[tokio::main]
 async fn main() {
+    println!("\n## Event → delivered: a failure in the emulator to the message at a receiver\n");
+    println!("| mode | failures | p50 | p99 | slowest |");
+    println!("|---|---:|---:|---:|---:|");
+    latency(true, 30).await;
+    latency(false, 30).await;
     println!("\n## Polling: one steady round, against the emulator (latency 50–150 ms, default quotas)\n");
     println!("| pipelines | calls a round | round, paced by the limiter only | throttled | calls a minute at the defaults | errors |");
     println!("|---:|---:|---:|---:|---:|---:|");

@@ -312,6 +312,57 @@ async fn a_message_that_is_not_a_sagemaker_event_is_deleted_and_named() {
     assert_eq!(listener.once(&queue, 0).await.unwrap().received, 0, "deleted, not read again");
 }
 
+/// The emulator's clock, as the poller is handed it.
+fn clock_now(core: &stepline_emulator::Core) -> chrono::DateTime<Utc> {
+    chrono::DateTime::from_timestamp_millis((core.now() * 1000.0) as i64).unwrap()
+}
+
+#[tokio::test]
+async fn a_missed_nightly_run_and_a_run_three_times_longer_than_usual_are_told() {
+    use stepline_emulator::runtime::ClockChange;
+    let (r, url) = receiver().await;
+    let rules = "[[rules]]\nevents = [\"long-running\", \"missed\"]\nlong-running-times = 3.0\nchannel = \"hook\"";
+    // Training takes five minutes of the emulator's clock (6,000,000 simulated seconds at 20,000×).
+    let w = world(r#"{"pipelines": {"*": {"steps": {"AbaloneTrain": {"duration": 6000000}}}}}"#, rules, &url).await;
+    let core = w._emulator.core();
+    core.change_clock(ClockChange::Pause);
+    let poller = w.poller();
+    poller.round(clock_now(&core)).await;
+    // Four nightly runs, a day apart, each seen ended an hour after it started: the cadence and the usual run.
+    for _ in 0..4 {
+        let arn = w.start("Abalone").await;
+        core.change_clock(ClockChange::Advance(3600.0));
+        w.until_status(&arn, "Succeeded").await;
+        let round = poller.round(clock_now(&core)).await;
+        assert_eq!((round.events, round.errors.len()), (0, 0), "{round:?}");
+        core.change_clock(ClockChange::Advance(23.0 * 3600.0));
+    }
+    // The fifth is due now; five hours late is within a quarter of a day, seven is not.
+    core.change_clock(ClockChange::Advance(5.0 * 3600.0));
+    assert_eq!(poller.round(clock_now(&core)).await.events, 0, "not late enough yet");
+    core.change_clock(ClockChange::Advance(2.0 * 3600.0));
+    assert_eq!(poller.round(clock_now(&core)).await.events, 1, "the missed run");
+    assert_eq!(poller.round(clock_now(&core)).await.events, 0, "told once");
+    // A run far longer than usual: three times the usual hour.
+    let slow =
+        Scenario::parse(r#"{"pipelines": {"*": {"steps": {"AbaloneTrain": {"duration": 1000000000}}}}}"#).unwrap();
+    core.set_scenario(slow).unwrap();
+    w.start("Abalone").await;
+    core.change_clock(ClockChange::Advance(170.0 * 60.0));
+    assert_eq!(poller.round(clock_now(&core)).await.events, 0, "under three hours");
+    core.change_clock(ClockChange::Advance(15.0 * 60.0));
+    assert_eq!(poller.round(clock_now(&core)).await.events, 1, "past three times the usual hour");
+    assert_eq!(w.sender(Backoff::default()).send_due(clock_now(&core)).await.unwrap(), 2);
+    let bodies: Vec<Value> = r.got.lock().unwrap().iter().map(|g| json(&g.2)).collect();
+    let missed = bodies.iter().find(|b| b["event"] == "missed").expect("the missed-run message");
+    assert_eq!(missed["title"], "Abalone did not run when it usually does");
+    assert!(missed["reason"].as_str().unwrap().contains("usually starts every 24 h"), "{missed}");
+    let long = bodies.iter().find(|b| b["event"] == "long-running").expect("the long-running message");
+    assert_eq!(long["usual_minutes"], 60);
+    assert!(long["running_minutes"].as_i64().unwrap() >= 180, "{long}");
+    assert!(long["title"].as_str().unwrap().contains("usually takes"), "{long}");
+}
+
 #[tokio::test]
 async fn a_waiting_callback_is_told_with_a_link_that_opens_its_approval() {
     let (r, url) = receiver().await;

@@ -66,6 +66,7 @@ pub async fn notifications() -> Result<NotificationsData, AppError> {
                 pipelines: r.patterns.clone(),
                 channel: r.channel.clone(),
                 long_running_minutes: r.long_running_minutes,
+                long_running_times: r.long_running_times,
             })
             .collect(),
         deliveries,

@@ -42,6 +42,8 @@ pub enum EventKind {
     Retried,
     /// An execution has run longer than a rule's threshold.
     LongRunning,
+    /// A pipeline that runs on a cadence did not start when it usually does.
+    Missed,
     /// A test message, sent from the notifications page to check a channel.
     Test,
 }
@@ -57,6 +59,7 @@ impl EventKind {
             EventKind::Waiting => "is waiting for an approval",
             EventKind::Retried => "is retrying a step",
             EventKind::LongRunning => "is running long",
+            EventKind::Missed => "did not run when it usually does",
             EventKind::Test => "is a test message",
         }
     }
@@ -92,6 +95,9 @@ pub struct Event {
     pub started: Option<DateTime<Utc>>,
     /// How long it had run when the event was raised (long-running).
     pub running_minutes: Option<i64>,
+    /// The median of the pipeline's last successful runs, when the threshold was a multiple of it.
+    #[serde(default)]
+    pub usual_minutes: Option<i64>,
     /// Which change of the execution this is (its status changes counted): part of the key.
     pub change: i64,
     pub at: DateTime<Utc>,
@@ -120,6 +126,7 @@ impl Event {
             started_by: None,
             started: e.start,
             running_minutes: None,
+            usual_minutes: None,
             change,
             at,
         }
@@ -161,13 +168,22 @@ impl Event {
         if self.kind == EventKind::Test {
             return "Stepline test message: this channel works".to_string();
         }
+        if self.kind == EventKind::Missed {
+            return format!("{} did not run when it usually does", self.pipeline);
+        }
         let what = match (self.kind, &self.step) {
             (EventKind::Waiting, Some(step)) => format!("is waiting for an approval at {step}"),
             (EventKind::Retried, Some(step)) => {
                 format!("is retrying {step} (attempt {})", self.attempt.unwrap_or(2))
             }
             (EventKind::LongRunning, _) => {
-                format!("has been running for {}", crate::notify::minutes(self.running_minutes.unwrap_or(0)))
+                let ran = crate::notify::minutes(self.running_minutes.unwrap_or(0));
+                match self.usual_minutes {
+                    Some(usual) => {
+                        format!("has been running for {ran}, where it usually takes {}", crate::notify::minutes(usual))
+                    }
+                    None => format!("has been running for {ran}"),
+                }
             }
             (kind, _) => kind.headline().to_string(),
         };
@@ -242,6 +258,56 @@ pub fn status_events(
     }
 }
 
+/// A run a pipeline's cadence promised and that has not started.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MissedRun {
+    /// When it should have started.
+    pub expected: DateTime<Utc>,
+    /// The cadence: the median gap between its last starts.
+    pub every_minutes: i64,
+    /// How many runs have been missed since the last start (1, then 2, …): each is told once.
+    pub runs: i64,
+}
+
+/// Whether a pipeline that runs on a cadence missed a run by `now`, from its starts (any order). A cadence
+/// is the median gap between its last starts, at least four of them, with every gap within a quarter of the
+/// median (a schedule, not runs by hand) and the median at least ten minutes; a run is missed once a quarter
+/// of a gap (ten minutes at least) has passed after it was due.
+pub fn missed_run(starts: &[DateTime<Utc>], now: DateTime<Utc>) -> Option<MissedRun> {
+    let mut starts: Vec<DateTime<Utc>> = starts.to_vec();
+    starts.sort_unstable_by(|a, b| b.cmp(a));
+    starts.truncate(8);
+    if starts.len() < 4 {
+        return None;
+    }
+    let mut gaps: Vec<f64> = starts.windows(2).map(|w| (w[0] - w[1]).num_seconds() as f64).collect();
+    let every = median(&mut gaps.clone())?;
+    if every < 600.0 || gaps.iter_mut().any(|g| (*g - every).abs() > every / 4.0) {
+        return None;
+    }
+    let late = (every / 4.0).max(600.0);
+    let since = (now - starts[0]).num_seconds() as f64;
+    if since < every + late {
+        return None;
+    }
+    let runs = ((since - late) / every).floor() as i64;
+    Some(MissedRun {
+        expected: starts[0] + chrono::Duration::seconds(every as i64),
+        every_minutes: (every / 60.0).round() as i64,
+        runs,
+    })
+}
+
+/// The median of at least three values (sorted in place); none with fewer, which say too little of "usual".
+pub fn median(values: &mut [f64]) -> Option<f64> {
+    if values.len() < 3 {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    Some(if n % 2 == 1 { values[n / 2] } else { (values[n / 2 - 1] + values[n / 2]) / 2.0 })
+}
+
 /// Whether a running execution has run past `threshold_minutes` at `now`; its minutes if so.
 pub fn running_long(e: &ExecutionSummary, now: DateTime<Utc>, threshold_minutes: i64) -> Option<i64> {
     if e.status.is_terminal() || threshold_minutes <= 0 {
@@ -301,6 +367,7 @@ mod tests {
             started_by: None,
             started: None,
             running_minutes: None,
+            usual_minutes: None,
             change,
             at: Utc::now(),
         }
@@ -367,5 +434,31 @@ mod tests {
         assert_eq!("long-running".parse::<EventKind>().unwrap(), EventKind::LongRunning);
         assert_eq!(EventKind::Recovered.to_string(), "recovered");
         assert!("exploded".parse::<EventKind>().is_err());
+    }
+
+    #[test]
+    fn a_pipeline_on_a_cadence_that_did_not_start_is_a_missed_run_once_per_run() {
+        let t = |h: i64| DateTime::<Utc>::from_timestamp(1_800_000_000 + h * 3600, 0).unwrap();
+        // Daily at the same hour, the last one five days ago at hour 0.
+        let daily: Vec<_> = (0..5).map(|d| t(-24 * d)).collect();
+        assert_eq!(missed_run(&daily, t(24)), None, "due now, not late yet");
+        assert_eq!(missed_run(&daily, t(29)), None, "five hours late is within a quarter of a day");
+        let m = missed_run(&daily, t(31)).unwrap();
+        assert_eq!((m.expected, m.every_minutes, m.runs), (t(24), 1440, 1));
+        assert_eq!(missed_run(&daily, t(55)).unwrap().runs, 2, "the next one missed too");
+        // Runs by hand, or too few, have no cadence.
+        let irregular = vec![t(0), t(-3), t(-20), t(-21), t(-60)];
+        assert_eq!(missed_run(&irregular, t(200)), None);
+        assert_eq!(missed_run(&daily[..3], t(200)), None);
+        let often: Vec<_> =
+            (0..6).map(|i| DateTime::<Utc>::from_timestamp(1_800_000_000 - i * 60, 0).unwrap()).collect();
+        assert_eq!(missed_run(&often, t(10)), None, "every minute is not a schedule to watch");
+    }
+
+    #[test]
+    fn the_median_needs_three_runs() {
+        assert_eq!(median(&mut [5.0, 1.0]), None);
+        assert_eq!(median(&mut [5.0, 1.0, 3.0]), Some(3.0));
+        assert_eq!(median(&mut [4.0, 1.0, 3.0, 10.0]), Some(3.5));
     }
 }

@@ -266,6 +266,9 @@ pub struct RuleView {
     pub pipelines: Vec<String>,
     pub channel: String,
     pub long_running_minutes: Option<i64>,
+    /// Long-running past this multiple of the pipeline's usual (median) run.
+    #[serde(default)]
+    pub long_running_times: Option<f64>,
 }
 
 #[cfg(test)]

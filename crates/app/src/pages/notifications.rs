@@ -65,7 +65,14 @@ fn NotificationsBody(data: NotificationsData) -> impl IntoView {
         .map(|r| {
             let events = r.events.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ");
             let pipelines = if r.pipelines.is_empty() { "every pipeline".to_string() } else { r.pipelines.join(", ") };
-            let threshold = r.long_running_minutes.map(|m| format!("after {}", stepline_types::notify::minutes(m)));
+            let threshold = match (r.long_running_minutes, r.long_running_times) {
+                (Some(m), Some(t)) => {
+                    Some(format!("after {} or {t}× its usual run", stepline_types::notify::minutes(m)))
+                }
+                (Some(m), None) => Some(format!("after {}", stepline_types::notify::minutes(m))),
+                (None, Some(t)) => Some(format!("after {t}× its usual run")),
+                (None, None) => None,
+            };
             view! {
                 <tr>
                     <td>{events}{threshold.map(|t| view! { <div class="sub">{t}</div> })}</td>

@@ -7,7 +7,7 @@
 //! {"delivery_id": "…", "event": "failed", "title": "Abalone · nightly failed", "pipeline": "Abalone",
 //!  "execution": {"arn": "…", "id": "…", "display_name": "nightly", "status": "Failed", "url": "https://…",
 //!                "started_by": "ana", "started": "2026-12-07T10:00:00Z"},
-//!  "reason": "…", "step": null, "attempt": null, "running_minutes": null,
+//!  "reason": "…", "step": null, "attempt": null, "running_minutes": null, "usual_minutes": null,
 //!  "failed_steps": [{"name": "Train", "reason": "…", "log_tail": ["…"]}], "at": "2026-12-07T10:05:00Z"}
 //! ```
 //!
@@ -204,6 +204,7 @@ pub fn webhook(event: &Event, links: &Links, delivery_id: &str) -> Value {
         "step": event.step,
         "attempt": event.attempt,
         "running_minutes": event.running_minutes,
+        "usual_minutes": event.usual_minutes,
         "failed_steps": event.failed_steps,
         "at": event.at,
     })
@@ -264,6 +265,7 @@ mod tests {
             started_by: Some("ana".into()),
             started: None,
             running_minutes: None,
+            usual_minutes: None,
             change: 2,
             at: Utc::now(),
         }

@@ -124,7 +124,13 @@ impl Poller {
                     continue;
                 }
                 self.db
-                    .set_seen(&place, name, &e.arn, &Seen { status: e.status.as_str().into(), changes: 1 }, now_ms)
+                    .set_seen(
+                        &place,
+                        name,
+                        &e.arn,
+                        &Seen { status: e.status.as_str().into(), changes: 1, seconds: None },
+                        now_ms,
+                    )
                     .await?;
             }
             self.db.note_pipeline(&key, now_ms).await?;
@@ -158,24 +164,70 @@ impl Poller {
                 events.extend(self.running(name, e, changes, now).await?);
             }
             for event in events {
-                let channels = self.settings.channels_for(event.kind, name);
-                let names: Vec<&str> = channels.iter().map(|c| c.name.as_str()).collect();
-                if self.db.record_event(&place, source.as_str(), &event, &names, now_ms).await? {
-                    round.events += 1;
-                    metrics::counter!(crate::observe::NOTIFY_EVENTS, "kind" => <&'static str>::from(event.kind), "source" => source.as_str())
-                        .increment(1);
-                } else {
-                    round.repeats += 1;
-                }
+                self.record(name, source, &event, now_ms, round).await?;
             }
             // Written after its events: a round cut short looks again next time (their keys drop repeats).
             if before.is_none_or(|s| s.status != e.status.as_str()) {
+                // A run seen ending well: its length (to within a look) makes the pipeline's usual run.
+                let seconds = (e.status == ExecStatus::Succeeded)
+                    .then(|| e.start.map(|s| (now - s).num_milliseconds() as f64 / 1000.0))
+                    .flatten()
+                    .filter(|s| *s >= 0.0);
                 self.db
-                    .set_seen(&place, name, &e.arn, &Seen { status: e.status.as_str().into(), changes }, now_ms)
+                    .set_seen(
+                        &place,
+                        name,
+                        &e.arn,
+                        &Seen { status: e.status.as_str().into(), changes, seconds },
+                        now_ms,
+                    )
                     .await?;
             }
         }
+        if let Some(event) = self.missed(name, &page.items, now) {
+            self.record(name, source, &event, now_ms, round).await?;
+        }
         Ok(())
+    }
+
+    /// Write an event for the channels its rules name; counted as news or as a repeat.
+    async fn record(
+        &self,
+        name: &str,
+        source: Source,
+        event: &Event,
+        now_ms: i64,
+        round: &mut Round,
+    ) -> Result<(), String> {
+        let channels = self.settings.channels_for(event.kind, name);
+        let names: Vec<&str> = channels.iter().map(|c| c.name.as_str()).collect();
+        if self.db.record_event(&self.place.key(), source.as_str(), event, &names, now_ms).await? {
+            round.events += 1;
+            metrics::counter!(crate::observe::NOTIFY_EVENTS, "kind" => <&'static str>::from(event.kind), "source" => source.as_str())
+                .increment(1);
+        } else {
+            round.repeats += 1;
+        }
+        Ok(())
+    }
+
+    /// A pipeline that runs on a cadence and has not started when it should have: told once per missed run,
+    /// about its last execution.
+    fn missed(&self, name: &str, page: &[ExecutionSummary], now: DateTime<Utc>) -> Option<Event> {
+        if self.settings.channels_for(EventKind::Missed, name).is_empty() {
+            return None;
+        }
+        let last = page.first().filter(|e| e.status.is_terminal())?;
+        let starts: Vec<DateTime<Utc>> = page.iter().filter_map(|e| e.start).collect();
+        let missed = notify::missed_run(&starts, now)?;
+        let mut event = Event::of_execution(EventKind::Missed, name, last, missed.runs, now);
+        event.reason = Some(format!(
+            "It usually starts every {}; a run was expected by {} and none has started since {}.",
+            notify::minutes(missed.every_minutes),
+            missed.expected.format("%Y-%m-%d %H:%M UTC"),
+            last.start.map(|s| s.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()
+        ));
+        Some(event)
     }
 
     /// The events of a running execution: past a long-running threshold, callback steps waiting, retries.
@@ -188,8 +240,19 @@ impl Poller {
     ) -> Result<Vec<Event>, String> {
         let mut out = vec![];
         let bare = Event::of_execution(EventKind::Failed, name, e, changes, now);
-        if let Some(minutes) = self.settings.long_running_minutes(name).and_then(|t| notify::running_long(e, now, t)) {
-            out.push(Event { kind: EventKind::LongRunning, running_minutes: Some(minutes), ..bare.clone() });
+        let usual = match self.settings.wants_usual(name) {
+            true => self.db.usual_seconds(&self.place.key(), name).await?.map(|s| s / 60.0),
+            false => None,
+        };
+        if let Some((threshold, usual_minutes)) = self.settings.long_running_threshold(name, usual) {
+            if let Some(minutes) = notify::running_long(e, now, threshold) {
+                out.push(Event {
+                    kind: EventKind::LongRunning,
+                    running_minutes: Some(minutes),
+                    usual_minutes,
+                    ..bare.clone()
+                });
+            }
         }
         if self.settings.wants_any(&[EventKind::Waiting, EventKind::Retried], name) {
             let steps = self.gateway.list_steps(&e.arn).await.map_err(|e| e.to_string())?;

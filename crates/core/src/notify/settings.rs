@@ -32,8 +32,8 @@
 //!
 //! [[rules]]
 //! events = ["long-running"]
-//! long-running-minutes = 120
-//! channel = "ci"
+//! long-running-minutes = 120          # and/or long-running-times = 3.0: three times the pipeline's
+//! channel = "ci"                      # median of its last successful runs (once it has three)
 //! ```
 
 use std::collections::BTreeMap;
@@ -132,6 +132,8 @@ pub struct Rule {
     pub patterns: Vec<String>,
     pub channel: String,
     pub long_running_minutes: Option<i64>,
+    /// A multiple of the pipeline's median successful run.
+    pub long_running_times: Option<f64>,
 }
 
 impl Rule {
@@ -179,11 +181,35 @@ impl Settings {
 
     /// The long-running thresholds (minutes) of the rules that cover the pipeline.
     pub fn long_running_minutes(&self, pipeline: &str) -> Option<i64> {
-        self.rules
-            .iter()
-            .filter(|r| r.wants(EventKind::LongRunning, pipeline))
-            .filter_map(|r| r.long_running_minutes)
-            .min()
+        self.long_running_threshold(pipeline, None).map(|(m, _)| m)
+    }
+
+    /// Whether a rule's threshold for the pipeline is a multiple of its usual run (so the median is needed).
+    pub fn wants_usual(&self, pipeline: &str) -> bool {
+        self.rules.iter().any(|r| r.wants(EventKind::LongRunning, pipeline) && r.long_running_times.is_some())
+    }
+
+    /// The lowest long-running threshold of the rules covering the pipeline, in minutes, given the median of
+    /// its last successful runs (`usual_minutes`, when known); with the usual minutes when the threshold is
+    /// a multiple of them.
+    pub fn long_running_threshold(&self, pipeline: &str, usual_minutes: Option<f64>) -> Option<(i64, Option<i64>)> {
+        let mut best: Option<(i64, Option<i64>)> = None;
+        for r in self.rules.iter().filter(|r| r.wants(EventKind::LongRunning, pipeline)) {
+            let mut candidates = vec![];
+            if let Some(m) = r.long_running_minutes {
+                candidates.push((m, None));
+            }
+            if let (Some(times), Some(usual)) = (r.long_running_times, usual_minutes) {
+                // Never under a minute: a pipeline of 10-second runs is not "long" at 30 seconds.
+                candidates.push((((times * usual).ceil() as i64).max(1), Some(usual.round() as i64)));
+            }
+            for c in candidates {
+                if best.is_none_or(|b| c.0 < b.0) {
+                    best = Some(c);
+                }
+            }
+        }
+        best
     }
 
     pub fn load(path: &Path) -> Result<Settings, String> {
@@ -230,13 +256,18 @@ impl Settings {
             }
             if r.events.is_empty() {
                 return Err(format!(
-                    "rule {n} names no events (failed, stopped, succeeded, recovered, waiting, retried, long-running)"
+                    "rule {n} names no events (failed, stopped, succeeded, recovered, waiting, retried, long-running, missed)"
                 ));
             }
             let wants_long = r.events.contains(&EventKind::LongRunning);
-            match r.long_running_minutes {
-                Some(m) if m <= 0 => return Err(format!("rule {n}: long-running-minutes must be at least 1")),
-                None if wants_long => return Err(format!("rule {n}: long-running needs long-running-minutes")),
+            match (r.long_running_minutes, r.long_running_times) {
+                (Some(m), _) if m <= 0 => return Err(format!("rule {n}: long-running-minutes must be at least 1")),
+                (_, Some(t)) if !(1.1..=100.0).contains(&t) => {
+                    return Err(format!("rule {n}: long-running-times must be between 1.1 and 100"))
+                }
+                (None, None) if wants_long => {
+                    return Err(format!("rule {n}: long-running needs long-running-minutes or long-running-times"))
+                }
                 _ => {}
             }
             let pipelines = r
@@ -251,6 +282,7 @@ impl Settings {
                 patterns: r.pipelines,
                 channel: r.channel,
                 long_running_minutes: r.long_running_minutes,
+                long_running_times: r.long_running_times,
             });
         }
         let poll_seconds = file.poll_seconds.unwrap_or(60);
@@ -401,6 +433,7 @@ struct RuleFile {
     pipelines: Vec<String>,
     channel: String,
     long_running_minutes: Option<i64>,
+    long_running_times: Option<f64>,
 }
 
 #[cfg(test)]
@@ -444,6 +477,16 @@ channel = "ci"
         assert_eq!(names(EventKind::Recovered, "Fraud"), Vec::<String>::new());
         assert_eq!(names(EventKind::Stopped, "AbalonePipeline"), Vec::<String>::new());
         assert_eq!(s.long_running_minutes("Fraud"), Some(90));
+        // A multiple of the usual run counts once the usual run is known, and the lower threshold wins.
+        let times = Settings::parse(
+            "[channels.c]\nkind = \"webhook\"\nurl = \"https://h.example/x\"\n[[rules]]\nevents = [\"long-running\"]\nlong-running-minutes = 120\nlong-running-times = 3.0\nchannel = \"c\"",
+            &env,
+        )
+        .unwrap();
+        assert!(times.wants_usual("Any"));
+        assert_eq!(times.long_running_threshold("Any", None), Some((120, None)));
+        assert_eq!(times.long_running_threshold("Any", Some(20.0)), Some((60, Some(20))));
+        assert_eq!(times.long_running_threshold("Any", Some(50.0)), Some((120, None)));
         let Target::Http { url, .. } = &s.channels["team"].target else { panic!("slack is reached over HTTP") };
         assert_eq!(url.expose(), "https://hooks.slack.com/services/T0/B0/xyz");
         let debug = format!("{s:?}");
@@ -483,6 +526,10 @@ channel = "ci"
         bad("[[rules]]\nevents = [\"failed\"]\nchannel = \"none\"", "not defined");
         bad(&format!("{GOOD}\n[[rules]]\nevents = [\"exploded\"]\nchannel = \"ci\""), "unknown variant");
         bad(&format!("{GOOD}\n[[rules]]\nevents = [\"long-running\"]\nchannel = \"ci\""), "needs long-running-minutes");
+        bad(
+            &format!("{GOOD}\n[[rules]]\nevents = [\"long-running\"]\nlong-running-times = 1.0\nchannel = \"ci\""),
+            "between 1.1 and 100",
+        );
         bad(&format!("{GOOD}\n[[rules]]\nevents = [\"failed\"]\npipelines = [\"a b\"]\nchannel = \"ci\""), "rule 3");
         bad("poll-seconds = 1", "between 5 and 3600");
         bad("poll-rate = 100.0", "between 0.05 and 20");

@@ -31,6 +31,8 @@ pub struct Seen {
     pub status: String,
     /// Its status changes counted (events of the n-th change carry n in their key).
     pub changes: i64,
+    /// How long it ran, for a succeeded execution seen ending (to know a pipeline's usual run).
+    pub seconds: Option<f64>,
 }
 
 fn time(ms: i64) -> DateTime<Utc> {
@@ -273,7 +275,7 @@ impl Db {
         let mut out = HashMap::new();
         // One query per execution: a page holds twenty at most, and `IN` lists do not bind portably.
         for arn in arns {
-            let row = sqlx::query("SELECT status, changes FROM notify_seen WHERE execution_arn = $1")
+            let row = sqlx::query("SELECT status, changes, seconds FROM notify_seen WHERE execution_arn = $1")
                 .bind(arn.to_lowercase())
                 .fetch_optional(self.pool())
                 .await
@@ -281,11 +283,31 @@ impl Db {
             if let Some(row) = row {
                 out.insert(
                     arn.to_lowercase(),
-                    Seen { status: row.try_get("status").map_err(err)?, changes: row.try_get("changes").map_err(err)? },
+                    Seen {
+                        status: row.try_get("status").map_err(err)?,
+                        changes: row.try_get("changes").map_err(err)?,
+                        seconds: row.try_get("seconds").map_err(err)?,
+                    },
                 );
             }
         }
         Ok(out)
+    }
+
+    /// The median length, in seconds, of the pipeline's last ten successful runs Stepline saw end; none
+    /// before it has seen three.
+    pub async fn usual_seconds(&self, place: &str, pipeline: &str) -> Result<Option<f64>, String> {
+        let rows = sqlx::query(
+            "SELECT seconds FROM notify_seen WHERE place = $1 AND pipeline = $2 AND seconds IS NOT NULL \
+             ORDER BY seen_ms DESC LIMIT 10",
+        )
+        .bind(place)
+        .bind(pipeline)
+        .fetch_all(self.pool())
+        .await
+        .map_err(err)?;
+        let mut runs: Vec<f64> = rows.iter().filter_map(|r| r.try_get::<f64, _>("seconds").ok()).collect();
+        Ok(stepline_types::notify::median(&mut runs))
     }
 
     pub async fn set_seen(
@@ -297,8 +319,8 @@ impl Db {
         now_ms: i64,
     ) -> Result<(), String> {
         sqlx::query(
-            "INSERT INTO notify_seen (execution_arn, place, pipeline, status, changes, seen_ms) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (execution_arn) DO UPDATE SET status = $4, changes = $5, seen_ms = $6",
+            "INSERT INTO notify_seen (execution_arn, place, pipeline, status, changes, seen_ms, seconds) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (execution_arn) DO UPDATE SET status = $4, changes = $5, seen_ms = $6, seconds = $7",
         )
         .bind(arn.to_lowercase())
         .bind(place)
@@ -306,6 +328,7 @@ impl Db {
         .bind(&seen.status)
         .bind(seen.changes)
         .bind(now_ms)
+        .bind(seen.seconds)
         .execute(self.pool())
         .await
         .map_err(err)?;
