@@ -232,16 +232,29 @@ async fn latency(events: bool, runs: usize) {
 
 #[tokio::main]
 async fn main() {
-    println!("\n## Event → delivered: a failure in the emulator to the message at a receiver\n");
-    println!("| mode | failures | p50 | p99 | slowest |");
-    println!("|---|---:|---:|---:|---:|");
-    latency(true, 30).await;
-    latency(false, 30).await;
-    println!("\n## Polling: one steady round, against the emulator (latency 50–150 ms, default quotas)\n");
-    println!("| pipelines | calls a round | round, paced by the limiter only | throttled | calls a minute at the defaults | errors |");
-    println!("|---:|---:|---:|---:|---:|---:|");
-    for n in [10, 100, 1000] {
-        polling(n).await;
+    // `cargo bench --bench notify -- latency` runs one part (polling, outbox, latency); none, all of them.
+    let only: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with("--"));
+    let run = |part: &str| only.as_deref().is_none_or(|o| o == part);
+    if run("latency") {
+        println!("\n## Event → delivered: a failure in the emulator to the message at a receiver\n");
+        println!("| mode | failures | p50 | p99 | slowest |");
+        println!("|---|---:|---:|---:|---:|");
+        latency(true, 30).await;
+        latency(false, 30).await;
+    }
+    if !run("polling") && !run("outbox") {
+        return;
+    }
+    if run("polling") {
+        println!("\n## Polling: one steady round, against the emulator (latency 50–150 ms, default quotas)\n");
+        println!("| pipelines | calls a round | round, paced by the limiter only | throttled | calls a minute at the defaults | errors |");
+        println!("|---:|---:|---:|---:|---:|---:|");
+        for n in [10, 100, 1000] {
+            polling(n).await;
+        }
+    }
+    if !run("outbox") {
+        return;
     }
     println!("\n## The outbox: a burst, written then sent to a receiver on loopback (SQLite file)\n");
     println!("| events | written | sent | no loss |");
