@@ -109,7 +109,9 @@ async fn outbox(events: usize) {
             failure_reason: Some("AlgorithmError: out of memory".into()),
         };
         let event = Event::of_execution(EventKind::Failed, "Burst", &execution, 1, Utc::now());
-        db.record_event("", "bench", &event, &["hook"], Utc::now().timestamp_millis()).await.unwrap();
+        db.record_event("", "bench", &event, &[("hook", Utc::now().timestamp_millis())], Utc::now().timestamp_millis())
+            .await
+            .unwrap();
     }
     let written = t.elapsed();
     let sender = Sender::new(db.clone(), settings, "http://x".into(), Backoff::default()).unwrap();
@@ -188,6 +190,7 @@ async fn latency(events: bool, runs: usize) {
         vec![(place, gateway, queue)],
         "http://x".into(),
         None,
+        Default::default(),
     )
     .unwrap();
     // The first round takes note of the pipeline.

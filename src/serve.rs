@@ -198,7 +198,9 @@ async fn serve(config: Config) -> Result<(), String> {
             Some(url) => url.origin(),
             None => format!("http://{}", config.addr),
         };
-        let notifier = Arc::new(notify::Notifier { settings: settings.clone(), origin: origin.clone() });
+        let watches = Arc::new(notify::Watches::default());
+        let notifier =
+            Arc::new(notify::Notifier { settings: settings.clone(), origin: origin.clone(), watches: watches.clone() });
         for s in &mut states {
             s.notify = Some(notifier.clone());
         }
@@ -206,7 +208,7 @@ async fn serve(config: Config) -> Result<(), String> {
             states.iter().map(|s| (s.place.account.clone(), s.place.region.clone())).collect();
         let queues = config::EventsQueue::assign(&config.events_queue, &whose)?;
         let places = states.iter().zip(queues).map(|(s, q)| (s.place.clone(), s.gateway.clone(), q)).collect();
-        notify::spawn(settings, notify_db, places, origin, shared)?;
+        notify::spawn(settings, notify_db, places, origin, shared, watches)?;
     }
     let app = router::build_places(states).await;
     let listener = tokio::net::TcpListener::bind(config.addr)

@@ -312,6 +312,29 @@ async fn a_message_that_is_not_a_sagemaker_event_is_deleted_and_named() {
     assert_eq!(listener.once(&queue, 0).await.unwrap().received, 0, "deleted, not read again");
 }
 
+#[tokio::test]
+async fn in_quiet_hours_a_failure_waits_until_they_end_unless_another_rule_sends_it_at_once() {
+    let (r, url) = receiver().await;
+    let rules = "[[rules]]\nevents = [\"failed\"]\nchannel = \"hook\"\nquiet-hours = \"22:00-07:00\"\ntimezone = \"Europe/Berlin\"\n\
+                 [[rules]]\nevents = [\"failed\"]\nchannel = \"slack\"";
+    let w = world(FAILING, rules, &url).await;
+    let poller = w.poller();
+    poller.round(Utc::now()).await;
+    let arn = w.start("Abalone").await;
+    w.until_status(&arn, "Failed").await;
+    // Seen at 23:30 in Berlin (22:30 UTC in December).
+    let night: chrono::DateTime<Utc> = "2026-12-07T22:30:00Z".parse().unwrap();
+    assert_eq!(poller.round(night).await.events, 1);
+    let sender = w.sender(Backoff::default());
+    assert_eq!(sender.send_due(night).await.unwrap(), 1, "Slack has no quiet hours");
+    assert_eq!(r.got.lock().unwrap()[0].0, "/slack");
+    let before_seven: chrono::DateTime<Utc> = "2026-12-08T05:59:00Z".parse().unwrap();
+    assert_eq!(sender.send_due(before_seven).await.unwrap(), 0, "the webhook's rule is quiet until 07:00 Berlin");
+    let seven: chrono::DateTime<Utc> = "2026-12-08T06:00:00Z".parse().unwrap();
+    assert_eq!(sender.send_due(seven).await.unwrap(), 1);
+    assert_eq!(r.got.lock().unwrap()[1].0, "/hook");
+}
+
 /// The emulator's clock, as the poller is handed it.
 fn clock_now(core: &stepline_emulator::Core) -> chrono::DateTime<Utc> {
     chrono::DateTime::from_timestamp_millis((core.now() * 1000.0) as i64).unwrap()
@@ -515,9 +538,24 @@ async fn the_notifications_page_shows_rules_channels_and_deliveries_but_no_secre
     assert!(page.contains("notifications-off") && page.contains("--notify FILE"), "says how to turn them on");
 
     let mut state = AppState::new(common::options(), w.gateway.clone()).await;
+    // How the place is watched, as its poller reports it after a round.
+    let watches = Arc::new(stepline_core::notify::Watches::default());
+    let round = stepline_types::page::RoundView {
+        at: Utc::now(),
+        pipelines: 2,
+        seconds: 1.5,
+        calls: 3,
+        events: 1,
+        errors: 0,
+        elsewhere: false,
+    };
+    let watch =
+        stepline_types::page::WatchView { events: true, every_seconds: 900, rate: 1.0, last_round: Some(round) };
+    watches.set(&state.place.key(), watch);
     state.notify = Some(Arc::new(stepline_core::notify::Notifier {
         settings: w.settings.clone(),
         origin: "http://stepline.test".into(),
+        watches,
     }));
     // The page reads the deliveries of the state's own database.
     let poller = Poller { db: state.access.db.clone(), place: state.place.clone(), ..w.poller() };
@@ -538,6 +576,8 @@ async fn the_notifications_page_shows_rules_channels_and_deliveries_but_no_secre
         assert!(page.contains(needle), "{needle} missing");
     }
     assert_eq!(page.matches("data-status=\"sent\"").count(), 2, "one delivery per channel");
+    assert!(page.contains("every 900 s as a safety net"), "how the place is watched");
+    assert!(page.contains("2 pipelines in 1.5 s, 3 upstream calls, 1 new events"), "what the last round cost");
     for secret in [url.as_str(), SECRET, "/slack"] {
         assert!(!page.contains(secret), "the page shows no channel URL or secret ({secret})");
     }

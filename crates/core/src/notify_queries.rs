@@ -18,6 +18,7 @@ pub async fn notifications() -> Result<NotificationsData, AppError> {
     let (everywhere, _) = who.everywhere();
     let everything = everywhere == Some(Role::Admin);
     let me = who.me(everywhere);
+    let watch = state.notify.as_ref().and_then(|n| n.watches.get(&state.place.key()));
     let Some(settings) = state.notify.as_ref().map(|n| n.settings.clone()) else {
         return Ok(NotificationsData {
             enabled: false,
@@ -27,6 +28,7 @@ pub async fn notifications() -> Result<NotificationsData, AppError> {
             deliveries: vec![],
             everything,
             me,
+            watch: None,
         });
     };
     let place = state.place.key();
@@ -67,11 +69,13 @@ pub async fn notifications() -> Result<NotificationsData, AppError> {
                 channel: r.channel.clone(),
                 long_running_minutes: r.long_running_minutes,
                 long_running_times: r.long_running_times,
+                quiet_hours: r.quiet.as_ref().map(|q| q.text.clone()),
             })
             .collect(),
         deliveries,
         everything,
         me,
+        watch,
     })
 }
 

@@ -249,6 +249,35 @@ pub struct NotificationsData {
     pub deliveries: Vec<crate::notify::Delivery>,
     pub everything: bool,
     pub me: crate::model::access::Me,
+    /// How this place's executions are watched, and what the last look cost.
+    #[serde(default)]
+    pub watch: Option<WatchView>,
+}
+
+/// How notifications learn of changes in one account and region: SageMaker's events from SQS or polling
+/// alone, how often polling looks, and its last round.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WatchView {
+    /// Events are read from SQS (`--events-queue`); polling is the safety net.
+    pub events: bool,
+    pub every_seconds: u64,
+    /// The most pipelines polling looks at a second.
+    pub rate: f64,
+    pub last_round: Option<RoundView>,
+}
+
+/// One polling round: when it began, what it looked at, what it cost upstream.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RoundView {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub pipelines: usize,
+    pub seconds: f64,
+    /// Upstream calls the gateway made while the round ran (the pages' included, if any were open).
+    pub calls: u64,
+    pub events: usize,
+    pub errors: usize,
+    /// Another replica holds the poller's lease and looks instead.
+    pub elsewhere: bool,
 }
 
 /// A channel as the page shows it: its name and kind, never its URL or secret.
@@ -269,6 +298,9 @@ pub struct RuleView {
     /// Long-running past this multiple of the pipeline's usual (median) run.
     #[serde(default)]
     pub long_running_times: Option<f64>,
+    /// Quiet hours with their time zone ("22:00-07:00 Europe/Berlin"): messages wait until they end.
+    #[serde(default)]
+    pub quiet_hours: Option<String>,
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use stepline_types::codec::Json;
 use stepline_types::model::access::Role;
 use stepline_types::model::links;
 use stepline_types::notify::DeliveryStatus;
-use stepline_types::page::NotificationsData;
+use stepline_types::page::{NotificationsData, WatchView};
 
 #[component]
 pub fn NotificationsPage() -> impl IntoView {
@@ -57,6 +57,39 @@ pub fn NotificationsPage() -> impl IntoView {
     }
 }
 
+/// How this place's executions are watched, and what the last polling round cost upstream.
+#[component]
+fn WatchNote(watch: Option<WatchView>, poll_seconds: u64) -> impl IntoView {
+    let Some(w) = watch else {
+        return view! { <p class="muted">{format!("Executions are looked at every {poll_seconds} s.")}</p> }.into_any();
+    };
+    let how = if w.events {
+        format!(
+            "SageMaker's own events (SQS) make Stepline look at a pipeline as soon as it changes; polling looks at \
+             every pipeline every {} s as a safety net.",
+            w.every_seconds
+        )
+    } else {
+        format!("Executions are looked at every {} s, at most {} pipelines a second.", w.every_seconds, w.rate)
+    };
+    let last = w.last_round.map(|r| {
+        let what = if r.elsewhere {
+            "another replica polls this account and region".to_string()
+        } else {
+            format!(
+                "{} pipelines in {:.1} s, {} upstream calls, {} new events{}",
+                r.pipelines,
+                r.seconds,
+                r.calls,
+                r.events,
+                if r.errors > 0 { format!(", {} errors (see the log)", r.errors) } else { String::new() }
+            )
+        };
+        view! { <p class="muted" data-testid="notify-round">"Last round "<Timestamp at=Some(r.at)/>": "{what}"."</p> }
+    });
+    view! { <p class="muted" data-testid="notify-watch">{how}</p>{last} }.into_any()
+}
+
 #[component]
 fn NotificationsBody(data: NotificationsData) -> impl IntoView {
     let rules = data
@@ -73,9 +106,13 @@ fn NotificationsBody(data: NotificationsData) -> impl IntoView {
                 (None, Some(t)) => Some(format!("after {t}× its usual run")),
                 (None, None) => None,
             };
+            let quiet = r.quiet_hours.map(|q| format!("quiet {q}"));
             view! {
                 <tr>
-                    <td>{events}{threshold.map(|t| view! { <div class="sub">{t}</div> })}</td>
+                    <td>
+                        {events}{threshold.map(|t| view! { <div class="sub">{t}</div> })}
+                        {quiet.map(|q| view! { <div class="sub">{q}</div> })}
+                    </td>
                     <td>{pipelines}</td>
                     <td>{r.channel}</td>
                 </tr>
@@ -138,7 +175,7 @@ fn NotificationsBody(data: NotificationsData) -> impl IntoView {
     view! {
         <section>
             <h2>"Rules"</h2>
-            <p class="muted">{format!("Executions are looked at every {} s.", data.poll_seconds)}</p>
+            <WatchNote watch=data.watch poll_seconds=data.poll_seconds/>
             <table class="data" data-testid="notify-rules">
                 <thead><tr><th>"Events"</th><th>"Pipelines"</th><th>"Channel"</th></tr></thead>
                 <tbody>{rules}</tbody>

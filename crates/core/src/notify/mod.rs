@@ -3,7 +3,7 @@
 //!
 //! Layout: `settings` (the `--notify` file: channels and rules), `poll` (the source: a round over the covered
 //! pipelines through the gateway), `listen` and `envelope` (the other source: SageMaker's EventBridge events
-//! from SQS, each making the poller look at its pipeline at once), `message` (each channel's shape, the webhook's signature), `mail` (SMTP),
+//! from SQS, each making the poller look at its pipeline at once), `quiet` (a rule's quiet hours), `message` (each channel's shape, the webhook's signature), `mail` (SMTP),
 //! `send` (the
 //! outbox's sender, with backoff); the outbox itself is `store::outbox`. Events go to the outbox in the
 //! transaction that records them, and are sent from there: nothing is lost when a receiver is down or the
@@ -14,6 +14,7 @@ pub mod listen;
 pub mod mail;
 pub mod message;
 pub mod poll;
+pub mod quiet;
 pub mod send;
 pub mod settings;
 
@@ -26,16 +27,34 @@ use crate::config::EventsQueue;
 use crate::gateway::Gateway;
 use crate::places::Place;
 use crate::store::Db;
+use crate::sync::Unpoisoned;
 pub use listen::{Batch, Listener};
 pub use poll::{Poller, Round, Source};
 pub use send::{Backoff, Sender};
 pub use settings::Settings;
+use stepline_types::page::{RoundView, WatchView};
 
-/// What the pages need of notifications: the settings in force and where links in messages point.
+/// What the pages need of notifications: the settings in force, where links in messages point, and how
+/// each place is watched (its last polling round).
 #[derive(Clone, Debug)]
 pub struct Notifier {
     pub settings: Arc<Settings>,
     pub origin: String,
+    pub watches: Arc<Watches>,
+}
+
+/// How each place (by `Place::key`) is watched, as its poller last reported.
+#[derive(Debug, Default)]
+pub struct Watches(std::sync::Mutex<std::collections::HashMap<String, WatchView>>);
+
+impl Watches {
+    pub fn get(&self, place: &str) -> Option<WatchView> {
+        self.0.locked().get(place).cloned()
+    }
+
+    pub fn set(&self, place: &str, view: WatchView) {
+        self.0.locked().insert(place.to_string(), view);
+    }
 }
 
 impl Notifier {
@@ -56,6 +75,7 @@ pub fn spawn(
     places: Vec<(Arc<Place>, Arc<Gateway>, Option<EventsQueue>)>,
     origin: String,
     cluster: Option<Arc<crate::cluster::Cluster>>,
+    watches: Arc<Watches>,
 ) -> Result<(), String> {
     let sender = Sender::new(db.clone(), settings.clone(), origin, Backoff::default())?;
     tokio::spawn(async move {
@@ -82,16 +102,31 @@ pub fn spawn(
             Some(_) => settings.safety_net_seconds,
             None => settings.poll_seconds,
         });
+        let events = queue.is_some();
         if let Some(queue) = queue {
             Listener { poller: poller.clone(), queue }.spawn();
         }
+        let (rate, watches) = (settings.poll_rate, watches.clone());
+        let watch = move |last_round| WatchView { events, every_seconds: every.as_secs(), rate, last_round };
+        watches.set(&poller.place.key(), watch(None));
         tokio::spawn(async move {
             loop {
                 let began = std::time::Instant::now();
-                let round = poller.round(Utc::now()).await;
+                let (at, calls) = (Utc::now(), poller.gateway.calls());
+                let round = poller.round(at).await;
                 for e in &round.errors {
                     tracing::warn!(place = %poller.place.label, "notifications: {e}");
                 }
+                let report = RoundView {
+                    at,
+                    pipelines: round.pipelines,
+                    seconds: began.elapsed().as_secs_f64(),
+                    calls: poller.gateway.calls().saturating_sub(calls),
+                    events: round.events,
+                    errors: round.errors.len(),
+                    elsewhere: round.elsewhere,
+                };
+                watches.set(&poller.place.key(), watch(Some(report)));
                 // A round longer than the interval (many pipelines at the poll rate) is followed at once.
                 tokio::time::sleep(every.saturating_sub(began.elapsed())).await;
             }

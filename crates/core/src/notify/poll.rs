@@ -199,9 +199,10 @@ impl Poller {
         now_ms: i64,
         round: &mut Round,
     ) -> Result<(), String> {
-        let channels = self.settings.channels_for(event.kind, name);
-        let names: Vec<&str> = channels.iter().map(|c| c.name.as_str()).collect();
-        if self.db.record_event(&self.place.key(), source.as_str(), event, &names, now_ms).await? {
+        // Each channel's delivery is due now, or when the quiet hours of the rules sending it there end.
+        let due = self.settings.deliveries_for(event.kind, name, event.at);
+        let channels: Vec<(&str, i64)> = due.iter().map(|(c, at)| (c.name.as_str(), at.timestamp_millis())).collect();
+        if self.db.record_event(&self.place.key(), source.as_str(), event, &channels, now_ms).await? {
             round.events += 1;
             metrics::counter!(crate::observe::NOTIFY_EVENTS, "kind" => <&'static str>::from(event.kind), "source" => source.as_str())
                 .increment(1);

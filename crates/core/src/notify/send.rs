@@ -224,7 +224,7 @@ impl Sender {
     }
 
     async fn gauge(&self) {
-        if let Ok((depth, oldest)) = self.db.outbox_depth().await {
+        if let Ok((depth, oldest)) = self.db.outbox_depth(Utc::now().timestamp_millis()).await {
             metrics::gauge!(crate::observe::NOTIFY_OUTBOX_DEPTH).set(depth as f64);
             let age = oldest.map_or(0.0, |o| ((Utc::now().timestamp_millis() - o).max(0) as f64) / 1000.0);
             metrics::gauge!(crate::observe::NOTIFY_OUTBOX_OLDEST).set(age);

@@ -34,12 +34,15 @@
 //! events = ["long-running"]
 //! long-running-minutes = 120          # and/or long-running-times = 3.0: three times the pipeline's
 //! channel = "ci"                      # median of its last successful runs (once it has three)
+//! quiet-hours = "22:00-07:00"         # held until they end, in `timezone` (IANA; default UTC)
+//! timezone = "Europe/Berlin"
 //! ```
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use stepline_types::notify::EventKind;
 
@@ -134,6 +137,8 @@ pub struct Rule {
     pub long_running_minutes: Option<i64>,
     /// A multiple of the pipeline's median successful run.
     pub long_running_times: Option<f64>,
+    /// What this rule sends during these hours waits until they end.
+    pub quiet: Option<super::quiet::Quiet>,
 }
 
 impl Rule {
@@ -167,6 +172,18 @@ impl Settings {
         names.sort_unstable();
         names.dedup();
         names.iter().filter_map(|n| self.channels.get(*n)).collect()
+    }
+
+    /// The channels an event raised at `at` goes to, each with when it may be sent: at once, or when the
+    /// quiet hours end (a channel that a rule without quiet hours also sends it to gets it at once).
+    pub fn deliveries_for(&self, kind: EventKind, pipeline: &str, at: DateTime<Utc>) -> Vec<(&Channel, DateTime<Utc>)> {
+        let mut due: BTreeMap<&str, DateTime<Utc>> = BTreeMap::new();
+        for r in self.rules.iter().filter(|r| r.wants(kind, pipeline)) {
+            let when = r.quiet.as_ref().and_then(|q| q.release(at)).unwrap_or(at);
+            let e = due.entry(r.channel.as_str()).or_insert(when);
+            *e = (*e).min(when);
+        }
+        due.into_iter().filter_map(|(name, when)| Some((self.channels.get(name)?, when))).collect()
     }
 
     /// Whether any rule covers the pipeline (only those are watched).
@@ -283,6 +300,13 @@ impl Settings {
                 channel: r.channel,
                 long_running_minutes: r.long_running_minutes,
                 long_running_times: r.long_running_times,
+                quiet: match &r.quiet_hours {
+                    Some(h) => Some(
+                        super::quiet::Quiet::parse(h, r.timezone.as_deref()).map_err(|e| format!("rule {n}: {e}"))?,
+                    ),
+                    None if r.timezone.is_some() => return Err(format!("rule {n}: timezone is for quiet-hours")),
+                    None => None,
+                },
             });
         }
         let poll_seconds = file.poll_seconds.unwrap_or(60);
@@ -434,6 +458,8 @@ struct RuleFile {
     channel: String,
     long_running_minutes: Option<i64>,
     long_running_times: Option<f64>,
+    quiet_hours: Option<String>,
+    timezone: Option<String>,
 }
 
 #[cfg(test)]

@@ -44,13 +44,14 @@ fn err(e: sqlx::Error) -> String {
 }
 
 impl Db {
-    /// Write an event and one delivery per channel, unless its key is already written; whether it was new.
+    /// Write an event and one delivery per channel, each due when its channel's quiet hours allow
+    /// (`(channel, due_ms)`), unless its key is already written; whether it was new.
     pub async fn record_event(
         &self,
         place: &str,
         source: &str,
         event: &Event,
-        channels: &[&str],
+        channels: &[(&str, i64)],
         now_ms: i64,
     ) -> Result<bool, String> {
         let body = serde_json::to_string(event).map_err(|e| e.to_string())?;
@@ -75,14 +76,15 @@ impl Db {
             return Ok(false);
         };
         let id: i64 = row.try_get("id").map_err(err)?;
-        for channel in channels {
+        for (channel, due_ms) in channels {
             sqlx::query(
                 "INSERT INTO notify_deliveries (event_id, channel, delivery_id, status, attempts, due_ms, created_ms) \
-                 VALUES ($1, $2, $3, 'pending', 0, $4, $4)",
+                 VALUES ($1, $2, $3, 'pending', 0, $4, $5)",
             )
             .bind(id)
             .bind(*channel)
             .bind(random_token(16))
+            .bind(*due_ms)
             .bind(now_ms)
             .execute(&mut *tx)
             .await
@@ -223,11 +225,14 @@ impl Db {
         Ok(out)
     }
 
-    /// Deliveries not yet sent, and when the oldest of them was written.
-    pub async fn outbox_depth(&self) -> Result<(i64, Option<i64>), String> {
+    /// Deliveries not yet sent, and when the oldest of them that is due (or was tried) was written.
+    pub async fn outbox_depth(&self, now_ms: i64) -> Result<(i64, Option<i64>), String> {
+        // The oldest is of those due or tried: one held by quiet hours is not late.
         let row = sqlx::query(
-            "SELECT COUNT(*) AS n, MIN(created_ms) AS oldest FROM notify_deliveries WHERE status = 'pending'",
+            "SELECT COUNT(*) AS n, MIN(CASE WHEN due_ms <= $1 OR attempts > 0 THEN created_ms END) AS oldest \
+             FROM notify_deliveries WHERE status = 'pending'",
         )
+        .bind(now_ms)
         .fetch_one(self.pool())
         .await
         .map_err(err)?;
