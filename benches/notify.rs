@@ -109,9 +109,15 @@ async fn outbox(events: usize) {
             failure_reason: Some("AlgorithmError: out of memory".into()),
         };
         let event = Event::of_execution(EventKind::Failed, "Burst", &execution, 1, Utc::now());
-        db.record_event("", "bench", &event, &[("hook", Utc::now().timestamp_millis())], Utc::now().timestamp_millis())
-            .await
-            .unwrap();
+        db.record_event(
+            "",
+            "bench",
+            &event,
+            &[("hook", Utc::now().timestamp_millis(), false)],
+            Utc::now().timestamp_millis(),
+        )
+        .await
+        .unwrap();
     }
     let written = t.elapsed();
     let sender = Sender::new(db.clone(), settings, "http://x".into(), Backoff::default()).unwrap();

@@ -335,6 +335,42 @@ async fn in_quiet_hours_a_failure_waits_until_they_end_unless_another_rule_sends
     assert_eq!(r.got.lock().unwrap()[1].0, "/hook");
 }
 
+#[tokio::test]
+async fn a_digest_rule_sends_its_hour_of_failures_as_one_message_per_channel() {
+    let (r, url) = receiver().await;
+    let rules = "[[rules]]\nevents = [\"failed\"]\nchannel = \"hook\"\ndigest-minutes = 60\n\
+                 [[rules]]\nevents = [\"failed\"]\nchannel = \"slack\"\ndigest-minutes = 60";
+    let w = world(FAILING, rules, &url).await;
+    let poller = w.poller();
+    poller.round(Utc::now()).await;
+    for _ in 0..2 {
+        let arn = w.start("Abalone").await;
+        w.until_status(&arn, "Failed").await;
+    }
+    let at: chrono::DateTime<Utc> = "2026-12-07T10:20:00Z".parse().unwrap();
+    assert_eq!(poller.round(at).await.events, 2);
+    let sender = w.sender(Backoff::default());
+    assert_eq!(sender.send_due(at).await.unwrap(), 0, "held until the hour's window closes");
+    let eleven: chrono::DateTime<Utc> = "2026-12-07T11:00:00Z".parse().unwrap();
+    assert_eq!(sender.send_due(eleven).await.unwrap(), 4, "two deliveries on each channel");
+    let got = r.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 2, "one message per channel: {got:?}");
+    let hook = got.iter().find(|g| g.0 == "/hook").unwrap();
+    let body = json(&hook.2);
+    let events = body["events"].as_array().unwrap();
+    assert_eq!(events.len(), 2);
+    assert_ne!(events[0]["delivery_id"], events[1]["delivery_id"], "each keeps its delivery id");
+    assert!(events.iter().all(|e| e["event"] == "failed" && e["failed_steps"][0]["name"] == "AbaloneEval"));
+    let sig = hook.1["x-stepline-signature"].to_str().unwrap();
+    let t: i64 = sig.strip_prefix("t=").unwrap().split(',').next().unwrap().parse().unwrap();
+    assert_eq!(sig, message::signature(SECRET, t, hook.2.as_bytes()), "the digest is signed like any body");
+    let slack = json(&got.iter().find(|g| g.0 == "/slack").unwrap().2);
+    assert_eq!(slack["text"], "Stepline: 2 notifications");
+    assert_eq!(slack["blocks"].as_array().unwrap().len(), 3, "a header and a line per failure");
+    let log = w.db.deliveries(None, 10).await.unwrap();
+    assert!(log.iter().all(|d| d.status == DeliveryStatus::Sent && d.attempts == 1), "{log:?}");
+}
+
 /// The emulator's clock, as the poller is handed it.
 fn clock_now(core: &stepline_emulator::Core) -> chrono::DateTime<Utc> {
     chrono::DateTime::from_timestamp_millis((core.now() * 1000.0) as i64).unwrap()

@@ -70,6 +70,7 @@ pub async fn notifications() -> Result<NotificationsData, AppError> {
                 long_running_minutes: r.long_running_minutes,
                 long_running_times: r.long_running_times,
                 quiet_hours: r.quiet.as_ref().map(|q| q.text.clone()),
+                digest_minutes: r.digest_minutes,
             })
             .collect(),
         deliveries,

@@ -301,6 +301,9 @@ pub struct RuleView {
     /// Quiet hours with their time zone ("22:00-07:00 Europe/Berlin"): messages wait until they end.
     #[serde(default)]
     pub quiet_hours: Option<String>,
+    /// What it sends goes as one message every so many minutes.
+    #[serde(default)]
+    pub digest_minutes: Option<i64>,
 }
 
 #[cfg(test)]

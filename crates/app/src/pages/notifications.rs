@@ -107,11 +107,13 @@ fn NotificationsBody(data: NotificationsData) -> impl IntoView {
                 (None, None) => None,
             };
             let quiet = r.quiet_hours.map(|q| format!("quiet {q}"));
+            let digest = r.digest_minutes.map(|m| format!("one message every {}", stepline_types::notify::minutes(m)));
             view! {
                 <tr>
                     <td>
                         {events}{threshold.map(|t| view! { <div class="sub">{t}</div> })}
                         {quiet.map(|q| view! { <div class="sub">{q}</div> })}
+                        {digest.map(|d| view! { <div class="sub">{d}</div> })}
                     </td>
                     <td>{pipelines}</td>
                     <td>{r.channel}</td>

@@ -23,16 +23,28 @@ fn failure(error: impl Into<String>, transient: bool) -> Failure {
 }
 
 pub async fn send(m: &Email, event: &Event, links: &Links, delivery_id: &str) -> Result<(), Failure> {
+    let (text, html) = (message::text(event, links), message::email_html(event, links));
+    send_parts(m, &event.title(), text, html, delivery_id).await
+}
+
+/// A message of this subject with these parts (a digest's, or one event's).
+pub async fn send_parts(
+    m: &Email,
+    subject: &str,
+    text: String,
+    html: String,
+    delivery_id: &str,
+) -> Result<(), Failure> {
     let mut builder = Message::builder()
         .from(m.from.parse::<Mailbox>().map_err(|e| failure(format!("from: {e}"), false))?)
-        .subject(event.title())
+        .subject(subject)
         // The delivery id, for a reader (or a filter) to drop a repeat: delivery is at least once.
         .message_id(Some(format!("<{delivery_id}@stepline>")));
     for to in &m.to {
         builder = builder.to(to.parse::<Mailbox>().map_err(|e| failure(format!("to: {e}"), false))?);
     }
     let email = builder
-        .multipart(MultiPart::alternative_plain_html(message::text(event, links), message::email_html(event, links)))
+        .multipart(MultiPart::alternative_plain_html(text, html))
         .map_err(|e| failure(format!("the message: {e}"), false))?;
     let transport = transport(m)?;
     match transport.send(email).await {

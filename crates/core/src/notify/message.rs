@@ -226,12 +226,12 @@ fn hmac_hex(secret: &str, parts: &[&[u8]]) -> String {
 }
 
 /// Slack's three control characters, escaped as its docs ask.
-fn escape_slack(s: &str) -> String {
+pub(super) fn escape_slack(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 /// Slack refuses a section's text over 3,000 characters.
-fn clip(s: &str, max: usize) -> String {
+pub(super) fn clip(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         return s.to_string();
     }

@@ -3,12 +3,13 @@
 //!
 //! Layout: `settings` (the `--notify` file: channels and rules), `poll` (the source: a round over the covered
 //! pipelines through the gateway), `listen` and `envelope` (the other source: SageMaker's EventBridge events
-//! from SQS, each making the poller look at its pipeline at once), `quiet` (a rule's quiet hours), `message` (each channel's shape, the webhook's signature), `mail` (SMTP),
+//! from SQS, each making the poller look at its pipeline at once), `quiet` (a rule's quiet hours), `digest` (a rule's messages gathered into one), `message` (each channel's shape, the webhook's signature), `mail` (SMTP),
 //! `send` (the
 //! outbox's sender, with backoff); the outbox itself is `store::outbox`. Events go to the outbox in the
 //! transaction that records them, and are sent from there: nothing is lost when a receiver is down or the
 //! process stops.
 
+pub mod digest;
 pub mod envelope;
 pub mod listen;
 pub mod mail;

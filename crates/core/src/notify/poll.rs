@@ -201,7 +201,8 @@ impl Poller {
     ) -> Result<(), String> {
         // Each channel's delivery is due now, or when the quiet hours of the rules sending it there end.
         let due = self.settings.deliveries_for(event.kind, name, event.at);
-        let channels: Vec<(&str, i64)> = due.iter().map(|(c, at)| (c.name.as_str(), at.timestamp_millis())).collect();
+        let channels: Vec<(&str, i64, bool)> =
+            due.iter().map(|(c, d)| (c.name.as_str(), d.at.timestamp_millis(), d.digest)).collect();
         if self.db.record_event(&self.place.key(), source.as_str(), event, &channels, now_ms).await? {
             round.events += 1;
             metrics::counter!(crate::observe::NOTIFY_EVENTS, "kind" => <&'static str>::from(event.kind), "source" => source.as_str())

@@ -80,28 +80,45 @@ impl Sender {
         // The claim outlasts the request timeout: a replica that dies mid-send leaves it to another after.
         let due = self.db.claim_due(now_ms, 60_000, 64).await?;
         let mut tasks = tokio::task::JoinSet::new();
+        // A digest's deliveries go as one message per channel and place.
+        let mut digests: std::collections::BTreeMap<(String, String), Vec<Due>> = Default::default();
         for d in due {
+            if d.digest {
+                digests.entry((d.channel.clone(), d.place.clone())).or_default().push(d);
+                continue;
+            }
             let this = self.clone();
-            tasks.spawn(async move { this.deliver(d, now).await });
+            tasks.spawn(async move { this.deliver(vec![d], now).await });
+        }
+        for (_, group) in digests {
+            let this = self.clone();
+            tasks.spawn(async move { this.deliver(group, now).await });
         }
         let mut sent = 0;
         while let Some(done) = tasks.join_next().await {
-            if matches!(done, Ok(Ok(true))) {
-                sent += 1;
+            if let Ok(Ok(n)) = done {
+                sent += n;
             }
         }
         self.gauge().await;
         Ok(sent)
     }
 
-    async fn deliver(&self, d: Due, now: DateTime<Utc>) -> Result<bool, String> {
-        let attempts = d.attempts + 1;
-        let Some(channel) = self.settings.channels.get(&d.channel) else {
+    /// Send one delivery, or a digest's (one channel and place); how many were sent.
+    async fn deliver(&self, group: Vec<Due>, now: DateTime<Utc>) -> Result<usize, String> {
+        let Some(first) = group.first() else { return Ok(0) };
+        let Some(channel) = self.settings.channels.get(&first.channel) else {
             // Its channel left the settings: nothing can send it.
-            self.db.failed_attempt(d.id, attempts, None, "its channel is no longer in the settings").await?;
-            return Ok(false);
+            for d in &group {
+                self.db.failed_attempt(d.id, d.attempts + 1, None, "its channel is no longer in the settings").await?;
+            }
+            return Ok(0);
         };
-        let outcome = self.attempt(channel, &d, &place_base(&d.place), now).await;
+        let base = place_base(&first.place);
+        let outcome = match group.as_slice() {
+            [d] if !d.digest => self.attempt(channel, d, &base, now).await,
+            _ => self.attempt_digest(channel, &group, &base, now).await,
+        };
         let kind: &'static str = channel.kind.into();
         let label = match &outcome {
             Outcome::Sent => "sent",
@@ -109,26 +126,61 @@ impl Sender {
             Outcome::Refused { .. } => "refused",
         };
         metrics::counter!(crate::observe::NOTIFY_DELIVERIES, "channel" => kind, "outcome" => label).increment(1);
-        match outcome {
-            Outcome::Sent => {
-                self.db.delivered(d.id, attempts, Utc::now().timestamp_millis()).await?;
-                Ok(true)
-            }
-            Outcome::Retry { error, retry_after } => {
-                let due = (attempts < self.backoff.attempts).then(|| {
-                    let wait = self.backoff.after(attempts, jitter(), retry_after);
-                    now.timestamp_millis() + wait.as_millis() as i64
-                });
-                if due.is_none() {
-                    tracing::warn!(channel = %channel.name, attempts, "a notification is given up: {error}");
+        // A digest's deliveries share the attempt: they are sent, retried (together again, as one) or
+        // given up together.
+        let jitter = jitter();
+        for d in &group {
+            let attempts = d.attempts + 1;
+            match &outcome {
+                Outcome::Sent => self.db.delivered(d.id, attempts, Utc::now().timestamp_millis()).await?,
+                Outcome::Retry { error, retry_after } => {
+                    let due = (attempts < self.backoff.attempts).then(|| {
+                        let wait = self.backoff.after(attempts, jitter, *retry_after);
+                        now.timestamp_millis() + wait.as_millis() as i64
+                    });
+                    if due.is_none() {
+                        tracing::warn!(channel = %channel.name, attempts, "a notification is given up: {error}");
+                    }
+                    self.db.failed_attempt(d.id, attempts, due, error).await?;
                 }
-                self.db.failed_attempt(d.id, attempts, due, &error).await?;
-                Ok(false)
+                Outcome::Refused { error } => {
+                    tracing::warn!(channel = %channel.name, "a notification was refused: {error}");
+                    self.db.failed_attempt(d.id, attempts, None, error).await?;
+                }
             }
-            Outcome::Refused { error } => {
-                tracing::warn!(channel = %channel.name, "a notification was refused: {error}");
-                self.db.failed_attempt(d.id, attempts, None, &error).await?;
-                Ok(false)
+        }
+        Ok(if outcome == Outcome::Sent { group.len() } else { 0 })
+    }
+
+    /// One attempt at a digest: every delivery of the group in one message.
+    async fn attempt_digest(&self, channel: &Channel, group: &[Due], base: &str, now: DateTime<Utc>) -> Outcome {
+        let items: Vec<super::digest::Item> = group
+            .iter()
+            .map(|d| super::digest::Item {
+                event: &d.event,
+                links: Links::of(&d.event, &self.origin, base),
+                delivery_id: &d.delivery_id,
+            })
+            .collect();
+        // The digest's own id: its first delivery's, marked (each item keeps its own inside).
+        let id = format!("digest-{}", group[0].delivery_id);
+        match &channel.target {
+            Target::Http { url, secret } => {
+                let body = match channel.kind {
+                    ChannelKind::Slack => super::digest::slack(&items),
+                    ChannelKind::Teams => super::digest::teams(&items),
+                    ChannelKind::Webhook | ChannelKind::Email => super::digest::webhook(&items, &id),
+                };
+                self.post_bytes(url, secret.as_ref(), &id, body.to_string().into_bytes(), now).await
+            }
+            Target::Email(m) => {
+                let (subject, text, html) =
+                    (super::digest::title(&items), super::digest::text(&items), super::digest::html(&items));
+                match super::mail::send_parts(m, &subject, text, html, &id).await {
+                    Ok(()) => Outcome::Sent,
+                    Err(f) if f.transient => Outcome::Retry { error: f.error, retry_after: None },
+                    Err(f) => Outcome::Refused { error: f.error },
+                }
             }
         }
     }
@@ -157,6 +209,7 @@ impl Sender {
             attempts: 0,
             place: String::new(),
             event,
+            digest: false,
         };
         match self.attempt(channel, &d, base, now).await {
             Outcome::Sent => Ok(()),
@@ -179,12 +232,23 @@ impl Sender {
             ChannelKind::Teams => message::teams(&d.event, links),
             ChannelKind::Webhook | ChannelKind::Email => message::webhook(&d.event, links, &d.delivery_id),
         };
-        let body = body.to_string().into_bytes();
+        self.post_bytes(url, secret, &d.delivery_id, body.to_string().into_bytes(), now).await
+    }
+
+    /// POST a JSON body, signed when the channel has a secret.
+    async fn post_bytes(
+        &self,
+        url: &Secret,
+        secret: Option<&Secret>,
+        delivery_id: &str,
+        body: Vec<u8>,
+        now: DateTime<Utc>,
+    ) -> Outcome {
         let mut request = self
             .http
             .post(url.expose())
             .header("content-type", "application/json")
-            .header("x-stepline-delivery", &d.delivery_id);
+            .header("x-stepline-delivery", delivery_id);
         if let Some(secret) = secret {
             request =
                 request.header("x-stepline-signature", message::signature(secret.expose(), now.timestamp(), &body));

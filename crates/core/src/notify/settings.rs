@@ -36,6 +36,7 @@
 //! channel = "ci"                      # median of its last successful runs (once it has three)
 //! quiet-hours = "22:00-07:00"         # held until they end, in `timezone` (IANA; default UTC)
 //! timezone = "Europe/Berlin"
+//! digest-minutes = 60                 # one message an hour with what this rule sent meanwhile
 //! ```
 
 use std::collections::BTreeMap;
@@ -125,6 +126,13 @@ pub enum MailTls {
     None,
 }
 
+/// When a delivery may be sent, and whether it goes with the others of its digest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Due {
+    pub at: DateTime<Utc>,
+    pub digest: bool,
+}
+
 /// What goes where.
 #[derive(Clone, Debug)]
 pub struct Rule {
@@ -139,6 +147,8 @@ pub struct Rule {
     pub long_running_times: Option<f64>,
     /// What this rule sends during these hours waits until they end.
     pub quiet: Option<super::quiet::Quiet>,
+    /// Gather what this rule sends into one message every so many minutes.
+    pub digest_minutes: Option<i64>,
 }
 
 impl Rule {
@@ -174,14 +184,24 @@ impl Settings {
         names.iter().filter_map(|n| self.channels.get(*n)).collect()
     }
 
-    /// The channels an event raised at `at` goes to, each with when it may be sent: at once, or when the
-    /// quiet hours end (a channel that a rule without quiet hours also sends it to gets it at once).
-    pub fn deliveries_for(&self, kind: EventKind, pipeline: &str, at: DateTime<Utc>) -> Vec<(&Channel, DateTime<Utc>)> {
-        let mut due: BTreeMap<&str, DateTime<Utc>> = BTreeMap::new();
+    /// The channels an event raised at `at` goes to, each with when it may be sent and whether as part of a
+    /// digest: at once; at the end of the digest's window (`digest-minutes`, windows aligned on UTC); when
+    /// the quiet hours end. A channel that another rule sends the same event to sooner gets it sooner.
+    pub fn deliveries_for(&self, kind: EventKind, pipeline: &str, at: DateTime<Utc>) -> Vec<(&Channel, Due)> {
+        let mut due: BTreeMap<&str, Due> = BTreeMap::new();
         for r in self.rules.iter().filter(|r| r.wants(kind, pipeline)) {
-            let when = r.quiet.as_ref().and_then(|q| q.release(at)).unwrap_or(at);
-            let e = due.entry(r.channel.as_str()).or_insert(when);
-            *e = (*e).min(when);
+            let window = r.digest_minutes.map(|m| {
+                let ms = m * 60_000;
+                let end = (at.timestamp_millis() / ms + 1) * ms;
+                DateTime::from_timestamp_millis(end).unwrap_or(at)
+            });
+            let quiet = r.quiet.as_ref().and_then(|q| q.release(at));
+            let when = window.unwrap_or(at).max(quiet.unwrap_or(at));
+            let this = Due { at: when, digest: r.digest_minutes.is_some() };
+            let e = due.entry(r.channel.as_str()).or_insert(this);
+            if this.at < e.at {
+                *e = this;
+            }
         }
         due.into_iter().filter_map(|(name, when)| Some((self.channels.get(name)?, when))).collect()
     }
@@ -306,6 +326,12 @@ impl Settings {
                     ),
                     None if r.timezone.is_some() => return Err(format!("rule {n}: timezone is for quiet-hours")),
                     None => None,
+                },
+                digest_minutes: match r.digest_minutes {
+                    Some(m) if !(5..=1440).contains(&m) => {
+                        return Err(format!("rule {n}: digest-minutes must be between 5 and 1440"))
+                    }
+                    m => m,
                 },
             });
         }
@@ -460,6 +486,7 @@ struct RuleFile {
     long_running_times: Option<f64>,
     quiet_hours: Option<String>,
     timezone: Option<String>,
+    digest_minutes: Option<i64>,
 }
 
 #[cfg(test)]
@@ -556,10 +583,31 @@ channel = "ci"
             &format!("{GOOD}\n[[rules]]\nevents = [\"long-running\"]\nlong-running-times = 1.0\nchannel = \"ci\""),
             "between 1.1 and 100",
         );
+        bad(
+            &format!("{GOOD}\n[[rules]]\nevents = [\"failed\"]\ndigest-minutes = 1\nchannel = \"ci\""),
+            "between 5 and 1440",
+        );
+        bad(
+            &format!("{GOOD}\n[[rules]]\nevents = [\"failed\"]\ntimezone = \"UTC\"\nchannel = \"ci\""),
+            "timezone is for quiet-hours",
+        );
         bad(&format!("{GOOD}\n[[rules]]\nevents = [\"failed\"]\npipelines = [\"a b\"]\nchannel = \"ci\""), "rule 3");
         bad("poll-seconds = 1", "between 5 and 3600");
         bad("poll-rate = 100.0", "between 0.05 and 20");
         bad("safety-net-seconds = 10", "between 60 and 86400");
         bad("colour = \"red\"", "unknown field");
+    }
+
+    #[test]
+    fn a_digest_waits_for_its_window_unless_another_rule_sends_at_once() {
+        let text = "[channels.c]\nkind = \"webhook\"\nurl = \"https://h.example/x\"\n\
+                    [[rules]]\nevents = [\"failed\", \"stopped\"]\ndigest-minutes = 30\nchannel = \"c\"\n\
+                    [[rules]]\nevents = [\"stopped\"]\nchannel = \"c\"";
+        let s = Settings::parse(text, &env).unwrap();
+        let at: DateTime<Utc> = "2026-12-07T10:20:00Z".parse().unwrap();
+        let failed = s.deliveries_for(EventKind::Failed, "P", at);
+        assert_eq!(failed[0].1, Due { at: "2026-12-07T10:30:00Z".parse().unwrap(), digest: true });
+        let stopped = s.deliveries_for(EventKind::Stopped, "P", at);
+        assert_eq!(stopped[0].1, Due { at, digest: false }, "the rule without a digest sends it at once");
     }
 }

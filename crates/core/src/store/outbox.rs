@@ -23,6 +23,8 @@ pub struct Due {
     pub attempts: i64,
     pub place: String,
     pub event: Event,
+    /// Sent with the others of its channel's digest.
+    pub digest: bool,
 }
 
 /// What the poller saw of an execution last time.
@@ -44,14 +46,14 @@ fn err(e: sqlx::Error) -> String {
 }
 
 impl Db {
-    /// Write an event and one delivery per channel, each due when its channel's quiet hours allow
-    /// (`(channel, due_ms)`), unless its key is already written; whether it was new.
+    /// Write an event and one delivery per channel, each due when its rules allow (`(channel, due_ms, part of
+    /// a digest)`), unless its key is already written; whether it was new.
     pub async fn record_event(
         &self,
         place: &str,
         source: &str,
         event: &Event,
-        channels: &[(&str, i64)],
+        channels: &[(&str, i64, bool)],
         now_ms: i64,
     ) -> Result<bool, String> {
         let body = serde_json::to_string(event).map_err(|e| e.to_string())?;
@@ -76,16 +78,17 @@ impl Db {
             return Ok(false);
         };
         let id: i64 = row.try_get("id").map_err(err)?;
-        for (channel, due_ms) in channels {
+        for (channel, due_ms, digest) in channels {
             sqlx::query(
-                "INSERT INTO notify_deliveries (event_id, channel, delivery_id, status, attempts, due_ms, created_ms) \
-                 VALUES ($1, $2, $3, 'pending', 0, $4, $5)",
+                "INSERT INTO notify_deliveries (event_id, channel, delivery_id, status, attempts, due_ms, created_ms, digest) \
+                 VALUES ($1, $2, $3, 'pending', 0, $4, $5, $6)",
             )
             .bind(id)
             .bind(*channel)
             .bind(random_token(16))
             .bind(*due_ms)
             .bind(now_ms)
+            .bind(i64::from(*digest))
             .execute(&mut *tx)
             .await
             .map_err(err)?;
@@ -123,7 +126,7 @@ impl Db {
             }
             let row = sqlx::query(
                 "SELECT d.delivery_id AS delivery_id, d.channel AS channel, d.attempts AS attempts, \
-                 e.place AS place, e.body AS body FROM notify_deliveries d JOIN notify_events e ON e.id = d.event_id \
+                 d.digest AS digest, e.place AS place, e.body AS body FROM notify_deliveries d JOIN notify_events e ON e.id = d.event_id \
                  WHERE d.id = $1",
             )
             .bind(id)
@@ -139,6 +142,7 @@ impl Db {
                 attempts: row.try_get("attempts").map_err(err)?,
                 place: row.try_get("place").map_err(err)?,
                 event,
+                digest: row.try_get::<i64, _>("digest").map_err(err)? != 0,
             });
         }
         Ok(out)
