@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use stepline::demo;
 use stepline_core::gateway::Gateway;
-use stepline_core::notify::{Backoff, Poller, Sender, Settings};
+use stepline_core::notify::{Backoff, LiveSettings, Poller, Sender, Settings};
 use stepline_core::places::Place;
 use stepline_core::store::Db;
 use stepline_emulator::{start, EmulatorConfig};
@@ -51,7 +51,7 @@ async fn polling(pipelines: usize) {
         gateway: gateway.clone(),
         place: Arc::new(Place::single("bench", None, "us-east-1")),
         db: Db::memory().await.unwrap(),
-        settings: Arc::new(settings),
+        settings: LiveSettings::fixed(settings),
         pace: Duration::ZERO,
         cluster: None,
         since: None,
@@ -90,7 +90,7 @@ async fn outbox(events: usize) {
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let dir = std::env::temp_dir().join(format!("stepline-bench-notify-{}", std::process::id()));
     let db = Db::open(&stepline_core::config::Database::Sqlite(dir.join("stepline.db"))).await.unwrap();
-    let settings = Arc::new(
+    let settings = LiveSettings::fixed(
         Settings::parse(
             &format!("[channels.hook]\nkind = \"webhook\"\nurl = \"{url}/hook\"\n[[rules]]\nevents = [\"failed\"]\nchannel = \"hook\""),
             &|_| None,
@@ -181,7 +181,7 @@ async fn latency(events: bool, runs: usize) {
             .with_logs(demo::logs_client(&endpoint, "us-east-1"))
             .with_sqs(demo::sqs_client(&endpoint, "us-east-1")),
     );
-    let settings = Arc::new(
+    let settings = LiveSettings::fixed(
         Settings::parse(
             &format!("poll-seconds = 5\nsafety-net-seconds = 3600\n[channels.hook]\nkind = \"webhook\"\nurl = \"{url}/hook\"\n[[rules]]\nevents = [\"failed\"]\nchannel = \"hook\""),
             &|_| None,

@@ -31,7 +31,7 @@ async fn serve(config: Config) -> Result<(), String> {
     observe::prometheus::spawn_upkeep();
     let leptos_options = router::leptos_options(&config)?;
     // Notifications: their settings checked first, so a mistake in them stops the start at once, saying where.
-    let notify_settings = config.notify.as_deref().map(notify::Settings::load).transpose()?.map(Arc::new);
+    let notify_settings = config.notify.as_deref().map(notify::LiveSettings::load).transpose()?;
     // The emulator of demo mode lives as long as the server.
     let mut _emulator = None;
     let mut limits = limiter::LimiterConfig::default();

@@ -15,7 +15,7 @@ use serde_json::Value;
 use stepline::{demo, router};
 use stepline_core::config::EventsQueue;
 use stepline_core::gateway::Gateway;
-use stepline_core::notify::{message, Backoff, Batch, Listener, Poller, Sender, Settings};
+use stepline_core::notify::{message, Backoff, Batch, Listener, LiveSettings, Poller, Sender, Settings};
 use stepline_core::places::Place;
 use stepline_core::state::AppState;
 use stepline_core::store::Db;
@@ -73,7 +73,7 @@ struct World {
     client: aws_sdk_sagemaker::Client,
     gateway: Arc<Gateway>,
     db: Db,
-    settings: Arc<Settings>,
+    settings: Arc<LiveSettings>,
 }
 
 async fn world(scenario: &str, rules: &str, receiver_url: &str) -> World {
@@ -118,7 +118,7 @@ secret-env = "HOOK_SECRET"
         "HOOK_SECRET" => Some(SECRET.to_string()),
         _ => None,
     };
-    let settings = Arc::new(Settings::parse(&text, &env).unwrap());
+    let settings = LiveSettings::fixed(Settings::parse(&text, &env).unwrap());
     World { _emulator: emulator, client, gateway, db: Db::memory().await.unwrap(), settings }
 }
 
@@ -493,7 +493,7 @@ async fn a_receiver_down_then_up_gets_every_message_once_and_a_hung_one_holds_up
     let text = format!(
         "[channels.hang]\nkind = \"webhook\"\nurl = \"{url}/hang\"\n[channels.ok]\nkind = \"webhook\"\nurl = \"{url}/ok\"\n[[rules]]\nevents = [\"failed\"]\nchannel = \"hang\"\n[[rules]]\nevents = [\"failed\"]\nchannel = \"ok\""
     );
-    let settings = Arc::new(Settings::parse(&text, &|_| None).unwrap());
+    let settings = LiveSettings::fixed(Settings::parse(&text, &|_| None).unwrap());
     let db = Db::memory().await.unwrap();
     let poller = Poller { settings: settings.clone(), db: db.clone(), ..w.poller() };
     poller.round(Utc::now()).await;
@@ -683,8 +683,9 @@ async fn a_failure_is_mailed_over_starttls_with_a_text_and_an_html_part() {
          to = [\"oncall@example.com\"]\n[[rules]]\nevents = [\"failed\"]\nchannel = \"mail\"",
         dir.join("ca.crt").display()
     );
-    let settings =
-        Arc::new(Settings::parse(&text, &|n| (n == "MAIL_PASSWORD").then(|| "mail-password".to_string())).unwrap());
+    let settings = LiveSettings::fixed(
+        Settings::parse(&text, &|n| (n == "MAIL_PASSWORD").then(|| "mail-password".to_string())).unwrap(),
+    );
     let poller = Poller { settings: settings.clone(), ..w.poller() };
     poller.round(Utc::now()).await;
     let arn = w.start("Abalone").await;
@@ -711,7 +712,7 @@ async fn a_failure_is_mailed_over_starttls_with_a_text_and_an_html_part() {
     let wrong = text
         .replace("smtp-password-env", "smtp-password-file")
         .replace("MAIL_PASSWORD", &dir.join("ca.key").display().to_string());
-    let settings = Arc::new(Settings::parse(&wrong, &|_| None).unwrap());
+    let settings = LiveSettings::fixed(Settings::parse(&wrong, &|_| None).unwrap());
     let poller = Poller { settings: settings.clone(), ..w.poller() };
     let arn = w.start("Abalone").await;
     w.until_status(&arn, "Failed").await;

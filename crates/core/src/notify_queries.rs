@@ -19,7 +19,7 @@ pub async fn notifications() -> Result<NotificationsData, AppError> {
     let everything = everywhere == Some(Role::Admin);
     let me = who.me(everywhere);
     let watch = state.notify.as_ref().and_then(|n| n.watches.get(&state.place.key()));
-    let Some(settings) = state.notify.as_ref().map(|n| n.settings.clone()) else {
+    let Some(settings) = state.notify.as_ref().map(|n| n.settings.get()) else {
         return Ok(NotificationsData {
             enabled: false,
             poll_seconds: 0,
@@ -90,7 +90,7 @@ pub async fn send_test(channel: &str) -> Result<(), AppError> {
         ));
     }
     let notifier = state.notify.clone().ok_or_else(|| AppError::NotFound("Notifications are off.".into()))?;
-    if !notifier.settings.channels.contains_key(channel) {
+    if !notifier.settings.get().channels.contains_key(channel) {
         return Err(AppError::Invalid(format!("There is no channel '{}'.", stepline_types::text::clip(channel, 60))));
     }
     let sent = notifier

@@ -12,6 +12,7 @@
 pub mod digest;
 pub mod envelope;
 pub mod listen;
+pub mod live;
 pub mod mail;
 pub mod message;
 pub mod poll;
@@ -30,6 +31,7 @@ use crate::places::Place;
 use crate::store::Db;
 use crate::sync::Unpoisoned;
 pub use listen::{Batch, Listener};
+pub use live::LiveSettings;
 pub use poll::{Poller, Round, Source};
 pub use send::{Backoff, Sender};
 pub use settings::Settings;
@@ -39,7 +41,7 @@ use stepline_types::page::{RoundView, WatchView};
 /// each place is watched (its last polling round).
 #[derive(Clone, Debug)]
 pub struct Notifier {
-    pub settings: Arc<Settings>,
+    pub settings: Arc<LiveSettings>,
     pub origin: String,
     pub watches: Arc<Watches>,
 }
@@ -62,7 +64,8 @@ impl Notifier {
     /// Send a test message to `channel` now (not through the outbox: the answer is the point), as place
     /// `base`'s page would link it.
     pub async fn test(&self, db: Db, channel: &str, base: &str) -> Result<(), String> {
-        let channel = self.settings.channels.get(channel).ok_or_else(|| format!("no channel '{channel}'"))?;
+        let settings = self.settings.get();
+        let channel = settings.channels.get(channel).ok_or_else(|| format!("no channel '{channel}'"))?;
         let sender = Sender::new(db, self.settings.clone(), self.origin.clone(), Backoff::default())?;
         sender.test(channel, base).await
     }
@@ -71,7 +74,7 @@ impl Notifier {
 /// Start the pollers (one per account and region), the readers of events queues, and the sender, for the
 /// life of the process.
 pub fn spawn(
-    settings: Arc<Settings>,
+    settings: Arc<LiveSettings>,
     db: Db,
     places: Vec<(Arc<Place>, Arc<Gateway>, Option<EventsQueue>)>,
     origin: String,
@@ -79,37 +82,63 @@ pub fn spawn(
     watches: Arc<Watches>,
 ) -> Result<(), String> {
     let sender = Sender::new(db.clone(), settings.clone(), origin, Backoff::default())?;
+    let (live, log) = (settings.clone(), db.clone());
     tokio::spawn(async move {
         loop {
             if let Err(e) = sender.send_due(Utc::now()).await {
                 tracing::warn!("notifications: the outbox cannot be read: {e}");
             }
+            // The settings file re-read since the last tick: on record.
+            live.get();
+            for what in live.take_changes() {
+                let detail = serde_json::json!({"file": live.path().map(|p| p.display().to_string()), "now": what});
+                let record = crate::store::Record {
+                    place: None,
+                    user: "stepline",
+                    role: None,
+                    action: stepline_types::model::activity::Action::NotifyRules,
+                    outcome: stepline_types::model::activity::Outcome::Done,
+                    pipeline: None,
+                    execution_arn: None,
+                    request_id: "",
+                    error_code: None,
+                    detail,
+                };
+                if let Err(e) = log.append(&record).await {
+                    tracing::warn!("notifications: the settings change could not be put on record: {e}");
+                }
+            }
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     });
+    let live_settings = settings;
+    let settings = live_settings.get();
     for (place, gateway, queue) in places {
         let pace = Duration::from_secs_f64(1.0 / settings.poll_rate);
         let poller = Arc::new(Poller {
             gateway,
             place,
             db: db.clone(),
-            settings: settings.clone(),
+            settings: live_settings.clone(),
             pace,
             cluster: cluster.clone(),
             since: Some(Utc::now()),
         });
-        // With events flowing, polling is only the safety net for one lost on the way.
-        let every = Duration::from_secs(match &queue {
-            Some(_) => settings.safety_net_seconds,
-            None => settings.poll_seconds,
-        });
         let events = queue.is_some();
+        // With events flowing, polling is only the safety net for one lost on the way. Read at every round:
+        // the settings file may change.
+        let every = move |s: &Settings| Duration::from_secs(if events { s.safety_net_seconds } else { s.poll_seconds });
         if let Some(queue) = queue {
             Listener { poller: poller.clone(), queue }.spawn();
         }
-        let (rate, watches) = (settings.poll_rate, watches.clone());
-        let watch = move |last_round| WatchView { events, every_seconds: every.as_secs(), rate, last_round };
-        watches.set(&poller.place.key(), watch(None));
+        let watches = watches.clone();
+        let watch = move |s: &Settings, last_round| WatchView {
+            events,
+            every_seconds: every(s).as_secs(),
+            rate: s.poll_rate,
+            last_round,
+        };
+        watches.set(&poller.place.key(), watch(&settings, None));
         tokio::spawn(async move {
             loop {
                 let began = std::time::Instant::now();
@@ -127,9 +156,10 @@ pub fn spawn(
                     errors: round.errors.len(),
                     elsewhere: round.elsewhere,
                 };
-                watches.set(&poller.place.key(), watch(Some(report)));
+                let now = poller.settings.get();
+                watches.set(&poller.place.key(), watch(&now, Some(report)));
                 // A round longer than the interval (many pipelines at the poll rate) is followed at once.
-                tokio::time::sleep(every.saturating_sub(began.elapsed())).await;
+                tokio::time::sleep(every(&now).saturating_sub(began.elapsed())).await;
             }
         });
     }

@@ -14,8 +14,8 @@ use chrono::{DateTime, Utc};
 use stepline_types::model::{ExecStatus, ExecutionSummary, StepMetadata, StepRun};
 use stepline_types::notify::{self, Event, EventKind};
 
+use super::live::LiveSettings;
 use super::message::LOG_LINES;
-use super::settings::Settings;
 use crate::gateway::Gateway;
 use crate::places::Place;
 use crate::store::{Db, Seen};
@@ -56,7 +56,8 @@ pub struct Poller {
     pub gateway: Arc<Gateway>,
     pub place: Arc<Place>,
     pub db: Db,
-    pub settings: Arc<Settings>,
+    /// The settings in force (re-read when their file changes).
+    pub settings: Arc<LiveSettings>,
     /// The wait between two pipelines (`1 / poll-rate`; none in tests): what keeps the poller inside its share.
     pub pace: std::time::Duration,
     /// Replicas on one PostgreSQL: one of them polls each place (a lease), the others stand by.
@@ -85,7 +86,7 @@ impl Poller {
                 return round;
             }
         };
-        for p in pipelines.iter().filter(|p| self.settings.covers(&p.name)) {
+        for p in pipelines.iter().filter(|p| self.settings.get().covers(&p.name)) {
             if round.pipelines > 0 && !self.pace.is_zero() {
                 tokio::time::sleep(self.pace).await;
             }
@@ -101,7 +102,7 @@ impl Poller {
     /// covers is left alone.
     pub async fn look_at(&self, name: &str, now: DateTime<Utc>) -> Round {
         let mut round = Round::default();
-        if self.settings.covers(name) {
+        if self.settings.get().covers(name) {
             round.pipelines = 1;
             if let Err(e) = self.pipeline(name, now, Source::Events, &mut round).await {
                 round.errors.push(format!("{name}: {e}"));
@@ -151,7 +152,7 @@ impl Poller {
             let previous_run = page.items.get(i + 1).map(|p| &p.status);
             let kinds: Vec<EventKind> = notify::status_events(before_status.as_ref(), &e.status, previous_run)
                 .into_iter()
-                .filter(|k| !self.settings.channels_for(*k, name).is_empty())
+                .filter(|k| !self.settings.get().channels_for(*k, name).is_empty())
                 .collect();
             let mut events = vec![];
             if !kinds.is_empty() {
@@ -200,7 +201,8 @@ impl Poller {
         round: &mut Round,
     ) -> Result<(), String> {
         // Each channel's delivery is due now, or when the quiet hours of the rules sending it there end.
-        let due = self.settings.deliveries_for(event.kind, name, event.at);
+        let settings = self.settings.get();
+        let due = settings.deliveries_for(event.kind, name, event.at);
         let channels: Vec<(&str, i64, bool)> =
             due.iter().map(|(c, d)| (c.name.as_str(), d.at.timestamp_millis(), d.digest)).collect();
         if self.db.record_event(&self.place.key(), source.as_str(), event, &channels, now_ms).await? {
@@ -216,7 +218,7 @@ impl Poller {
     /// A pipeline that runs on a cadence and has not started when it should have: told once per missed run,
     /// about its last execution.
     fn missed(&self, name: &str, page: &[ExecutionSummary], now: DateTime<Utc>) -> Option<Event> {
-        if self.settings.channels_for(EventKind::Missed, name).is_empty() {
+        if self.settings.get().channels_for(EventKind::Missed, name).is_empty() {
             return None;
         }
         let last = page.first().filter(|e| e.status.is_terminal())?;
@@ -242,11 +244,11 @@ impl Poller {
     ) -> Result<Vec<Event>, String> {
         let mut out = vec![];
         let bare = Event::of_execution(EventKind::Failed, name, e, changes, now);
-        let usual = match self.settings.wants_usual(name) {
+        let usual = match self.settings.get().wants_usual(name) {
             true => self.db.usual_seconds(&self.place.key(), name).await?.map(|s| s / 60.0),
             false => None,
         };
-        if let Some((threshold, usual_minutes)) = self.settings.long_running_threshold(name, usual) {
+        if let Some((threshold, usual_minutes)) = self.settings.get().long_running_threshold(name, usual) {
             if let Some(minutes) = notify::running_long(e, now, threshold) {
                 out.push(Event {
                     kind: EventKind::LongRunning,
@@ -256,10 +258,10 @@ impl Poller {
                 });
             }
         }
-        if self.settings.wants_any(&[EventKind::Waiting, EventKind::Retried], name) {
+        if self.settings.get().wants_any(&[EventKind::Waiting, EventKind::Retried], name) {
             let steps = self.gateway.list_steps(&e.arn).await.map_err(|e| e.to_string())?;
             for (kind, step, attempt) in notify::step_events(&steps) {
-                if !self.settings.channels_for(kind, name).is_empty() {
+                if !self.settings.get().channels_for(kind, name).is_empty() {
                     out.push(Event { kind, step: Some(step), attempt, ..bare.clone() });
                 }
             }

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::live::LiveSettings;
 use super::message::{self, Links};
-use super::settings::{Channel, ChannelKind, Secret, Settings, Target};
+use super::settings::{Channel, ChannelKind, Secret, Target};
 use crate::store::{Db, Due};
 use stepline_types::notify::Event;
 
@@ -56,14 +57,14 @@ pub enum Outcome {
 #[derive(Clone)]
 pub struct Sender {
     pub db: Db,
-    pub settings: Arc<Settings>,
+    pub settings: Arc<LiveSettings>,
     pub origin: String,
     pub backoff: Backoff,
     pub http: reqwest::Client,
 }
 
 impl Sender {
-    pub fn new(db: Db, settings: Arc<Settings>, origin: String, backoff: Backoff) -> Result<Sender, String> {
+    pub fn new(db: Db, settings: Arc<LiveSettings>, origin: String, backoff: Backoff) -> Result<Sender, String> {
         let http = reqwest::Client::builder()
             // A receiver's redirect is not followed: a webhook URL names where messages go.
             .redirect(reqwest::redirect::Policy::none())
@@ -107,7 +108,8 @@ impl Sender {
     /// Send one delivery, or a digest's (one channel and place); how many were sent.
     async fn deliver(&self, group: Vec<Due>, now: DateTime<Utc>) -> Result<usize, String> {
         let Some(first) = group.first() else { return Ok(0) };
-        let Some(channel) = self.settings.channels.get(&first.channel) else {
+        let settings = self.settings.get();
+        let Some(channel) = settings.channels.get(&first.channel) else {
             // Its channel left the settings: nothing can send it.
             for d in &group {
                 self.db.failed_attempt(d.id, d.attempts + 1, None, "its channel is no longer in the settings").await?;

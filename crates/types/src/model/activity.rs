@@ -32,6 +32,8 @@ pub enum Action {
     Logout,
     /// A test message sent to a notification channel.
     Notify,
+    /// The notification settings file changed and was read again (rules, channels).
+    NotifyRules,
 }
 
 impl Action {
@@ -60,6 +62,7 @@ impl Action {
             Action::Login => "logged in",
             Action::Logout => "logged out",
             Action::Notify => "sent a test notification",
+            Action::NotifyRules => "re-read the notification rules",
         }
     }
 }
