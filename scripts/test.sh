@@ -232,6 +232,22 @@ if wants e2e; then
     || { echo "--- server log ---"; tail -50 "$server_log"; e2e_failed=1; }
   kill "$server" 2>/dev/null || true
 
+  # Notifications: a demo server with --notify and --events-queue, whose embedded emulator sends SageMaker's
+  # events to the SQS queue it serves; the test's own receiver takes the webhook's messages on this port.
+  notify_dir="$(mktemp -d)"
+  cleanup+=("rm -rf $notify_dir")
+  STEPLINE_HOOK_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  STEPLINE_TEST_HOOK_SECRET="e2e-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  export STEPLINE_HOOK_PORT STEPLINE_TEST_HOOK_SECRET
+  printf 'poll-seconds = 5\n[channels.hook]\nkind = "webhook"\nurl = "http://127.0.0.1:%s/hook"\nsecret-env = "STEPLINE_TEST_HOOK_SECRET"\n[[rules]]\nevents = ["failed"]\nchannel = "hook"\n' \
+    "$STEPLINE_HOOK_PORT" > "$notify_dir/notify.toml"
+  server_env=(STEPLINE_TEST_HOOK_SECRET="$STEPLINE_TEST_HOOK_SECRET")
+  start_server "" --notify "$notify_dir/notify.toml" --events-queue sagemaker-events
+  log "end-to-end: notifications from SageMaker's events (--notify, --events-queue)"
+  (cd end2end && node --test --test-concurrency=1 --test-reporter=spec tests/notify.test.mjs) \
+    || { echo "--- server log ---"; tail -50 "$server_log"; e2e_failed=1; }
+  kill "$server" 2>/dev/null || true
+
   # Two accounts and regions: two emulators playing them, reached as AWS profiles (endpoint_url), as
   # `--aws alpha,beta@us-east-1` reaches real ones; under /stepline, so the root and the places compose.
   places_dir="$(mktemp -d)"
