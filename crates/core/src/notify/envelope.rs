@@ -34,6 +34,24 @@ pub struct SageMakerEvent {
     /// The pipeline's name as its ARN has it (lower-cased); none for a model package.
     pub pipeline: Option<String>,
     pub execution_arn: Option<String>,
+    /// The status it changed to: `currentPipelineExecutionStatus` or `currentStepStatus`.
+    pub status: Option<String>,
+}
+
+impl SageMakerEvent {
+    /// Whether it can make something to tell: an execution that ended (failed, stopped, succeeded), or a
+    /// step that started or runs (a callback waiting, a retry). The many other step changes of a busy account
+    /// need no look.
+    pub fn worth_a_look(&self) -> bool {
+        let status = self.status.as_deref().unwrap_or("");
+        match self.detail_type {
+            DetailType::ExecutionStatus => {
+                matches!(status, "Succeeded" | "Failed" | "Stopped" | "CompletedWithFailures")
+            }
+            DetailType::StepStatus => matches!(status, "Starting" | "Executing"),
+            DetailType::ModelPackageState => false,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -70,6 +88,7 @@ pub fn parse(body: &str) -> Result<SageMakerEvent, String> {
         region: e.region,
         pipeline,
         execution_arn: text("pipelineExecutionArn"),
+        status: text("currentPipelineExecutionStatus").or_else(|| text("currentStepStatus")),
     })
 }
 
@@ -85,7 +104,14 @@ mod tests {
         assert_eq!(e.detail_type, DetailType::ExecutionStatus);
         assert_eq!(e.pipeline.as_deref(), Some("nightly"));
         assert_eq!((e.account.as_str(), e.region.as_str()), ("123456789012", "us-east-1"));
+        assert!(e.worth_a_look(), "a failure");
         assert!(e.execution_arn.unwrap().ends_with("/execution/0a1b2c3d4e5f"));
+        let started = parse(&FAILED.replace(
+            "\"currentPipelineExecutionStatus\":\"Failed\"",
+            "\"currentPipelineExecutionStatus\":\"Executing\"",
+        ))
+        .unwrap();
+        assert!(!started.worth_a_look(), "a start tells nothing");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The events source (`--events-queue`): SageMaker's own EventBridge events, read from an SQS queue with
-//! long polling. An event names a pipeline that changed; the poller looks at that pipeline at once
+//! long polling. An event that can make news (an execution that ended; a step that starts, when the rules
+//! want waiting callbacks or retries) names a pipeline; the poller looks at that pipeline at once
 //! (`Poller::look_at`), so a failure is told within seconds, with the same message and the same event key
 //! as polling would give it (a duplicate delivery, or the safety-net round seeing it too, is one event).
 //! A message is deleted only once its pipeline was looked at; one that is not a SageMaker pipeline event is
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use stepline_types::model::Upstream;
+use stepline_types::notify::EventKind;
 
 use super::envelope::{self, DetailType};
 use super::poll::Poller;
@@ -55,8 +57,9 @@ impl Listener {
         let gateway = &self.poller.gateway;
         let messages = gateway.receive(url, wait, HIDE_SECONDS).await?;
         let mut batch = Batch { received: messages.len(), ..Batch::default() };
-        // Receipts by pipeline (lower-cased, as ARNs have it); the rest are deleted at once.
-        let mut by_pipeline: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        // Receipts by pipeline (lower-cased, as ARNs have it), with whether an execution of it ended; the rest
+        // are deleted at once.
+        let mut by_pipeline: BTreeMap<String, (Vec<String>, bool)> = BTreeMap::new();
         let mut done = vec![];
         let account = self.poller.place.account.as_deref();
         for m in messages {
@@ -70,13 +73,16 @@ impl Listener {
                     batch.ignored += 1;
                     done.push(m.receipt);
                 }
-                Ok(e) => match (e.detail_type, e.pipeline) {
-                    (DetailType::ExecutionStatus | DetailType::StepStatus, Some(p)) => {
-                        by_pipeline.entry(p).or_default().push(m.receipt)
+                Ok(e) if e.worth_a_look() => match e.pipeline.clone() {
+                    Some(p) => {
+                        let entry = by_pipeline.entry(p).or_default();
+                        entry.0.push(m.receipt);
+                        entry.1 |= e.detail_type == DetailType::ExecutionStatus;
                     }
-                    // Model package events: nothing is told of them (yet); read and done.
-                    _ => done.push(m.receipt),
+                    None => done.push(m.receipt),
                 },
+                // A start, a step that ended, a model package: nothing to tell of it; read and done.
+                Ok(_) => done.push(m.receipt),
                 Err(why) => {
                     tracing::warn!("events queue: a message that is {why}; deleted");
                     batch.ignored += 1;
@@ -86,8 +92,15 @@ impl Listener {
         }
         let processed_before = done.len() - batch.ignored;
         let mut looked = 0;
-        for (lower, receipts) in by_pipeline {
+        for (lower, (receipts, ended)) in by_pipeline {
             let name = self.name_of(&lower).await;
+            // Only a step that runs: worth a look when the rules want waiting callbacks or retries.
+            let settings = self.poller.settings.get();
+            if !ended && !settings.wants_any(&[EventKind::Waiting, EventKind::Retried], &name) {
+                looked += receipts.len();
+                done.extend(receipts);
+                continue;
+            }
             let round = self.poller.look_at(&name, Utc::now()).await;
             batch.pipelines += round.pipelines;
             batch.events += round.events;
