@@ -32,3 +32,9 @@ pub fn secret_chars(len: usize, alphabet: &[u8]) -> String {
     }
     out
 }
+
+/// A random id in the shape of a UUID (`8-4-4-4-12` of `[a-z0-9]`): request, message and event ids.
+pub fn uuid_like() -> String {
+    let r = random_lower(32);
+    format!("{}-{}-{}-{}-{}", &r[0..8], &r[8..12], &r[12..16], &r[16..20], &r[20..32])
+}

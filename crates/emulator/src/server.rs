@@ -19,7 +19,7 @@ use crate::guard;
 use crate::ops::{dispatch, dispatch_logs, Caller};
 use crate::persist::Write;
 use crate::query::{self, Params};
-use crate::runtime::{random_lower, ClockChange, Core};
+use crate::runtime::{ClockChange, Core};
 use crate::scenario::Scenario;
 use crate::seed::Seed;
 use crate::store::Store;
@@ -53,8 +53,7 @@ pub fn router_for(core: Arc<Core>, allowed_hosts: Vec<String>) -> Router {
 }
 
 pub(crate) fn request_id() -> String {
-    let r = random_lower(32);
-    format!("{}-{}-{}-{}-{}", &r[0..8], &r[8..12], &r[12..16], &r[16..20], &r[20..32])
+    crate::random::uuid_like()
 }
 
 fn reply(status: StatusCode, body: Value, error: Option<&str>) -> Response {

@@ -216,11 +216,6 @@ impl Settings {
         kinds.iter().any(|k| self.rules.iter().any(|r| r.wants(*k, pipeline)))
     }
 
-    /// The long-running thresholds (minutes) of the rules that cover the pipeline.
-    pub fn long_running_minutes(&self, pipeline: &str) -> Option<i64> {
-        self.long_running_threshold(pipeline, None).map(|(m, _)| m)
-    }
-
     /// Whether a rule's threshold for the pipeline is a multiple of its usual run (so the median is needed).
     pub fn wants_usual(&self, pipeline: &str) -> bool {
         self.rules.iter().any(|r| r.wants(EventKind::LongRunning, pipeline) && r.long_running_times.is_some())
@@ -529,7 +524,7 @@ channel = "ci"
         assert_eq!(names(EventKind::Failed, "Fraud"), ["ci"]);
         assert_eq!(names(EventKind::Recovered, "Fraud"), Vec::<String>::new());
         assert_eq!(names(EventKind::Stopped, "AbalonePipeline"), Vec::<String>::new());
-        assert_eq!(s.long_running_minutes("Fraud"), Some(90));
+        assert_eq!(s.long_running_threshold("Fraud", None), Some((90, None)));
         // A multiple of the usual run counts once the usual run is known, and the lower threshold wins.
         let times = Settings::parse(
             "[channels.c]\nkind = \"webhook\"\nurl = \"https://h.example/x\"\n[[rules]]\nevents = [\"long-running\"]\nlong-running-minutes = 120\nlong-running-times = 3.0\nchannel = \"c\"",

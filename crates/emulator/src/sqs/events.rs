@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 
 use crate::engine::iso8601;
 use crate::jobs::Account;
-use crate::random::random_lower;
+use crate::random::uuid_like;
 pub use crate::sqs::published::{Published, PublishedStates};
 use crate::state::{Epoch, Execution, StepPhase};
 use crate::store::Plan;
@@ -19,10 +19,9 @@ use crate::store::Plan;
 pub const DEFAULT_QUEUE: &str = "sagemaker-events";
 
 fn envelope(account: &Account, detail_type: &str, resources: Vec<&str>, detail: Value, now: Epoch) -> Value {
-    let r = random_lower(32);
     json!({
         "version": "0",
-        "id": format!("{}-{}-{}-{}-{}", &r[0..8], &r[8..12], &r[12..16], &r[16..20], &r[20..32]),
+        "id": uuid_like(),
         "detail-type": detail_type,
         "source": "aws.sagemaker",
         "account": account.account,

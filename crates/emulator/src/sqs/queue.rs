@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 
-use crate::random::{random_alnum, random_lower};
+use crate::random::{random_alnum, uuid_like};
 use crate::state::Epoch;
 
 /// The attributes a client may set, with SQS's defaults and ranges.
@@ -129,11 +129,6 @@ pub fn receipt_message_id(handle: &str) -> Option<&str> {
     ok.then_some(id)
 }
 
-fn message_id() -> String {
-    let r = random_lower(32);
-    format!("{}-{}-{}-{}-{}", &r[0..8], &r[8..12], &r[12..16], &r[16..20], &r[20..32])
-}
-
 /// Why a receipt handle was refused.
 #[derive(Debug, PartialEq, Eq)]
 pub enum ReceiptError {
@@ -156,7 +151,7 @@ impl Queue {
 
     /// Add a message; answers it (for its id and checksum).
     pub fn send(&mut self, body: &str, delay: Option<i64>, now: Epoch) -> &Message {
-        let id = message_id();
+        let id = uuid_like();
         let delay = delay.unwrap_or(self.attributes.delay_seconds) as f64;
         let m = Message {
             id: id.clone(),
