@@ -55,6 +55,7 @@ async fn polling(pipelines: usize) {
         pace: Duration::ZERO,
         cluster: None,
         since: None,
+        access: None,
     };
     // The first round takes note of every pipeline; the second is a steady one.
     poller.round(Utc::now()).await;
@@ -113,7 +114,12 @@ async fn outbox(events: usize) {
             "",
             "bench",
             &event,
-            &[("hook", Utc::now().timestamp_millis(), false)],
+            &[stepline_core::store::Outgoing {
+                channel: "hook".into(),
+                due_ms: Utc::now().timestamp_millis(),
+                digest: false,
+                subscription: None,
+            }],
             Utc::now().timestamp_millis(),
         )
         .await
@@ -197,6 +203,7 @@ async fn latency(events: bool, runs: usize) {
         "http://x".into(),
         None,
         Default::default(),
+        None,
     )
     .unwrap();
     // The first round takes note of the pipeline.

@@ -208,7 +208,7 @@ async fn serve(config: Config) -> Result<(), String> {
             states.iter().map(|s| (s.place.account.clone(), s.place.region.clone())).collect();
         let queues = config::EventsQueue::assign(&config.events_queue, &whose)?;
         let places = states.iter().zip(queues).map(|(s, q)| (s.place.clone(), s.gateway.clone(), q)).collect();
-        notify::spawn(settings, notify_db, places, origin, shared, watches)?;
+        notify::spawn(settings, notify_db, places, origin, shared, watches, Some(access.clone()))?;
     }
     let app = router::build_places(states).await;
     let listener = tokio::net::TcpListener::bind(config.addr)

@@ -20,5 +20,6 @@ mod places;
 mod replicas;
 mod server;
 mod store;
+mod subscriptions;
 mod upstream;
 mod versions;

@@ -28,11 +28,11 @@ const CONTROL_FLOW: &str = include_str!("../../definitions/control-flow.json");
 const SECRET: &str = "webhook-secret-for-the-test";
 
 /// What a receiver got: path, headers, body, and whether it took it.
-type Got = Arc<Mutex<Vec<(String, HeaderMap, String, bool)>>>;
+pub(crate) type Got = Arc<Mutex<Vec<(String, HeaderMap, String, bool)>>>;
 
 #[derive(Clone, Default)]
-struct Receiver {
-    got: Got,
+pub(crate) struct Receiver {
+    pub(crate) got: Got,
     /// Answer this many requests with 503 (Retry-After: 1) before taking any.
     refuse: Arc<Mutex<usize>>,
 }
@@ -59,7 +59,7 @@ async fn receive(
     StatusCode::OK.into_response()
 }
 
-async fn receiver() -> (Receiver, String) {
+pub(crate) async fn receiver() -> (Receiver, String) {
     let r = Receiver::default();
     let app = axum::Router::new().fallback(receive).with_state(r.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -68,15 +68,15 @@ async fn receiver() -> (Receiver, String) {
     (r, url)
 }
 
-struct World {
-    _emulator: RunningEmulator,
-    client: aws_sdk_sagemaker::Client,
-    gateway: Arc<Gateway>,
-    db: Db,
-    settings: Arc<LiveSettings>,
+pub(crate) struct World {
+    pub(crate) _emulator: RunningEmulator,
+    pub(crate) client: aws_sdk_sagemaker::Client,
+    pub(crate) gateway: Arc<Gateway>,
+    pub(crate) db: Db,
+    pub(crate) settings: Arc<LiveSettings>,
 }
 
-async fn world(scenario: &str, rules: &str, receiver_url: &str) -> World {
+pub(crate) async fn world(scenario: &str, rules: &str, receiver_url: &str) -> World {
     world_with(scenario, rules, receiver_url, None).await
 }
 
@@ -123,7 +123,7 @@ secret-env = "HOOK_SECRET"
 }
 
 impl World {
-    fn poller(&self) -> Poller {
+    pub(crate) fn poller(&self) -> Poller {
         Poller {
             gateway: self.gateway.clone(),
             place: Arc::new(Place::single("test", None, "us-east-1")),
@@ -132,20 +132,21 @@ impl World {
             pace: Duration::ZERO,
             cluster: None,
             since: None,
+            access: None,
         }
     }
 
-    fn sender(&self, backoff: Backoff) -> Sender {
+    pub(crate) fn sender(&self, backoff: Backoff) -> Sender {
         Sender::new(self.db.clone(), self.settings.clone(), "http://stepline.test".into(), backoff).unwrap()
     }
 
-    async fn start(&self, pipeline: &str) -> String {
+    pub(crate) async fn start(&self, pipeline: &str) -> String {
         let out = self.client.start_pipeline_execution().pipeline_name(pipeline).send().await.unwrap();
         out.pipeline_execution_arn.unwrap()
     }
 
     /// Until the execution's status is `status` (the emulator runs it at 20,000× its durations).
-    async fn until_status(&self, arn: &str, status: &str) {
+    pub(crate) async fn until_status(&self, arn: &str, status: &str) {
         for _ in 0..600 {
             let d = self.client.describe_pipeline_execution().pipeline_execution_arn(arn).send().await.unwrap();
             if d.pipeline_execution_status().map(|s| s.as_str()) == Some(status) {
@@ -172,11 +173,11 @@ impl World {
     }
 }
 
-fn json(body: &str) -> Value {
+pub(crate) fn json(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
 }
 
-const FAILING: &str = r#"{"pipelines": {"*": {"steps": {"AbaloneEval": {"fail": {"attempts": 1, "reason": "AlgorithmError: out of memory"}}}}}}"#;
+pub(crate) const FAILING: &str = r#"{"pipelines": {"*": {"steps": {"AbaloneEval": {"fail": {"attempts": 1, "reason": "AlgorithmError: out of memory"}}}}}}"#;
 
 #[tokio::test]
 async fn a_failed_execution_is_told_once_on_every_channel_naming_its_step_and_reason() {
@@ -372,7 +373,7 @@ async fn a_digest_rule_sends_its_hour_of_failures_as_one_message_per_channel() {
 }
 
 /// The emulator's clock, as the poller is handed it.
-fn clock_now(core: &stepline_emulator::Core) -> chrono::DateTime<Utc> {
+pub(crate) fn clock_now(core: &stepline_emulator::Core) -> chrono::DateTime<Utc> {
     chrono::DateTime::from_timestamp_millis((core.now() * 1000.0) as i64).unwrap()
 }
 
@@ -680,7 +681,8 @@ async fn a_failure_is_mailed_over_starttls_with_a_text_and_an_html_part() {
     let text = format!(
         "[channels.mail]\nkind = \"email\"\nsmtp-host = \"127.0.0.1\"\nsmtp-port = {port}\nsmtp-user = \"stepline\"\n\
          smtp-password-env = \"MAIL_PASSWORD\"\nca-file = \"{}\"\nfrom = \"Stepline <stepline@example.com>\"\n\
-         to = [\"oncall@example.com\"]\n[[rules]]\nevents = [\"failed\"]\nchannel = \"mail\"",
+         to = [\"oncall@example.com\"]\n[[rules]]\nevents = [\"failed\"]\nchannel = \"mail\"\n\
+         [personal]\nmail-channel = \"mail\"",
         dir.join("ca.crt").display()
     );
     let settings = LiveSettings::fixed(
@@ -688,13 +690,37 @@ async fn a_failure_is_mailed_over_starttls_with_a_text_and_an_html_part() {
     );
     let poller = Poller { settings: settings.clone(), ..w.poller() };
     poller.round(Utc::now()).await;
+    // Ana watches Abalone: her own address, through the channel's server (what she typed is not used).
+    let (address, secret) = stepline_core::notify::personal::check_target(
+        &settings.get(),
+        "ana@example.com",
+        stepline_types::subscriptions::PersonalTarget::Email,
+        "someone-else@example.com",
+    )
+    .unwrap();
+    let ana = stepline_core::store::NewSubscription {
+        owner: "ana@example.com".into(),
+        groups: vec![],
+        place: String::new(),
+        pipeline: "Abalone".into(),
+        execution: None,
+        events: stepline_types::subscriptions::Watch::Failures.events(),
+        target: stepline_types::subscriptions::PersonalTarget::Email,
+        address,
+        secret,
+    };
+    w.db.subscribe(&ana, Utc::now().timestamp_millis()).await.unwrap();
     let arn = w.start("Abalone").await;
     w.until_status(&arn, "Failed").await;
     assert_eq!(poller.round(Utc::now()).await.events, 1);
     let sender = Sender::new(w.db.clone(), settings, "http://stepline.test".into(), Backoff::default()).unwrap();
-    assert_eq!(sender.send_due(Utc::now()).await.unwrap(), 1, "{:?}", w.db.deliveries(None, 1).await);
+    assert_eq!(sender.send_due(Utc::now()).await.unwrap(), 2, "{:?}", w.db.deliveries(None, 2).await);
 
-    let got: Value = json(&std::fs::read_to_string(dir.join("message-1.json")).unwrap());
+    let read = |n: usize| json(&std::fs::read_to_string(dir.join(format!("message-{n}.json"))).unwrap());
+    let (one, two) = (read(1), read(2));
+    let (got, personal) = if one["to"][0] == "oncall@example.com" { (one, two) } else { (two, one) };
+    assert_eq!(personal["to"], serde_json::json!(["ana@example.com"]), "her own address, and only hers");
+    assert!(personal["text"].as_str().unwrap().contains("out of memory"), "{personal}");
     assert_eq!(got["tls"], true, "STARTTLS before the message");
     assert_eq!(got["user"], "stepline", "authenticated");
     assert_eq!(got["to"][0], "oncall@example.com");
@@ -706,7 +732,7 @@ async fn a_failure_is_mailed_over_starttls_with_a_text_and_an_html_part() {
             assert!(body.contains(needle), "{part} part lacks {needle}: {body}");
         }
     }
-    let delivery = &w.db.deliveries(None, 1).await.unwrap()[0];
+    let delivery = w.db.deliveries(None, 2).await.unwrap().into_iter().find(|d| d.owner.is_none()).unwrap();
     assert_eq!(got["message_id"], format!("<{}@stepline>", delivery.delivery_id), "the delivery id");
     // A wrong password is refused for good: the server's 535 is not retried.
     let wrong = text
@@ -719,7 +745,7 @@ async fn a_failure_is_mailed_over_starttls_with_a_text_and_an_html_part() {
     assert_eq!(poller.round(Utc::now()).await.events, 1);
     let sender = Sender::new(w.db.clone(), settings, "http://stepline.test".into(), Backoff::default()).unwrap();
     assert_eq!(sender.send_due(Utc::now()).await.unwrap(), 0);
-    let refused = &w.db.deliveries(None, 1).await.unwrap()[0];
+    let refused = &w.db.deliveries(None, 2).await.unwrap()[0];
     assert_eq!(refused.status, DeliveryStatus::Dead, "{refused:?}");
     assert!(!refused.last_error.as_deref().unwrap_or("").contains("PRIVATE KEY"), "no secret in the error");
     server.kill().await.ok();

@@ -34,7 +34,7 @@ pub fn new_token() -> String {
 }
 
 #[cfg(feature = "ssr")]
-mod server {
+pub(crate) mod server {
     use axum::http::{header, HeaderMap};
 
     use stepline_types::error::AppError;

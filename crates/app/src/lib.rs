@@ -7,10 +7,12 @@
 //! - `app`: the shell and the routes;
 //! - `pages`: one module per page;
 //! - `components`: the parts pages are made of;
-//! - `api`, `actions`: server functions (reads and actions), each one call into `stepline-core`.
+//! - `api`, `actions`, `subscribe`: server functions (reads, actions, personal subscriptions), each one call
+//!   into `stepline-core`.
 
 pub mod actions;
 pub mod api;
 pub mod app;
 pub mod components;
 pub mod pages;
+pub mod subscribe;

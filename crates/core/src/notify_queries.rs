@@ -29,15 +29,41 @@ pub async fn notifications() -> Result<NotificationsData, AppError> {
             everything,
             me,
             watch: None,
+            subscriptions: vec![],
+            personal: Default::default(),
         });
     };
     let place = state.place.key();
+    let user = &who.identity.user;
+    // The reader's own subscriptions, everywhere (one list for the person); an admin sees everyone's.
+    let subscriptions = state
+        .access
+        .db
+        .subscriptions_of((!everything).then_some(user.as_str()), SHOWN)
+        .await
+        .map_err(AppError::Server)?
+        .into_iter()
+        .map(|s| {
+            let own = s.owner == *user;
+            s.view(own)
+        })
+        .collect();
+    let personal = stepline_types::subscriptions::PersonalOptions {
+        enabled: true,
+        email: settings.personal.mail_channel.as_ref().and_then(|_| crate::notify::personal::email_of(user)),
+        webhook_prefixes: settings.personal.webhook_prefixes.clone(),
+        mine: vec![],
+    };
     let mut deliveries = state.access.db.deliveries(Some(&place), SHOWN).await.map_err(AppError::Server)?;
     if !everything {
         // One question per pipeline, however many of its deliveries are listed.
         let mut readable: HashMap<String, bool> = HashMap::new();
         let mut kept = Vec::with_capacity(deliveries.len());
         for d in deliveries {
+            // A personal delivery is its owner's business (and an admin's).
+            if d.owner.as_ref().is_some_and(|o| *o != who.identity.user) {
+                continue;
+            }
             let may = match readable.get(&d.pipeline) {
                 Some(may) => *may,
                 None => {
@@ -77,6 +103,8 @@ pub async fn notifications() -> Result<NotificationsData, AppError> {
         everything,
         me,
         watch,
+        subscriptions,
+        personal,
     })
 }
 

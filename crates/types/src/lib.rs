@@ -9,6 +9,7 @@
 //! - `forms`: the start and action forms' fields and their checks;
 //! - `layout`: Gantt and graph geometry and time formatting, computed apart from rendering;
 //! - `live`: the events of the live streams; `notify`: the events Stepline tells people about;
+//!   `subscriptions`: what one person asked to be told about, and where;
 //! - `base`, `codec`, `console`, `diff`, `text`: base paths, JSON in URLs, AWS console links, line diffs,
 //!   text helpers.
 //!
@@ -25,4 +26,5 @@ pub mod live;
 pub mod model;
 pub mod notify;
 pub mod page;
+pub mod subscriptions;
 pub mod text;

@@ -215,6 +215,9 @@ pub struct Delivery {
     pub pipeline: String,
     pub execution_id: String,
     pub channel: String,
+    /// A personal subscription's delivery: whose (the log shows it to them and to admins only).
+    #[serde(default)]
+    pub owner: Option<String>,
     pub status: DeliveryStatus,
     pub attempts: i64,
     pub last_error: Option<String>,

@@ -252,6 +252,11 @@ pub struct NotificationsData {
     /// How this place's executions are watched, and what the last look cost.
     #[serde(default)]
     pub watch: Option<WatchView>,
+    /// The reader's own subscriptions (all of them for an admin), and what they may subscribe with.
+    #[serde(default)]
+    pub subscriptions: Vec<crate::subscriptions::Subscription>,
+    #[serde(default)]
+    pub personal: crate::subscriptions::PersonalOptions,
 }
 
 /// How notifications learn of changes in one account and region: SageMaker's events from SQS or polling

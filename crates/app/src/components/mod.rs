@@ -8,6 +8,7 @@ pub mod job;
 pub mod live;
 pub mod logs;
 pub mod me;
+pub mod notify_me;
 pub mod places;
 pub mod post_form;
 pub mod shortcuts;

@@ -235,6 +235,9 @@ fn ExecutionBody(
         <ExecutionHeader view=view now=now live=live freshness=freshness studio=page.studio.clone() latest_version=page.latest_version/>
         <StaleNotice freshness=freshness/>
         <ActionNotice query=query/>
+        {(!page.view.execution.status.is_terminal()).then(|| view! {
+            <crate::components::notify_me::NotifyMe pipeline=page.view.execution.pipeline_name.clone() execution_id=page.view.execution.id.clone()/>
+        })}
         <crate::components::actions::ExecutionActions view=view step_types=step_types selected=selected
             confirm_stop=confirm_stop declared_outputs=declared_outputs me=page.me.clone()/>
         <section><h2>"Parameters"</h2><ParameterTable view=view facts=facts.clone()/></section>

@@ -8,6 +8,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::actions::NotifyTest;
 use crate::api::notifications;
+use crate::components::notify_me::Mine;
 use crate::components::post_form::{PostError, PostForm, Posting};
 use crate::components::{error::ErrorPanel, time::Timestamp};
 use stepline_types::codec::Json;
@@ -25,6 +26,9 @@ pub fn NotificationsPage() -> impl IntoView {
         let q = query.read();
         if let Some(channel) = q.get("tested") {
             return Some(view! { <p class="notice" role="status" data-testid="tested">{format!("A test message went to {channel}.")}</p> }.into_any());
+        }
+        if q.get("unsubscribed").is_some() {
+            return Some(view! { <p class="notice" role="status">"The subscription was removed."</p> }.into_any());
         }
         if let Some(channel) = q.get("untested") {
             let text = format!(
@@ -140,6 +144,7 @@ fn NotificationsBody(data: NotificationsData) -> impl IntoView {
             view! { <li><strong>{c.name.clone()}</strong>" · "{c.kind}" "{test}</li> }
         })
         .collect_view();
+    let subscriptions = view! { <Subscriptions list=data.subscriptions.clone() everything=data.everything personal=data.personal.clone()/> };
     let empty = data.deliveries.is_empty();
     let deliveries = data
         .deliveries
@@ -159,7 +164,7 @@ fn NotificationsBody(data: NotificationsData) -> impl IntoView {
                 <tr data-status=d.status.to_string() data-kind=d.kind.to_string()>
                     <td><Timestamp at=Some(d.created)/></td>
                     <td><a href=href>{d.title}</a><div class="sub">{d.kind.to_string()}</div></td>
-                    <td>{d.channel}</td>
+                    <td>{d.channel}{d.owner.map(|o| view! { <div class="sub">{if o.is_empty() { "a removed subscription".to_string() } else { o }}</div> })}</td>
                     <td><span class=format!("outcome {tone}")>{d.status.to_string()}</span>
                         <div class="sub">{when.map(|t| view! { <Timestamp at=Some(t)/> })}</div></td>
                     <td>{d.attempts}</td>
@@ -185,6 +190,7 @@ fn NotificationsBody(data: NotificationsData) -> impl IntoView {
             <h2>"Channels"</h2>
             <ul data-testid="notify-channels">{channels}</ul>
         </section>
+        {subscriptions}
         <section>
             <h2>"Deliveries"</h2>
             <p class="muted">{scope}</p>
@@ -193,6 +199,38 @@ fn NotificationsBody(data: NotificationsData) -> impl IntoView {
                 <tbody>{deliveries}</tbody>
             </table>
             {empty.then(|| view! { <p class="muted">"Nothing sent yet."</p> })}
+        </section>
+    }
+}
+
+/// The reader's own subscriptions (everyone's, with whose, for an admin), each removable, and how to make one.
+#[component]
+fn Subscriptions(
+    list: Vec<stepline_types::subscriptions::Subscription>,
+    everything: bool,
+    personal: stepline_types::subscriptions::PersonalOptions,
+) -> impl IntoView {
+    let title = if everything { "Subscriptions" } else { "My subscriptions" };
+    let how = if personal.targets().is_empty() {
+        "Personal notifications are off here: the settings' [personal] section allows neither e-mail nor webhooks."
+            .to_string()
+    } else {
+        "Watch a pipeline from its page (\u{201c}Notify me\u{2026}\u{201d}), or ask to be told when a running execution ends from the execution's page.".to_string()
+    };
+    let empty = list.is_empty();
+    let rows = list
+        .into_iter()
+        .map(|s| {
+            let owner = everything.then(|| view! { <div class="sub">{s.owner.clone()}</div> });
+            view! { <li>{owner}<Mine s=s from="notifications"/></li> }
+        })
+        .collect_view();
+    view! {
+        <section>
+            <h2>{title}</h2>
+            <p class="muted">{how}</p>
+            <ul class="subscriptions" data-testid="my-subscriptions">{rows}</ul>
+            {empty.then(|| view! { <p class="muted">"No subscriptions."</p> })}
         </section>
     }
 }

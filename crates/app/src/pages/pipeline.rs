@@ -5,6 +5,7 @@ use stepline_types::live::StreamEvent;
 
 use crate::api::list_executions;
 use crate::components::live::{use_event_source, LiveIndicator};
+use crate::components::notify_me::NotifyMe;
 use crate::components::stale::StaleNotice;
 use crate::components::{error::ErrorPanel, status::StatusBadge, time::Timestamp};
 use crate::pages::title::route_title;
@@ -63,6 +64,7 @@ pub fn PipelinePage() -> impl IntoView {
     view! {
         <Title text=route_title(params, |p| p.get("pipeline").unwrap_or_default())/>
         <nav class="crumbs"><a href=stepline_types::base::href("/")>"Pipelines"</a>" / "<span>{pipeline}</span></nav>
+        {move || view! { <NotifyMe pipeline=pipeline()/> }}
         <Transition fallback=|| view! { <p class="muted">"Loading executions…"</p> }>
             {move || Suspend::new(async move {
                 let q = list_query();

@@ -94,9 +94,13 @@ impl Listener {
         let mut looked = 0;
         for (lower, (receipts, ended)) in by_pipeline {
             let name = self.name_of(&lower).await;
-            // Only a step that runs: worth a look when the rules want waiting callbacks or retries.
-            let settings = self.poller.settings.get();
-            if !ended && !settings.wants_any(&[EventKind::Waiting, EventKind::Retried], &name) {
+            // Only a step that runs: worth a look when the rules or subscriptions want waiting callbacks or
+            // retries.
+            let steps_wanted = match self.poller.audience().await {
+                Ok(a) => a.wants_any(&[EventKind::Waiting, EventKind::Retried], &name),
+                Err(_) => true,
+            };
+            if !ended && !steps_wanted {
                 looked += receipts.len();
                 done.extend(receipts);
                 continue;

@@ -3,8 +3,9 @@
 //!
 //! Layout: `settings` (the `--notify` file: channels and rules), `poll` (the source: a round over the covered
 //! pipelines through the gateway), `listen` and `envelope` (the other source: SageMaker's EventBridge events
-//! from SQS, each making the poller look at its pipeline at once), `quiet` (a rule's quiet hours), `digest` (a rule's messages gathered into one), `message` (each channel's shape, the webhook's signature), `mail` (SMTP),
-//! `send` (the
+//! from SQS, each making the poller look at its pipeline at once), `quiet` (a rule's quiet hours),
+//! `digest` (a rule's messages gathered into one), `personal` (people's own subscriptions: who else is told,
+//! and where), `message` (each channel's shape, the webhook's signature), `mail` (SMTP), `send` (the
 //! outbox's sender, with backoff); the outbox itself is `store::outbox`. Events go to the outbox in the
 //! transaction that records them, and are sent from there: nothing is lost when a receiver is down or the
 //! process stops.
@@ -15,6 +16,7 @@ pub mod listen;
 pub mod live;
 pub mod mail;
 pub mod message;
+pub mod personal;
 pub mod poll;
 pub mod quiet;
 pub mod send;
@@ -72,7 +74,8 @@ impl Notifier {
 }
 
 /// Start the pollers (one per account and region), the readers of events queues, and the sender, for the
-/// life of the process.
+/// life of the process. `access` is asked whether each subscriber may still read a pipeline (`None` only
+/// where there is no policy, as in benchmarks).
 pub fn spawn(
     settings: Arc<LiveSettings>,
     db: Db,
@@ -80,6 +83,7 @@ pub fn spawn(
     origin: String,
     cluster: Option<Arc<crate::cluster::Cluster>>,
     watches: Arc<Watches>,
+    access: Option<Arc<crate::access::Access>>,
 ) -> Result<(), String> {
     let sender = Sender::new(db.clone(), settings.clone(), origin, Backoff::default())?;
     let (live, log) = (settings.clone(), db.clone());
@@ -123,6 +127,7 @@ pub fn spawn(
             pace,
             cluster: cluster.clone(),
             since: Some(Utc::now()),
+            access: access.clone(),
         });
         let events = queue.is_some();
         // With events flowing, polling is only the safety net for one lost on the way. Read at every round:

@@ -16,9 +16,11 @@ use stepline_types::notify::{self, Event, EventKind};
 
 use super::live::LiveSettings;
 use super::message::LOG_LINES;
+use super::personal::{self, Audience};
+use crate::access::{Access, Identity, TagSource};
 use crate::gateway::Gateway;
 use crate::places::Place;
-use crate::store::{Db, Seen};
+use crate::store::{Db, Outgoing, Seen, Subscriber};
 
 /// The newest executions a round looks at per pipeline.
 const PAGE: i32 = 20;
@@ -66,6 +68,9 @@ pub struct Poller {
     /// (a pipeline created while Stepline runs, or named first by an event). `None`: a first look is all
     /// history.
     pub since: Option<DateTime<Utc>>,
+    /// Asked whether a subscriber may still read the pipeline at each event (`None`: no policy to ask, as in
+    /// tests of the poller alone).
+    pub access: Option<Arc<Access>>,
 }
 
 impl Poller {
@@ -79,6 +84,13 @@ impl Poller {
                 return round;
             }
         }
+        let audience = match self.audience().await {
+            Ok(a) => a,
+            Err(e) => {
+                round.errors.push(format!("the subscriptions cannot be read: {e}"));
+                return round;
+            }
+        };
         let pipelines = match self.gateway.all_pipelines().await {
             Ok(p) => p,
             Err(e) => {
@@ -86,12 +98,12 @@ impl Poller {
                 return round;
             }
         };
-        for p in pipelines.iter().filter(|p| self.settings.get().covers(&p.name)) {
+        for p in pipelines.iter().filter(|p| audience.covers(&p.name)) {
             if round.pipelines > 0 && !self.pace.is_zero() {
                 tokio::time::sleep(self.pace).await;
             }
             round.pipelines += 1;
-            if let Err(e) = self.pipeline(&p.name, now, Source::Poll, &mut round).await {
+            if let Err(e) = self.pipeline(&audience, &p.name, now, Source::Poll, &mut round).await {
                 round.errors.push(format!("{}: {e}", p.name));
             }
         }
@@ -99,28 +111,52 @@ impl Poller {
     }
 
     /// Look at one pipeline now, because an event said it changed (`super::listen`); a pipeline no rule
-    /// covers is left alone.
+    /// or subscription covers is left alone.
     pub async fn look_at(&self, name: &str, now: DateTime<Utc>) -> Round {
         let mut round = Round::default();
-        if self.settings.get().covers(name) {
+        let audience = match self.audience().await {
+            Ok(a) => a,
+            Err(e) => {
+                round.errors.push(format!("the subscriptions cannot be read: {e}"));
+                return round;
+            }
+        };
+        if audience.covers(name) {
             round.pipelines = 1;
-            if let Err(e) = self.pipeline(name, now, Source::Events, &mut round).await {
+            if let Err(e) = self.pipeline(&audience, name, now, Source::Events, &mut round).await {
                 round.errors.push(format!("{name}: {e}"));
             }
         }
         round
     }
 
-    async fn pipeline(&self, name: &str, now: DateTime<Utc>, source: Source, round: &mut Round) -> Result<(), String> {
+    /// Who wants what in this place now: the rules in force and the open subscriptions.
+    pub async fn audience(&self) -> Result<Audience, String> {
+        Ok(Audience { settings: self.settings.get(), subscribers: self.db.subscribers(&self.place.key()).await? })
+    }
+
+    async fn pipeline(
+        &self,
+        audience: &Audience,
+        name: &str,
+        now: DateTime<Utc>,
+        source: Source,
+        round: &mut Round,
+    ) -> Result<(), String> {
         let place = self.place.key();
         let key = format!("{place}{}", name.to_lowercase());
         let page = self.gateway.list_executions(name, None, PAGE).await.map_err(|e| e.to_string())?;
         let now_ms = now.timestamp_millis();
         if !self.db.pipeline_noted(&key).await? {
-            // The first look: what happened before notifications began is history, not news.
+            // The first look: what happened before notifications began is history, not news. A pipeline
+            // watched only by subscriptions began to be watched when the first of them was made.
+            let since = match audience.settings.covers(name) {
+                true => self.since,
+                false => audience.subscribed_since(name),
+            };
             let mut fresh = false;
             for e in &page.items {
-                if self.since.is_some_and(|since| e.start.is_some_and(|t| t >= since)) {
+                if since.is_some_and(|since| e.start.is_some_and(|t| t >= since)) {
                     fresh = true;
                     continue;
                 }
@@ -152,7 +188,7 @@ impl Poller {
             let previous_run = page.items.get(i + 1).map(|p| &p.status);
             let kinds: Vec<EventKind> = notify::status_events(before_status.as_ref(), &e.status, previous_run)
                 .into_iter()
-                .filter(|k| !self.settings.get().channels_for(*k, name).is_empty())
+                .filter(|k| audience.wants(*k, name, &e.arn))
                 .collect();
             let mut events = vec![];
             if !kinds.is_empty() {
@@ -162,10 +198,10 @@ impl Poller {
                 }
             }
             if !e.status.is_terminal() {
-                events.extend(self.running(name, e, changes, now).await?);
+                events.extend(self.running(audience, name, e, changes, now).await?);
             }
             for event in events {
-                self.record(name, source, &event, now_ms, round).await?;
+                self.record(audience, name, source, &event, now_ms, round).await?;
             }
             // Written after its events: a round cut short looks again next time (their keys drop repeats).
             if before.is_none_or(|s| s.status != e.status.as_str()) {
@@ -186,14 +222,16 @@ impl Poller {
             }
         }
         if let Some(event) = self.missed(name, &page.items, now) {
-            self.record(name, source, &event, now_ms, round).await?;
+            self.record(audience, name, source, &event, now_ms, round).await?;
         }
         Ok(())
     }
 
-    /// Write an event for the channels its rules name; counted as news or as a repeat.
+    /// Write an event for the channels its rules name and the subscriptions that want it; counted as news or
+    /// as a repeat.
     async fn record(
         &self,
+        audience: &Audience,
         name: &str,
         source: Source,
         event: &Event,
@@ -201,11 +239,30 @@ impl Poller {
         round: &mut Round,
     ) -> Result<(), String> {
         // Each channel's delivery is due now, or when the quiet hours of the rules sending it there end.
-        let settings = self.settings.get();
-        let due = settings.deliveries_for(event.kind, name, event.at);
-        let channels: Vec<(&str, i64, bool)> =
-            due.iter().map(|(c, d)| (c.name.as_str(), d.at.timestamp_millis(), d.digest)).collect();
-        if self.db.record_event(&self.place.key(), source.as_str(), event, &channels, now_ms).await? {
+        let due = audience.settings.deliveries_for(event.kind, name, event.at);
+        let mut outgoing: Vec<Outgoing> = due
+            .iter()
+            .map(|(c, d)| Outgoing {
+                channel: c.name.clone(),
+                due_ms: d.at.timestamp_millis(),
+                digest: d.digest,
+                subscription: None,
+            })
+            .collect();
+        let subscribers = audience.personal(event.kind, name, &event.execution_arn);
+        for s in &subscribers {
+            if self.may_read(s, name).await {
+                outgoing.push(personal::outgoing(s, event.at.timestamp_millis()));
+            }
+        }
+        let new = self.db.record_event(&self.place.key(), source.as_str(), event, &outgoing, now_ms).await?;
+        // An execution's end told (now, or by an earlier look): its subscriptions are done.
+        if stepline_types::subscriptions::end_events().contains(&event.kind) {
+            for s in subscribers.iter().filter(|s| s.execution_arn.is_some()) {
+                self.db.end_subscription(s.id, now_ms).await?;
+            }
+        }
+        if new {
             round.events += 1;
             metrics::counter!(crate::observe::NOTIFY_EVENTS, "kind" => <&'static str>::from(event.kind), "source" => source.as_str())
                 .increment(1);
@@ -213,6 +270,15 @@ impl Poller {
             round.repeats += 1;
         }
         Ok(())
+    }
+
+    /// Whether a subscriber may still read the pipeline, as the policy says now (with their groups as they
+    /// subscribed): one who lost it is told nothing more of it.
+    async fn may_read(&self, s: &Subscriber, pipeline: &str) -> bool {
+        let Some(access) = &self.access else { return true };
+        let who = Identity::person(s.owner.clone(), s.groups.clone(), false);
+        let tags = TagSource { key: self.place.key(), source: self.gateway.clone() };
+        access.role(&who, pipeline, Some(&tags)).await.is_some()
     }
 
     /// A pipeline that runs on a cadence and has not started when it should have: told once per missed run,
@@ -237,6 +303,7 @@ impl Poller {
     /// The events of a running execution: past a long-running threshold, callback steps waiting, retries.
     async fn running(
         &self,
+        audience: &Audience,
         name: &str,
         e: &ExecutionSummary,
         changes: i64,
@@ -258,10 +325,10 @@ impl Poller {
                 });
             }
         }
-        if self.settings.get().wants_any(&[EventKind::Waiting, EventKind::Retried], name) {
+        if audience.wants_any(&[EventKind::Waiting, EventKind::Retried], name) {
             let steps = self.gateway.list_steps(&e.arn).await.map_err(|e| e.to_string())?;
             for (kind, step, attempt) in notify::step_events(&steps) {
-                if !self.settings.get().channels_for(kind, name).is_empty() {
+                if audience.wants(kind, name, &e.arn) {
                     out.push(Event { kind, step: Some(step), attempt, ..bare.clone() });
                 }
             }

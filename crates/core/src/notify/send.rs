@@ -109,13 +109,26 @@ impl Sender {
     async fn deliver(&self, group: Vec<Due>, now: DateTime<Utc>) -> Result<usize, String> {
         let Some(first) = group.first() else { return Ok(0) };
         let settings = self.settings.get();
-        let Some(channel) = settings.channels.get(&first.channel) else {
-            // Its channel left the settings: nothing can send it.
-            for d in &group {
-                self.db.failed_attempt(d.id, d.attempts + 1, None, "its channel is no longer in the settings").await?;
+        let channel = match first.subscription {
+            Some(id) => match self.db.subscriber(id).await? {
+                Some(s) => super::personal::channel_for(&settings, &s),
+                None => Err("its subscription was removed".to_string()),
+            },
+            None => {
+                settings.channels.get(&first.channel).cloned().ok_or("its channel is no longer in the settings".into())
             }
-            return Ok(0);
         };
+        let channel = match channel {
+            Ok(c) => c,
+            Err(why) => {
+                // Nothing can send it: given up, saying why.
+                for d in &group {
+                    self.db.failed_attempt(d.id, d.attempts + 1, None, &why).await?;
+                }
+                return Ok(0);
+            }
+        };
+        let channel = &channel;
         let base = place_base(&first.place);
         let outcome = match group.as_slice() {
             [d] if !d.digest => self.attempt(channel, d, &base, now).await,
@@ -212,6 +225,7 @@ impl Sender {
             place: String::new(),
             event,
             digest: false,
+            subscription: None,
         };
         match self.attempt(channel, &d, base, now).await {
             Outcome::Sent => Ok(()),

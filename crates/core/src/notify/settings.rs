@@ -37,6 +37,10 @@
 //! quiet-hours = "22:00-07:00"         # held until they end, in `timezone` (IANA; default UTC)
 //! timezone = "Europe/Berlin"
 //! digest-minutes = 60                 # one message an hour with what this rule sent meanwhile
+//!
+//! [personal]                          # what people's own subscriptions may use (default: nothing)
+//! mail-channel = "oncall"             # e-mail through this channel's server, to the person's own address
+//! webhook-prefixes = ["https://hooks.slack.com/services/"]   # their webhooks must start with one of these
 //! ```
 
 use std::collections::BTreeMap;
@@ -70,6 +74,10 @@ pub enum ChannelKind {
 pub struct Secret(String);
 
 impl Secret {
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -133,6 +141,15 @@ pub struct Due {
     pub digest: bool,
 }
 
+/// The `[personal]` section: what people's own subscriptions may use (`super::personal` says why so little).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Personal {
+    /// The e-mail channel whose server and sender personal e-mail goes through.
+    pub mail_channel: Option<String>,
+    /// A personal webhook's URL must start with one of these (each ends with `/`).
+    pub webhook_prefixes: Vec<String>,
+}
+
 /// What goes where.
 #[derive(Clone, Debug)]
 pub struct Rule {
@@ -172,6 +189,8 @@ pub struct Settings {
     /// The polling interval of a place whose events come from SQS (`--events-queue`): a safety net for an
     /// event lost on the way (a rule disabled, a queue purged).
     pub safety_net_seconds: u64,
+    /// What personal subscriptions may use (`[personal]`).
+    pub personal: Personal,
 }
 
 impl Settings {
@@ -342,7 +361,8 @@ impl Settings {
         if !(60..=86_400).contains(&safety_net_seconds) {
             return Err("safety-net-seconds must be between 60 and 86400".into());
         }
-        Ok(Settings { channels, rules, poll_seconds, poll_rate, safety_net_seconds })
+        let personal = personal(file.personal, &channels)?;
+        Ok(Settings { channels, rules, poll_seconds, poll_rate, safety_net_seconds, personal })
     }
 }
 
@@ -381,6 +401,36 @@ struct File {
     channels: BTreeMap<String, ChannelFile>,
     #[serde(default)]
     rules: Vec<RuleFile>,
+    personal: Option<PersonalFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct PersonalFile {
+    mail_channel: Option<String>,
+    #[serde(default)]
+    webhook_prefixes: Vec<String>,
+}
+
+/// The `[personal]` section, checked: its mail channel is an e-mail channel, and each prefix is an http(s)
+/// URL ending with `/` (so `https://hooks.example.com` cannot also allow `https://hooks.example.com.evil.org`).
+fn personal(file: Option<PersonalFile>, channels: &BTreeMap<String, Channel>) -> Result<Personal, String> {
+    let Some(file) = file else { return Ok(Default::default()) };
+    if let Some(name) = &file.mail_channel {
+        match channels.get(name) {
+            Some(c) if c.kind == ChannelKind::Email => {}
+            Some(_) => return Err(format!("[personal] mail-channel '{name}' is not an e-mail channel")),
+            None => return Err(format!("[personal] mail-channel '{name}' is not defined")),
+        }
+    }
+    for p in &file.webhook_prefixes {
+        HttpUrl::parse(p).map_err(|e| format!("[personal] webhook-prefixes: {e}"))?;
+        let path = p.split_once("://").map(|(_, rest)| rest).unwrap_or_default();
+        if !path.contains('/') || !p.ends_with('/') {
+            return Err(format!("[personal] webhook-prefixes: '{p}' must end with '/' after its host"));
+        }
+    }
+    Ok(Personal { mail_channel: file.mail_channel, webhook_prefixes: file.webhook_prefixes })
 }
 
 #[derive(Deserialize)]

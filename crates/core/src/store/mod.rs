@@ -5,10 +5,12 @@
 mod activity;
 mod outbox;
 mod sessions;
+mod subscriptions;
 
 pub use activity::{PlaceScope, Record, Scope, PAGE};
-pub use outbox::{Due, Seen};
+pub use outbox::{Due, Outgoing, Seen};
 pub use sessions::{LoginState, SessionUser};
+pub use subscriptions::{NewSubscription, Subscriber};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor};

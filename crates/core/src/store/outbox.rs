@@ -25,6 +25,18 @@ pub struct Due {
     pub event: Event,
     /// Sent with the others of its channel's digest.
     pub digest: bool,
+    /// To a personal subscription (its id) rather than a channel of the settings.
+    pub subscription: Option<i64>,
+}
+
+/// One delivery of a new event: to a channel of the settings (by name) or to a personal subscription, due
+/// when its rules allow, alone or with its channel's digest.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outgoing {
+    pub channel: String,
+    pub due_ms: i64,
+    pub digest: bool,
+    pub subscription: Option<i64>,
 }
 
 /// What the poller saw of an execution last time.
@@ -46,14 +58,13 @@ fn err(e: sqlx::Error) -> String {
 }
 
 impl Db {
-    /// Write an event and one delivery per channel, each due when its rules allow (`(channel, due_ms, part of
-    /// a digest)`), unless its key is already written; whether it was new.
+    /// Write an event and its deliveries, unless its key is already written; whether it was new.
     pub async fn record_event(
         &self,
         place: &str,
         source: &str,
         event: &Event,
-        channels: &[(&str, i64, bool)],
+        outgoing: &[Outgoing],
         now_ms: i64,
     ) -> Result<bool, String> {
         let body = serde_json::to_string(event).map_err(|e| e.to_string())?;
@@ -78,17 +89,18 @@ impl Db {
             return Ok(false);
         };
         let id: i64 = row.try_get("id").map_err(err)?;
-        for (channel, due_ms, digest) in channels {
+        for o in outgoing {
             sqlx::query(
-                "INSERT INTO notify_deliveries (event_id, channel, delivery_id, status, attempts, due_ms, created_ms, digest) \
-                 VALUES ($1, $2, $3, 'pending', 0, $4, $5, $6)",
+                "INSERT INTO notify_deliveries (event_id, channel, delivery_id, status, attempts, due_ms, created_ms, digest, subscription_id) \
+                 VALUES ($1, $2, $3, 'pending', 0, $4, $5, $6, $7)",
             )
             .bind(id)
-            .bind(*channel)
+            .bind(&o.channel)
             .bind(random_token(16))
-            .bind(*due_ms)
+            .bind(o.due_ms)
             .bind(now_ms)
-            .bind(i64::from(*digest))
+            .bind(i64::from(o.digest))
+            .bind(o.subscription)
             .execute(&mut *tx)
             .await
             .map_err(err)?;
@@ -126,7 +138,7 @@ impl Db {
             }
             let row = sqlx::query(
                 "SELECT d.delivery_id AS delivery_id, d.channel AS channel, d.attempts AS attempts, \
-                 d.digest AS digest, e.place AS place, e.body AS body FROM notify_deliveries d JOIN notify_events e ON e.id = d.event_id \
+                 d.digest AS digest, d.subscription_id AS subscription_id, e.place AS place, e.body AS body FROM notify_deliveries d JOIN notify_events e ON e.id = d.event_id \
                  WHERE d.id = $1",
             )
             .bind(id)
@@ -143,6 +155,7 @@ impl Db {
                 place: row.try_get("place").map_err(err)?,
                 event,
                 digest: row.try_get::<i64, _>("digest").map_err(err)? != 0,
+                subscription: row.try_get::<Option<i64>, _>("subscription_id").map_err(err)?,
             });
         }
         Ok(out)
@@ -190,8 +203,9 @@ impl Db {
     pub async fn deliveries(&self, place: Option<&str>, limit: i64) -> Result<Vec<Delivery>, String> {
         const SELECT: &str = "SELECT d.id AS id, d.delivery_id AS delivery_id, d.channel AS channel, \
              d.status AS status, d.attempts AS attempts, d.last_error AS last_error, d.created_ms AS created_ms, \
-             d.due_ms AS due_ms, d.sent_ms AS sent_ms, e.body AS body \
-             FROM notify_deliveries d JOIN notify_events e ON e.id = d.event_id";
+             d.due_ms AS due_ms, d.sent_ms AS sent_ms, e.body AS body, s.owner AS owner, d.subscription_id AS subscription_id \
+             FROM notify_deliveries d JOIN notify_events e ON e.id = d.event_id \
+             LEFT JOIN notify_subscriptions s ON s.id = d.subscription_id";
         let rows = match place {
             Some(p) => {
                 sqlx::query(&format!("{SELECT} WHERE e.place = $1 ORDER BY d.id DESC LIMIT $2"))
@@ -218,6 +232,12 @@ impl Db {
                 pipeline: event.pipeline.clone(),
                 execution_id: event.execution_id.clone(),
                 channel: row.try_get("channel").map_err(err)?,
+                // A personal delivery whose subscription was removed is nobody's: admins only.
+                owner: row
+                    .try_get::<Option<i64>, _>("subscription_id")
+                    .ok()
+                    .flatten()
+                    .map(|_| opt_text(&row, "owner").unwrap_or_default()),
                 status: status.parse().unwrap_or(DeliveryStatus::Pending),
                 attempts: row.try_get("attempts").map_err(err)?,
                 last_error: opt_text(&row, "last_error"),

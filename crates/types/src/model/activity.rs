@@ -34,6 +34,10 @@ pub enum Action {
     Notify,
     /// The notification settings file changed and was read again (rules, channels).
     NotifyRules,
+    /// A person subscribed to a pipeline's or an execution's notifications.
+    Subscribe,
+    /// A person removed one of their subscriptions.
+    Unsubscribe,
 }
 
 impl Action {
@@ -63,6 +67,8 @@ impl Action {
             Action::Logout => "logged out",
             Action::Notify => "sent a test notification",
             Action::NotifyRules => "re-read the notification rules",
+            Action::Subscribe => "subscribed to notifications of",
+            Action::Unsubscribe => "unsubscribed from notifications of",
         }
     }
 }
