@@ -239,8 +239,8 @@ if wants e2e; then
   STEPLINE_HOOK_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
   STEPLINE_TEST_HOOK_SECRET="e2e-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
   export STEPLINE_HOOK_PORT STEPLINE_TEST_HOOK_SECRET
-  printf 'poll-seconds = 5\n[channels.hook]\nkind = "webhook"\nurl = "http://127.0.0.1:%s/hook"\nsecret-env = "STEPLINE_TEST_HOOK_SECRET"\n[[rules]]\nevents = ["failed"]\nchannel = "hook"\n' \
-    "$STEPLINE_HOOK_PORT" > "$notify_dir/notify.toml"
+  printf 'poll-seconds = 5\n[channels.hook]\nkind = "webhook"\nurl = "http://127.0.0.1:%s/hook"\nsecret-env = "STEPLINE_TEST_HOOK_SECRET"\n[[rules]]\nevents = ["failed"]\nchannel = "hook"\n[personal]\nwebhook-prefixes = ["http://127.0.0.1:%s/personal/"]\n' \
+    "$STEPLINE_HOOK_PORT" "$STEPLINE_HOOK_PORT" > "$notify_dir/notify.toml"
   server_env=(STEPLINE_TEST_HOOK_SECRET="$STEPLINE_TEST_HOOK_SECRET")
   start_server "" --notify "$notify_dir/notify.toml" --events-queue sagemaker-events
   log "end-to-end: notifications from SageMaker's events (--notify, --events-queue)"

@@ -21,7 +21,7 @@ before(async () => {
     let body = '';
     req.on('data', (c) => { body += c; });
     req.on('end', () => {
-      got.push({ headers: req.headers, body, json: JSON.parse(body) });
+      got.push({ path: req.url, headers: req.headers, body, json: JSON.parse(body) });
       res.writeHead(200).end();
     });
   });
@@ -34,10 +34,10 @@ after(async () => {
 });
 
 /** The signature a receiver checks: HMAC-SHA256 of "t.body" with the shared secret. */
-function signed(message) {
+function signed(message, secret = SECRET) {
   const sig = message.headers['x-stepline-signature'];
   const t = sig.split(',')[0].slice(2);
-  const mac = crypto.createHmac('sha256', SECRET).update(`${t}.${message.body}`).digest('hex');
+  const mac = crypto.createHmac('sha256', secret).update(`${t}.${message.body}`).digest('hex');
   return sig === `t=${t},v1=${mac}`;
 }
 
@@ -79,7 +79,7 @@ test('a failed execution is told once through SageMaker\'s events and shows in t
   const res = await fetch(`${EMULATOR}/_emulator/clock`, { method: 'POST', body: JSON.stringify({ advance: 86400 }) });
   assert.equal(res.status, 200);
   const told = await poll(
-    () => got.filter((m) => m.json.event === 'failed' && m.json.execution.arn === arn),
+    () => got.filter((m) => m.path === '/hook' && m.json.event === 'failed' && m.json.execution.arn === arn),
     (list) => list.length > 0,
     { what: 'the failure message', timeoutMs: 30000 },
   );
@@ -93,7 +93,45 @@ test('a failed execution is told once through SageMaker\'s events and shows in t
   assert.ok((await row.count()) >= 1, 'the delivery is on the page as sent');
   // Told once, however often SageMaker's events named the change.
   await new Promise((ok) => setTimeout(ok, 2000));
-  assert.equal(got.filter((m) => m.json.event === 'failed' && m.json.execution.arn === arn).length, 1);
+  assert.equal(got.filter((m) => m.path === '/hook' && m.json.event === 'failed' && m.json.execution.arn === arn).length, 1);
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});
+
+test('"Notify me…" on a pipeline\'s page watches it: its next failure reaches the person\'s webhook, signed with its own secret', { skip }, async () => {
+  const { context, page } = await openPage(browser);
+  await page.goto(`${BASE}/pipelines/AbalonePipeline`);
+  await waitForHydration(page);
+  await page.click('[data-testid="notify-me"] summary');
+  await page.selectOption('[data-testid="subscribe-target"]', 'webhook');
+  await page.fill('[data-testid="subscribe-url"]', `http://127.0.0.1:${PORT}/personal/e2e`);
+  await page.selectOption('[data-testid="subscribe-watch"]', 'failures');
+  await page.click('[data-testid="subscribe"]');
+  await page.waitForSelector('[data-testid="subscription-secret"]', { timeout: 20000 });
+  assert.match(await page.textContent('[data-testid="notify-me"] summary'), /Watching this pipeline/);
+  const secret = (await page.textContent('[data-testid="subscription-secret"]')).trim();
+  assert.ok(!(await page.content()).includes('/personal/e2e'), "the webhook's path is not shown");
+  const { PipelineExecutionArn: arn } = await call('StartPipelineExecution', {
+    PipelineName: 'AbalonePipeline',
+    PipelineParameters: [{ Name: 'MseThreshold', Value: '0.1' }],
+    ClientRequestToken: `personal-${Date.now()}-0123456789abcdef01`,
+  });
+  const res = await fetch(`${EMULATOR}/_emulator/clock`, { method: 'POST', body: JSON.stringify({ advance: 86400 }) });
+  assert.equal(res.status, 200);
+  const told = await poll(
+    () => got.filter((m) => m.path === '/personal/e2e' && m.json.execution.arn === arn),
+    (list) => list.length > 0,
+    { what: 'the personal message', timeoutMs: 30000 },
+  );
+  assert.equal(told[0].json.event, 'failed');
+  assert.ok(signed(told[0], secret), "signed with the subscription's own secret");
+  // Listed on the Notifications page, and removed from there.
+  await page.goto(`${BASE}/notifications`);
+  await waitForHydration(page);
+  assert.match(await page.textContent('[data-testid="my-subscriptions"]'), /AbalonePipeline/);
+  await page.click('[data-testid="my-subscriptions"] [data-testid="unsubscribe"]');
+  await page.waitForSelector('text=The subscription was removed.', { timeout: 20000 });
+  assert.equal(await page.locator('[data-testid="my-subscriptions"] [data-testid="subscription"]').count(), 0);
   assert.deepEqual(page.problems, []);
   await context.close();
 });

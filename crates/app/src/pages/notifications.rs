@@ -19,8 +19,10 @@ use stepline_types::page::{NotificationsData, WatchView};
 
 #[component]
 pub fn NotificationsPage() -> impl IntoView {
-    let data = Resource::<_, Json>::new_with_options(|| (), |_| notifications(), false);
     let query = use_query_map();
+    // Read again after a subscription is removed here (the address then carries a new nonce).
+    let data =
+        Resource::<_, Json>::new_with_options(move || query.read().get("unsubscribed"), |_| notifications(), false);
     // After a plain form post: which channel took a test message, or the fixed sentence of what went wrong.
     let notice = move || {
         let q = query.read();
