@@ -5,7 +5,7 @@
 //! when their dependencies finish, conditions pick branches, jobs fail and retry, caches hit, callbacks
 //! wait, stops and retries follow the service's rules. Job steps are simulated; a scenario says how.
 //!
-//! Layers, top to bottom: `server` (HTTP) → `ops` (the 23 operations, validated by `shapes` against the
+//! Layers, top to bottom: `server` (HTTP) → `ops` (the 29 operations, validated by `shapes` against the
 //! botocore model) → `store` (state) and `engine` (execution semantics, pure) ← `runtime` (the lock and
 //! the scheduler) → `persist` (SQLite, with `--data-dir`).
 //!
@@ -13,6 +13,9 @@
 //! properties; `job_view`, `tuning` for a tuning job's trials), and write CloudWatch logs simulated line by
 //! line (`logs`), which the same endpoint serves as CloudWatch Logs (`ops::dispatch_logs`, read by
 //! `log_query`).
+//!
+//! The model registry (`registry`, `ops::registry`) holds the groups and versions created through the API and
+//! the approvals changed through it; the versions RegisterModel steps registered are their jobs.
 //!
 //! The same endpoint serves STS (`sts`, in the awsQuery protocol of `query`): `AssumeRole` issues credentials
 //! whose role session (`sessions`), SourceIdentity included, names the caller in CreatedBy and LastModifiedBy.
@@ -33,6 +36,7 @@ pub mod paging;
 pub mod persist;
 pub mod query;
 pub mod random;
+pub mod registry;
 pub mod runtime;
 pub mod scenario;
 pub mod seed;
@@ -163,6 +167,11 @@ pub fn build_core(config: &EmulatorConfig) -> Result<Arc<Core>, EmulatorError> {
             }
             for q in loaded.queues {
                 store.queues.insert(q.name.clone(), q);
+            }
+            ops::registry::restore(&mut store.registry, loaded.registry);
+            for c in store.registry.created.values() {
+                let top = store.package_versions.entry(c.group.to_lowercase()).or_insert(0);
+                *top = (*top).max(c.version);
             }
             if let Some(text) = loaded.scenario {
                 scenario = Scenario::parse(&text)?;

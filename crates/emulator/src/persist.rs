@@ -31,6 +31,8 @@ pub struct Loaded {
     pub sessions: Vec<Session>,
     /// SQS queues with their messages.
     pub queues: Vec<Queue>,
+    /// The model registry's rows (`ops::registry::restore` reads them).
+    pub registry: Vec<(String, Value)>,
 }
 
 impl Db {
@@ -54,6 +56,7 @@ impl Db {
              CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS sessions (key TEXT PRIMARY KEY, doc TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS sqs_queues (name TEXT PRIMARY KEY, doc TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS registry (key TEXT PRIMARY KEY, doc TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS sqs_messages (queue TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL,
                                                       PRIMARY KEY (queue, id));",
         )
@@ -150,7 +153,13 @@ impl Db {
                 q.restore(m);
             }
         }
-        Ok(Loaded { pipelines, executions, idempotency, cache, scenario, sessions, queues })
+        let mut registry = vec![];
+        let mut stmt = self.conn.prepare("SELECT key, doc FROM registry").map_err(err)?;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(err)? {
+            let (key, doc) = row.map_err(err)?;
+            registry.push((key, serde_json::from_str(&doc).map_err(corrupt("registry"))?));
+        }
+        Ok(Loaded { pipelines, executions, idempotency, cache, scenario, sessions, queues, registry })
     }
 
     /// Apply a batch of writes in one transaction.
@@ -245,11 +254,18 @@ impl Db {
                 Write::ForgetSession(key) => {
                     tx.execute("DELETE FROM sessions WHERE key = ?1", params![key]).map_err(err)?;
                 }
+                Write::Registry { key, doc } => {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO registry (key, doc) VALUES (?1, ?2)",
+                        params![key, doc.to_string()],
+                    )
+                    .map_err(err)?;
+                }
                 Write::Reset => {
                     tx.execute_batch(
                         "DELETE FROM pipelines; DELETE FROM executions; DELETE FROM steps; DELETE FROM idempotency;
                          DELETE FROM cache; DELETE FROM settings; DELETE FROM sessions;
-                         DELETE FROM sqs_queues; DELETE FROM sqs_messages;",
+                         DELETE FROM sqs_queues; DELETE FROM sqs_messages; DELETE FROM registry;",
                     )
                     .map_err(err)?;
                 }
@@ -283,6 +299,11 @@ pub enum Write<'a> {
     Scenario(&'a str),
     Session(&'a Session),
     ForgetSession(&'a str),
+    /// A model registry record: `group/<name>`, `created/<group>/<version>` or `update/<group>/<version>`.
+    Registry {
+        key: &'a str,
+        doc: &'a Value,
+    },
     /// An SQS queue's attributes (its messages are rows of their own).
     Queue(&'a Queue),
     Message {

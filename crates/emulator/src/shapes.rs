@@ -50,12 +50,20 @@ pub fn model() -> &'static Model {
         }
         m.operations.extend(jobs.operations);
         m.patterns.extend(jobs.patterns);
+        // The model registry (`crate::ops::registry`); `Search` is not served, so it is not taken.
+        let registry = Model::parse(REGISTRY_MODEL_JSON).expect("the compiled-in registry model is valid");
+        for (k, v) in registry.shapes {
+            m.shapes.entry(k).or_insert(v);
+        }
+        m.operations.extend(registry.operations.into_iter().filter(|(name, _)| name != "Search"));
+        m.patterns.extend(registry.patterns);
         m
     })
 }
 
 const TAGS_MODEL_JSON: &str = include_str!("../tags-shapes.json");
 const JOBS_MODEL_JSON: &str = include_str!("../jobs-shapes.json");
+const REGISTRY_MODEL_JSON: &str = include_str!("../registry-shapes.json");
 
 /// CloudWatch Logs' botocore model (`crates/emulator/logs-shapes.json`: DescribeLogStreams, GetLogEvents and
 /// FilterLogEvents with the shapes they reach), for the job logs served on the same endpoint.
@@ -349,6 +357,10 @@ pub struct Pattern {
     not_after: Vec<(String, char)>,
     /// Characters allowed, when the pattern was one repeated class.
     count: Option<(usize, usize)>,
+    /// A leading `(?=.{min,max}$)`: the value's length in characters.
+    length: Option<(usize, usize)>,
+    /// `(?!.*TEXT)`: what the value must not contain anywhere.
+    forbidden: Vec<String>,
 }
 
 impl Pattern {
@@ -369,6 +381,27 @@ impl Pattern {
             text.replace_range(at..at + 4 + len + 1, &format!("(?P<{name}>)"));
             not_after.push((name, c));
         }
+        // The regex crate has no look-ahead: a leading length check and a "never contains" become checks of
+        // their own (the registry's patterns use exactly these two forms).
+        static LENGTH: OnceLock<Regex> = OnceLock::new();
+        let length_re = LENGTH.get_or_init(|| Regex::new(r"^\(\?=\.\{(\d+),(\d+)\}\$\)").expect("valid"));
+        let mut length = None;
+        if let Some(c) = length_re.captures(&text) {
+            length = Some((c[1].parse().unwrap_or(0), c[2].parse().unwrap_or(usize::MAX)));
+            let end = c.get(0).map_or(0, |m| m.end());
+            text.replace_range(..end, "");
+        }
+        let mut forbidden = vec![];
+        while let Some(at) = text.find("(?!.*") {
+            let rest = &text[at + 5..];
+            let close = rest.find(')').ok_or_else(|| format!("pattern {java}: an unclosed look-ahead"))?;
+            let literal = rest[..close].replace('\\', "");
+            if literal.is_empty() || rest[..close].chars().any(|c| "[](){}*+?|^$".contains(c)) {
+                return Err(format!("pattern {java}: only a literal negative look-ahead is supported"));
+            }
+            forbidden.push(literal);
+            text.replace_range(at..at + 5 + close + 1, "");
+        }
         let mut count = None;
         static REPEATED_CLASS: OnceLock<Regex> = OnceLock::new();
         let repeated = REPEATED_CLASS.get_or_init(|| Regex::new(r"^(\[[^\]]*\])\{(\d+),(\d+)\}$").expect("valid"));
@@ -379,10 +412,19 @@ impl Pattern {
         }
         // Model patterns match the whole value.
         let re = Regex::new(&format!("^(?:{text})$")).map_err(|e| format!("pattern {java}: {e}"))?;
-        Ok(Pattern { re, not_after, count })
+        Ok(Pattern { re, not_after, count, length, forbidden })
     }
 
     pub fn matches(&self, s: &str) -> bool {
+        if let Some((min, max)) = self.length {
+            let n = s.chars().count();
+            if n < min || n > max {
+                return false;
+            }
+        }
+        if self.forbidden.iter().any(|f| s.contains(f.as_str())) {
+            return false;
+        }
         if let Some((min, max)) = self.count {
             let n = s.chars().count();
             if n < min || n > max {
@@ -487,9 +529,11 @@ mod tests {
     fn every_operation_of_the_contract_is_in_the_model() {
         let mut names: Vec<&str> = model().operation_names().collect();
         names.sort();
-        // The 15 of the Pipelines execution API, ListTags, and the 7 of the jobs behind steps: Describe of
-        // training, processing, transform and tuning jobs and of model packages, ListPipelineVersions, AddTags.
-        assert_eq!(names.len(), 23);
+        // The 15 of the Pipelines execution API, ListTags, the 7 of the jobs behind steps (Describe of
+        // training, processing, transform and tuning jobs and of model packages, ListPipelineVersions, AddTags)
+        // and the 6 more of the model registry (Search is not served).
+        assert_eq!(names.len(), 29);
+        assert!(names.contains(&"UpdateModelPackage") && !names.contains(&"Search"));
         assert!(names.contains(&"SendPipelineExecutionStepFailure") && names.contains(&"ListTags"));
         assert!(names.contains(&"DescribeTrainingJob") && names.contains(&"ListPipelineVersions"));
         let mut logs: Vec<&str> = logs_model().operation_names().collect();
@@ -503,6 +547,21 @@ mod tests {
         let e = err("DescribePipeline", json!({"PipelineName": "bad_name"}));
         assert_eq!(e.code, "ValidationException");
         assert!(e.message.starts_with("1 validation error detected: Value 'bad_name' at 'pipelineName' failed to satisfy constraint: Member must satisfy regular expression pattern: "), "{}", e.message);
+    }
+
+    #[test]
+    fn look_aheads_become_a_length_and_a_never_contains() {
+        let name = Pattern::new("(?=.{1,32}$)[a-zA-Z0-9](-*[a-zA-Z0-9])*").unwrap();
+        assert!(name.matches("fraud-model") && !name.matches(&"a".repeat(33)) && !name.matches("-x"));
+        let path = Pattern::new("/(?!.*\\.\\.)[a-zA-Z0-9/_.\\-]+").unwrap();
+        assert!(path.matches("/metrics/v1.json") && !path.matches("/metrics/../secret"));
+        let group = Pattern::new(
+            "(arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:[a-z\\-]*\\/)?([a-zA-Z0-9]([a-zA-Z0-9-]){0,62})(?<!-)(\\/[0-9]{1,9})?",
+        )
+        .unwrap();
+        assert!(
+            group.matches("arn:aws:sagemaker:us-east-1:123456789012:model-package/fraud/3") && !group.matches("fraud-")
+        );
     }
 
     #[test]

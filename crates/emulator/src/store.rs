@@ -42,6 +42,8 @@ pub struct Store {
     pub sessions: Sessions,
     /// SQS queues by name (`crate::sqs`).
     pub queues: BTreeMap<String, crate::sqs::queue::Queue>,
+    /// Model package groups and versions made through the API, and every version's updates.
+    pub registry: crate::registry::Registry,
     /// What the events rule last published of each running execution.
     pub published: crate::sqs::published::PublishedStates,
     plans: HashMap<(String, i64), Arc<Plan>>,

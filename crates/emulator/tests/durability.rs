@@ -7,7 +7,7 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use aws_sdk_sagemaker::types::{OutputParameter, PipelineExecutionStatus, StepStatus};
+use aws_sdk_sagemaker::types::{ModelApprovalStatus, OutputParameter, PipelineExecutionStatus, StepStatus};
 use common::*;
 
 struct Emulator {
@@ -68,6 +68,24 @@ async fn everything_acknowledged_survives_kill_9_and_running_executions_carry_on
         .send()
         .await
         .unwrap();
+    // The registry: a group, a version made through the API, and its rejection.
+    client.create_model_package_group().model_package_group_name("fraud").send().await.unwrap();
+    let fraud = client
+        .create_model_package()
+        .model_package_group_name("fraud")
+        .send()
+        .await
+        .unwrap()
+        .model_package_arn
+        .unwrap();
+    client
+        .update_model_package()
+        .model_package_arn(&fraud)
+        .model_approval_status(ModelApprovalStatus::Rejected)
+        .approval_description("worse recall")
+        .send()
+        .await
+        .unwrap();
     emu.kill9();
 
     let emu = spawn(dir.path(), "400");
@@ -111,5 +129,11 @@ async fn everything_acknowledged_survives_kill_9_and_running_executions_carry_on
     let package =
         step(&listed, "AbaloneRegisterModel-RegisterModel").metadata().unwrap().register_model().unwrap().arn();
     assert!(package.unwrap().ends_with(":model-package/abalonemodelpackagegroupname/2"), "{package:?}");
+    // The registry's records too: the rejection stands, and the group's next version is 2.
+    let v1 = client.describe_model_package().model_package_name(&fraud).send().await.unwrap();
+    assert_eq!(v1.model_approval_status(), Some(&ModelApprovalStatus::Rejected));
+    assert_eq!(v1.approval_description(), Some("worse recall"));
+    let v2 = client.create_model_package().model_package_group_name("fraud").send().await.unwrap();
+    assert!(v2.model_package_arn().unwrap().ends_with(":model-package/fraud/2"));
     emu.kill9();
 }

@@ -270,7 +270,7 @@ fn check_service(core: &Core) -> Result<(), TestCaseError> {
 fn operation_names() -> Vec<String> {
     let mut names: Vec<String> = model().operation_names().map(String::from).collect();
     names.sort();
-    assert_eq!(names.len(), 23);
+    assert_eq!(names.len(), 29);
     names
 }
 

@@ -42,6 +42,14 @@ pub fn start(core: &Core, body: &Value, by: Option<&Principal>) -> ApiResult<Val
             .collect();
         let parameters =
             resolve_parameters(&def.parameters, &overrides).map_err(|e| ApiError::validation(e.message))?;
+        // A parameter's value, given or the definition's default, is at most 1,024 characters, as every value
+        // the API takes or answers (a default longer than that could never be listed back).
+        if let Some(p) = parameters.iter().find(|p| p.value.chars().count() > 1024) {
+            return Err(ApiError::validation(format!(
+                "The value of parameter {} is longer than 1024 characters.",
+                p.name
+            )));
+        }
 
         let mut steps: Vec<StepRun> = def.steps.iter().map(|sd| StepRun::new(&sd.name)).collect();
         let selective = match body.get("SelectiveExecutionConfig") {

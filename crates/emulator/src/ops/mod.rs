@@ -6,6 +6,7 @@ mod executions;
 mod jobs;
 mod logs;
 mod pipelines;
+pub(crate) mod registry;
 mod steps;
 
 pub use logs::dispatch as dispatch_logs;
@@ -111,7 +112,13 @@ pub fn dispatch(core: &Core, operation: &str, body: &Value, caller: &Caller) -> 
         "DescribeProcessingJob" => jobs::describe(core, body, JobKind::Processing),
         "DescribeTransformJob" => jobs::describe(core, body, JobKind::Transform),
         "DescribeHyperParameterTuningJob" => jobs::describe(core, body, JobKind::Tuning),
-        "DescribeModelPackage" => jobs::describe(core, body, JobKind::ModelPackage),
+        "CreateModelPackageGroup" => registry::create_group(core, body, by),
+        "DescribeModelPackageGroup" => registry::describe_group(core, body),
+        "ListModelPackageGroups" => registry::list_groups(core, body),
+        "CreateModelPackage" => registry::create_package(core, body, by),
+        "DescribeModelPackage" => registry::describe_package(core, body),
+        "ListModelPackages" => registry::list_packages(core, body),
+        "UpdateModelPackage" => registry::update_package(core, body, by),
         "StartPipelineExecution" => executions::start(core, body, by),
         "DescribePipelineExecution" => executions::describe(core, body),
         "ListPipelineExecutions" => executions::list(core, body),

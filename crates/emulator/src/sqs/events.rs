@@ -18,7 +18,7 @@ use crate::store::Plan;
 /// The queue the rule targets unless `--events-queue` names another.
 pub const DEFAULT_QUEUE: &str = "sagemaker-events";
 
-fn envelope(account: &Account, detail_type: &str, resources: Vec<&str>, detail: Value, now: Epoch) -> Value {
+pub(crate) fn envelope(account: &Account, detail_type: &str, resources: Vec<&str>, detail: Value, now: Epoch) -> Value {
     json!({
         "version": "0",
         "id": uuid_like(),
