@@ -201,6 +201,30 @@ pub async fn seed(emulator: &RunningEmulator, client: &Client, live_speed: f64) 
         start_execution(client, "AbalonePipeline", "strict-threshold", &[("MseThreshold", "3.0")]).await?;
     settle(client, &fail_branch).await?;
 
+    // The model registry in every approval state: the baseline's version (1) is rejected in favour of an
+    // approved release (2), and a candidate (3) waits for a reviewer.
+    let release = start_execution(client, "AbalonePipeline", "release", &[("ModelApprovalStatus", "Approved")]).await?;
+    settle(client, &release).await?;
+    let candidate = start_execution(client, "AbalonePipeline", "candidate", &[]).await?;
+    settle(client, &candidate).await?;
+    let versions = client
+        .list_model_packages()
+        .model_package_group_name("AbaloneModelPackageGroupName")
+        .send()
+        .await
+        .map_err(|e| stepline_core::gateway::upstream("ListModelPackages", e).to_string())?;
+    let first = versions.model_package_summary_list().iter().find(|v| v.model_package_version() == Some(1));
+    if let Some(arn) = first.and_then(|v| v.model_package_arn()) {
+        client
+            .update_model_package()
+            .model_package_arn(arn)
+            .model_approval_status(aws_sdk_sagemaker::types::ModelApprovalStatus::Rejected)
+            .approval_description("Superseded by the release: a higher validation MSE.")
+            .send()
+            .await
+            .map_err(|e| stepline_core::gateway::upstream("UpdateModelPackage", e).to_string())?;
+    }
+
     // A training job that keeps failing on capacity until its retry policy gives up.
     core.set_scenario(scenario(json!({"pipelines": {"AbalonePipeline": {"steps": {"AbaloneTrain": {
         "fail": {"reason": "CapacityError: Unable to provision requested ML compute capacity (ml.m5.xlarge). Please retry using a different ML instance type.",

@@ -47,3 +47,32 @@ pub fn form_value(s: &str) -> String {
         &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
     percent_encoding::utf8_percent_encode(s, KEPT).to_string()
 }
+
+/// A request as a trusted proxy at 127.0.0.1 forwards it for `user` in `groups` (comma-separated), to a
+/// dashboard whose public host is `host`.
+pub fn proxied(method: &str, path: &str, host: &str, user: &str, groups: &str) -> axum::http::request::Builder {
+    let peer: std::net::SocketAddr = ([127, 0, 0, 1], 40000).into();
+    Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", host)
+        .extension(axum::extract::ConnectInfo(peer))
+        .header("x-forwarded-user", user)
+        .header("x-forwarded-groups", groups)
+}
+
+/// One request answered in full, with its headers.
+pub async fn send_with_headers(app: &Router, req: Request<Body>) -> (StatusCode, String, axum::http::HeaderMap) {
+    let res = tokio::time::timeout(std::time::Duration::from_secs(60), app.clone().oneshot(req))
+        .await
+        .expect("answered within 60 s")
+        .unwrap();
+    let (status, headers) = (res.status(), res.headers().clone());
+    let body = to_bytes(res.into_body(), 16 << 20).await.unwrap();
+    (status, String::from_utf8_lossy(&body).into_owned(), headers)
+}
+
+/// A form posted as a browser posts it: with its script (JSON answers) or plain (`text/html`: a redirect).
+pub fn form(fields: &[(&str, &str)]) -> String {
+    fields.iter().map(|(k, v)| format!("{k}={}", form_value(v))).collect::<Vec<_>>().join("&")
+}

@@ -14,6 +14,7 @@ mod assets;
 mod demo;
 mod hostile;
 mod logs;
+mod models;
 mod notify;
 mod operate;
 mod places;

@@ -11,8 +11,15 @@ use crate::components::shortcuts::Shortcuts;
 use crate::components::theme::ThemeToggle;
 use crate::components::time::{TimeZoneChoice, TimeZoneToggle};
 use crate::pages::{
-    activity::ActivityPage, definition::DefinitionPage, execution::ExecutionPage, home::HomePage, not_found::NotFound,
-    notifications::NotificationsPage, pipeline::PipelinePage, start::StartPage,
+    activity::ActivityPage,
+    definition::DefinitionPage,
+    execution::ExecutionPage,
+    home::HomePage,
+    models::{ModelGroupPage, ModelsPage},
+    not_found::NotFound,
+    notifications::NotificationsPage,
+    pipeline::PipelinePage,
+    start::StartPage,
 };
 
 const THEME_BOOT: &str = "try{var t=localStorage.getItem('stepline-theme');if(t==='light'||t==='dark')document.documentElement.dataset.theme=t}catch(e){}";
@@ -60,6 +67,7 @@ pub fn App() -> impl IntoView {
                 <A href=stepline_types::base::href("/") attr:class="brand">"Stepline"</A>
                 <nav class="topnav">
                     <A href=stepline_types::base::href("/")>"Pipelines"</A>
+                    <A href=stepline_types::base::href("/models")>"Models"</A>
                     <A href=stepline_types::base::href("/activity")>"Activity"</A>
                     <A href=stepline_types::base::href("/notifications")>"Notifications"</A>
                 </nav>
@@ -77,6 +85,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/activity") view=ActivityPage ssr=SsrMode::Async/>
                     <Route path=path!("/notifications") view=NotificationsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/models") view=ModelsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/models/:group") view=ModelGroupPage ssr=SsrMode::Async/>
                     <Route path=path!("/pipelines/:pipeline") view=PipelinePage ssr=SsrMode::Async/>
                     <Route path=path!("/pipelines/:pipeline/start") view=StartPage ssr=SsrMode::Async/>
                     <Route path=path!("/pipelines/:pipeline/executions/:id") view=ExecutionPage ssr=SsrMode::Async/>

@@ -7,12 +7,13 @@
 //! - `app`: the shell and the routes;
 //! - `pages`: one module per page;
 //! - `components`: the parts pages are made of;
-//! - `api`, `actions`, `subscribe`: server functions (reads, actions, personal subscriptions), each one call
-//!   into `stepline-core`.
+//! - `api`, `actions`, `subscribe`, `registry`: server functions (reads, actions, personal subscriptions,
+//!   the model registry), each one call into `stepline-core`.
 
 pub mod actions;
 pub mod api;
 pub mod app;
 pub mod components;
 pub mod pages;
+pub mod registry;
 pub mod subscribe;

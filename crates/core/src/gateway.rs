@@ -177,6 +177,7 @@ macro_rules! act {
 }
 
 // After the macros: the versions' calls page with `all_items!`.
+mod registry;
 mod versions;
 
 /// Pipelines whose name and ARN are remembered at most.

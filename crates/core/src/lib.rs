@@ -12,8 +12,8 @@
 //! - `access`: who is asking and what they may do (the guard, the policy, logins); `places`: the accounts
 //!   and regions shown; `streams`, `stream_guard`: live-stream caps and their ends;
 //! - `state`: the one door to all of it for a request (`AppState`, `enter`);
-//! - `queries`, `step_queries`, `notify_queries`, `subscribe_queries`, `exports`: what each page, server
-//!   function and export answers;
+//! - `queries`, `step_queries`, `notify_queries`, `subscribe_queries`, `registry_queries`, `exports`: what
+//!   each page, server function and export answers;
 //! - `health`, `assets`: readiness, static files' caching;
 //! - `notify`: notifications (their settings, the polling source, each channel's message, the outbox's
 //!   sender; the outbox is in `store`).
@@ -39,6 +39,7 @@ pub mod notify_queries;
 pub mod observe;
 pub mod places;
 pub mod queries;
+pub mod registry_queries;
 mod reuse;
 mod scan;
 mod stale;

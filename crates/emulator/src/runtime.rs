@@ -284,11 +284,12 @@ impl Inner {
         }
     }
 
-    /// Send one event to the events queue, if it exists (a model package created or approved through the API).
+    /// Send one event to the events queue, if it exists (a model package created or approved through the API);
+    /// `detail` as it is to be sent (absent members left out).
     pub fn publish(&mut self, detail_type: &str, resource: &str, detail: serde_json::Value, now: Epoch) {
         let queue = self.events_queue.clone();
         let event = crate::sqs::events::envelope(&self.account, detail_type, vec![resource], detail, now);
-        let body = crate::ops::strip_nulls(event).to_string();
+        let body = event.to_string();
         let copies = if self.scenario.duplicate_events { 2 } else { 1 };
         let Some(q) = self.store.queues.get_mut(&queue) else { return };
         let messages: Vec<_> = (0..copies).map(|_| q.send(&body, Some(0), now).clone()).collect();

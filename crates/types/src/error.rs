@@ -31,6 +31,7 @@ pub enum AppError {
 pub enum Subject<'a> {
     Pipeline(&'a str),
     Execution { pipeline: &'a str, id: &'a str },
+    ModelGroup(&'a str),
 }
 
 impl std::fmt::Display for Subject<'_> {
@@ -41,6 +42,7 @@ impl std::fmt::Display for Subject<'_> {
             Subject::Execution { pipeline, id } => {
                 write!(f, "Execution '{}' of pipeline '{}'", clip(id, ID), clip(pipeline, NAME))
             }
+            Subject::ModelGroup(name) => write!(f, "Model package group '{}'", clip(name, NAME)),
         }
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! Layout: `status` (execution and step statuses), `shapes` (pipelines, executions, steps and their
 //! metadata), `arn` (ids and ARNs), `links` (the app's URLs), `upstream` (SageMaker's errors), `freshness`
-//! (how current a page is); `access`, `activity`, `jobs`, `logs`, `version` for their pages' parts.
+//! (how current a page is); `access`, `activity`, `jobs`, `logs`, `registry`, `version` for their pages' parts.
 pub mod access;
 pub mod activity;
 mod arn;
@@ -11,6 +11,7 @@ mod freshness;
 pub mod jobs;
 pub mod links;
 pub mod logs;
+pub mod registry;
 mod shapes;
 mod status;
 mod upstream;

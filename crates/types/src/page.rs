@@ -334,3 +334,29 @@ mod tests {
         assert_eq!(back.cursor.as_deref(), Some("abc123def456"));
     }
 }
+
+/// `/models`: the model package groups the reader may see, each with its newest version and how many wait.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelsPage {
+    pub groups: Vec<ModelGroupRow>,
+    pub me: crate::model::access::Me,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelGroupRow {
+    pub group: crate::model::registry::ModelGroup,
+    pub newest: Option<crate::model::registry::VersionSummary>,
+    pub versions: usize,
+    pub pending: usize,
+}
+
+/// `/models/{group}`: its versions, newest first, the newest described with where they came from and their
+/// training job's metrics.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelGroupPage {
+    pub group: crate::model::registry::ModelGroup,
+    pub versions: Vec<crate::model::registry::VersionView>,
+    /// Older versions listed but not described (the page describes the newest few).
+    pub older: Vec<crate::model::registry::VersionSummary>,
+    pub me: crate::model::access::Me,
+}

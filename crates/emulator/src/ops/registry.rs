@@ -270,7 +270,7 @@ fn describe(inner: &Inner, p: &Package) -> Value {
 
 /// The `detail` of a "SageMaker Model Package State Change" event, as AWS documents it.
 pub(crate) fn state_change(inner: &Inner, p: &Package) -> Value {
-    json!({
+    super::strip_nulls(json!({
         "ModelPackageGroupName": p.group,
         "ModelPackageVersion": p.version,
         "ModelPackageArn": package_arn(inner, &p.group, p.version),
@@ -280,7 +280,7 @@ pub(crate) fn state_change(inner: &Inner, p: &Package) -> Value {
         "CreationTime": crate::engine::iso8601(p.created),
         "MetadataProperties": p.generated_by.as_ref().map(|g| json!({"GeneratedBy": g})),
         "ApprovalDescription": p.approval_description,
-    })
+    }))
 }
 
 pub fn list_packages(core: &Core, body: &Value) -> ApiResult<Value> {

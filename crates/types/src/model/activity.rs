@@ -38,6 +38,10 @@ pub enum Action {
     Subscribe,
     /// A person removed one of their subscriptions.
     Unsubscribe,
+    /// A model version approved in the registry.
+    ApproveModel,
+    /// A model version rejected in the registry.
+    RejectModel,
 }
 
 impl Action {
@@ -69,6 +73,8 @@ impl Action {
             Action::NotifyRules => "re-read the notification rules",
             Action::Subscribe => "subscribed to notifications of",
             Action::Unsubscribe => "unsubscribed from notifications of",
+            Action::ApproveModel => "approved a model version of",
+            Action::RejectModel => "rejected a model version of",
         }
     }
 }

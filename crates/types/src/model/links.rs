@@ -19,6 +19,11 @@ pub fn seg(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()
 }
 
+/// A model package group's page in the registry.
+pub fn model_group(name: &str) -> String {
+    crate::base::href(&format!("/models/{}", seg(name)))
+}
+
 /// A pipeline's page, under the base path (see `crate::base`), as every link below.
 pub fn pipeline(name: &str) -> String {
     crate::base::href(&format!("/pipelines/{}", seg(name)))
