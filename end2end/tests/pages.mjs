@@ -49,6 +49,8 @@ export const PAGES = [
   { slug: 'waiting-graph', name: 'execution waiting on its callback, graph tab', path: (ids) => `${control(ids)}?tab=graph&step=ManualApproval` },
   { slug: 'waiting-confirm-stop', name: 'execution waiting on its callback, confirming a stop', path: (ids) => `${control(ids)}?tab=steps&confirm=stop` },
   { slug: 'notifications-off', name: 'notifications, not configured', path: () => '/notifications' },
+  { slug: 'models', name: 'model registry', path: () => '/models' },
+  { slug: 'model-group', name: 'model registry, a group\'s versions', path: () => '/models/AbaloneModelPackageGroupName' },
 ];
 
 /**

@@ -169,17 +169,35 @@ fn Version(view: VersionView, group: String) -> impl IntoView {
         .iter()
         .map(|(k, uri)| view! { <li>{k.clone()}": "<code class="copyable">{uri.clone()}</code></li> })
         .collect_view();
+    // Two forms, as the callback panel has: a plain post carries only its own fields (and a script's post
+    // sends the form's fields, never the button pressed).
     let decide = view.may_decide.then(|| {
-        let posting = Posting::new();
+        let (approve, reject) = (Posting::new(), Posting::new());
+        let (group, arn) = (group.clone(), s.arn.clone());
+        let hidden = move |verdict: &'static str| {
+            let (group, arn) = (group.clone(), arn.clone());
+            view! {
+                <input type="hidden" name="group" value=group/>
+                <input type="hidden" name="arn" value=arn/>
+                <input type="hidden" name="verdict" value=verdict/>
+            }
+        };
+        let (approve_hidden, reject_hidden) = (hidden("approve"), hidden("reject"));
         view! {
-            <PostForm to=DecideModel::PATH posting=posting attr:class="decide" attr:data-testid="decide-form">
-                <input type="hidden" name="group" value=group.clone()/>
-                <input type="hidden" name="arn" value=s.arn.clone()/>
-                <label>"Comment "<input type="text" name="comment" size="40" maxlength="1024" placeholder="required to reject" data-testid="decide-comment"/></label>
-                <button type="submit" name="verdict" value="approve" class="primary" disabled=move || posting.pending.get() data-testid="approve-model">"Approve"</button>
-                <button type="submit" name="verdict" value="reject" disabled=move || posting.pending.get() data-testid="reject-model">"Reject"</button>
-            </PostForm>
-            <PostError posting=posting/>
+            <div class="callback-forms" data-testid="decide-form">
+                <PostForm to=DecideModel::PATH posting=approve attr:class="inline">
+                    {approve_hidden}
+                    <label>"Comment "<input type="text" name="comment" size="30" maxlength="1024" placeholder="optional"/></label>
+                    <button type="submit" class="primary" disabled=move || approve.pending.get() data-testid="approve-model">"Approve"</button>
+                </PostForm>
+                <PostForm to=DecideModel::PATH posting=reject attr:class="inline">
+                    {reject_hidden}
+                    <label>"Reason "<input type="text" name="comment" size="30" maxlength="1024" placeholder="why it is rejected" data-testid="reject-reason"/></label>
+                    <button type="submit" class="danger" disabled=move || reject.pending.get() data-testid="reject-model">"Reject"</button>
+                </PostForm>
+            </div>
+            <PostError posting=approve/>
+            <PostError posting=reject/>
         }
     });
     view! {
