@@ -40,8 +40,8 @@ test('a pending version: a rejection without a reason is refused, then an approv
   assert.equal((await call('DescribeModelPackage', { ModelPackageName: arn })).ModelApprovalStatus, 'PendingManualApproval');
   await pending.getByTestId('approve-model').click();
   await page.waitForSelector('[data-testid="notice"]:has-text("approved")', { timeout: 20000 });
-  const now = page.locator(`[data-testid="model-version"][data-version="${version}"] h3 [data-approval]`);
-  assert.equal(await now.getAttribute('data-approval'), 'Approved');
+  // The page reads its versions again: the badge turns.
+  await page.waitForSelector(`[data-testid="model-version"][data-version="${version}"] h3 [data-approval="Approved"]`, { timeout: 20000 });
   assert.equal((await call('DescribeModelPackage', { ModelPackageName: arn })).ModelApprovalStatus, 'Approved');
   assert.deepEqual(page.problems, []);
   await context.close();

@@ -128,6 +128,8 @@ async fn the_registry_shows_each_versions_origin_and_metrics_and_an_operator_dec
     assert!(group.matches("data-testid=\"generated-by\"").count() >= 3, "each links its execution");
     assert!(group.contains("data-testid=\"model-metrics\"") && group.contains("rmse"), "the training metrics");
     assert!(group.contains("sagemaker-xgboost"), "the image");
+    assert!(group.contains("data-kind=\"parameter\"") && group.contains("MseThreshold"), "the parameters side by side");
+    assert!(group.contains("class=\"differs\""), "the release ran with another ModelApprovalStatus: marked");
     assert!(!group.contains("data-testid=\"decide-form\""), "a viewer decides nothing");
     let (status, _) = page(&w, "eve", &path).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "a group of a pipeline one may not read is unknown");

@@ -249,11 +249,7 @@ async fn server_functions_filter_sort_and_page() {
     .await;
     let page2: stepline_types::page::ExecutionsPage = serde_json::from_str(&body).unwrap();
     assert_eq!(page.rows[1].summary.display_name.as_deref(), Some("strict-threshold"));
-    assert_eq!(
-        page2.rows[0].summary.display_name.as_deref(),
-        Some("capacity-shortage"),
-        "page two starts after the cursor"
-    );
+    assert_eq!(page2.rows[0].summary.display_name.as_deref(), Some("release"), "page two starts after the cursor");
 }
 
 #[tokio::test]

@@ -9,8 +9,8 @@
 //! What a page costs upstream: `/models` makes ListModelPackageGroups, then per group (at most `GROUPS`)
 //! one ListModelPackages and one DescribeModelPackage of its newest version; a group's page one
 //! DescribeModelPackageGroup, ListModelPackages, DescribeModelPackage for each of the newest `DESCRIBED`
-//! versions and, for the newest `WITH_METRICS` of those, ListPipelineExecutionSteps and DescribeTrainingJob of
-//! the registering execution (the metrics next to the version).
+//! versions and, for the newest `WITH_METRICS` of those, ListPipelineExecutionSteps, DescribeTrainingJob and
+//! ListPipelineParametersForExecution of the registering execution (metrics and parameters side by side).
 
 use futures::future::join_all;
 use stepline_types::error::{AppError, Subject};
@@ -108,15 +108,23 @@ pub async fn model_group(name: &str) -> Result<ModelGroupPage, AppError> {
         let Ok(version) = d else { continue };
         let role = role_on(&who, admin, &version).await;
         let readable = role.is_some();
-        let (training_job, metrics) = match (readable && i < WITH_METRICS, version.generated_by.clone()) {
-            (true, Some(arn)) if version.registered_by().is_some() => {
-                training_metrics(&state, &arn).await.map(|(n, m)| (Some(n), m)).unwrap_or_default()
+        let (mut training_job, mut metrics, mut parameters) = (None, vec![], vec![]);
+        if let (true, Some(arn)) = (readable && i < WITH_METRICS, version.generated_by.clone()) {
+            if version.registered_by().is_some() {
+                (training_job, metrics) =
+                    training_metrics(&state, &arn).await.map(|(n, m)| (Some(n), m)).unwrap_or_default();
+                parameters = state.gateway.list_parameters(&arn).await.unwrap_or_default();
             }
-            _ => (None, vec![]),
-        };
+        }
         views.push((
             readable,
-            VersionView { version, training_job, metrics, may_decide: role.is_some_and(|r| r >= Role::Operator) },
+            VersionView {
+                version,
+                training_job,
+                metrics,
+                parameters,
+                may_decide: role.is_some_and(|r| r >= Role::Operator),
+            },
         ));
     }
     // A group is the reader's when its newest version is: otherwise it answers as unknown.

@@ -13,7 +13,7 @@ use crate::components::{error::ErrorPanel, time::Timestamp};
 use crate::registry::{get_model_group, list_models, DecideModel};
 use stepline_types::codec::Json;
 use stepline_types::model::links;
-use stepline_types::model::registry::{Approval, VersionView};
+use stepline_types::model::registry::{side_by_side, Approval, VersionView};
 use stepline_types::page::ModelGroupPage;
 
 #[component]
@@ -101,35 +101,54 @@ pub fn ModelGroupPage() -> impl IntoView {
 #[component]
 fn GroupBody(page: ModelGroupPage) -> impl IntoView {
     let group = page.group.name.clone();
-    // Every metric any version has: one row each, the versions side by side.
-    let mut metric_names: Vec<String> =
-        page.versions.iter().flat_map(|v| v.metrics.iter().map(|m| m.name.clone())).collect();
-    metric_names.sort();
-    metric_names.dedup();
+    // The versions side by side: their training metrics, the parameters their executions ran with and their
+    // images, one row per name, rows that differ marked.
     let heads = page
         .versions
         .iter()
         .map(|v| view! { <th scope="col">"v"{v.version.summary.version}" "<ApprovalBadge approval=v.version.summary.approval/></th> })
         .collect_view();
-    let metric_rows = metric_names
+    let metrics: Vec<Vec<(&str, String)>> = page
+        .versions
         .iter()
-        .map(|name| {
-            let cells = page
-                .versions
-                .iter()
-                .map(|v| {
-                    let value = v.metrics.iter().find(|m| &m.name == name).map(|m| format!("{:.4}", m.value));
-                    view! { <td class="num">{value.unwrap_or_else(|| "—".into())}</td> }
-                })
-                .collect_view();
-            view! { <tr><th scope="row">{name.clone()}</th>{cells}</tr> }
+        .map(|v| v.metrics.iter().map(|m| (m.name.as_str(), format!("{:.4}", m.value))).collect())
+        .collect();
+    let parameters: Vec<Vec<(&str, String)>> = page
+        .versions
+        .iter()
+        .map(|v| {
+            let mut cells: Vec<(&str, String)> =
+                v.parameters.iter().map(|p| (p.name.as_str(), p.value.clone())).collect();
+            if let Some(image) = &v.version.image {
+                cells.push(("image", image.clone()));
+            }
+            cells
         })
-        .collect_view();
-    let comparison = (!metric_names.is_empty()).then(|| {
+        .collect();
+    let rows = |columns: &[Vec<(&str, String)>], kind: &'static str| {
+        side_by_side(columns)
+            .into_iter()
+            .map(|(name, cells, differ)| {
+                let cells = cells
+                    .into_iter()
+                    .map(|c| view! { <td class="num">{c.unwrap_or_else(|| "—".into())}</td> })
+                    .collect_view();
+                let mark = differ.then_some(view! { <span class="sub" title="differs between versions">" ≠"</span> });
+                view! { <tr class=if differ { "differs" } else { "" } data-kind=kind><th scope="row">{name.to_string()}{mark}</th>{cells}</tr> }
+            })
+            .collect_view()
+    };
+    let any = metrics.iter().chain(parameters.iter()).any(|c| !c.is_empty());
+    let comparison = any.then(|| {
+        let (metric_rows, parameter_rows) = (rows(&metrics, "metric"), rows(&parameters, "parameter"));
         view! {
-            <h2>"Metrics side by side"</h2>
-            <p class="muted">"The final metrics of the training job each version's execution ran."</p>
-            <table class="data" data-testid="model-metrics"><thead><tr><th>"Metric"</th>{heads}</tr></thead><tbody>{metric_rows}</tbody></table>
+            <h2>"Side by side"</h2>
+            <p class="muted">"The final metrics of the training job each version's execution ran, the parameters it ran with and the image; rows marked ≠ differ."</p>
+            <table class="data" data-testid="model-metrics">
+                <thead><tr><th>"Metric or parameter"</th>{heads}</tr></thead>
+                <tbody>{metric_rows}</tbody>
+                <tbody>{parameter_rows}</tbody>
+            </table>
         }
     });
     let versions = page.versions.into_iter().map(|v| view! { <Version view=v group=group.clone()/> }).collect_view();

@@ -101,7 +101,27 @@ pub struct VersionView {
     /// The training step's job and its final metrics (none when no training step ran in that execution).
     pub training_job: Option<String>,
     pub metrics: Vec<Metric>,
+    /// The parameters the registering execution ran with.
+    #[serde(default)]
+    pub parameters: Vec<super::NameValue>,
     pub may_decide: bool,
+}
+
+/// The rows of a side-by-side table: each name any column has, with each column's value (`None` where it
+/// has none), and whether the columns differ; names in order.
+pub fn side_by_side<'a>(columns: &[Vec<(&'a str, String)>]) -> Vec<(&'a str, Vec<Option<String>>, bool)> {
+    let mut names: Vec<&str> = columns.iter().flat_map(|c| c.iter().map(|(n, _)| *n)).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|name| {
+            let cells: Vec<Option<String>> =
+                columns.iter().map(|c| c.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone())).collect();
+            let differ = cells.windows(2).any(|w| w[0] != w[1]);
+            (name, cells, differ)
+        })
+        .collect()
 }
 
 /// A reviewer's decision on a pending (or any) version.
@@ -136,6 +156,21 @@ impl Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn side_by_side_rows_cover_every_name_and_mark_differences() {
+        let a = vec![("MseThreshold", "6.0".to_string()), ("Instance", "ml.m5.xlarge".to_string())];
+        let b = vec![
+            ("MseThreshold", "7.0".to_string()),
+            ("Instance", "ml.m5.xlarge".to_string()),
+            ("Extra", "x".to_string()),
+        ];
+        let rows = side_by_side(&[a, b]);
+        let names: Vec<&str> = rows.iter().map(|r| r.0).collect();
+        assert_eq!(names, ["Extra", "Instance", "MseThreshold"]);
+        assert_eq!(rows[0].1, vec![None, Some("x".to_string())]);
+        assert!(rows[0].2 && !rows[1].2 && rows[2].2);
+    }
 
     #[test]
     fn a_rejection_needs_a_reason_and_an_approval_does_not() {
