@@ -33,6 +33,8 @@ test('a pending version: a rejection without a reason is refused, then an approv
   await waitForHydration(page);
   const pending = page.locator('[data-testid="model-version"]:has(h3 [data-approval="PendingManualApproval"])').first();
   const version = await pending.getAttribute('data-version');
+  // The refusal is the server's 400, which the page shows: expected here.
+  page.expectedErrors = [/\/api\/decide_model$/];
   await pending.getByTestId('reject-model').click();
   await page.waitForSelector('[role="alert"]:has-text("comment is required")', { timeout: 20000 });
   const arn = (await call('ListModelPackages', { ModelPackageGroupName: GROUP, MaxResults: 100 }))

@@ -125,13 +125,16 @@ fn GroupBody(page: ModelGroupPage) -> impl IntoView {
             cells
         })
         .collect();
+    // Metrics are numbers (right-aligned, on one line); parameters and images are text that wraps anywhere, so a
+    // long S3 URI or image name never pushes the table past a phone's width.
     let rows = |columns: &[Vec<(&str, String)>], kind: &'static str| {
+        let cell = if kind == "metric" { "num" } else { "param" };
         side_by_side(columns)
             .into_iter()
             .map(|(name, cells, differ)| {
                 let cells = cells
                     .into_iter()
-                    .map(|c| view! { <td class="num">{c.unwrap_or_else(|| "—".into())}</td> })
+                    .map(|c| view! { <td class=cell>{c.unwrap_or_else(|| "—".into())}</td> })
                     .collect_view();
                 let mark = differ.then_some(view! { <span class="sub" title="differs between versions">" ≠"</span> });
                 view! { <tr class=if differ { "differs" } else { "" } data-kind=kind><th scope="row">{name.to_string()}{mark}</th>{cells}</tr> }
