@@ -147,7 +147,8 @@ fn GroupBody(page: ModelGroupPage) -> impl IntoView {
         view! {
             <h2>"Side by side"</h2>
             <p class="muted">"The final metrics of the training job each version's execution ran, the parameters it ran with and the image; rows marked ≠ differ."</p>
-            <table class="data" data-testid="model-metrics">
+            // Focusable: on a phone the table scrolls sideways inside its box, and a keyboard must reach it.
+            <table class="data" data-testid="model-metrics" tabindex="0" aria-label="Versions side by side">
                 <thead><tr><th>"Metric or parameter"</th>{heads}</tr></thead>
                 <tbody>{metric_rows}</tbody>
                 <tbody>{parameter_rows}</tbody>
