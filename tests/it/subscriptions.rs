@@ -2,13 +2,11 @@
 //! as a browser posts them, the poller and sender of `notify`, and a real HTTP receiver on loopback. The
 //! emulator's clock is paused and advanced, so an execution runs until the test ends it.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::{to_bytes, Body};
-use axum::extract::ConnectInfo;
-use axum::http::{Request, StatusCode};
+use axum::body::Body;
+use axum::http::StatusCode;
 use axum::Router;
 use stepline::router;
 use stepline_core::access::Access;
@@ -18,7 +16,6 @@ use stepline_core::state::AppState;
 use stepline_emulator::runtime::ClockChange;
 use stepline_types::model::activity::Action;
 use stepline_types::notify::DeliveryStatus;
-use tower::ServiceExt;
 
 use crate::common;
 use crate::notify::{clock_now, json, receiver, world, FAILING};
@@ -41,26 +38,9 @@ groups = ["platform"]
 role = "admin"
 "#;
 
-/// A request as the trusted proxy forwards it for `user`.
+/// A request as the trusted proxy forwards it for `user` (`root` is in the admins' group).
 fn request(method: &str, path: &str, user: &str) -> axum::http::request::Builder {
-    let peer: SocketAddr = ([127, 0, 0, 1], 40000).into();
-    Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", HOST)
-        .extension(ConnectInfo(peer))
-        .header("x-forwarded-user", user)
-        .header("x-forwarded-groups", if user == "root" { "platform" } else { "" })
-}
-
-async fn send(app: &Router, req: Request<Body>) -> (StatusCode, String, axum::http::HeaderMap) {
-    let res = tokio::time::timeout(Duration::from_secs(60), app.clone().oneshot(req))
-        .await
-        .expect("answered within 60 s")
-        .unwrap();
-    let (status, headers) = (res.status(), res.headers().clone());
-    let body = to_bytes(res.into_body(), 16 << 20).await.unwrap();
-    (status, String::from_utf8_lossy(&body).into_owned(), headers)
+    common::proxied(method, path, HOST, user, if user == "root" { "platform" } else { "" })
 }
 
 /// A form posted by `user`'s browser: with its script (`accept: application/json`), or plain (HTML, which
@@ -72,14 +52,14 @@ async fn post(
     fields: &[(&str, &str)],
     plain: bool,
 ) -> (StatusCode, String, String) {
-    let body = fields.iter().map(|(k, v)| format!("{k}={}", common::form_value(v))).collect::<Vec<_>>().join("&");
+    let body = common::form(fields);
     let req = request("POST", &format!("/api/{endpoint}"), user)
         .header("content-type", "application/x-www-form-urlencoded")
         .header("accept", if plain { "text/html" } else { "application/json" })
         .header("sec-fetch-site", "same-origin")
         .body(Body::from(body))
         .unwrap();
-    let (status, body, headers) = send(app, req).await;
+    let (status, body, headers) = common::send_with_headers(app, req).await;
     let location = headers.get("location").and_then(|l| l.to_str().ok()).unwrap_or_default().to_string();
     (status, body, location)
 }
@@ -90,8 +70,11 @@ fn fields<'a>(v: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
 }
 
 async fn page(app: &Router, user: &str, path: &str) -> String {
-    let (status, body, _) =
-        send(app, request("GET", path, user).header("accept", "text/html").body(Body::empty()).unwrap()).await;
+    let (status, body, _) = common::send_with_headers(
+        app,
+        request("GET", path, user).header("accept", "text/html").body(Body::empty()).unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{path} as {user}: {body}");
     body
 }

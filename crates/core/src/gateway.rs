@@ -133,6 +133,16 @@ pub fn time(t: Option<&AwsTime>) -> Option<DateTime<Utc>> {
     t.and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
 }
 
+/// Who a UserContext names: the person behind an assumed role (its SourceIdentity) before the role's own ARN.
+fn who(u: Option<&aws::UserContext>) -> Option<String> {
+    u.and_then(|u| {
+        u.user_profile_name()
+            .map(String::from)
+            .or_else(|| u.iam_identity().and_then(|i| i.source_identity()).map(String::from))
+            .or_else(|| u.iam_identity().and_then(|i| i.arn()).map(String::from))
+    })
+}
+
 fn owned(s: Option<&str>) -> Option<String> {
     s.map(str::to_string)
 }
@@ -501,15 +511,6 @@ impl Gateway {
         let d = self.call("DescribePipelineExecution", request.send()).await?;
         let exec_arn = d.pipeline_execution_arn().unwrap_or(arn).to_string();
         let pipeline_arn = d.pipeline_arn().unwrap_or_default().to_string();
-        let who = |u: Option<&aws::UserContext>| {
-            u.and_then(|u| {
-                // The person behind an assumed role (its SourceIdentity) before the role's own ARN.
-                u.user_profile_name()
-                    .map(String::from)
-                    .or_else(|| u.iam_identity().and_then(|i| i.source_identity()).map(String::from))
-                    .or_else(|| u.iam_identity().and_then(|i| i.arn()).map(String::from))
-            })
-        };
         Ok(Execution {
             id: execution_id(&exec_arn).to_string(),
             // ARNs carry the name lower-cased: give it back its case when the pipeline is known.

@@ -287,12 +287,22 @@ impl Inner {
     /// Send one event to the events queue, if it exists (a model package created or approved through the API);
     /// `detail` as it is to be sent (absent members left out).
     pub fn publish(&mut self, detail_type: &str, resource: &str, detail: serde_json::Value, now: Epoch) {
-        let queue = self.events_queue.clone();
         let event = crate::sqs::events::envelope(&self.account, detail_type, vec![resource], detail, now);
-        let body = event.to_string();
+        self.enqueue(&[event], now);
+    }
+
+    /// Put events on the events queue (twice each when the scenario says so), durably.
+    fn enqueue(&mut self, events: &[serde_json::Value], now: Epoch) {
+        let queue = self.events_queue.clone();
         let copies = if self.scenario.duplicate_events { 2 } else { 1 };
         let Some(q) = self.store.queues.get_mut(&queue) else { return };
-        let messages: Vec<_> = (0..copies).map(|_| q.send(&body, Some(0), now).clone()).collect();
+        let mut messages = vec![];
+        for event in events {
+            let body = event.to_string();
+            for _ in 0..copies {
+                messages.push(q.send(&body, Some(0), now).clone());
+            }
+        }
         let batch: Vec<Write> = messages.iter().map(|m| Write::Message { queue: &queue, message: m }).collect();
         if let Err(e) = self.persist(&batch) {
             eprintln!("stepline-emulator: events: {e}");
@@ -310,19 +320,7 @@ impl Inner {
             Some(p) => self.store.published.insert(ex.id.clone(), p),
             None => self.store.published.remove(&ex.id),
         };
-        let copies = if self.scenario.duplicate_events { 2 } else { 1 };
-        let Some(q) = self.store.queues.get_mut(&queue) else { return };
-        let mut messages = vec![];
-        for event in &sent {
-            let body = event.to_string();
-            for _ in 0..copies {
-                messages.push(q.send(&body, Some(0), now).clone());
-            }
-        }
-        let batch: Vec<Write> = messages.iter().map(|m| Write::Message { queue: &queue, message: m }).collect();
-        if let Err(e) = self.persist(&batch) {
-            eprintln!("stepline-emulator: events: {e}");
-        }
+        self.enqueue(&sent, now);
     }
 
     /// Run the engine on one execution; returns its next deadline.

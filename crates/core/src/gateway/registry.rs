@@ -1,7 +1,7 @@
 //! The model registry's calls: ListModelPackageGroups, ListModelPackages, DescribeModelPackage (a version
 //! with where it came from) and UpdateModelPackage (a reviewer's decision, made as the person).
 
-use super::{owned, time, upstream, Gateway};
+use super::{owned, time, upstream, who, Gateway};
 use aws_sdk_sagemaker::types as aws;
 use stepline_types::model::registry::{Approval, ModelGroup, ModelVersion, VersionSummary};
 use stepline_types::model::Upstream;
@@ -12,17 +12,6 @@ fn approval(a: Option<&aws::ModelApprovalStatus>) -> Approval {
         Some(aws::ModelApprovalStatus::Rejected) => Approval::Rejected,
         _ => Approval::PendingManualApproval,
     }
-}
-
-/// The person behind a UserContext: its SourceIdentity (the person an `--act-role` session named) before
-/// the IAM principal's ARN.
-fn who(u: Option<&aws::UserContext>) -> Option<String> {
-    u.and_then(|u| {
-        u.user_profile_name()
-            .map(String::from)
-            .or_else(|| u.iam_identity().and_then(|i| i.source_identity()).map(String::from))
-            .or_else(|| u.iam_identity().and_then(|i| i.arn()).map(String::from))
-    })
 }
 
 impl Gateway {
