@@ -58,6 +58,9 @@ pub async fn build(state: AppState) -> Router {
 /// metrics, login, exports, static files) under the root. `places` holds at least one.
 pub async fn build_places(places: Vec<AppState>) -> Router {
     let places = std::sync::Arc::new(places);
+    for state in places.iter() {
+        state.everywhere.set(&places);
+    }
     let first = places[0].clone();
     // Everything is served under the base path (see `stepline_types::base`): the pages' routes carry it already
     // (the app's `<Router base>`); the others are registered with it, and the server functions and static

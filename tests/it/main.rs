@@ -13,6 +13,7 @@ mod alb;
 mod assets;
 mod demo;
 mod hostile;
+mod inbox;
 mod logs;
 mod models;
 mod notify;

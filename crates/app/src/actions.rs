@@ -68,6 +68,16 @@ pub(crate) mod server {
         }
     }
 
+    /// The inbox after an answer given there, with a notice (or error) and a nonce, as below.
+    pub fn inbox_page(notice: Option<(&str, &str)>) -> String {
+        let base = stepline_types::base::href("/inbox");
+        let nonce = chrono::Utc::now().timestamp_millis();
+        match notice {
+            Some((k, v)) => format!("{base}?{k}={}&at={nonce}", links::seg(v)),
+            None => format!("{base}?at={nonce}"),
+        }
+    }
+
     /// The execution page after an action, with a notice (or error) and a nonce: the page reloads its data
     /// whenever the nonce changes, so what the action did shows at once.
     pub fn execution_page(pipeline: &str, id: &str, notice: Option<(&str, &str)>) -> String {
@@ -279,8 +289,13 @@ pub async fn retry_execution(
 #[server(prefix = "/api", endpoint = "callback")]
 pub async fn answer_callback(form: CallbackForm) -> Result<String, AppError> {
     let (pipeline, id) = (form.pipeline.clone(), form.id.clone());
+    let back = stepline_types::inbox::Back::of(Some(&form.back));
     let result = callback_inner(&form).await;
-    server::finish(result, |e| server::execution_page(&pipeline, &id, Some(("error", &e.notice_code())))).await
+    server::finish(result, |e| match back {
+        stepline_types::inbox::Back::Inbox => server::inbox_page(Some(("error", &e.notice_code()))),
+        stepline_types::inbox::Back::Page => server::execution_page(&pipeline, &id, Some(("error", &e.notice_code()))),
+    })
+    .await
 }
 
 /// Answer a waiting callback step. The step's token is looked up here, by execution and step, in a fresh
@@ -305,6 +320,11 @@ async fn callback_inner(form: &CallbackForm) -> Result<String, AppError> {
     who.record(Some(role), action, Some(&form.pipeline), Some(&arn), result.as_ref().map(|_| ()), detail).await?;
     result?;
     state.watchers.touched(&form.pipeline, &arn).await;
+    state.inbox.invalidate();
+    if stepline_types::inbox::Back::of(Some(&form.back)) == stepline_types::inbox::Back::Inbox {
+        let notice = if form.decision() == Some(Decision::Approve) { "approved" } else { "rejected" };
+        return Ok(server::inbox_page(Some(("notice", notice))));
+    }
     Ok(server::execution_page(
         &form.pipeline,
         &form.id,

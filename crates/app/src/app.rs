@@ -15,6 +15,7 @@ use crate::pages::{
     definition::DefinitionPage,
     execution::ExecutionPage,
     home::HomePage,
+    inbox::InboxPage,
     models::{ModelGroupPage, ModelsPage},
     not_found::NotFound,
     notifications::NotificationsPage,
@@ -68,6 +69,7 @@ pub fn App() -> impl IntoView {
                 <nav class="topnav">
                     <A href=stepline_types::base::href("/")>"Pipelines"</A>
                     <A href=stepline_types::base::href("/models")>"Models"</A>
+                    <crate::components::inbox_link::InboxLink/>
                     <A href=stepline_types::base::href("/activity")>"Activity"</A>
                     <A href=stepline_types::base::href("/notifications")>"Notifications"</A>
                 </nav>
@@ -86,6 +88,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/activity") view=ActivityPage ssr=SsrMode::Async/>
                     <Route path=path!("/notifications") view=NotificationsPage ssr=SsrMode::Async/>
                     <Route path=path!("/models") view=ModelsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/inbox") view=InboxPage ssr=SsrMode::Async/>
                     <Route path=path!("/models/:group") view=ModelGroupPage ssr=SsrMode::Async/>
                     <Route path=path!("/pipelines/:pipeline") view=PipelinePage ssr=SsrMode::Async/>
                     <Route path=path!("/pipelines/:pipeline/start") view=StartPage ssr=SsrMode::Async/>

@@ -32,6 +32,8 @@ pub mod exports;
 pub mod gateway;
 pub mod health;
 pub mod http_url;
+pub mod inbox;
+pub mod inbox_queries;
 pub mod limiter;
 pub mod logbook;
 pub mod notify;

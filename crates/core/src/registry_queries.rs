@@ -33,7 +33,7 @@ const WITH_METRICS: usize = 5;
 
 /// The reader's role on the pipeline that registered a version (`None`: no pipeline did, or they may not
 /// read it); an admin everywhere is an admin here.
-async fn role_on(who: &Who, admin: bool, v: &ModelVersion) -> Option<Role> {
+pub(crate) async fn role_on(who: &Who, admin: bool, v: &ModelVersion) -> Option<Role> {
     if admin {
         return Some(Role::Admin);
     }
@@ -51,7 +51,7 @@ fn unknown_or(e: Upstream, subject: Subject) -> AppError {
     }
 }
 
-fn is_admin(who: &Who) -> bool {
+pub(crate) fn is_admin(who: &Who) -> bool {
     who.everywhere().0 == Some(Role::Admin)
 }
 
@@ -188,5 +188,8 @@ pub async fn decide(group: &str, arn: &str, verdict: Verdict, comment: &str) -> 
         detail,
     )
     .await?;
+    if done.is_ok() {
+        state.inbox.invalidate();
+    }
     done
 }

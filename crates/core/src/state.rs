@@ -27,6 +27,30 @@ pub struct AppState {
     pub place: Arc<super::places::Place>,
     /// The notification settings (`--notify`), for the notifications page.
     pub notify: Option<Arc<super::notify::Notifier>>,
+    /// What waits for people here (callbacks, model versions), kept for every reader.
+    pub inbox: Arc<super::inbox::Inbox>,
+    /// Every place the router serves, this one among them (the inbox reads them all).
+    pub everywhere: Everywhere,
+}
+
+/// The places a router serves, as each of their states sees them: set once the router holds them all.
+/// Weak, so the states do not keep each other alive in a cycle.
+#[derive(Clone, Default)]
+pub struct Everywhere(Arc<std::sync::OnceLock<std::sync::Weak<Vec<AppState>>>>);
+
+impl Everywhere {
+    /// Called by the router for each of its places.
+    pub fn set(&self, places: &Places) {
+        let _ = self.0.set(Arc::downgrade(places));
+    }
+
+    /// Every place, `here` first; `here` alone before the router was built (tests of one state).
+    pub fn all(&self, here: &AppState) -> Vec<AppState> {
+        let Some(places) = self.0.get().and_then(std::sync::Weak::upgrade) else { return vec![here.clone()] };
+        let mut out = vec![here.clone()];
+        out.extend(places.iter().filter(|p| p.place.base != here.place.base).cloned());
+        out
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -71,6 +95,8 @@ impl AppState {
             books: Default::default(),
             place: Arc::new(place),
             notify: None,
+            inbox: Default::default(),
+            everywhere: Default::default(),
         }
     }
 

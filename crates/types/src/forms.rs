@@ -194,6 +194,8 @@ pub struct CallbackForm {
     pub decision: String,
     pub outputs: BTreeMap<String, String>,
     pub reason: String,
+    /// "inbox" when answered from the inbox, to go back there (see `crate::inbox::Back`).
+    pub back: String,
 }
 
 /// What a callback form decides.

@@ -21,6 +21,7 @@ pub mod console;
 pub mod diff;
 pub mod error;
 pub mod forms;
+pub mod inbox;
 pub mod layout;
 pub mod live;
 pub mod model;

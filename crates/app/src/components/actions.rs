@@ -224,6 +224,12 @@ pub fn CallbackPanel(
     id: String,
     step: StepRun,
     outputs: Vec<(String, ParameterType)>,
+    /// The place whose server function answers (the inbox's other places); this page's by default.
+    #[prop(optional, into)]
+    under: Option<String>,
+    /// Back to the inbox after answering, rather than to the execution's page.
+    #[prop(optional)]
+    to_inbox: bool,
 ) -> impl IntoView {
     let (approve, reject) = (Posting::new(), Posting::new());
     let fields = outputs
@@ -248,6 +254,7 @@ pub fn CallbackPanel(
                 <input type="hidden" name="form[step]" value=s/>
                 <input type="hidden" name="form[token]" value=new_token()/>
                 <input type="hidden" name="form[decision]" value=decision.as_str()/>
+                {to_inbox.then(|| view! { <input type="hidden" name="form[back]" value=stepline_types::inbox::Back::Inbox.as_str()/> })}
             }
         }
     };
@@ -257,12 +264,12 @@ pub fn CallbackPanel(
         <section class="callback" data-testid="callback-panel" data-step=step.name.clone()>
             <h3>{format!("Callback step {} is waiting for an answer", step.name)}</h3>
             <div class="callback-forms">
-                <PostForm to=AnswerCallback::PATH posting=approve attr:class="inline">
+                <PostForm to=AnswerCallback::PATH posting=approve under=under.clone() attr:class="inline">
                     {approve_hidden}
                     {fields}
                     <button type="submit" class="primary" disabled=move || approve.pending.get()>"Approve"</button>
                 </PostForm>
-                <PostForm to=AnswerCallback::PATH posting=reject attr:class="inline">
+                <PostForm to=AnswerCallback::PATH posting=reject under=under attr:class="inline">
                     {reject_hidden}
                     <label>"Reason "<input type="text" name="form[reason]" maxlength=stepline_definition::limits::FAILURE_REASON_MAX size="40" placeholder="why it is rejected"/></label>
                     <button type="submit" class="danger" disabled=move || reject.pending.get()>"Reject"</button>

@@ -2,8 +2,10 @@
 
 pub mod actions;
 pub mod dag;
+pub mod decide;
 pub mod error;
 pub mod gantt;
+pub mod inbox_link;
 pub mod job;
 pub mod live;
 pub mod logs;

@@ -53,11 +53,22 @@ pub fn PostForm(
     /// The server function's URL (`<Fn as ServerFn>::PATH`).
     to: &'static str,
     posting: Posting,
+    /// Another place's page base, to post to its server function (the inbox acts in every place).
+    #[prop(default = None)]
+    under: Option<String>,
     children: Children,
 ) -> impl IntoView {
+    let here = stepline_types::base::get();
+    // Another place is another router: its answer is followed with a whole page load.
+    let elsewhere = under.as_deref().is_some_and(|b| b != here);
+    let action = match &under {
+        Some(base) => stepline_types::base::href_in(base, to),
+        None => stepline_types::base::href(to),
+    };
     #[cfg(feature = "hydrate")]
     let on_submit = {
         let navigate = leptos_router::hooks::use_navigate();
+        let action = action.clone();
         move |ev: leptos::ev::SubmitEvent| {
             use wasm_bindgen::JsCast;
             if ev.default_prevented() {
@@ -72,14 +83,18 @@ pub fn PostForm(
             }
             let Ok(fields) = web_sys::FormData::new_with_form(&form) else { return };
             posting.pending.set(true);
-            let navigate = navigate.clone();
+            let (navigate, action) = (navigate.clone(), action.clone());
             leptos::task::spawn_local(async move {
                 // Posted as the form's own action would be: under the base path.
-                let answer = send::post(&stepline_types::base::href(to), fields).await;
+                let answer = send::post(&action, fields).await;
                 posting.pending.set(false);
                 if let Ok(next) = &answer {
                     // The server's redirect is under the base already.
-                    navigate(next, leptos_router::NavigateOptions { resolve: false, ..Default::default() });
+                    if elsewhere {
+                        let _ = window().location().assign(next);
+                    } else {
+                        navigate(next, leptos_router::NavigateOptions { resolve: false, ..Default::default() });
+                    }
                 }
                 posting.result.set(Some(answer));
             });
@@ -87,10 +102,10 @@ pub fn PostForm(
     };
     #[cfg(not(feature = "hydrate"))]
     let on_submit = {
-        let _ = posting;
+        let _ = (posting, elsewhere);
         |_ev: leptos::ev::SubmitEvent| {}
     };
-    view! { <form method="post" action=stepline_types::base::href(to) on:submit=on_submit>{children()}</form> }
+    view! { <form method="post" action=action on:submit=on_submit>{children()}</form> }
 }
 
 #[cfg(feature = "hydrate")]

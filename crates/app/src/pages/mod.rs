@@ -4,6 +4,7 @@ pub mod activity;
 pub mod definition;
 pub mod execution;
 pub mod home;
+pub mod inbox;
 pub mod models;
 pub mod not_found;
 pub mod notifications;

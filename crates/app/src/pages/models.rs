@@ -4,22 +4,17 @@
 //! of its training job — with Approve and Reject for those who may decide.
 
 use leptos::prelude::*;
-use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::components::post_form::{PostError, PostForm, Posting};
+use crate::components::decide::DecideForms;
+use crate::components::status::ApprovalBadge;
 use crate::components::{error::ErrorPanel, time::Timestamp};
-use crate::registry::{get_model_group, list_models, DecideModel};
+use crate::registry::{get_model_group, list_models};
 use stepline_types::codec::Json;
 use stepline_types::model::links;
-use stepline_types::model::registry::{side_by_side, Approval, VersionView};
+use stepline_types::model::registry::{side_by_side, VersionView};
 use stepline_types::page::ModelGroupPage;
-
-#[component]
-fn ApprovalBadge(approval: Approval) -> impl IntoView {
-    view! { <span class=format!("outcome {}", approval.tone()) data-approval=approval.to_string()>{approval.label()}</span> }
-}
 
 #[component]
 pub fn ModelsPage() -> impl IntoView {
@@ -192,37 +187,7 @@ fn Version(view: VersionView, group: String) -> impl IntoView {
         .iter()
         .map(|(k, uri)| view! { <li>{k.clone()}": "<code class="copyable">{uri.clone()}</code></li> })
         .collect_view();
-    // Two forms, as the callback panel has: a plain post carries only its own fields (and a script's post
-    // sends the form's fields, never the button pressed).
-    let decide = view.may_decide.then(|| {
-        let (approve, reject) = (Posting::new(), Posting::new());
-        let (group, arn) = (group.clone(), s.arn.clone());
-        let hidden = move |verdict: &'static str| {
-            let (group, arn) = (group.clone(), arn.clone());
-            view! {
-                <input type="hidden" name="group" value=group/>
-                <input type="hidden" name="arn" value=arn/>
-                <input type="hidden" name="verdict" value=verdict/>
-            }
-        };
-        let (approve_hidden, reject_hidden) = (hidden("approve"), hidden("reject"));
-        view! {
-            <div class="callback-forms" data-testid="decide-form">
-                <PostForm to=DecideModel::PATH posting=approve attr:class="inline">
-                    {approve_hidden}
-                    <label>"Comment "<input type="text" name="comment" size="30" maxlength="1024" placeholder="optional"/></label>
-                    <button type="submit" class="primary" disabled=move || approve.pending.get() data-testid="approve-model">"Approve"</button>
-                </PostForm>
-                <PostForm to=DecideModel::PATH posting=reject attr:class="inline">
-                    {reject_hidden}
-                    <label>"Reason "<input type="text" name="comment" size="30" maxlength="1024" placeholder="why it is rejected" data-testid="reject-reason"/></label>
-                    <button type="submit" class="danger" disabled=move || reject.pending.get() data-testid="reject-model">"Reject"</button>
-                </PostForm>
-            </div>
-            <PostError posting=approve/>
-            <PostError posting=reject/>
-        }
-    });
+    let decide = view.may_decide.then(|| view! { <DecideForms group=group.clone() arn=s.arn.clone()/> });
     view! {
         <section class="model-version" data-testid="model-version" data-version=s.version>
             <h3>"Version "{s.version}" "<ApprovalBadge approval=s.approval/></h3>

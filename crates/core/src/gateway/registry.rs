@@ -14,6 +14,18 @@ fn approval(a: Option<&aws::ModelApprovalStatus>) -> Approval {
     }
 }
 
+/// A listed version (`group` when the listing does not name it).
+fn summary(p: &aws::ModelPackageSummary, group: &str) -> VersionSummary {
+    VersionSummary {
+        arn: p.model_package_arn().unwrap_or_default().to_string(),
+        group: p.model_package_group_name().unwrap_or(group).to_string(),
+        version: p.model_package_version().unwrap_or_default() as i64,
+        approval: approval(p.model_approval_status()),
+        status: p.model_package_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+        created: time(p.creation_time()),
+    }
+}
+
 impl Gateway {
     /// Every model package group (all pages), newest first.
     pub async fn model_groups(&self) -> Result<Vec<ModelGroup>, Upstream> {
@@ -51,19 +63,22 @@ impl Gateway {
             .sort_by(aws::ModelPackageSortBy::CreationTime)
             .sort_order(aws::SortOrder::Descending);
         let items = all_items!(self, request, "ListModelPackages", model_package_summary_list)?;
-        let mut out: Vec<VersionSummary> = items
-            .iter()
-            .map(|p| VersionSummary {
-                arn: p.model_package_arn().unwrap_or_default().to_string(),
-                group: p.model_package_group_name().unwrap_or(group).to_string(),
-                version: p.model_package_version().unwrap_or_default() as i64,
-                approval: approval(p.model_approval_status()),
-                status: p.model_package_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
-                created: time(p.creation_time()),
-            })
-            .collect();
+        let mut out: Vec<VersionSummary> = items.iter().map(|p| summary(p, group)).collect();
         out.sort_by_key(|v| std::cmp::Reverse(v.version));
         Ok(out)
+    }
+
+    /// Every version waiting for approval, in every group (all pages: one call per 100), newest first.
+    pub async fn pending_versions(&self) -> Result<Vec<VersionSummary>, Upstream> {
+        let request = self
+            .client
+            .list_model_packages()
+            .model_package_type(aws::ModelPackageType::Versioned)
+            .model_approval_status(aws::ModelApprovalStatus::PendingManualApproval)
+            .sort_by(aws::ModelPackageSortBy::CreationTime)
+            .sort_order(aws::SortOrder::Descending);
+        let items = all_items!(self, request, "ListModelPackages", model_package_summary_list)?;
+        Ok(items.iter().map(|p| summary(p, "")).collect())
     }
 
     /// A version, described.

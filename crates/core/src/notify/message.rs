@@ -19,11 +19,13 @@
 use serde_json::{json, Value};
 use stepline_types::notify::{Event, EventKind};
 
-/// Where an event's links point: the execution's page, and the approval of the step it waits at.
+/// Where an event's links point: the execution's page, the approval of the step it waits at, and the
+/// inbox, where a waiting step is answered with everything else that waits (the message's main link).
 #[derive(Clone, Debug)]
 pub struct Links {
     pub execution: String,
     pub approval: Option<String>,
+    pub inbox: Option<String>,
 }
 
 impl Links {
@@ -32,7 +34,7 @@ impl Links {
     pub fn of(event: &Event, origin: &str, base: &str) -> Links {
         let seg = stepline_types::model::links::seg;
         if event.kind == EventKind::Test {
-            return Links { execution: format!("{origin}{base}/notifications"), approval: None };
+            return Links { execution: format!("{origin}{base}/notifications"), approval: None, inbox: None };
         }
         let execution =
             format!("{origin}{base}/pipelines/{}/executions/{}", seg(&event.pipeline), seg(&event.execution_id));
@@ -40,11 +42,21 @@ impl Links {
             (EventKind::Waiting, Some(step)) => Some(format!("{execution}?step={}", seg(step))),
             _ => None,
         };
-        Links { execution, approval }
+        let inbox = approval.is_some().then(|| format!("{origin}{base}/inbox"));
+        Links { execution, approval, inbox }
     }
 
     fn main(&self) -> &str {
-        self.approval.as_deref().unwrap_or(&self.execution)
+        self.inbox.as_deref().unwrap_or(&self.execution)
+    }
+
+    /// The main link's button.
+    fn button(&self) -> &'static str {
+        if self.inbox.is_some() {
+            "Open your inbox"
+        } else {
+            "Open the execution"
+        }
     }
 }
 
@@ -66,6 +78,9 @@ pub fn text(event: &Event, links: &Links) -> String {
         for line in s.log_tail.iter().rev().take(LOG_LINES).rev() {
             out.push(format!("    {line}"));
         }
+    }
+    if links.inbox.is_some() {
+        out.push(format!("Execution: {}", links.execution));
     }
     out.push(links.main().to_string());
     out.join("\n")
@@ -101,7 +116,7 @@ pub fn email_html(event: &Event, links: &Links) -> String {
             html.push_str(&format!("<pre>{}</pre>", e(&tail.join("\n"))));
         }
     }
-    let button = if links.approval.is_some() { "Open the approval" } else { "Open the execution" };
+    let button = links.button();
     html.push_str(&format!("<p><a href=\"{}\">{button}</a></p></body></html>", e(links.main())));
     html
 }
@@ -135,7 +150,7 @@ pub fn slack(event: &Event, links: &Links) -> Value {
         }
         blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": clip(&text, 2900)}}));
     }
-    let button = if links.approval.is_some() { "Open the approval" } else { "Open the execution" };
+    let button = links.button();
     blocks.push(json!({
         "type": "actions",
         "elements": [{"type": "button", "text": {"type": "plain_text", "text": button}, "url": links.main()}],
@@ -167,7 +182,7 @@ pub fn teams(event: &Event, links: &Links) -> Value {
             body.push(json!({"type": "TextBlock", "wrap": true, "fontType": "Monospace", "text": tail.join("\n")}));
         }
     }
-    let title = if links.approval.is_some() { "Open the approval" } else { "Open the execution" };
+    let title = links.button();
     json!({
         "type": "message",
         "attachments": [{
@@ -200,6 +215,7 @@ pub fn webhook(event: &Event, links: &Links, delivery_id: &str) -> Value {
             "started": event.started,
         },
         "approval_url": links.approval,
+        "inbox_url": links.inbox,
         "reason": event.reason,
         "step": event.step,
         "attempt": event.attempt,
@@ -306,8 +322,11 @@ mod tests {
             links.approval.as_deref(),
             Some("http://127.0.0.1:3000/pipelines/Abalone/executions/ab12?step=Approve%20Model")
         );
+        assert_eq!(links.inbox.as_deref(), Some("http://127.0.0.1:3000/inbox"));
         let s = slack(&e, &links).to_string();
-        assert!(s.contains("Open the approval") && s.contains("?step=Approve%20Model"), "{s}");
+        assert!(s.contains("Open your inbox") && s.contains("/inbox\""), "{s}");
+        assert!(text(&e, &links).contains("http://127.0.0.1:3000/inbox"));
+        assert_eq!(webhook(&e, &links, "d-1")["inbox_url"], "http://127.0.0.1:3000/inbox");
     }
 
     #[test]

@@ -32,6 +32,11 @@ impl Watchers {
         Ok(listed.value.iter().map(|p| p.name.clone()).collect())
     }
 
+    /// Every pipeline as listed (the list kept for the pipelines page).
+    pub async fn pipeline_summaries(&self) -> Result<Vec<PipelineSummary>, Upstream> {
+        Ok(self.pipeline_list.get(PIPELINES_FRESH, self.gateway.all_pipelines()).await?.value)
+    }
+
     /// The pipelines page: every pipeline (listed at most every `PIPELINES_FRESH`) with its newest
     /// execution. Newest executions are asked a few at a time within the request quota: the first
     /// `NEWEST_PER_PAGE` while the page waits (those never asked first, then those asked longest ago), the

@@ -290,8 +290,12 @@ pub fn list_packages(core: &Core, body: &Value) -> ApiResult<Value> {
     let approval = s(body, "ModelApprovalStatus");
     let contains = s(body, "NameContains").map(str::to_lowercase);
     let (after, before) = (t(body, "CreationTimeAfter"), t(body, "CreationTimeBefore"));
-    // Every version here is versioned: asking for unversioned packages only finds none.
-    let unversioned_only = s(body, "ModelPackageType") == Some("Unversioned");
+    // Every package here is a version of a group. SageMaker lists unversioned packages only when asked
+    // for no type and no group, so that asks for none of these; `Versioned` or `Both` lists them all.
+    let unversioned_only = match s(body, "ModelPackageType") {
+        Some(t) => t == "Unversioned",
+        None => group.is_none(),
+    };
     let items: Vec<Package> = packages(&inner, now)
         .into_iter()
         .filter(|_| !unversioned_only)

@@ -54,6 +54,11 @@ def test_groups_and_versions_made_through_the_api(sm):
     assert [p["ModelPackageVersion"] for p in listed["ModelPackageSummaryList"]] == [1, 2]
     pending = sm.list_model_packages(ModelPackageGroupName="fraud", ModelApprovalStatus="PendingManualApproval")
     assert [p["ModelPackageArn"] for p in pending["ModelPackageSummaryList"]] == [first]
+    # Without a group the listing is of unversioned packages unless a type is named, as SageMaker has it.
+    assert sm.list_model_packages()["ModelPackageSummaryList"] == []
+    across = sm.list_model_packages(ModelPackageType="Versioned", ModelApprovalStatus="PendingManualApproval")
+    assert first in [p["ModelPackageArn"] for p in across["ModelPackageSummaryList"]]
+    assert error(sm.list_model_packages, ModelPackageType="Sometimes")["Code"] == "ValidationException"
 
     sm.update_model_package(ModelPackageArn=first, ModelApprovalStatus="Rejected",
                             ApprovalDescription="worse recall than v0", CustomerMetadataPropertiesToRemove=["team"])
