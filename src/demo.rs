@@ -279,9 +279,14 @@ pub async fn seed(emulator: &RunningEmulator, client: &Client, live_speed: f64) 
     core.set_speed(live_speed);
     let waiting =
         start_execution(client, "ControlFlowPipeline", "awaiting-approval", &[("Environment", "staging")]).await?;
-    for _ in 0..500 {
+    for _ in 0..1500 {
         let steps = client.list_pipeline_execution_steps().pipeline_execution_arn(&waiting).send().await;
-        if steps.is_ok_and(|s| s.pipeline_execution_steps().iter().any(|st| st.step_name() == Some("ManualApproval"))) {
+        // Until it waits (a moment after it starts): the inbox, read at once, shows it.
+        let waits = |st: &aws_sdk_sagemaker::types::PipelineExecutionStep| {
+            st.step_name() == Some("ManualApproval")
+                && st.step_status() == Some(&aws_sdk_sagemaker::types::StepStatus::Executing)
+        };
+        if steps.is_ok_and(|s| s.pipeline_execution_steps().iter().any(waits)) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -51,6 +51,7 @@ export const PAGES = [
   { slug: 'notifications-off', name: 'notifications, not configured', path: () => '/notifications' },
   { slug: 'models', name: 'model registry', path: () => '/models' },
   { slug: 'model-group', name: 'model registry, a group\'s versions', path: () => '/models/AbaloneModelPackageGroupName' },
+  { slug: 'inbox', name: 'inbox', path: () => '/inbox' },
 ];
 
 /**

@@ -104,24 +104,9 @@ async fn waiting_execution(w: &World) -> String {
     running.and_then(|e| e.pipeline_execution_arn()).unwrap().rsplit('/').next().unwrap().to_string()
 }
 
-/// Until the demo's callback step waits (it starts a moment after the seed returns).
-async fn until_waiting(w: &World) {
-    let arn = format!("{}/execution/{}", pipeline_arn(w, "ControlFlowPipeline").await, waiting_execution(w).await);
-    for _ in 0..600 {
-        let steps = w.client.list_pipeline_execution_steps().pipeline_execution_arn(&arn).send().await.unwrap();
-        let step = steps.pipeline_execution_steps().iter().find(|s| s.step_name() == Some("ManualApproval"));
-        if step.is_some_and(|s| s.step_status() == Some(&aws_sdk_sagemaker::types::StepStatus::Executing)) {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("the demo's callback never waited");
-}
-
 #[tokio::test]
 async fn the_inbox_lists_what_waits_for_each_person_and_they_act_from_it() {
     let w = world().await;
-    until_waiting(&w).await;
     // Olga operates Abalone and ControlFlow: the approval callback and Abalone's pending version, each with
     // its forms; nothing of FeatureFactory.
     let (status, olga) = page(&w, "olga", "/inbox").await;

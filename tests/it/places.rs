@@ -84,10 +84,40 @@ fn id_of(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap()
 }
 
+/// The status of the demo's approval callback step in `arn`.
+async fn callback_status(e: &stepline_emulator::RunningEmulator, region: &str, arn: &str) -> String {
+    let client = stepline::demo::endpoint_client(&e.endpoint_url(), region);
+    let steps = client.list_pipeline_execution_steps().pipeline_execution_arn(arn).send().await.unwrap();
+    let step = steps.pipeline_execution_steps().iter().find(|s| s.step_name() == Some("ManualApproval"));
+    step.and_then(|s| s.step_status()).map(|s| s.as_str().to_string()).unwrap_or_default()
+}
+
+/// The demo's execution waiting at its approval callback, once the step waits (it starts a moment after
+/// the seed returns).
+async fn until_callback_waits(e: &stepline_emulator::RunningEmulator, region: &str) -> String {
+    let client = stepline::demo::endpoint_client(&e.endpoint_url(), region);
+    let list = client.list_pipeline_executions().pipeline_name("ControlFlowPipeline").send().await.unwrap();
+    let running = list
+        .pipeline_execution_summaries()
+        .iter()
+        .find(|x| x.pipeline_execution_status() == Some(&aws_sdk_sagemaker::types::PipelineExecutionStatus::Executing));
+    let arn = running.and_then(|x| x.pipeline_execution_arn()).unwrap().to_string();
+    for _ in 0..600 {
+        if callback_status(e, region, &arn).await == "Executing" {
+            return arn;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the demo's callback never waited");
+}
+
 #[tokio::test]
 async fn each_account_and_region_has_its_pages_and_arns_open_in_their_own() {
     let (a, arn_a) = account(ALPHA, "eu-west-1").await;
     let (b, arn_b) = account(BETA, "us-east-1").await;
+    // Before any page: the top bar reads the inbox, and it is kept a while.
+    let waiting_b = until_callback_waits(&b, "us-east-1").await;
+    let waiting_a = until_callback_waits(&a, "eu-west-1").await;
     let dir = std::env::temp_dir().join(format!("stepline-places-{}", std::process::id()));
     let config = aws_config(&dir, &a.endpoint_url(), &b.endpoint_url());
     let s = start(stepline(&["--aws", "alpha,beta@us-east-1"], &config, &dir.join("data"))).await;
@@ -197,6 +227,40 @@ async fn each_account_and_region_has_its_pages_and_arns_open_in_their_own() {
     // Seen from alpha's pages, the record of beta's stop links to beta's execution.
     let page = get(format!("{home_a}/activity")).await.2;
     assert!(page.contains(&format!(r#"href="{}""#, exec(&home_b, &arn_b))), "{page}");
+
+    // The inbox gathers both places, the page's own first: each one's waiting approval and pending model
+    // versions; an answer given there posts to its own place and comes back to the inbox.
+    let (status, _, inbox) = get(format!("{home_a}/inbox")).await;
+    assert_eq!(status, 200, "{inbox}");
+    let sections: Vec<&str> = inbox.split("data-testid=\"inbox-place\"").skip(1).collect();
+    assert_eq!(sections.len(), 2, "{inbox}");
+    for (section, home) in sections.iter().zip([&home_a, &home_b]) {
+        assert!(section.contains(&format!("data-base=\"{home}\"")), "{section}");
+        assert_eq!(section.matches("data-testid=\"inbox-callback\"").count(), 1, "{section}");
+        assert!(section.contains("data-testid=\"inbox-version\""), "the demo's pending versions: {section}");
+        assert!(section.contains(&format!("action=\"{home}/api/callback\"")), "posts to its own place");
+        assert!(section.contains(&format!("href=\"{home}/pipelines/ControlFlowPipeline/executions/")));
+    }
+    let token = format!("places-answer-{}-0123456789abcdef0123456789", std::process::id());
+    let res = http
+        .post(format!("{}{home_b}/api/callback", s.1))
+        .header("accept", "text/html")
+        .form(&[
+            ("form[pipeline]", "ControlFlowPipeline"),
+            ("form[id]", id_of(&waiting_b)),
+            ("form[step]", "ManualApproval"),
+            ("form[token]", token.as_str()),
+            ("form[decision]", "approve"),
+            ("form[outputs][approved]", "true"),
+            ("form[back]", "inbox"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let location = res.headers().get("location").map(|l| l.to_str().unwrap().to_string()).unwrap_or_default();
+    assert!(location.starts_with(&format!("{home_b}/inbox?notice=approved")), "{location}");
+    assert_eq!(callback_status(&b, "us-east-1", &waiting_b).await, "Succeeded", "beta's answered");
+    assert_eq!(callback_status(&a, "eu-west-1", &waiting_a).await, "Executing", "alpha's still waits");
 
     // Ready when both answer; route labels are the same in every place.
     assert_eq!(get("/readyz".into()).await.0, 200);

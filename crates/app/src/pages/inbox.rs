@@ -108,7 +108,7 @@ fn Callback(callback: WaitingCallback, base: String, as_of: Option<chrono::DateT
         view! { <p class="muted">"You may read this pipeline, not answer for it."</p> }.into_any()
     };
     view! {
-        <article class="inbox-item" data-testid="inbox-callback" data-step=c.step.clone() data-pipeline=c.pipeline.clone()>
+        <article class="inbox-item" data-testid="inbox-callback" data-step=c.step.clone() data-pipeline=c.pipeline.clone() data-execution=c.execution_id.clone()>
             <p>
                 <strong>"Callback"</strong>" · "<a href=href rel="external">{format!("{} · {execution}", c.pipeline)}</a>
                 " · step "<code>{c.step_display.clone().unwrap_or_else(|| c.step.clone())}</code>" · "
