@@ -32,6 +32,23 @@ pipelines = ["Abalone*", "ControlFlow*"]
 users = ["eve"]
 role = "viewer"
 pipelines = ["FeatureFactory*"]
+
+# Reviewers of a model group, who run no pipeline.
+[[grant]]
+users = ["rita"]
+role = "operator"
+model-groups = ["FeatureFactory"]
+
+# Operates the pipeline, but its models are reviewed by others: the group's grant says so.
+[[grant]]
+users = ["paul"]
+role = "operator"
+pipelines = ["FeatureFactory*"]
+
+[[grant]]
+users = ["paul"]
+role = "viewer"
+model-groups = ["Feature*"]
 "#;
 
 struct World {
@@ -134,6 +151,30 @@ async fn the_inbox_lists_what_waits_for_each_person_and_they_act_from_it() {
     assert_eq!(eve.matches("data-testid=\"inbox-version\"").count(), 2, "{eve}");
     assert!(!eve.contains("inbox-callback") && !eve.contains("Abalone"));
     assert_eq!(count(&w, "eve").await, serde_json::json!(2));
+    // Grants naming a model group: Rita reviews FeatureFactory's versions (and sees no pipeline); Paul runs
+    // the pipeline but may not decide on what it registers.
+    let (_, rita) = page(&w, "rita", "/inbox").await;
+    assert_eq!(rita.matches("data-testid=\"inbox-version\"").count(), 2, "{rita}");
+    assert_eq!(rita.matches("data-testid=\"decide-form\"").count(), 2);
+    assert!(!rita.contains("inbox-callback"));
+    let (_, paul) = page(&w, "paul", "/inbox").await;
+    assert_eq!(paul.matches("data-testid=\"inbox-version\"").count(), 2, "{paul}");
+    assert!(!paul.contains("data-testid=\"decide-form\""), "the group's grant makes him a viewer of its versions");
+    let ff = w.client.list_model_packages().model_package_group_name("FeatureFactory").send().await.unwrap();
+    let ff1 = ff.model_package_summary_list().iter().find(|v| v.model_package_version() == Some(1)).unwrap();
+    let ff1 = ff1.model_package_arn().unwrap().to_string();
+    let reject = |comment: &'static str| {
+        [("group", "FeatureFactory"), ("arn", ""), ("verdict", "reject"), ("comment", comment), ("back", "inbox")]
+    };
+    let mut fields = reject("superseded by v2");
+    fields[1].1 = ff1.as_str();
+    let (_, location) = post(&w, "paul", "/api/decide_model", &fields).await;
+    assert!(location.starts_with("/inbox?error="), "{location}");
+    let (_, location) = post(&w, "rita", "/api/decide_model", &fields).await;
+    assert!(location.starts_with("/inbox?decided=reject"), "{location}");
+    let d = w.client.describe_model_package().model_package_name(&ff1).send().await.unwrap();
+    assert_eq!(d.model_approval_status().map(|s| s.as_str()), Some("Rejected"));
+
     // Nobody's grants: an empty inbox, not an error.
     let (status, nobody) = page(&w, "mallory", "/inbox").await;
     assert_eq!(status, StatusCode::OK);
@@ -210,6 +251,8 @@ async fn the_inbox_lists_what_waits_for_each_person_and_they_act_from_it() {
     assert_eq!(done(Action::Approve, "olga", "done"), 1);
     assert_eq!(done(Action::Approve, "vera", "denied"), 1);
     assert_eq!(done(Action::ApproveModel, "olga", "done"), 1);
+    assert_eq!(done(Action::RejectModel, "rita", "done"), 1);
+    assert_eq!(done(Action::RejectModel, "paul", "denied"), 1);
 }
 
 async fn pipeline_arn(w: &World, name: &str) -> String {

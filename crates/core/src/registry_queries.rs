@@ -3,8 +3,9 @@
 //! Who sees and decides what (the rule, documented in the README): a version registered by a pipeline
 //! execution belongs to that pipeline. A group is shown to whoever may read the pipeline that registered its
 //! newest version; a version may be approved or rejected by an operator of the pipeline that registered it.
-//! Versions no pipeline registered, and the groups of only such versions, are the admins'. Admins (on every
-//! pipeline) see and decide everything.
+//! A policy grant naming the group (`model-groups`) replaces that rule for the people it applies to.
+//! Versions no pipeline registered, in groups no grant names, are the admins'. Admins see and decide
+//! everything.
 //!
 //! What a page costs upstream: `/models` makes ListModelPackageGroups, then per group (at most `GROUPS`)
 //! one ListModelPackages and one DescribeModelPackage of its newest version; a group's page one
@@ -31,11 +32,15 @@ const DESCRIBED: usize = 10;
 /// Of those, the newest whose training job's metrics are shown.
 const WITH_METRICS: usize = 5;
 
-/// The reader's role on the pipeline that registered a version (`None`: no pipeline did, or they may not
-/// read it); an admin everywhere is an admin here.
+/// The reader's role on a version: an admin everywhere is an admin here; a grant naming its group decides
+/// when there is one; else their role on the pipeline that registered it (`None`: no pipeline did, or they
+/// may not read it).
 pub(crate) async fn role_on(who: &Who, admin: bool, v: &ModelVersion) -> Option<Role> {
     if admin {
         return Some(Role::Admin);
+    }
+    if let Some(role) = who.model_group_role(&v.summary.group) {
+        return Some(role);
     }
     let (pipeline, _) = v.registered_by()?;
     who.role(&pipeline).await
@@ -154,18 +159,23 @@ pub async fn decide(group: &str, arn: &str, verdict: Verdict, comment: &str) -> 
         return Err(AppError::not_found(subject));
     }
     let pipeline = version.registered_by().map(|(p, _)| p);
-    let role = if is_admin(&who) {
-        Role::Admin
-    } else {
-        match &pipeline {
-            Some(p) => who.operate(p, action, version.generated_by.as_deref()).await?,
-            None => {
-                return Err(AppError::Forbidden(
-                    "This version was not registered by a pipeline: only an admin may decide on it.".into(),
-                ))
-            }
-        }
+    let held = role_on(&who, is_admin(&who), &version).await;
+    let refused = match held {
+        Some(r) if r >= Role::Operator => None,
+        None if pipeline.is_none() => Some(AppError::Forbidden(
+            "This version was not registered by a pipeline and no grant names its group: only an admin may \
+             decide on it."
+                .into(),
+        )),
+        None => Some(AppError::not_found(subject)),
+        Some(_) => Some(AppError::Forbidden(who.me(held).cannot_operate().unwrap_or_default())),
     };
+    if let Some(e) = refused {
+        let detail = serde_json::json!({ "group": version.summary.group, "version": version.summary.version });
+        who.record(held, action, pipeline.as_deref(), version.generated_by.as_deref(), Err(&e), detail).await?;
+        return Err(e);
+    }
+    let role = held.unwrap_or(Role::Operator);
     let checked = verdict.check_comment(comment).map_err(AppError::Invalid);
     let done = match checked {
         Ok(()) => {

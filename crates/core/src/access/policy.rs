@@ -9,11 +9,22 @@
 //! role = "operator"                                 # viewer | operator | admin
 //! pipelines = ["fraud-*", "Shared?Pipeline"]        # name globs (case-insensitive, as SageMaker compares)
 //! tags = { team = "fraud" }                          # and/or pipelines carrying all of these tags
+//!
+//! [[grant]]
+//! groups = ["model-review"]
+//! role = "operator"
+//! model-groups = ["fraud-*"]                        # model package groups, by name glob
 //! ```
 //!
-//! A grant covers the pipelines matching any of its globs or carrying all of its tags; with neither, every
-//! pipeline. The most permissive role of the grants that cover a pipeline wins. `admin` covers every
-//! pipeline and the whole activity log, so an admin grant names no pipelines.
+//! A grant covers the pipelines matching any of its globs or carrying all of its tags; with neither (and no
+//! model groups), every pipeline. The most permissive role of the grants that cover a pipeline wins. `admin`
+//! covers every pipeline and the whole activity log, so an admin grant names no pipelines.
+//!
+//! Model package groups: a version belongs to the pipeline that registered it, so whoever may read or operate
+//! that pipeline may see or decide on it. A grant naming `model-groups` covers only those groups (no pipeline)
+//! and, for the people it applies to, *replaces* that rule on the groups it names: the most permissive role
+//! of those grants is theirs on the group's versions, whoever registered them. So a policy can hand a group to
+//! reviewers (operators) or keep a pipeline's operators from approving its models (viewers).
 
 use serde::Deserialize;
 
@@ -39,6 +50,7 @@ struct Grant {
     role: Role,
     pipelines: Vec<Glob>,
     tags: Vec<(String, String)>,
+    model_groups: Vec<Glob>,
 }
 
 #[derive(Deserialize)]
@@ -61,6 +73,8 @@ struct GrantFile {
     pipelines: Vec<String>,
     #[serde(default)]
     tags: std::collections::BTreeMap<String, String>,
+    #[serde(default, rename = "model-groups")]
+    model_groups: Vec<String>,
 }
 
 /// What the policy says of one pipeline for one person, before or after its tags are known.
@@ -84,6 +98,7 @@ impl Policy {
                 role: Role::Viewer,
                 pipelines: vec![],
                 tags: vec![],
+                model_groups: vec![],
             }],
         }
     }
@@ -103,12 +118,17 @@ impl Policy {
             if g.users.is_empty() && g.groups.is_empty() {
                 return Err(format!("grant {n}: names no users and no groups (users = [\"*\"] means everyone)"));
             }
-            if g.role == Role::Admin && (!g.pipelines.is_empty() || !g.tags.is_empty()) {
+            if g.role == Role::Admin && (!g.pipelines.is_empty() || !g.tags.is_empty() || !g.model_groups.is_empty()) {
                 return Err(format!(
                     "grant {n}: an admin grant covers every pipeline and the whole activity log; remove its \
-                     pipelines and tags, or make it an operator grant"
+                     pipelines, tags and model groups, or make it an operator grant"
                 ));
             }
+            let model_groups = g
+                .model_groups
+                .iter()
+                .map(|p| Glob::new(p).map_err(|e| format!("grant {n}: model-groups: {e}")))
+                .collect::<Result<Vec<_>, _>>()?;
             let pipelines = g
                 .pipelines
                 .iter()
@@ -120,6 +140,7 @@ impl Policy {
                 role: g.role,
                 pipelines,
                 tags: g.tags.into_iter().collect(),
+                model_groups,
             });
         }
         Ok(Policy { contact: file.contact.filter(|c| !c.trim().is_empty()), grants })
@@ -136,7 +157,7 @@ impl Policy {
         let mut undecided: Option<Role> = None;
         for g in self.grants.iter().filter(|g| Self::applies(g, who)) {
             let by_name = g.pipelines.iter().any(|p| p.matches(name));
-            let everywhere = g.pipelines.is_empty() && g.tags.is_empty();
+            let everywhere = g.is_everywhere();
             let covered = if everywhere || by_name {
                 Some(true)
             } else if g.tags.is_empty() {
@@ -159,9 +180,15 @@ impl Policy {
     /// The role the person has on every pipeline whatever its name or tags (admin, or a grant without
     /// pipelines and tags): what the activity log and the top bar say outside a pipeline.
     pub fn everywhere(&self, who: &Person) -> Option<Role> {
+        self.grants.iter().filter(|g| Self::applies(g, who) && g.is_everywhere()).map(|g| g.role).max()
+    }
+
+    /// The most permissive role the person's grants naming model package groups give on `group`'s versions;
+    /// `None` when none of theirs names it (then the pipeline that registered a version decides).
+    pub fn model_group_role(&self, who: &Person, group: &str) -> Option<Role> {
         self.grants
             .iter()
-            .filter(|g| Self::applies(g, who) && g.pipelines.is_empty() && g.tags.is_empty())
+            .filter(|g| Self::applies(g, who) && g.model_groups.iter().any(|p| p.matches(group)))
             .map(|g| g.role)
             .max()
     }
@@ -169,6 +196,13 @@ impl Policy {
     /// Whether the person has any grant at all (one without is told whom to ask).
     pub fn knows(&self, who: &Person) -> bool {
         self.grants.iter().any(|g| Self::applies(g, who))
+    }
+}
+
+impl Grant {
+    /// A grant that names no pipelines, tags or model groups covers every pipeline.
+    fn is_everywhere(&self) -> bool {
+        self.pipelines.is_empty() && self.tags.is_empty() && self.model_groups.is_empty()
     }
 }
 
@@ -308,6 +342,43 @@ role = "admin"
         assert_eq!(p.decide(&person("root", &platform), "any", None), Decision::Role(Some(Role::Admin)));
         assert_eq!(p.everywhere(&person("root", &platform)), Some(Role::Admin));
         assert_eq!(p.everywhere(&who), None);
+    }
+
+    #[test]
+    fn grants_naming_model_groups_cover_those_groups_and_no_pipeline() {
+        let p = Policy::parse(
+            r#"
+[[grant]]
+groups = ["review"]
+role = "operator"
+model-groups = ["fraud-*"]
+
+[[grant]]
+groups = ["review"]
+role = "viewer"
+model-groups = ["Fraud-Models"]
+
+[[grant]]
+groups = ["ds"]
+role = "viewer"
+model-groups = ["churn"]
+"#,
+        )
+        .unwrap();
+        let review = g(&["review"]);
+        let who = person("rita", &review);
+        // The most permissive of the grants naming the group.
+        assert_eq!(p.model_group_role(&who, "fraud-models"), Some(Role::Operator));
+        assert_eq!(p.model_group_role(&who, "churn"), None, "not named for her: the pipeline decides");
+        // A grant of model groups is no grant of pipelines, nor of everything.
+        assert_eq!(p.decide(&who, "fraud-models", None), Decision::Role(None));
+        assert_eq!(p.everywhere(&who), None);
+        let ds = g(&["ds"]);
+        assert_eq!(p.model_group_role(&person("dan", &ds), "CHURN"), Some(Role::Viewer), "case-insensitive");
+        let bad = "[[grant]]\nusers = [\"a\"]\nrole = \"admin\"\nmodel-groups = [\"x\"]\n";
+        assert!(Policy::parse(bad).unwrap_err().contains("model groups"));
+        let glob = "[[grant]]\nusers = [\"a\"]\nrole = \"viewer\"\nmodel-groups = [\"a/b\"]\n";
+        assert!(Policy::parse(glob).unwrap_err().contains("model-groups"));
     }
 
     #[test]

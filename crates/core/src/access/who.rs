@@ -51,6 +51,11 @@ impl Who {
         self.access.role(&self.identity, pipeline, self.tags.as_ref()).await
     }
 
+    /// What grants naming model package groups give the person on `group` (see `policy`).
+    pub fn model_group_role(&self, group: &str) -> Option<Role> {
+        self.access.policy().model_group_role(&self.identity.as_person(), group)
+    }
+
     /// The person may read `pipeline`, or it answers as an unknown pipeline.
     pub async fn read(&self, pipeline: &str) -> Result<Role, AppError> {
         self.role(pipeline).await.ok_or_else(|| AppError::not_found(Subject::Pipeline(pipeline)))
