@@ -39,6 +39,12 @@ users = ["rita"]
 role = "operator"
 model-groups = ["FeatureFactory"]
 
+# Reviews the risk team's groups, by their tags.
+[[grant]]
+users = ["rita"]
+role = "operator"
+model-group-tags = { team = "risk" }
+
 # Operates the pipeline, but its models are reviewed by others: the group's grant says so.
 [[grant]]
 users = ["paul"]
@@ -63,6 +69,10 @@ async fn world() -> World {
     let client = demo::endpoint_client(&url, "us-east-1");
     demo::seed(&emulator, &client, 2.0).await.unwrap();
     std::mem::forget(emulator);
+    // A group made by hand, tagged for the risk team, with one version waiting.
+    let tag = aws_sdk_sagemaker::types::Tag::builder().key("team").value("risk").build();
+    client.create_model_package_group().model_package_group_name("risk-scores").tags(tag).send().await.unwrap();
+    client.create_model_package().model_package_group_name("risk-scores").send().await.unwrap();
     let dir = std::env::temp_dir().join(format!("stepline-inbox-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let policy = dir.join("policy.toml");
@@ -151,11 +161,12 @@ async fn the_inbox_lists_what_waits_for_each_person_and_they_act_from_it() {
     assert_eq!(eve.matches("data-testid=\"inbox-version\"").count(), 2, "{eve}");
     assert!(!eve.contains("inbox-callback") && !eve.contains("Abalone"));
     assert_eq!(count(&w, "eve").await, serde_json::json!(2));
-    // Grants naming a model group: Rita reviews FeatureFactory's versions (and sees no pipeline); Paul runs
-    // the pipeline but may not decide on what it registers.
+    // Grants naming model groups: Rita reviews FeatureFactory's versions and the risk team's (and sees no
+    // pipeline); Paul runs the pipeline but may not decide on what it registers.
     let (_, rita) = page(&w, "rita", "/inbox").await;
-    assert_eq!(rita.matches("data-testid=\"inbox-version\"").count(), 2, "{rita}");
-    assert_eq!(rita.matches("data-testid=\"decide-form\"").count(), 2);
+    assert_eq!(rita.matches("data-testid=\"inbox-version\"").count(), 3, "{rita}");
+    assert_eq!(rita.matches("data-testid=\"decide-form\"").count(), 3);
+    assert!(rita.contains("data-group=\"risk-scores\""), "a group named by its tags, registered by no pipeline");
     assert!(!rita.contains("inbox-callback"));
     let (_, paul) = page(&w, "paul", "/inbox").await;
     assert_eq!(paul.matches("data-testid=\"inbox-version\"").count(), 2, "{paul}");

@@ -39,7 +39,7 @@ pub(crate) async fn role_on(who: &Who, admin: bool, v: &ModelVersion) -> Option<
     if admin {
         return Some(Role::Admin);
     }
-    if let Some(role) = who.model_group_role(&v.summary.group) {
+    if let Some(role) = who.model_group_role(&v.summary.group).await {
         return Some(role);
     }
     let (pipeline, _) = v.registered_by()?;

@@ -53,6 +53,12 @@ pub trait Tags: Send + Sync {
         &'a self,
         pipeline: &'a str,
     ) -> futures::future::BoxFuture<'a, Result<Vec<(String, String)>, stepline_types::model::Upstream>>;
+
+    /// A model package group's tags.
+    fn group_tags<'a>(
+        &'a self,
+        group: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<Vec<(String, String)>, stepline_types::model::Upstream>>;
 }
 
 /// Where a place's pipelines' tags are asked (its gateway), and what sets its pipelines apart from
@@ -276,6 +282,38 @@ impl Access {
         }
     }
 
+    /// What the person's grants naming model package groups give on `group`'s versions (`None`: none names
+    /// it), asking the group's tags (remembered like a pipeline's) when a grant names groups by tags.
+    pub async fn model_group_role(&self, who: &Identity, group: &str, tags: Option<&TagSource>) -> Option<Role> {
+        let policy = self.policy();
+        let person = who.as_person();
+        match policy.decide_model_group(&person, group, None) {
+            Decision::Role(r) => r,
+            Decision::NeedsTags => {
+                let known = match tags {
+                    Some(t) => self.group_tags_of(group, t).await,
+                    None => None,
+                };
+                // Tags unknown (SageMaker did not say): only what names give.
+                let known = known.as_deref().map(|t| t.as_slice()).unwrap_or(&[]);
+                match policy.decide_model_group(&person, group, Some(known)) {
+                    Decision::Role(r) => r,
+                    Decision::NeedsTags => None,
+                }
+            }
+        }
+    }
+
+    async fn group_tags_of(&self, group: &str, tags: &TagSource) -> Option<Arc<Vec<(String, String)>>> {
+        let key = format!("{}model-package-group/{}", tags.key, group.to_lowercase());
+        if let Some(t) = self.tag_cache.get(&key) {
+            return Some(t);
+        }
+        let t = Arc::new(tags.source.group_tags(group).await.ok()?);
+        self.tag_cache.insert(key, t.clone());
+        Some(t)
+    }
+
     /// A pipeline's tags, remembered. That it does not exist is remembered too (for `MISSING_KEPT`): repeated
     /// asks about a hidden pipeline and about one that does not exist are both answered from memory, so
     /// neither spends the quota nor answers in a time that tells the two apart.
@@ -320,6 +358,13 @@ impl Tags for crate::gateway::Gateway {
         pipeline: &'a str,
     ) -> futures::future::BoxFuture<'a, Result<Vec<(String, String)>, stepline_types::model::Upstream>> {
         Box::pin(self.pipeline_tags(pipeline))
+    }
+
+    fn group_tags<'a>(
+        &'a self,
+        group: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<Vec<(String, String)>, stepline_types::model::Upstream>> {
+        Box::pin(self.model_group_tags(group))
     }
 }
 

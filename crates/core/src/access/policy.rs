@@ -14,6 +14,7 @@
 //! groups = ["model-review"]
 //! role = "operator"
 //! model-groups = ["fraud-*"]                        # model package groups, by name glob
+//! model-group-tags = { team = "fraud" }              # and/or groups carrying all of these tags
 //! ```
 //!
 //! A grant covers the pipelines matching any of its globs or carrying all of its tags; with neither (and no
@@ -21,7 +22,8 @@
 //! covers every pipeline and the whole activity log, so an admin grant names no pipelines.
 //!
 //! Model package groups: a version belongs to the pipeline that registered it, so whoever may read or operate
-//! that pipeline may see or decide on it. A grant naming `model-groups` covers only those groups (no pipeline)
+//! that pipeline may see or decide on it. A grant naming `model-groups` (or `model-group-tags`) covers only
+//! those groups (no pipeline)
 //! and, for the people it applies to, *replaces* that rule on the groups it names: the most permissive role
 //! of those grants is theirs on the group's versions, whoever registered them. So a policy can hand a group to
 //! reviewers (operators) or keep a pipeline's operators from approving its models (viewers).
@@ -51,6 +53,7 @@ struct Grant {
     pipelines: Vec<Glob>,
     tags: Vec<(String, String)>,
     model_groups: Vec<Glob>,
+    model_group_tags: Vec<(String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -75,6 +78,8 @@ struct GrantFile {
     tags: std::collections::BTreeMap<String, String>,
     #[serde(default, rename = "model-groups")]
     model_groups: Vec<String>,
+    #[serde(default, rename = "model-group-tags")]
+    model_group_tags: std::collections::BTreeMap<String, String>,
 }
 
 /// What the policy says of one pipeline for one person, before or after its tags are known.
@@ -99,6 +104,7 @@ impl Policy {
                 pipelines: vec![],
                 tags: vec![],
                 model_groups: vec![],
+                model_group_tags: vec![],
             }],
         }
     }
@@ -118,7 +124,8 @@ impl Policy {
             if g.users.is_empty() && g.groups.is_empty() {
                 return Err(format!("grant {n}: names no users and no groups (users = [\"*\"] means everyone)"));
             }
-            if g.role == Role::Admin && (!g.pipelines.is_empty() || !g.tags.is_empty() || !g.model_groups.is_empty()) {
+            let names_groups = !g.model_groups.is_empty() || !g.model_group_tags.is_empty();
+            if g.role == Role::Admin && (!g.pipelines.is_empty() || !g.tags.is_empty() || names_groups) {
                 return Err(format!(
                     "grant {n}: an admin grant covers every pipeline and the whole activity log; remove its \
                      pipelines, tags and model groups, or make it an operator grant"
@@ -141,6 +148,7 @@ impl Policy {
                 pipelines,
                 tags: g.tags.into_iter().collect(),
                 model_groups,
+                model_group_tags: g.model_group_tags.into_iter().collect(),
             });
         }
         Ok(Policy { contact: file.contact.filter(|c| !c.trim().is_empty()), grants })
@@ -183,14 +191,24 @@ impl Policy {
         self.grants.iter().filter(|g| Self::applies(g, who) && g.is_everywhere()).map(|g| g.role).max()
     }
 
-    /// The most permissive role the person's grants naming model package groups give on `group`'s versions;
-    /// `None` when none of theirs names it (then the pipeline that registered a version decides).
-    pub fn model_group_role(&self, who: &Person, group: &str) -> Option<Role> {
-        self.grants
-            .iter()
-            .filter(|g| Self::applies(g, who) && g.model_groups.iter().any(|p| p.matches(group)))
-            .map(|g| g.role)
-            .max()
+    /// What the person's grants naming model package groups say of `group`'s versions, with its `tags` when
+    /// known: `Role(Some(role))`, the most permissive of those naming it; `Role(None)` when none of theirs
+    /// names it (then the pipeline that registered a version decides); `NeedsTags` when a grant of theirs
+    /// names groups by tags and the group's are not known.
+    pub fn decide_model_group(&self, who: &Person, group: &str, tags: Option<&[(String, String)]>) -> Decision {
+        let mut best: Option<Role> = None;
+        for g in self.grants.iter().filter(|g| Self::applies(g, who) && g.names_model_groups()) {
+            let by_name = g.model_groups.iter().any(|p| p.matches(group));
+            let by_tags = match (g.model_group_tags.is_empty(), tags) {
+                (true, _) => false,
+                (false, Some(t)) => g.model_group_tags.iter().all(|want| t.iter().any(|have| have == want)),
+                (false, None) => return Decision::NeedsTags,
+            };
+            if by_name || by_tags {
+                best = best.max(Some(g.role));
+            }
+        }
+        Decision::Role(best)
     }
 
     /// Whether the person has any grant at all (one without is told whom to ask).
@@ -202,7 +220,11 @@ impl Policy {
 impl Grant {
     /// A grant that names no pipelines, tags or model groups covers every pipeline.
     fn is_everywhere(&self) -> bool {
-        self.pipelines.is_empty() && self.tags.is_empty() && self.model_groups.is_empty()
+        self.pipelines.is_empty() && self.tags.is_empty() && !self.names_model_groups()
+    }
+
+    fn names_model_groups(&self) -> bool {
+        !self.model_groups.is_empty() || !self.model_group_tags.is_empty()
     }
 }
 
@@ -362,19 +384,31 @@ model-groups = ["Fraud-Models"]
 groups = ["ds"]
 role = "viewer"
 model-groups = ["churn"]
+
+[[grant]]
+groups = ["ds"]
+role = "operator"
+model-group-tags = { team = "risk", stage = "prod" }
 "#,
         )
         .unwrap();
         let review = g(&["review"]);
         let who = person("rita", &review);
         // The most permissive of the grants naming the group.
-        assert_eq!(p.model_group_role(&who, "fraud-models"), Some(Role::Operator));
-        assert_eq!(p.model_group_role(&who, "churn"), None, "not named for her: the pipeline decides");
+        let role =
+            |who: &Person, group: &str, tags: Option<&[(String, String)]>| p.decide_model_group(who, group, tags);
+        assert_eq!(role(&who, "fraud-models", None), Decision::Role(Some(Role::Operator)));
+        assert_eq!(role(&who, "churn", None), Decision::Role(None), "not named for her: the pipeline decides");
         // A grant of model groups is no grant of pipelines, nor of everything.
         assert_eq!(p.decide(&who, "fraud-models", None), Decision::Role(None));
         assert_eq!(p.everywhere(&who), None);
         let ds = g(&["ds"]);
-        assert_eq!(p.model_group_role(&person("dan", &ds), "CHURN"), Some(Role::Viewer), "case-insensitive");
+        let dan = person("dan", &ds);
+        assert_eq!(role(&dan, "CHURN", None), Decision::NeedsTags, "a grant of his names groups by tags");
+        assert_eq!(role(&dan, "CHURN", Some(&[])), Decision::Role(Some(Role::Viewer)), "case-insensitive");
+        let risk = tags(&[("team", "risk"), ("stage", "prod")]);
+        assert_eq!(role(&dan, "scores", Some(&risk)), Decision::Role(Some(Role::Operator)), "by its tags");
+        assert_eq!(role(&dan, "scores", Some(&tags(&[("team", "risk")]))), Decision::Role(None), "all of them");
         let bad = "[[grant]]\nusers = [\"a\"]\nrole = \"admin\"\nmodel-groups = [\"x\"]\n";
         assert!(Policy::parse(bad).unwrap_err().contains("model groups"));
         let glob = "[[grant]]\nusers = [\"a\"]\nrole = \"viewer\"\nmodel-groups = [\"a/b\"]\n";

@@ -51,9 +51,10 @@ impl Who {
         self.access.role(&self.identity, pipeline, self.tags.as_ref()).await
     }
 
-    /// What grants naming model package groups give the person on `group` (see `policy`).
-    pub fn model_group_role(&self, group: &str) -> Option<Role> {
-        self.access.policy().model_group_role(&self.identity.as_person(), group)
+    /// What grants naming model package groups give the person on `group`'s versions; `None` when none of
+    /// theirs names it (see `policy`).
+    pub async fn model_group_role(&self, group: &str) -> Option<Role> {
+        self.access.model_group_role(&self.identity, group, self.tags.as_ref()).await
     }
 
     /// The person may read `pipeline`, or it answers as an unknown pipeline.

@@ -54,6 +54,16 @@ impl Gateway {
         })
     }
 
+    /// A group's tags (for grants naming groups by tags): DescribeModelPackageGroup for its ARN, ListTags.
+    pub async fn model_group_tags(&self, group: &str) -> Result<Vec<(String, String)>, Upstream> {
+        let arn = self.model_group(group).await?.arn;
+        let tags = all_items!(self, self.client.list_tags().resource_arn(&arn), "ListTags", tags)?;
+        Ok(tags
+            .iter()
+            .map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string()))
+            .collect())
+    }
+
     /// Every version of a group (all pages), newest first.
     pub async fn model_versions(&self, group: &str) -> Result<Vec<VersionSummary>, Upstream> {
         let request = self

@@ -153,10 +153,14 @@ pub fn describe(core: &Core, body: &Value) -> ApiResult<Value> {
     }))
 }
 
-/// The tags of a pipeline (by its ARN), as given when it was created; other resources have none here.
+/// The tags of a pipeline or a model package group (by its ARN), as given when it was created; other
+/// resources have none here.
 pub fn list_tags(core: &Core, body: &Value) -> ApiResult<Value> {
-    let inner = core.lock();
     let arn = s(body, "ResourceArn").unwrap_or_default();
+    if arn.contains(":model-package-group/") {
+        return super::registry::group_tags(core, arn);
+    }
+    let inner = core.lock();
     if !arn.contains(":pipeline/") || arn.contains("/execution/") {
         return Ok(json!({ "Tags": [] }));
     }

@@ -115,6 +115,17 @@ fn who(by: Option<&Principal>, inner: &Inner) -> Value {
     user_context(by, inner)
 }
 
+/// The tags a group was created with (ListTags of its ARN).
+pub fn group_tags(core: &Core, arn: &str) -> ApiResult<Value> {
+    let inner = core.lock();
+    let now = inner.clock.now();
+    let name = arn.rsplit_once(":model-package-group/").map_or("", |(_, n)| n);
+    let group = groups(&inner, now).into_iter().find(|g| g.name.eq_ignore_ascii_case(name));
+    let group = group.ok_or_else(|| ApiError::validation(format!("ModelPackageGroup {name} does not exist.")))?;
+    let tags = if group.tags.is_array() { group.tags } else { json!([]) };
+    Ok(json!({ "Tags": tags }))
+}
+
 pub fn create_group(core: &Core, body: &Value, by: Option<&Principal>) -> ApiResult<Value> {
     let mut inner = core.lock();
     let now = inner.clock.now();

@@ -22,9 +22,11 @@ def error(call, **kwargs):
 
 
 def test_groups_and_versions_made_through_the_api(sm):
-    arn = sm.create_model_package_group(ModelPackageGroupName="fraud", ModelPackageGroupDescription="Fraud models")[
-        "ModelPackageGroupArn"]
+    arn = sm.create_model_package_group(ModelPackageGroupName="fraud", ModelPackageGroupDescription="Fraud models",
+                                        Tags=[{"Key": "team", "Value": "fraud"}])["ModelPackageGroupArn"]
     assert arn == "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/fraud"
+    assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "team", "Value": "fraud"}]
+    assert error(sm.list_tags, ResourceArn=arn + "-gone")["Code"] == "ValidationException"
     e = error(sm.create_model_package_group, ModelPackageGroupName="Fraud")
     assert e["Code"] == "ValidationException" and "already exists" in e["Message"]
     group = sm.describe_model_package_group(ModelPackageGroupName="fraud")
