@@ -12,6 +12,7 @@ use crate::components::theme::ThemeToggle;
 use crate::components::time::{TimeZoneChoice, TimeZoneToggle};
 use crate::pages::{
     activity::ActivityPage,
+    compare::ComparePage,
     definition::DefinitionPage,
     execution::ExecutionPage,
     home::HomePage,
@@ -92,6 +93,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/models/:group") view=ModelGroupPage ssr=SsrMode::Async/>
                     <Route path=path!("/pipelines/:pipeline") view=PipelinePage ssr=SsrMode::Async/>
                     <Route path=path!("/pipelines/:pipeline/start") view=StartPage ssr=SsrMode::Async/>
+                    <Route path=path!("/pipelines/:pipeline/compare") view=ComparePage ssr=SsrMode::Async/>
                     <Route path=path!("/pipelines/:pipeline/executions/:id") view=ExecutionPage ssr=SsrMode::Async/>
                     <Route path=path!("/pipelines/:pipeline/executions/:id/definition") view=DefinitionPage ssr=SsrMode::Async/>
                 </Routes>

@@ -13,6 +13,7 @@
 pub mod actions;
 pub mod api;
 pub mod app;
+pub mod compare;
 pub mod components;
 pub mod pages;
 pub mod registry;

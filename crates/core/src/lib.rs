@@ -26,6 +26,7 @@
 pub mod access;
 pub mod assets;
 pub mod cluster;
+pub mod compare_queries;
 pub mod config;
 pub mod events_queue;
 pub mod exports;

@@ -17,6 +17,7 @@
 
 pub mod base;
 pub mod codec;
+pub mod compare;
 pub mod console;
 pub mod diff;
 pub mod error;

@@ -379,6 +379,7 @@ fn ExecutionHeader(
                     <h1><StatusBadge status=e.status.as_str().to_string() tone=e.status.tone()/>" "{e.display_name.clone().unwrap_or(e.id.clone())}</h1>
                     <p class="muted">{e.description.clone().unwrap_or_default()}</p>
                     {studio}
+                    {compare_links(&e)}
                 </div>
                 <LiveIndicator state=live freshness=freshness/>
             </div>
@@ -409,6 +410,27 @@ fn version_standing(e: &stepline_types::model::Execution, latest: Option<i64>) -
         view! { " · " <a href=href data-testid="definition-diff-link">"compare with the latest definition"</a> }
     });
     view! { {text}{link} }
+}
+
+/// Links to this execution side by side with the one before it and with the last success before it (that
+/// one first when it failed: "what is different from the last good run?").
+fn compare_links(e: &stepline_types::model::Execution) -> impl IntoView {
+    use stepline_types::compare::Against;
+    let link = |against: Against, text: &'static str, id: &'static str| {
+        view! { <a href=links::compare_against(&e.pipeline_name, &e.id, against) data-testid=id>{text}</a> }
+    };
+    let previous = link(Against::Previous, "Compare with previous", "compare-previous");
+    let success = link(Against::Success, "Compare with last success", "compare-success");
+    let failed = matches!(e.status, stepline_types::model::ExecStatus::Failed);
+    view! {
+        <p class="compare-links">
+            {if failed {
+                view! { {success} " · " {previous} }.into_any()
+            } else {
+                view! { {previous} " · " {success} }.into_any()
+            }}
+        </p>
+    }
 }
 
 /// What an action just did (`?notice=`) or why it was refused (`?error=`), after a plain form post.

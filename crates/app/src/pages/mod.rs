@@ -1,6 +1,7 @@
 //! One module per route.
 
 pub mod activity;
+pub mod compare;
 pub mod definition;
 pub mod execution;
 pub mod home;

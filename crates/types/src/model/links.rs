@@ -38,6 +38,18 @@ pub fn definition(pipeline: &str, id: &str) -> String {
     format!("{}/definition", execution(pipeline, id))
 }
 
+/// Executions of a pipeline side by side (`ids` in order; the first is what the others are compared with).
+pub fn compare(pipeline: &str, ids: &[&str]) -> String {
+    let query: Vec<String> = ids.iter().map(|id| format!("e={}", seg(id))).collect();
+    crate::base::href(&format!("/pipelines/{}/compare?{}", seg(pipeline), query.join("&")))
+}
+
+/// An execution compared with the previous one or the newest successful one before it.
+pub fn compare_against(pipeline: &str, id: &str, against: crate::compare::Against) -> String {
+    let against: &'static str = against.into();
+    crate::base::href(&format!("/pipelines/{}/compare?e={}&against={against}", seg(pipeline), seg(id)))
+}
+
 /// The execution page for an execution ARN, in the ARN's account and region when pages carry them.
 pub fn execution_arn(arn: &str) -> Option<String> {
     let pipeline = super::pipeline_of_arn(arn)?;

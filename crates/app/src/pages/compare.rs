@@ -1,0 +1,201 @@
+//! `/pipelines/{name}/compare?e=ID&e=ID…`: executions side by side — a one-line summary of what differs,
+//! their parameters (only those that differ unless `all=1`), what changed in the definition between the
+//! versions they ran, and their steps aligned by name with their durations as bars on one time scale.
+//! `?e=ID&against=previous|success` compares an execution with the one before it or the last success.
+//! Everything is in the address and renders on the server; while one runs, the page reads again.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::compare::get_compare;
+use crate::components::error::ErrorPanel;
+use crate::components::status::StatusBadge;
+use crate::components::time::Timestamp;
+use stepline_types::codec::Json;
+use stepline_types::compare::{ComparePage, StepCell};
+use stepline_types::layout::timefmt::duration;
+use stepline_types::model::links;
+
+/// How often a comparison with a running execution is read again.
+#[cfg(feature = "hydrate")]
+const LIVE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+#[component]
+pub fn ComparePage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let pipeline = move || params.read().get("pipeline").unwrap_or_default();
+    let asked = move || {
+        let q = query.read();
+        (q.get_all("e").unwrap_or_default(), q.get("against"), q.get("at"))
+    };
+    let data = Resource::<_, Json>::new_with_options(
+        move || (pipeline(), asked()),
+        |(p, (ids, against, _))| get_compare(p, ids, against),
+        false,
+    );
+    // Live: while any of them runs, read again every few seconds.
+    #[cfg(feature = "hydrate")]
+    {
+        let handle = set_interval_with_handle(
+            move || {
+                if data.get_untracked().is_some_and(|d| d.is_ok_and(|p| p.running)) {
+                    data.refetch();
+                }
+            },
+            LIVE_EVERY,
+        );
+        if let Ok(h) = handle {
+            on_cleanup(move || h.clear());
+        }
+    }
+    let all = move || query.read().get("all").as_deref() == Some("1");
+    view! {
+        <Title text=move || format!("Compare · {}", pipeline())/>
+        <nav class="crumbs">
+            <a href=stepline_types::base::href("/")>"Pipelines"</a>" / "
+            <a href=move || links::pipeline(&pipeline())>{pipeline}</a>" / "<span>"Compare"</span>
+        </nav>
+        <div class="page-head"><h1>"Compare executions"</h1></div>
+        <Transition fallback=|| view! { <p class="muted">"Reading the executions…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
+                    Ok(page) => view! { <CompareBody page all=all()/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn CompareBody(page: ComparePage, all: bool) -> impl IntoView {
+    let ids: Vec<&str> = page.columns.iter().map(|c| c.id.as_str()).collect();
+    let here = links::compare(&page.pipeline, &ids);
+    let toggle = if all {
+        view! { <a href=here.clone() data-testid="diff-only">"Show only what differs"</a> }.into_any()
+    } else {
+        view! { <a href=format!("{here}&all=1") data-testid="show-all">"Show all parameters"</a> }.into_any()
+    };
+    let pipeline = page.pipeline.clone();
+    let columns = page.columns.clone();
+    let heads = move || {
+        columns
+        .iter()
+        .map(|c| {
+            let href = links::execution(&pipeline, &c.id);
+            let took = match (c.start, c.end) {
+                (Some(s), Some(e)) => duration((e - s).num_milliseconds() as f64 / 1000.0),
+                _ => "running".to_string(),
+            };
+            view! {
+                <th scope="col" data-execution=c.id.clone()>
+                    <a href=href>{c.label()}</a><br/>
+                    <StatusBadge status=c.status.as_str().to_string() tone=c.status.tone()/>
+                    <div class="sub"><Timestamp at=c.start/>" · "{took}{c.pipeline_version.map(|v| format!(" · v{v}"))}</div>
+                </th>
+            }
+        })
+        .collect_view()
+    };
+    let parameters: Vec<_> = page.parameters.iter().filter(|p| all || p.differs).cloned().collect();
+    let parameter_rows = parameters
+        .into_iter()
+        .map(|p| {
+            let cells = p
+                .values
+                .iter()
+                .zip(&p.defaults)
+                .map(|(v, d)| {
+                    let mark = d.then_some(view! { <span class="sub" title="the definition's default">" (default)"</span> });
+                    view! { <td class="param">{v.clone().unwrap_or_else(|| "—".into())}{mark}</td> }
+                })
+                .collect_view();
+            view! { <tr class=if p.differs { "differs" } else { "" } data-parameter=p.name.clone()><th scope="row">{p.name.clone()}</th>{cells}</tr> }
+        })
+        .collect_view();
+    let none_differ = page.parameters.iter().all(|p| !p.differs);
+    let structure = page
+        .structures
+        .iter()
+        .zip(&page.columns)
+        .filter_map(|(s, c)| s.as_ref().map(|s| (s.clone(), c.label())))
+        .map(|(s, label)| {
+            let changed = s
+                .changed
+                .iter()
+                .map(|(step, props)| view! { <li><code>{step.clone()}</code>": "{props.join(", ")}</li> })
+                .collect_view();
+            view! {
+                <section class="cmp-structure" data-testid="structure">
+                    <h3>{format!("In {label}'s definition")}</h3>
+                    {(!s.added.is_empty()).then(|| view! { <p>"Steps added: "{s.added.join(", ")}</p> })}
+                    {(!s.removed.is_empty()).then(|| view! { <p>"Steps removed: "{s.removed.join(", ")}</p> })}
+                    {(!s.changed.is_empty()).then(|| view! { <p>"Steps changed:"</p><ul>{changed}</ul> })}
+                    {(!s.parameters.is_empty()).then(|| view! { <p>"Parameters: "{s.parameters.join("; ")}</p> })}
+                </section>
+            }
+        })
+        .collect_view();
+    // One time scale for every bar: the longest of them.
+    let span = page
+        .steps
+        .iter()
+        .flat_map(|r| r.cells.iter().flatten())
+        .filter_map(|c| Some(c.offset? + c.duration?))
+        .fold(1.0_f64, f64::max);
+    let step_rows = page
+        .steps
+        .iter()
+        .map(|r| {
+            let cells = r.cells.iter().map(|c| view! { <td>{c.clone().map(|c| step_cell(c, span))}</td> }).collect_view();
+            view! { <tr class=if r.differs { "differs" } else { "" } data-step=r.name.clone()><th scope="row">{r.name.clone()}</th>{cells}</tr> }
+        })
+        .collect_view();
+    view! {
+        <p class="cmp-summary" data-testid="compare-summary">{page.summary.clone()}</p>
+        {page.running.then(|| view! { <p class="muted" data-testid="compare-live">"One of them is running: this page reads them again every few seconds."</p> })}
+        <h2>"Parameters"</h2>
+        <p class="muted">{toggle}</p>
+        {(none_differ && !all).then(|| view! { <p class="muted" data-testid="same-parameters">"They ran with the same parameters."</p> })}
+        <div class="scroll-box" tabindex="0" role="region" aria-label="Parameters side by side">
+            <table class="data cmp" data-testid="compare-parameters">
+                <thead><tr><th scope="col">"Parameter"</th>{heads()}</tr></thead>
+                <tbody>{parameter_rows}</tbody>
+            </table>
+        </div>
+        <h2>"Definition"</h2>
+        {if page.structures.iter().all(Option::is_none) {
+            view! { <p class="muted" data-testid="same-definition">"They ran the same definition."</p> }.into_any()
+        } else {
+            structure.into_any()
+        }}
+        <h2>"Steps"</h2>
+        <p class="muted">"Aligned by name; the bars share one time scale from each execution's start. Rows marked differ in status, cache use or attempts."</p>
+        <div class="scroll-box" tabindex="0" role="region" aria-label="Steps side by side">
+            <table class="data cmp" data-testid="compare-steps">
+                <thead><tr><th scope="col">"Step"</th>{heads()}</tr></thead>
+                <tbody>{step_rows}</tbody>
+            </table>
+        </div>
+    }
+}
+
+/// A step's status, duration, cache use and attempts, with its bar on the shared scale (`span` seconds).
+fn step_cell(c: StepCell, span: f64) -> impl IntoView {
+    let pct = |s: f64| (s / span * 100.0).clamp(0.0, 100.0);
+    let bar = match (c.offset, c.duration) {
+        (Some(o), Some(d)) => Some(format!("margin-left:{:.2}%;width:{:.2}%", pct(o), pct(d).max(0.5))),
+        _ => None,
+    };
+    let tone = c.status.tone();
+    view! {
+        <StatusBadge status=c.status.as_str().to_string() tone=tone/>
+        " "{c.duration.map(duration)}
+        {c.cached_from.as_ref().map(|_| view! { " · "<span class="sub" title="reused a cached result">"cached"</span> })}
+        {c.attempts.filter(|a| *a > 1).map(|a| format!(" · {a} attempts"))}
+        {bar.map(|style| view! { <div class="cmp-track" aria-hidden="true"><div class=format!("cmp-bar {tone}") style=style></div></div> })}
+        {c.failure_reason.map(|r| view! { <div class="sub failure">{r}</div> })}
+    }
+}

@@ -1,0 +1,128 @@
+//! `/pipelines/{name}/compare`: two to eight executions of a pipeline side by side (the pure comparison is
+//! `stepline_types::compare`).
+//!
+//! What a page costs upstream: per execution what its own page costs (DescribePipelineExecution,
+//! ListPipelineExecutionSteps, ListPipelineParametersForExecution — a finished one is read once and kept)
+//! and its definition (DescribePipelineDefinitionForExecution, once per pipeline version); "compare with the
+//! previous / last success" adds one ListPipelineExecutions (the newest 100).
+
+use chrono::Utc;
+use futures::future::join_all;
+use stepline_types::compare::{self, Against, Column, ComparePage, Structure};
+use stepline_types::error::{AppError, Subject};
+use stepline_types::model::{ExecStatus, ExecutionView};
+
+use crate::queries::execution_arn;
+use crate::state::{enter, AppState};
+
+/// Executions listed to find the one to compare with.
+const LOOK_BACK: i32 = 100;
+
+pub async fn compare(pipeline: &str, asked: &[String], against: Option<Against>) -> Result<ComparePage, AppError> {
+    let (state, who) = enter().await?;
+    let role = who.read(pipeline).await?;
+    let ids = match (against, asked) {
+        (Some(against), [one]) => {
+            let other = counterpart(&state, pipeline, one.trim(), against).await?;
+            vec![other, one.trim().to_string()]
+        }
+        _ => compare::ids(asked).map_err(AppError::Invalid)?,
+    };
+    let read = join_all(ids.iter().map(|id| read_one(&state, pipeline, id))).await;
+    let mut views = vec![];
+    for r in read {
+        views.push(r?);
+    }
+    let now = Utc::now();
+    let columns: Vec<Column> = views.iter().map(|(v, _)| column(v)).collect();
+    let definitions: Vec<Option<stepline_definition::Definition>> =
+        views.iter().map(|(_, d)| d.as_deref().and_then(|d| stepline_definition::parse(d).ok())).collect();
+    let defaults: Vec<Vec<(String, Option<String>)>> = definitions
+        .iter()
+        .map(|d| d.as_ref().map(|d| d.parameters.iter().map(|p| (p.name.clone(), p.default.clone())).collect()))
+        .map(Option::unwrap_or_default)
+        .collect();
+    let params: Vec<_> = views.iter().map(|(v, _)| v.parameters.clone().unwrap_or_default()).collect();
+    let parameters = compare::parameters(&params, &defaults);
+    let runs: Vec<_> = views.iter().map(|(v, _)| (v.execution.created, v.steps.clone().unwrap_or_default())).collect();
+    let steps = compare::steps(&runs, now);
+    let structures: Vec<Option<Structure>> = definitions
+        .iter()
+        .enumerate()
+        .map(|(i, d)| match (i, &definitions[0], d) {
+            (0, _, _) => None,
+            (_, Some(base), Some(d)) => Some(compare::structure(base, d)).filter(|s| !s.is_empty()),
+            _ => None,
+        })
+        .collect();
+    let changed: Vec<Structure> = structures.iter().flatten().cloned().collect();
+    let summary = compare::summary(&columns, &parameters, &steps, &changed);
+    let running = columns.iter().any(|c| !c.status.is_terminal());
+    Ok(ComparePage {
+        pipeline: views[0].0.execution.pipeline_name.clone(),
+        columns,
+        summary,
+        parameters,
+        steps,
+        structures,
+        running,
+        me: who.me(Some(role)),
+    })
+}
+
+/// An execution and the definition it ran; an id that is not of this pipeline is an unknown execution.
+async fn read_one(
+    state: &AppState,
+    pipeline: &str,
+    id: &str,
+) -> Result<(std::sync::Arc<ExecutionView>, Option<String>), AppError> {
+    let what = Subject::Execution { pipeline, id };
+    let arn = execution_arn(state, pipeline, id).await?;
+    let known = state.watchers.execution(&arn).await.map_err(|e| AppError::from_upstream(e, what))?;
+    let definition = state.watchers.definition(&arn).await.ok();
+    Ok((known.value, definition))
+}
+
+fn column(v: &ExecutionView) -> Column {
+    let e = &v.execution;
+    // The end of a finished execution: its last step's end (SageMaker says no end time of its own).
+    let end = match e.status.is_terminal() {
+        true => v.steps.as_ref().ok().and_then(|s| s.iter().filter_map(|s| s.end).max()).or(e.modified),
+        false => None,
+    };
+    Column {
+        id: e.id.clone(),
+        display_name: e.display_name.clone(),
+        status: e.status.clone(),
+        start: e.created,
+        end,
+        pipeline_version: e.pipeline_version,
+        failure_reason: e.failure_reason.clone(),
+    }
+}
+
+/// The execution to compare `id` with: the one started just before it, or the newest successful one
+/// before it, among the newest `LOOK_BACK`.
+async fn counterpart(state: &AppState, pipeline: &str, id: &str, against: Against) -> Result<String, AppError> {
+    let what = Subject::Execution { pipeline, id };
+    if !stepline_types::model::links::valid_id(id) {
+        return Err(AppError::not_found(what));
+    }
+    let page = state.gateway.list_executions(pipeline, None, LOOK_BACK).await.map_err(AppError::Upstream)?;
+    let at = page.items.iter().position(|e| e.id == id).ok_or_else(|| {
+        AppError::Invalid(format!(
+            "Execution '{id}' is not among the newest {LOOK_BACK}: choose what to compare it with."
+        ))
+    })?;
+    let older = &page.items[at + 1..];
+    let found = match against {
+        Against::Previous => older.first(),
+        Against::Success => older.iter().find(|e| e.status == ExecStatus::Succeeded),
+    };
+    found.map(|e| e.id.clone()).ok_or_else(|| {
+        AppError::Invalid(match against {
+            Against::Previous => "No execution started before this one.".into(),
+            Against::Success => format!("No execution before this one succeeded (among the newest {LOOK_BACK})."),
+        })
+    })
+}
