@@ -11,6 +11,7 @@ mod fleet;
 mod access;
 mod alb;
 mod assets;
+mod compare;
 mod demo;
 mod hostile;
 mod inbox;

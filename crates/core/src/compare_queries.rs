@@ -3,20 +3,24 @@
 //!
 //! What a page costs upstream: per execution what its own page costs (DescribePipelineExecution,
 //! ListPipelineExecutionSteps, ListPipelineParametersForExecution — a finished one is read once and kept)
-//! and its definition (DescribePipelineDefinitionForExecution, once per pipeline version); "compare with the
-//! previous / last success" adds one ListPipelineExecutions (the newest 100).
+//! and its definition (DescribePipelineDefinitionForExecution, once per pipeline version); per job step
+//! compared (at most `JOB_STEPS`) one Describe*Job per execution, kept once the job ended; "compare with
+//! the previous / last success" adds one ListPipelineExecutions (the newest 100).
 
 use chrono::Utc;
 use futures::future::join_all;
-use stepline_types::compare::{self, Against, Column, ComparePage, Structure};
+use stepline_types::compare::{self, Against, Column, ComparePage, JobCell, Structure};
 use stepline_types::error::{AppError, Subject};
-use stepline_types::model::{ExecStatus, ExecutionView};
+use stepline_types::model::jobs::{describable, JobDetail};
+use stepline_types::model::{ExecStatus, ExecutionView, JobKind, StepMetadata};
 
 use crate::queries::execution_arn;
 use crate::state::{enter, AppState};
 
 /// Executions listed to find the one to compare with.
 const LOOK_BACK: i32 = 100;
+/// Job steps whose jobs a comparison describes.
+const JOB_STEPS: usize = 12;
 
 pub async fn compare(pipeline: &str, asked: &[String], against: Option<Against>) -> Result<ComparePage, AppError> {
     let (state, who) = enter().await?;
@@ -33,6 +37,8 @@ pub async fn compare(pipeline: &str, asked: &[String], against: Option<Against>)
     for r in read {
         views.push(r?);
     }
+    // Oldest first: the first is what the others are compared with, whatever order they were ticked in.
+    views.sort_by_key(|(v, _)| v.execution.created);
     let now = Utc::now();
     let columns: Vec<Column> = views.iter().map(|(v, _)| column(v)).collect();
     let definitions: Vec<Option<stepline_definition::Definition>> =
@@ -55,8 +61,10 @@ pub async fn compare(pipeline: &str, asked: &[String], against: Option<Against>)
             _ => None,
         })
         .collect();
+    let described = job_cells(&state, &views, &steps).await;
+    let (jobs, metrics) = compare::jobs(&described);
     let changed: Vec<Structure> = structures.iter().flatten().cloned().collect();
-    let summary = compare::summary(&columns, &parameters, &steps, &changed);
+    let summary = compare::summary(&columns, &parameters, &steps, &changed, &metrics);
     let running = columns.iter().any(|c| !c.status.is_terminal());
     Ok(ComparePage {
         pipeline: views[0].0.execution.pipeline_name.clone(),
@@ -65,9 +73,52 @@ pub async fn compare(pipeline: &str, asked: &[String], against: Option<Against>)
         parameters,
         steps,
         structures,
+        jobs,
+        metrics,
         running,
         me: who.me(Some(role)),
     })
+}
+
+/// The jobs behind the job steps worth comparing: training and tuning jobs (their metrics), and other jobs
+/// whose step ran differently; at most `JOB_STEPS` steps.
+async fn job_cells(
+    state: &AppState,
+    views: &[(std::sync::Arc<ExecutionView>, Option<String>)],
+    rows: &[compare::StepRow],
+) -> Vec<(String, Vec<Option<JobCell>>)> {
+    let job_of = |view: &ExecutionView, key: &str| -> Option<(JobKind, String)> {
+        let steps = view.steps.as_ref().ok()?;
+        match &steps.iter().find(|s| s.key() == key)?.metadata {
+            StepMetadata::Job { kind, name, .. } if describable(*kind) && *kind != JobKind::ModelPackage => {
+                Some((*kind, name.clone()))
+            }
+            _ => None,
+        }
+    };
+    let wanted: Vec<&compare::StepRow> = rows
+        .iter()
+        .filter(|r| {
+            views.iter().any(|(v, _)| match job_of(v, &r.name) {
+                Some((JobKind::Training | JobKind::Tuning, _)) => true,
+                Some(_) => r.differs,
+                None => false,
+            })
+        })
+        .take(JOB_STEPS)
+        .collect();
+    let mut out = vec![];
+    for row in wanted {
+        let cells = join_all(views.iter().map(|(v, _)| async move {
+            let (kind, name) = job_of(v, &row.name)?;
+            let key = (kind, name.clone());
+            let job = state.books.jobs.get(&key, JobDetail::is_terminal, state.gateway.describe_job(kind, &name)).await;
+            job.ok().map(|j| JobCell::of(&j, &v.execution.id))
+        }))
+        .await;
+        out.push((row.name.clone(), cells));
+    }
+    out
 }
 
 /// An execution and the definition it ran; an id that is not of this pipeline is an unknown execution.

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use stepline_definition::Definition;
 
+use crate::model::jobs::{JobDetail, Metric};
 use crate::model::{ExecStatus, NameValue, StepRun, StepStatus};
 
 /// The most executions one comparison holds.
@@ -95,12 +96,9 @@ pub struct StepRow {
     pub differs: bool,
 }
 
-/// The key a step run is aligned by.
+/// The key a step run is aligned by: its name, a ForEach iteration's with its index (`Score[1]`).
 fn key(s: &StepRun) -> String {
-    match s.iteration.as_ref().and_then(|i| i.index) {
-        Some(i) => format!("{} [{i}]", s.name),
-        None => s.name.clone(),
-    }
+    s.key()
 }
 
 /// Every step any execution ran, in order of its first start across them; `now` ends the running ones.
@@ -237,7 +235,13 @@ fn changed_paths(a: &Value, b: &Value, at: &str, depth: usize, out: &mut Vec<Str
 
 /// The comparison's one-line summary, from the first execution to each other: parameters that differ, the
 /// definition's changes, steps cached in one and run in the other, the slowest step's change, status.
-pub fn summary(columns: &[Column], params: &[ParamRow], steps: &[StepRow], structures: &[Structure]) -> String {
+pub fn summary(
+    columns: &[Column],
+    params: &[ParamRow],
+    steps: &[StepRow],
+    structures: &[Structure],
+    metrics: &[MetricRow],
+) -> String {
     let mut parts = vec![];
     let differing = params.iter().filter(|p| p.differs).count();
     if differing > 0 {
@@ -283,6 +287,9 @@ pub fn summary(columns: &[Column], params: &[ParamRow], steps: &[StepRow], struc
         let word = if ratio >= 1.0 { "slower" } else { "faster" };
         let shown = if ratio >= 1.0 { ratio } else { 1.0 / ratio };
         parts.push(format!("{name} {shown:.1}× {word}"));
+    }
+    if let Some(change) = metric_change(metrics) {
+        parts.push(change);
     }
     let statuses: Vec<&str> = columns.iter().map(|c| c.status.as_str()).collect();
     if statuses.windows(2).any(|w| w[0] != w[1]) {
@@ -339,9 +346,175 @@ pub struct ComparePage {
     /// From the first execution's definition to each other's; `None` for the first and where the same
     /// definition ran.
     pub structures: Vec<Option<Structure>>,
+    /// The job steps (training and tuning jobs, and other jobs whose step differs), with what differs.
+    pub jobs: Vec<JobRow>,
+    /// Their final metrics, the best marked where the direction is known.
+    pub metrics: Vec<MetricRow>,
     /// Any of them still runs (the page reads again while it does).
     pub running: bool,
     pub me: crate::model::access::Me,
+}
+
+/// The job behind a step in one execution, as far as a comparison shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobCell {
+    pub name: String,
+    /// The execution it ran in: its id in input paths is not a difference (each run writes under its own).
+    pub execution: String,
+    /// Instance type × count.
+    pub instances: Option<String>,
+    pub image: Option<String>,
+    pub spot: bool,
+    pub billable_seconds: Option<i32>,
+    pub hyperparameters: Vec<NameValue>,
+    pub inputs: Vec<NameValue>,
+    pub metrics: Vec<Metric>,
+}
+
+impl JobCell {
+    pub fn of(j: &JobDetail, execution: &str) -> JobCell {
+        let instances = j.instance_type.as_ref().map(|t| format!("{t} × {}", j.instance_count.unwrap_or(1)));
+        JobCell {
+            name: j.name.clone(),
+            execution: execution.to_string(),
+            instances,
+            image: j.image.clone(),
+            spot: j.spot,
+            billable_seconds: j.billable_seconds,
+            hyperparameters: j.hyperparameters.clone(),
+            inputs: j.inputs.clone(),
+            metrics: j.metrics.clone(),
+        }
+    }
+}
+
+/// A job step across the executions, with what differs in its configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobRow {
+    pub step: String,
+    pub cells: Vec<Option<JobCell>>,
+    /// "instance type and count", "image", "hyperparameter eta", "input train", "spot".
+    pub differs: Vec<String>,
+}
+
+/// Whether a higher or a lower value of a metric is better.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Better {
+    Higher,
+    Lower,
+}
+
+/// What a metric's name says of its direction, where it says something: losses and errors go down,
+/// accuracies and areas up.
+pub fn direction(metric: &str) -> Option<Better> {
+    let m = metric.to_ascii_lowercase();
+    let words: Vec<&str> = m.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    let any = |names: &[&str]| words.iter().any(|w| names.contains(w));
+    if any(&["loss", "error", "mse", "rmse", "mae", "mape", "logloss", "perplexity", "wer"]) {
+        Some(Better::Lower)
+    } else if any(&["accuracy", "acc", "auc", "f1", "precision", "recall", "r2", "ndcg", "map", "bleu"]) {
+        Some(Better::Higher)
+    } else {
+        None
+    }
+}
+
+/// A final metric of a job step across the executions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MetricRow {
+    pub step: String,
+    pub metric: String,
+    pub values: Vec<Option<f64>>,
+    pub better: Option<Better>,
+    /// Which value is the best, when the direction is known and they differ.
+    pub best: Option<usize>,
+}
+
+/// The job rows (what differs in each job step's configuration) and the metric rows of `jobs`: per step,
+/// each execution's job.
+pub fn jobs(jobs: &[(String, Vec<Option<JobCell>>)]) -> (Vec<JobRow>, Vec<MetricRow>) {
+    let mut rows = vec![];
+    let mut metrics = vec![];
+    for (step, cells) in jobs {
+        let present: Vec<&JobCell> = cells.iter().flatten().collect();
+        let mut differs = vec![];
+        let mut check = |what: String, f: &dyn Fn(&JobCell) -> Option<String>| {
+            let values: Vec<Option<String>> = present.iter().map(|c| f(c)).collect();
+            if values.windows(2).any(|w| w[0] != w[1]) {
+                differs.push(what);
+            }
+        };
+        check("instance type and count".into(), &|c| c.instances.clone());
+        check("image".into(), &|c| c.image.clone());
+        check("spot".into(), &|c| Some(c.spot.to_string()));
+        for name in names(present.iter().map(|c| &c.hyperparameters)) {
+            check(format!("hyperparameter {name}"), &|c| value_of(&c.hyperparameters, &name));
+        }
+        for name in names(present.iter().map(|c| &c.inputs)) {
+            let own = |c: &JobCell| value_of(&c.inputs, &name).map(|v| v.replace(&c.execution, "{execution}"));
+            check(format!("input {name}"), &own);
+        }
+        let mut metric_names: Vec<String> = vec![];
+        for c in &present {
+            for m in &c.metrics {
+                if !metric_names.contains(&m.name) {
+                    metric_names.push(m.name.clone());
+                }
+            }
+        }
+        for metric in metric_names {
+            let values: Vec<Option<f64>> = cells
+                .iter()
+                .map(|c| c.as_ref().and_then(|c| c.metrics.iter().find(|m| m.name == metric)).map(|m| m.value))
+                .collect();
+            let better = direction(&metric);
+            let known: Vec<(usize, f64)> = values.iter().enumerate().filter_map(|(i, v)| v.map(|v| (i, v))).collect();
+            let differ = known.windows(2).any(|w| w[0].1 != w[1].1);
+            let best = match better {
+                Some(Better::Lower) if differ => known.iter().min_by(|a, b| a.1.total_cmp(&b.1)).map(|b| b.0),
+                Some(Better::Higher) if differ => known.iter().max_by(|a, b| a.1.total_cmp(&b.1)).map(|b| b.0),
+                _ => None,
+            };
+            metrics.push(MetricRow { step: step.clone(), metric, values, better, best });
+        }
+        rows.push(JobRow { step: step.clone(), cells: cells.clone(), differs });
+    }
+    (rows, metrics)
+}
+
+/// Every name in the lists, in order of first appearance.
+fn names<'a>(lists: impl Iterator<Item = &'a Vec<NameValue>>) -> Vec<String> {
+    let mut out: Vec<String> = vec![];
+    for list in lists {
+        for p in list {
+            if !out.contains(&p.name) {
+                out.push(p.name.clone());
+            }
+        }
+    }
+    out
+}
+
+fn value_of(list: &[NameValue], name: &str) -> Option<String> {
+    list.iter().find(|p| p.name == name).map(|p| p.value.clone())
+}
+
+/// The first metric whose value moved from the first execution to the last, said as "`mse` 0.41 → 0.57".
+pub fn metric_change(metrics: &[MetricRow]) -> Option<String> {
+    metrics.iter().find_map(|m| {
+        let (first, last) = (m.values.first().copied().flatten()?, m.values.last().copied().flatten()?);
+        let moved = (last - first).abs() > f64::EPSILON.max(first.abs() * 1e-3);
+        moved.then(|| format!("{} {} → {}", m.metric, short(first), short(last)))
+    })
+}
+
+/// A metric's value, briefly: four significant digits.
+pub fn short(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let digits = (4 - 1 - v.abs().log10().floor() as i32).clamp(0, 8) as usize;
+    format!("{v:.digits$}")
 }
 
 /// Ids from the address (`e=…&e=…`): trimmed, without repeats, at most [`MOST`]; why not when fewer than
@@ -349,7 +522,7 @@ pub struct ComparePage {
 pub fn ids(asked: &[String]) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = vec![];
     for id in asked.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
-        if !crate::model::links::valid_id(id) {
+        if !crate::model::valid_id(id) {
             return Err(format!("'{}' is not an execution id.", crate::text::clip(id, 40)));
         }
         if !out.iter().any(|o| o == id) {

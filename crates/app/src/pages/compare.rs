@@ -13,7 +13,7 @@ use crate::components::error::ErrorPanel;
 use crate::components::status::StatusBadge;
 use crate::components::time::Timestamp;
 use stepline_types::codec::Json;
-use stepline_types::compare::{ComparePage, StepCell};
+use stepline_types::compare::{short, Better, ComparePage, JobCell, StepCell};
 use stepline_types::layout::timefmt::duration;
 use stepline_types::model::links;
 
@@ -153,6 +153,55 @@ fn CompareBody(page: ComparePage, all: bool) -> impl IntoView {
             view! { <tr class=if r.differs { "differs" } else { "" } data-step=r.name.clone()><th scope="row">{r.name.clone()}</th>{cells}</tr> }
         })
         .collect_view();
+    let charted = page.columns.len() >= 3;
+    let chart_head = charted.then(|| view! { <th scope="col">"Across them"</th> });
+    let metric_rows = page
+        .metrics
+        .iter()
+        .map(|m| {
+            let cells = m
+                .values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let best = m.best == Some(i);
+                    view! {
+                        <td class="num" data-best=best.then_some("true")>
+                            {v.map(short).unwrap_or_else(|| "—".into())}
+                            {best.then(|| view! { " "<span title="the best of them">"★"</span> })}
+                        </td>
+                    }
+                })
+                .collect_view();
+            let chart = charted.then(|| view! { <td>{metric_chart(&m.values, &m.metric)}</td> });
+            let direction = match m.better {
+                Some(Better::Lower) => " (lower is better)",
+                Some(Better::Higher) => " (higher is better)",
+                None => "",
+            };
+            view! {
+                <tr data-metric=m.metric.clone()>
+                    <th scope="row"><code>{m.metric.clone()}</code><div class="sub">{m.step.clone()}{direction}</div></th>
+                    {cells}{chart}
+                </tr>
+            }
+        })
+        .collect_view();
+    let job_rows = page
+        .jobs
+        .iter()
+        .map(|r| {
+            let cells =
+                r.cells.iter().map(|c| view! { <td>{c.clone().map(|c| job_cell(c, &r.differs))}</td> }).collect_view();
+            let differs =
+                (!r.differs.is_empty()).then(|| view! { <div class="sub">"Differs: "{r.differs.join(", ")}</div> });
+            view! {
+                <tr class=if r.differs.is_empty() { "" } else { "differs" } data-job-step=r.step.clone()>
+                    <th scope="row">{r.step.clone()}{differs}</th>{cells}
+                </tr>
+            }
+        })
+        .collect_view();
     view! {
         <p class="cmp-summary" data-testid="compare-summary">{page.summary.clone()}</p>
         {page.running.then(|| view! { <p class="muted" data-testid="compare-live">"One of them is running: this page reads them again every few seconds."</p> })}
@@ -171,6 +220,25 @@ fn CompareBody(page: ComparePage, all: bool) -> impl IntoView {
         } else {
             structure.into_any()
         }}
+        {(!page.metrics.is_empty()).then(|| view! {
+            <h2>"Metrics"</h2>
+            <p class="muted">"The final metrics of each step's job; ★ marks the best where the metric's name says which way is better."</p>
+            <div class="scroll-box" tabindex="0" role="region" aria-label="Metrics side by side">
+                <table class="data cmp" data-testid="compare-metrics">
+                    <thead><tr><th scope="col">"Metric"</th>{heads()}{chart_head}</tr></thead>
+                    <tbody>{metric_rows}</tbody>
+                </table>
+            </div>
+        })}
+        {(!page.jobs.is_empty()).then(|| view! {
+            <h2>"Jobs"</h2>
+            <div class="scroll-box" tabindex="0" role="region" aria-label="Jobs side by side">
+                <table class="data cmp" data-testid="compare-jobs">
+                    <thead><tr><th scope="col">"Step"</th>{heads()}</tr></thead>
+                    <tbody>{job_rows}</tbody>
+                </table>
+            </div>
+        })}
         <h2>"Steps"</h2>
         <p class="muted">"Aligned by name; the bars share one time scale from each execution's start. Rows marked differ in status, cache use or attempts."</p>
         <div class="scroll-box" tabindex="0" role="region" aria-label="Steps side by side">
@@ -197,5 +265,51 @@ fn step_cell(c: StepCell, span: f64) -> impl IntoView {
         {c.attempts.filter(|a| *a > 1).map(|a| format!(" · {a} attempts"))}
         {bar.map(|style| view! { <div class="cmp-track" aria-hidden="true"><div class=format!("cmp-bar {tone}") style=style></div></div> })}
         {c.failure_reason.map(|r| view! { <div class="sub failure">{r}</div> })}
+    }
+}
+
+/// A job's configuration as compared: its instances, image, spot and billed time, and the hyperparameters
+/// and inputs that differ between the executions.
+fn job_cell(c: JobCell, differs: &[String]) -> impl IntoView {
+    let differing = |prefix: &str, list: &[stepline_types::model::NameValue]| {
+        list.iter()
+            .filter(|p| differs.iter().any(|d| d.strip_prefix(prefix) == Some(p.name.as_str())))
+            .map(|p| view! { <li><code>{p.name.clone()}</code>" = "{p.value.clone()}</li> })
+            .collect_view()
+    };
+    let hyper = differing("hyperparameter ", &c.hyperparameters);
+    let inputs = differing("input ", &c.inputs);
+    view! {
+        <div class="mono sub">{c.name.clone()}</div>
+        <div>{c.instances.clone().unwrap_or_else(|| "—".into())}{c.spot.then_some(" · spot")}</div>
+        {c.billable_seconds.map(|b| view! { <div class="sub">{format!("billed {}", duration(b as f64))}</div> })}
+        {c.image.clone().map(|i| view! { <div class="sub param">{i}</div> })}
+        <ul class="plain">{hyper}{inputs}</ul>
+    }
+}
+
+/// A metric's values across the executions as dots on a line, in an SVG drawn on the server.
+fn metric_chart(values: &[Option<f64>], metric: &str) -> impl IntoView {
+    let known: Vec<f64> = values.iter().flatten().copied().collect();
+    let (lo, hi) = known.iter().fold((f64::MAX, f64::MIN), |(l, h), v| (l.min(*v), h.max(*v)));
+    let (w, h) = (120.0, 32.0);
+    let step = if values.len() > 1 { (w - 8.0) / (values.len() - 1) as f64 } else { 0.0 };
+    let y = |v: f64| if hi > lo { 4.0 + (h - 8.0) * (1.0 - (v - lo) / (hi - lo)) } else { h / 2.0 };
+    let points: Vec<(f64, f64)> =
+        values.iter().enumerate().filter_map(|(i, v)| v.map(|v| (4.0 + i as f64 * step, y(v)))).collect();
+    let line = points.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect::<Vec<_>>().join(" ");
+    let dots = points
+        .iter()
+        .map(|(x, y)| view! { <circle cx=format!("{x:.1}") cy=format!("{y:.1}") r="2.5"/> })
+        .collect_view();
+    let label = format!(
+        "{metric} across the executions: {}",
+        values.iter().map(|v| v.map(short).unwrap_or_else(|| "none".into())).collect::<Vec<_>>().join(", ")
+    );
+    view! {
+        <svg class="cmp-chart" width=w height=h viewBox=format!("0 0 {w} {h}") role="img" aria-label=label>
+            <polyline points=line fill="none"/>
+            {dots}
+        </svg>
     }
 }

@@ -120,8 +120,10 @@ pub fn PipelinePage() -> impl IntoView {
                                     .zip(&columns)
                                     .map(|(v, c)| view! { <td class="param mono" data-label=c.clone()>{v.clone().unwrap_or_default()}</td> })
                                     .collect_view();
+                                let pick = format!("Compare {}", e.display_name.clone().unwrap_or_else(|| e.id.clone()));
                                 view! {
                                     <tr data-execution=e.id.clone()>
+                                        <td class="pick" data-label="Compare"><input type="checkbox" name="e" value=e.id.clone() form="compare-form" aria-label=pick data-testid="compare-pick"/></td>
                                         <td><StatusBadge status=e.status.as_str().to_string() tone=e.status.tone()/></td>
                                         <td><a href=href class="strong">{e.display_name.clone().unwrap_or_else(|| e.id.clone())}</a><div class="sub mono">{e.id.clone()}</div></td>
                                         <td><Timestamp at=e.start/></td>
@@ -167,9 +169,14 @@ pub fn PipelinePage() -> impl IntoView {
                             {coverage_note(&page, q.oldest_first).map(|n| view! { <p class="note" data-testid="coverage">{n}</p> })}
                             <StaleNotice freshness=freshness/>
                             <table class="data" data-testid="executions">
-                                <thead><tr><th>"Status"</th><th>"Execution"</th><th>"Started"</th><th>"Ended"</th><th>"Duration"</th><th>"Started by"</th>{header_cols}<th>"Failure reason"</th></tr></thead>
+                                <thead><tr><th><span class="sub">"Compare"</span></th><th>"Status"</th><th>"Execution"</th><th>"Started"</th><th>"Ended"</th><th>"Duration"</th><th>"Started by"</th>{header_cols}<th>"Failure reason"</th></tr></thead>
                                 <tbody>{rows}</tbody>
                             </table>
+                            // The rows' checkboxes belong to this form (a form cannot hold the table's other forms).
+                            <form method="get" action=format!("{}/compare", links::pipeline(&name)) id="compare-form" class="compare-form">
+                                <button type="submit" data-testid="compare-selected">"Compare selected"</button>
+                                <span class="sub">" Tick two to eight executions."</span>
+                            </form>
                             <nav class="pager">{first}{next}</nav>
                         }
                         .into_any()

@@ -1,4 +1,5 @@
 use super::*;
+use crate::model::jobs::Metric;
 use crate::model::{ExecStatus, NameValue, StepRun, StepStatus};
 
 fn t(s: i64) -> DateTime<Utc> {
@@ -50,7 +51,7 @@ fn steps_align_by_name_and_iteration_in_order_of_first_start() {
     let a = vec![ran("Prep", StepStatus::Succeeded, 0, 30), ran("Train", StepStatus::Succeeded, 30, 90)];
     let b = vec![cached, ran("Train", StepStatus::Failed, 2, 300), iteration];
     let rows = steps(&[(Some(t(0)), a), (Some(t(0)), b)], t(1000));
-    assert_eq!(rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["Prep", "Train", "Score [1]"]);
+    assert_eq!(rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["Prep", "Train", "Score[1]"]);
     assert!(rows[0].differs, "cached in one, run in the other");
     assert!(rows[1].differs && rows[1].cells[1].as_ref().unwrap().status == StepStatus::Failed);
     assert_eq!(rows[1].cells[1].as_ref().unwrap().duration, Some(298.0));
@@ -106,13 +107,20 @@ fn the_summary_says_what_differs_in_one_line() {
         ..Default::default()
     }];
     let cols = [column("a", ExecStatus::Succeeded), column("b", ExecStatus::Failed)];
+    let metrics = vec![MetricRow {
+        step: "Train".into(),
+        metric: "validation:mse".into(),
+        values: vec![Some(0.41), Some(0.5712)],
+        better: Some(Better::Lower),
+        best: Some(0),
+    }];
     assert_eq!(
-        summary(&cols, &params, &rows, &structures),
+        summary(&cols, &params, &rows, &structures, &metrics),
         "1 parameter differs, definition changed (1 step added, 1 changed), 1 step ran where another execution \
-         reused a cached result, Train 2.3× slower, Succeeded → Failed"
+         reused a cached result, Train 2.3× slower, validation:mse 0.4100 → 0.5712, Succeeded → Failed"
     );
     let same = [column("a", ExecStatus::Succeeded), column("b", ExecStatus::Succeeded)];
-    assert_eq!(summary(&same, &[], &[], &[]), "No differences.");
+    assert_eq!(summary(&same, &[], &[], &[], &[]), "No differences.");
 }
 
 #[test]
@@ -123,4 +131,38 @@ fn ids_from_the_address_are_checked() {
     assert!(ids(&s(&["a1", "<script>"])).unwrap_err().contains("not an execution id"));
     let nine: Vec<String> = (0..9).map(|i| format!("id{i}")).collect();
     assert!(ids(&nine).unwrap_err().contains("At most 8"));
+}
+
+#[test]
+fn jobs_say_what_differs_in_their_configuration_and_mark_the_better_metric() {
+    let job = |instances: &str, eta: &str, mse: f64, acc: f64| JobCell {
+        name: "j".into(),
+        execution: format!("run{eta}"),
+        instances: Some(instances.into()),
+        image: Some("xgboost:1".into()),
+        spot: false,
+        billable_seconds: Some(60),
+        hyperparameters: vec![nv("eta", eta), nv("depth", "5")],
+        // Each run reads what it wrote under its own id: not a difference.
+        inputs: vec![nv("train", &format!("s3://b/run{eta}/train"))],
+        metrics: vec![
+            Metric { name: "validation:mse".into(), value: mse },
+            Metric { name: "train:accuracy".into(), value: acc },
+            Metric { name: "epochs".into(), value: 3.0 },
+        ],
+    };
+    let (rows, metrics) = jobs(&[(
+        "Train".into(),
+        vec![Some(job("ml.m5.xlarge × 1", "0.1", 0.41, 0.8)), Some(job("ml.m5.xlarge × 2", "0.3", 0.57, 0.9)), None],
+    )]);
+    assert_eq!(rows[0].differs, ["instance type and count", "hyperparameter eta"]);
+    let by = |name: &str| metrics.iter().find(|m| m.metric == name).unwrap();
+    assert_eq!(by("validation:mse").best, Some(0), "lower is better");
+    assert_eq!(by("train:accuracy").best, Some(1), "higher is better");
+    assert_eq!(by("epochs").best, None, "no known direction: nothing marked");
+    assert_eq!(by("epochs").values, [Some(3.0), Some(3.0), None]);
+    assert_eq!(direction("val_loss"), Some(Better::Lower));
+    assert_eq!(direction("test:auc"), Some(Better::Higher));
+    assert_eq!(short(0.123456), "0.1235");
+    assert_eq!(short(1234.5678), "1235");
 }

@@ -56,3 +56,13 @@ pub fn classify(text: &str) -> Lookup {
     }
     Lookup::Search(t.to_string())
 }
+
+/// Pipeline names as the API allows them (plus a little slack), so hostile paths never reach upstream.
+pub fn valid_name(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 256 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+/// Execution ids: 12 lower-case letters and digits on the service (emulators may differ slightly).
+pub fn valid_id(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric())
+}

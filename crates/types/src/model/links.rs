@@ -1,14 +1,7 @@
 //! Canonical links. Every row of every table is a real link built here.
 
-/// Pipeline names as the API allows them (plus a little slack), so hostile paths never reach upstream.
-pub fn valid_name(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 256 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-}
-
-/// Execution ids: 12 lower-case letters and digits on the service (emulators may differ slightly).
-pub fn valid_id(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric())
-}
+// Which names and ids are well-formed is the ARNs' business; links check with them.
+pub use super::arn::{valid_id, valid_name};
 
 /// What a path segment keeps as it is: letters, digits and `-_.` (pipeline names are `[a-zA-Z0-9-]`, but
 /// links must survive anything).
