@@ -52,6 +52,7 @@ export const PAGES = [
   { slug: 'models', name: 'model registry', path: () => '/models' },
   { slug: 'model-group', name: 'model registry, a group\'s versions', path: () => '/models/AbaloneModelPackageGroupName' },
   { slug: 'inbox', name: 'inbox', path: () => '/inbox' },
+  { slug: 'compare', name: 'compare, a failed run with the last success', path: (ids) => `/pipelines/AbalonePipeline/compare?e=${ids.failed}&against=success` },
 ];
 
 /**

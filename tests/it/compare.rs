@@ -54,7 +54,7 @@ async fn world() -> World {
     };
     let db = stepline_core::store::Db::memory().await.unwrap();
     let access = Arc::new(Access::new(&config, db).await.unwrap());
-    let gateway = Gateway::new(client.clone(), "test");
+    let gateway = Gateway::new(client.clone(), "test").with_logs(demo::logs_client(&url, "us-east-1"));
     let state = AppState::with_access(common::options(), Arc::new(gateway), access, Default::default());
     World { app: router::build(state).await, client }
 }
@@ -141,6 +141,20 @@ async fn executions_side_by_side_say_what_differs() {
     assert!(!train.contains("Differs:"), "each run reads its own outputs: not a difference: {train}");
     let (_, all) = page(&w, "vera", &format!("{}&all=1", compare(&[&baseline, &failed]))).await;
     assert!(all.contains("data-parameter=\"TrainingInstanceType\""), "all=1 shows every parameter");
+
+    // The training step's logs side by side: a column per execution, read as the logs tab reads them.
+    let (status, logs) =
+        page(&w, "vera", &format!("{}&step=AbaloneTrain&tab=logs", compare(&[&baseline, &failed]))).await;
+    assert_eq!(status, StatusCode::OK, "{logs}");
+    assert!(logs.contains("data-testid=\"logs-pick\"") && logs.contains("<option value=\"AbaloneTrain\" selected"));
+    let shown = logs.split("data-testid=\"compare-logs\"").nth(1).unwrap_or_default();
+    assert_eq!(shown.matches("class=\"cmp-log-col\"").count(), 2, "{shown}");
+    assert!(shown.matches("class=\"cl").count() > 2, "their lines: {shown}");
+    // A step without logs is not offered; asking for it shows none.
+    assert!(!logs.contains("<option value=\"AbaloneMSECond\""));
+    let (_, no_logs) =
+        page(&w, "vera", &format!("{}&step=AbaloneMSECond&tab=logs", compare(&[&baseline, &failed]))).await;
+    assert!(!no_logs.contains("data-testid=\"compare-logs\""));
 
     // Compared with the last success: the same pair, the success first.
     let (status, against) =

@@ -5,13 +5,16 @@
 //! ListPipelineExecutionSteps, ListPipelineParametersForExecution — a finished one is read once and kept)
 //! and its definition (DescribePipelineDefinitionForExecution, once per pipeline version); per job step
 //! compared (at most `JOB_STEPS`) one Describe*Job per execution, kept once the job ended; "compare with
-//! the previous / last success" adds one ListPipelineExecutions (the newest 100).
+//! the previous / last success" adds one ListPipelineExecutions (the newest 100); a step's logs side by side
+//! what its logs tab costs, per execution (streams listed and read once, kept for every viewer).
 
 use chrono::Utc;
 use futures::future::join_all;
+use stepline_types::compare::logs::{LogColumn, LogsSideBySide};
 use stepline_types::compare::{self, Against, Column, ComparePage, JobCell, Structure};
 use stepline_types::error::{AppError, Subject};
-use stepline_types::model::jobs::{describable, JobDetail};
+use stepline_types::model::jobs::{describable, log_group, JobDetail};
+use stepline_types::model::logs::LogsState;
 use stepline_types::model::{ExecStatus, ExecutionView, JobKind, StepMetadata};
 
 use crate::queries::execution_arn;
@@ -22,7 +25,12 @@ const LOOK_BACK: i32 = 100;
 /// Job steps whose jobs a comparison describes.
 const JOB_STEPS: usize = 12;
 
-pub async fn compare(pipeline: &str, asked: &[String], against: Option<Against>) -> Result<ComparePage, AppError> {
+pub async fn compare(
+    pipeline: &str,
+    asked: &[String],
+    against: Option<Against>,
+    logs_of: Option<&str>,
+) -> Result<ComparePage, AppError> {
     let (state, who) = enter().await?;
     let role = who.read(pipeline).await?;
     let ids = match (against, asked) {
@@ -66,6 +74,12 @@ pub async fn compare(pipeline: &str, asked: &[String], against: Option<Against>)
     let changed: Vec<Structure> = structures.iter().flatten().cloned().collect();
     let summary = compare::summary(&columns, &parameters, &steps, &changed, &metrics);
     let running = columns.iter().any(|c| !c.status.is_terminal());
+    let log_steps: Vec<String> =
+        steps.iter().filter(|r| views.iter().any(|(v, _)| logged(v, &r.name))).map(|r| r.name.clone()).collect();
+    let logs = match logs_of.filter(|s| log_steps.iter().any(|l| l == s)) {
+        Some(step) => Some(side_by_side(pipeline, &columns, step).await?),
+        None => None,
+    };
     Ok(ComparePage {
         pipeline: views[0].0.execution.pipeline_name.clone(),
         columns,
@@ -75,6 +89,8 @@ pub async fn compare(pipeline: &str, asked: &[String], against: Option<Against>)
         structures,
         jobs,
         metrics,
+        log_steps,
+        logs,
         running,
         me: who.me(Some(role)),
     })
@@ -119,6 +135,61 @@ async fn job_cells(
         out.push((row.name.clone(), cells));
     }
     out
+}
+
+/// Whether the execution's step `key` ran a job that writes CloudWatch logs.
+fn logged(view: &ExecutionView, key: &str) -> bool {
+    let Ok(steps) = view.steps.as_ref() else { return false };
+    steps
+        .iter()
+        .any(|s| s.key() == key && matches!(&s.metadata, StepMetadata::Job { kind, .. } if log_group(*kind).is_some()))
+}
+
+/// Step `step`'s job logs of each execution, each from a little before its first error, the lines no
+/// other has marked. Read as the logs tab reads them (shared, kept; see `crate::step_queries`).
+async fn side_by_side(pipeline: &str, columns: &[Column], step: &str) -> Result<LogsSideBySide, AppError> {
+    let pages = join_all(columns.iter().map(|c| crate::step_queries::logs(pipeline, &c.id, step, None, None, None)));
+    let mut windows = vec![];
+    let mut meta = vec![];
+    for page in pages.await {
+        match page {
+            Ok(p) if p.state == LogsState::Ready => {
+                meta.push((p.first_error, None));
+                windows.push(compare::logs::window(p.lines, p.first_error));
+            }
+            Ok(p) => {
+                meta.push((None, Some(missing(&p.state))));
+                windows.push(vec![]);
+            }
+            // Not run in this execution.
+            Err(AppError::NotFound(_)) => {
+                meta.push((None, Some("This step did not run in this execution.".to_string())));
+                windows.push(vec![]);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let marks = compare::logs::only_here(&windows);
+    let columns = windows
+        .into_iter()
+        .zip(marks)
+        .zip(meta)
+        .map(|((lines, only_here), (first_error, missing))| LogColumn { lines, only_here, first_error, missing })
+        .collect();
+    Ok(LogsSideBySide { step: step.to_string(), columns })
+}
+
+/// Why a log is not shown, in a sentence.
+fn missing(state: &LogsState) -> String {
+    match state {
+        LogsState::Ready => String::new(),
+        LogsState::NotStarted => "The step has not started its job yet.".into(),
+        LogsState::NoLogs(kind) => format!("A {kind} writes no logs of its own."),
+        LogsState::NoStreams => "The job has no log stream yet.".into(),
+        LogsState::GroupMissing(group) => format!("The log group {group} does not exist."),
+        LogsState::Denied { action, .. } => format!("CloudWatch refused {action}."),
+        LogsState::Failed(e) => format!("CloudWatch failed: {e}"),
+    }
 }
 
 /// An execution and the definition it ran; an id that is not of this pipeline is an unknown execution.

@@ -10,6 +10,8 @@ use stepline_definition::Definition;
 use crate::model::jobs::{JobDetail, Metric};
 use crate::model::{ExecStatus, NameValue, StepRun, StepStatus};
 
+pub mod logs;
+
 /// The most executions one comparison holds.
 pub const MOST: usize = 8;
 
@@ -350,6 +352,10 @@ pub struct ComparePage {
     pub jobs: Vec<JobRow>,
     /// Their final metrics, the best marked where the direction is known.
     pub metrics: Vec<MetricRow>,
+    /// The steps whose job logs can be put side by side (`&step=NAME&tab=logs`).
+    pub log_steps: Vec<String>,
+    /// The chosen step's logs side by side.
+    pub logs: Option<logs::LogsSideBySide>,
     /// Any of them still runs (the page reads again while it does).
     pub running: bool,
     pub me: crate::model::access::Me,

@@ -13,7 +13,8 @@ use crate::components::error::ErrorPanel;
 use crate::components::status::StatusBadge;
 use crate::components::time::Timestamp;
 use stepline_types::codec::Json;
-use stepline_types::compare::{short, Better, ComparePage, JobCell, StepCell};
+use stepline_types::compare::logs::LogsSideBySide;
+use stepline_types::compare::{short, Better, Column, ComparePage, JobCell, StepCell};
 use stepline_types::layout::timefmt::duration;
 use stepline_types::model::links;
 
@@ -28,11 +29,12 @@ pub fn ComparePage() -> impl IntoView {
     let pipeline = move || params.read().get("pipeline").unwrap_or_default();
     let asked = move || {
         let q = query.read();
-        (q.get_all("e").unwrap_or_default(), q.get("against"), q.get("at"))
+        let logs_of = q.get("step").filter(|_| q.get("tab").as_deref() == Some("logs"));
+        (q.get_all("e").unwrap_or_default(), q.get("against"), logs_of, q.get("at"))
     };
     let data = Resource::<_, Json>::new_with_options(
         move || (pipeline(), asked()),
-        |(p, (ids, against, _))| get_compare(p, ids, against),
+        |(p, (ids, against, logs_of, _))| get_compare(p, ids, against, logs_of),
         false,
     );
     // Live: while any of them runs, read again every few seconds.
@@ -202,6 +204,26 @@ fn CompareBody(page: ComparePage, all: bool) -> impl IntoView {
             }
         })
         .collect_view();
+    let logs_section = (!page.log_steps.is_empty()).then(|| {
+        let hidden = ids.iter().map(|id| view! { <input type="hidden" name="e" value=id.to_string()/> }).collect_view();
+        let chosen = page.logs.as_ref().map(|l| l.step.clone());
+        let options = page
+            .log_steps
+            .iter()
+            .map(|s| view! { <option value=s.clone() selected=chosen.as_deref() == Some(s.as_str())>{s.clone()}</option> })
+            .collect_view();
+        let shown = page.logs.clone().map(|l| logs_side_by_side(l, &page.columns));
+        view! {
+            <h2>"Logs side by side"</h2>
+            <form method="get" class="inline" data-testid="logs-pick">
+                {hidden}
+                <input type="hidden" name="tab" value="logs"/>
+                <label>"Step "<select name="step">{options}</select></label>
+                " "<button type="submit">"Show logs"</button>
+            </form>
+            {shown}
+        }
+    });
     view! {
         <p class="cmp-summary" data-testid="compare-summary">{page.summary.clone()}</p>
         {page.running.then(|| view! { <p class="muted" data-testid="compare-live">"One of them is running: this page reads them again every few seconds."</p> })}
@@ -239,6 +261,7 @@ fn CompareBody(page: ComparePage, all: bool) -> impl IntoView {
                 </table>
             </div>
         })}
+        {logs_section}
         <h2>"Steps"</h2>
         <p class="muted">"Aligned by name; the bars share one time scale from each execution's start. Rows marked differ in status, cache use or attempts."</p>
         <div class="scroll-box" tabindex="0" role="region" aria-label="Steps side by side">
@@ -311,5 +334,43 @@ fn metric_chart(values: &[Option<f64>], metric: &str) -> impl IntoView {
             <polyline points=line fill="none"/>
             {dots}
         </svg>
+    }
+}
+
+/// Each execution's log of one step in a column, from a little before its first error, lines found in no
+/// other execution's log marked.
+fn logs_side_by_side(logs: LogsSideBySide, columns: &[Column]) -> impl IntoView {
+    let boxes = logs
+        .columns
+        .into_iter()
+        .zip(columns)
+        .map(|(c, col)| {
+            let label = format!("{} log of {}", logs.step, col.label());
+            let body = match c.missing {
+                Some(why) => view! { <p class="muted">{why}</p> }.into_any(),
+                None => {
+                    let lines = c
+                        .lines
+                        .into_iter()
+                        .zip(c.only_here)
+                        .map(|(l, only)| {
+                            let class = match (only, c.first_error == Some(l.n)) {
+                                (_, true) => "cl first-error",
+                                (true, false) => "cl only-here",
+                                _ => "cl",
+                            };
+                            let text = stepline_types::model::logs::strip_ansi(&l.text);
+                            view! { <div class=class data-only=only.then_some("true")><span class="ln">{l.n}</span>{text}</div> }
+                        })
+                        .collect_view();
+                    view! { <div class="cmp-log" tabindex="0" role="region" aria-label=label.clone()>{lines}</div> }.into_any()
+                }
+            };
+            view! { <section class="cmp-log-col" data-execution=col.id.clone()><h3>{col.label()}</h3>{body}</section> }
+        })
+        .collect_view();
+    view! {
+        <p class="muted">"Marked lines appear in no other execution's log (numbers aside); the first error is outlined."</p>
+        <div class="cmp-logs" data-testid="compare-logs">{boxes}</div>
     }
 }
