@@ -76,3 +76,56 @@ pub async fn send_with_headers(app: &Router, req: Request<Body>) -> (StatusCode,
 pub fn form(fields: &[(&str, &str)]) -> String {
     fields.iter().map(|(k, v)| format!("{k}={}", form_value(v))).collect::<Vec<_>>().join("&")
 }
+
+/// A dashboard over the demo's emulator, seeded, with people named by a trusted proxy at 127.0.0.1 under a
+/// policy: its router, the emulator's SageMaker client and URL, and the activity log.
+pub struct ProxiedDemo {
+    pub app: Router,
+    pub client: aws_sdk_sagemaker::Client,
+    pub url: String,
+    pub db: stepline_core::store::Db,
+}
+
+/// The demo seeded at twice the wall clock's speed, answering for `host` under `policy` (TOML); `gateway`
+/// adds to the gateway what a test needs (CloudWatch Logs, `--act-role`).
+pub async fn proxied_demo(
+    host: &str,
+    policy: &str,
+    gateway: impl FnOnce(stepline_core::gateway::Gateway, &str) -> stepline_core::gateway::Gateway,
+) -> ProxiedDemo {
+    use stepline_core::config::{AccessConfig, AuthMode, HttpUrl};
+    let emulator = stepline::demo::start_emulator().await.unwrap();
+    let url = emulator.endpoint_url();
+    let client = stepline::demo::endpoint_client(&url, "us-east-1");
+    stepline::demo::seed(&emulator, &client, 2.0).await.unwrap();
+    std::mem::forget(emulator);
+    let dir = std::env::temp_dir().join(format!("stepline-{host}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("policy-{}.toml", url.rsplit(':').next().unwrap_or_default()));
+    std::fs::write(&file, policy).unwrap();
+    let config = AccessConfig {
+        auth: AuthMode::Proxy,
+        public_url: Some(HttpUrl::parse(&format!("http://{host}")).unwrap()),
+        trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
+        policy: Some(file),
+        session_hours: 12,
+        ..Default::default()
+    };
+    let db = stepline_core::store::Db::memory().await.unwrap();
+    let access = std::sync::Arc::new(stepline_core::access::Access::new(&config, db.clone()).await.unwrap());
+    let gateway = gateway(stepline_core::gateway::Gateway::new(client.clone(), "test"), &url);
+    let state = stepline_core::state::AppState::with_access(
+        options(),
+        std::sync::Arc::new(gateway),
+        access,
+        Default::default(),
+    );
+    ProxiedDemo { app: stepline::router::build(state).await, client, url, db }
+}
+
+/// A page as `user` sees it through the proxy: its status and HTML.
+pub async fn page_as(app: &Router, host: &str, user: &str, path: &str) -> (StatusCode, String) {
+    let req = proxied("GET", path, host, user, "").header("accept", "text/html").body(Body::empty()).unwrap();
+    let (s, b, _) = send_with_headers(app, req).await;
+    (s, b)
+}

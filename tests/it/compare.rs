@@ -3,16 +3,9 @@
 //! the aligned steps; ids that are unknown, of another pipeline or malformed; a pipeline the person may not
 //! read is not revealed.
 
-use std::sync::Arc;
-
-use axum::body::Body;
 use axum::http::StatusCode;
 use axum::Router;
-use stepline::{demo, router};
-use stepline_core::access::Access;
-use stepline_core::config::{AccessConfig, AuthMode, HttpUrl};
-use stepline_core::gateway::Gateway;
-use stepline_core::state::AppState;
+use stepline::demo;
 
 use crate::common;
 
@@ -35,34 +28,12 @@ struct World {
 }
 
 async fn world() -> World {
-    let emulator = demo::start_emulator().await.unwrap();
-    let url = emulator.endpoint_url();
-    let client = demo::endpoint_client(&url, "us-east-1");
-    demo::seed(&emulator, &client, 2.0).await.unwrap();
-    std::mem::forget(emulator);
-    let dir = std::env::temp_dir().join(format!("stepline-compare-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let policy = dir.join("policy.toml");
-    std::fs::write(&policy, POLICY).unwrap();
-    let config = AccessConfig {
-        auth: AuthMode::Proxy,
-        public_url: Some(HttpUrl::parse(&format!("http://{HOST}")).unwrap()),
-        trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
-        policy: Some(policy),
-        session_hours: 12,
-        ..Default::default()
-    };
-    let db = stepline_core::store::Db::memory().await.unwrap();
-    let access = Arc::new(Access::new(&config, db).await.unwrap());
-    let gateway = Gateway::new(client.clone(), "test").with_logs(demo::logs_client(&url, "us-east-1"));
-    let state = AppState::with_access(common::options(), Arc::new(gateway), access, Default::default());
-    World { app: router::build(state).await, client }
+    let built = common::proxied_demo(HOST, POLICY, |g, url| g.with_logs(demo::logs_client(url, "us-east-1"))).await;
+    World { app: built.app, client: built.client }
 }
 
 async fn page(w: &World, user: &str, path: &str) -> (StatusCode, String) {
-    let req = common::proxied("GET", path, HOST, user, "").header("accept", "text/html").body(Body::empty()).unwrap();
-    let (s, b, _) = common::send_with_headers(&w.app, req).await;
-    (s, b)
+    common::page_as(&w.app, HOST, user, path).await
 }
 
 /// The id of `pipeline`'s execution named `display`.

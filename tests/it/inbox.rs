@@ -2,16 +2,9 @@
 //! pending model versions, shown by the policy (people named by a trusted proxy), answered and decided from
 //! the inbox itself, read back with the AWS SDK and on record. Several places: `places.rs`.
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::http::StatusCode;
 use axum::Router;
-use stepline::{demo, router};
-use stepline_core::access::Access;
-use stepline_core::config::{AccessConfig, AuthMode, HttpUrl};
-use stepline_core::gateway::Gateway;
-use stepline_core::state::AppState;
 use stepline_types::model::activity::Action;
 
 use crate::common;
@@ -64,38 +57,16 @@ struct World {
 }
 
 async fn world() -> World {
-    let emulator = demo::start_emulator().await.unwrap();
-    let url = emulator.endpoint_url();
-    let client = demo::endpoint_client(&url, "us-east-1");
-    demo::seed(&emulator, &client, 2.0).await.unwrap();
-    std::mem::forget(emulator);
+    let built = common::proxied_demo(HOST, POLICY, |g, _| g).await;
     // A group made by hand, tagged for the risk team, with one version waiting.
     let tag = aws_sdk_sagemaker::types::Tag::builder().key("team").value("risk").build();
-    client.create_model_package_group().model_package_group_name("risk-scores").tags(tag).send().await.unwrap();
-    client.create_model_package().model_package_group_name("risk-scores").send().await.unwrap();
-    let dir = std::env::temp_dir().join(format!("stepline-inbox-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let policy = dir.join("policy.toml");
-    std::fs::write(&policy, POLICY).unwrap();
-    let config = AccessConfig {
-        auth: AuthMode::Proxy,
-        public_url: Some(HttpUrl::parse(&format!("http://{HOST}")).unwrap()),
-        trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
-        policy: Some(policy),
-        session_hours: 12,
-        ..Default::default()
-    };
-    let db = stepline_core::store::Db::memory().await.unwrap();
-    let access = Arc::new(Access::new(&config, db.clone()).await.unwrap());
-    let gateway = Gateway::new(client.clone(), "test");
-    let state = AppState::with_access(common::options(), Arc::new(gateway), access, Default::default());
-    World { app: router::build(state).await, client, db }
+    built.client.create_model_package_group().model_package_group_name("risk-scores").tags(tag).send().await.unwrap();
+    built.client.create_model_package().model_package_group_name("risk-scores").send().await.unwrap();
+    World { app: built.app, client: built.client, db: built.db }
 }
 
 async fn page(w: &World, user: &str, path: &str) -> (StatusCode, String) {
-    let req = common::proxied("GET", path, HOST, user, "").header("accept", "text/html").body(Body::empty()).unwrap();
-    let (s, b, _) = common::send_with_headers(&w.app, req).await;
-    (s, b)
+    common::page_as(&w.app, HOST, user, path).await
 }
 
 /// A form posted without JavaScript: the answer's status and where it sends the browser.
