@@ -279,28 +279,26 @@ async fn pasted_arn_redirect(
         let query = axum::extract::Query::<std::collections::HashMap<String, String>>::try_from_uri(req.uri()).ok();
         if let Some(q) = query.and_then(|q| q.0.get("q").cloned()) {
             if stepline_app::pages::home::redirect_for(&q).is_some() {
-                let arn = q.trim();
+                // Several execution ARNs of one pipeline open side by side, where the first is.
+                let several = stepline_types::compare::pasted(&q);
+                let arn = several.as_ref().map_or(q.trim(), |(first, _, _)| first.as_str());
                 let target = match stepline_core::places::for_arn(&places, |s| &s.place, arn) {
                     Ok(target) => target,
                     // Not an ARN of any account (`…:1:pipeline/x`): with one place, its pipeline of that name.
                     Err(why) if why.account.is_none() && places.len() == 1 => &places[0],
                     Err(why) => return unconfigured(&places, &why),
                 };
-                let path = match stepline_types::model::classify(arn) {
-                    stepline_types::model::Lookup::Execution { pipeline, id } => {
-                        format!(
-                            "/pipelines/{}/executions/{}",
-                            stepline_types::model::links::seg(&pipeline),
-                            stepline_types::model::links::seg(&id)
-                        )
+                let seg = stepline_types::model::links::seg;
+                let (path, query) = match &several {
+                    Some((_, pipeline, ids)) => {
+                        let ids: Vec<String> = ids.iter().map(|id| format!("e={}", seg(id))).collect();
+                        (format!("/pipelines/{}/compare", seg(pipeline)), format!("?{}", ids.join("&")))
                     }
-                    stepline_types::model::Lookup::Pipeline(p) => {
-                        format!("/pipelines/{}", stepline_types::model::links::seg(&p))
-                    }
-                    stepline_types::model::Lookup::Search(_) => String::new(),
+                    None => (arn_path(arn), String::new()),
                 };
                 let pasted = stepline_types::base::href_in(target.place.base, &path);
-                to = Some(with_echoed_name(target, who.as_ref(), &path, true).await.unwrap_or(pasted));
+                let page = with_echoed_name(target, who.as_ref(), &path, true).await.unwrap_or(pasted);
+                to = Some(format!("{page}{query}"));
             }
         }
     } else if req.method() == axum::http::Method::GET {
@@ -313,6 +311,23 @@ async fn pasted_arn_redirect(
         return (StatusCode::FOUND, [(LOCATION, location)]).into_response();
     }
     next.run(req).await
+}
+
+/// The app path of a pipeline or execution ARN (empty for anything else).
+fn arn_path(arn: &str) -> String {
+    match stepline_types::model::classify(arn) {
+        stepline_types::model::Lookup::Execution { pipeline, id } => {
+            format!(
+                "/pipelines/{}/executions/{}",
+                stepline_types::model::links::seg(&pipeline),
+                stepline_types::model::links::seg(&id)
+            )
+        }
+        stepline_types::model::Lookup::Pipeline(p) => {
+            format!("/pipelines/{}", stepline_types::model::links::seg(&p))
+        }
+        stepline_types::model::Lookup::Search(_) => String::new(),
+    }
 }
 
 /// `path` (`/pipelines/{name}…`) with the pipeline's name as created, when that differs from the one in

@@ -134,6 +134,15 @@ async fn executions_side_by_side_say_what_differs() {
     let heads: Vec<&str> = against.split("<th scope=\"col\" data-execution=\"").skip(1).take(2).collect();
     assert!(heads[0].starts_with(&baseline) && heads[1].starts_with(&failed), "the last success first");
 
+    // Two execution ARNs pasted into the search box open side by side, the pipeline named as created.
+    let arn_of = |id: &str| format!("arn:aws:sagemaker:us-east-1:123456789012:pipeline/abalonepipeline/execution/{id}");
+    let q = common::form_value(&format!("{}\n{}", arn_of(&baseline), arn_of(&failed)));
+    let req = common::proxied("GET", &format!("/?q={q}"), HOST, "vera", "").body(axum::body::Body::empty()).unwrap();
+    let (status, _, headers) = common::send_with_headers(&w.app, req).await;
+    assert_eq!(status, StatusCode::FOUND);
+    let location = headers.get("location").and_then(|l| l.to_str().ok()).unwrap_or_default();
+    assert_eq!(location, format!("/pipelines/AbalonePipeline/compare?e={baseline}&e={failed}"));
+
     // A run of a changed definition: its structural diff and the changed default.
     let changed = changed_run(&w).await;
     let (status, body) = page(&w, "vera", &compare(&[&baseline, &changed])).await;

@@ -523,6 +523,26 @@ pub fn short(v: f64) -> String {
     format!("{v:.digits$}")
 }
 
+/// Two or more execution ARNs pasted together (spaces, commas or new lines between), all of one pipeline:
+/// the first ARN (its account and region say where to open them), the pipeline as the ARNs name it
+/// (lower-cased) and the ids.
+pub fn pasted(text: &str) -> Option<(String, String, Vec<String>)> {
+    let parts: Vec<&str> = text.split(|c: char| c.is_whitespace() || c == ',').filter(|p| !p.is_empty()).collect();
+    if parts.len() < 2 || parts.len() > MOST {
+        return None;
+    }
+    let mut pipeline: Option<String> = None;
+    let mut ids = vec![];
+    for part in &parts {
+        let crate::model::Lookup::Execution { pipeline: p, id } = crate::model::classify(part) else { return None };
+        if !pipeline.get_or_insert_with(|| p.clone()).eq_ignore_ascii_case(&p) || !crate::model::valid_id(&id) {
+            return None;
+        }
+        ids.push(id);
+    }
+    Some((parts[0].to_string(), pipeline?, ids))
+}
+
 /// Ids from the address (`e=…&e=…`): trimmed, without repeats, at most [`MOST`]; why not when fewer than
 /// two remain or an id is not one.
 pub fn ids(asked: &[String]) -> Result<Vec<String>, String> {

@@ -12,6 +12,10 @@ use stepline_types::page::Newest;
 /// Where a search for `q` should go instead of this page, if `q` is a pasted ARN.
 pub fn redirect_for(q: &str) -> Option<String> {
     let q = q.trim();
+    // Several execution ARNs of one pipeline: side by side.
+    if let Some(to) = links::compare_arns(q) {
+        return Some(to);
+    }
     match classify(q) {
         Lookup::Pipeline(_) => links::pipeline_arn(q),
         Lookup::Execution { .. } => links::execution_arn(q),

@@ -166,3 +166,18 @@ fn jobs_say_what_differs_in_their_configuration_and_mark_the_better_metric() {
     assert_eq!(short(0.123456), "0.1235");
     assert_eq!(short(1234.5678), "1235");
 }
+
+#[test]
+fn a_pasted_pair_of_arns_of_one_pipeline_is_a_comparison() {
+    let a = "arn:aws:sagemaker:eu-west-1:111111111111:pipeline/abalone/execution/aaaa1111";
+    let b = "arn:aws:sagemaker:eu-west-1:111111111111:pipeline/abalone/execution/bbbb2222";
+    let other = "arn:aws:sagemaker:eu-west-1:111111111111:pipeline/churn/execution/cccc3333";
+    let (first, pipeline, ids) = pasted(&format!(" {a},\n{b} ")).unwrap();
+    assert_eq!(
+        (first.as_str(), pipeline.as_str(), ids),
+        (a, "abalone", vec!["aaaa1111".to_string(), "bbbb2222".into()])
+    );
+    assert_eq!(pasted(a), None, "one ARN opens its execution");
+    assert_eq!(pasted(&format!("{a} {other}")), None, "two pipelines");
+    assert_eq!(pasted(&format!("{a} hello")), None, "not all ARNs");
+}

@@ -43,6 +43,14 @@ pub fn compare_against(pipeline: &str, id: &str, against: crate::compare::Agains
     crate::base::href(&format!("/pipelines/{}/compare?e={}&against={against}", seg(pipeline), seg(id)))
 }
 
+/// Pasted execution ARNs of one pipeline side by side, in their account and region (see
+/// `crate::compare::pasted`).
+pub fn compare_arns(text: &str) -> Option<String> {
+    let (first, pipeline, ids) = crate::compare::pasted(text)?;
+    let query: Vec<String> = ids.iter().map(|id| format!("e={}", seg(id))).collect();
+    Some(in_place_of(&first, &format!("/pipelines/{}/compare?{}", seg(&pipeline), query.join("&"))))
+}
+
 /// The execution page for an execution ARN, in the ARN's account and region when pages carry them.
 pub fn execution_arn(arn: &str) -> Option<String> {
     let pipeline = super::pipeline_of_arn(arn)?;
