@@ -152,6 +152,20 @@ async fn executions_side_by_side_say_what_differs() {
     assert!(body.contains("Audit") && body.contains("MseThreshold default 6.0 → 7.5"));
     assert!(body.contains("data-testid=\"compare-live\""), "one of them runs: the page says it reads again");
 
+    // The line diff is one click away: the first's definition against the other's, line by line.
+    let line_diff = format!("/pipelines/AbalonePipeline/executions/{baseline}/definition?against={changed}");
+    assert!(body.contains(&line_diff.replace('&', "&amp;")) || body.contains(&line_diff), "{body}");
+    let (status, diff) = page(&w, "vera", &line_diff).await;
+    assert_eq!(status, StatusCode::OK, "{diff}");
+    assert!(diff.contains("against execution changed"), "{diff}");
+    assert!(diff.contains("ml.m5.4xlarge") && diff.contains("\"Audit\""), "the changed lines: {diff}");
+    assert!(diff.contains("lines added") && diff.contains("removed in changed"), "{diff}");
+    // Against itself: the same; against another pipeline's execution or a malformed id: not found / invalid.
+    let (_, same) =
+        page(&w, "vera", &format!("/pipelines/AbalonePipeline/executions/{baseline}/definition?against={baseline}"))
+            .await;
+    assert!(same.contains("The definitions are the same."), "{same}");
+
     // What is not there, or not theirs, is a clear 404; a malformed ask a 400.
     let cf = id_of(&w, "ControlFlowPipeline", "awaiting-approval").await;
     for ids in [vec![baseline.as_str(), "zzzzzzzzzzzz"], vec![baseline.as_str(), cf.as_str()]] {
@@ -167,6 +181,9 @@ async fn executions_side_by_side_say_what_differs() {
     }
     let (_, body) = page(&w, "vera", &compare(&[&baseline, "zzzzzzzzzzzz"])).await;
     assert!(body.contains("zzzzzzzzzzzz"), "the 404 names the execution");
+    let (status, _) =
+        page(&w, "vera", &format!("/pipelines/AbalonePipeline/executions/{baseline}/definition?against={cf}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another pipeline's execution is not found here");
     // Eve may not read AbalonePipeline: the comparison answers as a pipeline that does not exist.
     let (status, body) = page(&w, "eve", &compare(&[&baseline, &failed])).await;
     assert_eq!(status, StatusCode::NOT_FOUND);

@@ -31,8 +31,12 @@ pub async fn start_context(
 }
 
 #[server(prefix = "/api", endpoint = "definition_diff", input = leptos::server_fn::codec::Json)]
-pub async fn definition_diff(pipeline: String, id: String) -> Result<DefinitionDiffPage, AppError> {
-    stepline_types::error::answer(stepline_core::queries::definition_diff(&pipeline, &id).await)
+pub async fn definition_diff(
+    pipeline: String,
+    id: String,
+    against: Option<String>,
+) -> Result<DefinitionDiffPage, AppError> {
+    stepline_types::error::answer(stepline_core::queries::definition_diff(&pipeline, &id, against.as_deref()).await)
 }
 
 /// The job a step started, described (None for a step without one).

@@ -171,7 +171,11 @@ fn version_error(e: stepline_types::model::Upstream, pipeline: &str, version: i6
 }
 
 /// The definition an execution ran with against the pipeline's latest, line by line (both pretty-printed).
-pub async fn definition_diff(pipeline: &str, id: &str) -> Result<stepline_types::page::DefinitionDiffPage, AppError> {
+pub async fn definition_diff(
+    pipeline: &str,
+    id: &str,
+    against: Option<&str>,
+) -> Result<stepline_types::page::DefinitionDiffPage, AppError> {
     let (state, who) = enter().await?;
     let role = who.read(pipeline).await?;
     let what = Subject::Execution { pipeline, id };
@@ -182,16 +186,37 @@ pub async fn definition_diff(pipeline: &str, id: &str) -> Result<stepline_types:
     let name = execution.pipeline_name.clone();
     let ran = state.watchers.definition(&arn).await.map_err(|e| AppError::from_upstream(e, what))?;
     let latest = latest_version(&state, &name).await;
-    // The latest definition by its number when the versions are listed (the same cache as every version's);
-    // else the pipeline's description, which is the latest.
-    let newest = match latest {
-        Some(n) if execution.pipeline_version == Some(n) => ran.clone(),
-        Some(n) => state.watchers.version_definition(&name, n).await.map_err(|e| version_error(e, &name, n))?,
-        None => {
-            let detail = pipeline_detail(&state, &name).await?;
-            freshness = freshness.and(detail.freshness());
-            detail.value.definition
+    let (newest, against) = match against {
+        // Another execution of the same pipeline (the compare page's "line diff"): its ARN is built from this
+        // pipeline's, so an id of another pipeline's is simply not found.
+        Some(other) => {
+            let what = Subject::Execution { pipeline, id: other };
+            let other_arn = execution_arn(&state, pipeline, other).await?;
+            let known = state.watchers.execution(&other_arn).await.map_err(|e| AppError::from_upstream(e, what))?;
+            freshness = freshness.and(known.freshness());
+            let e = &known.value.execution;
+            let against = stepline_types::page::DiffAgainst {
+                id: e.id.clone(),
+                display_name: e.display_name.clone(),
+                version: e.pipeline_version,
+            };
+            let definition =
+                state.watchers.definition(&other_arn).await.map_err(|e| AppError::from_upstream(e, what))?;
+            (definition, Some(against))
         }
+        // The latest definition by its number when the versions are listed (the same cache as every
+        // version's); else the pipeline's description, which is the latest.
+        None => match latest {
+            Some(n) if execution.pipeline_version == Some(n) => (ran.clone(), None),
+            Some(n) => {
+                (state.watchers.version_definition(&name, n).await.map_err(|e| version_error(e, &name, n))?, None)
+            }
+            None => {
+                let detail = pipeline_detail(&state, &name).await?;
+                freshness = freshness.and(detail.freshness());
+                (detail.value.definition, None)
+            }
+        },
     };
     let diff = stepline_types::diff::lines(
         &stepline_types::diff::pretty_json(&ran),
@@ -204,6 +229,7 @@ pub async fn definition_diff(pipeline: &str, id: &str) -> Result<stepline_types:
         display_name: execution.display_name.clone(),
         version: execution.pipeline_version,
         latest,
+        against,
         diff,
         freshness,
         me: who.me(Some(role)),

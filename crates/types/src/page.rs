@@ -224,10 +224,20 @@ pub struct DefinitionDiffPage {
     /// The version the execution ran, and the newest (when SageMaker lists the versions).
     pub version: Option<i64>,
     pub latest: Option<i64>,
-    /// From the execution's definition to the latest, both pretty-printed.
+    /// The other execution it is compared with, when not the pipeline's latest definition.
+    pub against: Option<DiffAgainst>,
+    /// From the execution's definition to the latest (or the other execution's), both pretty-printed.
     pub diff: crate::diff::LineDiff,
     pub freshness: Freshness,
     pub me: crate::model::access::Me,
+}
+
+/// The execution whose definition another's is compared with (`?against=ID`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DiffAgainst {
+    pub id: String,
+    pub display_name: Option<String>,
+    pub version: Option<i64>,
 }
 
 /// The activity page: a page of records, the filter it answers and who reads it.

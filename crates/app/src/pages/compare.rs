@@ -101,6 +101,9 @@ fn CompareBody(page: ComparePage, all: bool) -> impl IntoView {
         })
         .collect_view()
     };
+    // Each cell names its execution: at a phone's width the rows become cards and the heads are hidden.
+    let labels: Vec<String> = page.columns.iter().map(Column::label).collect();
+    let col = move |i: usize| labels.get(i).cloned().unwrap_or_default();
     let parameters: Vec<_> = page.parameters.iter().filter(|p| all || p.differs).cloned().collect();
     let parameter_rows = parameters
         .into_iter()
@@ -109,21 +112,24 @@ fn CompareBody(page: ComparePage, all: bool) -> impl IntoView {
                 .values
                 .iter()
                 .zip(&p.defaults)
-                .map(|(v, d)| {
+                .enumerate()
+                .map(|(i, (v, d))| {
                     let mark = d.then_some(view! { <span class="sub" title="the definition's default">" (default)"</span> });
-                    view! { <td class="param">{v.clone().unwrap_or_else(|| "—".into())}{mark}</td> }
+                    view! { <td class="param" data-label=col(i)>{v.clone().unwrap_or_else(|| "—".into())}{mark}</td> }
                 })
                 .collect_view();
             view! { <tr class=if p.differs { "differs" } else { "" } data-parameter=p.name.clone()><th scope="row">{p.name.clone()}</th>{cells}</tr> }
         })
         .collect_view();
     let none_differ = page.parameters.iter().all(|p| !p.differs);
+    let base = page.columns.first().map(|c| c.id.clone()).unwrap_or_default();
     let structure = page
         .structures
         .iter()
         .zip(&page.columns)
-        .filter_map(|(s, c)| s.as_ref().map(|s| (s.clone(), c.label())))
-        .map(|(s, label)| {
+        .filter_map(|(s, c)| s.as_ref().map(|s| (s.clone(), c.label(), c.id.clone())))
+        .map(|(s, label, id)| {
+            let line_diff = links::definition_against(&page.pipeline, &base, &id);
             let changed = s
                 .changed
                 .iter()
@@ -136,6 +142,7 @@ fn CompareBody(page: ComparePage, all: bool) -> impl IntoView {
                     {(!s.removed.is_empty()).then(|| view! { <p>"Steps removed: "{s.removed.join(", ")}</p> })}
                     {(!s.changed.is_empty()).then(|| view! { <p>"Steps changed:"</p><ul>{changed}</ul> })}
                     {(!s.parameters.is_empty()).then(|| view! { <p>"Parameters: "{s.parameters.join("; ")}</p> })}
+                    <p><a href=line_diff data-testid="line-diff">"Line by line"</a></p>
                 </section>
             }
         })
@@ -151,7 +158,12 @@ fn CompareBody(page: ComparePage, all: bool) -> impl IntoView {
         .steps
         .iter()
         .map(|r| {
-            let cells = r.cells.iter().map(|c| view! { <td>{c.clone().map(|c| step_cell(c, span))}</td> }).collect_view();
+            let cells = r
+                .cells
+                .iter()
+                .enumerate()
+                .map(|(i, c)| view! { <td data-label=col(i)>{c.clone().map(|c| step_cell(c, span))}</td> })
+                .collect_view();
             view! { <tr class=if r.differs { "differs" } else { "" } data-step=r.name.clone()><th scope="row">{r.name.clone()}</th>{cells}</tr> }
         })
         .collect_view();
@@ -168,7 +180,7 @@ fn CompareBody(page: ComparePage, all: bool) -> impl IntoView {
                 .map(|(i, v)| {
                     let best = m.best == Some(i);
                     view! {
-                        <td class="num" data-best=best.then_some("true")>
+                        <td class="num" data-best=best.then_some("true") data-label=col(i)>
                             {v.map(short).unwrap_or_else(|| "—".into())}
                             {best.then(|| view! { " "<span title="the best of them">"★"</span> })}
                         </td>
@@ -193,8 +205,12 @@ fn CompareBody(page: ComparePage, all: bool) -> impl IntoView {
         .jobs
         .iter()
         .map(|r| {
-            let cells =
-                r.cells.iter().map(|c| view! { <td>{c.clone().map(|c| job_cell(c, &r.differs))}</td> }).collect_view();
+            let cells = r
+                .cells
+                .iter()
+                .enumerate()
+                .map(|(i, c)| view! { <td data-label=col(i)>{c.clone().map(|c| job_cell(c, &r.differs))}</td> })
+                .collect_view();
             let differs =
                 (!r.differs.is_empty()).then(|| view! { <div class="sub">"Differs: "{r.differs.join(", ")}</div> });
             view! {
@@ -224,6 +240,9 @@ fn CompareBody(page: ComparePage, all: bool) -> impl IntoView {
             {shown}
         }
     });
+    // In the browser, each log box opens at its first error (a few lines above it in view).
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| request_animation_frame(scroll_logs_to_first_error));
     view! {
         <p class="cmp-summary" data-testid="compare-summary">{page.summary.clone()}</p>
         {page.running.then(|| view! { <p class="muted" data-testid="compare-live">"One of them is running: this page reads them again every few seconds."</p> })}
@@ -372,5 +391,20 @@ fn logs_side_by_side(logs: LogsSideBySide, columns: &[Column]) -> impl IntoView 
     view! {
         <p class="muted">"Marked lines appear in no other execution's log (numbers aside); the first error is outlined."</p>
         <div class="cmp-logs" data-testid="compare-logs">{boxes}</div>
+    }
+}
+
+/// Scroll each side-by-side log box so its first error shows, with a few lines of context above it.
+#[cfg(feature = "hydrate")]
+fn scroll_logs_to_first_error() {
+    use wasm_bindgen::JsCast;
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return };
+    let Ok(errors) = doc.query_selector_all(".cmp-log .first-error") else { return };
+    for i in 0..errors.length() {
+        let Some(line) = errors.item(i).and_then(|n| n.dyn_into::<web_sys::HtmlElement>().ok()) else { continue };
+        // The box is positioned (see .cmp-log), so the line's offset is from the box's top.
+        if let Some(list) = line.parent_element() {
+            list.set_scroll_top((line.offset_top() - 48).max(0));
+        }
     }
 }

@@ -31,6 +31,11 @@ pub fn definition(pipeline: &str, id: &str) -> String {
     format!("{}/definition", execution(pipeline, id))
 }
 
+/// An execution's definition against another execution's of the same pipeline, line by line.
+pub fn definition_against(pipeline: &str, id: &str, against: &str) -> String {
+    format!("{}?against={}", definition(pipeline, id), seg(against))
+}
+
 /// Executions of a pipeline side by side (`ids` in order; the first is what the others are compared with).
 pub fn compare(pipeline: &str, ids: &[&str]) -> String {
     let query: Vec<String> = ids.iter().map(|id| format!("e={}", seg(id))).collect();
