@@ -51,6 +51,17 @@ pub fn logs_client(url: &str, region: &str) -> aws_sdk_cloudwatchlogs::Client {
     aws_sdk_cloudwatchlogs::Client::from_conf(config)
 }
 
+/// A Price List client of the emulator at `url` (it serves a table of SageMaker's instance prices).
+pub fn pricing_client(url: &str, region: &str) -> aws_sdk_pricing::Client {
+    let config = aws_sdk_pricing::Config::builder()
+        .behavior_version(aws_sdk_pricing::config::BehaviorVersion::latest())
+        .region(aws_sdk_pricing::config::Region::new(region.to_string()))
+        .credentials_provider(Credentials::new("AKIDSTEPLINEDEMO", "stepline-demo", None, None, "stepline-demo"))
+        .endpoint_url(url)
+        .build();
+    aws_sdk_pricing::Client::from_conf(config)
+}
+
 /// An SQS client of the emulator at `url`, for its events queue.
 pub fn sqs_client(url: &str, region: &str) -> aws_sdk_sqs::Client {
     let config = aws_sdk_sqs::Config::builder()

@@ -66,7 +66,8 @@ async fn serve(config: Config) -> Result<(), String> {
                 limits.clone(),
             )
             .with_logs(demo::logs_client(&emulator.endpoint_url(), &region))
-            .with_sqs(demo::sqs_client(&emulator.endpoint_url(), &region));
+            .with_sqs(demo::sqs_client(&emulator.endpoint_url(), &region))
+            .with_pricing(demo::pricing_client(&emulator.endpoint_url(), "us-east-1"));
             let sts = demo::sts_client(&emulator.endpoint_url(), &region);
             _emulator = Some(emulator);
             // An endpoint need not honour the client's region: ARNs are judged by account alone.
@@ -80,7 +81,8 @@ async fn serve(config: Config) -> Result<(), String> {
                 limits.clone(),
             )
             .with_logs(demo::logs_client(url.as_str(), &region))
-            .with_sqs(demo::sqs_client(url.as_str(), &region));
+            .with_sqs(demo::sqs_client(url.as_str(), &region))
+            .with_pricing(demo::pricing_client(url.as_str(), "us-east-1"));
             upstreams.push(Upstream {
                 gateway: g,
                 sts: demo::sts_client(url.as_str(), &region),
@@ -114,7 +116,13 @@ async fn serve(config: Config) -> Result<(), String> {
                     limits.clone(),
                 )
                 .with_logs(aws_sdk_cloudwatchlogs::Client::new(&shared))
-                .with_sqs(aws_sdk_sqs::Client::new(&shared));
+                .with_sqs(aws_sdk_sqs::Client::new(&shared))
+                // The Price List answers in us-east-1 (and two other regions) for every region's prices.
+                .with_pricing(aws_sdk_pricing::Client::from_conf(
+                    aws_sdk_pricing::config::Builder::from(&shared)
+                        .region(aws_sdk_pricing::config::Region::new("us-east-1"))
+                        .build(),
+                ));
                 upstreams.push(Upstream { gateway: g, sts: aws_sdk_sts::Client::new(&shared), label, region });
             }
         }
@@ -159,11 +167,17 @@ async fn serve(config: Config) -> Result<(), String> {
             state
         })
         .collect();
-    // One set of open streams (capped per person) and one readiness for all places.
+    // One set of open streams (capped per person), one readiness and one price book for all places.
+    let price_file = match &config.prices {
+        Some(path) => stepline_core::prices::read_price_file(path)?,
+        None => Default::default(),
+    };
+    let prices = Arc::new(stepline_core::prices::Prices::new(notify_db.clone(), price_file));
     let (streams, ready) = (states[0].streams.clone(), states[0].ready.clone());
     for s in &mut states {
         s.streams = streams.clone();
         s.ready = ready.clone();
+        s.prices = prices.clone();
     }
     // Replicas on one PostgreSQL share the polling of live views and announce logouts (see `cluster`).
     let mut shared = None;

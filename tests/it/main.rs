@@ -12,6 +12,7 @@ mod access;
 mod alb;
 mod assets;
 mod compare;
+mod cost;
 mod demo;
 mod hostile;
 mod inbox;

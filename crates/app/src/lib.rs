@@ -15,6 +15,7 @@ pub mod api;
 pub mod app;
 pub mod compare;
 pub mod components;
+pub mod cost;
 pub mod pages;
 pub mod registry;
 pub mod subscribe;

@@ -76,6 +76,12 @@ pub async fn compare(
     let running = columns.iter().any(|c| !c.status.is_terminal());
     let log_steps: Vec<String> =
         steps.iter().filter(|r| views.iter().any(|(v, _)| logged(v, &r.name))).map(|r| r.name.clone()).collect();
+    // Each one's cost, from the jobs already described for it where they are (see `crate::cost_queries`).
+    let costs = join_all(views.iter().map(|(v, _)| async {
+        let steps = v.steps.clone().unwrap_or_default();
+        stepline_types::cost::CostTotal::from(&crate::cost_queries::cost_of(&state, &steps, now).await)
+    }))
+    .await;
     let logs = match logs_of.filter(|s| log_steps.iter().any(|l| l == s)) {
         Some(step) => Some(side_by_side(pipeline, &columns, step).await?),
         None => None,
@@ -87,6 +93,7 @@ pub async fn compare(
         parameters,
         steps,
         structures,
+        costs,
         jobs,
         metrics,
         log_steps,

@@ -234,6 +234,10 @@ struct Args {
     #[arg(long, env = "STEPLINE_EVENTS_QUEUE", value_name = "URL|NAME", value_delimiter = ',',
           value_parser = EventsQueue::parse, requires = "notify")]
     events_queue: Vec<EventsQueue>,
+    /// Cost estimates: a TOML file of instance prices (per instance type and component) and/or a discount
+    /// off the AWS Price List, for private pricing; see the README's "What runs cost"
+    #[arg(long, env = "STEPLINE_PRICES", value_name = "FILE")]
+    prices: Option<PathBuf>,
 }
 
 /// Login and authorization settings (see `access`).
@@ -337,6 +341,8 @@ pub struct Config {
     pub notify: Option<PathBuf>,
     /// `--events-queue`: SageMaker's events from SQS.
     pub events_queue: Vec<EventsQueue>,
+    /// `--prices`: the price file, read at start.
+    pub prices: Option<PathBuf>,
 }
 
 #[derive(Debug, PartialEq)]
@@ -473,6 +479,7 @@ pub fn parse_args(args: &[String]) -> Result<Parsed, String> {
         log_format: a.log_format,
         notify: a.notify,
         events_queue: a.events_queue,
+        prices: a.prices,
     })))
 }
 

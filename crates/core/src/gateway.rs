@@ -31,6 +31,7 @@ use stepline_types::model::{
 pub mod acting;
 mod jobs;
 pub mod logs;
+mod pricing;
 pub mod queue;
 mod steps;
 
@@ -60,6 +61,8 @@ pub struct Gateway {
     logs: Option<aws_sdk_cloudwatchlogs::Client>,
     /// SQS, for SageMaker's events (`queue`): absent unless `--events-queue` names a queue.
     sqs: Option<aws_sdk_sqs::Client>,
+    /// The AWS Price List, for cost estimates (`pricing`): absent, costs say there is no price.
+    pricing: Option<aws_sdk_pricing::Client>,
 }
 
 /// Turn an SDK error into what the page shows: the service's own code and message, or a clear word for
@@ -274,6 +277,7 @@ impl Gateway {
             act_role: None,
             logs: None,
             sqs: None,
+            pricing: None,
         }
     }
 
@@ -293,6 +297,26 @@ impl Gateway {
             )
             .build();
         self.logs = Some(aws_sdk_cloudwatchlogs::Client::from_conf(config));
+        self
+    }
+
+    /// The AWS Price List (its endpoints are in us-east-1, eu-central-1 and ap-south-1 whatever the region
+    /// priced), with the same call counting, timeouts and no retries of its own as SageMaker's client.
+    pub fn with_pricing(mut self, client: aws_sdk_pricing::Client) -> Gateway {
+        let config = client
+            .config()
+            .to_builder()
+            .interceptor(CountCalls(self.calls.clone()))
+            .retry_config(aws_sdk_pricing::config::retry::RetryConfig::disabled())
+            .timeout_config(
+                aws_sdk_pricing::config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                    .operation_timeout(OPERATION_TIMEOUT)
+                    .build(),
+            )
+            .build();
+        self.pricing = Some(aws_sdk_pricing::Client::from_conf(config));
         self
     }
 

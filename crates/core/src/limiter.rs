@@ -50,6 +50,8 @@ pub const DEFAULT_RATES: &[(&str, f64, f64)] = &[
     ("DescribeLogStreams", 20.0, 25.0),
     ("GetLogEvents", 20.0, 25.0),
     ("FilterLogEvents", 4.0, 5.0),
+    // The Price List: asked once a day per region and instance type (see `crate::prices`).
+    ("GetProducts", 4.0, 5.0),
 ];
 /// For an operation not in the table.
 const OTHER_RATE: Rate = Rate { per_second: 4.0, burst: 5.0 };

@@ -31,6 +31,8 @@ pub struct AppState {
     pub inbox: Arc<super::inbox::Inbox>,
     /// Every place the router serves, this one among them (the inbox reads them all).
     pub everywhere: Everywhere,
+    /// Instance prices for cost estimates, one book for every place.
+    pub prices: Arc<super::prices::Prices>,
 }
 
 /// The places a router serves, as each of their states sees them: set once the router holds them all.
@@ -83,6 +85,7 @@ impl AppState {
         bounds: super::watch::Bounds,
     ) -> AppState {
         let watchers = Watchers::with_bounds(gateway.clone(), bounds);
+        let prices = super::prices::Prices::new(access.db.clone(), Default::default());
         let place = super::places::Place::single(gateway.backend.clone(), None, "");
         AppState {
             leptos_options,
@@ -97,6 +100,7 @@ impl AppState {
             notify: None,
             inbox: Default::default(),
             everywhere: Default::default(),
+            prices: Arc::new(prices),
         }
     }
 

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 
 use crate::error::ApiError;
 use crate::guard;
-use crate::ops::{dispatch, dispatch_logs, Caller};
+use crate::ops::{dispatch, dispatch_logs, dispatch_pricing, Caller};
 use crate::persist::Write;
 use crate::query::{self, Params};
 use crate::runtime::{ClockChange, Core};
@@ -87,7 +87,7 @@ async fn api(State(core): State<Arc<Core>>, req: Request) -> Response {
     }
     let Some((service, operation)) = target(&parts.headers) else {
         return error_reply(ApiError::unknown_operation(
-            "Missing or malformed X-Amz-Target header: expected SageMaker.<Operation>, Logs_20140328.<Operation> or AmazonSQS.<Operation>",
+            "Missing or malformed X-Amz-Target header: expected SageMaker.<Operation>, Logs_20140328.<Operation>, AmazonSQS.<Operation> or AWSPriceListService.<Operation>",
         ));
     };
     let bytes = match to_bytes(body, MAX_BODY_BYTES).await {
@@ -138,6 +138,7 @@ async fn api(State(core): State<Arc<Core>>, req: Request) -> Response {
         std::panic::catch_unwind(AssertUnwindSafe(|| match service {
             Service::SageMaker => dispatch(&core, &operation, &body, &caller),
             Service::Logs => dispatch_logs(&core, &operation, &body, &caller),
+            Service::Pricing => dispatch_pricing(&core, &operation, &body, &caller),
             Service::Sqs => unreachable!("SQS calls are answered by sqs_api"),
         }))
     };
@@ -278,6 +279,7 @@ enum Service {
     SageMaker,
     Logs,
     Sqs,
+    Pricing,
 }
 
 fn target(headers: &HeaderMap) -> Option<(Service, String)> {
@@ -287,6 +289,7 @@ fn target(headers: &HeaderMap) -> Option<(Service, String)> {
         "SageMaker" => Service::SageMaker,
         "Logs_20140328" => Service::Logs,
         "AmazonSQS" => Service::Sqs,
+        "AWSPriceListService" => Service::Pricing,
         _ => return None,
     };
     (!op.is_empty() && op.len() <= 64 && op.chars().all(|c| c.is_ascii_alphanumeric()))

@@ -91,6 +91,15 @@ pub fn sqs_model() -> &'static Model {
 
 const SQS_MODEL_JSON: &str = include_str!("../sqs-shapes.json");
 
+/// The AWS Price List's botocore model (`crates/emulator/pricing-shapes.json`: GetProducts), for
+/// `crate::ops::pricing`.
+pub fn pricing_model() -> &'static Model {
+    static MODEL: OnceLock<Model> = OnceLock::new();
+    MODEL.get_or_init(|| Model::parse(PRICING_MODEL_JSON).expect("the compiled-in Price List model is valid"))
+}
+
+const PRICING_MODEL_JSON: &str = include_str!("../pricing-shapes.json");
+
 impl Model {
     fn parse(text: &str) -> Result<Model, String> {
         let root: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;

@@ -347,6 +347,9 @@ pub struct ComparePage {
     pub steps: Vec<StepRow>,
     /// From the first execution's definition to each other's; `None` for the first and where the same
     /// definition ran.
+    /// Each execution's estimated cost, in column order.
+    #[serde(default)]
+    pub costs: Vec<crate::cost::CostTotal>,
     pub structures: Vec<Option<Structure>>,
     /// The job steps (training and tuning jobs, and other jobs whose step differs), with what differs.
     pub jobs: Vec<JobRow>,

@@ -19,6 +19,7 @@ pub mod base;
 pub mod codec;
 pub mod compare;
 pub mod console;
+pub mod cost;
 pub mod diff;
 pub mod error;
 pub mod forms;

@@ -1,6 +1,7 @@
 //! Reusable view pieces. Their geometry and formatting live in `stepline_types::layout`; these only render.
 
 pub mod actions;
+pub mod cost;
 pub mod dag;
 pub mod decide;
 pub mod error;

@@ -135,7 +135,7 @@ fn hunk_rows(h: Hunk) -> impl IntoView {
 
 #[cfg(test)]
 mod tests {
-    use super::heading;
+    use super::{heading, heading_against};
 
     #[test]
     fn the_heading_names_both_versions() {

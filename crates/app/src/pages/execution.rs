@@ -241,6 +241,8 @@ fn ExecutionBody(
         <crate::components::actions::ExecutionActions view=view step_types=step_types selected=selected
             confirm_stop=confirm_stop declared_outputs=declared_outputs me=page.me.clone()/>
         <section><h2>"Parameters"</h2><ParameterTable view=view facts=facts.clone()/></section>
+        <crate::components::cost::CostPanel pipeline=page.view.execution.pipeline_name.clone() id=page.view.execution.id.clone()
+            status=Signal::derive(move || view_signal.with(|v| v.execution.status.as_str().to_string()))/>
         <section class="runs">
             <RunTabs state=state base=base.clone()/>
             <div class="run-layout">

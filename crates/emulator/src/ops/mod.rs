@@ -6,10 +6,12 @@ mod executions;
 mod jobs;
 mod logs;
 mod pipelines;
+mod pricing;
 pub(crate) mod registry;
 mod steps;
 
 pub use logs::dispatch as dispatch_logs;
+pub use pricing::dispatch as dispatch_pricing;
 
 use serde_json::{json, Map, Value};
 

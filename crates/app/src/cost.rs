@@ -1,0 +1,12 @@
+//! The server function of cost estimates: one call into `stepline_core::cost_queries`.
+
+use leptos::prelude::*;
+
+use stepline_types::cost::ExecutionCost;
+use stepline_types::error::AppError;
+
+/// What `pipeline`'s execution `id` cost, estimated, step by step.
+#[server(prefix = "/api", endpoint = "execution_cost", input = leptos::server_fn::codec::Json)]
+pub async fn get_execution_cost(pipeline: String, id: String) -> Result<ExecutionCost, AppError> {
+    stepline_types::error::answer(stepline_core::cost_queries::execution_cost(&pipeline, &id).await)
+}
