@@ -12,9 +12,9 @@ use stepline_core::config::Database;
 use stepline_core::prices::Prices;
 use stepline_core::store::Db;
 use stepline_core::{gateway::Gateway, state::AppState};
+use stepline_emulator::{EmulatorConfig, RunningEmulator};
 use stepline_types::cost::prices::{FilePrice, PriceFile};
 use stepline_types::cost::ExecutionCost;
-use stepline_emulator::{EmulatorConfig, RunningEmulator};
 
 use crate::common::{api, get, options};
 
