@@ -78,6 +78,7 @@ pub async fn build_places(places: Vec<AppState>) -> Router {
         .route(&at("/auth/logged-out"), get(access::oidc::logged_out))
         .route(&at("/activity.csv"), get(exports::csv).with_state(places.clone()))
         .route(&at("/activity.jsonl"), get(exports::json_lines).with_state(places.clone()))
+        .route(&at("/costs.csv"), get(stepline_core::cost_export::csv).with_state(places.clone()))
         .with_state(first.clone());
     for state in places.iter() {
         let base = state.place.base;

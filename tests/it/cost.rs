@@ -174,10 +174,36 @@ async fn steps_are_priced_the_cache_saving_shown_and_prices_asked_once_a_day() {
     let (_, page) = get(&app, &format!("/pipelines/Costly/executions/{second}")).await;
     assert!(page.contains(&format!("the cache saved {}", stepline_types::cost::usd(again.cache_saved))), "{page}");
 
-    // A restart on the same database asks the Price List nothing.
+    // The pipeline's trend: both runs (kept once estimated), summed by day; and the estimates as CSV.
+    let (_, trend) = get(&app, "/pipelines/Costly").await;
+    assert!(trend.contains("data-testid=\"cost-chart\""), "{trend}");
+    assert!(trend.contains("The newest 2 finished runs"), "{trend}");
+    let (status, csv) = get(&app, "/costs.csv?pipeline=Costly").await;
+    assert!(status.is_success(), "{csv}");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "place,pipeline,execution_id,started,step,job,component,instance,count,usd,spot_saved_usd,cache_saved_usd,how"
+    );
+    let first_total = lines
+        .iter()
+        .find(|l| l.contains(&first) && l.ends_with(",total; no price for ml.r5.xlarge (processing)"))
+        .copied();
+    assert!(first_total.is_some(), "the first run's total names the missing price: {csv}");
+    assert!(lines.iter().any(|l| l.contains(",Train,") && l.contains(",training,ml.m5.xlarge,2,")), "{csv}");
+    assert_eq!(lines.len(), 1 + 2 * 4, "a total and three steps per run: {csv}");
+    let (status, bad) = get(&app, "/costs.csv?from=not-a-date").await;
+    assert_eq!(status.as_u16(), 400);
+    assert!(bad.contains("from"), "{bad}");
+
+    // A restart on the same database asks the Price List nothing: kept estimates are read back, and a new
+    // run is priced from the prices kept a day.
     let (restarted, fresh_gateway) = dashboard(&w, &db, PriceFile::default()).await;
     let c2 = cost(&restarted, &first).await;
     assert!((c2.usd - c.usd).abs() < 1e-9);
+    let third = run(&w, "third").await;
+    let c3 = cost(&restarted, &third).await;
+    assert!(c3.step("Train").unwrap().cost.usd.unwrap() > 0.0);
     assert_eq!(get_products(&fresh_gateway), 0, "{:?}", fresh_gateway.calls_by_operation());
 
     // The price file wins over the list, and prices what the list does not.
@@ -190,11 +216,11 @@ async fn steps_are_priced_the_cache_saving_shown_and_prices_asked_once_a_day() {
             region: None,
         }],
     };
-    let (priced, _) = dashboard(&w, &db, file).await;
-    let c3 = cost(&priced, &first).await;
-    assert!(c3.missing.is_empty(), "{:?}", c3.missing);
-    assert!(c3.step("Odd").unwrap().cost.formula.contains("price file"));
-    assert!(c3.step("Prep").unwrap().cost.formula.contains("list less 10%"));
+    let (priced, _) = dashboard(&w, &Db::memory().await.unwrap(), file).await;
+    let c4 = cost(&priced, &first).await;
+    assert!(c4.missing.is_empty(), "{:?}", c4.missing);
+    assert!(c4.step("Odd").unwrap().cost.formula.contains("price file"));
+    assert!(c4.step("Prep").unwrap().cost.formula.contains("list less 10%"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

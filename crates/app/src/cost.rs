@@ -10,3 +10,9 @@ use stepline_types::error::AppError;
 pub async fn get_execution_cost(pipeline: String, id: String) -> Result<ExecutionCost, AppError> {
     stepline_types::error::answer(stepline_core::cost_queries::execution_cost(&pipeline, &id).await)
 }
+
+/// `pipeline`'s cost trend: its newest finished runs' estimates, and sums by day and week.
+#[server(prefix = "/api", endpoint = "pipeline_costs", input = leptos::server_fn::codec::Json)]
+pub async fn get_pipeline_costs(pipeline: String) -> Result<stepline_types::cost::trend::PipelineCosts, AppError> {
+    stepline_types::error::answer(stepline_core::cost_queries::pipeline_costs(&pipeline).await)
+}

@@ -6,7 +6,8 @@
 //! and its definition (DescribePipelineDefinitionForExecution, once per pipeline version); per job step
 //! compared (at most `JOB_STEPS`) one Describe*Job per execution, kept once the job ended; "compare with
 //! the previous / last success" adds one ListPipelineExecutions (the newest 100); a step's logs side by side
-//! what its logs tab costs, per execution (streams listed and read once, kept for every viewer).
+//! what its logs tab costs, per execution (streams listed and read once, kept for every viewer); its cost,
+//! nothing when kept, else one Describe*Job per job step for executions of at most `COST_JOB_STEPS`.
 
 use chrono::Utc;
 use futures::future::join_all;
@@ -24,6 +25,9 @@ use crate::state::{enter, AppState};
 const LOOK_BACK: i32 = 100;
 /// Job steps whose jobs a comparison describes.
 const JOB_STEPS: usize = 12;
+/// Job steps of an execution not estimated yet that a comparison describes for its cost; a bigger one's
+/// cost shows once its own page has estimated it.
+const COST_JOB_STEPS: usize = 40;
 
 pub async fn compare(
     pipeline: &str,
@@ -76,12 +80,8 @@ pub async fn compare(
     let running = columns.iter().any(|c| !c.status.is_terminal());
     let log_steps: Vec<String> =
         steps.iter().filter(|r| views.iter().any(|(v, _)| logged(v, &r.name))).map(|r| r.name.clone()).collect();
-    // Each one's cost, from the jobs already described for it where they are (see `crate::cost_queries`).
-    let costs = join_all(views.iter().map(|(v, _)| async {
-        let steps = v.steps.clone().unwrap_or_default();
-        stepline_types::cost::CostTotal::from(&crate::cost_queries::cost_of(&state, &steps, now).await)
-    }))
-    .await;
+    // Each one's cost: kept, or estimated when it has few job steps (see `crate::cost_queries::bounded`).
+    let costs = join_all(views.iter().map(|(v, _)| crate::cost_queries::bounded(&state, v, COST_JOB_STEPS))).await;
     let logs = match logs_of.filter(|s| log_steps.iter().any(|l| l == s)) {
         Some(step) => Some(side_by_side(pipeline, &columns, step).await?),
         None => None,

@@ -79,7 +79,7 @@ pub async fn csv(State(places): State<Places>, parts: Parts, RawQuery(query): Ra
 
 /// The time range (`from`, `to`: dates or times as the lists take them; the last 30 days by default) and the
 /// pipeline asked for; an unknown parameter or a malformed time is named.
-pub fn range_of(query: &str, now: DateTime<Utc>) -> Result<((DateTime<Utc>, DateTime<Utc>), Option<String>), String> {
+pub fn range_of(query: &str, now: DateTime<Utc>) -> Result<Asked, String> {
     use stepline_types::layout::timefmt::parse_when;
     let (mut from, mut to, mut pipeline) = (now - chrono::Duration::days(30), now + chrono::Duration::days(1), None);
     for (k, v) in url_pairs(query) {
@@ -106,6 +106,9 @@ pub fn range_of(query: &str, now: DateTime<Utc>) -> Result<((DateTime<Utc>, Date
     }
     Ok(((from, to), pipeline))
 }
+
+/// What an export asks for: the time range of the starts, and one pipeline or all.
+pub type Asked = ((DateTime<Utc>, DateTime<Utc>), Option<String>);
 
 /// An execution's total row, then a row per job step.
 fn rows(place: &str, k: &KeptCost) -> String {

@@ -7,10 +7,14 @@
 
 use chrono::{DateTime, Utc};
 use futures::future::join_all;
-use stepline_types::cost::{step_cost, CacheSaving, Component, ExecutionCost, JobUse, StepCost, StepLine};
+use stepline_types::cost::{step_cost, CacheSaving, Component, CostTotal, ExecutionCost, JobUse, StepCost, StepLine};
 use stepline_types::error::{AppError, Subject};
 use stepline_types::model::jobs::JobDetail;
-use stepline_types::model::{StepMetadata, StepRun};
+use stepline_types::model::{ExecutionView, StepMetadata, StepRun};
+
+use crate::store::KeptCost;
+use crate::watch::ListFilter;
+use stepline_types::cost::trend::{self, PipelineCosts, RunCost};
 
 use crate::queries::execution_arn;
 use crate::state::{enter, AppState};
@@ -19,15 +23,40 @@ use crate::state::{enter, AppState};
 /// how many it left out).
 pub const MOST_STEPS: usize = 1_000;
 
-/// `pipeline`'s execution `id`, costed.
+/// `pipeline`'s execution `id`, costed: a finished one's estimate is kept once complete, and read back.
 pub async fn execution_cost(pipeline: &str, id: &str) -> Result<ExecutionCost, AppError> {
     let (state, who) = enter().await?;
     who.read(pipeline).await?;
     let what = Subject::Execution { pipeline, id };
     let arn = execution_arn(&state, pipeline, id).await?;
+    if let Ok(Some(kept)) = state.access.db.kept_cost(&state.place.key(), &arn).await {
+        return Ok(kept);
+    }
     let known = state.watchers.execution(&arn).await.map_err(|e| AppError::from_upstream(e, what))?;
-    let steps = known.value.steps.clone().map_err(|e| AppError::from_upstream(e, what))?;
-    Ok(cost_of(&state, &steps, Utc::now()).await)
+    let view = known.value.clone();
+    let steps = view.steps.clone().map_err(|e| AppError::from_upstream(e, what))?;
+    let cost = cost_of(&state, &steps, Utc::now()).await;
+    keep_if_final(&state, &view, &cost).await;
+    Ok(cost)
+}
+
+/// Keep the estimate of a finished execution whose every job was read and priced by the list or the file
+/// (a Price List failure is not kept: it is asked again).
+async fn keep_if_final(state: &AppState, view: &ExecutionView, cost: &ExecutionCost) {
+    let e = &view.execution;
+    let failed_price = cost.steps.iter().any(|s| s.cost.formula.contains("the Price List failed"));
+    if !e.status.is_terminal() || cost.running || cost.unread > 0 || failed_price {
+        return;
+    }
+    let kept = KeptCost {
+        pipeline: e.pipeline_name.clone(),
+        execution_id: e.id.clone(),
+        started_ms: e.created.map(|c| c.timestamp_millis()).unwrap_or_default(),
+        cost: cost.clone(),
+    };
+    if let Err(why) = state.access.db.keep_cost(&state.place.key(), &e.arn, &kept, crate::store::now_ms()).await {
+        tracing::warn!(execution = %e.arn, "an execution's cost could not be kept: {why}");
+    }
 }
 
 /// How long a page waits for jobs to be described; those not read by then are left out (and said to be),
@@ -108,4 +137,102 @@ async fn line(state: &AppState, step: &StepRun, now: DateTime<Utc>) -> Option<St
         cost,
         cache,
     })
+}
+
+/// Finished runs among the newest whose cost a read of the pipeline's costs estimates at most (the others
+/// at the next reads), so a pipeline page never waits for hundreds of job descriptions.
+pub const PER_READ: usize = 3;
+/// The newest executions the trend shows.
+pub const TREND_RUNS: usize = 20;
+
+/// `pipeline`'s cost trend: its newest finished runs' estimates and the sums by day and week.
+pub async fn pipeline_costs(pipeline: &str) -> Result<PipelineCosts, AppError> {
+    let (state, who) = enter().await?;
+    who.read(pipeline).await?;
+    let name = crate::queries::pipeline_detail(&state, pipeline).await?.value.summary.name.clone();
+    let now = Utc::now();
+    let place = state.place.key();
+    let listed = state
+        .watchers
+        .executions_page(&name, &ListFilter::default(), None, TREND_RUNS)
+        .await
+        .map_err(|e| AppError::from_upstream(e, Subject::Pipeline(pipeline)))?;
+    let mut runs = vec![];
+    let (mut pending, mut estimated) = (0, 0);
+    for e in listed.value.page.iter().filter(|e| e.status.is_terminal()) {
+        let kept = match state.access.db.kept_cost(&place, &e.arn).await {
+            Ok(Some(kept)) => Some(kept),
+            _ if estimated < PER_READ => {
+                estimated += 1;
+                estimate(&state, &e.arn).await
+            }
+            _ => None,
+        };
+        match kept {
+            Some(c) => runs.push(RunCost {
+                id: e.id.clone(),
+                label: e.display_name.clone().unwrap_or_else(|| e.id.clone()),
+                started: e.start,
+                usd: c.usd,
+                partial: !c.missing.is_empty(),
+            }),
+            None => pending += 1,
+        }
+    }
+    runs.reverse();
+    // Days and weeks over every kept estimate of the last eight weeks, not only the newest runs.
+    let since = (now - chrono::Duration::weeks(8)).timestamp_millis();
+    let until = (now + chrono::Duration::days(1)).timestamp_millis();
+    let all: Vec<RunCost> = state
+        .access
+        .db
+        .kept_costs(&place, Some(&name), since, until, 10_000)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|k| RunCost {
+            id: k.execution_id,
+            label: String::new(),
+            started: chrono::DateTime::from_timestamp_millis(k.started_ms),
+            usd: k.cost.usd,
+            partial: !k.cost.missing.is_empty(),
+        })
+        .collect();
+    Ok(PipelineCosts {
+        pipeline: name,
+        median: trend::median(&runs.iter().map(|r| r.usd).collect::<Vec<_>>()),
+        days: trend::by_day(&all, now, 14),
+        weeks: trend::by_week(&all, now, 8),
+        runs,
+        pending,
+    })
+}
+
+/// A finished execution's estimate, computed now and kept when complete; None when it is not complete yet.
+async fn estimate(state: &AppState, arn: &str) -> Option<ExecutionCost> {
+    let view = state.watchers.execution(arn).await.ok()?.value;
+    let steps = view.steps.clone().ok()?;
+    let cost = cost_of(state, &steps, Utc::now()).await;
+    keep_if_final(state, &view, &cost).await;
+    (cost.unread == 0 && !cost.running).then_some(cost)
+}
+
+/// An execution's cost where it is cheap to know: its kept estimate, else computed when it has at most
+/// `most` job steps; else none yet (`unread` says how many steps wait), so a page that shows several
+/// executions never sets off hundreds of job descriptions.
+pub async fn bounded(state: &AppState, view: &ExecutionView, most: usize) -> CostTotal {
+    if let Ok(Some(kept)) = state.access.db.kept_cost(&state.place.key(), &view.execution.arn).await {
+        return CostTotal::from(&kept);
+    }
+    let steps = view.steps.clone().unwrap_or_default();
+    let jobs = steps
+        .iter()
+        .filter(|s| matches!(s.metadata, StepMetadata::Job { kind, .. } if Component::of(kind).is_some()))
+        .count();
+    if jobs > most {
+        return CostTotal { unread: jobs, ..CostTotal::default() };
+    }
+    let cost = cost_of(state, &steps, Utc::now()).await;
+    keep_if_final(state, view, &cost).await;
+    CostTotal::from(&cost)
 }

@@ -93,7 +93,7 @@ async fn export(State(places): State<Places>, parts: Parts, RawQuery(query): Raw
         .into_response()
 }
 
-fn url_pairs(query: &str) -> Vec<(String, String)> {
+pub(crate) fn url_pairs(query: &str) -> Vec<(String, String)> {
     query
         .split('&')
         .filter_map(|kv| kv.split_once('=').or(Some((kv, ""))))
@@ -126,7 +126,7 @@ fn csv_row(e: &Entry) -> String {
 
 /// One CSV cell: quoted when it must be, and never read as a formula by a spreadsheet (a user name or a
 /// parameter value starting with `=`, `+`, `-` or `@` is prefixed with `'`).
-fn csv_cell(v: &str) -> String {
+pub(crate) fn csv_cell(v: &str) -> String {
     let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{v}") } else { v.to_string() };
     if v.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", v.replace('"', "\"\""))

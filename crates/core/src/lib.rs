@@ -28,6 +28,7 @@ pub mod assets;
 pub mod cluster;
 pub mod compare_queries;
 pub mod config;
+pub mod cost_export;
 pub mod cost_queries;
 pub mod events_queue;
 pub mod exports;

@@ -12,7 +12,7 @@ use stepline_types::page::{
 };
 
 /// A pipeline's description, by a name from a URL: a malformed name is as unknown as a missing one.
-async fn pipeline_detail(state: &AppState, pipeline: &str) -> Result<Known<PipelineDetail>, AppError> {
+pub(crate) async fn pipeline_detail(state: &AppState, pipeline: &str) -> Result<Known<PipelineDetail>, AppError> {
     if !stepline_types::model::links::valid_name(pipeline) {
         return Err(AppError::not_found(Subject::Pipeline(pipeline)));
     }

@@ -7,6 +7,7 @@
 
 #[cfg(feature = "ssr")]
 pub mod prices;
+pub mod trend;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -193,6 +194,23 @@ pub struct StepLine {
     pub cost: StepCost,
     /// For a step that reused a cached result: the source execution's id and what its step cost.
     pub cache: Option<CacheSaving>,
+}
+
+impl StepLine {
+    /// In a few words: "$0.42", "$0.42 so far", "no price", "cached: saved $4.12".
+    pub fn short(&self) -> String {
+        if let Some(c) = &self.cache {
+            return match c.usd {
+                Some(u) => format!("cached: saved {}", usd(u)),
+                None => "cached".into(),
+            };
+        }
+        match self.cost.usd {
+            Some(u) if self.cost.running => format!("{} so far", usd(u)),
+            Some(u) => usd(u),
+            None => "no price".into(),
+        }
+    }
 }
 
 /// What a cache hit saved: the cost of the step it reused.

@@ -9,12 +9,25 @@ use stepline_types::cost::{usd, ExecutionCost, ESTIMATE_NOTE};
 
 /// Read for `pipeline`'s execution `id`, again each time `status` changes (a running one's cost grows).
 #[component]
-pub fn CostPanel(pipeline: String, id: String, status: Signal<String>) -> impl IntoView {
+pub fn CostPanel(
+    pipeline: String,
+    id: String,
+    status: Signal<String>,
+    /// Where the estimate goes once read in the browser, for the step table and the timeline's tooltips.
+    sink: RwSignal<Option<ExecutionCost>>,
+) -> impl IntoView {
     let data = Resource::<_, Json>::new_with_options(
         move || (pipeline.clone(), id.clone(), status.get()),
         |(p, i, _)| crate::cost::get_execution_cost(p, i),
         false,
     );
+    // Effects run in the browser only: the server renders the table and timeline without costs, as the
+    // browser first hydrates them, and they fill in.
+    Effect::new(move |_| {
+        if let Some(Ok(c)) = data.get() {
+            sink.set(Some(c));
+        }
+    });
     // While it runs, or jobs were still being read, read again in a few seconds.
     #[cfg(feature = "hydrate")]
     {

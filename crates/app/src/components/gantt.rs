@@ -14,6 +14,9 @@ pub fn GanttChart(
     zoom: u32,
     selected: Option<String>,
     href_for: Callback<String, String>,
+    /// Each step's estimated cost, filled in the browser once estimated (see `super::cost`).
+    #[prop(optional)]
+    costs: Option<RwSignal<Option<stepline_types::cost::ExecutionCost>>>,
 ) -> impl IntoView {
     let g = gantt::layout(&steps, now, zoom);
     // Room after the longest bar for its marks ("3 attempts · → else"), so no label is cut at the edge.
@@ -44,7 +47,7 @@ pub fn GanttChart(
             let mark_x = LABEL_WIDTH + b.x + b.w + 6.0;
             view! {
                 <a href=href_for.run(b.name.clone()) class=class data-step=b.name.clone()>
-                    <title>{title}</title>
+                    <title>{title}{step_cost(costs, b.name.clone())}</title>
                     <rect class="row-bg" x="0" y=y width=total_w height=ROW_HEIGHT></rect>
                     <text class="row-label" x="8" y=y + 17.0>{label}</text>
                     <rect class=bar_class x=LABEL_WIDTH + b.x y=y + 5.0 width=b.w height=ROW_HEIGHT - 10.0 rx="3"></rect>
@@ -104,4 +107,13 @@ fn marks_of(b: &gantt::Bar) -> Vec<String> {
         marks.push(if o { "→ if".into() } else { "→ else".into() });
     }
     marks
+}
+
+/// " · $0.42 (estimated)" for a step once its cost is known in the browser.
+fn step_cost(costs: Option<RwSignal<Option<stepline_types::cost::ExecutionCost>>>, step: String) -> impl IntoView {
+    move || {
+        costs.and_then(|c| {
+            c.with(|c| c.as_ref().and_then(|c| c.step(&step)).map(|l| format!(" · {} (estimated)", l.short())))
+        })
+    }
 }

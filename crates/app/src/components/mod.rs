@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod cost;
+pub mod cost_trend;
 pub mod dag;
 pub mod decide;
 pub mod error;

@@ -14,6 +14,10 @@ pub fn StepTable(
     now: DateTime<Utc>,
     selected: Option<String>,
     href_for: Callback<String, String>,
+    /// Each step's estimated cost, filled in the browser once estimated (see `super::cost`); the cost panel
+    /// has the same figures without JavaScript.
+    #[prop(optional)]
+    costs: Option<RwSignal<Option<stepline_types::cost::ExecutionCost>>>,
 ) -> impl IntoView {
     let rows = steps
         .into_iter()
@@ -34,6 +38,7 @@ pub fn StepTable(
                 notes.push(note);
             }
             let key = s.key();
+            let key_for_cost = key.clone();
             let class = if selected.as_deref() == Some(key.as_str()) { "selected" } else { "" };
             let href = href_for.run(key.clone());
             view! {
@@ -45,16 +50,22 @@ pub fn StepTable(
                     <td>{notes.join(", ")}</td>
                     <td><MetadataSummary metadata=s.metadata.clone()/></td>
                     <td class="reason">{s.failure_reason.clone().unwrap_or_default()}</td>
+                    <td class="num by" data-label="Cost" data-testid="step-cost">{cost_cell(costs, key_for_cost)}</td>
                 </tr>
             }
         })
         .collect_view();
     view! {
         <table class="data steps" data-testid="step-table">
-            <thead><tr><th>"Step"</th><th>"Status"</th><th>"Started"</th><th>"Duration"</th><th>"Notes"</th><th>"Resource"</th><th>"Failure reason"</th></tr></thead>
+            <thead><tr><th>"Step"</th><th>"Status"</th><th>"Started"</th><th>"Duration"</th><th>"Notes"</th><th>"Resource"</th><th>"Failure reason"</th><th title=stepline_types::cost::ESTIMATE_NOTE>"Cost"</th></tr></thead>
             <tbody>{rows}</tbody>
         </table>
     }
+}
+
+/// A step's estimated cost once known in the browser (empty before, and for steps without a job).
+fn cost_cell(costs: Option<RwSignal<Option<stepline_types::cost::ExecutionCost>>>, step: String) -> impl IntoView {
+    move || costs.and_then(|c| c.with(|c| c.as_ref().and_then(|c| c.step(&step)).map(|l| l.short())))
 }
 
 /// Which ForEach step an iteration belongs to: "iteration of PerRegion".

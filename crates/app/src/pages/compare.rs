@@ -297,54 +297,55 @@ fn CompareBody(page: ComparePage, all: bool) -> impl IntoView {
 fn cost_table(page: &ComparePage, heads: impl IntoView) -> impl IntoView {
     use stepline_types::cost::{usd, ESTIMATE_NOTE};
     let costs = page.costs.clone();
-    (costs.len() == page.columns.len() && costs.iter().any(|c| c.usd > 0.0 || !c.missing.is_empty())).then(|| {
-        let cheapest = costs
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.missing.is_empty() && c.unread == 0 && !c.running)
-            .min_by(|a, b| a.1.usd.total_cmp(&b.1.usd))
-            .map(|(i, _)| i);
-        let cells = costs
-            .into_iter()
-            .zip(&page.columns)
-            .enumerate()
-            .map(|(i, (c, col))| {
-                let mut notes = vec![];
-                if c.running {
-                    notes.push("so far".to_string());
-                }
-                if c.cache_saved > 0.0 {
-                    notes.push(format!("cache saved {}", usd(c.cache_saved)));
-                }
-                if c.spot_saved > 0.0 {
-                    notes.push(format!("spot saved {}", usd(c.spot_saved)));
-                }
-                if !c.missing.is_empty() {
-                    notes.push(format!("no price for {}", c.missing.join(", ")));
-                }
-                if c.unread > 0 {
-                    notes.push(format!("{} steps not read yet", c.unread));
-                }
-                let best = cheapest == Some(i) && page.columns.len() > 1;
-                view! {
-                    <td class="num" data-label=col.label() data-best=best.then_some("true")>
-                        {usd(c.usd)}{best.then(|| view! { " "<span title="the cheapest of them">"★"</span> })}
-                        {(!notes.is_empty()).then(|| view! { <div class="sub">{notes.join(" · ")}</div> })}
-                    </td>
-                }
-            })
-            .collect_view();
-        view! {
-            <h2>"Cost"</h2>
-            <p class="muted">{ESTIMATE_NOTE}</p>
-            <div class="scroll-box" tabindex="0" role="region" aria-label="Cost side by side">
-                <table class="data cmp" data-testid="compare-cost">
-                    <thead><tr><th scope="col">"Cost"</th>{heads}</tr></thead>
-                    <tbody><tr><th scope="row">"Estimated cost"</th>{cells}</tr></tbody>
-                </table>
-            </div>
-        }
-    })
+    (costs.len() == page.columns.len() && costs.iter().any(|c| c.usd > 0.0 || !c.missing.is_empty() || c.unread > 0))
+        .then(|| {
+            let cheapest = costs
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.missing.is_empty() && c.unread == 0 && !c.running)
+                .min_by(|a, b| a.1.usd.total_cmp(&b.1.usd))
+                .map(|(i, _)| i);
+            let cells = costs
+                .into_iter()
+                .zip(&page.columns)
+                .enumerate()
+                .map(|(i, (c, col))| {
+                    let mut notes = vec![];
+                    if c.running {
+                        notes.push("so far".to_string());
+                    }
+                    if c.cache_saved > 0.0 {
+                        notes.push(format!("cache saved {}", usd(c.cache_saved)));
+                    }
+                    if c.spot_saved > 0.0 {
+                        notes.push(format!("spot saved {}", usd(c.spot_saved)));
+                    }
+                    if !c.missing.is_empty() {
+                        notes.push(format!("no price for {}", c.missing.join(", ")));
+                    }
+                    if c.unread > 0 {
+                        notes.push(format!("{} job steps not estimated yet: its own page estimates them", c.unread));
+                    }
+                    let best = cheapest == Some(i) && page.columns.len() > 1;
+                    view! {
+                        <td class="num" data-label=col.label() data-best=best.then_some("true")>
+                            {usd(c.usd)}{best.then(|| view! { " "<span title="the cheapest of them">"★"</span> })}
+                            {(!notes.is_empty()).then(|| view! { <div class="sub">{notes.join(" · ")}</div> })}
+                        </td>
+                    }
+                })
+                .collect_view();
+            view! {
+                <h2>"Cost"</h2>
+                <p class="muted">{ESTIMATE_NOTE}</p>
+                <div class="scroll-box" tabindex="0" role="region" aria-label="Cost side by side">
+                    <table class="data cmp" data-testid="compare-cost">
+                        <thead><tr><th scope="col">"Cost"</th>{heads}</tr></thead>
+                        <tbody><tr><th scope="row">"Estimated cost"</th>{cells}</tr></tbody>
+                    </table>
+                </div>
+            }
+        })
 }
 
 /// A step's status, duration, cache use and attempts, with its bar on the shared scale (`span` seconds).

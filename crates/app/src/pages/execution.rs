@@ -231,6 +231,7 @@ fn ExecutionBody(
         };
     let now = running_clock(page.view.fetched_at, view_signal);
     let view = Signal::derive(move || view_signal.get());
+    let costs = RwSignal::new(None);
     view! {
         <ExecutionHeader view=view now=now live=live freshness=freshness studio=page.studio.clone() latest_version=page.latest_version/>
         <StaleNotice freshness=freshness/>
@@ -242,11 +243,11 @@ fn ExecutionBody(
             confirm_stop=confirm_stop declared_outputs=declared_outputs me=page.me.clone()/>
         <section><h2>"Parameters"</h2><ParameterTable view=view facts=facts.clone()/></section>
         <crate::components::cost::CostPanel pipeline=page.view.execution.pipeline_name.clone() id=page.view.execution.id.clone()
-            status=Signal::derive(move || view_signal.with(|v| v.execution.status.as_str().to_string()))/>
+            status=Signal::derive(move || view_signal.with(|v| v.execution.status.as_str().to_string())) sink=costs/>
         <section class="runs">
             <RunTabs state=state base=base.clone()/>
             <div class="run-layout">
-                <div class="run-main"><RunView view=view state=state now=now base=base facts=facts/></div>
+                <div class="run-main"><RunView view=view state=state now=now base=base facts=facts costs=costs/></div>
                 <SelectedStep view=view state=state now=now/>
             </div>
         </section>
@@ -515,6 +516,7 @@ fn RunView(
     now: RwSignal<chrono::DateTime<chrono::Utc>>,
     base: String,
     facts: Arc<DefinitionFacts>,
+    costs: RwSignal<Option<stepline_types::cost::ExecutionCost>>,
 ) -> impl IntoView {
     move || {
         let s = state.get();
@@ -544,9 +546,9 @@ fn RunView(
                 Err(GraphMissing::Upstream(e)) => view! { <UpstreamNote e=e.clone() what="The definition"/> }.into_any(),
                 Err(GraphMissing::Unreadable(m)) => view! { <p class="muted">{format!("The definition cannot be drawn: {m}")}</p> }.into_any(),
             },
-            Tab::Steps => view! { <StepTable steps=steps now=now.get() selected=s.step.clone() href_for=href_for/> }.into_any(),
+            Tab::Steps => view! { <StepTable steps=steps now=now.get() selected=s.step.clone() href_for=href_for costs=costs/> }.into_any(),
             Tab::Timeline if steps.is_empty() => view! { <p class="muted">"No step has started yet."</p> }.into_any(),
-            Tab::Timeline => view! { <GanttChart steps=steps now=now.get() zoom=s.zoom selected=s.step.clone() href_for=href_for/> }.into_any(),
+            Tab::Timeline => view! { <GanttChart steps=steps now=now.get() zoom=s.zoom selected=s.step.clone() href_for=href_for costs=costs/> }.into_any(),
             Tab::Logs => ().into_any(),
         }
     }

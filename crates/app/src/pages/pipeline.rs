@@ -178,6 +178,7 @@ pub fn PipelinePage() -> impl IntoView {
                                 <span class="sub">" Tick two to eight executions."</span>
                             </form>
                             <nav class="pager">{first}{next}</nav>
+                            <crate::components::cost_trend::CostTrend pipeline=name.clone()/>
                         }
                         .into_any()
                     }

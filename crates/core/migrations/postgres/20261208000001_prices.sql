@@ -8,3 +8,17 @@ CREATE TABLE prices (
     fetched_ms BIGINT NOT NULL,
     PRIMARY KEY (region, instance)
 );
+-- The estimated cost of finished executions (stepline_core::cost_queries), complete ones only: a finished
+-- execution's jobs no longer change, so its cost is computed once; the pipeline page's trend and the CSV
+-- export read them here. `detail` is the whole estimate as JSON (stepline_types::cost::ExecutionCost).
+CREATE TABLE execution_costs (
+    place TEXT NOT NULL,
+    execution_arn TEXT NOT NULL,
+    pipeline TEXT NOT NULL,
+    execution_id TEXT NOT NULL,
+    started_ms BIGINT NOT NULL,
+    detail TEXT NOT NULL,
+    computed_ms BIGINT NOT NULL,
+    PRIMARY KEY (place, execution_arn)
+);
+CREATE INDEX execution_costs_by_pipeline ON execution_costs (place, pipeline, started_ms);

@@ -3,11 +3,13 @@
 //! migration per schema version for each database (their SQL differs only in the id column and triggers).
 
 mod activity;
+mod costs;
 mod outbox;
 mod sessions;
 mod subscriptions;
 
 pub use activity::{PlaceScope, Record, Scope, PAGE};
+pub use costs::KeptCost;
 pub use outbox::{Due, Outgoing, Seen};
 pub use sessions::{LoginState, SessionUser};
 pub use subscriptions::{NewSubscription, Subscriber};
