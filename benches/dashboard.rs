@@ -17,6 +17,8 @@
 
 #![recursion_limit = "512"]
 
+#[path = "dashboard/compare.rs"]
+mod compare;
 #[path = "dashboard/quota.rs"]
 mod quota;
 
@@ -485,7 +487,7 @@ async fn run() -> Res<bool> {
     let mut ok = true;
     let mut sections: Vec<(char, Vec<String>)> = vec![];
     // STEPLINE_BENCH_PARTS=bc (say) runs only some parts; all by default.
-    let parts = std::env::var("STEPLINE_BENCH_PARTS").unwrap_or_else(|_| "abcdefgh".into());
+    let parts = std::env::var("STEPLINE_BENCH_PARTS").unwrap_or_else(|_| "abcdefghi".into());
     let want = |c: char| parts.contains(c);
 
     // b runs the clock fast and c at speed 1e6; d and a need the wall clock at speed 1.
@@ -521,6 +523,10 @@ async fn run() -> Res<bool> {
         let secs = std::env::var("STEPLINE_BENCH_WATCH_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
         eprintln!("g. 20 running executions × 10 viewers for {secs} s against a strict emulator …");
         sections.push(('g', quota::watched_20x10(Duration::from_secs(secs)).await?));
+    }
+    if want('i') {
+        eprintln!("i. the compare page of 2 and 8 executions of a 300-step pipeline against a strict emulator …");
+        sections.push(('i', compare::compare_300().await?));
     }
     sections.sort_by_key(|(k, _)| *k);
     let rows: Vec<String> = sections.into_iter().flat_map(|(_, r)| r).collect();
