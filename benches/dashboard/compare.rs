@@ -15,7 +15,8 @@ const LATENCY: Latency = Latency { min_ms: 50, max_ms: 150 };
 const PIPELINE: &str = "BenchWide300";
 
 pub async fn compare_300() -> Res<Vec<String>> {
-    let emulator = start(EmulatorConfig { speed: 1.0, ..EmulatorConfig::default() }).await.map_err(|e| e.to_string())?;
+    let emulator =
+        start(EmulatorConfig { speed: 1.0, ..EmulatorConfig::default() }).await.map_err(|e| e.to_string())?;
     let core = emulator.core();
     let client = demo::endpoint_client(&emulator.endpoint_url(), "us-east-1");
     // The history is recorded at full speed, as the demo records its own: a clock from 6 hours ago at 1,000×.
