@@ -7,20 +7,32 @@ use crate::components::error::ErrorPanel;
 use stepline_types::codec::Json;
 use stepline_types::cost::{usd, ExecutionCost, ESTIMATE_NOTE};
 
-/// Read for `pipeline`'s execution `id`, again each time `status` changes (a running one's cost grows).
+/// An execution's estimate, read for (pipeline, id, the page's nonce).
+pub type CostResource = Resource<Result<ExecutionCost, stepline_types::error::AppError>, Json>;
+
+/// Made with the execution page, not inside its Suspend: a resource made when another resolves gets its id
+/// in the order the server happened to resolve them, which the browser need not repeat.
+pub fn cost_resource(key: Signal<(String, String, Option<String>)>) -> CostResource {
+    Resource::<_, Json>::new_with_options(move || key.get(), |(p, i, _)| crate::cost::get_execution_cost(p, i), false)
+}
+
+/// The estimate of the execution shown; read again when its status changes (a running one's cost grows).
 #[component]
 pub fn CostPanel(
-    pipeline: String,
-    id: String,
+    data: CostResource,
     status: Signal<String>,
     /// Where the estimate goes once read in the browser, for the step table and the timeline's tooltips.
     sink: RwSignal<Option<ExecutionCost>>,
 ) -> impl IntoView {
-    let data = Resource::<_, Json>::new_with_options(
-        move || (pipeline.clone(), id.clone(), status.get()),
-        |(p, i, _)| crate::cost::get_execution_cost(p, i),
-        false,
-    );
+    // A status other than the one first shown: read again (effects run in the browser only).
+    let first = status.get_untracked();
+    Effect::new(move |seen: Option<String>| {
+        let now = status.get();
+        if seen.as_ref().map_or(now != first, |s| *s != now) {
+            data.refetch();
+        }
+        now
+    });
     // Effects run in the browser only: the server renders the table and timeline without costs, as the
     // browser first hydrates them, and they fill in.
     Effect::new(move |_| {

@@ -9,9 +9,15 @@ use stepline_types::cost::trend::{against_median, PipelineCosts};
 use stepline_types::cost::{usd, ESTIMATE_NOTE};
 use stepline_types::model::links;
 
+/// The trend of `pipeline`, read as the page is made (see the pipeline page).
+pub fn trend_resource(
+    pipeline: Signal<String>,
+) -> Resource<Result<PipelineCosts, stepline_types::error::AppError>, Json> {
+    Resource::<_, Json>::new_with_options(move || pipeline.get(), crate::cost::get_pipeline_costs, false)
+}
+
 #[component]
-pub fn CostTrend(pipeline: String) -> impl IntoView {
-    let data = Resource::<_, Json>::new_with_options(move || pipeline.clone(), crate::cost::get_pipeline_costs, false);
+pub fn CostTrend(data: Resource<Result<PipelineCosts, stepline_types::error::AppError>, Json>) -> impl IntoView {
     view! {
         <section class="cost-trend" data-testid="cost-trend">
             <h2>"Cost "<span class="sub" title=ESTIMATE_NOTE>"(estimated)"</span></h2>

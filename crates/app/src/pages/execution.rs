@@ -166,6 +166,8 @@ pub fn ExecutionPage() -> impl IntoView {
         |(p, i, _)| get_execution(p, i),
         false,
     );
+    // The cost estimate, made with the page (not inside its Suspend: see `components::cost_trend`).
+    let cost = crate::components::cost::cost_resource(Signal::derive(move || (pipeline(), id(), nonce())));
     let state = move || {
         let q = query.read();
         ViewState::from_query(q.get_str("tab"), q.get_str("step"), q.get_str("zoom"))
@@ -179,7 +181,7 @@ pub fn ExecutionPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
-                    Ok(page) => view! { <ExecutionBody page=page state=Signal::derive(state) query=query/> }.into_any(),
+                    Ok(page) => view! { <ExecutionBody page=page state=Signal::derive(state) query=query cost=cost/> }.into_any(),
                 }
             })}
         </Transition>
@@ -191,6 +193,7 @@ fn ExecutionBody(
     page: PageData,
     state: Signal<ViewState>,
     query: leptos::prelude::Memo<leptos_router::params::ParamsMap>,
+    cost: crate::components::cost::CostResource,
 ) -> impl IntoView {
     let base = links::execution(&page.view.execution.pipeline_name, &page.view.execution.id);
     let view_signal = RwSignal::new(page.view.clone());
@@ -242,7 +245,7 @@ fn ExecutionBody(
         <crate::components::actions::ExecutionActions view=view step_types=step_types selected=selected
             confirm_stop=confirm_stop declared_outputs=declared_outputs me=page.me.clone()/>
         <section><h2>"Parameters"</h2><ParameterTable view=view facts=facts.clone()/></section>
-        <crate::components::cost::CostPanel pipeline=page.view.execution.pipeline_name.clone() id=page.view.execution.id.clone()
+        <crate::components::cost::CostPanel data=cost
             status=Signal::derive(move || view_signal.with(|v| v.execution.status.as_str().to_string())) sink=costs/>
         <section class="runs">
             <RunTabs state=state base=base.clone()/>

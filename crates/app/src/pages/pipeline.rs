@@ -21,6 +21,9 @@ pub fn PipelinePage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let pipeline = move || params.read().get("pipeline").unwrap_or_default();
+    // Made here, with the page, not inside the list's Suspend: a resource made when another resolves gets
+    // its id in the order the server happened to resolve them, which the browser need not repeat.
+    let costs = crate::components::cost_trend::trend_resource(Signal::derive(pipeline));
     let list_query = move || {
         let q = query.read();
         let pairs: Vec<(String, String)> = (&*q).into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
@@ -178,7 +181,7 @@ pub fn PipelinePage() -> impl IntoView {
                                 <span class="sub">" Tick two to eight executions."</span>
                             </form>
                             <nav class="pager">{first}{next}</nav>
-                            <crate::components::cost_trend::CostTrend pipeline=name.clone()/>
+                            <crate::components::cost_trend::CostTrend data=costs/>
                         }
                         .into_any()
                     }
