@@ -6,21 +6,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BASE, launch, openPage, waitForHydration } from './browser.mjs';
-import { executions, idOf } from './sagemaker.mjs';
+import { executionNamed } from './sagemaker.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
-/** The id of AbalonePipeline's execution named `display` (the demo's). */
-async function idNamed(display) {
-  const e = (await executions('AbalonePipeline')).find((x) => x.PipelineExecutionDisplayName === display);
-  assert.ok(e, `the demo has ${display}`);
-  return idOf(e.PipelineExecutionArn);
-}
 
 test('without JavaScript: tick two executions, compare them, show every parameter and only the differences again', async () => {
-  const [baseline, failed] = [await idNamed('nightly-baseline'), await idNamed('strict-threshold')];
+  const [baseline, failed] = [await executionNamed('AbalonePipeline', 'nightly-baseline'), await executionNamed('AbalonePipeline', 'strict-threshold')];
   const { context, page } = await openPage(browser, { javaScriptEnabled: false });
   await page.goto(`${BASE}/pipelines/AbalonePipeline?size=100`);
   for (const id of [failed, baseline]) await page.check(`tr[data-execution="${id}"] [data-testid="compare-pick"]`);
@@ -43,7 +37,7 @@ test('without JavaScript: tick two executions, compare them, show every paramete
 });
 
 test('with JavaScript: "Compare with last success" from a failed execution, read from the keyboard', async () => {
-  const [baseline, failed] = [await idNamed('nightly-baseline'), await idNamed('strict-threshold')];
+  const [baseline, failed] = [await executionNamed('AbalonePipeline', 'nightly-baseline'), await executionNamed('AbalonePipeline', 'strict-threshold')];
   const { context, page } = await openPage(browser);
   await page.goto(`${BASE}/pipelines/AbalonePipeline/executions/${failed}`);
   await waitForHydration(page);
@@ -70,7 +64,7 @@ test('with JavaScript: "Compare with last success" from a failed execution, read
 });
 
 test('a failed job\'s log opens at its first error, beside the log of the run that trained', async () => {
-  const [baseline, capacity] = [await idNamed('nightly-baseline'), await idNamed('capacity-shortage')];
+  const [baseline, capacity] = [await executionNamed('AbalonePipeline', 'nightly-baseline'), await executionNamed('AbalonePipeline', 'capacity-shortage')];
   const { context, page } = await openPage(browser);
   await page.goto(`${BASE}/pipelines/AbalonePipeline/compare?e=${baseline}&e=${capacity}&step=AbaloneTrain&tab=logs`);
   await waitForHydration(page);
@@ -90,7 +84,7 @@ test('a failed job\'s log opens at its first error, beside the log of the run th
 });
 
 test('at 390 px each compared row is a card naming each execution over its value', async () => {
-  const [baseline, failed] = [await idNamed('nightly-baseline'), await idNamed('strict-threshold')];
+  const [baseline, failed] = [await executionNamed('AbalonePipeline', 'nightly-baseline'), await executionNamed('AbalonePipeline', 'strict-threshold')];
   const { context, page } = await openPage(browser, { viewport: { width: 390, height: 844 } });
   await page.goto(`${BASE}/pipelines/AbalonePipeline/compare?e=${baseline}&e=${failed}`);
   const cells = page.locator('[data-testid="compare-parameters"] tr[data-parameter="MseThreshold"] td');
@@ -104,10 +98,10 @@ test('at 390 px each compared row is a card naming each execution over its value
 });
 
 test('the line diff is one click from a definition that changed', async () => {
-  const baseline = await idNamed('nightly-baseline');
+  const baseline = await executionNamed('AbalonePipeline', 'nightly-baseline');
   const { context, page } = await openPage(browser, { javaScriptEnabled: false });
   // Against itself, nothing changed: the page says so and offers no line diff.
-  await page.goto(`${BASE}/pipelines/AbalonePipeline/compare?e=${baseline}&e=${await idNamed('release')}`);
+  await page.goto(`${BASE}/pipelines/AbalonePipeline/compare?e=${baseline}&e=${await executionNamed('AbalonePipeline', 'release')}`);
   assert.equal(await page.getByTestId('line-diff').count(), 0, 'the same definition: no line diff offered');
   await page.goto(`${BASE}/pipelines/AbalonePipeline/executions/${baseline}/definition?against=${baseline}`);
   assert.match(await page.getByTestId('diff-summary').textContent(), /The definitions are the same/);

@@ -4,20 +4,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BASE, launch, openPage, waitForHydration } from './browser.mjs';
-import { executions, idOf } from './sagemaker.mjs';
+import { executionNamed } from './sagemaker.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
-async function idNamed(display) {
-  const e = (await executions('AbalonePipeline')).find((x) => x.PipelineExecutionDisplayName === display);
-  assert.ok(e, `the demo has ${display}`);
-  return idOf(e.PipelineExecutionArn);
-}
 
 test('without JavaScript: the execution\'s estimated cost and each step\'s, with how it was computed', async () => {
-  const id = await idNamed('nightly-baseline');
+  const id = await executionNamed('AbalonePipeline', 'nightly-baseline');
   const { context, page } = await openPage(browser, { javaScriptEnabled: false });
   await page.goto(`${BASE}/pipelines/AbalonePipeline/executions/${id}`);
   const total = await page.getByTestId('cost-total').textContent();
@@ -29,7 +24,7 @@ test('without JavaScript: the execution\'s estimated cost and each step\'s, with
 });
 
 test('with JavaScript: the step table and the timeline\'s tooltips fill in each step\'s cost', async () => {
-  const id = await idNamed('nightly-baseline');
+  const id = await executionNamed('AbalonePipeline', 'nightly-baseline');
   const { context, page } = await openPage(browser);
   await page.goto(`${BASE}/pipelines/AbalonePipeline/executions/${id}?tab=steps`);
   await waitForHydration(page);

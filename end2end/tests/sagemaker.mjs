@@ -23,6 +23,13 @@ export async function executions(pipeline) {
 
 export const idOf = (arn) => arn.split('/').pop();
 
+/** The id of `pipeline`'s execution named `display` (the demo's), failing the test when there is none. */
+export async function executionNamed(pipeline, display) {
+  const e = (await executions(pipeline)).find((x) => x.PipelineExecutionDisplayName === display);
+  if (!e) throw new Error(`${pipeline} has no execution named ${display}`);
+  return idOf(e.PipelineExecutionArn);
+}
+
 /** Replace the emulator's scenario: what simulated jobs do, and the faults it injects. */
 export async function scenario(body) {
   const res = await fetch(`${EMULATOR}/_emulator/scenario`, { method: 'POST', body: JSON.stringify(body) });

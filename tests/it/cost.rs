@@ -221,6 +221,16 @@ async fn steps_are_priced_the_cache_saving_shown_and_prices_asked_once_a_day() {
     assert!(c4.missing.is_empty(), "{:?}", c4.missing);
     assert!(c4.step("Odd").unwrap().cost.formula.contains("price file"));
     assert!(c4.step("Prep").unwrap().cost.formula.contains("list less 10%"));
+    // A Price List that cannot be asked: no price, said so, and the estimate is not kept (asked again).
+    let bare = Arc::new(Gateway::new(w.client.clone(), "test"));
+    let db2 = Db::memory().await.unwrap();
+    let mut state = AppState::with_access(options(), bare, Arc::new(Access::local(db2.clone())), Default::default());
+    state.prices = Arc::new(Prices::new(db2.clone(), PriceFile::default()));
+    let unpriced = cost(&router::build(state).await, &first).await;
+    let train = unpriced.step("Train").unwrap();
+    assert!(train.cost.price_failed && train.cost.formula.contains("the Price List failed"), "{train:?}");
+    let arn = format!("arn:aws:sagemaker:us-east-1:123456789012:pipeline/costly/execution/{first}");
+    assert_eq!(db2.kept_cost("", &arn).await.unwrap(), None, "not kept: the Price List is asked again next time");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

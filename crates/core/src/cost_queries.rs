@@ -32,19 +32,26 @@ pub async fn execution_cost(pipeline: &str, id: &str) -> Result<ExecutionCost, A
     if let Ok(Some(kept)) = state.access.db.kept_cost(&state.place.key(), &arn).await {
         return Ok(kept);
     }
-    let known = state.watchers.execution(&arn).await.map_err(|e| AppError::from_upstream(e, what))?;
-    let view = known.value.clone();
-    let steps = view.steps.clone().map_err(|e| AppError::from_upstream(e, what))?;
-    let cost = cost_of(&state, &steps, Utc::now()).await;
-    keep_if_final(&state, &view, &cost).await;
-    Ok(cost)
+    let view = state.watchers.execution(&arn).await.map_err(|e| AppError::from_upstream(e, what))?.value;
+    if let Err(e) = &view.steps {
+        return Err(AppError::from_upstream(e.clone(), what));
+    }
+    Ok(estimate(&state, &view).await)
+}
+
+/// Estimate `view` now, and keep the estimate when it is final.
+async fn estimate(state: &AppState, view: &ExecutionView) -> ExecutionCost {
+    let steps = view.steps.clone().unwrap_or_default();
+    let cost = cost_of(state, &steps, Utc::now()).await;
+    keep_if_final(state, view, &cost).await;
+    cost
 }
 
 /// Keep the estimate of a finished execution whose every job was read and priced by the list or the file
 /// (a Price List failure is not kept: it is asked again).
 async fn keep_if_final(state: &AppState, view: &ExecutionView, cost: &ExecutionCost) {
     let e = &view.execution;
-    let failed_price = cost.steps.iter().any(|s| s.cost.formula.contains("the Price List failed"));
+    let failed_price = cost.steps.iter().any(|s| s.cost.price_failed);
     if !e.status.is_terminal() || cost.running || cost.unread > 0 || failed_price {
         return;
     }
@@ -65,10 +72,7 @@ pub const WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The cost of an execution's steps as of `now`.
 pub async fn cost_of(state: &AppState, steps: &[StepRun], now: DateTime<Utc>) -> ExecutionCost {
-    let jobs: Vec<&StepRun> = steps
-        .iter()
-        .filter(|s| matches!(s.metadata, StepMetadata::Job { kind, .. } if Component::of(kind).is_some()))
-        .collect();
+    let jobs: Vec<&StepRun> = steps.iter().filter(|s| billed(s)).collect();
     let left_out = jobs.len().saturating_sub(MOST_STEPS);
     let tasks: Vec<_> = jobs
         .into_iter()
@@ -87,6 +91,11 @@ pub async fn cost_of(state: &AppState, steps: &[StepRun], now: DateTime<Utc>) ->
     .await;
     let unread = lines.iter().filter(|l| l.is_none()).count() + left_out;
     ExecutionCost::of(lines.into_iter().flatten().collect(), unread)
+}
+
+/// Whether a step ran a job billed by the instance-hour (training, processing, transform).
+fn billed(step: &StepRun) -> bool {
+    matches!(step.metadata, StepMetadata::Job { kind, .. } if Component::of(kind).is_some())
 }
 
 /// One step's line: None when its job could not be read (or has not started).
@@ -108,13 +117,14 @@ async fn line(state: &AppState, step: &StepRun, now: DateTime<Utc>) -> Option<St
             running: false,
             formula: format!("no price for {}: the Price List failed ({})", used.priced_as(), e.code),
             price: None,
+            price_failed: true,
         },
     };
     // A cache hit ran nothing: its job is the one of the run it reused, whose cost it saved.
     let (cost, cache) = match &step.cache_source {
         Some(source) => {
             let saved = CacheSaving {
-                source_execution: source.rsplit('/').next().unwrap_or(source).to_string(),
+                source_execution: stepline_types::model::execution_id(source).to_string(),
                 usd: cost.usd,
             };
             let nothing = StepCost {
@@ -123,6 +133,7 @@ async fn line(state: &AppState, step: &StepRun, now: DateTime<Utc>) -> Option<St
                 running: false,
                 formula: "reused a cached result: nothing ran".into(),
                 price: cost.price,
+                price_failed: cost.price_failed,
             };
             (nothing, Some(saved))
         }
@@ -157,18 +168,26 @@ pub async fn pipeline_costs(pipeline: &str) -> Result<PipelineCosts, AppError> {
         .executions_page(&name, &ListFilter::default(), None, TREND_RUNS)
         .await
         .map_err(|e| AppError::from_upstream(e, Subject::Pipeline(pipeline)))?;
+    // Every kept estimate of the last eight weeks, read once: the newest runs are looked up in them, and the
+    // days and weeks sum them all.
+    let since = (now - chrono::Duration::weeks(8)).timestamp_millis();
+    let until = (now + chrono::Duration::days(1)).timestamp_millis();
+    let kept = state.access.db.kept_costs(&place, Some(&name), since, until, 10_000).await.unwrap_or_default();
     let mut runs = vec![];
     let (mut pending, mut estimated) = (0, 0);
     for e in listed.value.page.iter().filter(|e| e.status.is_terminal()) {
-        let kept = match state.access.db.kept_cost(&place, &e.arn).await {
-            Ok(Some(kept)) => Some(kept),
-            _ if estimated < PER_READ => {
+        let older = || async { state.access.db.kept_cost(&place, &e.arn).await.ok().flatten() };
+        let cost = match kept.iter().find(|k| k.execution_id == e.id) {
+            Some(k) => Some(k.cost.clone()),
+            // Kept, but started before the eight weeks read.
+            None if e.start.is_some_and(|t| t.timestamp_millis() < since) => older().await,
+            None if estimated < PER_READ => {
                 estimated += 1;
-                estimate(&state, &e.arn).await
+                complete_estimate(&state, &e.arn).await
             }
-            _ => None,
+            None => None,
         };
-        match kept {
+        match cost {
             Some(c) => runs.push(RunCost {
                 id: e.id.clone(),
                 label: e.display_name.clone().unwrap_or_else(|| e.id.clone()),
@@ -180,15 +199,7 @@ pub async fn pipeline_costs(pipeline: &str) -> Result<PipelineCosts, AppError> {
         }
     }
     runs.reverse();
-    // Days and weeks over every kept estimate of the last eight weeks, not only the newest runs.
-    let since = (now - chrono::Duration::weeks(8)).timestamp_millis();
-    let until = (now + chrono::Duration::days(1)).timestamp_millis();
-    let all: Vec<RunCost> = state
-        .access
-        .db
-        .kept_costs(&place, Some(&name), since, until, 10_000)
-        .await
-        .unwrap_or_default()
+    let all: Vec<RunCost> = kept
         .into_iter()
         .map(|k| RunCost {
             id: k.execution_id,
@@ -209,12 +220,10 @@ pub async fn pipeline_costs(pipeline: &str) -> Result<PipelineCosts, AppError> {
 }
 
 /// A finished execution's estimate, computed now and kept when complete; None when it is not complete yet.
-async fn estimate(state: &AppState, arn: &str) -> Option<ExecutionCost> {
+async fn complete_estimate(state: &AppState, arn: &str) -> Option<ExecutionCost> {
     let view = state.watchers.execution(arn).await.ok()?.value;
-    let steps = view.steps.clone().ok()?;
-    let cost = cost_of(state, &steps, Utc::now()).await;
-    keep_if_final(state, &view, &cost).await;
-    (cost.unread == 0 && !cost.running).then_some(cost)
+    view.steps.as_ref().ok()?;
+    Some(estimate(state, &view).await).filter(|c| c.unread == 0 && !c.running)
 }
 
 /// An execution's cost where it is cheap to know: its kept estimate, else computed when it has at most
@@ -225,14 +234,9 @@ pub async fn bounded(state: &AppState, view: &ExecutionView, most: usize) -> Cos
         return CostTotal::from(&kept);
     }
     let steps = view.steps.clone().unwrap_or_default();
-    let jobs = steps
-        .iter()
-        .filter(|s| matches!(s.metadata, StepMetadata::Job { kind, .. } if Component::of(kind).is_some()))
-        .count();
+    let jobs = steps.iter().filter(|s| billed(s)).count();
     if jobs > most {
         return CostTotal { unread: jobs, ..CostTotal::default() };
     }
-    let cost = cost_of(state, &steps, Utc::now()).await;
-    keep_if_final(state, view, &cost).await;
-    CostTotal::from(&cost)
+    CostTotal::from(&estimate(state, view).await)
 }

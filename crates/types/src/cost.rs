@@ -132,6 +132,9 @@ pub struct StepCost {
     /// "0.23 USD/h × 2 × 0.51 h": how it was computed, or "no price for ml.x.y (training)".
     pub formula: String,
     pub price: Option<Price>,
+    /// The Price List could not be asked: no price yet (an estimate with it is not kept).
+    #[serde(default)]
+    pub price_failed: bool,
 }
 
 /// The cost of a job's use at `price`.
@@ -147,6 +150,7 @@ pub fn step_cost(u: &JobUse, price: Option<Price>) -> StepCost {
             running,
             formula: format!("no price for {}", u.priced_as()),
             price: None,
+            price_failed: false,
         };
     };
     let count = f64::from(u.instance_count);
@@ -174,6 +178,7 @@ pub fn step_cost(u: &JobUse, price: Option<Price>) -> StepCost {
             hours
         ),
         price: Some(p),
+        price_failed: false,
     }
 }
 
